@@ -1,0 +1,78 @@
+"""The app factory: everything a running slack-ask needs, built from one Settings."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .background import Background
+from .listeners import register_listeners
+from .people import People
+from .routing import Router
+from .services import Services
+from .settings import Settings
+from .slack_api import web_client
+from .store import Store
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class SlackAsk:
+    bolt: AsyncApp
+    asgi: Starlette
+    services: Services
+
+
+def create_app(settings: Settings) -> SlackAsk:
+    if not settings.redis_url:
+        raise ValueError("create_app needs settings.redis_url; `slack-ask serve` starts an embedded server for you")
+    redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=1, socket_timeout=2)
+    client = web_client(settings)
+    store = Store(redis)
+    services = Services(
+        settings=settings,
+        client=client,
+        store=store,
+        people=People(store, client),
+        router=Router(store, client),
+        background=Background(),
+    )
+    # process_before_response: each listener does its Redis work before the HTTP answer, so a
+    # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.
+    bolt = AsyncApp(client=client, signing_secret=settings.signing_secret, process_before_response=True)
+    register_listeners(bolt, services)
+    return SlackAsk(bolt=bolt, asgi=_asgi(bolt, services, redis), services=services)
+
+
+def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
+    slack = AsyncSlackRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        return await slack.handle(request)
+
+    async def healthz(request: Request) -> Response:
+        if await services.store_reachable():
+            return JSONResponse({"status": "ok", "redis": "ok"})
+        return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        await services.background.drain(SHUTDOWN_GRACE_SECONDS)
+        await redis.aclose()
+
+    routes = [
+        # Slash commands, interactivity and events share one URL, as manifest.yml declares.
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

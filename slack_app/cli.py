@@ -1,0 +1,39 @@
+"""`slack-ask`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+
+from .settings import MissingSetting, Settings
+
+EXIT_CONFIG_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="slack-ask", description="Specific, bounded, easy-to-decline asks for help in Slack.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the Slack app over HTTP")
+    serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except MissingSetting as missing:
+        print(f"slack-ask: {missing}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    if args.port is not None:
+        settings = replace(settings, port=args.port)
+
+    from .server import serve as run_server  # imported late: `--help` and config errors stay fast
+
+    run_server(settings, host=args.host)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

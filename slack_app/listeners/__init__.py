@@ -1,0 +1,11 @@
+"""Slack wiring: one module per surface, each registering its listeners on the app."""
+
+from slack_bolt.async_app import AsyncApp
+
+from ..services import Services
+from . import actions, commands, events, views
+
+
+def register_listeners(app: AsyncApp, services: Services) -> None:
+    for surface in (commands, views, actions, events):
+        surface.register(app, services)

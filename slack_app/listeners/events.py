@@ -1,0 +1,39 @@
+"""Events: a reaction on a card answers the ask; removing it takes the answer back."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from ..asks import answer_for_reaction
+from ..routing import UNDO_FOR_ANSWER, VERB_FOR_ANSWER
+from ..services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def on_reaction(body: dict, event: dict, undo: bool) -> None:
+        answer = answer_for_reaction(str(event.get("reaction", "")))
+        item = event.get("item") or {}
+        if answer is None or item.get("type") != "message":
+            return
+        team_id = body["team_id"]
+        event_id = body["event_id"]
+        # Slack retries an event it thinks we missed; the first delivery wins.
+        first, card = await services.store.first_sighting_and_card(team_id, event_id, item["channel"], item["ts"])
+        if not first or card is None or card.teammate != event.get("user"):
+            return
+        verb = (UNDO_FOR_ANSWER if undo else VERB_FOR_ANSWER)[answer]
+        try:
+            snapshot = await services.store.answer(team_id, card.ask_id, card.teammate, verb)
+        except Exception:
+            # Answer non-2xx and forget the event so that Slack's retry is processed.
+            await services.store.forget_event(team_id, event_id)
+            raise
+        services.background.spawn(services.router.tell(snapshot, card.teammate), f"reaction {event_id}")
+
+    @app.event("reaction_added")
+    async def reaction_added(body: dict, event: dict) -> None:
+        await on_reaction(body, event, undo=False)
+
+    @app.event("reaction_removed")
+    async def reaction_removed(body: dict, event: dict) -> None:
+        await on_reaction(body, event, undo=True)

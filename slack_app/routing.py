@@ -1,0 +1,99 @@
+"""Sends an ask to the chosen teammates and keeps every message about it true to its state.
+
+Knows Slack's Web API (through the client) but nothing of Bolt: listeners call in with ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .asks import Answer, Ask, Status
+from .render import render
+from .store import Snapshot, Store
+
+log = logging.getLogger(__name__)
+
+# The store's verbs for an answer given, and for one taken back.
+VERB_FOR_ANSWER = {Answer.ACCEPT: "accept", Answer.DECLINE: "decline"}
+UNDO_FOR_ANSWER = {Answer.ACCEPT: "withdraw_accept", Answer.DECLINE: "withdraw_decline"}
+
+# Outcomes after which every teammate's card may need to change, not only the answerer's.
+STATUS_CHANGES = {"took_last", "reopened", "cancelled"}
+
+
+def card_state(ask: Ask, answer: Answer | None, *, offered_late: bool = False) -> str:
+    if not ask.status.is_live:
+        return "closed"
+    if answer is Answer.ACCEPT:
+        return "mine"
+    if answer is Answer.DECLINE:
+        return "passed"
+    if ask.status is Status.TAKEN:
+        return "offered_late" if offered_late else "covered"
+    return "open"
+
+
+class Router:
+    def __init__(self, store: Store, client: AsyncWebClient):
+        self.store = store
+        self.client = client
+
+    # --- sending an ask ---
+
+    async def route(self, ask: Ask) -> None:
+        """DMs the asker a summary, then each teammate a card. The ask is already stored."""
+        summary = await self._post(ask.asker, render("asker_summary.json.j2", ask=ask))
+        await self.store.record_summary(ask.team_id, ask.id, summary["channel"], summary["ts"])
+        await asyncio.gather(*(self._send_card(ask, teammate) for teammate in ask.teammates))
+
+    async def _send_card(self, ask: Ask, teammate: str) -> None:
+        sent = await self._post(teammate, render("ask_card.json.j2", ask=ask, state="open", helpers=[]))
+        await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
+
+    # --- answers ---
+
+    async def tell(self, snapshot: Snapshot, user: str) -> None:
+        """Updates cards, the asker's summary and notices after a state change by `user`."""
+        outcome, ask = snapshot.outcome, snapshot.ask
+        if ask is None or outcome in ("unchanged", "missing", "not_asker"):
+            return
+        everyone = outcome in STATUS_CHANGES
+        updates = [
+            self._update_card(snapshot, teammate, offered_late=outcome == "already_covered")
+            for teammate in snapshot.cards
+            if everyone or teammate == user
+        ]
+        if outcome in ("took", "took_last", "withdrew", "reopened", "cancelled"):
+            updates.append(self._update_summary(ask))
+        if outcome in ("took", "took_last"):
+            updates.append(self._notify_asker(ask, "helper_found", helper=user))
+        elif outcome in ("withdrew", "reopened"):
+            updates.append(self._notify_asker(ask, "helper_stepped_back", helper=user))
+        elif outcome == "all_declined":
+            updates.append(self._notify_asker(ask, "all_declined"))
+        await asyncio.gather(*updates)
+
+    async def _update_card(self, snapshot: Snapshot, teammate: str, *, offered_late: bool) -> None:
+        ask = snapshot.ask
+        channel, ts = snapshot.cards[teammate]
+        state = card_state(ask, snapshot.answers.get(teammate), offered_late=offered_late)
+        await self._update(channel, ts, render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers))
+
+    async def _update_summary(self, ask: Ask) -> None:
+        if ask.summary_ts:
+            await self._update(ask.summary_channel, ask.summary_ts, render("asker_summary.json.j2", ask=ask))
+
+    async def _notify_asker(self, ask: Ask, notice: str, helper: str = "") -> None:
+        await self._post(ask.asker, render("asker_notice.json.j2", ask=ask, notice=notice, helper=helper))
+
+    # --- Web API ---
+
+    async def _post(self, user_or_channel: str, message: dict) -> dict:
+        response = await self.client.chat_postMessage(channel=user_or_channel, **message)
+        return {"channel": response["channel"], "ts": response["ts"]}
+
+    async def _update(self, channel: str, ts: str, message: dict) -> None:
+        await self.client.chat_update(channel=channel, ts=ts, **message)

@@ -1,0 +1,68 @@
+"""Serving the app: uvicorn in production (`slack-ask serve`), or in a thread for tests and tools."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .app import SlackAsk, create_app
+from .embedded import embedded_valkey
+from .settings import Settings
+
+
+def uvicorn_server(asgi: Starlette, host: str, port: int) -> uvicorn.Server:
+    """The one server configuration `serve`, the tests and the tools all run."""
+    return uvicorn.Server(
+        uvicorn.Config(asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10)
+    )
+
+
+@contextmanager
+def with_redis(settings: Settings) -> Iterator[Settings]:
+    """Settings with a Redis to talk to: REDIS_URL's, or an embedded Valkey for the duration."""
+    if settings.redis_url:
+        yield settings
+        return
+    with embedded_valkey(settings.data_dir) as url:
+        yield replace(settings, redis_url=url)
+
+
+def serve(settings: Settings, host: str = "0.0.0.0") -> None:
+    """Runs until SIGINT/SIGTERM: uvicorn stops taking requests and finishes in-flight ones."""
+    with with_redis(settings) as settings:
+        uvicorn_server(create_app(settings).asgi, host, settings.port).run()
+
+
+class ThreadedServer:
+    """The app served exactly as `serve` serves it, on a background thread (port 0 picks a free one)."""
+
+    def __init__(self, app: SlackAsk, host: str = "127.0.0.1", port: int = 0):
+        self.app = app
+        self._server = uvicorn_server(app.asgi, host, port)
+        self._thread = threading.Thread(target=self._server.run, name="slack-ask-server", daemon=True)
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ThreadedServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("slack-ask server did not start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)

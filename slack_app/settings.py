@@ -1,0 +1,58 @@
+"""Settings, read once from the environment (and a `.env` file) by whoever starts the app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PORT = 3000
+DEFAULT_DATA_DIR = "./.slack-ask"
+
+REQUIRED = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) under OAuth & Permissions",
+    "SLACK_SIGNING_SECRET": "the Signing Secret under Basic Information",
+}
+
+
+class MissingSetting(Exception):
+    """A required variable is unset; the message says where to find its value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str
+    signing_secret: str
+    redis_url: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = DEFAULT_PORT
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv_path: str | os.PathLike = ".env") -> Settings:
+        """Environment variables win over `.env`; a missing token or secret raises MissingSetting."""
+        env = {**dotenv_values(dotenv_path), **(os.environ if environ is None else environ)}
+        env = {key: value for key, value in env.items() if value not in (None, "")}
+        for name, where in REQUIRED.items():
+            if name not in env:
+                raise MissingSetting(
+                    f"{name} is not set: copy {where} from your app's Slack settings "
+                    f"(create the app from manifest.yml at https://api.slack.com/apps)."
+                )
+        return cls(
+            bot_token=env["SLACK_BOT_TOKEN"],
+            signing_secret=env["SLACK_SIGNING_SECRET"],
+            redis_url=env.get("REDIS_URL"),
+            slack_api_url=_with_trailing_slash(env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),
+            port=int(env.get("PORT", DEFAULT_PORT)),
+            data_dir=Path(env.get("SLACK_ASK_DATA_DIR", DEFAULT_DATA_DIR)),
+        )
+
+
+def _with_trailing_slash(url: str) -> str:
+    # slack_sdk joins base_url and method name by plain concatenation.
+    return url if url.endswith("/") else url + "/"

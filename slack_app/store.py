@@ -1,0 +1,308 @@
+"""All Redis access: named key builders, and Lua scripts where two people can race.
+
+Every key of one ask shares the hash tag `{team:ask:id}`, so each script touches one slot and the
+store runs unchanged on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from redis.asyncio import Redis
+
+from .asks import Answer, Ask, Person, Status
+
+EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
+PERSON_CACHE_SECONDS = 3600
+
+
+# --- key builders -----------------------------------------------------------------------------
+
+def ask_key(team_id: str, ask_id: str) -> str:
+    return f"{{{team_id}:ask:{ask_id}}}"
+
+
+def answers_key(team_id: str, ask_id: str) -> str:
+    return f"{{{team_id}:ask:{ask_id}}}:answers"
+
+
+def cards_key(team_id: str, ask_id: str) -> str:
+    return f"{{{team_id}:ask:{ask_id}}}:cards"
+
+
+def card_index_key(team_id: str, channel: str, ts: str) -> str:
+    return f"{{{team_id}}}:card:{channel}:{ts}"
+
+
+def event_seen_key(team_id: str, event_id: str) -> str:
+    return f"{{{team_id}}}:event:{event_id}"
+
+
+def person_key(team_id: str, user_id: str) -> str:
+    return f"{{{team_id}}}:person:{user_id}"
+
+
+# --- scripts ----------------------------------------------------------------------------------
+
+# Scripts answer with the ask as it now stands, so a caller can update every message without
+# another round trip.
+_LUA_SNAPSHOT = """
+local function as_map(flat)
+  local map = {}
+  for i = 1, #flat, 2 do map[flat[i]] = flat[i + 1] end
+  return map
+end
+local function snapshot(outcome)
+  return cjson.encode({
+    outcome = outcome,
+    ask = as_map(redis.call('HGETALL', ask)),
+    answers = as_map(redis.call('HGETALL', answers)),
+    cards = as_map(redis.call('HGETALL', cards)),
+  })
+end
+"""
+
+# Records one teammate's answer and moves the ask between open and taken, atomically, so that
+# exactly one of several simultaneous accepts takes the last helper slot.
+ANSWER_SCRIPT = """
+local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
+local user, verb = ARGV[1], ARGV[2]
+local status = redis.call('HGET', ask, 'status')
+if not status then return cjson.encode({outcome = 'missing'}) end
+""" + _LUA_SNAPSHOT + """
+local current = redis.call('HGET', answers, user)
+local helpers = cjson.decode(redis.call('HGET', ask, 'helpers'))
+local teammates = cjson.decode(redis.call('HGET', ask, 'teammates'))
+local live = status == 'open' or status == 'taken'
+local outcome = 'unchanged'
+
+local is_teammate = false
+for _, teammate in ipairs(teammates) do if teammate == user then is_teammate = true end end
+if not is_teammate then return snapshot('not_teammate') end
+
+local function without(list, item)
+  local kept = {}
+  for _, value in ipairs(list) do if value ~= item then table.insert(kept, value) end end
+  return kept
+end
+
+if verb == 'accept' then
+  if current == 'accepted' then outcome = 'unchanged'
+  elseif status ~= 'open' then outcome = live and 'already_covered' or 'closed'
+  else
+    redis.call('HSET', answers, user, 'accepted')
+    table.insert(helpers, user)
+    outcome = 'took'
+    if #helpers >= tonumber(redis.call('HGET', ask, 'helpers_needed')) then
+      status = 'taken'
+      outcome = 'took_last'
+    end
+  end
+elseif verb == 'decline' then
+  if current == 'declined' or current == 'accepted' then outcome = 'unchanged'
+  elseif not live then outcome = 'closed'
+  else
+    redis.call('HSET', answers, user, 'declined')
+    outcome = 'declined'
+    local declined = 0
+    for _, value in ipairs(redis.call('HVALS', answers)) do
+      if value == 'declined' then declined = declined + 1 end
+    end
+    if status == 'open' and declined == #teammates
+       and redis.call('HSETNX', ask, 'all_declined_told', '1') == 1 then
+      outcome = 'all_declined'
+    end
+  end
+elseif verb == 'withdraw_accept' then
+  if current ~= 'accepted' then outcome = 'unchanged'
+  elseif not live then outcome = 'closed'
+  else
+    redis.call('HDEL', answers, user)
+    helpers = without(helpers, user)
+    outcome = status == 'taken' and 'reopened' or 'withdrew'
+    status = 'open'
+  end
+elseif verb == 'withdraw_decline' then
+  if current ~= 'declined' then outcome = 'unchanged'
+  elseif not live then outcome = 'closed'
+  else
+    redis.call('HDEL', answers, user)
+    outcome = 'undeclined'
+  end
+end
+
+redis.call('HSET', ask, 'status', status, 'helpers', cjson.encode(helpers))
+return snapshot(outcome)
+"""
+
+# Closes a live ask for good; only its asker may.
+CANCEL_SCRIPT = """
+local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
+local status = redis.call('HGET', ask, 'status')
+if not status then return cjson.encode({outcome = 'missing'}) end
+""" + _LUA_SNAPSHOT + """
+if redis.call('HGET', ask, 'asker') ~= ARGV[1] then return snapshot('not_asker') end
+if status ~= 'open' and status ~= 'taken' then return snapshot('unchanged') end
+redis.call('HSET', ask, 'status', 'cancelled', 'closed_at', ARGV[2])
+return snapshot('cancelled')
+"""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a script did (`outcome`) and the ask, its answers and its cards as they now stand."""
+
+    outcome: str
+    ask: Ask | None = None
+    answers: dict[str, Answer] = field(default_factory=dict)
+    cards: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def _snapshot(raw: str) -> Snapshot:
+    data = json.loads(raw)
+    if data["outcome"] == "missing":
+        return Snapshot("missing")
+    return Snapshot(
+        outcome=data["outcome"],
+        ask=_ask_from_fields(data["ask"]),
+        answers=_answers_from_fields(_lua_map(data["answers"])),
+        cards=_cards_from_fields(_lua_map(data["cards"])),
+    )
+
+
+@dataclass(frozen=True)
+class CardRef:
+    ask_id: str
+    teammate: str
+
+
+class Store:
+    def __init__(self, redis: Redis):
+        self.redis = redis
+        self._answer = redis.register_script(ANSWER_SCRIPT)
+        self._cancel = redis.register_script(CANCEL_SCRIPT)
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    # --- asks ---
+
+    async def save_ask(self, ask: Ask) -> None:
+        ask.created_at = ask.created_at or time.time()
+        await self.redis.hset(ask_key(ask.team_id, ask.id), mapping=_ask_fields(ask))
+
+    async def load_ask(self, team_id: str, ask_id: str) -> Ask | None:
+        fields = await self.redis.hgetall(ask_key(team_id, ask_id))
+        return _ask_from_fields(fields) if fields else None
+
+    async def answer(self, team_id: str, ask_id: str, user: str, verb: str) -> Snapshot:
+        """verb: accept, decline, withdraw_accept or withdraw_decline.
+
+        Outcomes: took, took_last, already_covered, closed, declined, all_declined, withdrew,
+        reopened, undeclined, unchanged, missing.
+        """
+        return _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb]))
+
+    async def cancel(self, team_id: str, ask_id: str, user: str) -> Snapshot:
+        """Outcomes: cancelled, unchanged, not_asker, missing."""
+        return _snapshot(await self._cancel(keys=_ask_keys(team_id, ask_id), args=[user, time.time()]))
+
+    # --- cards: the DMs that carry an ask ---
+
+    async def record_card(self, team_id: str, ask_id: str, teammate: str, channel: str, ts: str) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(cards_key(team_id, ask_id), teammate, f"{channel} {ts}")
+            pipe.set(card_index_key(team_id, channel, ts), f"{ask_id} {teammate}")
+            await pipe.execute()
+
+    async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str) -> None:
+        await self.redis.hset(ask_key(team_id, ask_id), mapping={"summary_channel": channel, "summary_ts": ts})
+
+    async def cards(self, team_id: str, ask_id: str) -> dict[str, tuple[str, str]]:
+        return _cards_from_fields(await self.redis.hgetall(cards_key(team_id, ask_id)))
+
+    async def first_sighting_and_card(
+        self, team_id: str, event_id: str, channel: str, ts: str
+    ) -> tuple[bool, CardRef | None]:
+        """Marks an event seen and finds the card it reacts to, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(event_seen_key(team_id, event_id), "1", nx=True, ex=EVENT_SEEN_SECONDS)
+            pipe.get(card_index_key(team_id, channel, ts))
+            first, ref = await pipe.execute()
+        card = CardRef(*ref.split(" ", 1)) if ref else None
+        return bool(first), card
+
+    async def forget_event(self, team_id: str, event_id: str) -> None:
+        """Lets Slack's retry of an event we failed to process be processed."""
+        await self.redis.delete(event_seen_key(team_id, event_id))
+
+    # --- people: a cache of users.info ---
+
+    async def cached_person(self, team_id: str, user_id: str) -> Person | None:
+        raw = await self.redis.get(person_key(team_id, user_id))
+        return Person(**json.loads(raw)) if raw else None
+
+    async def cache_person(self, team_id: str, person: Person) -> None:
+        await self.redis.set(person_key(team_id, person.id), json.dumps(person.__dict__), ex=PERSON_CACHE_SECONDS)
+
+
+def _ask_keys(team_id: str, ask_id: str) -> list[str]:
+    return [ask_key(team_id, ask_id), answers_key(team_id, ask_id), cards_key(team_id, ask_id)]
+
+
+# cjson encodes an empty Lua table as {}, whether it was meant as a list or a map.
+def _lua_list(value) -> list[str]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _lua_map(value) -> dict[str, str]:
+    return value if isinstance(value, dict) else {}
+
+
+def _answers_from_fields(fields: dict[str, str]) -> dict[str, Answer]:
+    return {user: Answer.ACCEPT if value == "accepted" else Answer.DECLINE for user, value in fields.items()}
+
+
+def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:
+    return {user: tuple(value.split(" ", 1)) for user, value in fields.items()}
+
+
+def _ask_fields(ask: Ask) -> dict[str, str]:
+    return {
+        "id": ask.id,
+        "team_id": ask.team_id,
+        "asker": ask.asker,
+        "text": ask.text,
+        "scope": ask.scope,
+        "estimate_minutes": str(ask.estimate_minutes),
+        "decline_line": ask.decline_line,
+        "teammates": json.dumps(ask.teammates),
+        "helpers_needed": str(ask.helpers_needed),
+        "needed_by": ask.needed_by.isoformat() if ask.needed_by else "",
+        "status": ask.status.value,
+        "helpers": json.dumps(ask.helpers),
+        "created_at": repr(ask.created_at),
+    }
+
+
+def _ask_from_fields(fields: dict[str, str]) -> Ask:
+    return Ask(
+        id=fields["id"],
+        team_id=fields["team_id"],
+        asker=fields["asker"],
+        text=fields["text"],
+        scope=fields["scope"],
+        estimate_minutes=int(fields["estimate_minutes"]),
+        decline_line=fields["decline_line"],
+        teammates=json.loads(fields["teammates"]),
+        helpers_needed=int(fields["helpers_needed"]),
+        needed_by=date.fromisoformat(fields["needed_by"]) if fields["needed_by"] else None,
+        status=Status(fields["status"]),
+        helpers=_lua_list(json.loads(fields["helpers"])),
+        created_at=float(fields["created_at"]),
+        summary_channel=fields.get("summary_channel", ""),
+        summary_ts=fields.get("summary_ts", ""),
+    )
