@@ -1,0 +1,63 @@
+"""Domain rules for asks, without Slack or Redis."""
+
+from datetime import date
+
+import pytest
+
+from slack_app.asks import Answer, Draft, Person, answer_for_reaction, validate
+
+TODAY = date(2026, 11, 20)
+PEOPLE = {
+    "U0ASKER": Person("U0ASKER", "Ada"),
+    "U0HAL": Person("U0HAL", "Hal"),
+    "U0BOT": Person("U0BOT", "Build Bot", is_bot=True),
+    "U0GONE": Person("U0GONE", "Gone", deleted=True),
+}
+
+
+def draft(**changes) -> Draft:
+    fields = dict(text="Review the retry logic in PR 412", scope="In: retry.py. Out: tests.", estimate_minutes=30,
+                  decline_line="no_reason", teammates=["U0HAL"], needed_by=None, helpers_needed=1)
+    return Draft(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("reaction, answer", [
+    ("white_check_mark", Answer.ACCEPT), ("heavy_check_mark", Answer.ACCEPT), ("+1", Answer.ACCEPT),
+    ("raised_hands", Answer.ACCEPT), ("+1::skin-tone-3", Answer.ACCEPT), ("raised_hands::skin-tone-6", Answer.ACCEPT),
+    ("x", Answer.DECLINE), ("no_entry_sign", Answer.DECLINE), ("-1", Answer.DECLINE), ("-1::skin-tone-2", Answer.DECLINE),
+    ("tada", None), ("", None), ("x_x", None), ("white_check_mark_extra", None),
+])
+def test_reaction_vocabulary(reaction, answer):
+    assert answer_for_reaction(reaction) is answer
+
+
+def test_a_specific_ask_passes():
+    assert validate(draft(), "U0ASKER", PEOPLE, TODAY) == {}
+
+
+def test_needed_by_today_is_fine_and_yesterday_is_not():
+    assert validate(draft(needed_by=TODAY), "U0ASKER", PEOPLE, TODAY) == {}
+    assert "needed_by" in validate(draft(needed_by=date(2026, 11, 19)), "U0ASKER", PEOPLE, TODAY)
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"text": "pls help"}, "ask"),
+    ({"text": "x" * 40}, "ask"),  # long but not words
+    ({"text": "Review the retry logic " + "x" * 200}, "ask"),
+    ({"scope": ""}, "scope"),
+    ({"estimate_minutes": 7}, "estimate"),
+    ({"decline_line": None}, "decline"),
+    ({"teammates": ["U0ASKER"]}, "teammates"),
+    ({"teammates": ["U0BOT"]}, "teammates"),
+    ({"teammates": ["U0GONE"]}, "teammates"),
+    ({"teammates": [f"U{n}" for n in range(11)]}, "teammates"),
+    ({"helpers_needed": 2}, "helpers_needed"),
+    ({"helpers_needed": 0}, "helpers_needed"),
+])
+def test_vague_or_impossible_asks_name_the_field(changes, field):
+    assert field in validate(draft(**changes), "U0ASKER", PEOPLE, TODAY)
+
+
+def test_bot_error_names_the_bot_in_plain_text():
+    errors = validate(draft(teammates=["U0HAL", "U0BOT"]), "U0ASKER", PEOPLE, TODAY)
+    assert errors["teammates"] == "Apps and bots can't help with this one: Build Bot."

@@ -1,0 +1,131 @@
+"""The store's scripts against a real Redis-protocol server, without Bolt."""
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+
+from slack_app.asks import Answer, Ask, Status
+from slack_app.store import Store
+
+TEAM = "T0TEAM"
+
+
+def new_ask(teammates, helpers_needed=1) -> Ask:
+    return Ask(team_id=TEAM, asker="U0ASKER", text="Review the retry logic in PR 412", scope="retry.py only",
+               estimate_minutes=30, decline_line="no_reason", teammates=teammates, helpers_needed=helpers_needed)
+
+
+@pytest.fixture
+def with_store(redis_url, run):
+    def go(work):
+        async def main():
+            redis = Redis.from_url(redis_url, decode_responses=True)
+            try:
+                return await work(Store(redis))
+            finally:
+                await redis.aclose()
+        return run(main())
+    return go
+
+
+def test_an_ask_round_trips_through_redis(with_store):
+    ask = new_ask(["U1", "U2"])
+
+    async def work(store):
+        await store.save_ask(ask)
+        return await store.load_ask(TEAM, ask.id)
+
+    loaded = with_store(work)
+    assert loaded.text == ask.text and loaded.teammates == ["U1", "U2"] and loaded.status is Status.OPEN
+    assert loaded.helpers == [] and loaded.created_at > 0
+
+
+def test_one_winner_when_ten_accept_at_once_in_a_hundred_trials(with_store):
+    teammates = [f"U{n}" for n in range(10)]
+
+    async def work(store):
+        winners = []
+        for _ in range(100):
+            ask = new_ask(teammates)
+            await store.save_ask(ask)
+            results = await asyncio.gather(*(store.answer(TEAM, ask.id, uid, "accept") for uid in teammates))
+            winners.append([r.outcome for r in results].count("took_last"))
+            assert [r.outcome for r in results].count("already_covered") == 9
+            assert (await store.load_ask(TEAM, ask.id)).helpers == [r for r in results if r.outcome == "took_last"][0].ask.helpers
+        return winners
+
+    assert with_store(work) == [1] * 100
+
+
+def test_answers_are_idempotent_and_reversible(with_store):
+    async def work(store):
+        ask = new_ask(["U1", "U2"], helpers_needed=1)
+        await store.save_ask(ask)
+        outcomes = [
+            (await store.answer(TEAM, ask.id, "U1", "accept")).outcome,
+            (await store.answer(TEAM, ask.id, "U1", "accept")).outcome,
+            (await store.answer(TEAM, ask.id, "U1", "decline")).outcome,  # taken: back out with undo instead
+            (await store.answer(TEAM, ask.id, "U1", "withdraw_accept")).outcome,
+            (await store.answer(TEAM, ask.id, "U1", "withdraw_accept")).outcome,
+            (await store.answer(TEAM, ask.id, "U2", "decline")).outcome,
+            (await store.answer(TEAM, ask.id, "U2", "withdraw_decline")).outcome,
+            (await store.answer(TEAM, ask.id, "U9", "accept")).outcome,
+            (await store.answer(TEAM, "nope", "U1", "accept")).outcome,
+        ]
+        return outcomes, await store.load_ask(TEAM, ask.id)
+
+    outcomes, ask = with_store(work)
+    assert outcomes == ["took_last", "unchanged", "unchanged", "reopened", "unchanged", "declined", "undeclined",
+                        "not_teammate", "missing"]
+    assert ask.status is Status.OPEN and ask.helpers == []
+
+
+def test_everyone_declining_is_reported_once(with_store):
+    async def work(store):
+        ask = new_ask(["U1", "U2"])
+        await store.save_ask(ask)
+        first = await store.answer(TEAM, ask.id, "U1", "decline")
+        last = await store.answer(TEAM, ask.id, "U2", "decline")
+        await store.answer(TEAM, ask.id, "U2", "withdraw_decline")
+        again = await store.answer(TEAM, ask.id, "U2", "decline")
+        return first, last, again
+
+    first, last, again = with_store(work)
+    assert (first.outcome, last.outcome, again.outcome) == ("declined", "all_declined", "declined")
+    assert last.answers == {"U1": Answer.DECLINE, "U2": Answer.DECLINE}
+
+
+def test_cancel_is_for_the_asker_and_closes_answers(with_store):
+    async def work(store):
+        ask = new_ask(["U1"])
+        await store.save_ask(ask)
+        await store.record_card(TEAM, ask.id, "U1", "D1", "1.0")
+        refused = await store.cancel(TEAM, ask.id, "U1")
+        done = await store.cancel(TEAM, ask.id, "U0ASKER")
+        late = await store.answer(TEAM, ask.id, "U1", "accept")
+        return refused, done, late
+
+    refused, done, late = with_store(work)
+    assert refused.outcome == "not_asker" and refused.ask.status is Status.OPEN
+    assert done.outcome == "cancelled" and done.cards == {"U1": ("D1", "1.0")}
+    assert late.outcome == "closed" and late.ask.status is Status.CANCELLED
+
+
+def test_an_event_is_seen_once_and_finds_its_card(with_store):
+    async def work(store):
+        ask = new_ask(["U1"])
+        await store.save_ask(ask)
+        await store.record_card(TEAM, ask.id, "U1", "D1", "1.0")
+        first = await store.first_sighting_and_card(TEAM, "Ev1", "D1", "1.0")
+        again = await store.first_sighting_and_card(TEAM, "Ev1", "D1", "1.0")
+        await store.forget_event(TEAM, "Ev1")
+        after_forget = await store.first_sighting_and_card(TEAM, "Ev1", "D1", "1.0")
+        stranger = await store.first_sighting_and_card(TEAM, "Ev2", "D1", "2.0")
+        return ask, first, again, after_forget, stranger
+
+    ask, first, again, after_forget, stranger = with_store(work)
+    assert first[0] is True and first[1].ask_id == ask.id and first[1].teammate == "U1"
+    assert again[0] is False
+    assert after_forget[0] is True
+    assert stranger == (True, None)

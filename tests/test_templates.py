@@ -1,0 +1,94 @@
+"""Every Block Kit template, rendered with hostile input, stays valid, inside limits and inert."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from importlib.resources import files
+
+import pytest
+from fake_slack import MESSAGE_BLOCK_LIMIT, _check_blocks, _check_view
+
+from slack_app.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, Ask, Status
+from slack_app.modals import ask_modal
+from slack_app.render import escape_mrkdwn, fmt, render
+
+HOSTILE_UNITS = ["<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|x>", "&", "\"", "\\", "{{ 7*7 }}",
+                 "{% if 1 %}", "</script>", "\u202e", "😀", "\n", "*_~`"]
+
+
+def hostile(length: int) -> str:
+    text = " ".join(HOSTILE_UNITS)
+    return (text * (length // len(text) + 1))[:length]
+
+
+def all_amp(length: int) -> str:
+    return "&" * length  # each becomes five characters once escaped
+
+
+def asks() -> list[Ask]:
+    made = []
+    for text, scope in [(hostile(ASK_MAX_LENGTH), hostile(SCOPE_MAX_LENGTH)), (all_amp(ASK_MAX_LENGTH), all_amp(SCOPE_MAX_LENGTH))]:
+        for status in Status:
+            made.append(Ask(team_id="T0TEAM", asker="U0ASKER", text=text, scope=scope, estimate_minutes=240,
+                            decline_line="redirect", teammates=[f"U0HELP{n}" for n in range(10)], helpers_needed=5,
+                            needed_by=date(2099, 12, 31), status=status, helpers=[f"U0HELP{n}" for n in range(5)]))
+    return made
+
+
+def message_contexts():
+    for ask in asks():
+        for state in ("open", "mine", "covered", "offered_late", "passed", "closed"):
+            yield "ask_card.json.j2", {"ask": ask, "state": state, "helpers": ask.helpers}
+        yield "asker_summary.json.j2", {"ask": ask}
+        for notice in ("helper_found", "helper_stepped_back", "all_declined"):
+            yield "asker_notice.json.j2", {"ask": ask, "notice": notice, "helper": "U0HELP1"}
+    yield "unavailable.json.j2", {"what": hostile(100)}
+
+
+RENDERED_BY_TESTS = {"ask_modal.json.j2"} | {name for name, _ in message_contexts()}
+
+
+def test_every_template_is_covered_here():
+    templates = {p.name for p in files("slack_app.blocks").iterdir() if p.name.endswith(".j2") and not p.name.startswith("_")}
+    assert templates == RENDERED_BY_TESTS
+
+
+@pytest.mark.parametrize("name, context", list(message_contexts()), ids=lambda v: v if isinstance(v, str) else "")
+def test_messages_are_valid_and_inert_with_hostile_input(name, context):
+    message = render(name, **context)
+
+    assert message["text"]
+    if "blocks" in message:
+        assert _check_blocks(message["blocks"], MESSAGE_BLOCK_LIMIT, name) == []
+        assert len(message["blocks"]) <= MESSAGE_BLOCK_LIMIT
+    text = json.dumps(message, ensure_ascii=False)
+    for ping in ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil"):
+        assert ping not in text
+    assert "49" not in text  # Jinja never evaluated the user's {{ 7*7 }}
+
+
+def test_the_modal_is_a_valid_view_with_a_hostile_prefill():
+    view = ask_modal(hostile(3000), channel="C0GENERAL")
+
+    assert _check_view(view, "modal") == []
+    assert len(view["blocks"][1]["element"]["initial_value"]) <= ASK_MAX_LENGTH
+    assert json.loads(view["private_metadata"]) == {"channel": "C0GENERAL"}
+
+
+def test_escaping_is_exactly_slacks_three_characters():
+    assert escape_mrkdwn('<!channel> & "x" *y*') == '&lt;!channel&gt; &amp; "x" *y*'
+
+
+def test_long_escaped_text_is_cut_without_breaking_an_entity():
+    text = json.loads(fmt("{}", "&" * 1000, limit=3000))
+    assert len(text) <= 3000 and text.endswith("&amp;…")
+
+
+def test_a_template_that_prints_a_raw_value_fails_loudly():
+    from slack_app.render import _environment
+
+    template = _environment().from_string('{"text": "{{ value }}"}')
+    with pytest.raises(TypeError, match="JSON-encoded"):
+        template.render(value="<!channel>")
+
