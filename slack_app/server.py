@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +36,10 @@ def with_redis(settings: Settings) -> Iterator[Settings]:
 
 def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     """Runs until SIGINT/SIGTERM: uvicorn stops taking requests and finishes in-flight ones."""
+    # uvicorn re-raises the stop signal once its graceful shutdown is over; by then all that is
+    # left is to stop the embedded Valkey and exit 0, so the re-raised signal must not kill us.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
     with with_redis(settings) as settings:
         uvicorn_server(create_app(settings).asgi, host, settings.port).run()
 

@@ -1,0 +1,87 @@
+"""`slack-ask serve` as a person runs it: a real process, configured from the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from slack_requests import SlackRequests
+
+from slack_app.settings import Settings, MissingSetting
+
+SERVE = [sys.executable, "-m", "slack_app.cli", "serve"]
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_")) and k != "PORT"}
+    return {**env, **values}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("present, missing", [
+    ({}, "SLACK_BOT_TOKEN"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+])
+def test_missing_credentials_give_one_clear_line_and_exit_2(tmp_path, present, missing):
+    result = subprocess.run(SERVE, cwd=tmp_path, env=clean_env(**present), capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert missing in result.stderr and "manifest.yml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_come_from_a_dotenv_file_with_the_environment_winning(tmp_path):
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_SIGNING_SECRET=file-secret\nPORT=4000\n")
+
+    settings = Settings.from_env({"SLACK_SIGNING_SECRET": "env-secret"}, dotenv_path=tmp_path / ".env")
+
+    assert (settings.bot_token, settings.signing_secret, settings.port) == ("xoxb-from-file", "env-secret", 4000)
+    assert settings.slack_api_url == "https://slack.com/api/" and settings.redis_url is None
+    with pytest.raises(MissingSetting):
+        Settings.from_env({}, dotenv_path=tmp_path / "absent.env")
+
+
+def test_serve_with_embedded_valkey_answers_slack_and_stops_cleanly(tmp_path, fake_slack):
+    port = free_port()
+    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="cli-secret",
+                    SLACK_API_URL=fake_slack.api_url.rstrip("/"), SLACK_ASK_DATA_DIR=str(tmp_path / "data"))
+    process = subprocess.Popen([*SERVE, "--port", str(port), "--host", "127.0.0.1"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = wait_for_health(f"http://127.0.0.1:{port}/healthz")
+        reply = SlackRequests(f"http://127.0.0.1:{port}", "cli-secret", fake_slack).slash_ask("U0ASKER", "Review PR 412")
+        fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="views.open from the served app")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+
+    assert health == {"status": "ok", "redis": "ok"}
+    assert reply.status == 200
+    assert process.returncode == 0
+    assert output.count("started embedded Valkey") == 1
+    assert "Traceback" not in output
+    assert (tmp_path / "data" / "valkey").is_dir()  # persisted where SLACK_ASK_DATA_DIR says
+
+
+def wait_for_health(url: str, timeout: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
