@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 
@@ -14,9 +15,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .background import Background
+from .lifecycle import Lifecycle
 from .listeners import register_listeners
 from .people import People
 from .routing import Router
+from .scheduler import Scheduler
 from .services import Services
 from .settings import Settings
 from .slack_api import web_client
@@ -38,12 +41,16 @@ def create_app(settings: Settings) -> SlackAsk:
     redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=1, socket_timeout=2)
     client = web_client(settings)
     store = Store(redis)
+    router = Router(store, client)
+    scheduler = Scheduler(redis)
     services = Services(
         settings=settings,
         client=client,
         store=store,
         people=People(store, client),
-        router=Router(store, client),
+        router=router,
+        scheduler=scheduler,
+        lifecycle=Lifecycle(store, scheduler, router),
         background=Background(),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
@@ -51,6 +58,18 @@ def create_app(settings: Settings) -> SlackAsk:
     bolt = AsyncApp(client=client, signing_secret=settings.signing_secret, process_before_response=True)
     register_listeners(bolt, services)
     return SlackAsk(bolt=bolt, asgi=_asgi(bolt, services, redis), services=services)
+
+
+@contextlib.asynccontextmanager
+async def run_worker(services: Services):
+    """Runs due jobs in the background for as long as the block lasts, then lets the current batch finish."""
+    stop = asyncio.Event()
+    worker = asyncio.create_task(services.scheduler.run_forever(services.lifecycle.handlers(), stop=stop), name="scheduler")
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait({worker}, timeout=SHUTDOWN_GRACE_SECONDS)
 
 
 def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
@@ -66,7 +85,8 @@ def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        yield
+        async with run_worker(services) if services.settings.run_scheduler else contextlib.nullcontext():
+            yield
         await services.background.drain(SHUTDOWN_GRACE_SECONDS)
         await redis.aclose()
 

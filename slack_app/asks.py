@@ -17,6 +17,8 @@ ASK_MAX_LENGTH = 150
 SCOPE_MAX_LENGTH = 1500
 MAX_TEAMMATES = 10
 MAX_HELPERS_NEEDED = 5
+THANKS_MIN_WORDS = 3
+THANKS_MAX_LENGTH = 1000
 
 ESTIMATES = {  # minutes → label
     5: "5 minutes",
@@ -40,7 +42,9 @@ DECLINE_REACTIONS = frozenset({"x", "no_entry_sign", "-1"})
 class Status(str, Enum):
     OPEN = "open"  # still needs helpers
     TAKEN = "taken"  # enough helpers accepted
+    DONE = "done"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # nobody took it in time
 
     @property
     def is_live(self) -> bool:
@@ -77,6 +81,10 @@ class Ask:
     status: Status = Status.OPEN
     helpers: list[str] = field(default_factory=list)
     created_at: float = 0.0
+    taken_at: float = 0.0
+    done_at: float = 0.0
+    asker_tz: str = "UTC"
+    check_in_snoozed: bool = False
     summary_channel: str = ""  # the asker's DM summary, once sent
     summary_ts: str = ""
 
@@ -164,3 +172,12 @@ def _teammate_error(teammates: list[str], asker: str, people: dict[str, Person])
 def _names(user_ids: list[str], people: dict[str, Person]) -> str:
     # Modal errors are plain text, where a <@U…> mention would not render.
     return ", ".join(people[uid].name if uid in people and people[uid].name else uid for uid in user_ids)
+
+
+def thanks_error(note: str) -> str | None:
+    """A thank-you should say what changed; a word or two rarely does."""
+    if len(re.findall(r"\w+", note)) < THANKS_MIN_WORDS:
+        return "Say what it changed for you — a few words are plenty."
+    if len(note) > THANKS_MAX_LENGTH:
+        return f"Keep it under {THANKS_MAX_LENGTH} characters."
+    return None

@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve the Slack app over HTTP")
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")
+    commands.add_parser("worker", help="run only the timed-job worker (expiry, check-ins, reminders)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -26,12 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     except MissingSetting as missing:
         print(f"slack-ask: {missing}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    if args.port is not None:
+    if getattr(args, "port", None) is not None:
         settings = replace(settings, port=args.port)
 
-    from .server import serve as run_server  # imported late: `--help` and config errors stay fast
+    from . import server  # imported late: `--help` and config errors stay fast
 
-    run_server(settings, host=args.host)
+    if args.command == "worker":
+        server.work(settings)
+    else:
+        server.serve(settings, host=args.host)
     return 0
 
 

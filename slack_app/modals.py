@@ -7,14 +7,18 @@ from datetime import date
 from typing import Any
 
 from . import asks
-from .asks import Draft
+from .asks import Ask, Draft
 from .render import render
 
 
-def ask_modal(ask_text: str = "", channel: str = "") -> dict:
+def ask_modal(ask_text: str = "", channel: str = "", *, again: Ask | None = None) -> dict:
+    """The /ask modal, prefilled from the command text, or from an earlier ask to send again."""
     return render(
         "ask_modal.json.j2",
-        ask_text=ask_text.strip(),
+        ask_text=again.text if again else ask_text.strip(),
+        scope=again.scope if again else "",
+        estimate=again.estimate_minutes if again else None,
+        decline=again.decline_line if again else None,
         metadata=json.dumps({"channel": channel}),
         estimates=asks.ESTIMATES,
         decline_lines=asks.DECLINE_LINES,
@@ -25,13 +29,39 @@ def ask_modal(ask_text: str = "", channel: str = "") -> dict:
     )
 
 
+def thanks_modal(ask: Ask, helper: str, prompt_channel: str, prompt_ts: str) -> dict:
+    metadata = {"ask": ask.id, "helper": helper, "channel": prompt_channel, "ts": prompt_ts}
+    return render("thanks_modal.json.j2", ask=ask, helper=helper, metadata=json.dumps(metadata),
+                  note_max_length=asks.THANKS_MAX_LENGTH)
+
+
+def parse_thanks(values: dict[str, Any]) -> tuple[str, bool]:
+    """The note and whether the asker chose to share it in the digest."""
+    note = _element(values, "note").get("value")
+    chosen = _element(values, "share").get("selected_options") or []
+    shared = any(isinstance(option, dict) and option.get("value") == "share" for option in chosen)
+    return _text(note), shared
+
+
+def metadata(view: dict) -> dict:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _element(values: dict[str, Any], block_id: str) -> dict:
+    block = values.get(block_id)
+    value = block.get("value") if isinstance(block, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def parse_submission(values: dict[str, Any]) -> Draft:
     """Reads view.state.values defensively: a field may be missing or of the wrong shape."""
 
     def element(block_id: str) -> dict:
-        block = values.get(block_id)
-        value = block.get("value") if isinstance(block, dict) else None
-        return value if isinstance(value, dict) else {}
+        return _element(values, block_id)
 
     def selected(block_id: str) -> str | None:
         option = element(block_id).get("selected_option")

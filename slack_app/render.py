@@ -46,6 +46,11 @@ def clip(value: Any, limit: int) -> Mrkdwn:
     return Mrkdwn(cut + "…")
 
 
+def quote(value: Any, limit: int) -> Mrkdwn:
+    """Escaped user text as a mrkdwn block quote, every line of it."""
+    return Mrkdwn("\n".join("> " + line for line in clip(value, limit).split("\n")))
+
+
 def mention(user_id: Any) -> Mrkdwn:
     """`<@U123>` for a real user id; anything else is shown as escaped text."""
     text = str(user_id)
@@ -95,7 +100,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(fmt=fmt, plain=plain, json=to_json, mention=mention, mentions=mentions, clip=clip)
+    env.globals.update(fmt=fmt, plain=plain, json=to_json, mention=mention, mentions=mentions, clip=clip, quote=quote)
     env.filters.update(plain=plain, json=to_json, mention=mention, clip=clip)
     return env
 

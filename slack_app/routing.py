@@ -20,11 +20,24 @@ log = logging.getLogger(__name__)
 VERB_FOR_ANSWER = {Answer.ACCEPT: "accept", Answer.DECLINE: "decline"}
 UNDO_FOR_ANSWER = {Answer.ACCEPT: "withdraw_accept", Answer.DECLINE: "withdraw_decline"}
 
+# Outcomes that changed nothing, so nobody hears anything.
+QUIET_OUTCOMES = {"unchanged", "missing", "not_asker", "not_allowed", "not_teammate"}
 # Outcomes after which every teammate's card may need to change, not only the answerer's.
-STATUS_CHANGES = {"took_last", "reopened", "cancelled"}
+STATUS_CHANGES = {"took_last", "reopened", "cancelled", "expired"}
+SUMMARY_CHANGES = {"took", "took_last", "withdrew", "reopened", "cancelled", "expired", "done"}
+NOTICES = {
+    "took": "helper_found",
+    "took_last": "helper_found",
+    "withdrew": "helper_stepped_back",
+    "reopened": "helper_stepped_back",
+    "all_declined": "all_declined",
+    "expired": "expired",
+}
 
 
 def card_state(ask: Ask, answer: Answer | None, *, offered_late: bool = False) -> str:
+    if ask.status is Status.DONE and answer is Answer.ACCEPT:
+        return "done"
     if not ask.status.is_live:
         return "closed"
     if answer is Answer.ACCEPT:
@@ -58,23 +71,29 @@ class Router:
     async def tell(self, snapshot: Snapshot, user: str) -> None:
         """Updates cards, the asker's summary and notices after a state change by `user`."""
         outcome, ask = snapshot.outcome, snapshot.ask
-        if ask is None or outcome in ("unchanged", "missing", "not_asker"):
+        if ask is None or outcome in QUIET_OUTCOMES:
             return
-        everyone = outcome in STATUS_CHANGES
-        updates = [
-            self._update_card(snapshot, teammate, offered_late=outcome == "already_covered")
-            for teammate in snapshot.cards
-            if everyone or teammate == user
-        ]
-        if outcome in ("took", "took_last", "withdrew", "reopened", "cancelled"):
+        if outcome in STATUS_CHANGES:
+            touched = list(snapshot.cards)
+        elif outcome == "done":
+            touched = [helper for helper in ask.helpers if helper in snapshot.cards]
+        else:
+            touched = [user] if user in snapshot.cards else []
+        updates = [self._update_card(snapshot, teammate, offered_late=outcome == "already_covered") for teammate in touched]
+        if outcome in SUMMARY_CHANGES:
             updates.append(self._update_summary(ask))
-        if outcome in ("took", "took_last"):
-            updates.append(self._notify_asker(ask, "helper_found", helper=user))
-        elif outcome in ("withdrew", "reopened"):
-            updates.append(self._notify_asker(ask, "helper_stepped_back", helper=user))
-        elif outcome == "all_declined":
-            updates.append(self._notify_asker(ask, "all_declined"))
+        if outcome in NOTICES:
+            updates.append(self.notify_asker(ask, NOTICES[outcome], helper=user))
+        if outcome == "done":
+            updates += [self.notify_asker(ask, "thanks_prompt", helper=helper) for helper in ask.helpers]
         await asyncio.gather(*updates)
+
+    async def thank(self, ask: Ask, helper: str, note: str) -> None:
+        await self._post(helper, render("thanks_delivered.json.j2", ask=ask, asker=ask.asker, note=note))
+
+    async def mark_thanked(self, ask: Ask, helper: str, channel: str, ts: str) -> None:
+        """Turns the asker's thank-you prompt into a record that the thanks went out."""
+        await self._update(channel, ts, render("asker_notice.json.j2", ask=ask, notice="thanks_sent", helper=helper, snoozed=False))
 
     async def _update_card(self, snapshot: Snapshot, teammate: str, *, offered_late: bool) -> None:
         ask = snapshot.ask
@@ -86,8 +105,8 @@ class Router:
         if ask.summary_ts:
             await self._update(ask.summary_channel, ask.summary_ts, render("asker_summary.json.j2", ask=ask))
 
-    async def _notify_asker(self, ask: Ask, notice: str, helper: str = "") -> None:
-        await self._post(ask.asker, render("asker_notice.json.j2", ask=ask, notice=notice, helper=helper))
+    async def notify_asker(self, ask: Ask, notice: str, helper: str = "", snoozed: bool = False) -> None:
+        await self._post(ask.asker, render("asker_notice.json.j2", ask=ask, notice=notice, helper=helper, snoozed=snoozed))
 
     # --- Web API ---
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any, TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
 
-from .app import SlackAsk, create_app
+from .app import SHUTDOWN_GRACE_SECONDS, SlackAsk, create_app, run_worker
 from .embedded import embedded_valkey
 from .settings import Settings
+
+T = TypeVar("T")
 
 
 def uvicorn_server(asgi: Starlette, host: str, port: int) -> uvicorn.Server:
@@ -44,13 +48,34 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> None:
         uvicorn_server(create_app(settings).asgi, host, settings.port).run()
 
 
+def work(settings: Settings) -> None:
+    """Runs only the timed-job worker, for deployments that separate it from the web servers."""
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
+
+    async def until_stopped() -> None:
+        services = create_app(settings).services
+        stopped = asyncio.Event()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
+        async with run_worker(services):
+            await stopped.wait()
+        await services.background.drain(SHUTDOWN_GRACE_SECONDS)
+        await services.store.redis.aclose()
+
+    with with_redis(settings) as settings:
+        asyncio.run(until_stopped())
+
+
 class ThreadedServer:
     """The app served exactly as `serve` serves it, on a background thread (port 0 picks a free one)."""
 
     def __init__(self, app: SlackAsk, host: str = "127.0.0.1", port: int = 0):
         self.app = app
         self._server = uvicorn_server(app.asgi, host, port)
-        self._thread = threading.Thread(target=self._server.run, name="slack-ask-server", daemon=True)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._server.serve(),),
+                                        name="slack-ask-server", daemon=True)
         self.host = host
         self.port = port
 
@@ -68,6 +93,11 @@ class ThreadedServer:
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         return self
 
+    def call(self, work: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Runs a coroutine on the server's own event loop, where the app's connections live."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
+
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=15)
+        self._loop.close()

@@ -9,8 +9,10 @@ from redis.exceptions import RedisError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .background import Background
+from .lifecycle import Lifecycle
 from .people import People
 from .routing import Router
+from .scheduler import Scheduler
 from .settings import Settings
 from .store import Store
 
@@ -24,6 +26,8 @@ class Services:
     store: Store
     people: People
     router: Router
+    scheduler: Scheduler
+    lifecycle: Lifecycle
     background: Background
 
     async def store_reachable(self) -> bool:

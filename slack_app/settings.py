@@ -31,6 +31,8 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = DEFAULT_PORT
     data_dir: Path = Path(DEFAULT_DATA_DIR)
+    workspace_tz: str = "UTC"  # DIGEST_TZ: the week kudos are filed under, and the digest's clock
+    run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv_path: str | os.PathLike = ".env") -> Settings:
@@ -50,6 +52,7 @@ class Settings:
             slack_api_url=_with_trailing_slash(env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),
             port=int(env.get("PORT", DEFAULT_PORT)),
             data_dir=Path(env.get("SLACK_ASK_DATA_DIR", DEFAULT_DATA_DIR)),
+            workspace_tz=env.get("DIGEST_TZ", "UTC"),
         )
 
 

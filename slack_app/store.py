@@ -45,6 +45,15 @@ def person_key(team_id: str, user_id: str) -> str:
     return f"{{{team_id}}}:person:{user_id}"
 
 
+def thanked_key(team_id: str, ask_id: str, helper: str) -> str:
+    return f"{{{team_id}}}:thanked:{ask_id}:{helper}"
+
+
+def kudos_key(team_id: str, iso_week: str) -> str:
+    """A list of the week's thank-you notes (JSON), the week in the workspace's time zone."""
+    return f"{{{team_id}}}:kudos:{iso_week}"
+
+
 # --- scripts ----------------------------------------------------------------------------------
 
 # Scripts answer with the ask as it now stands, so a caller can update every message without
@@ -69,7 +78,7 @@ end
 # exactly one of several simultaneous accepts takes the last helper slot.
 ANSWER_SCRIPT = """
 local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
-local user, verb = ARGV[1], ARGV[2]
+local user, verb = ARGV[1], ARGV[2]  -- ARGV[3]: now, epoch seconds
 local status = redis.call('HGET', ask, 'status')
 if not status then return cjson.encode({outcome = 'missing'}) end
 """ + _LUA_SNAPSHOT + """
@@ -99,6 +108,7 @@ if verb == 'accept' then
     if #helpers >= tonumber(redis.call('HGET', ask, 'helpers_needed')) then
       status = 'taken'
       outcome = 'took_last'
+      redis.call('HSET', ask, 'taken_at', ARGV[3])
     end
   end
 elseif verb == 'decline' then
@@ -138,11 +148,35 @@ redis.call('HSET', ask, 'status', status, 'helpers', cjson.encode(helpers))
 return snapshot(outcome)
 """
 
-# Closes a live ask for good; only its asker may.
-CANCEL_SCRIPT = """
+# Ends a live ask: the asker cancels; the asker or a helper marks it done; the scheduler expires
+# one that nobody took.
+CLOSE_SCRIPT = """
 local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
+local ending, user, now = ARGV[1], ARGV[2], ARGV[3]
 local status = redis.call('HGET', ask, 'status')
 if not status then return cjson.encode({outcome = 'missing'}) end
+""" + _LUA_SNAPSHOT + """
+if status ~= 'open' and status ~= 'taken' then return snapshot('unchanged') end
+local helpers = cjson.decode(redis.call('HGET', ask, 'helpers'))
+local is_helper = false
+for _, helper in ipairs(helpers) do if helper == user then is_helper = true end end
+local is_asker = redis.call('HGET', ask, 'asker') == user
+if ending == 'cancelled' and not is_asker then return snapshot('not_asker') end
+if ending == 'done' and not (is_asker or is_helper) then return snapshot('not_allowed') end
+if ending == 'done' and #helpers == 0 then return snapshot('not_allowed') end
+if ending == 'expired' and status ~= 'open' then return snapshot('unchanged') end
+redis.call('HSET', ask, 'status', ending, 'closed_at', now)
+if ending == 'done' then redis.call('HSET', ask, 'done_at', now, 'done_by', user) end
+return snapshot(ending)
+"""
+
+# Records a thank-you once per ask and helper, and files it under its week for the digest.
+THANKS_SCRIPT = """
+if redis.call('SET', KEYS[1], '1', 'NX') then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
 """ + _LUA_SNAPSHOT + """
 if redis.call('HGET', ask, 'asker') ~= ARGV[1] then return snapshot('not_asker') end
 if status ~= 'open' and status ~= 'taken' then return snapshot('unchanged') end
@@ -183,7 +217,8 @@ class Store:
     def __init__(self, redis: Redis):
         self.redis = redis
         self._answer = redis.register_script(ANSWER_SCRIPT)
-        self._cancel = redis.register_script(CANCEL_SCRIPT)
+        self._close = redis.register_script(CLOSE_SCRIPT)
+        self._thanks = redis.register_script(THANKS_SCRIPT)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -204,11 +239,31 @@ class Store:
         Outcomes: took, took_last, already_covered, closed, declined, all_declined, withdrew,
         reopened, undeclined, unchanged, missing.
         """
-        return _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb]))
+        return _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb, time.time()]))
 
-    async def cancel(self, team_id: str, ask_id: str, user: str) -> Snapshot:
-        """Outcomes: cancelled, unchanged, not_asker, missing."""
-        return _snapshot(await self._cancel(keys=_ask_keys(team_id, ask_id), args=[user, time.time()]))
+    async def close(self, team_id: str, ask_id: str, ending: str, user: str = "") -> Snapshot:
+        """ending: cancelled (asker only), done (asker or a helper), expired (only while open).
+
+        Outcomes: the ending itself, unchanged, not_asker, not_allowed, missing.
+        """
+        return _snapshot(await self._close(keys=_ask_keys(team_id, ask_id), args=[ending, user, time.time()]))
+
+    async def snooze_check_in(self, team_id: str, ask_id: str) -> bool:
+        """True the first time only: a check-in can be put off once."""
+        return bool(await self.redis.hsetnx(ask_key(team_id, ask_id), "check_in_snoozed", "1"))
+
+    # --- thanks ---
+
+    async def record_thanks(self, team_id: str, iso_week: str, kudos: dict) -> bool:
+        """Files a thank-you note; False if this helper was already thanked for this ask."""
+        keys = [thanked_key(team_id, kudos["ask_id"], kudos["helper"]), kudos_key(team_id, iso_week)]
+        return bool(await self._thanks(keys=keys, args=[json.dumps(kudos)]))
+
+    async def was_thanked(self, team_id: str, ask_id: str, helper: str) -> bool:
+        return bool(await self.redis.exists(thanked_key(team_id, ask_id, helper)))
+
+    async def kudos(self, team_id: str, iso_week: str) -> list[dict]:
+        return [json.loads(raw) for raw in await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)]
 
     # --- cards: the DMs that carry an ask ---
 
@@ -285,6 +340,7 @@ def _ask_fields(ask: Ask) -> dict[str, str]:
         "status": ask.status.value,
         "helpers": json.dumps(ask.helpers),
         "created_at": repr(ask.created_at),
+        "asker_tz": ask.asker_tz,
     }
 
 
@@ -303,6 +359,10 @@ def _ask_from_fields(fields: dict[str, str]) -> Ask:
         status=Status(fields["status"]),
         helpers=_lua_list(json.loads(fields["helpers"])),
         created_at=float(fields["created_at"]),
+        taken_at=float(fields.get("taken_at", 0)),
+        done_at=float(fields.get("done_at", 0)),
+        asker_tz=fields.get("asker_tz", "UTC"),
+        check_in_snoozed=fields.get("check_in_snoozed") == "1",
         summary_channel=fields.get("summary_channel", ""),
         summary_ts=fields.get("summary_ts", ""),
     )

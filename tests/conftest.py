@@ -61,6 +61,7 @@ def settings(redis_url, fake_slack, tmp_path) -> Settings:
         redis_url=redis_url,
         slack_api_url=fake_slack.api_url,
         data_dir=tmp_path,
+        run_scheduler=False,  # tests run due jobs themselves, at the times they choose
     )
 
 

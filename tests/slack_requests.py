@@ -120,8 +120,8 @@ class SlackRequests:
 
     def click(self, user: str, message, action_id: str, *, team: str = TEAM, **kwargs) -> Reply:
         """Presses the button `action_id` on a message the fake Slack holds."""
-        button = next(element for block in message.blocks for element in block.get("elements", [])
-                      if element.get("action_id") == action_id)
+        block, button = next((block, element) for block in message.blocks for element in block.get("elements", [])
+                             if element.get("action_id") == action_id)
         return self.send_interaction({
             "type": "block_actions",
             "team": {"id": team, "domain": "fake"},
@@ -133,7 +133,7 @@ class SlackRequests:
             "channel": {"id": message.channel, "name": "directmessage"},
             "message": {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks},
             "response_url": self.fake.response_url("action") if self.fake else "",
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": button.get("value", ""),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": block.get("block_id", "b"), "value": button.get("value", ""),
                          "text": button["text"], "action_ts": str(time.time())}],
             "is_enterprise_install": False,
         }, **kwargs)

@@ -101,8 +101,8 @@ def test_cancel_is_for_the_asker_and_closes_answers(with_store):
         ask = new_ask(["U1"])
         await store.save_ask(ask)
         await store.record_card(TEAM, ask.id, "U1", "D1", "1.0")
-        refused = await store.cancel(TEAM, ask.id, "U1")
-        done = await store.cancel(TEAM, ask.id, "U0ASKER")
+        refused = await store.close(TEAM, ask.id, "cancelled", "U1")
+        done = await store.close(TEAM, ask.id, "cancelled", "U0ASKER")
         late = await store.answer(TEAM, ask.id, "U1", "accept")
         return refused, done, late
 

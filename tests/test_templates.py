@@ -9,8 +9,8 @@ from importlib.resources import files
 import pytest
 from fake_slack import MESSAGE_BLOCK_LIMIT, _check_blocks, _check_view
 
-from slack_app.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, Ask, Status
-from slack_app.modals import ask_modal
+from slack_app.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, THANKS_MAX_LENGTH, Ask, Status
+from slack_app.modals import ask_modal, thanks_modal
 from slack_app.render import escape_mrkdwn, fmt, render
 
 HOSTILE_UNITS = ["<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|x>", "&", "\"", "\\", "{{ 7*7 }}",
@@ -38,15 +38,18 @@ def asks() -> list[Ask]:
 
 def message_contexts():
     for ask in asks():
-        for state in ("open", "mine", "covered", "offered_late", "passed", "closed"):
+        for state in ("open", "mine", "done", "covered", "offered_late", "passed", "closed"):
             yield "ask_card.json.j2", {"ask": ask, "state": state, "helpers": ask.helpers}
         yield "asker_summary.json.j2", {"ask": ask}
-        for notice in ("helper_found", "helper_stepped_back", "all_declined"):
-            yield "asker_notice.json.j2", {"ask": ask, "notice": notice, "helper": "U0HELP1"}
+        for notice in ("helper_found", "helper_stepped_back", "all_declined", "thanks_prompt", "thanks_reminder",
+                       "thanks_sent", "check_in", "expired"):
+            for snoozed in (False, True):
+                yield "asker_notice.json.j2", {"ask": ask, "notice": notice, "helper": "U0HELP1", "snoozed": snoozed}
+        yield "thanks_delivered.json.j2", {"ask": ask, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]}
     yield "unavailable.json.j2", {"what": hostile(100)}
 
 
-RENDERED_BY_TESTS = {"ask_modal.json.j2"} | {name for name, _ in message_contexts()}
+RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2"} | {name for name, _ in message_contexts()}
 
 
 def test_every_template_is_covered_here():
@@ -75,6 +78,12 @@ def test_the_modal_is_a_valid_view_with_a_hostile_prefill():
     assert _check_view(view, "modal") == []
     assert len(view["blocks"][1]["element"]["initial_value"]) <= ASK_MAX_LENGTH
     assert json.loads(view["private_metadata"]) == {"channel": "C0GENERAL"}
+
+
+def test_the_modals_are_valid_views_when_sending_again_and_saying_thanks():
+    for ask in asks():
+        assert _check_view(ask_modal(again=ask), "modal") == []
+        assert _check_view(thanks_modal(ask, "U0HELP1", "D0ASKER", "1.2"), "modal") == []
 
 
 def test_escaping_is_exactly_slacks_three_characters():

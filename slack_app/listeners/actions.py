@@ -1,19 +1,53 @@
-"""Buttons on cards and summaries: the accessible twin of every reaction, and cancel."""
+"""Buttons: the accessible twin of every reaction, and the asker's and helper's controls."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from ..asks import Answer
+from ..modals import ask_modal, thanks_modal
 from ..routing import VERB_FOR_ANSWER
 from ..services import Services
 
+REFUSALS = {
+    "not_asker": "Only the person who asked can cancel an ask.",
+    "not_allowed": "Only the asker or the helper can do that.",
+}
+# Replies that replace a check-in DM once it has been answered, so its buttons can't be pressed twice.
+CHECK_IN_REPLIES = {
+    "done": ":tada: Marked done — a thank-you prompt is on its way.",
+    "cancelled": "Cancelled — everyone's card says it's no longer needed.",
+    "unchanged": "This ask has already ended.",
+}
+
+
+def _ids(body: dict) -> tuple[str, str, str]:
+    return body["team"]["id"], body["user"]["id"], str(body["actions"][0].get("value", ""))
+
 
 def register(app: AsyncApp, services: Services) -> None:
+    store, lifecycle, router, background = services.store, services.lifecycle, services.router, services.background
+
     async def record(body: dict, answer: Answer) -> None:
-        team_id, user, ask_id = body["team"]["id"], body["user"]["id"], body["actions"][0]["value"]
-        snapshot = await services.store.answer(team_id, ask_id, user, VERB_FOR_ANSWER[answer])
-        services.background.spawn(services.router.tell(snapshot, user), f"answer {ask_id}")
+        team_id, user, ask_id = _ids(body)
+        snapshot = await store.answer(team_id, ask_id, user, VERB_FOR_ANSWER[answer])
+        await lifecycle.changed(snapshot)
+        background.spawn(router.tell(snapshot, user), f"answer {ask_id}")
+
+    async def close(ack: AsyncAck, body: dict, respond: AsyncRespond, ending: str) -> None:
+        team_id, user, ask_id = _ids(body)
+        snapshot = await store.close(team_id, ask_id, ending, user)
+        await lifecycle.changed(snapshot)
+        await ack()
+        if snapshot.outcome in REFUSALS:
+            await respond(response_type="ephemeral", replace_original=False, text=REFUSALS[snapshot.outcome])
+            return
+        if body["actions"][0].get("block_id") == "check_in" and snapshot.outcome in CHECK_IN_REPLIES:
+            await respond(replace_original=True, text=CHECK_IN_REPLIES[snapshot.outcome])
+        background.spawn(router.tell(snapshot, user), f"{ending} {ask_id}")
 
     @app.action("ask_accept")
     async def accept(ack: AsyncAck, body: dict) -> None:
@@ -27,10 +61,41 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.action("ask_cancel")
     async def cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        team_id, user, ask_id = body["team"]["id"], body["user"]["id"], body["actions"][0]["value"]
-        snapshot = await services.store.cancel(team_id, ask_id, user)
+        await close(ack, body, respond, "cancelled")
+
+    @app.action("ask_done")
+    async def done(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await close(ack, body, respond, "done")
+
+    @app.action("check_in_snooze")
+    async def snooze(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        team_id, user, ask_id = _ids(body)
+        ask = await store.load_ask(team_id, ask_id)
         await ack()
-        if snapshot.outcome == "not_asker":
-            await respond(response_type="ephemeral", replace_original=False, text="Only the person who asked can cancel an ask.")
+        if ask is None or ask.asker != user:
+            await respond(response_type="ephemeral", replace_original=False, text=REFUSALS["not_allowed"])
             return
-        services.background.spawn(services.router.tell(snapshot, user), f"cancel {ask_id}")
+        if await store.snooze_check_in(team_id, ask_id):
+            await lifecycle.snoozed(ask, datetime.now(timezone.utc))
+        await respond(replace_original=True, text="Got it — still going. I'll check in once more tomorrow, and that's it.")
+
+    @app.action("thanks_open")
+    async def open_thanks(ack: AsyncAck, body: dict, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        team_id, user, value = _ids(body)
+        ask_id, _, helper = value.partition(" ")
+        ask = await store.load_ask(team_id, ask_id)
+        await ack()
+        if ask is None or ask.asker != user:
+            await respond(response_type="ephemeral", replace_original=False, text="Only the asker can send this thank-you.")
+            return
+        container = body.get("container", {})
+        view = thanks_modal(ask, helper, container.get("channel_id", ""), container.get("message_ts", ""))
+        background.spawn(client.views_open(trigger_id=body["trigger_id"], view=view), "views.open thanks")
+
+    @app.action("ask_again")
+    async def ask_again(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
+        team_id, user, ask_id = _ids(body)
+        ask = await store.load_ask(team_id, ask_id)
+        await ack()
+        view = ask_modal(again=ask) if ask and ask.asker == user else ask_modal()
+        background.spawn(client.views_open(trigger_id=body["trigger_id"], view=view), "views.open again")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from ..asks import Ask, Draft, Person, validate
-from ..modals import parse_submission
+from ..asks import Ask, Draft, Person, thanks_error, validate
+from ..lifecycle import iso_week
+from ..modals import metadata, parse_submission, parse_thanks
 from ..services import Services
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,45 @@ def register(app: AsyncApp, services: Services) -> None:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        ask = _ask_from(draft, team_id, asker)
+        ask = _ask_from(draft, team_id, asker, people[asker].tz)
         try:
             await services.store.save_ask(ask)
+            await services.lifecycle.sent(ask)
         except (RedisError, OSError):
             log.warning("could not store an ask", exc_info=True)
             await ack(response_action="errors", errors={"ask": "Couldn't save your ask just now, so nothing was sent. Press Send again."})
             return
         await ack()
         services.background.spawn(services.router.route(ask), f"route ask {ask.id}")
+
+    @app.view("thanks_submit")
+    async def submit_thanks(ack: AsyncAck, body: dict, view: dict) -> None:
+        team_id, asker = body["team"]["id"], body["user"]["id"]
+        note, shared = parse_thanks(view.get("state", {}).get("values", {}))
+        error = thanks_error(note)
+        if error:
+            await ack(response_action="errors", errors={"note": error})
+            return
+        about = metadata(view)
+        ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
+        helper = str(about.get("helper", ""))
+        if ask is None or ask.asker != asker or helper not in ask.helpers:
+            await ack(response_action="errors", errors={"note": "This thank-you doesn't match an ask of yours that someone helped with."})
+            return
+        now = datetime.now(timezone.utc)
+        kudos = {"ask_id": ask.id, "ask": ask.text, "asker": asker, "helper": helper, "note": note, "shared": shared,
+                 "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
+        if not await services.store.record_thanks(team_id, iso_week(now, services.settings.workspace_tz), kudos):
+            await ack(response_action="errors", errors={"note": "You've already thanked them for this one — it was delivered."})
+            return
+        await ack()
+        services.background.spawn(_deliver_thanks(services, ask, helper, note, about), f"thanks {ask.id}")
+
+
+async def _deliver_thanks(services: Services, ask: Ask, helper: str, note: str, about: dict) -> None:
+    await services.router.thank(ask, helper, note)
+    if about.get("channel") and about.get("ts"):
+        await services.router.mark_thanked(ask, helper, about["channel"], about["ts"])
 
 
 def _today_for(person: Person):
@@ -57,8 +88,9 @@ def _today_for(person: Person):
     return datetime.now(zone).date()
 
 
-def _ask_from(draft: Draft, team_id: str, asker: str) -> Ask:
+def _ask_from(draft: Draft, team_id: str, asker: str, asker_tz: str) -> Ask:
     return Ask(
+        asker_tz=asker_tz,
         team_id=team_id,
         asker=asker,
         text=draft.text,
