@@ -23,6 +23,7 @@ EXPIRE_AFTER = timedelta(days=3)  # without a needed-by date
 CHECK_IN_AFTER_AT_LEAST = timedelta(days=1)  # without a needed-by date: max(this, 8 × estimate)
 CHECK_IN_ESTIMATE_FACTOR = 8
 SNOOZE_FOR = timedelta(days=1)
+REOPENED_GRACE = timedelta(days=1)
 THANKS_REMINDER_AFTER = timedelta(hours=24)
 
 
@@ -84,9 +85,13 @@ class Lifecycle:
     async def changed(self, snapshot: Snapshot) -> None:
         ask, outcome = snapshot.ask, snapshot.outcome
         if outcome == "took_last":
+            await self.scheduler.cancel(ask.team_id, f"expire:{ask.id}")
             await self.scheduler.schedule(_job("check_in", ask, check_in_due(ask)))
         elif outcome == "reopened":
             await self.scheduler.cancel(ask.team_id, f"check_in:{ask.id}")
+            # Open again, it may expire again, though never the moment its helper steps back.
+            grace = datetime.now(timezone.utc) + REOPENED_GRACE
+            await self.scheduler.schedule(_job("expire", ask, max(expiry_due(ask), grace)))
         elif outcome in ("done", "cancelled"):
             await self.scheduler.cancel(ask.team_id, f"check_in:{ask.id}")
             await self.scheduler.cancel(ask.team_id, f"expire:{ask.id}")
@@ -95,7 +100,9 @@ class Lifecycle:
                 await self.scheduler.schedule(_job("thanks_reminder", ask, thanks_reminder_due(ask), helper))
 
     async def snoozed(self, ask: Ask, now: datetime) -> None:
-        await self.scheduler.schedule(_job("check_in", ask, next_working_time(now + SNOOZE_FOR, ask.asker_tz)))
+        # Counted from the check-in the asker answered, even when they answer it early.
+        since = max(now, check_in_due(ask))
+        await self.scheduler.schedule(_job("check_in", ask, next_working_time(since + SNOOZE_FOR, ask.asker_tz)))
 
     # --- running: the scheduler calls these when a job comes due ---
 

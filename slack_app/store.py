@@ -177,11 +177,6 @@ if redis.call('SET', KEYS[1], '1', 'NX') then
   return 1
 end
 return 0
-""" + _LUA_SNAPSHOT + """
-if redis.call('HGET', ask, 'asker') ~= ARGV[1] then return snapshot('not_asker') end
-if status ~= 'open' and status ~= 'taken' then return snapshot('unchanged') end
-redis.call('HSET', ask, 'status', 'cancelled', 'closed_at', ARGV[2])
-return snapshot('cancelled')
 """
 
 

@@ -1,0 +1,223 @@
+"""An ask's whole life through signed HTTP: done, thanks, check-ins, expiry, and the worker in `serve`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from slack_requests import SlackRequests
+from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_ask
+
+from slack_app.app import create_app
+from slack_app.lifecycle import check_in_due, expiry_due, iso_week, thanks_reminder_due
+from slack_app.server import ThreadedServer
+from slack_app.store import _ask_from_fields
+
+
+def load(redis_sync):
+    return _ask_from_fields(stored_ask(redis_sync))
+
+
+def run_due_jobs(app_server, at: float) -> int:
+    services = app_server.app.services
+    return app_server.call(services.scheduler.run_due(services.lifecycle.handlers(), now=at))
+
+
+def last_view(fake_slack) -> dict:
+    view = fake_slack.calls_to("views.open")[-1].args["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def taken_by_hal(slack, fake_slack):
+    cards = send_ask(slack, fake_slack)
+    slack.react(HAL, cards[HAL], "white_check_mark")
+    fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done on Hal's card")
+    fake_slack.settle(quiet=0.1)
+    return cards
+
+
+def submit_thanks(slack, view: dict, note: str, share: bool = True):
+    values = {
+        "note": {"value": {"type": "plain_text_input", "value": note}},
+        "share": {"value": {"type": "checkboxes", "selected_options": [
+            {"text": {"type": "plain_text", "text": "Share"}, "value": "share"}] if share else []}},
+    }
+    payload = slack.view_submission(ASKER, values, callback_id="thanks_submit")
+    payload["view"]["private_metadata"] = view["private_metadata"]
+    return slack.send_interaction(payload)
+
+
+def test_done_then_a_specific_thank_you_reaches_the_helper_and_is_kept_as_kudos(slack, fake_slack, redis_sync):
+    taken_by_hal(slack, fake_slack)
+
+    assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
+    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
+    assert "<@U0HELP1> helped" in prompt.all_text and "What difference did it make?" in prompt.all_text
+    assert "Done — thank you for helping" in card_text(fake_slack, HAL)
+    assert "Done — thanks to <@U0HELP1>" in fake_slack.dms(ASKER)[0].all_text
+
+    slack.click(ASKER, prompt, "thanks_open")
+    fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.open")) == 1, what="thanks modal")
+    view = last_view(fake_slack)
+    assert view["callback_id"] == "thanks_submit"
+    assert view["blocks"][1]["label"]["text"] == "What difference did it make?"
+    assert "skip the apology" in view["blocks"][1]["hint"]["text"]
+    assert view["blocks"][2]["element"]["initial_options"]  # sharing is on unless the asker unticks it
+
+    too_short = submit_thanks(slack, view, "thanks!")
+    assert too_short.json()["response_action"] == "errors" and "note" in too_short.json()["errors"]
+
+    note = "The release went out on time & nobody got paged <!here>."
+    assert submit_thanks(slack, view, note).status == 200
+    delivered = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(HAL) if "says thanks" in m.all_text], what="thanks DM")[0]
+    assert "<@U0ASKER> says thanks for *Review the retry logic in PR 412" in delivered.all_text
+    assert "> The release went out on time &amp; nobody got paged &lt;!here&gt;." in delivered.all_text
+    fake_slack.wait_for(lambda: "Your thanks for" in prompt_now(fake_slack, prompt).all_text, what="prompt marked sent")
+
+    ask = load(redis_sync)
+    kudos = [json.loads(raw) for raw in redis_sync.lrange(f"{{T0TEAM}}:kudos:{iso_week(_utc(ask.done_at), 'UTC')}", 0, -1)]
+    assert [(k["asker"], k["helper"], k["note"], k["shared"]) for k in kudos] == [(ASKER, HAL, note, True)]
+
+    again = submit_thanks(slack, view, "Thanks once more for the release help")
+    assert "already thanked" in again.json()["errors"]["note"]
+
+
+def prompt_now(fake_slack, prompt):
+    return next(m for m in fake_slack.dms(ASKER) if m.ts == prompt.ts)
+
+
+def _utc(epoch):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+def test_only_the_asker_or_helper_can_mark_done(slack, fake_slack, redis_sync):
+    taken_by_hal(slack, fake_slack)
+    summary = fake_slack.dms(ASKER)[0]
+
+    slack.click(HANA, summary, "ask_done")
+    fake_slack.wait_for(lambda: fake_slack.responses, what="ephemeral refusal")
+
+    assert fake_slack.responses[0] == {"response_type": "ephemeral", "replace_original": False,
+                                       "text": "Only the asker or the helper can do that."}
+    assert load(redis_sync).status.value == "taken"
+
+    slack.click(ASKER, summary, "ask_done")
+    fake_slack.wait_for(lambda: load(redis_sync).status.value == "done", what="done by the asker")
+
+
+def test_a_forgotten_thank_you_gets_one_gentle_reminder_in_working_hours(slack, fake_slack, redis_sync, app_server):
+    taken_by_hal(slack, fake_slack)
+    slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_done")
+    fake_slack.wait_for(lambda: load(redis_sync).status.value == "done", what="done")
+    fake_slack.settle(quiet=0.2)
+    due = thanks_reminder_due(load(redis_sync)).timestamp()
+    before = len(fake_slack.dms(ASKER))
+
+    assert run_due_jobs(app_server, due - 1) == 0
+    assert run_due_jobs(app_server, due) == 1
+    assert run_due_jobs(app_server, due + 7 * 86400) == 0  # never more than one
+
+    reminders = [m for m in fake_slack.dms(ASKER)[before:] if "gentle nudge" in m.all_text]
+    assert len(reminders) == 1 and "thanks_open" in reminders[0].action_ids()
+    assert not [m for m in fake_slack.dms(HAL) if "nudge" in m.all_text]
+
+
+def test_no_reminder_once_thanked(slack, fake_slack, redis_sync, app_server):
+    taken_by_hal(slack, fake_slack)
+    slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
+    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
+    slack.click(ASKER, prompt, "thanks_open")
+    fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="thanks modal")
+    submit_thanks(slack, last_view(fake_slack), "You unblocked the release, it shipped today", share=False)
+    fake_slack.wait_for(lambda: any("says thanks" in m.all_text for m in fake_slack.dms(HAL)), what="delivered")
+
+    assert run_due_jobs(app_server, thanks_reminder_due(load(redis_sync)).timestamp()) == 1  # the job runs …
+    fake_slack.settle(quiet=0.2)
+    assert not [m for m in fake_slack.dms(ASKER) if "gentle nudge" in m.all_text]  # … and stays quiet
+    assert json.loads(redis_sync.lrange(redis_sync.keys("{T0TEAM}:kudos:*")[0], 0, -1)[0])["shared"] is False
+
+
+def test_check_in_offers_done_still_going_once_and_cancel(slack, fake_slack, redis_sync, app_server):
+    taken_by_hal(slack, fake_slack)
+    due = check_in_due(load(redis_sync)).timestamp()
+
+    assert run_due_jobs(app_server, due - 60) == 0
+    assert run_due_jobs(app_server, due) == 1
+    check_in = next(m for m in fake_slack.dms(ASKER) if "Did this get done?" in m.all_text)
+    assert check_in.action_ids() == ["ask_done", "check_in_snooze", "ask_cancel"]
+
+    slack.click(ASKER, check_in, "check_in_snooze")
+    fake_slack.wait_for(lambda: fake_slack.responses, what="snooze reply")
+    assert fake_slack.responses[-1]["replace_original"] is True and "still going" in fake_slack.responses[-1]["text"]
+    snoozed_to = float(redis_sync.zscore("{T0TEAM:jobs}:due", f"check_in:{load(redis_sync).id}"))
+    assert snoozed_to > due
+
+    assert run_due_jobs(app_server, snoozed_to) == 1
+    second = [m for m in fake_slack.dms(ASKER) if "Did this get done?" in m.all_text][-1]
+    assert second.ts != check_in.ts and second.action_ids() == ["ask_done", "ask_cancel"]  # snoozes only once
+
+    slack.click(ASKER, second, "ask_done")
+    fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="thanks prompt")
+    assert "Marked done" in fake_slack.responses[-1]["text"]
+    assert load(redis_sync).status.value == "done"
+
+
+def test_an_ask_nobody_takes_expires_gently_and_can_be_sent_again(slack, fake_slack, redis_sync, app_server):
+    cards = send_ask(slack, fake_slack, scope="In: retry.py. Out: tests.", estimate="60", decline="later")
+    slack.react(HANA, cards[HANA], "x")
+    fake_slack.wait_for(lambda: "Passed" in card_text(fake_slack, HANA), what="passed")
+    due = expiry_due(load(redis_sync)).timestamp()
+
+    assert run_due_jobs(app_server, due - 1) == 0
+    assert run_due_jobs(app_server, due) == 1
+    fake_slack.settle(quiet=0.2)
+
+    assert load(redis_sync).status.value == "expired"
+    for uid in (HAL, HANA, HUGO):
+        assert "No longer needed — thanks for looking" in card_text(fake_slack, uid)
+        assert len(fake_slack.dms(uid)) == 1  # helpers never get a "you didn't reply"
+    note = fake_slack.dms(ASKER)[-1]
+    assert "Nobody was free" in note.all_text and note.action_ids() == ["ask_again"]
+
+    slack.click(ASKER, note, "ask_again")
+    fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="modal again")
+    blocks = {b.get("block_id"): b for b in last_view(fake_slack)["blocks"]}
+    assert blocks["ask"]["element"]["initial_value"].startswith("Review the retry logic in PR 412")
+    assert blocks["scope"]["element"]["initial_value"] == "In: retry.py. Out: tests."
+    assert blocks["estimate"]["element"]["initial_option"]["value"] == "60"
+    assert blocks["decline"]["element"]["initial_option"]["value"] == "later"
+    assert "initial_users" not in blocks["teammates"]["element"]
+
+
+def test_a_taken_ask_does_not_expire_and_a_cancelled_one_has_no_timers(slack, fake_slack, redis_sync, app_server):
+    cards = taken_by_hal(slack, fake_slack)
+    ask = load(redis_sync)
+    assert redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1) == [f"check_in:{ask.id}"]  # no expiry once taken
+    run_due_jobs(app_server, expiry_due(ask).timestamp())
+    assert load(redis_sync).status.value == "taken"
+
+    slack.react(HAL, cards[HAL], "white_check_mark", removed=True)  # Hal steps back: it may expire again
+    fake_slack.wait_for(lambda: load(redis_sync).status.value == "open", what="reopened")
+    assert redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1) == [f"expire:{ask.id}"]
+    slack.react(HANA, cards[HANA], "white_check_mark")
+    fake_slack.wait_for(lambda: load(redis_sync).status.value == "taken", what="taken by Hana")
+
+    slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_cancel")
+    fake_slack.wait_for(lambda: load(redis_sync).status.value == "cancelled", what="cancelled")
+    assert redis_sync.zcard("{T0TEAM:jobs}:due") == 0
+
+
+def test_serve_runs_the_worker_itself(settings, fake_slack, redis_sync):
+    server = ThreadedServer(create_app(replace(settings, run_scheduler=True))).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        send_ask(slack, fake_slack)
+        ask = load(redis_sync)
+        redis_sync.zadd("{T0TEAM:jobs}:due", {f"expire:{ask.id}": 0})  # as if its deadline had passed
+        fake_slack.wait_for(lambda: load(redis_sync).status.value == "expired", timeout=10, what="worker expired it")
+        fake_slack.wait_for(lambda: "Nobody was free" in fake_slack.dms(ASKER)[-1].all_text, what="asker told")
+    finally:
+        server.stop()
