@@ -85,3 +85,38 @@ def wait_for_health(url: str, timeout: float = 20.0) -> dict:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"{url} never answered")
+
+
+def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack, redis_url, run):
+    from redis.asyncio import Redis
+
+    from slack_app.asks import Ask, Status
+    from slack_app.scheduler import Job, Scheduler
+    from slack_app.store import Store
+
+    ask = Ask(team_id="T0TEAM", asker="U0ASKER", text="Review the retry logic in PR 412", scope="retry.py",
+              estimate_minutes=30, decline_line="no_reason", teammates=["U0HELP1"], helpers=["U0HELP1"],
+              status=Status.DONE, done_at=1.0)
+
+    async def prepare():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        await Store(redis).save_ask(ask)
+        await Scheduler(redis).schedule(Job(id=f"thanks_reminder:{ask.id}:U0HELP1", team_id="T0TEAM", kind="thanks_reminder",
+                                            due=0, payload={"ask_id": ask.id, "helper": "U0HELP1"}))
+        await redis.aclose()
+
+    run(prepare())
+    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url,
+                    SLACK_API_URL=fake_slack.api_url)
+    process = subprocess.Popen([sys.executable, "-m", "slack_app.cli", "worker"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        fake_slack.wait_for(lambda: any("gentle nudge" in m.all_text for m in fake_slack.dms("U0ASKER")), timeout=15,
+                            what="the worker's reminder")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+
+    assert process.returncode == 0, output
+    assert "Traceback" not in output
+    assert len(fake_slack.dms("U0ASKER")) == 1
