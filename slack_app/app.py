@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -15,6 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .background import Background
+from .digests import Digests, DigestSettings
+from .home import Home
 from .lifecycle import Lifecycle
 from .listeners import register_listeners
 from .people import People
@@ -26,6 +29,9 @@ from .slack_api import web_client
 from .store import Store
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+DIGEST_POLL_SECONDS = 30.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,14 +49,18 @@ def create_app(settings: Settings) -> SlackAsk:
     store = Store(redis)
     router = Router(store, client)
     scheduler = Scheduler(redis)
+    people = People(store, client)
+    digests = Digests(store, client, digest_defaults(settings))
     services = Services(
         settings=settings,
         client=client,
         store=store,
-        people=People(store, client),
+        people=people,
         router=router,
         scheduler=scheduler,
         lifecycle=Lifecycle(store, scheduler, router),
+        digests=digests,
+        home=Home(store, people, digests, client),
         background=Background(),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
@@ -60,16 +70,34 @@ def create_app(settings: Settings) -> SlackAsk:
     return SlackAsk(bolt=bolt, asgi=_asgi(bolt, services, redis), services=services)
 
 
+def digest_defaults(settings: Settings) -> DigestSettings:
+    return DigestSettings(channel=settings.digest_channel, day=settings.digest_day, time=settings.digest_time,
+                          tz=settings.workspace_tz, skip_empty=settings.digest_skip_empty)
+
+
 @contextlib.asynccontextmanager
 async def run_worker(services: Services):
-    """Runs due jobs in the background for as long as the block lasts, then lets the current batch finish."""
+    """Runs timed work in the background for as long as the block lasts, then lets the current batch finish."""
     stop = asyncio.Event()
-    worker = asyncio.create_task(services.scheduler.run_forever(services.lifecycle.handlers(), stop=stop), name="scheduler")
+    workers = {
+        asyncio.create_task(services.scheduler.run_forever(services.lifecycle.handlers(), stop=stop), name="scheduler"),
+        asyncio.create_task(_post_digests(services, stop), name="digests"),
+    }
     try:
         yield
     finally:
         stop.set()
-        await asyncio.wait({worker}, timeout=SHUTDOWN_GRACE_SECONDS)
+        await asyncio.wait(workers, timeout=SHUTDOWN_GRACE_SECONDS)
+
+
+async def _post_digests(services: Services, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await services.digests.post_due()
+        except Exception:
+            log.exception("digest poll failed; trying again next poll")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), DIGEST_POLL_SECONDS)
 
 
 def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:

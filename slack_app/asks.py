@@ -106,6 +106,7 @@ class Person:
     is_bot: bool = False
     deleted: bool = False
     tz: str = "UTC"
+    is_admin: bool = False  # a workspace admin or owner
 
 
 @dataclass

@@ -18,7 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve the Slack app over HTTP")
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")
-    commands.add_parser("worker", help="run only the timed-job worker (expiry, check-ins, reminders)")
+    commands.add_parser("worker", help="run only the timed-job worker (expiry, check-ins, reminders, digests)")
+    digest = commands.add_parser("digest", help="preview or post the weekly kudos digest")
+    action = digest.add_mutually_exclusive_group(required=True)
+    action.add_argument("--preview", action="store_true", help="print the digest without posting it")
+    action.add_argument("--post", action="store_true", help="post this week's digest now (once per week)")
+    digest.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: this week in DIGEST_TZ); preview only")
+    digest.add_argument("--team", help="workspace id, T… (default: the bot token's workspace)")
+    digest.add_argument("--json", action="store_true", help="with --preview: print the Block Kit JSON too")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -34,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "worker":
         server.work(settings)
+    elif args.command == "digest":
+        return server.digest(settings, post=args.post, week=args.week, team=args.team, as_json=args.json)
     else:
         server.serve(settings, host=args.host)
     return 0

@@ -96,6 +96,7 @@ class Lifecycle:
             await self.scheduler.cancel(ask.team_id, f"check_in:{ask.id}")
             await self.scheduler.cancel(ask.team_id, f"expire:{ask.id}")
         if outcome == "done":
+            await self.store.count_helped(ask.team_id, ask.helpers)
             for helper in ask.helpers:
                 await self.scheduler.schedule(_job("thanks_reminder", ask, thanks_reminder_due(ask), helper))
 

@@ -42,4 +42,5 @@ class People:
             is_bot=bool(user.get("is_bot")) or user_id == "USLACKBOT",
             deleted=bool(user.get("deleted")),
             tz=user.get("tz") or "UTC",
+            is_admin=bool(user.get("is_admin") or user.get("is_owner")),
         )

@@ -54,7 +54,7 @@ def quote(value: Any, limit: int) -> Mrkdwn:
 def mention(user_id: Any) -> Mrkdwn:
     """`<@U123>` for a real user id; anything else is shown as escaped text."""
     text = str(user_id)
-    return Mrkdwn(f"<@{text}>") if _USER_ID.match(text) else Mrkdwn(escape_mrkdwn(text))
+    return Mrkdwn(f"<@{text}>") if _USER_ID.fullmatch(text) else Mrkdwn(escape_mrkdwn(text))
 
 
 def mentions(user_ids: list[str]) -> Mrkdwn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import threading
 import time
@@ -65,6 +66,45 @@ def work(settings: Settings) -> None:
 
     with with_redis(settings) as settings:
         asyncio.run(until_stopped())
+
+
+def digest(settings: Settings, *, post: bool, week: str | None, team: str | None, as_json: bool) -> int:
+    """`slack-ask digest`: the scheduled digest's own code, run by hand."""
+
+    async def run() -> int:
+        services = create_app(settings).services
+        try:
+            team_id = team or (await services.client.auth_test())["team_id"]
+            chosen = await services.digests.settings_for(team_id)
+            this_week = services.digests.current_week(chosen, time.time())
+            if post:
+                posted = await services.digests.post(team_id, this_week)
+                print(f"Posted the {this_week} digest to {chosen.channel}." if posted else
+                      f"Not posted: the {this_week} digest went out already, or no digest channel is set.")
+                return 0 if posted else 1
+            message = await services.digests.message(team_id, week or this_week)
+            print(readable(message) if message else "(an empty week, and DIGEST_SKIP_EMPTY is set: nothing would be posted)")
+            if as_json and message:
+                print(json.dumps(message, indent=2, ensure_ascii=False))
+            return 0
+        finally:
+            await services.store.redis.aclose()
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def readable(message: dict) -> str:
+    """A Block Kit message as the plain text a person would read."""
+    lines = []
+    for block in message.get("blocks", []):
+        if isinstance(block.get("text"), dict):
+            lines.append(block["text"]["text"])
+        lines += [element["text"] for element in block.get("elements", []) if isinstance(element, dict) and "text" in element]
+        lines += [field["text"] for field in block.get("fields", [])]
+        if block.get("type") == "divider":
+            lines.append("—" * 20)
+    return "\n".join(lines)
 
 
 class ThreadedServer:

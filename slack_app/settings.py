@@ -32,6 +32,10 @@ class Settings:
     port: int = DEFAULT_PORT
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     workspace_tz: str = "UTC"  # DIGEST_TZ: the week kudos are filed under, and the digest's clock
+    digest_channel: str = ""
+    digest_day: int = 4  # Friday
+    digest_time: str = "16:00"
+    digest_skip_empty: bool = False
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
 
     @classmethod
@@ -53,7 +57,20 @@ class Settings:
             port=int(env.get("PORT", DEFAULT_PORT)),
             data_dir=Path(env.get("SLACK_ASK_DATA_DIR", DEFAULT_DATA_DIR)),
             workspace_tz=env.get("DIGEST_TZ", "UTC"),
+            digest_channel=env.get("DIGEST_CHANNEL", ""),
+            digest_day=_weekday(env.get("DIGEST_DAY", "friday")),
+            digest_time=env.get("DIGEST_TIME", "16:00"),
+            digest_skip_empty=env.get("DIGEST_SKIP_EMPTY", "").lower() in ("1", "true", "yes", "on"),
         )
+
+
+def _weekday(value: str) -> int:
+    from .digests import parse_weekday
+
+    try:
+        return parse_weekday(value)
+    except ValueError:
+        raise MissingSetting(f"DIGEST_DAY={value!r} is not a day of the week: use monday … sunday.") from None
 
 
 def _with_trailing_slash(url: str) -> str:

@@ -49,6 +49,45 @@ def thanked_key(team_id: str, ask_id: str, helper: str) -> str:
     return f"{{{team_id}}}:thanked:{ask_id}:{helper}"
 
 
+def asked_by_key(team_id: str, user_id: str) -> str:
+    """Sorted set: the asks a person made, by when."""
+    return f"{{{team_id}}}:asked_by:{user_id}"
+
+
+def asked_of_key(team_id: str, user_id: str) -> str:
+    """Sorted set: the asks sent to a person, by when."""
+    return f"{{{team_id}}}:asked_of:{user_id}"
+
+
+def thanks_for_key(team_id: str, user_id: str) -> str:
+    """List: the latest thank-you notes a person received, newest first."""
+    return f"{{{team_id}}}:thanks_for:{user_id}"
+
+
+def balance_key(team_id: str, user_id: str) -> str:
+    """Hash: how many asks a person made and helped finish. Shown to them alone."""
+    return f"{{{team_id}}}:balance:{user_id}"
+
+
+def workspace_settings_key(team_id: str) -> str:
+    return f"{{{team_id}}}:settings"
+
+
+def digest_sent_key(team_id: str, iso_week: str) -> str:
+    return f"{{{team_id}}}:digest:{iso_week}"
+
+
+def home_viewers_key(team_id: str) -> str:
+    """Set: people who have opened the Home tab, whose Home is kept current as their asks change."""
+    return f"{{{team_id}}}:home_viewers"
+
+
+# Every workspace that has used the app; lives in no workspace's slot.
+TEAMS_KEY = "slack-ask:teams"
+
+THANKS_KEPT_PER_PERSON = 20
+
+
 def kudos_key(team_id: str, iso_week: str) -> str:
     """A list of the week's thank-you notes (JSON), the week in the workspace's time zone."""
     return f"{{{team_id}}}:kudos:{iso_week}"
@@ -174,9 +213,21 @@ return snapshot(ending)
 THANKS_SCRIPT = """
 if redis.call('SET', KEYS[1], '1', 'NX') then
   redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('LPUSH', KEYS[3], ARGV[1])
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[2]) - 1)
   return 1
 end
 return 0
+"""
+
+# Claims a week's digest for one poster, or reclaims it if that poster died before sending
+# (its lease ran out); once sent, the marker stays and nobody posts that week again.
+DIGEST_CLAIM_SCRIPT = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'sent' then return 0 end
+if state == 'claimed' and tonumber(redis.call('HGET', KEYS[1], 'lease_until')) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'claimed', 'lease_until', ARGV[2])
+return 1
 """
 
 
@@ -214,6 +265,7 @@ class Store:
         self._answer = redis.register_script(ANSWER_SCRIPT)
         self._close = redis.register_script(CLOSE_SCRIPT)
         self._thanks = redis.register_script(THANKS_SCRIPT)
+        self._claim_digest = redis.register_script(DIGEST_CLAIM_SCRIPT)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -221,8 +273,74 @@ class Store:
     # --- asks ---
 
     async def save_ask(self, ask: Ask) -> None:
+        """Stores the ask first, then the indexes that lead people to it."""
         ask.created_at = ask.created_at or time.time()
-        await self.redis.hset(ask_key(ask.team_id, ask.id), mapping=_ask_fields(ask))
+        team = ask.team_id
+        await self.redis.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(asked_by_key(team, ask.asker), {ask.id: ask.created_at})
+            for teammate in ask.teammates:
+                pipe.zadd(asked_of_key(team, teammate), {ask.id: ask.created_at})
+            pipe.hincrby(balance_key(team, ask.asker), "asked", 1)
+            pipe.sadd(TEAMS_KEY, team)
+            await pipe.execute()
+
+    async def load_asks(self, team_id: str, ask_ids: list[str]) -> list[Ask]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hgetall(ask_key(team_id, ask_id))
+            found = await pipe.execute()
+        return [_ask_from_fields(fields) for fields in found if fields]
+
+    async def recent_asks(self, team_id: str, user_id: str, limit: int) -> tuple[list[str], list[str], int, int]:
+        """Newest ask ids by and for a person, with how many of each there are in all."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrevrange(asked_by_key(team_id, user_id), 0, limit - 1)
+            pipe.zrevrange(asked_of_key(team_id, user_id), 0, limit - 1)
+            pipe.zcard(asked_by_key(team_id, user_id))
+            pipe.zcard(asked_of_key(team_id, user_id))
+            return tuple(await pipe.execute())
+
+    async def count_helped(self, team_id: str, helpers: list[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for helper in helpers:
+                pipe.hincrby(balance_key(team_id, helper), "helped", 1)
+            await pipe.execute()
+
+    async def balance(self, team_id: str, user_id: str) -> dict[str, int]:
+        raw = await self.redis.hgetall(balance_key(team_id, user_id))
+        return {"asked": int(raw.get("asked", 0)), "helped": int(raw.get("helped", 0))}
+
+    async def thanks_received(self, team_id: str, user_id: str, limit: int) -> list[dict]:
+        return [json.loads(raw) for raw in await self.redis.lrange(thanks_for_key(team_id, user_id), 0, limit - 1)]
+
+    async def teams(self) -> list[str]:
+        return sorted(await self.redis.smembers(TEAMS_KEY))
+
+    # --- the Home tab ---
+
+    async def note_home_viewer(self, team_id: str, user_id: str) -> None:
+        await self.redis.sadd(home_viewers_key(team_id), user_id)
+
+    async def home_viewers(self, team_id: str, user_ids: list[str]) -> list[str]:
+        if not user_ids:
+            return []
+        seen = await self.redis.smismember(home_viewers_key(team_id), user_ids)
+        return [uid for uid, viewer in zip(user_ids, seen) if viewer]
+
+    # --- workspace settings and the weekly digest ---
+
+    async def workspace_settings(self, team_id: str) -> dict[str, str]:
+        return await self.redis.hgetall(workspace_settings_key(team_id))
+
+    async def save_workspace_setting(self, team_id: str, name: str, value: str) -> None:
+        await self.redis.hset(workspace_settings_key(team_id), name, value)
+
+    async def claim_digest(self, team_id: str, iso_week: str, now: float, lease_seconds: float) -> bool:
+        return bool(await self._claim_digest(keys=[digest_sent_key(team_id, iso_week)], args=[now, now + lease_seconds]))
+
+    async def digest_sent(self, team_id: str, iso_week: str, now: float) -> None:
+        await self.redis.hset(digest_sent_key(team_id, iso_week), mapping={"state": "sent", "sent_at": now})
 
     async def load_ask(self, team_id: str, ask_id: str) -> Ask | None:
         fields = await self.redis.hgetall(ask_key(team_id, ask_id))
@@ -235,6 +353,10 @@ class Store:
         reopened, undeclined, unchanged, missing.
         """
         return _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb, time.time()]))
+
+    async def answer_of(self, team_id: str, ask_id: str, user: str) -> Answer | None:
+        value = await self.redis.hget(answers_key(team_id, ask_id), user)
+        return _answers_from_fields({user: value}).get(user) if value else None
 
     async def close(self, team_id: str, ask_id: str, ending: str, user: str = "") -> Snapshot:
         """ending: cancelled (asker only), done (asker or a helper), expired (only while open).
@@ -251,8 +373,9 @@ class Store:
 
     async def record_thanks(self, team_id: str, iso_week: str, kudos: dict) -> bool:
         """Files a thank-you note; False if this helper was already thanked for this ask."""
-        keys = [thanked_key(team_id, kudos["ask_id"], kudos["helper"]), kudos_key(team_id, iso_week)]
-        return bool(await self._thanks(keys=keys, args=[json.dumps(kudos)]))
+        keys = [thanked_key(team_id, kudos["ask_id"], kudos["helper"]), kudos_key(team_id, iso_week),
+                thanks_for_key(team_id, kudos["helper"])]
+        return bool(await self._thanks(keys=keys, args=[json.dumps(kudos), THANKS_KEPT_PER_PERSON]))
 
     async def was_thanked(self, team_id: str, ask_id: str, helper: str) -> bool:
         return bool(await self.redis.exists(thanked_key(team_id, ask_id, helper)))

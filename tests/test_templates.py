@@ -10,6 +10,8 @@ import pytest
 from fake_slack import MESSAGE_BLOCK_LIMIT, _check_blocks, _check_view
 
 from slack_app.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, THANKS_MAX_LENGTH, Ask, Status
+from slack_app.digest import digest_context, summarise
+from slack_app.digests import WEEKDAYS, DigestSettings, time_zone_choices
 from slack_app.modals import ask_modal, thanks_modal
 from slack_app.render import escape_mrkdwn, fmt, render
 
@@ -47,9 +49,14 @@ def message_contexts():
                 yield "asker_notice.json.j2", {"ask": ask, "notice": notice, "helper": "U0HELP1", "snoozed": snoozed}
         yield "thanks_delivered.json.j2", {"ask": ask, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]}
     yield "unavailable.json.j2", {"what": hostile(100)}
+    for note in (hostile(THANKS_MAX_LENGTH), all_amp(THANKS_MAX_LENGTH)):
+        week = [{"ask_id": f"A{n}", "ask": note[:ASK_MAX_LENGTH], "asker": f"U0ASK{n % 50}", "helper": f"U0HELP{n % 200}",
+                 "note": note, "shared": n % 5 != 0, "estimate_minutes": 240, "at": float(n)} for n in range(500)]
+        yield "digest.json.j2", digest_context(summarise(week, "2026-W47"))
+    yield "digest.json.j2", digest_context(summarise([], "2026-W47"))
 
 
-RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2"} | {name for name, _ in message_contexts()}
+RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2", "home.json.j2"} | {name for name, _ in message_contexts()}
 
 
 def test_every_template_is_covered_here():
@@ -68,7 +75,8 @@ def test_messages_are_valid_and_inert_with_hostile_input(name, context):
     text = json.dumps(message, ensure_ascii=False)
     for ping in ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil"):
         assert ping not in text
-    if "{{ 7*7 }}" in json.dumps(context.get("ask").text if "ask" in context else context["what"], ensure_ascii=False):
+    typed = context["ask"].text if "ask" in context else context.get("what", "") + "".join(n["note"] for n in context.get("notes", []))
+    if "{{ 7*7 }}" in json.dumps(typed, ensure_ascii=False):
         assert "{{ 7*7 }}" in text  # shown as typed: Jinja never evaluates user input
 
 
@@ -84,6 +92,21 @@ def test_the_modals_are_valid_views_when_sending_again_and_saying_thanks():
     for ask in asks():
         assert _check_view(ask_modal(again=ask), "modal") == []
         assert _check_view(thanks_modal(ask, "U0HELP1", "D0ASKER", "1.2"), "modal") == []
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_the_home_tab_of_someone_with_many_asks_stays_a_valid_view(admin):
+    made = asks()
+    view = render("home.json.j2", user="U0ASKER", asks_by=made[:10], asks_for=[(ask, state) for ask, state in zip(made, [
+        "open", "mine", "done", "covered", "offered_late", "passed", "closed", "open", "mine", "open"])],
+        more_by=290, more_for=290, thanks=[{"note": hostile(THANKS_MAX_LENGTH), "asker": "U0ASKER", "ask": hostile(150)}] * 5,
+        balance={"asked": 300, "helped": 1}, admin=admin, digest=DigestSettings(channel="C0KUDOS"), weekdays=WEEKDAYS,
+        time_zones=time_zone_choices("Asia/Kolkata"))
+
+    assert _check_view(view, "home") == []
+    text = json.dumps(view, ensure_ascii=False)
+    assert "<!channel>" not in text and "<@U0VICTIM>" not in text
+    assert ("digest_settings" in text) is admin
 
 
 def test_escaping_is_exactly_slacks_three_characters():

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..asks import Answer
+from ..digests import valid_time, valid_time_zone
 from ..modals import ask_modal, thanks_modal
 from ..routing import VERB_FOR_ANSWER
 from ..services import Services
@@ -35,7 +36,7 @@ def register(app: AsyncApp, services: Services) -> None:
         team_id, user, ask_id = _ids(body)
         snapshot = await store.answer(team_id, ask_id, user, VERB_FOR_ANSWER[answer])
         await lifecycle.changed(snapshot)
-        background.spawn(router.tell(snapshot, user), f"answer {ask_id}")
+        services.tell(snapshot, user)
 
     async def close(ack: AsyncAck, body: dict, respond: AsyncRespond, ending: str) -> None:
         team_id, user, ask_id = _ids(body)
@@ -47,7 +48,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         if body["actions"][0].get("block_id") == "check_in" and snapshot.outcome in CHECK_IN_REPLIES:
             await respond(replace_original=True, text=CHECK_IN_REPLIES[snapshot.outcome])
-        background.spawn(router.tell(snapshot, user), f"{ending} {ask_id}")
+        services.tell(snapshot, user)
 
     @app.action("ask_accept")
     async def accept(ack: AsyncAck, body: dict) -> None:
@@ -99,3 +100,43 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         view = ask_modal(again=ask) if ask and ask.asker == user else ask_modal()
         background.spawn(client.views_open(trigger_id=body["trigger_id"], view=view), "views.open again")
+
+    @app.action("home_new_ask")
+    async def new_ask_from_home(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
+        await ack()
+        background.spawn(client.views_open(trigger_id=body["trigger_id"], view=ask_modal()), "views.open home")
+
+    async def save_digest_setting(ack: AsyncAck, body: dict, name: str, value: str | None) -> None:
+        team_id, user = body["team"]["id"], body["user"]["id"]
+        await ack()
+        person = await services.people.get(team_id, user)
+        if not person.is_admin or value is None:
+            return
+        await store.save_workspace_setting(team_id, name, value)
+        background.spawn(services.home.publish(team_id, user), "home settings")
+
+    def selected(body: dict, key: str) -> str | None:
+        action = body["actions"][0]
+        value = action.get(key)
+        if isinstance(value, dict):
+            value = value.get("value")
+        return value if isinstance(value, str) else None
+
+    @app.action("digest_channel")
+    async def digest_channel(ack: AsyncAck, body: dict) -> None:
+        await save_digest_setting(ack, body, "digest_channel", selected(body, "selected_channel"))
+
+    @app.action("digest_day")
+    async def digest_day(ack: AsyncAck, body: dict) -> None:
+        day = selected(body, "selected_option")
+        await save_digest_setting(ack, body, "digest_day", day if day in {str(n) for n in range(7)} else None)
+
+    @app.action("digest_time")
+    async def digest_time(ack: AsyncAck, body: dict) -> None:
+        chosen = selected(body, "selected_time")
+        await save_digest_setting(ack, body, "digest_time", chosen if chosen and valid_time(chosen) else None)
+
+    @app.action("digest_tz")
+    async def digest_tz(ack: AsyncAck, body: dict) -> None:
+        chosen = selected(body, "selected_option")
+        await save_digest_setting(ack, body, "digest_tz", chosen if chosen and valid_time_zone(chosen) else None)

@@ -29,7 +29,7 @@ def register(app: AsyncApp, services: Services) -> None:
             # Answer non-2xx and forget the event so that Slack's retry is processed.
             await services.store.forget_event(team_id, event_id)
             raise
-        services.background.spawn(services.router.tell(snapshot, card.teammate), f"reaction {event_id}")
+        services.tell(snapshot, card.teammate)
 
     @app.event("reaction_added")
     async def reaction_added(body: dict, event: dict) -> None:
@@ -38,3 +38,8 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event("reaction_removed")
     async def reaction_removed(body: dict, event: dict) -> None:
         await on_reaction(body, event, undo=True)
+
+    @app.event("app_home_opened")
+    async def home_opened(body: dict, event: dict) -> None:
+        if event.get("tab", "home") == "home" and event.get("user"):
+            services.background.spawn(services.home.opened(body["team_id"], event["user"]), "home opened")

@@ -1,0 +1,139 @@
+"""When and where each workspace's weekly kudos digest goes, and posting it exactly once a week.
+
+The week's slot is the configured local day and time; any instance that polls after the slot and
+within the same week may post, so a slot missed while every instance was down is made up later
+that week. A per-week marker, claimed atomically with a lease, makes it once however many poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .digest import render_digest, summarise
+from .lifecycle import iso_week, zone
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+POST_LEASE_SECONDS = 120.0
+COMMON_TIME_ZONES = [
+    "UTC", "Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago",
+    "America/New_York", "America/Halifax", "America/Sao_Paulo", "Atlantic/Azores", "Europe/London", "Europe/Lisbon",
+    "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/Amsterdam", "Europe/Stockholm",
+    "Europe/Warsaw", "Europe/Athens", "Europe/Helsinki", "Europe/Istanbul", "Africa/Lagos", "Africa/Cairo",
+    "Africa/Johannesburg", "Africa/Nairobi", "Asia/Dubai", "Asia/Karachi", "Asia/Kolkata", "Asia/Dhaka",
+    "Asia/Bangkok", "Asia/Jakarta", "Asia/Singapore", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Manila",
+    "Asia/Seoul", "Asia/Tokyo", "Australia/Perth", "Australia/Adelaide", "Australia/Brisbane", "Australia/Sydney",
+    "Pacific/Auckland",
+]
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    channel: str = ""
+    day: int = 4  # Friday
+    time: str = "16:00"
+    tz: str = "UTC"
+    skip_empty: bool = False
+
+    def slot(self, week: str) -> datetime:
+        """The configured local day and time within an ISO week, in UTC."""
+        year, number = week.split("-W")
+        day = date.fromisocalendar(int(year), int(number), self.day + 1)
+        hour, minute = (int(part) for part in self.time.split(":"))
+        return datetime.combine(day, time(hour, minute), tzinfo=zone(self.tz)).astimezone(timezone.utc)
+
+
+def parse_weekday(value: str) -> int:
+    """'friday', 'Fri' or '4' → 4."""
+    text = value.strip().lower()
+    if text.isdigit() and 0 <= int(text) < 7:
+        return int(text)
+    for number, name in enumerate(WEEKDAYS):
+        if name.lower().startswith(text[:3]) and len(text) >= 3:
+            return number
+    raise ValueError(f"not a day of the week: {value!r}")
+
+
+def valid_time(value: str) -> bool:
+    try:
+        hour, minute = (int(part) for part in value.split(":"))
+    except ValueError:
+        return False
+    return 0 <= hour < 24 and 0 <= minute < 60
+
+
+def valid_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def time_zone_choices(*also: str) -> list[str]:
+    return list(dict.fromkeys([*(tz for tz in also if tz), *COMMON_TIME_ZONES]))
+
+
+class Digests:
+    def __init__(self, store: Store, client: AsyncWebClient, defaults: DigestSettings):
+        self.store = store
+        self.client = client
+        self.defaults = defaults
+
+    async def settings_for(self, team_id: str) -> DigestSettings:
+        """The environment's defaults, overridden by what an admin chose on the Home tab."""
+        saved = await self.store.workspace_settings(team_id)
+        settings = self.defaults
+        if saved.get("digest_channel"):
+            settings = replace(settings, channel=saved["digest_channel"])
+        if saved.get("digest_day", "").isdigit():
+            settings = replace(settings, day=int(saved["digest_day"]) % 7)
+        if valid_time(saved.get("digest_time", "")):
+            settings = replace(settings, time=saved["digest_time"])
+        if saved.get("digest_tz"):
+            settings = replace(settings, tz=saved["digest_tz"])
+        return settings
+
+    async def message(self, team_id: str, week: str) -> dict | None:
+        settings = await self.settings_for(team_id)
+        return render_digest(summarise(await self.store.kudos(team_id, week), week), skip_empty=settings.skip_empty)
+
+    def current_week(self, settings: DigestSettings, now: float) -> str:
+        return iso_week(datetime.fromtimestamp(now, timezone.utc), settings.tz)
+
+    async def post(self, team_id: str, week: str, now: float | None = None) -> bool:
+        """Posts a week's digest unless it went out already; True if this call posted it."""
+        now = clock.time() if now is None else now
+        settings = await self.settings_for(team_id)
+        if not settings.channel or not await self.store.claim_digest(team_id, week, now, POST_LEASE_SECONDS):
+            return False
+        message = await self.message(team_id, week)
+        if message is not None:
+            try:
+                await self.client.chat_postMessage(channel=settings.channel, **message)
+            except SlackApiError as error:
+                # The claim lapses and a later poll tries again (e.g. once the bot is invited).
+                log.warning("digest for %s %s not posted: %s", team_id, week, error.response.get("error"))
+                return False
+        await self.store.digest_sent(team_id, week, now)
+        return True
+
+    async def post_due(self, now: float | None = None) -> list[tuple[str, str]]:
+        """Posts every workspace's digest whose slot this week has come; returns what it posted."""
+        now = clock.time() if now is None else now
+        posted = []
+        for team_id in await self.store.teams():
+            settings = await self.settings_for(team_id)
+            week = self.current_week(settings, now)
+            if settings.channel and now >= settings.slot(week).timestamp() and await self.post(team_id, week, now):
+                posted.append((team_id, week))
+        return posted

@@ -1,0 +1,65 @@
+"""The Home tab: a person's own asks, asks for them, thanks they received, and (for admins) settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .digests import WEEKDAYS, Digests, time_zone_choices
+from .people import People
+from .render import render
+from .routing import card_state
+from .store import Snapshot, Store
+
+ASKS_SHOWN = 10
+THANKS_SHOWN = 5
+
+
+class Home:
+    def __init__(self, store: Store, people: People, digests: Digests, client: AsyncWebClient):
+        self.store = store
+        self.people = people
+        self.digests = digests
+        self.client = client
+
+    async def view(self, team_id: str, user_id: str) -> dict:
+        by_ids, for_ids, total_by, total_for = await self.store.recent_asks(team_id, user_id, ASKS_SHOWN)
+        asks_by, asks_for, thanks, balance, person, digest = await asyncio.gather(
+            self.store.load_asks(team_id, by_ids),
+            self.store.load_asks(team_id, for_ids),
+            self.store.thanks_received(team_id, user_id, THANKS_SHOWN),
+            self.store.balance(team_id, user_id),
+            self.people.get(team_id, user_id),
+            self.digests.settings_for(team_id),
+        )
+        answers = await asyncio.gather(*(self.store.answer_of(team_id, ask.id, user_id) for ask in asks_for))
+        return render(
+            "home.json.j2",
+            user=user_id,
+            asks_by=asks_by,
+            asks_for=[(ask, card_state(ask, answer)) for ask, answer in zip(asks_for, answers)],
+            more_by=max(0, total_by - len(asks_by)),
+            more_for=max(0, total_for - len(asks_for)),
+            thanks=thanks,
+            balance=balance,
+            admin=person.is_admin,
+            digest=digest,
+            weekdays=WEEKDAYS,
+            time_zones=time_zone_choices(digest.tz, person.tz),
+        )
+
+    async def publish(self, team_id: str, user_id: str) -> None:
+        await self.client.views_publish(user_id=user_id, view=await self.view(team_id, user_id))
+
+    async def opened(self, team_id: str, user_id: str) -> None:
+        await self.store.note_home_viewer(team_id, user_id)
+        await self.publish(team_id, user_id)
+
+    async def refresh_for(self, snapshot: Snapshot) -> None:
+        """Keeps the Home tab current for everyone an ask concerns who has ever opened theirs."""
+        ask = snapshot.ask
+        if ask is None:
+            return
+        viewers = await self.store.home_viewers(ask.team_id, [ask.asker, *ask.teammates])
+        await asyncio.gather(*(self.publish(ask.team_id, viewer) for viewer in viewers))
