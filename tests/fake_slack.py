@@ -75,7 +75,7 @@ class Message:
     def action_ids(self) -> list[str]:
         ids: list[str] = []
         for block in self.blocks:
-            for element in block.get("elements", []):
+            for element in [*block.get("elements", []), block.get("accessory") or {}]:
                 if "action_id" in element:
                     ids.append(element["action_id"])
         return ids

@@ -120,7 +120,8 @@ class SlackRequests:
 
     def click(self, user: str, message, action_id: str, *, team: str = TEAM, **kwargs) -> Reply:
         """Presses the button `action_id` on a message the fake Slack holds."""
-        block, button = next((block, element) for block in message.blocks for element in block.get("elements", [])
+        block, button = next((block, element) for block in message.blocks
+                             for element in [*block.get("elements", []), block.get("accessory") or {}]
                              if element.get("action_id") == action_id)
         return self.send_interaction({
             "type": "block_actions",
