@@ -51,6 +51,8 @@ def test_slash_ask_opens_the_modal_prefilled_with_the_command_text(slack, fake_s
 
 
 def test_slash_ask_with_storage_down_answers_kindly_and_opens_nothing(settings, fake_slack):
+    import urllib.error
+    import urllib.request
     from dataclasses import replace
 
     from slack_requests import SlackRequests
@@ -61,9 +63,14 @@ def test_slash_ask_with_storage_down_answers_kindly_and_opens_nothing(settings, 
     server = ThreadedServer(create_app(replace(settings, redis_url="redis://127.0.0.1:1"))).start()
     try:
         reply = SlackRequests(server.url, "test-signing-secret", fake_slack).slash_ask(ASKER, "Review PR 412")
+        try:
+            urllib.request.urlopen(server.url + "/healthz")
+        except urllib.error.HTTPError as error:
+            health = error
     finally:
         server.stop()
 
+    assert health.status == 503 and json.loads(health.read()) == {"status": "unavailable", "redis": "unreachable"}
     assert reply.status == 200
     assert reply.json()["response_type"] == "ephemeral"
     assert "try again" in reply.json()["text"]

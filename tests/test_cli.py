@@ -54,7 +54,7 @@ def test_settings_come_from_a_dotenv_file_with_the_environment_winning(tmp_path)
         Settings.from_env({}, dotenv_path=tmp_path / "absent.env")
 
 
-def test_serve_with_embedded_valkey_answers_slack_and_stops_cleanly(tmp_path, fake_slack):
+def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp_path, fake_slack):
     port = free_port()
     env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="cli-secret",
                     SLACK_API_URL=fake_slack.api_url.rstrip("/"), SLACK_ASK_DATA_DIR=str(tmp_path / "data"))
@@ -62,8 +62,14 @@ def test_serve_with_embedded_valkey_answers_slack_and_stops_cleanly(tmp_path, fa
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         health = wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        reply = SlackRequests(f"http://127.0.0.1:{port}", "cli-secret", fake_slack).slash_ask("U0ASKER", "Review PR 412")
+        slack = SlackRequests(f"http://127.0.0.1:{port}", "cli-secret", fake_slack)
+        reply = slack.slash_ask("U0ASKER", "Review PR 412")
         fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="views.open from the served app")
+        assert slack.submit_ask("U0ASKER", teammates=["U0HELP1", "U0HELP2"]).status == 200
+        card = fake_slack.wait_for(lambda: fake_slack.dms("U0HELP1"), what="a card")[0]
+        slack.react("U0HELP1", card, "white_check_mark")
+        fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms("U0HELP2")[0].all_text, what="covered")
+        fake_slack.wait_for(lambda: any("is on your ask" in m.all_text for m in fake_slack.dms("U0ASKER")), what="told")
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

@@ -238,3 +238,21 @@ def test_digest_preview_on_the_command_line(redis_url, run, tmp_path):
     assert "Kudos this week" in result.stdout and "Shipped on time &lt;!channel&gt;" in result.stdout
     assert "kept private" not in result.stdout
     assert '"blocks": [' in result.stdout  # --json adds the Block Kit payload
+
+
+def test_digest_post_on_the_command_line_posts_once_a_week(redis_url, run, tmp_path, fake_slack):
+    async def seed_week():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        await redis.hset("{T0TEAM}:settings", "digest_channel", "C0KUDOS")
+        await redis.aclose()
+
+    run(seed_week())
+    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url,
+                    SLACK_API_URL=fake_slack.api_url)
+    command = [sys.executable, "-m", "slack_app.cli", "digest", "--post"]
+    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+    assert first.returncode == 0 and "Posted the" in first.stdout, first.stderr
+    assert second.returncode == 1 and "went out already" in second.stdout
+    assert len(posts_to(fake_slack, "C0KUDOS")) == 1
