@@ -67,6 +67,7 @@ def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp
         fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="views.open from the served app")
         assert slack.submit_ask("U0ASKER", teammates=["U0HELP1", "U0HELP2"]).status == 200
         card = fake_slack.wait_for(lambda: fake_slack.dms("U0HELP1"), what="a card")[0]
+        fake_slack.settle()  # the app files the card in Redis once Slack has answered the post
         slack.react("U0HELP1", card, "white_check_mark")
         fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms("U0HELP2")[0].all_text, what="covered")
         fake_slack.wait_for(lambda: any("is on your ask" in m.all_text for m in fake_slack.dms("U0ASKER")), what="told")
