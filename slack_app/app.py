@@ -7,7 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -44,7 +44,7 @@ class SlackAsk:
 def create_app(settings: Settings) -> SlackAsk:
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url; `slack-ask serve` starts an embedded server for you")
-    redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=1, socket_timeout=2)
+    redis = connect_redis(settings)
     client = web_client(settings)
     store = Store(redis)
     router = Router(store, client)
@@ -68,6 +68,14 @@ def create_app(settings: Settings) -> SlackAsk:
     bolt = AsyncApp(client=client, signing_secret=settings.signing_secret, process_before_response=True)
     register_listeners(bolt, services)
     return SlackAsk(bolt=bolt, asgi=_asgi(bolt, services, redis), services=services)
+
+
+def connect_redis(settings: Settings) -> Redis | RedisCluster:
+    """One client for the app's lifetime; every multi-key operation stays in one hash slot, so a Cluster works too."""
+    options = {"decode_responses": True, "socket_connect_timeout": 1, "socket_timeout": 2}
+    if settings.redis_cluster:
+        return RedisCluster.from_url(settings.redis_url, **options)
+    return Redis.from_url(settings.redis_url, **options)
 
 
 def digest_defaults(settings: Settings) -> DigestSettings:

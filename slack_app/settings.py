@@ -28,6 +28,7 @@ class Settings:
     bot_token: str
     signing_secret: str
     redis_url: str | None = None
+    redis_cluster: bool = False  # REDIS_CLUSTER=1: REDIS_URL names any node of a Redis Cluster
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = DEFAULT_PORT
     data_dir: Path = Path(DEFAULT_DATA_DIR)
@@ -53,6 +54,7 @@ class Settings:
             bot_token=env["SLACK_BOT_TOKEN"],
             signing_secret=env["SLACK_SIGNING_SECRET"],
             redis_url=env.get("REDIS_URL"),
+            redis_cluster=_flag(env.get("REDIS_CLUSTER", "")),
             slack_api_url=_with_trailing_slash(env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),
             port=int(env.get("PORT", DEFAULT_PORT)),
             data_dir=Path(env.get("SLACK_ASK_DATA_DIR", DEFAULT_DATA_DIR)),
@@ -60,8 +62,12 @@ class Settings:
             digest_channel=env.get("DIGEST_CHANNEL", ""),
             digest_day=_weekday(env.get("DIGEST_DAY", "friday")),
             digest_time=env.get("DIGEST_TIME", "16:00"),
-            digest_skip_empty=env.get("DIGEST_SKIP_EMPTY", "").lower() in ("1", "true", "yes", "on"),
+            digest_skip_empty=_flag(env.get("DIGEST_SKIP_EMPTY", "")),
         )
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _weekday(value: str) -> int:

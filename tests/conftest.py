@@ -84,3 +84,28 @@ def run():
     loop = asyncio.new_event_loop()
     yield loop.run_until_complete
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url():
+    """A real three-node Redis-protocol Cluster: three embedded servers, slots split between them."""
+    import time
+
+    servers = [ValkeyServer(config={"cluster-enabled": "yes", "cluster-config-file": "nodes.conf",
+                                    "cluster-node-timeout": "2000"}) for _ in range(3)]
+    for server in servers:
+        server.start()
+    nodes = [redis.Redis(host=server.host, port=server.port) for server in servers]
+    for node, (first, last) in zip(nodes, [(0, 5460), (5461, 10922), (10923, 16383)]):
+        node.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+    for node in nodes[1:]:
+        node.execute_command("CLUSTER", "MEET", servers[0].host, servers[0].port)
+    deadline = time.monotonic() + 20
+    while not all(b"cluster_state:ok" in node.execute_command("CLUSTER", "INFO") for node in nodes):
+        assert time.monotonic() < deadline, "the cluster never became ready"
+        time.sleep(0.1)
+    yield servers[1].connection_url  # any node will do
+    for node in nodes:
+        node.close()
+    for server in servers:
+        server.stop()

@@ -33,6 +33,7 @@ def taken_by_hal(slack, fake_slack):
     cards = send_ask(slack, fake_slack)
     slack.react(HAL, cards[HAL], "white_check_mark")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done on Hal's card")
+    fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(ASKER)[0].action_ids(), what="Mark done on the summary")
     fake_slack.settle(quiet=0.1)
     return cards
 

@@ -1,0 +1,131 @@
+"""Running at scale: a real three-node Redis Cluster, several instances on one Redis, graceful shutdown."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from redis.asyncio import RedisCluster
+from slack_requests import SlackRequests
+from test_ask_flow import ASKER, HAL, HANA, send_ask
+
+from slack_app.app import create_app
+from slack_app.asks import Ask
+from slack_app.scheduler import Job, Scheduler
+from slack_app.server import ThreadedServer
+from slack_app.settings import Settings
+from slack_app.store import Store
+
+
+@pytest.fixture
+def cluster_url(redis_cluster_url):
+    sync = redis.RedisCluster.from_url(redis_cluster_url)
+    sync.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+    sync.close()
+    return redis_cluster_url
+
+
+def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run):
+    async def exercise():
+        client = RedisCluster.from_url(cluster_url, decode_responses=True)
+        store, scheduler = Store(client), Scheduler(client)
+        ask = Ask(team_id="T0TEAM", asker=ASKER, text="Review the retry logic in PR 412", scope="retry.py",
+                  estimate_minutes=30, decline_line="no_reason", teammates=[HAL, HANA])
+        await store.save_ask(ask)
+        await store.record_card("T0TEAM", ask.id, HAL, "D0HELP1", "1.1")
+        first, card = await store.first_sighting_and_card("T0TEAM", "Ev1", "D0HELP1", "1.1")
+        took = await store.answer("T0TEAM", ask.id, HAL, "accept")
+        done = await store.close("T0TEAM", ask.id, "done", ASKER)
+        await store.count_helped("T0TEAM", [HAL])
+        thanked = await store.record_thanks("T0TEAM", "2026-W47", {"ask_id": ask.id, "helper": HAL, "note": "n"})
+        claimed = await store.claim_digest("T0TEAM", "2026-W47", 1.0, 60)
+        await scheduler.schedule(Job(id="j1", team_id="T0TEAM", kind="k", due=1.0))
+        jobs = await scheduler.claim_due("T0TEAM", now=2.0, lease_seconds=60, limit=10)
+        completed = await scheduler.complete("T0TEAM", "j1", jobs[0].token)
+        viewers = (await store.note_home_viewer("T0TEAM", HAL), await store.home_viewers("T0TEAM", [HAL, HANA]))[1]
+        recent = await store.recent_asks("T0TEAM", ASKER, 10)
+        loaded = await store.load_asks("T0TEAM", recent[0])
+        balance = await store.balance("T0TEAM", HAL)
+        await client.aclose()
+        return first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance
+
+    first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance = run(exercise())
+    assert first and card.teammate == HAL
+    assert took.outcome == "took_last" and done.outcome == "done"
+    assert thanked and claimed and [job.id for job in jobs] == ["j1"] and completed
+    assert viewers == [HAL] and loaded[0].status.value == "done" and balance == {"asked": 0, "helped": 1}
+
+
+def test_the_whole_ask_flow_on_a_cluster(cluster_url, fake_slack, tmp_path):
+    settings = Settings(bot_token="xoxb-test-token", signing_secret="cluster-secret", redis_url=cluster_url,
+                        redis_cluster=True, slack_api_url=fake_slack.api_url, data_dir=tmp_path, run_scheduler=False)
+    server = ThreadedServer(create_app(settings)).start()
+    try:
+        slack = SlackRequests(server.url, "cluster-secret", fake_slack)
+        cards = send_ask(slack, fake_slack, teammates=[HAL, HANA])
+        slack.react(HAL, cards[HAL], "white_check_mark")
+        fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text, what="covered")
+        fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(ASKER)[0].action_ids(), what="Mark done on the summary")
+        slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_done")
+        fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
+    finally:
+        server.stop()
+
+
+def test_settings_read_redis_cluster_from_the_environment():
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y", "REDIS_URL": "redis://n1:6379",
+                                  "REDIS_CLUSTER": "1"}, dotenv_path="/nonexistent/.env")
+    assert settings.redis_cluster is True and settings.redis_url == "redis://n1:6379"
+
+
+def test_any_instance_can_serve_any_request(settings, fake_slack, redis_sync):
+    first, second = (ThreadedServer(create_app(settings)).start() for _ in range(2))
+    try:
+        to_first = SlackRequests(first.url, settings.signing_secret, fake_slack)
+        to_second = SlackRequests(second.url, settings.signing_secret, fake_slack)
+        cards = send_ask(to_first, fake_slack, teammates=[HAL, HANA])
+
+        to_second.react(HAL, cards[HAL], "white_check_mark")
+        to_first.react(HANA, cards[HANA], "+1")
+        fake_slack.wait_for(lambda: "Thanks for offering" in fake_slack.dms(HANA)[0].all_text, what="Hana thanked")
+        fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done on Hal's card")
+        to_second.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
+        fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
+        fake_slack.settle()
+    finally:
+        first.stop()
+        second.stop()
+
+    assert sum("is on your ask" in m.all_text for m in fake_slack.dms(ASKER)) == 1  # one winner, told once
+
+
+def test_sigterm_finishes_in_flight_work_and_exits_0(tmp_path, redis_url):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from fake_slack import FakeSlack
+    from test_cli import clean_env, free_port, wait_for_health
+
+    slow_slack = FakeSlack(token="xoxb-test-token", latency=1.0).start()
+    port = free_port()
+    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url,
+                    SLACK_API_URL=slow_slack.api_url)
+    process = subprocess.Popen([sys.executable, "-m", "slack_app.cli", "serve", "--port", str(port), "--host", "127.0.0.1"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/healthz")
+        slack = SlackRequests(f"http://127.0.0.1:{port}", "s", slow_slack)
+        assert slack.submit_ask(ASKER, teammates=[HAL, HANA]).status == 200  # acked; the fan-out is still running
+        slow_slack.wait_for(lambda: slow_slack.calls_to("chat.postMessage"), what="fan-out under way")
+        stopping = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=40)
+        took = time.monotonic() - stopping
+    finally:
+        process.kill()
+        slow_slack.stop()
+
+    assert process.returncode == 0, output
+    assert took >= 0.5  # it waited for the Slack calls in flight …
+    assert len(slow_slack.dms(HAL)) == 1 and len(slow_slack.dms(HANA)) == 1  # … so every card went out
