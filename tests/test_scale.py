@@ -86,7 +86,7 @@ def test_any_instance_can_serve_any_request(settings, fake_slack, redis_sync):
 
         to_second.react(HAL, cards[HAL], "white_check_mark")
         to_first.react(HANA, cards[HANA], "+1")
-        fake_slack.wait_for(lambda: "Thanks for offering" in fake_slack.dms(HANA)[0].all_text, what="Hana thanked")
+        fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text, what="Hana's card covered")
         fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done on Hal's card")
         to_second.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
         fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
