@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisError
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -20,6 +23,7 @@ from .digests import Digests, DigestSettings
 from .home import Home
 from .lifecycle import Lifecycle
 from .listeners import register_listeners
+from .observability import HTTP_RESPONSES, REDIS_ERRORS, REQUEST_SECONDS, metrics_text
 from .people import People
 from .routing import Router
 from .scheduler import Scheduler
@@ -66,6 +70,8 @@ def create_app(settings: Settings) -> SlackAsk:
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.
     bolt = AsyncApp(client=client, signing_secret=settings.signing_secret, process_before_response=True)
+    bolt.middleware(_describe_request)
+    bolt.error(_count_and_log_error)
     register_listeners(bolt, services)
     return SlackAsk(bolt=bolt, asgi=_asgi(bolt, services, redis), services=services)
 
@@ -108,16 +114,54 @@ async def _post_digests(services: Services, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), DIGEST_POLL_SECONDS)
 
 
+def _kind(body: dict) -> tuple[str, str]:
+    """What Slack sent, in words with few enough values to label metrics by."""
+    if body.get("command"):
+        return "slash_command", str(body["command"])
+    kind = str(body.get("type", "unknown"))
+    if kind == "event_callback":
+        return kind, str(body.get("event", {}).get("type", ""))
+    if kind == "block_actions":
+        return kind, str((body.get("actions") or [{}])[0].get("action_id", ""))
+    if kind == "view_submission":
+        return kind, str(body.get("view", {}).get("callback_id", ""))
+    return kind, ""
+
+
+async def _describe_request(req, resp, next):
+    """Tells the HTTP route what this verified request was, for its log line and metrics."""
+    kind, detail = _kind(req.body)
+    req.context["request_info"].update(kind=kind, detail=detail, team=req.context.team_id)
+    return await next()
+
+
+async def _count_and_log_error(error: Exception, body: dict) -> None:
+    if isinstance(error, RedisError | OSError):
+        REDIS_ERRORS.labels("listener").inc()
+    kind, detail = _kind(body)
+    log.error("listener failed", exc_info=error, extra={"kind": kind, "detail": detail})
+
+
 def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
     slack = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
-        return await slack.handle(request)
+        started = time.perf_counter()
+        info = {"kind": "unverified", "detail": "", "team": None}
+        response = await slack.handle(request, {"request_info": info})
+        seconds = time.perf_counter() - started
+        REQUEST_SECONDS.labels(info["kind"]).observe(seconds)
+        HTTP_RESPONSES.labels("/slack/events", str(response.status_code)).inc()
+        log.info("slack request", extra={**info, "status": response.status_code, "latency_ms": round(seconds * 1000, 2)})
+        return response
 
     async def healthz(request: Request) -> Response:
         if await services.store_reachable():
             return JSONResponse({"status": "ok", "redis": "ok"})
         return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -130,5 +174,6 @@ def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
         # Slash commands, interactivity and events share one URL, as manifest.yml declares.
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),  # Prometheus
     ]
     return Starlette(routes=routes, lifespan=lifespan)

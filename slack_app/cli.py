@@ -7,6 +7,7 @@ import logging
 import sys
 from dataclasses import replace
 
+from .observability import configure_logging
 from .settings import MissingSetting, Settings
 
 EXIT_CONFIG_ERROR = 2
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     digest.add_argument("--json", action="store_true", help="with --preview: print the Block Kit JSON too")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.INFO)
     try:
         settings = Settings.from_env()
     except MissingSetting as missing:

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 from redis.asyncio import Redis
 
+from .observability import JOBS, SCHEDULER_LAG
+
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
@@ -181,11 +183,17 @@ class Scheduler:
                 pass
 
     async def _run(self, job: Job, handlers: Handlers) -> bool:
+        started = time.time()
+        SCHEDULER_LAG.observe(max(0.0, started - job.due))
+        fields = {"job": job.kind, "team": job.team_id, "lag_s": round(started - job.due, 3)}
         try:
             await handlers[job.kind](job)
         except Exception:
-            log.exception("job %s (%s) in %s failed; retrying after its lease", job.id, job.kind, job.team_id)
+            JOBS.labels(job.kind, "failed").inc()
+            log.exception("job failed; retrying after its lease", extra={**fields, "job_id": job.id})
             return False
         await self.complete(job.team_id, job.id, job.token)
+        JOBS.labels(job.kind, "done").inc()
+        log.info("job", extra={**fields, "duration_ms": round((time.time() - started) * 1000, 1)})
         return True
 

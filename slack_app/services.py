@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .background import Background
 from .digests import Digests
 from .home import Home
 from .lifecycle import Lifecycle
+from .observability import REDIS_ERRORS
 from .people import People
 from .routing import Router
 from .scheduler import Scheduler
@@ -19,6 +23,8 @@ from .settings import Settings
 from .store import Snapshot, Store
 
 PING_TIMEOUT_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +40,19 @@ class Services:
     home: Home
     background: Background
 
+    def open_modal(self, trigger_id: str, view: dict, respond: AsyncRespond | None = None) -> None:
+        """Opens a modal off the ack path; Slack's trigger_id is good for 3 seconds, so this comes first."""
+        self.background.spawn(self._open_modal(trigger_id, view, respond), "views.open")
+
+    async def _open_modal(self, trigger_id: str, view: dict, respond: AsyncRespond | None) -> None:
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as error:
+            log.warning("views.open failed", extra={"error": error.response.get("error")})
+            if respond:
+                await respond(response_type="ephemeral", replace_original=False,
+                              text="Slack didn't let the form open in time. Try again and it should appear.")
+
     def tell(self, snapshot: Snapshot, user: str) -> None:
         """After Slack has its ack: update every message and Home tab the change touches."""
         if snapshot.ask is None:
@@ -45,4 +64,5 @@ class Services:
         try:
             return await asyncio.wait_for(self.store.ping(), PING_TIMEOUT_SECONDS)
         except (RedisError, OSError, asyncio.TimeoutError):
+            REDIS_ERRORS.labels("ping").inc()
             return False

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
 
 from ..asks import Answer
 from ..digests import valid_time, valid_time_zone
@@ -81,7 +80,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await respond(replace_original=True, text="Got it — still going. I'll check in once more tomorrow, and that's it.")
 
     @app.action("thanks_open")
-    async def open_thanks(ack: AsyncAck, body: dict, client: AsyncWebClient, respond: AsyncRespond) -> None:
+    async def open_thanks(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         team_id, user, value = _ids(body)
         ask_id, _, helper = value.partition(" ")
         ask = await store.load_ask(team_id, ask_id)
@@ -91,20 +90,20 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         container = body.get("container", {})
         view = thanks_modal(ask, helper, container.get("channel_id", ""), container.get("message_ts", ""))
-        background.spawn(client.views_open(trigger_id=body["trigger_id"], view=view), "views.open thanks")
+        services.open_modal(body["trigger_id"], view, respond)
 
     @app.action("ask_again")
-    async def ask_again(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
+    async def ask_again(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         team_id, user, ask_id = _ids(body)
         ask = await store.load_ask(team_id, ask_id)
         await ack()
         view = ask_modal(again=ask) if ask and ask.asker == user else ask_modal()
-        background.spawn(client.views_open(trigger_id=body["trigger_id"], view=view), "views.open again")
+        services.open_modal(body["trigger_id"], view, respond)
 
     @app.action("home_new_ask")
-    async def new_ask_from_home(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
+    async def new_ask_from_home(ack: AsyncAck, body: dict) -> None:
         await ack()
-        background.spawn(client.views_open(trigger_id=body["trigger_id"], view=ask_modal()), "views.open home")
+        services.open_modal(body["trigger_id"], ask_modal())
 
     async def save_digest_setting(ack: AsyncAck, body: dict, name: str, value: str | None) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]

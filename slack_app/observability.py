@@ -1,0 +1,76 @@
+"""Structured logs and Prometheus metrics.
+
+Logs are one JSON object per line. They carry ids, kinds and timings, never tokens or what people
+wrote: ask text, scopes and notes stay out of logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+REGISTRY = CollectorRegistry()
+FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
+
+REQUEST_SECONDS = Histogram("slack_ask_request_seconds", "Time to answer Slack (the ack), by kind of request",
+                            ["kind"], buckets=FAST_BUCKETS, registry=REGISTRY)
+HTTP_RESPONSES = Counter("slack_ask_http_responses_total", "HTTP answers by route and status", ["route", "status"],
+                         registry=REGISTRY)
+SLACK_CALLS = Counter("slack_ask_slack_api_calls_total", "Web API calls by method", ["method"], registry=REGISTRY)
+SLACK_ERRORS = Counter("slack_ask_slack_api_errors_total", "Web API calls that failed, by method and error",
+                       ["method", "error"], registry=REGISTRY)
+SLACK_RATE_LIMITED = Counter("slack_ask_slack_api_rate_limited_total", "429 answers from the Web API, by method",
+                             ["method"], registry=REGISTRY)
+SLACK_SECONDS = Histogram("slack_ask_slack_api_seconds", "Web API call latency, retries included", ["method"],
+                          registry=REGISTRY)
+JOBS = Counter("slack_ask_jobs_total", "Timed jobs run, by kind and outcome", ["kind", "outcome"], registry=REGISTRY)
+SCHEDULER_LAG = Histogram("slack_ask_scheduler_lag_seconds", "How late a timed job started after its due time",
+                          buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600), registry=REGISTRY)
+REDIS_ERRORS = Counter("slack_ask_redis_errors_total", "Redis operations that failed", ["where"], registry=REGISTRY)
+
+
+def metrics_text() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with whatever `extra=` fields the call site gave."""
+
+    _standard = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        line.update({key: value for key, value in vars(record).items() if key not in self._standard})
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """Waits out a 429 for its Retry-After like slack_sdk's own handler, and counts it."""
+
+    async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
+                                             response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        SLACK_RATE_LIMITED.labels(request.url.rsplit("/", 1)[-1]).inc()
+        await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)

@@ -1,0 +1,77 @@
+"""JSON logs and Prometheus metrics, as an operator sees them."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+
+from slack_requests import SlackRequests
+from test_ask_flow import ASKER, HAL, send_ask
+from test_cli import clean_env, free_port, wait_for_health
+
+SECRET_ASK = "Review the zebra-striped quarterly migration plan"
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    pattern = rf"^{re.escape(name)}\{{{re.escape(wanted)}\}} ([0-9.e+]+)$" if labels else rf"^{re.escape(name)} ([0-9.e+]+)$"
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url + "/metrics") as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        return response.read().decode()
+
+
+def test_metrics_count_requests_slack_calls_429s_and_jobs(app_server, slack, fake_slack):
+    before = scrape(app_server.url)
+    fake_slack.fail("chat.postMessage", status=429, times=1, retry_after=1)
+    cards = send_ask(slack, fake_slack, teammates=[HAL])
+    slack.react(HAL, cards[HAL], "white_check_mark")
+    fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="asker told")
+    fake_slack.settle()
+    services = app_server.app.services
+    app_server.call(services.scheduler.run_due(services.lifecycle.handlers(), now=10**10))
+    after = scrape(app_server.url)
+
+    def grew(name, **labels):
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert grew("slack_ask_request_seconds_count", kind="view_submission") == 1
+    assert grew("slack_ask_request_seconds_count", kind="event_callback") == 1
+    assert grew("slack_ask_slack_api_calls_total", method="chat.postMessage") == 4  # summary, card, told, check-in
+    assert grew("slack_ask_slack_api_rate_limited_total", method="chat.postMessage") == 1
+    assert grew("slack_ask_jobs_total", kind="check_in", outcome="done") == 1
+    assert grew("slack_ask_scheduler_lag_seconds_count") >= 1
+    assert grew("slack_ask_http_responses_total", route="/slack/events", status="200") == 2
+
+
+def test_logs_are_one_json_object_per_line_without_tokens_or_ask_text(tmp_path, fake_slack, redis_url):
+    port = free_port()
+    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="log-secret", REDIS_URL=redis_url,
+                    SLACK_API_URL=fake_slack.api_url)
+    process = subprocess.Popen([sys.executable, "-m", "slack_app.cli", "serve", "--port", str(port), "--host", "127.0.0.1"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/healthz")
+        slack = SlackRequests(f"http://127.0.0.1:{port}", "log-secret", fake_slack)
+        cards = send_ask(slack, fake_slack, teammates=[HAL], text=SECRET_ASK)
+        slack.react(HAL, cards[HAL], "white_check_mark")
+        fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="asker told")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+
+    lines = [line for line in output.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is JSON
+    requests = [r for r in records if r["msg"] == "slack request"]
+    assert {(r["kind"], r["detail"]) for r in requests} >= {("view_submission", "ask_submit"), ("event_callback", "reaction_added")}
+    assert all((r["team"], r["status"]) == ("T0TEAM", 200) and r["latency_ms"] > 0 for r in requests), requests
+    assert "xoxb-test-token" not in output and "log-secret" not in output
+    assert "zebra" not in output
