@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -69,11 +70,24 @@ def create_app(settings: Settings) -> SlackAsk:
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.
-    bolt = AsyncApp(client=client, signing_secret=settings.signing_secret, process_before_response=True)
+    bolt = AsyncApp(client=client, signing_secret=settings.signing_secret or None, process_before_response=True,
+                    request_verification_enabled=not settings.app_token)
     bolt.middleware(_describe_request)
     bolt.error(_count_and_log_error)
     register_listeners(bolt, services)
     return SlackAsk(bolt=bolt, asgi=_asgi(bolt, services, redis), services=services)
+
+
+@contextlib.asynccontextmanager
+async def socket_mode(bolt: AsyncApp, services: Services):
+    """Takes Slack's requests over a WebSocket (apps.connections.open at SLACK_API_URL) while the block lasts."""
+    handler = AsyncSocketModeHandler(bolt, services.settings.app_token, web_client=services.client)
+    await handler.connect_async()
+    log.info("connected to Slack over Socket Mode")
+    try:
+        yield
+    finally:
+        await handler.close_async()
 
 
 def connect_redis(settings: Settings) -> Redis | RedisCluster:
@@ -130,8 +144,10 @@ def _kind(body: dict) -> tuple[str, str]:
 
 async def _describe_request(req, resp, next):
     """Tells the HTTP route what this verified request was, for its log line and metrics."""
-    kind, detail = _kind(req.body)
-    req.context["request_info"].update(kind=kind, detail=detail, team=req.context.team_id)
+    info = req.context.get("request_info")  # absent in Socket Mode, where no HTTP route asks
+    if info is not None:
+        kind, detail = _kind(req.body)
+        info.update(kind=kind, detail=detail, team=req.context.team_id)
     return await next()
 
 
@@ -165,15 +181,20 @@ def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        async with run_worker(services) if services.settings.run_scheduler else contextlib.nullcontext():
+        async with contextlib.AsyncExitStack() as running:
+            if services.settings.app_token:
+                await running.enter_async_context(socket_mode(bolt, services))
+            if services.settings.run_scheduler:
+                await running.enter_async_context(run_worker(services))
             yield
         await services.background.drain(SHUTDOWN_GRACE_SECONDS)
         await redis.aclose()
 
     routes = [
-        # Slash commands, interactivity and events share one URL, as manifest.yml declares.
-        Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),  # Prometheus
     ]
+    if not services.settings.app_token:  # in Socket Mode nothing may arrive unsigned over HTTP
+        # Slash commands, interactivity and events share one URL, as manifest.yml declares.
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)

@@ -13,7 +13,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_DATA_DIR = "./.slack-ask"
 
-REQUIRED = {
+WHERE_TO_FIND = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) under OAuth & Permissions",
     "SLACK_SIGNING_SECRET": "the Signing Secret under Basic Information",
 }
@@ -26,7 +26,8 @@ class MissingSetting(Exception):
 @dataclass(frozen=True)
 class Settings:
     bot_token: str
-    signing_secret: str
+    signing_secret: str  # unused in Socket Mode, where nothing arrives over HTTP
+    app_token: str | None = None  # SLACK_APP_TOKEN (xapp-…): Socket Mode instead of HTTP
     redis_url: str | None = None
     redis_cluster: bool = False  # REDIS_CLUSTER=1: REDIS_URL names any node of a Redis Cluster
     slack_api_url: str = DEFAULT_SLACK_API_URL
@@ -44,15 +45,18 @@ class Settings:
         """Environment variables win over `.env`; a missing token or secret raises MissingSetting."""
         env = {**dotenv_values(dotenv_path), **(os.environ if environ is None else environ)}
         env = {key: value for key, value in env.items() if value not in (None, "")}
-        for name, where in REQUIRED.items():
+        required = ["SLACK_BOT_TOKEN"] if env.get("SLACK_APP_TOKEN") else ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
+        for name in required:
             if name not in env:
+                where = WHERE_TO_FIND[name]
                 raise MissingSetting(
                     f"{name} is not set: copy {where} from your app's Slack settings "
                     f"(create the app from manifest.yml at https://api.slack.com/apps)."
                 )
         return cls(
             bot_token=env["SLACK_BOT_TOKEN"],
-            signing_secret=env["SLACK_SIGNING_SECRET"],
+            signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+            app_token=env.get("SLACK_APP_TOKEN"),
             redis_url=env.get("REDIS_URL"),
             redis_cluster=_flag(env.get("REDIS_CLUSTER", "")),
             slack_api_url=_with_trailing_slash(env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),

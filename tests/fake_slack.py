@@ -119,8 +119,13 @@ class FakeSlack:
     team_id = "T0TEAM"
     bot_user_id = "U0SLACKASK"
 
+    app_token = "xapp-test-app-token"
+
     def __init__(self, token: str, users: dict[str, dict] | None = None, latency: float = 0.0, validate: bool = True):
         self.token = token
+        self._socket: web.WebSocketResponse | None = None
+        self._socket_acks: dict[str, asyncio.Future] = {}
+        self.socket_connected = threading.Event()
         self.validate = validate  # False skips the schema checks: benchmarks must not spend CPU on them
         self.users = dict(users or DEFAULT_USERS)
         for uid in range(4, 13):  # enough teammates for the ten-person limit
@@ -155,6 +160,7 @@ class FakeSlack:
             app.router.add_post("/api/{method}", self._handle_api)
             app.router.add_get("/api/{method}", self._handle_api)
             app.router.add_post("/response/{name}", self._handle_response_url)
+            app.router.add_get("/socket", self._handle_socket)
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -238,7 +244,8 @@ class FakeSlack:
         if fault:
             headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
             return web.json_response(fault.body, status=fault.status, headers=headers)
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if request.headers.get("Authorization") != f"Bearer {expected}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         problems = self._check(method, args) if self.validate else []
         if problems:
@@ -246,6 +253,39 @@ class FakeSlack:
                 self.violations.extend(f"{method}: {problem}" for problem in problems)
             return web.json_response({"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}})
         return web.json_response(self._answer(method, args))
+
+    # --- Socket Mode: Slack's side of the WebSocket ---
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._socket = socket
+        await socket.send_json({"type": "hello", "num_connections": 1,
+                                "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                                "connection_info": {"app_id": "A0SLACKASK"}})
+        self.socket_connected.set()
+        async for frame in socket:
+            if frame.type.name == "TEXT":
+                ack = json.loads(frame.data)
+                waiting = self._socket_acks.pop(ack.get("envelope_id"), None)
+                if waiting and not waiting.done():
+                    waiting.set_result(ack.get("payload"))
+        return socket
+
+    def socket_request(self, kind: str, payload: dict, timeout: float = 5.0) -> Any:
+        """Sends one envelope over the app's WebSocket and returns the payload of its ack."""
+        if not self.socket_connected.wait(timeout):
+            raise AssertionError("the app never connected over Socket Mode")
+        envelope_id = f"env-{next(self._ts)}"
+
+        async def send() -> Any:
+            acked = asyncio.get_running_loop().create_future()
+            self._socket_acks[envelope_id] = acked
+            await self._socket.send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                          "accepts_response_payload": kind != "events_api", "retry_attempt": 0})
+            return await asyncio.wait_for(acked, timeout)
+
+        return asyncio.run_coroutine_threadsafe(send(), self._loop).result(timeout + 1)
 
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
@@ -283,6 +323,8 @@ class FakeSlack:
         if method == "auth.test":
             return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake Team", "user": "slack-ask",
                     "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": "B0SLACKASK", "is_enterprise_install": False}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         if method == "users.info":
             user = self.users.get(args["user"])
             if user is None:

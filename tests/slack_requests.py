@@ -58,7 +58,12 @@ class SlackRequests:
         return self.send_form({"payload": json.dumps(payload)}, **kwargs)
 
     def send_event(self, event: dict, *, event_id: str | None = None, retry_num: int | None = None, team: str = TEAM, **kwargs) -> Reply:
-        envelope = {
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
+        return self.send(json.dumps(self.event_envelope(event, event_id=event_id, team=team)), "application/json",
+                         headers=headers, **kwargs)
+
+    def event_envelope(self, event: dict, *, event_id: str | None = None, team: str = TEAM) -> dict:
+        return {
             "token": "legacy-verification-token",
             "team_id": team,
             "api_app_id": "A0SLACKASK",
@@ -69,27 +74,36 @@ class SlackRequests:
             "authorizations": [{"enterprise_id": None, "team_id": team, "user_id": "U0SLACKASK", "is_bot": True, "is_enterprise_install": False}],
             "is_ext_shared_channel": False,
         }
-        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
-        return self.send(json.dumps(envelope), "application/json", headers=headers, **kwargs)
 
     # --- what people do ---
 
     def slash_ask(self, user: str, text: str = "", *, team: str = TEAM, **kwargs) -> Reply:
-        return self.send_form({
+        return self.send_form(self.command_fields(user, text, team=team), **kwargs)
+
+    def command_fields(self, user: str, text: str = "", *, team: str = TEAM) -> dict[str, str]:
+        return {
             "token": "legacy-verification-token", "team_id": team, "team_domain": "fake", "channel_id": "C0GENERAL",
             "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/ask", "text": text,
             "api_app_id": "A0SLACKASK", "response_url": self.fake.response_url("cmd") if self.fake else "",
             "trigger_id": f"{next(_ids)}.{next(_ids)}.trigger",
-        }, **kwargs)
+        }
 
-    def submit_ask(self, user: str, *, text: str = "Review the retry logic in PR 412 before Friday's release",
+    def submit_ask(self, user: str, *, team: str = TEAM, timestamp: int | None = None, signature: str | None = None,
+                   **fields) -> Reply:
+        """Submits the ask modal; `fields` are ask_values' (text, scope, estimate, …)."""
+        payload = self.view_submission(user, self.ask_values(**fields), team=team)
+        return self.send_interaction(payload, timestamp=timestamp, signature=signature)
+
+    @staticmethod
+    def ask_values(*, text: str = "Review the retry logic in PR 412 before Friday's release",
                    scope: str = "In: error handling in retry.py. Out: naming and tests.", estimate: str | None = "30",
                    decline: str | None = "no_reason", teammates: list[str] | None = None, needed_by: str | None = None,
-                   helpers_needed: str | None = "1", team: str = TEAM, **kwargs) -> Reply:
+                   helpers_needed: str | None = "1") -> dict:
+        """The ask modal's state.values as Slack sends them on submission."""
         def option(value):
             return {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value} if value else None}
 
-        values = {
+        return {
             "ask": {"value": {"type": "plain_text_input", "value": text}},
             "scope": {"value": {"type": "plain_text_input", "value": scope}},
             "estimate": {"value": option(estimate)},
@@ -98,7 +112,6 @@ class SlackRequests:
             "needed_by": {"value": {"type": "datepicker", "selected_date": needed_by}},
             "helpers_needed": {"value": option(helpers_needed)},
         }
-        return self.send_interaction(self.view_submission(user, values, team=team), **kwargs)
 
     def view_submission(self, user: str, values: dict, *, team: str = TEAM, callback_id: str = "ask_submit") -> dict:
         return {
