@@ -30,7 +30,7 @@ from starlette.applications import Starlette
 
 from slack_app.app import SHUTDOWN_GRACE_SECONDS
 from slack_app.server import uvicorn_server
-from slack_app.settings import DEFAULT_PORT, REQUIRED
+from slack_app.settings import DEFAULT_PORT, WHERE_TO_FIND
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -433,14 +433,14 @@ def test_secrets_come_from_secret_key_refs_and_config_from_the_configmap():
     _, _, container = deployment_parts()
     configmap, secret = manifests()["ConfigMap"], manifests()["Secret"]
     env = {entry["name"]: entry for entry in container.get("env", [])}
-    for name in REQUIRED:  # SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET: what the app refuses to start without
+    for name in WHERE_TO_FIND:  # SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET: what HTTP mode refuses to start without
         reference = env[name]["valueFrom"]["secretKeyRef"]
         assert not reference.get("optional", False), name
         assert reference["name"] == secret["metadata"]["name"]
         assert reference["key"] in secret["stringData"], f"secret.example.yaml lacks key {reference['key']}"
         assert name not in configmap["data"], f"{name} is a secret; it must not be in the ConfigMap"
     for entry in env.values():
-        assert "value" not in entry or entry["name"] not in REQUIRED
+        assert "value" not in entry or entry["name"] not in WHERE_TO_FIND
     sources = [source["configMapRef"]["name"] for source in container["envFrom"] if "configMapRef" in source]
     assert sources == [configmap["metadata"]["name"]]
 
