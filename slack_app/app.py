@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,10 +31,13 @@ from .routing import Router
 from .scheduler import Scheduler
 from .services import Services
 from .settings import Settings
-from .slack_api import web_client
+from .installations import RedisInstallationStore, RedisOAuthStateStore
+from .slack_api import BOT_SCOPES, Clients
 from .store import Store
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
 DIGEST_POLL_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
@@ -50,28 +54,31 @@ def create_app(settings: Settings) -> SlackAsk:
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url; `slack-ask serve` starts an embedded server for you")
     redis = connect_redis(settings)
-    client = web_client(settings)
+    installations = RedisInstallationStore(redis) if settings.oauth else None
+    clients = Clients(settings, installations)
     store = Store(redis)
-    router = Router(store, client)
+    router = Router(store, clients)
     scheduler = Scheduler(redis)
-    people = People(store, client)
-    digests = Digests(store, client, digest_defaults(settings))
+    people = People(store, clients)
+    digests = Digests(store, clients, digest_defaults(settings))
     services = Services(
         settings=settings,
-        client=client,
+        clients=clients,
+        installations=installations,
         store=store,
         people=people,
         router=router,
         scheduler=scheduler,
         lifecycle=Lifecycle(store, scheduler, router),
         digests=digests,
-        home=Home(store, people, digests, client),
+        home=Home(store, people, digests, clients),
         background=Background(),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.
-    bolt = AsyncApp(client=client, signing_secret=settings.signing_secret or None, process_before_response=True,
-                    request_verification_enabled=not settings.app_token)
+    bolt = AsyncApp(client=clients.app_client, signing_secret=settings.signing_secret or None,
+                    process_before_response=True, request_verification_enabled=not settings.app_token,
+                    **_oauth(settings, installations, redis))
     bolt.middleware(_describe_request)
     bolt.error(_count_and_log_error)
     register_listeners(bolt, services)
@@ -81,13 +88,31 @@ def create_app(settings: Settings) -> SlackAsk:
 @contextlib.asynccontextmanager
 async def socket_mode(bolt: AsyncApp, services: Services):
     """Takes Slack's requests over a WebSocket (apps.connections.open at SLACK_API_URL) while the block lasts."""
-    handler = AsyncSocketModeHandler(bolt, services.settings.app_token, web_client=services.client)
+    handler = AsyncSocketModeHandler(bolt, services.settings.app_token, web_client=services.clients.app_client)
     await handler.connect_async()
     log.info("connected to Slack over Socket Mode")
     try:
         yield
     finally:
         await handler.close_async()
+
+
+def _oauth(settings: Settings, installations: RedisInstallationStore | None, redis) -> dict:
+    """With a client id and secret instead of a bot token: Bolt's OAuth flow, installations in Redis."""
+    if installations is None:
+        return {}
+    return {
+        "installation_store": installations,
+        "oauth_settings": AsyncOAuthSettings(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            scopes=BOT_SCOPES,
+            installation_store=installations,
+            state_store=RedisOAuthStateStore(redis),
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+        ),
+    }
 
 
 def connect_redis(settings: Settings) -> Redis | RedisCluster:
@@ -197,4 +222,7 @@ def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
     if not services.settings.app_token:  # in Socket Mode nothing may arrive unsigned over HTTP
         # Slash commands, interactivity and events share one URL, as manifest.yml declares.
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    if services.settings.oauth:  # "Add to Slack", and Slack's redirect back with the code
+        routes.append(Route(INSTALL_PATH, slack_events, methods=["GET"]))
+        routes.append(Route(REDIRECT_PATH, slack_events, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)

@@ -14,10 +14,10 @@ from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from .digest import render_digest, summarise
 from .lifecycle import iso_week, zone
+from .slack_api import Clients, NotInstalled
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,9 @@ def time_zone_choices(*also: str) -> list[str]:
 
 
 class Digests:
-    def __init__(self, store: Store, client: AsyncWebClient, defaults: DigestSettings):
+    def __init__(self, store: Store, clients: Clients, defaults: DigestSettings):
         self.store = store
-        self.client = client
+        self.clients = clients
         self.defaults = defaults
 
     async def settings_for(self, team_id: str) -> DigestSettings:
@@ -119,10 +119,11 @@ class Digests:
         message = await self.message(team_id, week)
         if message is not None:
             try:
-                await self.client.chat_postMessage(channel=settings.channel, **message)
-            except SlackApiError as error:
+                client = await self.clients.for_team(team_id)
+                await client.chat_postMessage(channel=settings.channel, **message)
+            except (SlackApiError, NotInstalled) as error:
                 # The claim lapses and a later poll tries again (e.g. once the bot is invited).
-                log.warning("digest for %s %s not posted: %s", team_id, week, error.response.get("error"))
+                log.warning("digest not posted", extra={"team": team_id, "week": week, "error": repr(error)})
                 return False
         await self.store.digest_sent(team_id, week, now)
         return True

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from .digests import WEEKDAYS, Digests, time_zone_choices
 from .people import People
 from .render import render
 from .routing import card_state
+from .slack_api import Clients
 from .store import Snapshot, Store
 
 ASKS_SHOWN = 10
@@ -17,11 +16,11 @@ THANKS_SHOWN = 5
 
 
 class Home:
-    def __init__(self, store: Store, people: People, digests: Digests, client: AsyncWebClient):
+    def __init__(self, store: Store, people: People, digests: Digests, clients: Clients):
         self.store = store
         self.people = people
         self.digests = digests
-        self.client = client
+        self.clients = clients
 
     async def view(self, team_id: str, user_id: str) -> dict:
         by_ids, for_ids, total_by, total_for = await self.store.recent_asks(team_id, user_id, ASKS_SHOWN)
@@ -50,7 +49,8 @@ class Home:
         )
 
     async def publish(self, team_id: str, user_id: str) -> None:
-        await self.client.views_publish(user_id=user_id, view=await self.view(team_id, user_id))
+        client = await self.clients.for_team(team_id)
+        await client.views_publish(user_id=user_id, view=await self.view(team_id, user_id))
 
     async def opened(self, team_id: str, user_id: str) -> None:
         await self.store.note_home_viewer(team_id, user_id)

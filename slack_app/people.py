@@ -5,22 +5,22 @@ from __future__ import annotations
 import asyncio
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from .asks import Person
+from .slack_api import Clients
 from .store import Store
 
 
 class People:
-    def __init__(self, store: Store, client: AsyncWebClient):
+    def __init__(self, store: Store, clients: Clients):
         self.store = store
-        self.client = client
+        self.clients = clients
 
     async def get(self, team_id: str, user_id: str) -> Person:
         cached = await self.store.cached_person(team_id, user_id)
         if cached:
             return cached
-        person = await self._look_up(user_id)
+        person = await self._look_up(team_id, user_id)
         await self.store.cache_person(team_id, person)
         return person
 
@@ -28,9 +28,10 @@ class People:
         people = await asyncio.gather(*(self.get(team_id, uid) for uid in dict.fromkeys(user_ids)))
         return {person.id: person for person in people}
 
-    async def _look_up(self, user_id: str) -> Person:
+    async def _look_up(self, team_id: str, user_id: str) -> Person:
+        client = await self.clients.for_team(team_id)
         try:
-            response = await self.client.users_info(user=user_id)
+            response = await client.users_info(user=user_id)
         except SlackApiError as error:
             if error.response.get("error") == "user_not_found":
                 return Person(id=user_id, deleted=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from slack_sdk.web.async_client import AsyncWebClient
 
 from .asks import Answer, Ask, Status
 from .render import render
+from .slack_api import Clients
 from .store import Snapshot, Store
 
 log = logging.getLogger(__name__)
@@ -50,20 +50,20 @@ def card_state(ask: Ask, answer: Answer | None, *, offered_late: bool = False) -
 
 
 class Router:
-    def __init__(self, store: Store, client: AsyncWebClient):
+    def __init__(self, store: Store, clients: Clients):
         self.store = store
-        self.client = client
+        self.clients = clients
 
     # --- sending an ask ---
 
     async def route(self, ask: Ask) -> None:
         """DMs the asker a summary, then each teammate a card. The ask is already stored."""
-        summary = await self._post(ask.asker, render("asker_summary.json.j2", ask=ask))
+        summary = await self._post(ask.team_id, ask.asker, render("asker_summary.json.j2", ask=ask))
         await self.store.record_summary(ask.team_id, ask.id, summary["channel"], summary["ts"])
         await asyncio.gather(*(self._send_card(ask, teammate) for teammate in ask.teammates))
 
     async def _send_card(self, ask: Ask, teammate: str) -> None:
-        sent = await self._post(teammate, render("ask_card.json.j2", ask=ask, state="open", helpers=[]))
+        sent = await self._post(ask.team_id, teammate, render("ask_card.json.j2", ask=ask, state="open", helpers=[]))
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
 
     # --- answers ---
@@ -89,30 +89,32 @@ class Router:
         await asyncio.gather(*updates)
 
     async def thank(self, ask: Ask, helper: str, note: str) -> None:
-        await self._post(helper, render("thanks_delivered.json.j2", ask=ask, asker=ask.asker, note=note))
+        await self._post(ask.team_id, helper, render("thanks_delivered.json.j2", ask=ask, asker=ask.asker, note=note))
 
     async def mark_thanked(self, ask: Ask, helper: str, channel: str, ts: str) -> None:
         """Turns the asker's thank-you prompt into a record that the thanks went out."""
-        await self._update(channel, ts, render("asker_notice.json.j2", ask=ask, notice="thanks_sent", helper=helper, snoozed=False))
+        await self._update(ask.team_id, channel, ts, render("asker_notice.json.j2", ask=ask, notice="thanks_sent", helper=helper, snoozed=False))
 
     async def _update_card(self, snapshot: Snapshot, teammate: str, *, offered_late: bool) -> None:
         ask = snapshot.ask
         channel, ts = snapshot.cards[teammate]
         state = card_state(ask, snapshot.answers.get(teammate), offered_late=offered_late)
-        await self._update(channel, ts, render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers))
+        await self._update(ask.team_id, channel, ts, render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers))
 
     async def _update_summary(self, ask: Ask) -> None:
         if ask.summary_ts:
-            await self._update(ask.summary_channel, ask.summary_ts, render("asker_summary.json.j2", ask=ask))
+            await self._update(ask.team_id, ask.summary_channel, ask.summary_ts, render("asker_summary.json.j2", ask=ask))
 
     async def notify_asker(self, ask: Ask, notice: str, helper: str = "", snoozed: bool = False) -> None:
-        await self._post(ask.asker, render("asker_notice.json.j2", ask=ask, notice=notice, helper=helper, snoozed=snoozed))
+        await self._post(ask.team_id, ask.asker, render("asker_notice.json.j2", ask=ask, notice=notice, helper=helper, snoozed=snoozed))
 
     # --- Web API ---
 
-    async def _post(self, user_or_channel: str, message: dict) -> dict:
-        response = await self.client.chat_postMessage(channel=user_or_channel, **message)
+    async def _post(self, team_id: str, user_or_channel: str, message: dict) -> dict:
+        client = await self.clients.for_team(team_id)
+        response = await client.chat_postMessage(channel=user_or_channel, **message)
         return {"channel": response["channel"], "ts": response["ts"]}
 
-    async def _update(self, channel: str, ts: str, message: dict) -> None:
-        await self.client.chat_update(channel=channel, ts=ts, **message)
+    async def _update(self, team_id: str, channel: str, ts: str, message: dict) -> None:
+        client = await self.clients.for_team(team_id)
+        await client.chat_update(channel=channel, ts=ts, **message)

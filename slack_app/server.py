@@ -74,7 +74,7 @@ def digest(settings: Settings, *, post: bool, week: str | None, team: str | None
     async def run() -> int:
         services = create_app(settings).services
         try:
-            team_id = team or (await services.client.auth_test())["team_id"]
+            team_id = team or (await services.clients.app_client.auth_test())["team_id"]
             chosen = await services.digests.settings_for(team_id)
             this_week = services.digests.current_week(chosen, time.time())
             if post:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
 from .background import Background
 from .digests import Digests
@@ -20,6 +20,7 @@ from .people import People
 from .routing import Router
 from .scheduler import Scheduler
 from .settings import Settings
+from .slack_api import Clients
 from .store import Snapshot, Store
 
 PING_TIMEOUT_SECONDS = 1.0
@@ -30,7 +31,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
-    client: AsyncWebClient
+    clients: Clients
+    installations: AsyncInstallationStore | None
     store: Store
     people: People
     router: Router
@@ -40,13 +42,14 @@ class Services:
     home: Home
     background: Background
 
-    def open_modal(self, trigger_id: str, view: dict, respond: AsyncRespond | None = None) -> None:
+    def open_modal(self, team_id: str, trigger_id: str, view: dict, respond: AsyncRespond | None = None) -> None:
         """Opens a modal off the ack path; Slack's trigger_id is good for 3 seconds, so this comes first."""
-        self.background.spawn(self._open_modal(trigger_id, view, respond), "views.open")
+        self.background.spawn(self._open_modal(team_id, trigger_id, view, respond), "views.open")
 
-    async def _open_modal(self, trigger_id: str, view: dict, respond: AsyncRespond | None) -> None:
+    async def _open_modal(self, team_id: str, trigger_id: str, view: dict, respond: AsyncRespond | None) -> None:
         try:
-            await self.client.views_open(trigger_id=trigger_id, view=view)
+            client = await self.clients.for_team(team_id)
+            await client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as error:
             log.warning("views.open failed", extra={"error": error.response.get("error")})
             if respond:

@@ -25,9 +25,16 @@ class MissingSetting(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    bot_token: str
+    @property
+    def oauth(self) -> bool:
+        """Distributed to many workspaces: tokens come from installations, not SLACK_BOT_TOKEN."""
+        return bool(self.client_id and self.client_secret and not self.bot_token)
+
+    bot_token: str | None  # None with OAuth: each workspace's token comes from its installation
     signing_secret: str  # unused in Socket Mode, where nothing arrives over HTTP
     app_token: str | None = None  # SLACK_APP_TOKEN (xapp-…): Socket Mode instead of HTTP
+    client_id: str | None = None  # with client_secret and no bot token: OAuth, many workspaces
+    client_secret: str | None = None
     redis_url: str | None = None
     redis_cluster: bool = False  # REDIS_CLUSTER=1: REDIS_URL names any node of a Redis Cluster
     slack_api_url: str = DEFAULT_SLACK_API_URL
@@ -45,7 +52,10 @@ class Settings:
         """Environment variables win over `.env`; a missing token or secret raises MissingSetting."""
         env = {**dotenv_values(dotenv_path), **(os.environ if environ is None else environ)}
         env = {key: value for key, value in env.items() if value not in (None, "")}
-        required = ["SLACK_BOT_TOKEN"] if env.get("SLACK_APP_TOKEN") else ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
+        oauth = "SLACK_CLIENT_ID" in env and "SLACK_CLIENT_SECRET" in env and "SLACK_BOT_TOKEN" not in env
+        required = ["SLACK_SIGNING_SECRET"] if oauth else ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
+        if env.get("SLACK_APP_TOKEN"):
+            required.remove("SLACK_SIGNING_SECRET")
         for name in required:
             if name not in env:
                 where = WHERE_TO_FIND[name]
@@ -54,9 +64,11 @@ class Settings:
                     f"(create the app from manifest.yml at https://api.slack.com/apps)."
                 )
         return cls(
-            bot_token=env["SLACK_BOT_TOKEN"],
+            bot_token=env.get("SLACK_BOT_TOKEN"),
             signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
             app_token=env.get("SLACK_APP_TOKEN"),
+            client_id=env.get("SLACK_CLIENT_ID") if oauth else None,
+            client_secret=env.get("SLACK_CLIENT_SECRET") if oauth else None,
             redis_url=env.get("REDIS_URL"),
             redis_cluster=_flag(env.get("REDIS_CLUSTER", "")),
             slack_api_url=_with_trailing_slash(env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),

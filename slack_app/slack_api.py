@@ -9,8 +9,17 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+
 from .observability import SLACK_CALLS, SLACK_ERRORS, SLACK_SECONDS, CountingRateLimitHandler
 from .settings import Settings
+
+
+ROTATE_MINUTES_BEFORE = 10
+# What the app asks for when a workspace installs it; tests/test_manifest.py keeps it equal to manifest.yml.
+BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read"]
 
 
 class MeteredWebClient(AsyncWebClient):
@@ -31,10 +40,10 @@ class MeteredWebClient(AsyncWebClient):
             SLACK_SECONDS.labels(api_method).observe(time.perf_counter() - started)
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
+def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     """A client for SLACK_API_URL that waits out 429s (Retry-After) and retries transient faults."""
     return MeteredWebClient(
-        token=settings.bot_token,
+        token=token,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
@@ -43,3 +52,40 @@ def web_client(settings: Settings) -> AsyncWebClient:
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+class NotInstalled(Exception):
+    """No installation holds a bot token for this workspace (never installed, or uninstalled)."""
+
+
+class Clients:
+    """The Web API client for a workspace: the one bot token, or the one its installation holds."""
+
+    def __init__(self, settings: Settings, installations: AsyncInstallationStore | None = None):
+        self.settings = settings
+        self.installations = installations
+        self.app_client = web_client(settings, settings.bot_token)  # OAuth mode: no token, for oauth.v2.access
+        self._rotator = (AsyncTokenRotator(client_id=settings.client_id, client_secret=settings.client_secret,
+                                           client=self.app_client) if installations else None)
+        self._by_token: dict[str, AsyncWebClient] = {}  # safe to lose: rebuilt from the installation
+
+    async def for_team(self, team_id: str) -> AsyncWebClient:
+        if self.installations is None:
+            return self.app_client
+        bot = await self._bot(team_id)
+        if bot is None or not bot.bot_token:
+            raise NotInstalled(team_id)
+        token = bot.bot_token
+        if token not in self._by_token:
+            self._by_token[token] = web_client(self.settings, token)
+        return self._by_token[token]
+
+    async def _bot(self, team_id: str) -> Bot | None:
+        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None:
+            return None
+        refreshed = await self._rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE)
+        if refreshed is not None:
+            await self.installations.async_save_bot(refreshed)
+            return refreshed
+        return bot

@@ -12,12 +12,13 @@ import pytest
 from fake_slack import Message, person
 from freezegun import freeze_time
 from redis.asyncio import Redis
-from slack_sdk.web.async_client import AsyncWebClient
 from test_ask_flow import ASKER, HAL, HANA, send_ask
 from test_cli import clean_env
 
 from slack_app.asks import Ask
 from slack_app.digests import Digests, DigestSettings
+from slack_app.settings import Settings
+from slack_app.slack_api import Clients
 from slack_app.store import Store
 
 ADMIN = "U0ADMIN"
@@ -141,8 +142,8 @@ def digest_world(redis_url, fake_slack, run):
             made = []
             for _ in range(posters):
                 redis = Redis.from_url(redis_url, decode_responses=True)
-                client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
-                made.append(Digests(Store(redis), client, settings))
+                clients = Clients(Settings(bot_token="xoxb-test-token", signing_secret="s", slack_api_url=fake_slack.api_url))
+                made.append(Digests(Store(redis), clients, settings))
             return made
         return run(build())
 

@@ -90,7 +90,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         container = body.get("container", {})
         view = thanks_modal(ask, helper, container.get("channel_id", ""), container.get("message_ts", ""))
-        services.open_modal(body["trigger_id"], view, respond)
+        services.open_modal(team_id, body["trigger_id"], view, respond)
 
     @app.action("ask_again")
     async def ask_again(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -98,12 +98,12 @@ def register(app: AsyncApp, services: Services) -> None:
         ask = await store.load_ask(team_id, ask_id)
         await ack()
         view = ask_modal(again=ask) if ask and ask.asker == user else ask_modal()
-        services.open_modal(body["trigger_id"], view, respond)
+        services.open_modal(team_id, body["trigger_id"], view, respond)
 
     @app.action("home_new_ask")
     async def new_ask_from_home(ack: AsyncAck, body: dict) -> None:
         await ack()
-        services.open_modal(body["trigger_id"], ask_modal())
+        services.open_modal(body["team"]["id"], body["trigger_id"], ask_modal())
 
     async def save_digest_setting(ack: AsyncAck, body: dict, name: str, value: str | None) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]

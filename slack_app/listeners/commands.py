@@ -17,4 +17,5 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(render("unavailable.json.j2", what="your /ask"))
             return
         await ack()
-        services.open_modal(body["trigger_id"], ask_modal(body.get("text", ""), body.get("channel_id", "")), respond)
+        view = ask_modal(body.get("text", ""), body.get("channel_id", ""))
+        services.open_modal(body["team_id"], body["trigger_id"], view, respond)

@@ -1,0 +1,126 @@
+"""Where OAuth installations and OAuth states live: Redis, behind slack_sdk's own interfaces.
+
+slack_sdk ships file, SQL and S3 stores but none for Redis. Every key of one installation is
+namespaced by its owner — the workspace, or the enterprise for an org-wide install — and shares
+that owner's hash tag, so uninstalling can find and remove all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import Any
+
+from redis.asyncio import Redis
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+
+log = logging.getLogger(__name__)
+
+STATE_SECONDS = 600  # how long an "Add to Slack" link stays good
+
+
+def owner(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False) -> str:
+    return enterprise_id if (is_enterprise_install or not team_id) and enterprise_id else team_id or "none"
+
+
+def bot_key(owner_id: str) -> str:
+    return f"{{{owner_id}}}:install:bot"
+
+
+def installer_key(owner_id: str, user_id: str | None = None) -> str:
+    return f"{{{owner_id}}}:install:installer" + (f":{user_id}" if user_id else "")
+
+
+def state_key(state: str) -> str:
+    return f"slack-ask:oauth-state:{state}"
+
+
+def _json(model: Bot | Installation) -> str:
+    return json.dumps({key: value for key, value in vars(model).items() if not key.startswith("_")}, default=str)
+
+
+def _load(model: type[Bot] | type[Installation], raw: str | None) -> Any:
+    if not raw:
+        return None
+    data = json.loads(raw)
+    accepted = model.__init__.__code__.co_varnames
+    return model(**{key: value for key, value in data.items() if key in accepted})
+
+
+class RedisInstallationStore(AsyncInstallationStore):
+    def __init__(self, redis: Redis):
+        self.redis = redis
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        who = owner(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(installer_key(who), _json(installation))
+            if installation.user_id:
+                pipe.set(installer_key(who, installation.user_id), _json(installation))
+            if installation.bot_token:
+                pipe.set(bot_key(who), _json(installation.to_bot()))
+            await pipe.execute()
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        await self.redis.set(bot_key(owner(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)), _json(bot))
+
+    async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
+                             is_enterprise_install: bool | None = False) -> Bot | None:
+        bot = _load(Bot, await self.redis.get(bot_key(owner(enterprise_id, team_id, is_enterprise_install))))
+        if bot is None and enterprise_id and team_id:  # a workspace of an org-wide install
+            bot = _load(Bot, await self.redis.get(bot_key(enterprise_id)))
+        return bot
+
+    async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
+                                      is_enterprise_install: bool | None = False) -> Installation | None:
+        who = owner(enterprise_id, team_id, is_enterprise_install)
+        installation = _load(Installation, await self.redis.get(installer_key(who, user_id)))
+        bot = await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
+                                        is_enterprise_install=is_enterprise_install)
+        if installation is not None and bot is not None:
+            # The bot token may have been rotated since this installer record was written.
+            installation.bot_token, installation.bot_refresh_token = bot.bot_token, bot.bot_refresh_token
+            installation.bot_token_expires_at = bot.bot_token_expires_at
+        return installation
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await self.redis.delete(bot_key(owner(enterprise_id, team_id)))
+
+    async def async_delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                                        user_id: str | None = None) -> None:
+        who = owner(enterprise_id, team_id)
+        if user_id:
+            await self.redis.delete(installer_key(who, user_id))
+            return
+        async for key in self.redis.scan_iter(match=f"{{{who}}}:install:installer*"):
+            await self.redis.delete(key)
+
+    async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        await self.async_delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
+
+class RedisOAuthStateStore(AsyncOAuthStateStore):
+    """One-time states for the OAuth redirect, so a forged callback is refused."""
+
+    def __init__(self, redis: Redis):
+        self.redis = redis
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_issue(self, *args, **kwargs) -> str:
+        state = secrets.token_urlsafe(24)
+        await self.redis.set(state_key(state), "1", ex=STATE_SECONDS)
+        return state
+
+    async def async_consume(self, state: str) -> bool:
+        return bool(await self.redis.getdel(state_key(state)))
