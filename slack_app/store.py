@@ -328,6 +328,18 @@ class Store:
         seen = await self.redis.smismember(home_viewers_key(team_id), user_ids)
         return [uid for uid, viewer in zip(user_ids, seen) if viewer]
 
+    async def forget_workspace(self, team_id: str) -> int:
+        """Deletes everything kept for a workspace (it uninstalled the app); returns how many keys."""
+        from .scheduler import TEAMS_KEY as JOB_TEAMS_KEY
+
+        deleted = 0
+        for pattern in (f"{{{team_id}}}:*", f"{{{team_id}:*"):  # {T}:… and {T:ask:…}, {T:jobs}…
+            async for key in self.redis.scan_iter(match=pattern, count=500):
+                deleted += await self.redis.unlink(key)
+        await self.redis.srem(TEAMS_KEY, team_id)
+        await self.redis.srem(JOB_TEAMS_KEY, team_id)
+        return deleted
+
     # --- workspace settings and the weekly digest ---
 
     async def workspace_settings(self, team_id: str) -> dict[str, str]:

@@ -55,6 +55,7 @@ class Call:
     method: str
     args: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    token: str = ""
 
 
 @dataclass
@@ -120,9 +121,13 @@ class FakeSlack:
     bot_user_id = "U0SLACKASK"
 
     app_token = "xapp-test-app-token"
+    client_id, client_secret = "1234.5678", "test-client-secret"
 
     def __init__(self, token: str, users: dict[str, dict] | None = None, latency: float = 0.0, validate: bool = True):
         self.token = token
+        self.tokens: dict[str, str] = {token: self.team_id}  # bot token → its workspace
+        self._codes: dict[str, tuple[str, bool]] = {}  # OAuth code → (workspace, rotating tokens?)
+        self._refresh_tokens: dict[str, str] = {}
         self._socket: web.WebSocketResponse | None = None
         self._socket_acks: dict[str, asyncio.Future] = {}
         self.socket_connected = threading.Event()
@@ -236,23 +241,26 @@ class FakeSlack:
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         with self._lock:
-            self.calls.append(Call(method, args))
+            self.calls.append(Call(method, args, token=token))
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = self._take_fault(method)
         if fault:
             headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
             return web.json_response(fault.body, status=fault.status, headers=headers)
-        expected = self.app_token if method == "apps.connections.open" else self.token
-        if request.headers.get("Authorization") != f"Bearer {expected}":
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_access(args, request))
+        valid = token == self.app_token if method == "apps.connections.open" else token in self.tokens
+        if not valid:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         problems = self._check(method, args) if self.validate else []
         if problems:
             with self._lock:
                 self.violations.extend(f"{method}: {problem}" for problem in problems)
             return web.json_response({"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}})
-        return web.json_response(self._answer(method, args))
+        return web.json_response(self._answer(method, args, token))
 
     # --- Socket Mode: Slack's side of the WebSocket ---
 
@@ -319,10 +327,11 @@ class FakeSlack:
 
     # --- answers ---
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict:
+    def _answer(self, method: str, args: dict[str, Any], token: str = "") -> dict:
         if method == "auth.test":
+            team = self.tokens.get(token, self.team_id)
             return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake Team", "user": "slack-ask",
-                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": "B0SLACKASK", "is_enterprise_install": False}
+                    "team_id": team, "user_id": self.bot_user_id, "bot_id": "B0SLACKASK", "is_enterprise_install": False}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         if method == "users.info":
@@ -340,6 +349,35 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         return {"ok": True}
+
+    # --- OAuth: installing into a workspace, and rotating its token ---
+
+    def prepare_install(self, code: str, team_id: str, rotating: bool = False) -> None:
+        """The code Slack would hand the browser after someone approves the app for `team_id`."""
+        self._codes[code] = (team_id, rotating)
+
+    def _oauth_access(self, args: dict[str, Any], request: web.Request) -> dict:
+        credentials = (args.get("client_id"), args.get("client_secret"))
+        if credentials != (self.client_id, self.client_secret) and not request.headers.get("Authorization", "").startswith("Basic "):
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("grant_type") == "refresh_token":
+            team = self._refresh_tokens.pop(args.get("refresh_token", ""), None)
+            return self._grant(team, rotating=True) if team else {"ok": False, "error": "invalid_refresh_token"}
+        team, rotating = self._codes.pop(args.get("code", ""), (None, False))
+        return self._grant(team, rotating) if team else {"ok": False, "error": "invalid_code"}
+
+    def _grant(self, team: str, rotating: bool) -> dict:
+        token = f"xoxb-{team.lower()}-{next(self._ts)}"
+        with self._lock:
+            self.tokens[token] = team
+        grant = {"ok": True, "access_token": token, "token_type": "bot", "scope": "commands,chat:write,users:read,reactions:read",
+                 "bot_user_id": self.bot_user_id, "app_id": "A0SLACKASK", "team": {"id": team, "name": f"Team {team}"},
+                 "enterprise": None, "is_enterprise_install": False, "authed_user": {"id": "U0ASKER"}}
+        if rotating:
+            refresh = f"xoxe-{team.lower()}-{next(self._ts)}"
+            self._refresh_tokens[refresh] = team
+            grant.update(refresh_token=refresh, expires_in=60)  # inside the app's rotate-ahead window
+        return grant
 
     def _next_ts(self) -> str:
         return f"{1_800_000_000 + next(self._ts)}.000100"

@@ -37,6 +37,8 @@ EVENT_SCOPES: dict[str, set[str]] = {
     "reaction_added": {"reactions:read"},
     "reaction_removed": {"reactions:read"},
     "app_home_opened": set(),
+    "app_uninstalled": set(),
+    "tokens_revoked": set(),
 }
 
 # Calls that are not `client.<method>(…)` but still reach the Web API with the bot token.
@@ -291,3 +293,9 @@ def test_every_url_points_at_the_one_slack_route():
     found = list(urls(manifest()))
     assert found, "the manifest names no request URL"
     assert all(url.endswith(EVENTS_URL_SUFFIX) for url in found), found
+
+
+def test_oauth_installs_ask_for_exactly_the_manifest_scopes():
+    from slack_app.slack_api import BOT_SCOPES
+
+    assert sorted(BOT_SCOPES) == sorted(manifest()["oauth_config"]["scopes"]["bot"])

@@ -1,12 +1,16 @@
-"""Events: a reaction on a card answers the ask; removing it takes the answer back."""
+"""Events: reactions answer asks, the Home tab opens, and an uninstall forgets the workspace."""
 
 from __future__ import annotations
+
+import logging
 
 from slack_bolt.async_app import AsyncApp
 
 from ..asks import answer_for_reaction
 from ..routing import UNDO_FOR_ANSWER, VERB_FOR_ANSWER
 from ..services import Services
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -43,3 +47,19 @@ def register(app: AsyncApp, services: Services) -> None:
     async def home_opened(body: dict, event: dict) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
             services.background.spawn(services.home.opened(body["team_id"], event["user"]), "home opened")
+
+    @app.event("app_uninstalled")
+    async def uninstalled(body: dict) -> None:
+        await forget(body)
+
+    @app.event("tokens_revoked")
+    async def tokens_revoked(body: dict, event: dict) -> None:
+        if event.get("tokens", {}).get("bot"):  # without its bot token the app can do nothing there
+            await forget(body)
+
+    async def forget(body: dict) -> None:
+        team_id, enterprise_id = body["team_id"], body.get("enterprise_id")
+        if services.installations is not None:
+            await services.installations.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        deleted = await services.store.forget_workspace(team_id)
+        log.info("workspace forgotten", extra={"team": team_id, "keys_deleted": deleted})

@@ -1,0 +1,125 @@
+"""Distribution to many workspaces: Bolt's OAuth flow, installations in Redis, isolation, uninstall."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import replace
+
+import pytest
+from slack_requests import SlackRequests
+from test_ask_flow import ASKER, HAL, HANA, send_ask
+
+from slack_app.app import create_app
+from slack_app.server import ThreadedServer
+
+OTHER = "T0OTHER"
+
+
+@pytest.fixture
+def oauth_server(settings, fake_slack):
+    distributed = replace(settings, bot_token=None, client_id=fake_slack.client_id, client_secret=fake_slack.client_secret)
+    assert distributed.oauth
+    server = ThreadedServer(create_app(distributed)).start()
+    yield server
+    server.stop()
+
+
+def install(server, fake_slack, team: str, *, rotating: bool = False, forged_state: bool = False) -> tuple[int, str]:
+    """Does what a person's browser does: opens the install page, approves, follows Slack's redirect.
+
+    Bolt's state cookie is marked Secure; a browser on the production https URL sends it back, so
+    this one does too, over the test's plain http.
+    """
+    with urllib.request.urlopen(server.url + "/slack/install") as opened:
+        page, cookie = opened.read().decode(), opened.headers["Set-Cookie"].split(";", 1)[0]
+    state = re.search(r"state=([A-Za-z0-9_\-]+)", page).group(1)
+    fake_slack.prepare_install(f"code-{team}", team, rotating)
+    callback = f"{server.url}/slack/oauth_redirect?code=code-{team}&state={'forged' if forged_state else state}"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(callback, headers={"Cookie": cookie})) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def token_of(fake_slack, team: str) -> str:
+    return [token for token, owner in fake_slack.tokens.items() if owner == team][-1]
+
+
+def test_installing_stores_the_installation_and_the_workspace_can_ask(oauth_server, fake_slack, redis_sync, settings):
+    status, page = install(oauth_server, fake_slack, "T0TEAM")
+
+    assert status == 200
+    assert json.loads(redis_sync.get("{T0TEAM}:install:bot"))["bot_token"] == token_of(fake_slack, "T0TEAM")
+    assert [c.args.get("code") for c in fake_slack.calls_to("oauth.v2.access")] == ["code-T0TEAM"]
+
+    slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
+    cards = send_ask(slack, fake_slack, teammates=[HAL, HANA])
+    slack.react(HAL, cards[HAL], "white_check_mark")
+    fake_slack.wait_for(lambda: "Covered by" in fake_slack.dms(HANA)[0].all_text, what="covered")
+    used = {call.token for call in fake_slack.calls if call.method in ("chat.postMessage", "chat.update", "users.info")}
+    assert used == {token_of(fake_slack, "T0TEAM")}
+
+
+def test_a_forged_state_installs_nothing(oauth_server, fake_slack, redis_sync):
+    status, _ = install(oauth_server, fake_slack, "T0TEAM", forged_state=True)
+
+    assert status >= 400
+    assert not fake_slack.calls_to("oauth.v2.access")
+    assert redis_sync.get("{T0TEAM}:install:bot") is None
+
+
+def test_two_workspaces_side_by_side_never_see_each_others_asks(oauth_server, fake_slack, redis_sync, settings):
+    install(oauth_server, fake_slack, "T0TEAM")
+    install(oauth_server, fake_slack, OTHER)
+    slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
+    cards = send_ask(slack, fake_slack, teammates=[HAL])
+    before = len(fake_slack.calls)
+
+    # Someone in the other workspace presses a button carrying this workspace's ask id.
+    slack.click(HAL, cards[HAL], "ask_accept", team=OTHER)
+    slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_cancel", team=OTHER)
+    fake_slack.settle()
+
+    ask = next(redis_sync.hgetall(k) for k in redis_sync.keys("{T0TEAM:ask:*}") if ":answers" not in k and ":cards" not in k)
+    assert ask["status"] == "open" and json.loads(ask["helpers"]) == []
+    assert not [c for c in fake_slack.calls[before:] if c.method in ("chat.update", "chat.postMessage")]
+    assert not redis_sync.keys(f"{{{OTHER}:ask:*")
+
+    assert slack.slash_ask(ASKER, "Review PR 9", team=OTHER).status == 200
+    opened = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="the other workspace's modal")
+    assert opened[-1].token == token_of(fake_slack, OTHER)
+
+
+def test_uninstalling_forgets_the_workspace_and_only_it(oauth_server, fake_slack, redis_sync, settings):
+    install(oauth_server, fake_slack, "T0TEAM")
+    install(oauth_server, fake_slack, OTHER)
+    slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
+    send_ask(slack, fake_slack, teammates=[HAL])
+    assert redis_sync.keys("{T0TEAM*")
+
+    assert slack.send_event({"type": "app_uninstalled", "event_ts": "1.0"}).status == 200
+
+    assert redis_sync.keys("{T0TEAM*") == [] and redis_sync.keys("{T0TEAM:*") == []
+    assert "T0TEAM" not in redis_sync.smembers("slack-ask:teams")
+    assert redis_sync.get(f"{{{OTHER}}}:install:bot") is not None
+    fake_slack.calls.clear()
+    slack.slash_ask(ASKER, "Review PR 412")
+    fake_slack.settle(quiet=0.3)
+    assert not fake_slack.calls_to("views.open")
+
+
+def test_rotating_tokens_are_refreshed_at_slack_api_url(oauth_server, fake_slack, redis_sync, settings):
+    install(oauth_server, fake_slack, "T0TEAM", rotating=True)
+    first = token_of(fake_slack, "T0TEAM")
+
+    slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
+    assert slack.slash_ask(ASKER, "Review PR 412").status == 200
+    opened = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="modal")
+
+    refreshes = [c for c in fake_slack.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"]
+    assert refreshes  # went to the fake at SLACK_API_URL, not to slack.com
+    assert opened[-1].token != first and opened[-1].token == json.loads(redis_sync.get("{T0TEAM}:install:bot"))["bot_token"]
