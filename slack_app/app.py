@@ -80,6 +80,8 @@ def create_app(settings: Settings) -> SlackAsk:
                     process_before_response=True, request_verification_enabled=not settings.app_token,
                     **_oauth(settings, installations, redis))
     bolt.middleware(_describe_request)
+    if installations is not None:
+        bolt.middleware(_remember_organisations(installations))
     bolt.error(_count_and_log_error)
     register_listeners(bolt, services)
     return SlackAsk(bolt=bolt, asgi=_asgi(bolt, services, redis), services=services)
@@ -174,6 +176,20 @@ async def _describe_request(req, resp, next):
         kind, detail = _kind(req.body)
         info.update(kind=kind, detail=detail, team=req.context.team_id)
     return await next()
+
+
+def _remember_organisations(installations: RedisInstallationStore):
+    """Notes each workspace's enterprise, so timed jobs can find an org-wide install's token."""
+    noted: set[str] = set()
+
+    async def middleware(req, resp, next):
+        team, enterprise = req.context.team_id, req.context.enterprise_id
+        if team and enterprise and team not in noted:
+            await installations.note_enterprise(team, enterprise)
+            noted.add(team)
+        return await next()
+
+    return middleware
 
 
 async def _count_and_log_error(error: Exception, body: dict) -> None:

@@ -34,6 +34,11 @@ def installer_key(owner_id: str, user_id: str | None = None) -> str:
     return f"{{{owner_id}}}:install:installer" + (f":{user_id}" if user_id else "")
 
 
+def enterprise_key(team_id: str) -> str:
+    """Which enterprise a workspace belongs to, for finding an org-wide install's token later."""
+    return f"{{{team_id}}}:install:enterprise"
+
+
 def state_key(state: str) -> str:
     return f"slack-ask:oauth-state:{state}"
 
@@ -89,6 +94,13 @@ class RedisInstallationStore(AsyncInstallationStore):
             installation.bot_token, installation.bot_refresh_token = bot.bot_token, bot.bot_refresh_token
             installation.bot_token_expires_at = bot.bot_token_expires_at
         return installation
+
+    async def note_enterprise(self, team_id: str, enterprise_id: str) -> None:
+        await self.redis.set(enterprise_key(team_id), enterprise_id)
+
+    async def find_workspace_bot(self, team_id: str) -> Bot | None:
+        """The bot token for a workspace, installed there directly or through its organisation."""
+        return await self.async_find_bot(enterprise_id=await self.redis.get(enterprise_key(team_id)), team_id=team_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.redis.delete(bot_key(owner(enterprise_id, team_id)))

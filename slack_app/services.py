@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
 from .background import Background
 from .digests import Digests
 from .home import Home
+from .installations import RedisInstallationStore
 from .lifecycle import Lifecycle
 from .observability import REDIS_ERRORS
 from .people import People
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class Services:
     settings: Settings
     clients: Clients
-    installations: AsyncInstallationStore | None
+    installations: RedisInstallationStore | None
     store: Store
     people: People
     router: Router

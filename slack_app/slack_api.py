@@ -10,9 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from slack_sdk.oauth.installation_store import Bot
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
+from .installations import RedisInstallationStore
 from .observability import SLACK_CALLS, SLACK_ERRORS, SLACK_SECONDS, CountingRateLimitHandler
 from .settings import Settings
 
@@ -61,7 +61,7 @@ class NotInstalled(Exception):
 class Clients:
     """The Web API client for a workspace: the one bot token, or the one its installation holds."""
 
-    def __init__(self, settings: Settings, installations: AsyncInstallationStore | None = None):
+    def __init__(self, settings: Settings, installations: RedisInstallationStore | None = None):
         self.settings = settings
         self.installations = installations
         self.app_client = web_client(settings, settings.bot_token)  # OAuth mode: no token, for oauth.v2.access
@@ -81,7 +81,7 @@ class Clients:
         return self._by_token[token]
 
     async def _bot(self, team_id: str) -> Bot | None:
-        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team_id)
+        bot = await self.installations.find_workspace_bot(team_id)
         if bot is None:
             return None
         refreshed = await self._rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE)

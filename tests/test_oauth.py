@@ -123,3 +123,35 @@ def test_rotating_tokens_are_refreshed_at_slack_api_url(oauth_server, fake_slack
     refreshes = [c for c in fake_slack.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"]
     assert refreshes  # went to the fake at SLACK_API_URL, not to slack.com
     assert opened[-1].token != first and opened[-1].token == json.loads(redis_sync.get("{T0TEAM}:install:bot"))["bot_token"]
+
+
+def test_an_org_wide_install_serves_every_workspace_of_the_organisation(redis_url, run, fake_slack):
+    from redis.asyncio import Redis
+    from slack_sdk.oauth.installation_store import Installation
+
+    from slack_app.installations import RedisInstallationStore
+    from slack_app.settings import Settings
+    from slack_app.slack_api import Clients
+
+    async def scenario():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        store = RedisInstallationStore(redis)
+        await store.async_save(Installation(app_id="A0SLACKASK", enterprise_id="E0ORG", team_id=None, user_id="U0ADMIN",
+                                            bot_token="xoxb-org", bot_id="B1", bot_user_id="U0SLACKASK",
+                                            is_enterprise_install=True))
+        by_bolt = await store.async_find_bot(enterprise_id="E0ORG", team_id="T0WS1", is_enterprise_install=True)
+        installation = await store.async_find_installation(enterprise_id="E0ORG", team_id=None, is_enterprise_install=True)
+        await store.note_enterprise("T0WS1", "E0ORG")
+        settings = Settings(bot_token=None, signing_secret="s", client_id="1", client_secret="2",
+                            slack_api_url=fake_slack.api_url)
+        client = await Clients(settings, store).for_team("T0WS1")
+        await store.async_delete_all(enterprise_id="E0ORG", team_id=None)
+        gone = await store.async_find_bot(enterprise_id="E0ORG", team_id="T0WS1", is_enterprise_install=True)
+        keys = await redis.keys("{E0ORG}:*")
+        await redis.aclose()
+        return by_bolt, installation, client, gone, keys
+
+    by_bolt, installation, client, gone, keys = run(scenario())
+    assert by_bolt.bot_token == "xoxb-org" and installation.user_id == "U0ADMIN"
+    assert client.token == "xoxb-org"  # a timed job in workspace T0WS1 posts with the organisation's token
+    assert gone is None and keys == []
