@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from redis.exceptions import RedisError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -82,7 +84,7 @@ def create_app(settings: Settings) -> SlackAsk:
     bolt.middleware(_describe_request)
     if installations is not None:
         bolt.middleware(_remember_organisations(installations))
-    bolt.error(_count_and_log_error)
+    bolt.error(_answer_failure)
     register_listeners(bolt, services)
     return SlackAsk(bolt=bolt, asgi=_asgi(bolt, services, redis), services=services)
 
@@ -192,11 +194,32 @@ def _remember_organisations(installations: RedisInstallationStore):
     return middleware
 
 
-async def _count_and_log_error(error: Exception, body: dict) -> None:
-    if isinstance(error, RedisError | OSError):
-        REDIS_ERRORS.labels("listener").inc()
-    kind, detail = _kind(body)
-    log.error("listener failed", exc_info=error, extra={"kind": kind, "detail": detail})
+DEPENDENCY_DOWN = (RedisError, OSError, asyncio.TimeoutError)
+FIRST_FIELD = {"ask_submit": "ask", "thanks_submit": "note"}  # where a modal shows a whole-form error
+UNAVAILABLE = ("slack-ask can't reach its storage right now, so that didn't go through. "
+               "Nothing was lost — please try again in a minute.")
+
+
+async def _answer_failure(error: Exception, body: dict, respond) -> BoltResponse:
+    """No traceback ever reaches a person: a dependency being down gets a kind word (and events a
+    non-2xx, so Slack delivers them again); a payload we can't make sense of gets a 400."""
+    kind, detail = _kind(body if isinstance(body, dict) else {})
+    if not isinstance(error, DEPENDENCY_DOWN):
+        log.warning("request not understood", exc_info=error, extra={"kind": kind, "detail": detail})
+        return BoltResponse(status=400, body="")
+    REDIS_ERRORS.labels("listener").inc()
+    log.error("dependency down", exc_info=error, extra={"kind": kind, "detail": detail})
+    if kind == "event_callback":
+        return BoltResponse(status=503, body="")
+    if kind == "view_submission":  # keep the modal open, with what they typed, and say why
+        field = FIRST_FIELD.get(detail, "ask")
+        return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: UNAVAILABLE}}),
+                            headers={"content-type": ["application/json"]})
+    if kind == "block_actions" and body.get("response_url"):
+        with contextlib.suppress(Exception):
+            await respond(response_type="ephemeral", replace_original=False, text=UNAVAILABLE)
+    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": UNAVAILABLE}),
+                        headers={"content-type": ["application/json"]})
 
 
 def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
@@ -205,7 +228,10 @@ def _asgi(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
         info = {"kind": "unverified", "detail": "", "team": None}
-        response = await slack.handle(request, {"request_info": info})
+        try:
+            response = await slack.handle(request, {"request_info": info})
+        except ValueError:  # a body that isn't the JSON or form it claims to be, before any listener ran
+            response = Response(status_code=400)
         seconds = time.perf_counter() - started
         REQUEST_SECONDS.labels(info["kind"]).observe(seconds)
         HTTP_RESPONSES.labels("/slack/events", str(response.status_code)).inc()
