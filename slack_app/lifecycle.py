@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 EXPIRE_AFTER = timedelta(days=3)  # without a needed-by date
 CHECK_IN_AFTER_AT_LEAST = timedelta(days=1)  # without a needed-by date: max(this, 8 × estimate)
 CHECK_IN_ESTIMATE_FACTOR = 8
+DELIVERY_CHECK_AFTER = timedelta(minutes=2)  # by then the fan-out is done, or its sender is gone
 SNOOZE_FOR = timedelta(days=1)
 REOPENED_GRACE = timedelta(days=1)
 THANKS_REMINDER_AFTER = timedelta(hours=24)
@@ -81,6 +82,7 @@ class Lifecycle:
 
     async def sent(self, ask: Ask) -> None:
         await self.scheduler.schedule(_job("expire", ask, expiry_due(ask)))
+        await self.scheduler.schedule(_job("deliver", ask, _utc(ask.created_at) + DELIVERY_CHECK_AFTER))
 
     async def changed(self, snapshot: Snapshot) -> None:
         ask, outcome = snapshot.ask, snapshot.outcome
@@ -108,7 +110,13 @@ class Lifecycle:
     # --- running: the scheduler calls these when a job comes due ---
 
     def handlers(self):
-        return {"expire": self._expire, "check_in": self._check_in, "thanks_reminder": self._remind_thanks}
+        return {"deliver": self._deliver, "expire": self._expire, "check_in": self._check_in,
+                "thanks_reminder": self._remind_thanks}
+
+    async def _deliver(self, job: Job) -> None:
+        snapshot = await self.store.snapshot(job.team_id, job.payload["ask_id"])
+        if snapshot.ask and snapshot.ask.status.is_live:
+            await self.router.resume(snapshot)
 
     async def _expire(self, job: Job) -> None:
         snapshot = await self.store.close(job.team_id, job.payload["ask_id"], "expired")

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 VERB_FOR_ANSWER = {Answer.ACCEPT: "accept", Answer.DECLINE: "decline"}
 UNDO_FOR_ANSWER = {Answer.ACCEPT: "withdraw_accept", Answer.DECLINE: "withdraw_decline"}
 
+FAN_OUT_AT_ONCE = 4  # cards in flight per ask: kind to rate limits, quick for ten teammates
+CARD_EVENT = "slack_ask_card"  # message metadata marking a card, so a resumed fan-out can find it
+CARD_SEARCH_DEPTH = 50
+
 # Outcomes that changed nothing, so nobody hears anything.
 QUIET_OUTCOMES = {"unchanged", "missing", "not_asker", "not_allowed", "not_teammate"}
 # Outcomes after which every teammate's card may need to change, not only the answerer's.
@@ -57,14 +61,54 @@ class Router:
     # --- sending an ask ---
 
     async def route(self, ask: Ask) -> None:
-        """DMs the asker a summary, then each teammate a card. The ask is already stored."""
+        """DMs the asker a summary, then each teammate a card. The ask is already stored, and a
+        delivery job is scheduled in case this instance dies or Slack fails part-way."""
+        await self._send_summary(ask)
+        sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
+        await asyncio.gather(*(self._send_card_once(ask, teammate, sending) for teammate in ask.teammates))
+
+    async def resume(self, snapshot: Snapshot) -> None:
+        """Finishes a fan-out left half done: every teammate ends up with exactly one card.
+
+        A card marked pending may have reached Slack before its sender died, so it is looked for
+        in the DM (cards carry their ask's id as message metadata) before it is sent again.
+        """
+        ask = snapshot.ask
+        if not ask.summary_ts:
+            await self._send_summary(ask)
+        pending = await self.store.pending_cards(ask.team_id, ask.id)
+        for teammate in ask.teammates:
+            if teammate in snapshot.cards:
+                continue
+            if teammate in pending and await self._find_card(ask, teammate):
+                continue
+            if teammate in pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
+                await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate)))
+
+    async def _send_summary(self, ask: Ask) -> None:
         summary = await self._post(ask.team_id, ask.asker, render("asker_summary.json.j2", ask=ask))
         await self.store.record_summary(ask.team_id, ask.id, summary["channel"], summary["ts"])
-        await asyncio.gather(*(self._send_card(ask, teammate) for teammate in ask.teammates))
 
-    async def _send_card(self, ask: Ask, teammate: str) -> None:
-        sent = await self._post(ask.team_id, teammate, render("ask_card.json.j2", ask=ask, state="open", helpers=[]))
+    async def _send_card_once(self, ask: Ask, teammate: str, sending: asyncio.Semaphore) -> None:
+        async with sending:
+            if await self.store.claim_card(ask.team_id, ask.id, teammate):
+                await self._send_card(ask, teammate, "open")
+
+    async def _send_card(self, ask: Ask, teammate: str, state: str) -> None:
+        card = render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers)
+        metadata = {"event_type": CARD_EVENT, "event_payload": {"ask_id": ask.id, "teammate": teammate}}
+        sent = await self._post(ask.team_id, teammate, {**card, "metadata": metadata})
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
+
+    async def _find_card(self, ask: Ask, teammate: str) -> bool:
+        client = await self.clients.for_team(ask.team_id)
+        channel = (await client.conversations_open(users=teammate))["channel"]["id"]
+        history = await client.conversations_history(channel=channel, limit=CARD_SEARCH_DEPTH, include_all_metadata=True)
+        for message in history.get("messages", []):
+            if message.get("metadata", {}).get("event_payload", {}).get("ask_id") == ask.id:
+                await self.store.record_card(ask.team_id, ask.id, teammate, channel, message["ts"])
+                return True
+        return False
 
     # --- answers ---
 

@@ -19,7 +19,7 @@ from .settings import Settings
 
 ROTATE_MINUTES_BEFORE = 10
 # What the app asks for when a workspace installs it; tests/test_manifest.py keeps it equal to manifest.yml.
-BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read"]
+BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:write", "im:history"]
 
 
 class MeteredWebClient(AsyncWebClient):

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from .asks import Answer, Ask, Person, Status
 
+PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
 EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
 PERSON_CACHE_SECONDS = 3600
 
@@ -366,6 +367,16 @@ class Store:
         """
         return _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb, time.time()]))
 
+    async def snapshot(self, team_id: str, ask_id: str) -> Snapshot:
+        """The ask, its answers and its cards as they stand, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in _ask_keys(team_id, ask_id):
+                pipe.hgetall(key)
+            ask, answers, cards = await pipe.execute()
+        if not ask:
+            return Snapshot("missing")
+        return Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards))
+
     async def answer_of(self, team_id: str, ask_id: str, user: str) -> Answer | None:
         value = await self.redis.hget(answers_key(team_id, ask_id), user)
         return _answers_from_fields({user: value}).get(user) if value else None
@@ -402,6 +413,14 @@ class Store:
             pipe.hset(cards_key(team_id, ask_id), teammate, f"{channel} {ts}")
             pipe.set(card_index_key(team_id, channel, ts), f"{ask_id} {teammate}")
             await pipe.execute()
+
+    async def claim_card(self, team_id: str, ask_id: str, teammate: str) -> bool:
+        """True for the one sender who may post this teammate's card; marks it pending until recorded."""
+        return bool(await self.redis.hsetnx(cards_key(team_id, ask_id), teammate, PENDING))
+
+    async def pending_cards(self, team_id: str, ask_id: str) -> set[str]:
+        raw = await self.redis.hgetall(cards_key(team_id, ask_id))
+        return {teammate for teammate, value in raw.items() if value == PENDING}
 
     async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str) -> None:
         await self.redis.hset(ask_key(team_id, ask_id), mapping={"summary_channel": channel, "summary_ts": ts})
@@ -452,7 +471,8 @@ def _answers_from_fields(fields: dict[str, str]) -> dict[str, Answer]:
 
 
 def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:
-    return {user: tuple(value.split(" ", 1)) for user, value in fields.items()}
+    """Cards that reached Slack, as (channel, ts); pending ones are still on their way."""
+    return {user: tuple(value.split(" ", 1)) for user, value in fields.items() if value != PENDING}
 
 
 def _ask_fields(ask: Ask) -> dict[str, str]:

@@ -65,6 +65,7 @@ class Message:
     text: str
     blocks: list[dict]
     history: list[dict] = field(default_factory=list)  # earlier versions, oldest first
+    metadata: dict | None = None
 
     @property
     def all_text(self) -> str:
@@ -346,6 +347,10 @@ class FakeSlack:
         if method in ("views.open", "views.push", "views.update", "views.publish"):
             view = _as_json(args["view"])
             return {"ok": True, "view": {**view, "id": f"V{next(self._ts):08d}", "team_id": self.team_id, "state": {"values": {}}, "hash": "h"}}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": self.dm_channel(args.get("users", "U0NOBODY").split(",")[0])}}
+        if method == "conversations.history":
+            return self._history(args)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         return {"ok": True}
@@ -388,10 +393,20 @@ class FakeSlack:
             if channel not in self.users:
                 return {"ok": False, "error": "channel_not_found"}
             channel = self.dm_channel(channel)
-        message = Message(channel=channel, ts=self._next_ts(), text=args.get("text", ""), blocks=_as_json(args.get("blocks", [])))
+        message = Message(channel=channel, ts=self._next_ts(), text=args.get("text", ""), blocks=_as_json(args.get("blocks", [])),
+                          metadata=_as_json(args["metadata"]) if args.get("metadata") else None)
         with self._lock:
             self.messages[(channel, message.ts)] = message
         return {"ok": True, "channel": channel, "ts": message.ts, "message": {"type": "message", "text": message.text, "ts": message.ts}}
+
+    def _history(self, args: dict[str, Any]) -> dict:
+        with self._lock:
+            found = sorted((m for m in self.messages.values() if m.channel == args["channel"]), key=lambda m: -float(m.ts))
+        limit = int(args.get("limit", 100))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        return {"ok": True, "has_more": len(found) > limit, "messages": [
+            {"type": "message", "ts": m.ts, "text": m.text, **({"metadata": m.metadata} if with_metadata and m.metadata else {})}
+            for m in found[:limit]]}
 
     def _update(self, args: dict[str, Any]) -> dict:
         key = (args["channel"], args["ts"])

@@ -10,7 +10,7 @@ from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_ask
 
 from slack_app.app import create_app
-from slack_app.lifecycle import check_in_due, expiry_due, iso_week, thanks_reminder_due
+from slack_app.lifecycle import DELIVERY_CHECK_AFTER, check_in_due, expiry_due, iso_week, thanks_reminder_due
 from slack_app.server import ThreadedServer
 from slack_app.store import _ask_from_fields
 
@@ -29,8 +29,17 @@ def last_view(fake_slack) -> dict:
     return json.loads(view) if isinstance(view, str) else view
 
 
-def taken_by_hal(slack, fake_slack):
+def delivery_checked(app_server, fake_slack, redis_sync) -> None:
+    """Runs the delivery check two minutes after sending: every card arrived, so it sends nothing."""
+    posts = len(fake_slack.calls_to("chat.postMessage"))
+    assert run_due_jobs(app_server, load(redis_sync).created_at + DELIVERY_CHECK_AFTER.total_seconds() + 1) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == posts
+
+
+def taken_by_hal(slack, fake_slack, app_server=None, redis_sync=None):
     cards = send_ask(slack, fake_slack)
+    if app_server:
+        delivery_checked(app_server, fake_slack, redis_sync)
     slack.react(HAL, cards[HAL], "white_check_mark")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done on Hal's card")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(ASKER)[0].action_ids(), what="Mark done on the summary")
@@ -110,7 +119,7 @@ def test_only_the_asker_or_helper_can_mark_done(slack, fake_slack, redis_sync):
 
 
 def test_a_forgotten_thank_you_gets_one_gentle_reminder_in_working_hours(slack, fake_slack, redis_sync, app_server):
-    taken_by_hal(slack, fake_slack)
+    taken_by_hal(slack, fake_slack, app_server, redis_sync)
     slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_done")
     fake_slack.wait_for(lambda: load(redis_sync).status.value == "done", what="done")
     fake_slack.settle(quiet=0.2)
@@ -127,7 +136,7 @@ def test_a_forgotten_thank_you_gets_one_gentle_reminder_in_working_hours(slack, 
 
 
 def test_no_reminder_once_thanked(slack, fake_slack, redis_sync, app_server):
-    taken_by_hal(slack, fake_slack)
+    taken_by_hal(slack, fake_slack, app_server, redis_sync)
     slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
     prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
     slack.click(ASKER, prompt, "thanks_open")
@@ -142,7 +151,7 @@ def test_no_reminder_once_thanked(slack, fake_slack, redis_sync, app_server):
 
 
 def test_check_in_offers_done_still_going_once_and_cancel(slack, fake_slack, redis_sync, app_server):
-    taken_by_hal(slack, fake_slack)
+    taken_by_hal(slack, fake_slack, app_server, redis_sync)
     due = check_in_due(load(redis_sync)).timestamp()
 
     assert run_due_jobs(app_server, due - 60) == 0
@@ -168,6 +177,7 @@ def test_check_in_offers_done_still_going_once_and_cancel(slack, fake_slack, red
 
 def test_an_ask_nobody_takes_expires_gently_and_can_be_sent_again(slack, fake_slack, redis_sync, app_server):
     cards = send_ask(slack, fake_slack, scope="In: retry.py. Out: tests.", estimate="60", decline="later")
+    delivery_checked(app_server, fake_slack, redis_sync)
     slack.react(HANA, cards[HANA], "x")
     fake_slack.wait_for(lambda: "Passed" in card_text(fake_slack, HANA), what="passed")
     due = expiry_due(load(redis_sync)).timestamp()
@@ -194,7 +204,7 @@ def test_an_ask_nobody_takes_expires_gently_and_can_be_sent_again(slack, fake_sl
 
 
 def test_a_taken_ask_does_not_expire_and_a_cancelled_one_has_no_timers(slack, fake_slack, redis_sync, app_server):
-    cards = taken_by_hal(slack, fake_slack)
+    cards = taken_by_hal(slack, fake_slack, app_server, redis_sync)
     ask = load(redis_sync)
     assert redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1) == [f"check_in:{ask.id}"]  # no expiry once taken
     run_due_jobs(app_server, expiry_due(ask).timestamp())
