@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -121,7 +125,12 @@ def _oauth(settings: Settings, installations: RedisInstallationStore | None, red
 
 def connect_redis(settings: Settings) -> Redis | RedisCluster:
     """One client for the app's lifetime; every multi-key operation stays in one hash slot, so a Cluster works too."""
-    options = {"decode_responses": True, "socket_connect_timeout": 1, "socket_timeout": 2}
+    # A restarted or failed-over server drops every pooled connection; retrying on a fresh one hides
+    # that blip. The scripts are idempotent, so a repeat changes nothing; at worst a private
+    # asked/helped counter counts once too often.
+    options = {"decode_responses": True, "socket_connect_timeout": 1, "socket_timeout": 2,
+               "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+               "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, **options)
     return Redis.from_url(settings.redis_url, **options)

@@ -21,8 +21,10 @@ VERB_FOR_ANSWER = {Answer.ACCEPT: "accept", Answer.DECLINE: "decline"}
 UNDO_FOR_ANSWER = {Answer.ACCEPT: "withdraw_accept", Answer.DECLINE: "withdraw_decline"}
 
 FAN_OUT_AT_ONCE = 4  # cards in flight per ask: kind to rate limits, quick for ten teammates
-CARD_EVENT = "slack_ask_card"  # message metadata marking a card, so a resumed fan-out can find it
-CARD_SEARCH_DEPTH = 50
+# Message metadata marking a card or summary, so a resumed fan-out can tell it was delivered.
+CARD_EVENT = "slack_ask_card"
+SUMMARY_EVENT = "slack_ask_summary"
+SEARCH_DEPTH = 50
 
 # Outcomes that changed nothing, so nobody hears anything.
 QUIET_OUTCOMES = {"unchanged", "missing", "not_asker", "not_allowed", "not_teammate"}
@@ -37,6 +39,10 @@ NOTICES = {
     "all_declined": "all_declined",
     "expired": "expired",
 }
+
+
+def _marker(event_type: str, ask: Ask, user: str) -> dict:
+    return {"event_type": event_type, "event_payload": {"ask_id": ask.id, "user": user}}
 
 
 def card_state(ask: Ask, answer: Answer | None, *, offered_late: bool = False) -> str:
@@ -63,9 +69,14 @@ class Router:
     async def route(self, ask: Ask) -> None:
         """DMs the asker a summary, then each teammate a card. The ask is already stored, and a
         delivery job is scheduled in case this instance dies or Slack fails part-way."""
-        await self._send_summary(ask)
         sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
-        await asyncio.gather(*(self._send_card_once(ask, teammate, sending) for teammate in ask.teammates))
+        results = await asyncio.gather(self._send_summary(ask),
+                                       *(self._send_card_once(ask, teammate, sending) for teammate in ask.teammates),
+                                       return_exceptions=True)
+        failures = [result for result in results if isinstance(result, Exception)]
+        if failures:
+            log.warning("fan-out incomplete; the delivery check will finish it",
+                        extra={"ask": ask.id, "team": ask.team_id, "failures": len(failures), "first": repr(failures[0])})
 
     async def resume(self, snapshot: Snapshot) -> None:
         """Finishes a fan-out left half done: every teammate ends up with exactly one card.
@@ -75,19 +86,25 @@ class Router:
         """
         ask = snapshot.ask
         if not ask.summary_ts:
-            await self._send_summary(ask)
+            found = await self._find_message(ask, ask.asker, SUMMARY_EVENT)
+            if found:
+                await self.store.record_summary(ask.team_id, ask.id, *found)
+            else:
+                await self._send_summary(ask)
         pending = await self.store.pending_cards(ask.team_id, ask.id)
         for teammate in ask.teammates:
             if teammate in snapshot.cards:
                 continue
-            if teammate in pending and await self._find_card(ask, teammate):
-                continue
-            if teammate in pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
+            found = await self._find_message(ask, teammate, CARD_EVENT) if teammate in pending else None
+            if found:
+                await self.store.record_card(ask.team_id, ask.id, teammate, *found)
+            elif teammate in pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
                 await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate)))
 
     async def _send_summary(self, ask: Ask) -> None:
-        summary = await self._post(ask.team_id, ask.asker, render("asker_summary.json.j2", ask=ask))
-        await self.store.record_summary(ask.team_id, ask.id, summary["channel"], summary["ts"])
+        summary = render("asker_summary.json.j2", ask=ask)
+        sent = await self._post(ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)})
+        await self.store.record_summary(ask.team_id, ask.id, sent["channel"], sent["ts"])
 
     async def _send_card_once(self, ask: Ask, teammate: str, sending: asyncio.Semaphore) -> None:
         async with sending:
@@ -96,19 +113,19 @@ class Router:
 
     async def _send_card(self, ask: Ask, teammate: str, state: str) -> None:
         card = render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers)
-        metadata = {"event_type": CARD_EVENT, "event_payload": {"ask_id": ask.id, "teammate": teammate}}
-        sent = await self._post(ask.team_id, teammate, {**card, "metadata": metadata})
+        sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
 
-    async def _find_card(self, ask: Ask, teammate: str) -> bool:
+    async def _find_message(self, ask: Ask, user: str, event_type: str) -> tuple[str, str] | None:
+        """(channel, ts) of a message about this ask already in the app's DM with `user`, if any."""
         client = await self.clients.for_team(ask.team_id)
-        channel = (await client.conversations_open(users=teammate))["channel"]["id"]
-        history = await client.conversations_history(channel=channel, limit=CARD_SEARCH_DEPTH, include_all_metadata=True)
+        channel = (await client.conversations_open(users=user))["channel"]["id"]
+        history = await client.conversations_history(channel=channel, limit=SEARCH_DEPTH, include_all_metadata=True)
         for message in history.get("messages", []):
-            if message.get("metadata", {}).get("event_payload", {}).get("ask_id") == ask.id:
-                await self.store.record_card(ask.team_id, ask.id, teammate, channel, message["ts"])
-                return True
-        return False
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == event_type and metadata.get("event_payload", {}).get("ask_id") == ask.id:
+                return channel, message["ts"]
+        return None
 
     # --- answers ---
 

@@ -38,6 +38,7 @@ class Settings:
     redis_url: str | None = None
     redis_cluster: bool = False  # REDIS_CLUSTER=1: REDIS_URL names any node of a Redis Cluster
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_timeout: float = 10.0  # SLACK_API_TIMEOUT: seconds before a Web API call counts as failed
     port: int = DEFAULT_PORT
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     workspace_tz: str = "UTC"  # DIGEST_TZ: the week kudos are filed under, and the digest's clock
@@ -72,6 +73,7 @@ class Settings:
             redis_url=env.get("REDIS_URL"),
             redis_cluster=_flag(env.get("REDIS_CLUSTER", "")),
             slack_api_url=_with_trailing_slash(env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL)),
+            slack_timeout=float(env.get("SLACK_API_TIMEOUT", 10)),
             port=int(env.get("PORT", DEFAULT_PORT)),
             data_dir=Path(env.get("SLACK_ASK_DATA_DIR", DEFAULT_DATA_DIR)),
             workspace_tz=env.get("DIGEST_TZ", "UTC"),

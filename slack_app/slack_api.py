@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncServerErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -18,6 +23,7 @@ from .settings import Settings
 
 
 ROTATE_MINUTES_BEFORE = 10
+SAFE_TO_REPEAT = {"chat.update", "views.publish", "users.info", "conversations.open", "conversations.history", "auth.test"}
 # What the app asks for when a workspace installs it; tests/test_manifest.py keeps it equal to manifest.yml.
 BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:write", "im:history"]
 
@@ -40,16 +46,27 @@ class MeteredWebClient(AsyncWebClient):
             SLACK_SECONDS.labels(api_method).observe(time.perf_counter() - started)
 
 
+class TimeoutRetryHandler(AsyncRetryHandler):
+    """Retries a timed-out call when doing it twice is harmless; a timed-out post is left to the
+    delivery check, which looks for the message before sending it again."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                               error: Exception | None = None) -> bool:
+        method = request.url.rsplit("/", 1)[-1]
+        return isinstance(error, asyncio.TimeoutError) and method in SAFE_TO_REPEAT
+
+
 def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     """A client for SLACK_API_URL that waits out 429s (Retry-After) and retries transient faults."""
     return MeteredWebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=settings.slack_timeout,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             CountingRateLimitHandler(max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=2),
+            TimeoutRetryHandler(max_retry_count=2),
         ],
     )
 

@@ -195,7 +195,10 @@ class FakeSlack:
     # --- test controls ---
 
     def fail(self, method: str, status: int = 429, times: int = 1, retry_after: int = 1) -> None:
-        """The next `times` calls to `method` answer `status` (429s carry Retry-After)."""
+        """The next `times` calls to `method` answer `status` (429s carry Retry-After).
+
+        status 0 is a timeout: the call is carried out, but answered only after `retry_after` seconds,
+        by when the app has given up on it — as when Slack is slow but not down."""
         body = {"ok": False, "error": "ratelimited"} if status == 429 else {"ok": False, "error": "internal_error"}
         self._faults[method].append(Fault(status=status, times=times, retry_after=retry_after, body=body))
 
@@ -248,6 +251,10 @@ class FakeSlack:
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = self._take_fault(method)
+        if fault and fault.status == 0:
+            answer = self._answer(method, args, token)
+            await asyncio.sleep(fault.retry_after)
+            return web.json_response(answer)
         if fault:
             headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
             return web.json_response(fault.body, status=fault.status, headers=headers)
