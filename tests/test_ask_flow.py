@@ -134,6 +134,8 @@ def test_rate_limited_sends_wait_for_retry_after_and_still_deliver_every_card(sl
     fake_slack.fail("chat.postMessage", status=429, times=2, retry_after=1)
 
     send_ask(slack, fake_slack)
+    fake_slack.wait_for(lambda: fake_slack.dms(ASKER), what="the summary, after its own wait")
+    fake_slack.settle(quiet=1.5)
 
     assert all(len(fake_slack.dms(uid)) == 1 for uid in (HAL, HANA, HUGO))
     assert len(fake_slack.dms(ASKER)) == 1
