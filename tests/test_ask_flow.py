@@ -16,7 +16,7 @@ def send_ask(slack, fake_slack, teammates=(HAL, HANA, HUGO), **fields):
     """Submits a valid ask and waits until every teammate has their card."""
     reply = slack.submit_ask(ASKER, teammates=list(teammates), **fields)
     assert reply.status == 200 and reply.body == "", reply
-    fake_slack.wait_for(lambda: all(fake_slack.dms(uid) for uid in teammates), what="every card")
+    fake_slack.wait_for(lambda: all(fake_slack.dms(uid) for uid in [*teammates, ASKER]), what="every card and the summary")
     fake_slack.settle(quiet=0.1)
     return {uid: fake_slack.dms(uid)[0] for uid in teammates}
 
