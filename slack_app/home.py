@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from .digests import WEEKDAYS, Digests, time_zone_choices
 from .people import People
@@ -13,6 +14,7 @@ from .store import Snapshot, Store
 
 ASKS_SHOWN = 10
 THANKS_SHOWN = 5
+VIEWERS_CACHE_SECONDS = 30.0
 
 
 class Home:
@@ -21,6 +23,7 @@ class Home:
         self.people = people
         self.digests = digests
         self.clients = clients
+        self._viewers: dict[str, tuple[float, set[str]]] = {}  # team → (fresh until, who opened Home)
 
     async def view(self, team_id: str, user_id: str) -> dict:
         by_ids, for_ids, total_by, total_for = await self.store.recent_asks(team_id, user_id, ASKS_SHOWN)
@@ -54,6 +57,7 @@ class Home:
 
     async def opened(self, team_id: str, user_id: str) -> None:
         await self.store.note_home_viewer(team_id, user_id)
+        self._viewers.pop(team_id, None)
         await self.publish(team_id, user_id)
 
     async def refresh_for(self, snapshot: Snapshot) -> None:
@@ -61,5 +65,15 @@ class Home:
         ask = snapshot.ask
         if ask is None:
             return
-        viewers = await self.store.home_viewers(ask.team_id, [ask.asker, *ask.teammates])
-        await asyncio.gather(*(self.publish(ask.team_id, viewer) for viewer in viewers))
+        viewers = await self._home_viewers(ask.team_id)
+        concerned = [uid for uid in dict.fromkeys([ask.asker, *ask.teammates]) if uid in viewers]
+        await asyncio.gather(*(self.publish(ask.team_id, viewer) for viewer in concerned))
+
+    async def _home_viewers(self, team_id: str) -> set[str]:
+        # Cached briefly, so answering an ask costs no Redis round trip for this; a Home opened
+        # on another instance is picked up within VIEWERS_CACHE_SECONDS.
+        cached = self._viewers.get(team_id)
+        if cached is None or cached[0] < time.monotonic():
+            cached = (time.monotonic() + VIEWERS_CACHE_SECONDS, await self.store.home_viewers(team_id))
+            self._viewers[team_id] = cached
+        return cached[1]

@@ -87,16 +87,14 @@ class Lifecycle:
     async def changed(self, snapshot: Snapshot) -> None:
         ask, outcome = snapshot.ask, snapshot.outcome
         if outcome == "took_last":
-            await self.scheduler.cancel(ask.team_id, f"expire:{ask.id}")
-            await self.scheduler.schedule(_job("check_in", ask, check_in_due(ask)))
+            await self.scheduler.schedule(_job("check_in", ask, check_in_due(ask)), cancelling=(f"expire:{ask.id}",))
         elif outcome == "reopened":
-            await self.scheduler.cancel(ask.team_id, f"check_in:{ask.id}")
             # Open again, it may expire again, though never the moment its helper steps back.
             grace = datetime.now(timezone.utc) + REOPENED_GRACE
-            await self.scheduler.schedule(_job("expire", ask, max(expiry_due(ask), grace)))
+            await self.scheduler.schedule(_job("expire", ask, max(expiry_due(ask), grace)),
+                                          cancelling=(f"check_in:{ask.id}",))
         elif outcome in ("done", "cancelled"):
-            await self.scheduler.cancel(ask.team_id, f"check_in:{ask.id}")
-            await self.scheduler.cancel(ask.team_id, f"expire:{ask.id}")
+            await self.scheduler.cancel(ask.team_id, f"check_in:{ask.id}", f"expire:{ask.id}")
         if outcome == "done":
             await self.store.count_helped(ask.team_id, ask.helpers)
             for helper in ask.helpers:

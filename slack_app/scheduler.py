@@ -114,30 +114,41 @@ class Scheduler:
         self.batch = batch
         self._claim = redis.register_script(CLAIM_SCRIPT)
         self._complete = redis.register_script(COMPLETE_SCRIPT)
+        self._known_teams: set[str] = set()  # safe to lose: only saves re-adding to TEAMS_KEY
 
-    async def schedule(self, job: Job) -> Job:
-        """Adds the job, or replaces the one with its id (due time, payload and all).
+    async def schedule(self, job: Job, *, cancelling: tuple[str, ...] = ()) -> Job:
+        """Adds the job, or replaces the one with its id (due time, payload and all), and cancels
+        the jobs named in `cancelling`, in one transaction.
 
         Returns it as stored, with the token a later claim of this scheduling will carry.
         """
         stored = replace(job, token=secrets.token_hex(8))
         async with self.redis.pipeline(transaction=True) as pipe:
+            for job_id in cancelling:
+                self._remove(pipe, job.team_id, job_id)
             pipe.hset(data_key(job.team_id), job.id, json.dumps(asdict(stored)))
             pipe.zadd(due_key(job.team_id), {job.id: job.due})
             # A worker may be running the old scheduling; it must not decide the new one's fate.
             pipe.zrem(leases_key(job.team_id), job.id)
             await pipe.execute()
-        await self.redis.sadd(TEAMS_KEY, job.team_id)
+        if job.team_id not in self._known_teams:  # one write per workspace and process, not per job
+            await self.redis.sadd(TEAMS_KEY, job.team_id)
+            self._known_teams.add(job.team_id)
         return stored
 
-    async def cancel(self, team_id: str, job_id: str) -> bool:
+    async def cancel(self, team_id: str, *job_ids: str) -> bool:
         """False if there was no such job (already run, or never scheduled)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(due_key(team_id), job_id)
-            pipe.zrem(leases_key(team_id), job_id)
-            pipe.hdel(data_key(team_id), job_id)
-            *_, removed = await pipe.execute()
-        return bool(removed)
+            for job_id in job_ids:
+                self._remove(pipe, team_id, job_id)
+            removed = await pipe.execute()
+        return any(removed[2::3])
+
+    @staticmethod
+    def _remove(pipe, team_id: str, job_id: str) -> None:
+        pipe.zrem(due_key(team_id), job_id)
+        pipe.zrem(leases_key(team_id), job_id)
+        pipe.hdel(data_key(team_id), job_id)
 
     async def claim_due(self, team_id: str, now: float, lease_seconds: float, limit: int) -> list[Job]:
         """Leases up to `limit` jobs that are due, or whose last lease lapsed, until now + lease_seconds."""

@@ -323,11 +323,8 @@ class Store:
     async def note_home_viewer(self, team_id: str, user_id: str) -> None:
         await self.redis.sadd(home_viewers_key(team_id), user_id)
 
-    async def home_viewers(self, team_id: str, user_ids: list[str]) -> list[str]:
-        if not user_ids:
-            return []
-        seen = await self.redis.smismember(home_viewers_key(team_id), user_ids)
-        return [uid for uid, viewer in zip(user_ids, seen) if viewer]
+    async def home_viewers(self, team_id: str) -> set[str]:
+        return set(await self.redis.smembers(home_viewers_key(team_id)))
 
     async def forget_workspace(self, team_id: str) -> int:
         """Deletes everything kept for a workspace (it uninstalled the app); returns how many keys."""
