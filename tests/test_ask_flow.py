@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from slack_app.store import ask_key
 
 ASKER, HAL, HANA, HUGO = "U0ASKER", "U0HELP1", "U0HELP2", "U0HELP3"
 

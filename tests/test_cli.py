@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from slack_requests import SlackRequests
@@ -55,14 +56,12 @@ def test_settings_come_from_a_dotenv_file_with_the_environment_winning(tmp_path)
 
 
 def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp_path, fake_slack):
-    port = free_port()
-    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="cli-secret",
-                    SLACK_API_URL=fake_slack.api_url.rstrip("/"), SLACK_ASK_DATA_DIR=str(tmp_path / "data"))
-    process = subprocess.Popen([*SERVE, "--port", str(port), "--host", "127.0.0.1"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, url, output_file = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="cli-secret",
+                                            SLACK_API_URL=fake_slack.api_url.rstrip("/"),
+                                            SLACK_ASK_DATA_DIR=str(tmp_path / "data"))
     try:
-        health = wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        slack = SlackRequests(f"http://127.0.0.1:{port}", "cli-secret", fake_slack)
+        health = wait_for_health(url + "/healthz")
+        slack = SlackRequests(url, "cli-secret", fake_slack)
         reply = slack.slash_ask("U0ASKER", "Review PR 412")
         fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="views.open from the served app")
         assert slack.submit_ask("U0ASKER", teammates=["U0HELP1", "U0HELP2"]).status == 200
@@ -73,7 +72,8 @@ def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp
         fake_slack.wait_for(lambda: any("is on your ask" in m.all_text for m in fake_slack.dms("U0ASKER")), what="told")
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+    output = output_file.read_text()
 
     assert health == {"status": "ok", "redis": "ok"}
     assert reply.status == 200
@@ -81,6 +81,24 @@ def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp
     assert output.count("started embedded Valkey") == 1
     assert "Traceback" not in output
     assert (tmp_path / "data" / "valkey").is_dir()  # persisted where SLACK_ASK_DATA_DIR says
+
+
+def start_serve(tmp_path, **env: str) -> tuple[subprocess.Popen, str, Path]:
+    """`slack-ask serve` as its own process on a free port, once /healthz answers.
+
+    Returns the process, its URL and the file its output goes to (a file, not a pipe nobody reads
+    while it runs, which would stall the server once full)."""
+    port, output = free_port(), tmp_path / f"serve-{len(list(tmp_path.glob('serve-*')))}.log"
+    with open(output, "w") as log:
+        process = subprocess.Popen([*SERVE, "--port", str(port), "--host", "127.0.0.1"], cwd=tmp_path,
+                                   env=clean_env(**env), stdout=log, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url + "/healthz")
+    except AssertionError:
+        process.kill()
+        raise AssertionError(output.read_text()) from None
+    return process, url, output
 
 
 def wait_for_health(url: str, timeout: float = 20.0) -> dict:

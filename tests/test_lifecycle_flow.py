@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import pytest
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_ask
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
-import sys
 import urllib.request
 
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, send_ask
-from test_cli import clean_env, free_port, wait_for_health
+from test_cli import start_serve
 
 SECRET_ASK = "Review the zebra-striped quarterly migration plan"
 
@@ -53,20 +51,17 @@ def test_metrics_count_requests_slack_calls_429s_and_jobs(app_server, slack, fak
 
 
 def test_logs_are_one_json_object_per_line_without_tokens_or_ask_text(tmp_path, fake_slack, redis_url):
-    port = free_port()
-    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="log-secret", REDIS_URL=redis_url,
-                    SLACK_API_URL=fake_slack.api_url)
-    process = subprocess.Popen([sys.executable, "-m", "slack_app.cli", "serve", "--port", str(port), "--host", "127.0.0.1"],
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, url, output_file = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="log-secret",
+                                            REDIS_URL=redis_url, SLACK_API_URL=fake_slack.api_url)
     try:
-        wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        slack = SlackRequests(f"http://127.0.0.1:{port}", "log-secret", fake_slack)
+        slack = SlackRequests(url, "log-secret", fake_slack)
         cards = send_ask(slack, fake_slack, teammates=[HAL], text=SECRET_ASK)
         slack.react(HAL, cards[HAL], "white_check_mark")
         fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="asker told")
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+    output = output_file.read_text()
 
     lines = [line for line in output.splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is JSON

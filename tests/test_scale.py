@@ -100,32 +100,26 @@ def test_any_instance_can_serve_any_request(settings, fake_slack, redis_sync):
 
 def test_sigterm_finishes_in_flight_work_and_exits_0(tmp_path, redis_url):
     import signal
-    import subprocess
-    import sys
     import time
 
     from fake_slack import FakeSlack
-    from test_cli import clean_env, free_port, wait_for_health
+    from test_cli import start_serve
 
     slow_slack = FakeSlack(token="xoxb-test-token", latency=1.0).start()
-    port = free_port()
-    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url,
-                    SLACK_API_URL=slow_slack.api_url)
-    process = subprocess.Popen([sys.executable, "-m", "slack_app.cli", "serve", "--port", str(port), "--host", "127.0.0.1"],
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, url, output_file = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
+                                            REDIS_URL=redis_url, SLACK_API_URL=slow_slack.api_url)
     try:
-        wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        slack = SlackRequests(f"http://127.0.0.1:{port}", "s", slow_slack)
+        slack = SlackRequests(url, "s", slow_slack)
         assert slack.submit_ask(ASKER, teammates=[HAL, HANA]).status == 200  # acked; the fan-out is still running
         slow_slack.wait_for(lambda: slow_slack.calls_to("chat.postMessage"), what="fan-out under way")
         stopping = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=40)
+        process.wait(timeout=40)
         took = time.monotonic() - stopping
     finally:
         process.kill()
         slow_slack.stop()
 
-    assert process.returncode == 0, output
+    assert process.returncode == 0, output_file.read_text()
     assert took >= 0.5  # it waited for the Slack calls in flight …
     assert len(slow_slack.dms(HAL)) == 1 and len(slow_slack.dms(HANA)) == 1  # … so every card went out

@@ -29,7 +29,7 @@ def _ids(body: dict) -> tuple[str, str, str]:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    store, lifecycle, router, background = services.store, services.lifecycle, services.router, services.background
+    store, lifecycle, background = services.store, services.lifecycle, services.background
 
     async def record(body: dict, answer: Answer) -> None:
         team_id, user, ask_id = _ids(body)
