@@ -14,7 +14,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Bot, Installation
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.async_installation_store import (
+    AsyncInstallationStore,
+)
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-
 from .asks import Answer, Ask, Status
 from .render import render
 from .slack_api import Clients

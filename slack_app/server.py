@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import uvicorn
 from starlette.applications import Starlette
 
-from .app import SHUTDOWN_GRACE_SECONDS, SlackAsk, create_app, run_worker
+from .app import SlackAsk, create_app
+from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 from .embedded import embedded_valkey
 from .settings import Settings
 

@@ -25,11 +25,6 @@ class MissingSetting(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    @property
-    def oauth(self) -> bool:
-        """Distributed to many workspaces: tokens come from installations, not SLACK_BOT_TOKEN."""
-        return bool(self.client_id and self.client_secret and not self.bot_token)
-
     bot_token: str | None  # None with OAuth: each workspace's token comes from its installation
     signing_secret: str  # unused in Socket Mode, where nothing arrives over HTTP
     app_token: str | None = None  # SLACK_APP_TOKEN (xapp-…): Socket Mode instead of HTTP
@@ -47,6 +42,11 @@ class Settings:
     digest_time: str = "16:00"
     digest_skip_empty: bool = False
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
+
+    @property
+    def oauth(self) -> bool:
+        """Distributed to many workspaces: tokens come from installations, not SLACK_BOT_TOKEN."""
+        return bool(self.client_id and self.client_secret and not self.bot_token)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv_path: str | os.PathLike = ".env") -> Settings:

@@ -7,20 +7,26 @@ import time
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from slack_sdk.oauth.installation_store import Bot
-from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
-
 from .installations import RedisInstallationStore
-from .observability import SLACK_CALLS, SLACK_ERRORS, SLACK_SECONDS, CountingRateLimitHandler
+from .observability import (
+    SLACK_CALLS,
+    SLACK_ERRORS,
+    SLACK_SECONDS,
+    CountingRateLimitHandler,
+)
 from .settings import Settings
-
 
 ROTATE_MINUTES_BEFORE = 10
 SAFE_TO_REPEAT = {"chat.update", "views.publish", "users.info", "conversations.open", "conversations.history", "auth.test"}

@@ -28,7 +28,7 @@ import pytest
 import yaml
 from starlette.applications import Starlette
 
-from slack_app.app import SHUTDOWN_GRACE_SECONDS
+from slack_app.worker import SHUTDOWN_GRACE_SECONDS
 from slack_app.server import uvicorn_server
 from slack_app.settings import DEFAULT_PORT, WHERE_TO_FIND
 

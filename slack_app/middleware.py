@@ -1,0 +1,82 @@
+"""What runs around every listener: describing requests for logs and metrics, remembering
+organisations, and answering kindly when something fails."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from redis.exceptions import RedisError
+from slack_bolt.response import BoltResponse
+
+from .installations import RedisInstallationStore
+from .observability import REDIS_ERRORS
+
+log = logging.getLogger(__name__)
+
+
+def request_kind(body: dict) -> tuple[str, str]:
+    """What Slack sent, in words with few enough values to label metrics by."""
+    if body.get("command"):
+        return "slash_command", str(body["command"])
+    kind = str(body.get("type", "unknown"))
+    if kind == "event_callback":
+        return kind, str(body.get("event", {}).get("type", ""))
+    if kind == "block_actions":
+        return kind, str((body.get("actions") or [{}])[0].get("action_id", ""))
+    if kind == "view_submission":
+        return kind, str(body.get("view", {}).get("callback_id", ""))
+    return kind, ""
+
+
+async def describe_request(req, resp, next):
+    """Tells the HTTP route what this verified request was, for its log line and metrics."""
+    info = req.context.get("request_info")  # absent in Socket Mode, where no HTTP route asks
+    if info is not None:
+        kind, detail = request_kind(req.body)
+        info.update(kind=kind, detail=detail, team=req.context.team_id)
+    return await next()
+
+
+def remember_organisations(installations: RedisInstallationStore):
+    """Notes each workspace's enterprise, so timed jobs can find an org-wide install's token."""
+    noted: set[str] = set()
+
+    async def middleware(req, resp, next):
+        team, enterprise = req.context.team_id, req.context.enterprise_id
+        if team and enterprise and team not in noted:
+            await installations.note_enterprise(team, enterprise)
+            noted.add(team)
+        return await next()
+
+    return middleware
+
+
+DEPENDENCY_DOWN = (RedisError, OSError, asyncio.TimeoutError)
+FIRST_FIELD = {"ask_submit": "ask", "thanks_submit": "note"}  # where a modal shows a whole-form error
+UNAVAILABLE = ("slack-ask can't reach its storage right now, so that didn't go through. "
+               "Nothing was lost — please try again in a minute.")
+
+
+async def answer_failure(error: Exception, body: dict, respond) -> BoltResponse:
+    """No traceback ever reaches a person: a dependency being down gets a kind word (and events a
+    non-2xx, so Slack delivers them again); a payload we can't make sense of gets a 400."""
+    kind, detail = request_kind(body if isinstance(body, dict) else {})
+    if not isinstance(error, DEPENDENCY_DOWN):
+        log.warning("request not understood", exc_info=error, extra={"kind": kind, "detail": detail})
+        return BoltResponse(status=400, body="")
+    REDIS_ERRORS.labels("listener").inc()
+    log.error("dependency down", exc_info=error, extra={"kind": kind, "detail": detail})
+    if kind == "event_callback":
+        return BoltResponse(status=503, body="")
+    if kind == "view_submission":  # keep the modal open, with what they typed, and say why
+        field = FIRST_FIELD.get(detail, "ask")
+        return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: UNAVAILABLE}}),
+                            headers={"content-type": ["application/json"]})
+    if kind == "block_actions" and body.get("response_url"):
+        with contextlib.suppress(Exception):
+            await respond(response_type="ephemeral", replace_original=False, text=UNAVAILABLE)
+    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": UNAVAILABLE}),
+                        headers={"content-type": ["application/json"]})

@@ -1,0 +1,86 @@
+"""The HTTP side: one table of routes, Socket Mode when configured, and the app's lifetime."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from redis.asyncio import Redis
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .observability import HTTP_RESPONSES, REQUEST_SECONDS, metrics_text
+from .services import Services
+from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+log = logging.getLogger(__name__)
+
+
+def asgi_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
+    slack = AsyncSlackRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        info = {"kind": "unverified", "detail": "", "team": None}
+        try:
+            response = await slack.handle(request, {"request_info": info})
+        except ValueError:  # a body that isn't the JSON or form it claims to be, before any listener ran
+            response = Response(status_code=400)
+        seconds = time.perf_counter() - started
+        REQUEST_SECONDS.labels(info["kind"]).observe(seconds)
+        HTTP_RESPONSES.labels("/slack/events", str(response.status_code)).inc()
+        log.info("slack request", extra={**info, "status": response.status_code, "latency_ms": round(seconds * 1000, 2)})
+        return response
+
+    async def healthz(request: Request) -> Response:
+        if await services.store_reachable():
+            return JSONResponse({"status": "ok", "redis": "ok"})
+        return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        async with contextlib.AsyncExitStack() as running:
+            if services.settings.app_token:
+                await running.enter_async_context(socket_mode(bolt, services))
+            if services.settings.run_scheduler:
+                await running.enter_async_context(run_worker(services))
+            yield
+        await services.background.drain(SHUTDOWN_GRACE_SECONDS)
+        await redis.aclose()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),  # Prometheus
+    ]
+    if not services.settings.app_token:  # in Socket Mode nothing may arrive unsigned over HTTP
+        # Slash commands, interactivity and events share one URL, as manifest.yml declares.
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    if services.settings.oauth:  # "Add to Slack", and Slack's redirect back with the code
+        routes.append(Route(INSTALL_PATH, slack_events, methods=["GET"]))
+        routes.append(Route(REDIRECT_PATH, slack_events, methods=["GET"]))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+@contextlib.asynccontextmanager
+async def socket_mode(bolt: AsyncApp, services: Services):
+    """Takes Slack's requests over a WebSocket (apps.connections.open at SLACK_API_URL) while the block lasts."""
+    handler = AsyncSocketModeHandler(bolt, services.settings.app_token, web_client=services.clients.app_client)
+    await handler.connect_async()
+    log.info("connected to Slack over Socket Mode")
+    try:
+        yield
+    finally:
+        await handler.close_async()
