@@ -1,0 +1,112 @@
+"""Slack's side of the conversation under load: signed requests sent concurrently, each one timed.
+
+Payloads come from the tests' SlackRequests, so the benchmark sends exactly what the end-to-end
+tests send; only the sending differs (aiohttp, many at once, timed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from slack_requests import SlackRequests
+from slack_sdk.signature import SignatureVerifier
+
+REQUEST_TIMEOUT_SECONDS = 30.0  # well past Slack's 3 s, so a slow ack is measured rather than cut off
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request body as Slack would send it, not yet signed: the signature carries the send time."""
+
+    body: str
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Payloads(SlackRequests):
+    """The tests' payloads (slash_ask, react, click, ...), built but not sent."""
+
+    def send(self, body: str, content_type: str, *, headers: dict[str, str] | None = None, **_) -> Prepared:
+        return Prepared(body, content_type, headers or {})
+
+
+@dataclass(frozen=True)
+class Timed:
+    started: float  # time.monotonic() when the request left; the fake Slack stamps calls on the same clock
+    seconds: float
+    status: int  # 0: no HTTP answer (connection failed or timed out)
+    body: str
+
+    @property
+    def ok(self) -> bool:
+        """A plain ack: 200 and an empty body (slack-ask's "storage is down" reply is a 200 with a body)."""
+        return self.status == 200 and self.body == ""
+
+
+class Sender:
+    def __init__(self, app_url: str, signing_secret: str):
+        self.url = app_url.rstrip("/") + "/slack/events"
+        self.signer = SignatureVerifier(signing_secret)
+
+    async def send(self, session: aiohttp.ClientSession, request: Prepared) -> Timed:
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": request.content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": self.signer.generate_signature(timestamp=timestamp, body=request.body),
+            **request.headers,
+        }
+        data = request.body.encode()
+        started = time.monotonic()
+        try:
+            async with session.post(self.url, data=data, headers=headers) as response:
+                status, body = response.status, await response.text()
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            status, body = 0, ""
+        return Timed(started, time.monotonic() - started, status, body)
+
+
+async def burst(sender: Sender, requests: list[Prepared]) -> list[Timed]:
+    """All requests at once, each on its own new connection, as many people's commands would arrive."""
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        return list(await asyncio.gather(*(sender.send(session, request) for request in requests)))
+
+
+async def sustained(
+    sender: Sender, next_request: Callable[[int, int], Prepared], workers: int, seconds: float, max_requests: int
+) -> list[Timed]:
+    """`workers` requests in flight for `seconds`: worker w sends next_request(w, n) for n = 0, 1, ...
+
+    Connections are kept alive between a worker's requests (where the server allows it), so this
+    measures handling, not TCP setup.
+    """
+    deadline = time.monotonic() + seconds
+    results: list[Timed] = []
+    connector = aiohttp.TCPConnector(limit=workers)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+
+    async def worker(session: aiohttp.ClientSession, w: int) -> None:
+        for n in itertools.count():
+            if time.monotonic() >= deadline or len(results) >= max_requests:
+                return
+            results.append(await sender.send(session, next_request(w, n)))
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        await asyncio.gather(*(worker(session, w) for w in range(workers)))
+    return results
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]

@@ -1,0 +1,243 @@
+"""What was measured, and the plain-text table it prints as."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from load import Timed, percentile
+
+SLACK_ACK_DEADLINE_SECONDS = 3.0  # Slack shows the user an error after 3 s; a trigger_id expires then too
+LABEL_WIDTH = 40
+COLUMN_WIDTH = 16
+
+
+@dataclass
+class BurstResult:
+    """Bursts of simultaneous /ask commands to one app, their figures pooled."""
+
+    concurrency: int
+    bursts: int
+    acks: list[Timed]
+    open_delays: list[float | None]  # send → views.open at the fake, per command; None: never arrived
+
+    def ack_ms(self, p: float) -> float:
+        return percentile([ack.seconds for ack in self.acks], p) * 1000
+
+    @property
+    def missed(self) -> int:
+        return sum(1 for ack in self.acks if not ack.ok or ack.seconds > SLACK_ACK_DEADLINE_SECONDS)
+
+    @property
+    def open_p99_ms(self) -> float:
+        return percentile([delay for delay in self.open_delays if delay is not None], 99) * 1000
+
+    @property
+    def opens_late(self) -> int:
+        return sum(1 for delay in self.open_delays if delay is None or delay > SLACK_ACK_DEADLINE_SECONDS)
+
+    def failures(self) -> Counter:
+        """What the acks that were not plain acks said: status and the start of the body."""
+        return Counter(_failure(ack) for ack in self.acks if not ack.ok)
+
+
+@dataclass
+class ReactionResult:
+    """Sustained reaction events to one app."""
+
+    results: list[Timed]
+    seconds: float
+    app_cpu_seconds: float
+    bench_cpu_seconds: float
+    slack_calls: int  # Web API calls that reached the fake Slack during the run
+
+    @property
+    def per_second(self) -> float:
+        return sum(1 for result in self.results if result.ok) / self.seconds
+
+    def ms(self, p: float) -> float:
+        return percentile([result.seconds for result in self.results], p) * 1000
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for result in self.results if not result.ok)
+
+    def failures(self) -> Counter:
+        return Counter(_failure(result) for result in self.results if not result.ok)
+
+    def work_per_second(self, calls_per_event: int) -> float:
+        """Events whose Slack calls were made during the run, per second: acked is not done."""
+        return self.slack_calls / calls_per_event / self.seconds
+
+    @property
+    def app_cpu_percent(self) -> float:
+        return 100 * self.app_cpu_seconds / self.seconds
+
+    @property
+    def bench_cpu_percent(self) -> float:
+        return 100 * self.bench_cpu_seconds / self.seconds
+
+
+@dataclass
+class TargetResult:
+    name: str
+    bursts: dict[int, BurstResult]
+    reactions: ReactionResult
+    peak_rss_mb: float
+    listen_overflows: int  # kernel-wide, while this app was under load
+
+
+@dataclass
+class Trips:
+    """What one answer costs in Valkey, as most answers of a kind measured alone showed."""
+
+    answers: int  # answers measured
+    typical: int  # how many of them showed exactly these figures
+    reads: int  # socket reads Valkey processed: one per request or pipeline, i.e. per round trip
+    commands: Counter  # commandstats; includes the commands a script runs inside Valkey
+
+    def commands_text(self) -> str:
+        return ", ".join(f"{name} {count}" for name, count in self.commands.most_common())
+
+
+# --- rendering ------------------------------------------------------------------------------------------
+
+def render_report(results: list[TargetResult], trips: dict[str, Trips], per_accept: Counter, options, log_dir: Path,
+                  revision: str) -> str:
+    calls_per_event = sum(per_accept.values())
+    lines = _header(per_accept, options, log_dir, revision)
+    lines += _row("", [result.name for result in results])
+    for concurrency in options.concurrency:
+        lines += _burst_rows(concurrency, [result.bursts[concurrency] for result in results])
+    lines += _reaction_rows([result.reactions for result in results], calls_per_event, options)
+    lines += _row("peak RSS, MB (VmHWM of the app process)", [f"{result.peak_rss_mb:.0f}" for result in results])
+    lines += _row("listen-queue overflows (kernel, all sockets)", [str(result.listen_overflows) for result in results])
+    lines += _ratio_rows(results, max(options.concurrency))
+    lines += _failure_rows(results)
+    lines += _trips_rows(trips)
+    lines += ["", "digest build time, a week with 10,000 kudos: not built yet (digest issue open)"]
+    lines += _target_rows(results, trips, max(options.concurrency))
+    return "\n".join(lines)
+
+
+def _header(per_accept: Counter, options, log_dir: Path, revision: str) -> list[str]:
+    mix = ", ".join(f"{count} {method}" for method, count in sorted(per_accept.items()))
+    return [
+        f"slack-ask benchmark - {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, slack-ask at {revision}",
+        f"fake Slack answers every Web API call after {options.latency * 1000:.0f} ms; "
+        f"an accept costs slack-ask {mix}; the baselines make the same calls",
+        f"app logs: {log_dir}",
+        "",
+    ]
+
+
+def _burst_rows(concurrency: int, bursts: list[BurstResult]) -> list[str]:
+    sent = len(bursts[0].acks)
+    pooled = f" ({bursts[0].bursts} bursts pooled)" if bursts[0].bursts > 1 else ""
+    return [f"/ask, {concurrency} at once, each on a new connection{pooled}"] + [
+        *_row("  ack p50 ms", [_ms(burst.ack_ms(50)) for burst in bursts]),
+        *_row("  ack p99 ms", [_ms(burst.ack_ms(99)) for burst in bursts]),
+        *_row("  ack max ms", [_ms(burst.ack_ms(100)) for burst in bursts]),
+        *_row(f"  acks over 3 s or failed (of {sent})", [str(burst.missed) for burst in bursts]),
+        *_row("  views.open p99 ms (from sending /ask)", [_ms(burst.open_p99_ms) for burst in bursts]),
+        *_row(f"  views.open over 3 s or never (of {sent})", [str(burst.opens_late) for burst in bursts]),
+    ]
+
+
+def _reaction_rows(reactions: list[ReactionResult], calls_per_event: int, options) -> list[str]:
+    return [f"reactions, {options.workers} in flight for {options.seconds:.0f} s (added/removed in turn)"] + [
+        *_row("  events/s acked", [f"{r.per_second:.0f}" for r in reactions]),
+        *_row("  ack p50 ms", [_ms(r.ms(50)) for r in reactions]),
+        *_row("  ack p99 ms", [_ms(r.ms(99)) for r in reactions]),
+        *_row("  failed acks", [str(r.errors) for r in reactions]),
+        *_row("  events/s whose Slack calls were made", [f"{r.work_per_second(calls_per_event):.0f}" for r in reactions]),
+        *_row("  app CPU, % of one core", [f"{r.app_cpu_percent:.0f}" for r in reactions]),
+        *_row("  benchmark CPU (load + fake Slack), %", [f"{r.bench_cpu_percent:.0f}" for r in reactions]),
+    ]
+
+
+def _ratio_rows(results: list[TargetResult], concurrency: int) -> list[str]:
+    mine = results[0].bursts[concurrency].ack_ms(99)
+    ratios = ["-"] + [f"{mine / other.bursts[concurrency].ack_ms(99):.2f}x" for other in results[1:]]
+    return _row(f"slack-ask ack p99 / this one's, {concurrency} at once", ratios)
+
+
+def _failure_rows(results: list[TargetResult]) -> list[str]:
+    lines = []
+    for result in results:
+        kinds = [(f"/ask, {n} at once", burst.failures()) for n, burst in result.bursts.items()]
+        kinds.append(("reactions", result.reactions.failures()))
+        for where, failures in kinds:
+            for what, count in failures.most_common(3):
+                lines.append(f"  {result.name}, {where}: {count} x {what}")
+    return ["", "what the failed acks were"] + lines if lines else []
+
+
+def _failure(timed: Timed) -> str:
+    if timed.status == 0:
+        return "no HTTP answer (connection failed or timed out)"
+    return f"HTTP {timed.status} {timed.body[:90]!r}"
+
+
+def code_revision() -> str:
+    """The commit slack-ask's code is at, and whether the working tree differs from it."""
+
+    def git(*args: str) -> str:
+        repo = Path(__file__).resolve().parents[1]
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=repo).stdout.strip()
+
+    dirty = " + uncommitted changes" if git("status", "--porcelain", "--", "slack_app", "blocks") else ""
+    return (git("rev-parse", "--short", "HEAD") or "unknown revision") + dirty
+
+
+def _trips_rows(trips: dict[str, Trips]) -> list[str]:
+    lines = ["", "slack-ask's Redis work per answer (round trips = Valkey socket reads; each answer measured alone)"]
+    for name, trip in trips.items():
+        trips_text = f"{trip.reads} round trip" + ("" if trip.reads == 1 else "s")
+        lines.append(f"  {name:<20} {trips_text} ({trip.typical} of {trip.answers} answers exactly so); "
+                     f"commands: {trip.commands_text()}")
+    lines.append("  (commandstats counts the commands a script runs inside Valkey too: they cost no round trip.")
+    lines.append("  Answers that overlapped slack-ask's own polling loops differ and are not the typical figure.)")
+    return lines
+
+
+def _target_rows(results: list[TargetResult], trips: dict[str, Trips], concurrency: int) -> list[str]:
+    mine, bare_async = results[0], results[1]
+    burst = mine.bursts[concurrency]
+    p99 = burst.ack_ms(99)
+    ratio = p99 / bare_async.bursts[concurrency].ack_ms(99)
+    worst_trips = max(trip.reads for trip in trips.values())
+    rate, rss = mine.reactions.per_second, mine.peak_rss_mb
+    checks = [
+        (f"no ack over 3 s at {concurrency} at once", f"{burst.missed} missed", burst.missed == 0, None),
+        ("ack p99 <= 300 ms (stretch 100)", f"{p99:.0f} ms", p99 <= 300, p99 <= 100),
+        ("<= 1.3x bare AsyncApp's p99 (stretch 1.2x)", f"{ratio:.2f}x", ratio <= 1.3, ratio <= 1.2),
+        ("<= 2 Redis round trips per answer (stretch 1)", f"{worst_trips} worst", worst_trips <= 2, worst_trips <= 1),
+        ("reactions >= 200 events/s (stretch 500)", f"{rate:.0f}/s", rate >= 200, rate >= 500),
+        ("stretch: peak RSS < 120 MB", f"{rss:.0f} MB", None, rss < 120),
+    ]
+    lines = ["", f"targets (slack-ask, at {concurrency} at once where it matters)"]
+    for name, value, met, stretch in checks:
+        verdicts = [verdict for verdict in (_verdict("target", met), _verdict("stretch", stretch)) if verdict]
+        lines.append(f"  {name:<46} {value:>12}   {', '.join(verdicts)}")
+    if burst.missed:
+        lines.append(f"  (the p99 and its ratio count the {burst.missed} failed acks too, which may have been quick ones)")
+    return lines
+
+
+def _verdict(kind: str, met: bool | None) -> str:
+    return "" if met is None else f"{kind} {'met' if met else 'MISSED'}"
+
+
+def _row(label: str, cells: list[str]) -> list[str]:
+    return [f"{label:<{LABEL_WIDTH}}" + "".join(f"{cell:>{COLUMN_WIDTH}}" for cell in cells)]
+
+
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0f}"
