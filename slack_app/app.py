@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -23,11 +23,15 @@ from .middleware import answer_failure, describe_request, remember_organisations
 from .people import People
 from .routing import Router
 from .scheduler import Scheduler
-from .services import Services
+from .services import Services, StoreHealth
 from .settings import Settings
 from .slack_api import BOT_SCOPES, Clients
 from .store import Store
 from .web import INSTALL_PATH, REDIRECT_PATH, asgi_app
+
+
+REDIS_CONNECTIONS = 256
+REDIS_POOL_WAIT_SECONDS = 2.0
 
 
 @dataclass
@@ -60,6 +64,7 @@ def create_app(settings: Settings) -> SlackAsk:
         digests=digests,
         home=Home(store, people, digests, clients),
         background=Background(),
+        health=StoreHealth(store),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.
@@ -101,8 +106,11 @@ def connect_redis(settings: Settings) -> Redis | RedisCluster:
                "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
                "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
     if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, **options)
-    return Redis.from_url(settings.redis_url, **options)
+        return RedisCluster.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS, **options)
+    # A burst beyond the pool waits briefly for a connection instead of failing as if Redis were down.
+    pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS,
+                                           timeout=REDIS_POOL_WAIT_SECONDS, **options)
+    return Redis(connection_pool=pool)
 
 
 def digest_defaults(settings: Settings) -> DigestSettings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
@@ -24,8 +25,35 @@ from .slack_api import Clients
 from .store import Snapshot, Store
 
 PING_TIMEOUT_SECONDS = 1.0
+HEALTH_FRESH_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
+
+
+class StoreHealth:
+    """Whether Redis answers, asked at most once a second however many requests want to know: a
+    burst of /ask must not become a burst of PINGs."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._fresh_until = 0.0
+        self._asking: asyncio.Future | None = None
+
+    async def reachable(self) -> bool:
+        if time.monotonic() < self._fresh_until:
+            return True
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.ensure_future(self._ping())
+        return await asyncio.shield(self._asking)
+
+    async def _ping(self) -> bool:
+        try:
+            await asyncio.wait_for(self.store.ping(), PING_TIMEOUT_SECONDS)
+        except (RedisError, OSError, asyncio.TimeoutError):
+            REDIS_ERRORS.labels("ping").inc()
+            return False
+        self._fresh_until = time.monotonic() + HEALTH_FRESH_SECONDS
+        return True
 
 
 @dataclass
@@ -41,6 +69,7 @@ class Services:
     digests: Digests
     home: Home
     background: Background
+    health: StoreHealth
 
     def open_modal(self, team_id: str, trigger_id: str, view: dict, respond: AsyncRespond | None = None) -> None:
         """Opens a modal off the ack path; Slack's trigger_id is good for 3 seconds, so this comes first."""
@@ -64,8 +93,4 @@ class Services:
         self.background.spawn(self.home.refresh_for(snapshot), f"home {snapshot.ask.id}")
 
     async def store_reachable(self) -> bool:
-        try:
-            return await asyncio.wait_for(self.store.ping(), PING_TIMEOUT_SECONDS)
-        except (RedisError, OSError, asyncio.TimeoutError):
-            REDIS_ERRORS.labels("ping").inc()
-            return False
+        return await self.health.reachable()

@@ -53,12 +53,13 @@ def asgi_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         async with contextlib.AsyncExitStack() as running:
+            await running.enter_async_context(services.clients.sharing_connections())
+            running.push_async_callback(services.background.drain, SHUTDOWN_GRACE_SECONDS)
             if services.settings.app_token:
                 await running.enter_async_context(socket_mode(bolt, services))
             if services.settings.run_scheduler:
                 await running.enter_async_context(run_worker(services))
             yield
-        await services.background.drain(SHUTDOWN_GRACE_SECONDS)
         await redis.aclose()
 
     routes = [
