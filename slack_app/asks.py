@@ -85,6 +85,8 @@ class Ask:
     done_at: float = 0.0
     asker_tz: str = "UTC"
     check_in_snoozed: bool = False
+    check_ins_sent: int = 0
+    reopened_at: float = 0.0  # when a helper last stepped back
     summary_channel: str = ""  # the asker's DM summary, once sent
     summary_ts: str = ""
 

@@ -25,6 +25,7 @@ CHECK_IN_ESTIMATE_FACTOR = 8
 DELIVERY_CHECK_AFTER = timedelta(minutes=2)  # by then the fan-out is done, or its sender is gone
 SNOOZE_FOR = timedelta(days=1)
 REOPENED_GRACE = timedelta(days=1)
+OPEN_ASK_LOOKS_EVERY = timedelta(days=1)  # never more than a check-in's shortest delay
 THANKS_REMINDER_AFTER = timedelta(hours=24)
 
 
@@ -42,6 +43,13 @@ def _utc(epoch: float) -> datetime:
 def end_of_day(day: date, tz: str) -> datetime:
     """Midnight after `day` where the asker lives: a needed-by date means 'by the end of that day'."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone(tz)).astimezone(timezone.utc)
+
+
+def expiry_deadline(ask: Ask) -> datetime:
+    """When an open ask ends: its expiry, or for one reopened by a helper stepping back, not before a grace."""
+    if ask.reopened_at:
+        return max(expiry_due(ask), _utc(ask.reopened_at) + REOPENED_GRACE)
+    return expiry_due(ask)
 
 
 def expiry_due(ask: Ask) -> datetime:
@@ -73,6 +81,10 @@ def _job(kind: str, ask: Ask, due: datetime, helper: str = "") -> Job:
 
 
 class Lifecycle:
+    """Each ask has one timer. Its handler looks at the ask as it stands and either acts (expires it,
+    asks how it went) or sets itself for the next moment that matters. So answering an ask never has
+    to touch the timers: accepting, passing and stepping back cost no scheduling at all."""
+
     def __init__(self, store: Store, scheduler: Scheduler, router: Router):
         self.store = store
         self.scheduler = scheduler
@@ -81,48 +93,61 @@ class Lifecycle:
     # --- planning: called right after a state change, before Slack gets its ack ---
 
     async def sent(self, ask: Ask) -> None:
-        await self.scheduler.schedule(_job("expire", ask, expiry_due(ask)))
         await self.scheduler.schedule(_job("deliver", ask, _utc(ask.created_at) + DELIVERY_CHECK_AFTER))
+        await self._set_timer(ask, _utc(ask.created_at))
 
     async def changed(self, snapshot: Snapshot) -> None:
         ask, outcome = snapshot.ask, snapshot.outcome
-        if outcome == "took_last":
-            await self.scheduler.schedule(_job("check_in", ask, check_in_due(ask)), cancelling=(f"expire:{ask.id}",))
-        elif outcome == "reopened":
-            # Open again, it may expire again, though never the moment its helper steps back.
-            grace = datetime.now(timezone.utc) + REOPENED_GRACE
-            await self.scheduler.schedule(_job("expire", ask, max(expiry_due(ask), grace)),
-                                          cancelling=(f"check_in:{ask.id}",))
-        elif outcome in ("done", "cancelled"):
-            await self.scheduler.cancel(ask.team_id, f"check_in:{ask.id}", f"expire:{ask.id}")
-        if outcome == "done":
+        if outcome == "cancelled":
+            await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"deliver:{ask.id}")
+        elif outcome == "done":
             await self.store.count_helped(ask.team_id, ask.helpers)
-            for helper in ask.helpers:
-                await self.scheduler.schedule(_job("thanks_reminder", ask, thanks_reminder_due(ask), helper))
+            for number, helper in enumerate(ask.helpers):
+                job = _job("thanks_reminder", ask, thanks_reminder_due(ask), helper)
+                await self.scheduler.schedule(job, cancelling=(f"timer:{ask.id}",) if number == 0 else ())
 
     async def snoozed(self, ask: Ask, now: datetime) -> None:
         # Counted from the check-in the asker answered, even when they answer it early.
         since = max(now, check_in_due(ask))
-        await self.scheduler.schedule(_job("check_in", ask, next_working_time(since + SNOOZE_FOR, ask.asker_tz)))
+        await self.scheduler.schedule(_job("timer", ask, next_working_time(since + SNOOZE_FOR, ask.asker_tz)))
+
+    async def _set_timer(self, ask: Ask, now: datetime) -> None:
+        await self.scheduler.schedule(_job("timer", ask, min(expiry_deadline(ask), now + OPEN_ASK_LOOKS_EVERY)))
 
     # --- running: the scheduler calls these when a job comes due ---
 
     def handlers(self):
-        return {"deliver": self._deliver, "expire": self._expire, "check_in": self._check_in,
-                "thanks_reminder": self._remind_thanks}
+        return {"deliver": self._deliver, "timer": self._timer, "thanks_reminder": self._remind_thanks}
 
     async def _deliver(self, job: Job) -> None:
         snapshot = await self.store.snapshot(job.team_id, job.payload["ask_id"])
         if snapshot.ask and snapshot.ask.status.is_live:
             await self.router.resume(snapshot)
 
-    async def _expire(self, job: Job) -> None:
-        snapshot = await self.store.close(job.team_id, job.payload["ask_id"], "expired")
+    async def _timer(self, job: Job) -> None:
+        ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
+        # The job runs once due, perhaps late; its due time is when it was meant to look.
+        now = max(datetime.now(timezone.utc), _utc(job.due))
+        if ask is None or not ask.status.is_live:
+            return
+        if ask.status is Status.OPEN:
+            await self._open_ask(ask, now)
+        else:
+            await self._taken_ask(ask, now)
+
+    async def _open_ask(self, ask: Ask, now: datetime) -> None:
+        if now < expiry_deadline(ask):
+            # Looks again at least daily: if it is taken meanwhile, its check-in must not be late.
+            await self._set_timer(ask, now)
+            return
+        snapshot = await self.store.close(ask.team_id, ask.id, "expired")
         await self.router.tell(snapshot, user="")
 
-    async def _check_in(self, job: Job) -> None:
-        ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
-        if ask and ask.status is Status.TAKEN:
+    async def _taken_ask(self, ask: Ask, now: datetime) -> None:
+        if ask.check_ins_sent == 0 and now < check_in_due(ask):
+            await self.scheduler.schedule(_job("timer", ask, check_in_due(ask)))
+        elif ask.check_ins_sent < (2 if ask.check_in_snoozed else 1):
+            await self.store.count_check_in(ask.team_id, ask.id)
             await self.router.notify_asker(ask, "check_in", snoozed=ask.check_in_snoozed)
 
     async def _remind_thanks(self, job: Job) -> None:

@@ -173,6 +173,7 @@ elseif verb == 'withdraw_accept' then
     redis.call('HDEL', answers, user)
     helpers = without(helpers, user)
     outcome = status == 'taken' and 'reopened' or 'withdrew'
+    if outcome == 'reopened' then redis.call('HSET', ask, 'reopened_at', ARGV[3]) end
     status = 'open'
   end
 elseif verb == 'withdraw_decline' then
@@ -385,6 +386,9 @@ class Store:
         """
         return _snapshot(await self._close(keys=_ask_keys(team_id, ask_id), args=[ending, user, time.time()]))
 
+    async def count_check_in(self, team_id: str, ask_id: str) -> int:
+        return await self.redis.hincrby(ask_key(team_id, ask_id), "check_ins_sent", 1)
+
     async def snooze_check_in(self, team_id: str, ask_id: str) -> bool:
         """True the first time only: a check-in can be put off once."""
         return bool(await self.redis.hsetnx(ask_key(team_id, ask_id), "check_in_snoozed", "1"))
@@ -510,6 +514,8 @@ def _ask_from_fields(fields: dict[str, str]) -> Ask:
         done_at=float(fields.get("done_at", 0)),
         asker_tz=fields.get("asker_tz", "UTC"),
         check_in_snoozed=fields.get("check_in_snoozed") == "1",
+        check_ins_sent=int(fields.get("check_ins_sent", 0)),
+        reopened_at=float(fields.get("reopened_at", 0)),
         summary_channel=fields.get("summary_channel", ""),
         summary_ts=fields.get("summary_ts", ""),
     )

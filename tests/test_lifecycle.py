@@ -6,7 +6,7 @@ import pytest
 from freezegun import freeze_time
 
 from slack_app.asks import Ask
-from slack_app.lifecycle import check_in_due, expiry_due, iso_week, thanks_reminder_due
+from slack_app.lifecycle import check_in_due, expiry_deadline, expiry_due, iso_week, thanks_reminder_due
 
 
 def utc(*parts) -> datetime:
@@ -79,3 +79,12 @@ def test_timers_use_the_ask_s_data_not_the_clock_they_are_computed_on():
     with freeze_time("2030-01-01"):
         later = check_in_due(ask(asker_tz="Europe/London", taken_at=taken))
     assert later == utc(2026, 11, 18, 10)
+
+
+def test_a_reopened_ask_never_expires_the_moment_its_helper_steps_back():
+    sent = utc(2026, 11, 20, 10)
+    stepped_back = utc(2026, 11, 23, 9)  # an hour before it would have expired
+    reopened = ask(created_at=sent.timestamp(), reopened_at=stepped_back.timestamp())
+
+    assert expiry_deadline(ask(created_at=sent.timestamp())) == utc(2026, 11, 23, 10)
+    assert expiry_deadline(reopened) == utc(2026, 11, 24, 9)  # a day's grace to find someone else

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
+
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_ask
 
@@ -19,8 +21,22 @@ def load(redis_sync):
 
 
 def run_due_jobs(app_server, at: float) -> int:
+    """Runs the jobs due at `at` once, as one poll of the worker would; returns how many ran."""
     services = app_server.app.services
     return app_server.call(services.scheduler.run_due(services.lifecycle.handlers(), now=at))
+
+
+def worker_at(app_server, at: float) -> int:
+    """Polls as a worker would until nothing more is due at `at` (timers re-arm themselves)."""
+    ran = total = run_due_jobs(app_server, at)
+    while ran:
+        ran = run_due_jobs(app_server, at)
+        total += ran
+    return total
+
+
+def check_ins(fake_slack) -> list:
+    return [m for m in fake_slack.dms(ASKER) if "Did this get done?" in m.all_text]
 
 
 def last_view(fake_slack) -> dict:
@@ -125,9 +141,9 @@ def test_a_forgotten_thank_you_gets_one_gentle_reminder_in_working_hours(slack, 
     due = thanks_reminder_due(load(redis_sync)).timestamp()
     before = len(fake_slack.dms(ASKER))
 
-    assert run_due_jobs(app_server, due - 1) == 0
-    assert run_due_jobs(app_server, due) == 1
-    assert run_due_jobs(app_server, due + 7 * 86400) == 0  # never more than one
+    assert worker_at(app_server, due - 1) == 0  # marking it done retired the ask's timer
+    assert worker_at(app_server, due) == 1
+    assert worker_at(app_server, due + 7 * 86400) == 0  # never more than one
 
     reminders = [m for m in fake_slack.dms(ASKER)[before:] if "gentle nudge" in m.all_text]
     assert len(reminders) == 1 and "thanks_open" in reminders[0].action_ids()
@@ -143,7 +159,7 @@ def test_no_reminder_once_thanked(slack, fake_slack, redis_sync, app_server):
     submit_thanks(slack, last_view(fake_slack), "You unblocked the release, it shipped today", share=False)
     fake_slack.wait_for(lambda: any("says thanks" in m.all_text for m in fake_slack.dms(HAL)), what="delivered")
 
-    assert run_due_jobs(app_server, thanks_reminder_due(load(redis_sync)).timestamp()) == 1  # the job runs …
+    assert worker_at(app_server, thanks_reminder_due(load(redis_sync)).timestamp()) == 1  # the job runs …
     fake_slack.settle(quiet=0.2)
     assert not [m for m in fake_slack.dms(ASKER) if "gentle nudge" in m.all_text]  # … and stays quiet
     assert json.loads(redis_sync.lrange(redis_sync.keys("{T0TEAM}:kudos:*")[0], 0, -1)[0])["shared"] is False
@@ -153,20 +169,23 @@ def test_check_in_offers_done_still_going_once_and_cancel(slack, fake_slack, red
     taken_by_hal(slack, fake_slack, app_server, redis_sync)
     due = check_in_due(load(redis_sync)).timestamp()
 
-    assert run_due_jobs(app_server, due - 60) == 0
-    assert run_due_jobs(app_server, due) == 1
-    check_in = next(m for m in fake_slack.dms(ASKER) if "Did this get done?" in m.all_text)
+    worker_at(app_server, due - 60)
+    assert check_ins(fake_slack) == []
+    worker_at(app_server, due)
+    [check_in] = check_ins(fake_slack)
     assert check_in.action_ids() == ["ask_done", "check_in_snooze", "ask_cancel"]
 
     slack.click(ASKER, check_in, "check_in_snooze")
     fake_slack.wait_for(lambda: fake_slack.responses, what="snooze reply")
     assert fake_slack.responses[-1]["replace_original"] is True and "still going" in fake_slack.responses[-1]["text"]
-    snoozed_to = float(redis_sync.zscore("{T0TEAM:jobs}:due", f"check_in:{load(redis_sync).id}"))
+    snoozed_to = float(redis_sync.zscore("{T0TEAM:jobs}:due", f"timer:{load(redis_sync).id}"))
     assert snoozed_to > due
 
-    assert run_due_jobs(app_server, snoozed_to) == 1
-    second = [m for m in fake_slack.dms(ASKER) if "Did this get done?" in m.all_text][-1]
-    assert second.ts != check_in.ts and second.action_ids() == ["ask_done", "ask_cancel"]  # snoozes only once
+    worker_at(app_server, snoozed_to - 60)
+    assert len(check_ins(fake_slack)) == 1
+    worker_at(app_server, snoozed_to + 30 * 86400)
+    first, second = check_ins(fake_slack)  # and no third, however long it runs on
+    assert second.action_ids() == ["ask_done", "ask_cancel"]  # it can be put off only once
 
     slack.click(ASKER, second, "ask_done")
     fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="thanks prompt")
@@ -181,8 +200,9 @@ def test_an_ask_nobody_takes_expires_gently_and_can_be_sent_again(slack, fake_sl
     fake_slack.wait_for(lambda: "Passed" in card_text(fake_slack, HANA), what="passed")
     due = expiry_due(load(redis_sync)).timestamp()
 
-    assert run_due_jobs(app_server, due - 1) == 0
-    assert run_due_jobs(app_server, due) == 1
+    worker_at(app_server, due - 1)
+    assert load(redis_sync).status.value == "open"
+    worker_at(app_server, due)
     fake_slack.settle(quiet=0.2)
 
     assert load(redis_sync).status.value == "expired"
@@ -202,18 +222,20 @@ def test_an_ask_nobody_takes_expires_gently_and_can_be_sent_again(slack, fake_sl
     assert "initial_users" not in blocks["teammates"]["element"]
 
 
-def test_a_taken_ask_does_not_expire_and_a_cancelled_one_has_no_timers(slack, fake_slack, redis_sync, app_server):
+def test_answers_touch_no_timer_and_a_cancelled_ask_has_none(slack, fake_slack, redis_sync, app_server):
     cards = taken_by_hal(slack, fake_slack, app_server, redis_sync)
     ask = load(redis_sync)
-    assert redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1) == [f"check_in:{ask.id}"]  # no expiry once taken
-    run_due_jobs(app_server, expiry_due(ask).timestamp())
-    assert load(redis_sync).status.value == "taken"
+    timers = redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1, withscores=True)
+    assert timers == [(f"timer:{ask.id}", pytest.approx(ask.created_at + 86400))]  # as set when the ask was sent
 
-    slack.react(HAL, cards[HAL], "white_check_mark", removed=True)  # Hal steps back: it may expire again
+    slack.react(HAL, cards[HAL], "white_check_mark", removed=True)  # Hal steps back …
     fake_slack.wait_for(lambda: load(redis_sync).status.value == "open", what="reopened")
-    assert redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1) == [f"expire:{ask.id}"]
-    slack.react(HANA, cards[HANA], "white_check_mark")
+    slack.react(HANA, cards[HANA], "white_check_mark")  # … and Hana takes it
     fake_slack.wait_for(lambda: load(redis_sync).status.value == "taken", what="taken by Hana")
+    assert redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1, withscores=True) == timers
+    worker_at(app_server, expiry_due(ask).timestamp() + 86400)
+    assert load(redis_sync).status.value == "taken"  # a taken ask never expires; it gets one check-in
+    assert len(check_ins(fake_slack)) == 1
 
     slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_cancel")
     fake_slack.wait_for(lambda: load(redis_sync).status.value == "cancelled", what="cancelled")
@@ -226,7 +248,9 @@ def test_serve_runs_the_worker_itself(settings, fake_slack, redis_sync):
         slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
         send_ask(slack, fake_slack)
         ask = load(redis_sync)
-        redis_sync.zadd("{T0TEAM:jobs}:due", {f"expire:{ask.id}": 0})  # as if its deadline had passed
+        four_days_ago = ask.created_at - 4 * 86400
+        redis_sync.hset(next(k for k in redis_sync.keys("{T0TEAM:ask:*}") if k.count(":") == 2), "created_at", four_days_ago)
+        redis_sync.zadd("{T0TEAM:jobs}:due", {f"timer:{ask.id}": four_days_ago + 86400})  # as if sent days ago
         fake_slack.wait_for(lambda: load(redis_sync).status.value == "expired", timeout=10, what="worker expired it")
         fake_slack.wait_for(lambda: "Nobody was free" in fake_slack.dms(ASKER)[-1].all_text, what="asker told")
     finally:
