@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 import tempfile
@@ -33,7 +34,12 @@ from load import Payloads, Sender, Timed, burst, sustained  # noqa: E402
 from slack_requests import SlackRequests  # noqa: E402
 from procs import Processes, Target, child_env, listen_overflows, raise_open_files_limit  # noqa: E402
 from report import BurstResult, ReactionResult, TargetResult, Trips, code_revision, render_report  # noqa: E402
-from slack_app.store import ask_key  # noqa: E402
+from redis.asyncio import Redis  # noqa: E402
+
+from slack_app.digests import Digests, DigestSettings  # noqa: E402
+from slack_app.settings import Settings  # noqa: E402
+from slack_app.slack_api import Clients  # noqa: E402
+from slack_app.store import Store, ask_key, kudos_key  # noqa: E402
 
 TOKEN = "xoxb-bench-token"
 SIGNING_SECRET = "bench-signing-secret"
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         warm_up(slack_ask, fake, create_asks(setup, fake, 1)[0].cards[HAL])
         per_accept = calls_per_accept(setup, fake)
         trips = redis_round_trips(setup, fake, valkey.connection_url, options.answers)
+        digest_ms = digest_build_ms(valkey.connection_url, fake.api_url)
         cards = [ask.cards[HAL] for ask in create_asks(setup, fake, options.workers)]
 
         results = [measure(slack_ask, fake, cards, options)]
@@ -90,8 +97,41 @@ def main(argv: list[str] | None = None) -> int:
             results.append(measure(baseline, fake, cards, options))
             procs.stop(baseline)
 
-    print(render_report(results, trips, per_accept, options, log_dir, revision))
+    print(render_report(results, trips, per_accept, options, log_dir, revision, digest_ms))
     return 0
+
+
+# --- the weekly digest --------------------------------------------------------------------------------
+
+DIGEST_KUDOS = 10_000
+
+
+def digest_build_ms(redis_url: str, api_url: str) -> float:
+    """Milliseconds to build a digest of 10,000 thank-yous (500 helpers), read from Redis as the
+    scheduled job reads them: slack-ask's own Digests.message, best of three."""
+
+    async def build() -> float:
+        client = Redis.from_url(redis_url, decode_responses=True)
+        store = Store(client)
+        async with client.pipeline(transaction=False) as pipe:
+            for n in range(DIGEST_KUDOS):
+                kudos = {"ask_id": f"a{n}", "ask": f"Review pull request {n}", "asker": f"U0ASK{n % 300}",
+                         "helper": f"U0HLP{n % 500}", "note": "It shipped on time & the team slept. " * 8,
+                         "shared": n % 4 != 0, "estimate_minutes": 30, "at": float(n)}
+                pipe.rpush(kudos_key("T0BENCH", "2026-W47"), json.dumps(kudos))
+            await pipe.execute()
+        digests = Digests(store, Clients(Settings(bot_token=TOKEN, signing_secret=SIGNING_SECRET, slack_api_url=api_url)),
+                          DigestSettings(channel="C0KUDOS"))
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            await digests.message("T0BENCH", "2026-W47")
+            timings.append((time.perf_counter() - started) * 1000)
+        await client.delete(kudos_key("T0BENCH", "2026-W47"))
+        await client.aclose()
+        return min(timings)
+
+    return asyncio.run(build())
 
 
 # --- setup: asks and cards through slack-ask's own front door --------------------------------------

@@ -139,7 +139,11 @@ class Router:
             touched = [helper for helper in ask.helpers if helper in snapshot.cards]
         else:
             touched = [user] if user in snapshot.cards else []
-        updates = [self._update_card(snapshot, teammate, offered_late=outcome == "already_covered") for teammate in touched]
+        states = {teammate: card_state(ask, snapshot.answers.get(teammate), offered_late=outcome == "already_covered")
+                  for teammate in touched}
+        # Rendered once per state: ten covered cards are one rendering.
+        cards = {state: render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers) for state in set(states.values())}
+        updates = [self._update(ask.team_id, *snapshot.cards[teammate], cards[state]) for teammate, state in states.items()]
         if outcome in SUMMARY_CHANGES:
             updates.append(self._update_summary(ask))
         if outcome in NOTICES:
@@ -154,12 +158,6 @@ class Router:
     async def mark_thanked(self, ask: Ask, helper: str, channel: str, ts: str) -> None:
         """Turns the asker's thank-you prompt into a record that the thanks went out."""
         await self._update(ask.team_id, channel, ts, render("asker_notice.json.j2", ask=ask, notice="thanks_sent", helper=helper, snoozed=False))
-
-    async def _update_card(self, snapshot: Snapshot, teammate: str, *, offered_late: bool) -> None:
-        ask = snapshot.ask
-        channel, ts = snapshot.cards[teammate]
-        state = card_state(ask, snapshot.answers.get(teammate), offered_late=offered_late)
-        await self._update(ask.team_id, channel, ts, render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers))
 
     async def _update_summary(self, ask: Ask) -> None:
         if ask.summary_ts:
