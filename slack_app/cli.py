@@ -11,6 +11,7 @@ from .observability import configure_logging
 from .settings import MissingSetting, Settings
 
 EXIT_CONFIG_ERROR = 2
+DEFAULT_PLAYGROUND_PORT = 3000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     digest.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: this week in DIGEST_TZ); preview only")
     digest.add_argument("--team", help="workspace id, T… (default: the bot token's workspace)")
     digest.add_argument("--json", action="store_true", help="with --preview: print the Block Kit JSON too")
+    playground = commands.add_parser("playground", help="try the whole app in a browser, with no Slack workspace")
+    playground.add_argument("--port", type=int, default=DEFAULT_PLAYGROUND_PORT,
+                            help=f"port for the page (default: {DEFAULT_PLAYGROUND_PORT}; 0 picks a free one)")
     args = parser.parse_args(argv)
 
+    if args.command == "playground":  # brings its own credentials and Redis: no configuration to read
+        configure_logging(logging.WARNING)  # the page shows what matters; request logs would drown the URL
+        from .playground.server import run
+
+        return run(args.port)
     configure_logging(logging.INFO)
     try:
         settings = Settings.from_env()

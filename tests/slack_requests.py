@@ -1,20 +1,19 @@
-"""Plays Slack's side of the HTTP conversation: builds payloads and signs them the way Slack does."""
+"""Plays Slack's side of the HTTP conversation: the playground's payloads (slack_app.playground.payloads),
+signed and sent one at a time over urllib, as the tests want them."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
+from slack_app.playground import payloads
+
 TEAM = "T0TEAM"
-_ids = itertools.count(1)
 
 
 @dataclass
@@ -36,15 +35,8 @@ class SlackRequests:
 
     def send(self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
              headers: dict[str, str] | None = None, timeout: float = 10.0) -> Reply:
-        timestamp = int(time.time()) if timestamp is None else timestamp
-        if signature is None:
-            signature = self.signer.generate_signature(timestamp=str(timestamp), body=body)
-        request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers={
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": str(timestamp),
-            "X-Slack-Signature": signature,
-            **(headers or {}),
-        })
+        signed = payloads.signed_headers(self.signer, body, content_type, timestamp=timestamp, signature=signature)
+        request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers={**signed, **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return Reply(response.status, response.read().decode())
@@ -52,28 +44,21 @@ class SlackRequests:
             return Reply(error.code, error.read().decode())
 
     def send_form(self, fields: dict[str, str], **kwargs) -> Reply:
-        return self.send(urllib.parse.urlencode(fields), "application/x-www-form-urlencoded", **kwargs)
+        return self.send(payloads.form_body(fields), payloads.FORM, **kwargs)
 
     def send_interaction(self, payload: dict, **kwargs) -> Reply:
-        return self.send_form({"payload": json.dumps(payload)}, **kwargs)
+        return self.send(payloads.interaction_body(payload), payloads.FORM, **kwargs)
 
     def send_event(self, event: dict, *, event_id: str | None = None, retry_num: int | None = None, team: str = TEAM, **kwargs) -> Reply:
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
-        return self.send(json.dumps(self.event_envelope(event, event_id=event_id, team=team)), "application/json",
+        return self.send(json.dumps(self.event_envelope(event, event_id=event_id, team=team)), payloads.JSON,
                          headers=headers, **kwargs)
 
     def event_envelope(self, event: dict, *, event_id: str | None = None, team: str = TEAM) -> dict:
-        return {
-            "token": "legacy-verification-token",
-            "team_id": team,
-            "api_app_id": "A0SLACKASK",
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{next(_ids):08d}",
-            "event_time": int(time.time()),
-            "authorizations": [{"enterprise_id": None, "team_id": team, "user_id": "U0SLACKASK", "is_bot": True, "is_enterprise_install": False}],
-            "is_ext_shared_channel": False,
-        }
+        return payloads.event_envelope(event, team=team, event_id=event_id)
+
+    def _response_url(self, name: str) -> str:
+        return self.fake.response_url(name) if self.fake else ""
 
     # --- what people do ---
 
@@ -81,12 +66,7 @@ class SlackRequests:
         return self.send_form(self.command_fields(user, text, team=team), **kwargs)
 
     def command_fields(self, user: str, text: str = "", *, team: str = TEAM) -> dict[str, str]:
-        return {
-            "token": "legacy-verification-token", "team_id": team, "team_domain": "fake", "channel_id": "C0GENERAL",
-            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/ask", "text": text,
-            "api_app_id": "A0SLACKASK", "response_url": self.fake.response_url("cmd") if self.fake else "",
-            "trigger_id": f"{next(_ids)}.{next(_ids)}.trigger",
-        }
+        return payloads.command_fields(user, text, team=team, response_url=self._response_url("cmd"))
 
     def submit_ask(self, user: str, *, team: str = TEAM, timestamp: int | None = None, signature: str | None = None,
                    **fields) -> Reply:
@@ -114,51 +94,14 @@ class SlackRequests:
         }
 
     def view_submission(self, user: str, values: dict, *, team: str = TEAM, callback_id: str = "ask_submit") -> dict:
-        return {
-            "type": "view_submission",
-            "team": {"id": team, "domain": "fake"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
-            "api_app_id": "A0SLACKASK",
-            "token": "legacy-verification-token",
-            "trigger_id": f"{next(_ids)}.{next(_ids)}.trigger",
-            "view": {
-                "id": "V0MODAL", "team_id": team, "type": "modal", "callback_id": callback_id,
-                "private_metadata": json.dumps({"channel": "C0GENERAL"}), "blocks": [],
-                "state": {"values": values}, "hash": "h", "root_view_id": "V0MODAL", "app_id": "A0SLACKASK",
-                "bot_id": "B0SLACKASK",
-            },
-            "response_urls": [],
-            "is_enterprise_install": False,
-        }
+        view = {"id": "V0MODAL", "callback_id": callback_id, "private_metadata": json.dumps({"channel": "C0GENERAL"}), "blocks": []}
+        return payloads.view_submission(user, view, values, team=team)
 
     def click(self, user: str, message, action_id: str, *, team: str = TEAM, **kwargs) -> Reply:
         """Presses the button `action_id` on a message the fake Slack holds."""
-        block, button = next((block, element) for block in message.blocks
-                             for element in [*block.get("elements", []), block.get("accessory") or {}]
-                             if element.get("action_id") == action_id)
-        return self.send_interaction({
-            "type": "block_actions",
-            "team": {"id": team, "domain": "fake"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
-            "api_app_id": "A0SLACKASK",
-            "token": "legacy-verification-token",
-            "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel, "is_ephemeral": False},
-            "trigger_id": f"{next(_ids)}.{next(_ids)}.trigger",
-            "channel": {"id": message.channel, "name": "directmessage"},
-            "message": {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks},
-            "response_url": self.fake.response_url("action") if self.fake else "",
-            "actions": [{"type": "button", "action_id": action_id, "block_id": block.get("block_id", "b"), "value": button.get("value", ""),
-                         "text": button["text"], "action_ts": str(time.time())}],
-            "is_enterprise_install": False,
-        }, **kwargs)
+        block, button = payloads.find_element(message.blocks, action_id)
+        return self.send_interaction(payloads.block_actions(user, payloads.action(block, button), team=team, message=message,
+                                                            response_url=self._response_url("action")), **kwargs)
 
     def react(self, user: str, message, reaction: str, *, removed: bool = False, **kwargs) -> Reply:
-        event = {
-            "type": "reaction_removed" if removed else "reaction_added",
-            "user": user,
-            "reaction": reaction,
-            "item": {"type": "message", "channel": message.channel, "ts": message.ts},
-            "item_user": "U0SLACKASK",
-            "event_ts": f"{time.time():.6f}",
-        }
-        return self.send_event(event, **kwargs)
+        return self.send_event(payloads.reaction_event(user, message.channel, message.ts, reaction, removed=removed), **kwargs)

@@ -1,0 +1,227 @@
+"""Slack's Web API, as far as slack-ask uses it, answered locally over real HTTP.
+
+It answers the methods with the shapes Slack uses, keeps every conversation's messages (so a
+person's DMs can be read back), and checks each call the way Slack would (see checks.py):
+anything Slack would reject is answered with Slack's error and recorded in `violations`.
+The playground serves it to the app; the tests' fake Slack extends it with faults and controls.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .checks import Checks, as_json
+
+APP_ID = "A0SLACKASK"
+BOT_ID = "B0SLACKASK"
+BOT_USER_ID = "U0SLACKASK"
+VIEW_METHODS = ("views.open", "views.push", "views.update", "views.publish")
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    token: str = ""
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict]
+    history: list[dict] = field(default_factory=list)  # earlier versions, oldest first
+    metadata: dict | None = None
+
+    @property
+    def all_text(self) -> str:
+        """The fallback text and every text in the blocks, joined: what a person reads."""
+        parts = [self.text]
+        _collect_text(self.blocks, parts)
+        return "\n".join(parts)
+
+    def action_ids(self) -> list[str]:
+        ids: list[str] = []
+        for block in self.blocks:
+            for element in [*block.get("elements", []), block.get("accessory") or {}]:
+                if "action_id" in element:
+                    ids.append(element["action_id"])
+        return ids
+
+
+def _collect_text(node: Any, parts: list[str]) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("text"), str):
+            parts.append(node["text"])
+        for value in node.values():
+            _collect_text(value, parts)
+    elif isinstance(node, list):
+        for value in node:
+            _collect_text(value, parts)
+
+
+def person(user_id: str, name: str, tz: str = "Europe/London", **extra: Any) -> dict:
+    """A users.info `user` object."""
+    return {"id": user_id, "name": name.lower().replace(" ", "."), "real_name": name, "tz": tz,
+            "deleted": False, "is_bot": False, "is_admin": False, "is_owner": False, **extra}
+
+
+class WebApi:
+    """The Web API's state and answers; `add_routes` puts it on an aiohttp application."""
+
+    team_id = "T0TEAM"
+    bot_user_id = BOT_USER_ID
+
+    def __init__(self, token: str, users: dict[str, dict], checks: Checks | None):
+        self.token = token
+        self.tokens: dict[str, str] = {token: self.team_id}  # bot token → its workspace
+        self.users = dict(users)
+        self.checks = checks  # None: nothing is checked (benchmarks must not spend CPU on it)
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.messages: dict[tuple[str, str], Message] = {}
+        self.responses: list[dict] = []  # what the app sent to response_url
+        self._ts = itertools.count(1)
+        self._lock = threading.Lock()  # the tests read from other threads than the one serving
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/api/{method}", self._handle_api)
+        app.router.add_get("/api/{method}", self._handle_api)
+        app.router.add_post("/response/{name}", self._handle_response_url)
+
+    # --- reading what happened ---
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    def counts(self) -> Counter:
+        with self._lock:
+            return Counter(call.method for call in self.calls)
+
+    def dm_channel(self, user_id: str) -> str:
+        return "D" + user_id[1:]
+
+    def dms(self, user_id: str) -> list[Message]:
+        """Messages in the app's DM with a person, oldest first, as they look now."""
+        return self.conversation(self.dm_channel(user_id))
+
+    def conversation(self, channel: str) -> list[Message]:
+        with self._lock:
+            return sorted((m for m in self.messages.values() if m.channel == channel), key=lambda m: float(m.ts))
+
+    # --- HTTP ---
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        with self._lock:
+            self.calls.append(Call(method, args, token=token))
+        return await self._reply(method, args, token, request)
+
+    async def _reply(self, method: str, args: dict[str, Any], token: str, request: web.Request) -> web.Response:
+        if not self._authorised(method, token):
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        rejection = self.checks.rejection(method, args) if self.checks else None
+        if rejection:
+            with self._lock:
+                self.violations.extend(f"{method}: {problem}" for problem in rejection.problems)
+            return web.json_response({"ok": False, "error": rejection.error, "response_metadata": {"messages": rejection.problems}})
+        return web.json_response(self._answer(method, args, token))
+
+    def _authorised(self, method: str, token: str) -> bool:
+        return token in self.tokens
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        with self._lock:
+            self.responses.append(payload)
+        self._responded(request.match_info["name"], payload)
+        return web.Response(text="ok")
+
+    def _responded(self, name: str, payload: dict) -> None:
+        """What the app sent to the response_url named `name`; the playground shows it."""
+
+    # --- answers ---
+
+    def _answer(self, method: str, args: dict[str, Any], token: str = "") -> dict:
+        if method == "auth.test":
+            team = self.tokens.get(token, self.team_id)
+            return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake Team", "user": "slack-ask",
+                    "team_id": team, "user_id": self.bot_user_id, "bot_id": BOT_ID, "is_enterprise_install": False}
+        if method == "users.info":
+            user = self.users.get(args["user"])
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {**user, "team_id": self.team_id}}
+        if method == "chat.postMessage":
+            return self._post(args)
+        if method == "chat.update":
+            return self._update(args)
+        if method in VIEW_METHODS:
+            return self._show_view(method, args)
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": self.dm_channel(args.get("users", "U0NOBODY").split(",")[0])}}
+        if method == "conversations.history":
+            return self._history(args)
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        return {"ok": True}
+
+    def _show_view(self, method: str, args: dict[str, Any]) -> dict:
+        view = as_json(args["view"])
+        return {"ok": True, "view": {**view, "id": f"V{next(self._ts):08d}", "team_id": self.team_id, "state": {"values": {}}, "hash": "h"}}
+
+    def _next_ts(self) -> str:
+        return f"{1_800_000_000 + next(self._ts)}.000100"
+
+    def _post(self, args: dict[str, Any]) -> dict:
+        channel = args["channel"]
+        if channel.startswith(("U", "W")):
+            if channel not in self.users:
+                return {"ok": False, "error": "channel_not_found"}
+            channel = self.dm_channel(channel)
+        message = Message(channel=channel, ts=self._next_ts(), text=args.get("text", ""), blocks=as_json(args.get("blocks", [])),
+                          metadata=as_json(args["metadata"]) if args.get("metadata") else None)
+        with self._lock:
+            self.messages[(channel, message.ts)] = message
+        return {"ok": True, "channel": channel, "ts": message.ts, "message": {"type": "message", "text": message.text, "ts": message.ts}}
+
+    def _history(self, args: dict[str, Any]) -> dict:
+        found = self.conversation(args["channel"])[::-1]
+        limit = int(args.get("limit", 100))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        return {"ok": True, "has_more": len(found) > limit, "messages": [
+            {"type": "message", "ts": m.ts, "text": m.text, **({"metadata": m.metadata} if with_metadata and m.metadata else {})}
+            for m in found[:limit]]}
+
+    def _update(self, args: dict[str, Any]) -> dict:
+        key = (args["channel"], args["ts"])
+        with self._lock:
+            message = self.messages.get(key)
+            if message is None:
+                return {"ok": False, "error": "message_not_found"}
+            message.history.append({"text": message.text, "blocks": message.blocks})
+            message.text = args.get("text", message.text)
+            message.blocks = as_json(args.get("blocks", message.blocks))
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": message.text}
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        else:
+            args.update(dict(await request.post()))
+    return args

@@ -1,0 +1,130 @@
+"""`slack-ask playground` in a real browser: a whole ask, clicked through as each person, with screenshots for README.
+
+Playwright drives Debian's Chromium (`apt-get install chromium`; .ci/run installs it) and never
+downloads a browser of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from test_playground import start_playground
+
+CHROMIUM = Path("/usr/bin/chromium")
+# README's screenshots are refreshed with SLACK_ASK_SCREENSHOTS=docs/screenshots; other runs keep theirs
+# out of the tree (the digest shows the week's dates, so it would change every week).
+SCREENSHOTS = Path(os.environ.get("SLACK_ASK_SCREENSHOTS") or tempfile.mkdtemp(prefix="slack-ask-screenshots-"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STEP_TIMEOUT_MS = 10_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+@pytest.fixture
+def playground_url(tmp_path) -> Iterator[str]:
+    """`slack-ask playground --port 0` as a person runs it; stopped with Ctrl-C, which must exit 0."""
+    process, url, output = start_playground(tmp_path)
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    assert process.returncode == 0, output.read_text()
+
+
+@pytest.fixture
+def page(playground_url):
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        expect.set_options(timeout=STEP_TIMEOUT_MS)
+        page.goto(playground_url)
+        yield page
+        browser.close()
+
+
+def be(page, first_name: str) -> None:
+    page.locator(".person", has_text=first_name).click()
+    expect(page.locator(".person[aria-pressed=true]")).to_contain_text(first_name)
+
+
+def latest_message(page, text: str):
+    message = page.locator("article.message", has_text=text).last
+    expect(message).to_be_visible()
+    return message
+
+
+def submit(modal, button: str) -> None:
+    modal.get_by_role("button", name=button).click()
+    expect(modal).to_be_hidden()
+
+
+def shot(target, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    target.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    assert (SCREENSHOTS / f"{name}.png").stat().st_size > 1000
+
+
+def test_an_ask_from_slash_command_to_the_digest(page):
+    be(page, "Ada")
+    page.get_by_label("Message").fill("/ask Review the retry logic in PR 412")
+    page.get_by_label("Message").press("Enter")
+
+    modal = page.get_by_role("dialog")
+    expect(modal).to_contain_text("Ask for a hand")
+    expect(modal.get_by_label("What do you need?")).to_have_value("Review the retry logic in PR 412")
+    modal.get_by_label("Scope: what's in, what's out").fill("In: error handling in retry.py. Out: naming and tests.")
+    modal.get_by_label("How long will it take?").select_option(label="30 minutes")
+    modal.get_by_label("No reason needed — just react ❌").check()
+    for name in ("Ada Okafor", "Hal Jensen", "Hana Sato"):
+        modal.get_by_label(name).check()
+    shot(modal, "modal")
+
+    modal.get_by_role("button", name="Send ask").click()  # asking yourself is refused, on the field
+    teammates = modal.locator(".field[data-block-id=teammates]")
+    expect(teammates.locator(".field-error")).to_contain_text("other than yourself")
+    modal.get_by_label("Ada Okafor").uncheck()
+    submit(modal, "Send ask")
+    expect(latest_message(page, "Your ask went to")).to_contain_text("@Hal Jensen")
+
+    be(page, "Hal")
+    card = latest_message(page, "is asking for a hand")
+    expect(card).to_contain_text("@Ada Okafor is asking for a hand")
+    expect(card).to_contain_text("30 minutes")
+    shot(card, "helper-card")
+    card.get_by_role("button", name="React with :white_check_mark:").click()
+    expect(card).to_contain_text("You're on it — thank you.")
+
+    be(page, "Hana")
+    expect(latest_message(page, "is asking for a hand")).to_contain_text("Covered by @Hal Jensen — nothing needed from you")
+
+    be(page, "Hal")
+    latest_message(page, "You're on it").get_by_role("button", name="Mark done").click()
+    expect(latest_message(page, "is asking for a hand")).to_contain_text("Done — thank you for helping")
+
+    be(page, "Ada")
+    latest_message(page, "What difference did it make?").get_by_role("button", name="Say thanks").click()
+    expect(modal).to_contain_text("Say thanks")
+    modal.get_by_label("What difference did it make?").fill("The release went out on time & nobody got paged <!here>.")
+    submit(modal, "Send thanks")
+    expect(latest_message(page, "Your thanks for")).to_contain_text("went to @Hal Jensen")
+
+    be(page, "Hal")
+    thanks = latest_message(page, "says thanks for")
+    expect(thanks).to_contain_text("The release went out on time & nobody got paged <!here>.")  # shown as typed, pings nobody
+    shot(thanks, "thanks-dm")
+
+    page.get_by_role("button", name="# kudos").click()
+    page.get_by_role("button", name="Run this week's digest").click()
+    digest = latest_message(page, "The release went out on time")
+    expect(digest).to_contain_text("@Ada Okafor → @Hal Jensen")
+    shot(page.locator(".main"), "digest")
+    expect(page.locator("#problems")).to_contain_text("Nothing so far")
