@@ -1,4 +1,4 @@
-"""Work that happens after Slack has its ack: tracked, logged, and drained on shutdown."""
+"""Work that happens after Slack has its ack: tracked, logged, bounded, and drained on shutdown."""
 
 from __future__ import annotations
 
@@ -9,12 +9,26 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# Beyond this much follow-up work in flight, a new request waits for room before it is acked. Under
+# more load than Slack's answers keep up with, acks slow down instead of a backlog growing without
+# bound in memory (and Slack, seeing slower acks, sends less).
+MAX_IN_FLIGHT = 256
+
 
 class Background:
-    def __init__(self) -> None:
+    def __init__(self, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self._tasks: set[asyncio.Task] = set()
+        self._room = asyncio.Semaphore(max_in_flight)
 
-    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+    async def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+        """Starts `work` once there is room for it."""
+        await self._room.acquire()
+        task = self.spawn_now(work, name)
+        task.add_done_callback(lambda _: self._room.release())
+        return task
+
+    def spawn_now(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+        """Starts `work` at once, room or not: for what cannot wait, like a modal whose trigger expires in 3 s."""
         task = asyncio.get_running_loop().create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)

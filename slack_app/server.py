@@ -40,25 +40,31 @@ def with_redis(settings: Settings) -> Iterator[Settings]:
         yield replace(settings, redis_url=url)
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def outlive_stop_signals() -> None:
+    """uvicorn re-raises the stop signal once its graceful shutdown is over; by then all that is left
+    is to stop the embedded Valkey and exit 0, so a stop signal must no longer kill the process."""
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, lambda *_: None)
+
+
 def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     """Runs until SIGINT/SIGTERM: uvicorn stops taking requests and finishes in-flight ones."""
-    # uvicorn re-raises the stop signal once its graceful shutdown is over; by then all that is
-    # left is to stop the embedded Valkey and exit 0, so the re-raised signal must not kill us.
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda *_: None)
+    outlive_stop_signals()
     with with_redis(settings) as settings:
         uvicorn_server(create_app(settings).asgi, host, settings.port).run()
 
 
 def work(settings: Settings) -> None:
     """Runs only the timed-job worker, for deployments that separate it from the web servers."""
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda *_: None)
+    outlive_stop_signals()
 
     async def until_stopped() -> None:
         services = create_app(settings).services
         stopped = asyncio.Event()
-        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        for stop_signal in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
         async with run_worker(services):
             await stopped.wait()

@@ -73,7 +73,7 @@ class Services:
 
     def open_modal(self, team_id: str, trigger_id: str, view: dict, respond: AsyncRespond | None = None) -> None:
         """Opens a modal off the ack path; Slack's trigger_id is good for 3 seconds, so this comes first."""
-        self.background.spawn(self._open_modal(team_id, trigger_id, view, respond), "views.open")
+        self.background.spawn_now(self._open_modal(team_id, trigger_id, view, respond), "views.open")
 
     async def _open_modal(self, team_id: str, trigger_id: str, view: dict, respond: AsyncRespond | None) -> None:
         try:
@@ -85,12 +85,12 @@ class Services:
                 await respond(response_type="ephemeral", replace_original=False,
                               text="Slack didn't let the form open in time. Try again and it should appear.")
 
-    def tell(self, snapshot: Snapshot, user: str) -> None:
+    async def tell(self, snapshot: Snapshot, user: str) -> None:
         """After Slack has its ack: update every message and Home tab the change touches."""
         if snapshot.ask is None:
             return
-        self.background.spawn(self.router.tell(snapshot, user), f"tell {snapshot.outcome} {snapshot.ask.id}")
-        self.background.spawn(self.home.refresh_for(snapshot), f"home {snapshot.ask.id}")
+        await self.background.spawn(self.router.tell(snapshot, user), f"tell {snapshot.outcome} {snapshot.ask.id}")
+        await self.background.spawn(self.home.refresh_for(snapshot), f"home {snapshot.ask.id}")
 
     async def store_reachable(self) -> bool:
         return await self.health.reachable()

@@ -35,7 +35,7 @@ def register(app: AsyncApp, services: Services) -> None:
         team_id, user, ask_id = _ids(body)
         snapshot = await store.answer(team_id, ask_id, user, VERB_FOR_ANSWER[answer])
         await lifecycle.changed(snapshot)
-        services.tell(snapshot, user)
+        await services.tell(snapshot, user)
 
     async def close(ack: AsyncAck, body: dict, respond: AsyncRespond, ending: str) -> None:
         team_id, user, ask_id = _ids(body)
@@ -47,7 +47,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         if body["actions"][0].get("block_id") == "check_in" and snapshot.outcome in CHECK_IN_REPLIES:
             await respond(replace_original=True, text=CHECK_IN_REPLIES[snapshot.outcome])
-        services.tell(snapshot, user)
+        await services.tell(snapshot, user)
 
     @app.action("ask_accept")
     async def accept(ack: AsyncAck, body: dict) -> None:
@@ -112,7 +112,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if not person.is_admin or value is None:
             return
         await store.save_workspace_setting(team_id, name, value)
-        background.spawn(services.home.publish(team_id, user), "home settings")
+        await background.spawn(services.home.publish(team_id, user), "home settings")
 
     def selected(body: dict, key: str) -> str | None:
         action = body["actions"][0]

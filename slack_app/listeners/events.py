@@ -33,7 +33,7 @@ def register(app: AsyncApp, services: Services) -> None:
             # Answer non-2xx and forget the event so that Slack's retry is processed.
             await services.store.forget_event(team_id, event_id)
             raise
-        services.tell(snapshot, card.teammate)
+        await services.tell(snapshot, card.teammate)
 
     @app.event("reaction_added")
     async def reaction_added(body: dict, event: dict) -> None:
@@ -46,7 +46,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event("app_home_opened")
     async def home_opened(body: dict, event: dict) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
-            services.background.spawn(services.home.opened(body["team_id"], event["user"]), "home opened")
+            await services.background.spawn(services.home.opened(body["team_id"], event["user"]), "home opened")
 
     @app.event("app_uninstalled")
     async def uninstalled(body: dict) -> None:

@@ -48,7 +48,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={"ask": "Couldn't save your ask just now, so nothing was sent. Press Send again."})
             return
         await ack()
-        services.background.spawn(services.router.route(ask), f"route ask {ask.id}")
+        await services.background.spawn(services.router.route(ask), f"route ask {ask.id}")
 
     @app.view("thanks_submit")
     async def submit_thanks(ack: AsyncAck, body: dict, view: dict) -> None:
@@ -71,7 +71,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={"note": "You've already thanked them for this one — it was delivered."})
             return
         await ack()
-        services.background.spawn(_deliver_thanks(services, ask, helper, note, about), f"thanks {ask.id}")
+        await services.background.spawn(_deliver_thanks(services, ask, helper, note, about), f"thanks {ask.id}")
 
 
 async def _deliver_thanks(services: Services, ask: Ask, helper: str, note: str, about: dict) -> None:

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from ..app import create_app
-from ..server import uvicorn_server, with_redis
+from ..server import outlive_stop_signals, uvicorn_server, with_redis
 from ..settings import Settings
 from . import payloads
 from .checks import Checks
@@ -451,9 +450,7 @@ def run(port: int) -> int:
         print(f"slack-ask playground: can't listen on port {port} ({error.strerror}); try --port 0 for any free port",
               file=sys.stderr)
         return EXIT_PORT_TAKEN
-    # As in `serve`: uvicorn re-raises the stop signal after its graceful shutdown; it must not kill us.
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda *_: None)
+    outlive_stop_signals()
     with contextlib.ExitStack() as running:
         data_dir = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="slack-ask-playground-")))
         settings = running.enter_context(with_redis(playground_settings(listening.getsockname()[1], data_dir)))
