@@ -219,6 +219,7 @@ def test_declining_is_private_needs_no_reason_and_all_declines_bring_one_gentle_
     notes = fake_slack.dms(ASKER)
     assert len(notes) == 2
     assert "Everyone you asked passed" in notes[1].all_text and "ask someone else" in notes[1].all_text
+    assert notes[1].action_ids() == ["ask_again"]  # reopens the form, filled in, to pick new teammates
     assert not [call for call in fake_slack.calls_to("chat.postMessage") if call.args["channel"].startswith("C")]
     assert stored_ask(redis_sync)["status"] == "open"
 
