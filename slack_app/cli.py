@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         server.work(settings)
     elif args.command == "digest":
+        if settings.oauth and not args.team:
+            print("slack-ask: distributed through OAuth, so say which workspace: --team T…", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
         return server.digest(settings, post=args.post, week=args.week, team=args.team, as_json=args.json)
     else:
         server.serve(settings, host=args.host)

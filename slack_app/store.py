@@ -426,9 +426,6 @@ class Store:
     async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str) -> None:
         await self.redis.hset(ask_key(team_id, ask_id), mapping={"summary_channel": channel, "summary_ts": ts})
 
-    async def cards(self, team_id: str, ask_id: str) -> dict[str, tuple[str, str]]:
-        return _cards_from_fields(await self.redis.hgetall(cards_key(team_id, ask_id)))
-
     async def first_sighting_and_card(
         self, team_id: str, event_id: str, channel: str, ts: str
     ) -> tuple[bool, CardRef | None]:

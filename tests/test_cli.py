@@ -145,3 +145,11 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
     assert process.returncode == 0, output
     assert "Traceback" not in output
     assert len(fake_slack.dms("U0ASKER")) == 1
+
+
+def test_digest_in_oauth_mode_asks_which_workspace(tmp_path):
+    env = clean_env(SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="c", SLACK_SIGNING_SECRET="s", REDIS_URL="redis://127.0.0.1:1")
+    result = subprocess.run([sys.executable, "-m", "slack_app.cli", "digest", "--preview"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 2 and "--team" in result.stderr and "Traceback" not in result.stderr
