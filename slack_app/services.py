@@ -85,6 +85,10 @@ class Services:
                 await respond(response_type="ephemeral", replace_original=False,
                               text="Slack didn't let the form open in time. Try again and it should appear.")
 
+    def reply(self, respond: AsyncRespond, **message) -> None:
+        """Answers through the response URL after the ack, which must not wait on that HTTP call."""
+        self.background.spawn_now(respond(**message), "respond")
+
     async def tell(self, snapshot: Snapshot, user: str) -> None:
         """After Slack has its ack: update every message and Home tab the change touches."""
         if snapshot.ask is None:

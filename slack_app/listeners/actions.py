@@ -43,10 +43,10 @@ def register(app: AsyncApp, services: Services) -> None:
         await lifecycle.changed(snapshot)
         await ack()
         if snapshot.outcome in REFUSALS:
-            await respond(response_type="ephemeral", replace_original=False, text=REFUSALS[snapshot.outcome])
+            services.reply(respond, response_type="ephemeral", replace_original=False, text=REFUSALS[snapshot.outcome])
             return
         if body["actions"][0].get("block_id") == "check_in" and snapshot.outcome in CHECK_IN_REPLIES:
-            await respond(replace_original=True, text=CHECK_IN_REPLIES[snapshot.outcome])
+            services.reply(respond, replace_original=True, text=CHECK_IN_REPLIES[snapshot.outcome])
         await services.tell(snapshot, user)
 
     @app.action("ask_accept")
@@ -73,11 +73,11 @@ def register(app: AsyncApp, services: Services) -> None:
         ask = await store.load_ask(team_id, ask_id)
         await ack()
         if ask is None or ask.asker != user:
-            await respond(response_type="ephemeral", replace_original=False, text=REFUSALS["not_allowed"])
+            services.reply(respond, response_type="ephemeral", replace_original=False, text=REFUSALS["not_allowed"])
             return
         if await store.snooze_check_in(team_id, ask_id):
             await lifecycle.snoozed(ask, datetime.now(timezone.utc))
-        await respond(replace_original=True, text="Got it — still going. I'll check in once more tomorrow, and that's it.")
+        services.reply(respond, replace_original=True, text="Got it — still going. I'll check in once more tomorrow, and that's it.")
 
     @app.action("thanks_open")
     async def open_thanks(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -86,7 +86,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ask = await store.load_ask(team_id, ask_id)
         await ack()
         if ask is None or ask.asker != user:
-            await respond(response_type="ephemeral", replace_original=False, text="Only the asker can send this thank-you.")
+            services.reply(respond, response_type="ephemeral", replace_original=False, text="Only the asker can send this thank-you.")
             return
         container = body.get("container", {})
         view = thanks_modal(ask, helper, container.get("channel_id", ""), container.get("message_ts", ""))
