@@ -103,20 +103,21 @@ class Digests:
             settings = replace(settings, tz=saved["digest_tz"])
         return settings
 
-    async def message(self, team_id: str, week: str) -> dict | None:
-        settings = await self.settings_for(team_id)
+    async def message(self, team_id: str, week: str, settings: DigestSettings | None = None) -> dict | None:
+        settings = settings or await self.settings_for(team_id)
         return render_digest(summarise(await self.store.kudos(team_id, week), week), skip_empty=settings.skip_empty)
 
     def current_week(self, settings: DigestSettings, now: float) -> str:
         return iso_week(datetime.fromtimestamp(now, timezone.utc), settings.tz)
 
-    async def post(self, team_id: str, week: str, now: float | None = None) -> bool:
+    async def post(self, team_id: str, week: str, now: float | None = None,
+                   settings: DigestSettings | None = None) -> bool:
         """Posts a week's digest unless it went out already; True if this call posted it."""
         now = clock.time() if now is None else now
-        settings = await self.settings_for(team_id)
+        settings = settings or await self.settings_for(team_id)
         if not settings.channel or not await self.store.claim_digest(team_id, week, now, POST_LEASE_SECONDS):
             return False
-        message = await self.message(team_id, week)
+        message = await self.message(team_id, week, settings)
         if message is not None:
             try:
                 client = await self.clients.for_team(team_id)
@@ -135,6 +136,6 @@ class Digests:
         for team_id in await self.store.teams():
             settings = await self.settings_for(team_id)
             week = self.current_week(settings, now)
-            if settings.channel and now >= settings.slot(week).timestamp() and await self.post(team_id, week, now):
+            if settings.channel and now >= settings.slot(week).timestamp() and await self.post(team_id, week, now, settings):
                 posted.append((team_id, week))
         return posted

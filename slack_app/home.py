@@ -35,7 +35,7 @@ class Home:
             self.people.get(team_id, user_id),
             self.digests.settings_for(team_id),
         )
-        answers = await asyncio.gather(*(self.store.answer_of(team_id, ask.id, user_id) for ask in asks_for))
+        answers = await self.store.answers_of(team_id, [ask.id for ask in asks_for], user_id)
         return render(
             "home.json.j2",
             user=user_id,

@@ -96,7 +96,8 @@ class Lifecycle:
         await self.scheduler.schedule(_job("deliver", ask, _utc(ask.created_at) + DELIVERY_CHECK_AFTER))
         await self._set_timer(ask, _utc(ask.created_at))
 
-    async def changed(self, snapshot: Snapshot) -> None:
+    async def ended(self, snapshot: Snapshot) -> None:
+        """After done or cancel: the ask's timer retires; a done one gets its thank-you reminders."""
         ask, outcome = snapshot.ask, snapshot.outcome
         if outcome == "cancelled":
             await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"deliver:{ask.id}")

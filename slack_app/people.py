@@ -17,16 +17,20 @@ class People:
         self.clients = clients
 
     async def get(self, team_id: str, user_id: str) -> Person:
-        cached = await self.store.cached_person(team_id, user_id)
-        if cached:
-            return cached
+        return (await self.get_many(team_id, [user_id]))[user_id]
+
+    async def get_many(self, team_id: str, user_ids: list[str]) -> dict[str, Person]:
+        wanted = list(dict.fromkeys(user_ids))
+        people = await self.store.cached_people(team_id, wanted)
+        missing = [uid for uid in wanted if uid not in people]
+        for person in await asyncio.gather(*(self._look_up_and_cache(team_id, uid) for uid in missing)):
+            people[person.id] = person
+        return people
+
+    async def _look_up_and_cache(self, team_id: str, user_id: str) -> Person:
         person = await self._look_up(team_id, user_id)
         await self.store.cache_person(team_id, person)
         return person
-
-    async def get_many(self, team_id: str, user_ids: list[str]) -> dict[str, Person]:
-        people = await asyncio.gather(*(self.get(team_id, uid) for uid in dict.fromkeys(user_ids)))
-        return {person.id: person for person in people}
 
     async def _look_up(self, team_id: str, user_id: str) -> Person:
         client = await self.clients.for_team(team_id)

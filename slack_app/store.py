@@ -375,9 +375,13 @@ class Store:
             return Snapshot("missing")
         return Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards))
 
-    async def answer_of(self, team_id: str, ask_id: str, user: str) -> Answer | None:
-        value = await self.redis.hget(answers_key(team_id, ask_id), user)
-        return _answers_from_fields({user: value}).get(user) if value else None
+    async def answers_of(self, team_id: str, ask_ids: list[str], user: str) -> list[Answer | None]:
+        """One person's answer to each of these asks, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hget(answers_key(team_id, ask_id), user)
+            values = await pipe.execute()
+        return [_answers_from_fields({user: value}).get(user) if value else None for value in values]
 
     async def close(self, team_id: str, ask_id: str, ending: str, user: str = "") -> Snapshot:
         """ending: cancelled (asker only), done (asker or a helper), expired (only while open).
@@ -443,9 +447,10 @@ class Store:
 
     # --- people: a cache of users.info ---
 
-    async def cached_person(self, team_id: str, user_id: str) -> Person | None:
-        raw = await self.redis.get(person_key(team_id, user_id))
-        return Person(**json.loads(raw)) if raw else None
+    async def cached_people(self, team_id: str, user_ids: list[str]) -> dict[str, Person]:
+        """Those of these people the cache knows, in one round trip (their keys share the team's slot)."""
+        found = await self.redis.mget([person_key(team_id, uid) for uid in user_ids])
+        return {uid: Person(**json.loads(raw)) for uid, raw in zip(user_ids, found) if raw}
 
     async def cache_person(self, team_id: str, person: Person) -> None:
         await self.redis.set(person_key(team_id, person.id), json.dumps(person.__dict__), ex=PERSON_CACHE_SECONDS)

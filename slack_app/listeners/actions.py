@@ -34,13 +34,12 @@ def register(app: AsyncApp, services: Services) -> None:
     async def record(body: dict, answer: Answer) -> None:
         team_id, user, ask_id = _ids(body)
         snapshot = await store.answer(team_id, ask_id, user, VERB_FOR_ANSWER[answer])
-        await lifecycle.changed(snapshot)
         await services.tell(snapshot, user)
 
     async def close(ack: AsyncAck, body: dict, respond: AsyncRespond, ending: str) -> None:
         team_id, user, ask_id = _ids(body)
         snapshot = await store.close(team_id, ask_id, ending, user)
-        await lifecycle.changed(snapshot)
+        await lifecycle.ended(snapshot)
         await ack()
         if snapshot.outcome in REFUSALS:
             services.reply(respond, response_type="ephemeral", replace_original=False, text=REFUSALS[snapshot.outcome])

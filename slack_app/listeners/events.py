@@ -28,7 +28,6 @@ def register(app: AsyncApp, services: Services) -> None:
         verb = (UNDO_FOR_ANSWER if undo else VERB_FOR_ANSWER)[answer]
         try:
             snapshot = await services.store.answer(team_id, card.ask_id, card.teammate, verb)
-            await services.lifecycle.changed(snapshot)
         except Exception:
             # Answer non-2xx and forget the event so that Slack's retry is processed.
             await services.store.forget_event(team_id, event_id)
