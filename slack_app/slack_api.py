@@ -31,6 +31,7 @@ from .observability import (
 from .settings import Settings
 
 ROTATE_MINUTES_BEFORE = 10
+TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token is never an expired one
 # Calls in flight to the Web API at once; aiohttp's default of 100 starves a busy instance when each
 # call takes a few hundred milliseconds.
 SLACK_CONNECTIONS = 400
@@ -96,6 +97,7 @@ class Clients:
         self._rotator = (AsyncTokenRotator(client_id=settings.client_id, client_secret=settings.client_secret,
                                            client=self.app_client) if installations else None)
         self._by_token: dict[str, AsyncWebClient] = {}  # safe to lose: rebuilt from the installation
+        self._by_team: dict[str, tuple[float, AsyncWebClient]] = {}  # team → (fresh until, its client)
         self._session: aiohttp.ClientSession | None = None
 
     @contextlib.asynccontextmanager
@@ -118,6 +120,9 @@ class Clients:
     async def for_team(self, team_id: str) -> AsyncWebClient:
         if self.installations is None:
             return self.app_client
+        known = self._by_team.get(team_id)
+        if known and known[0] > time.monotonic():  # a fan-out's many calls look the token up once
+            return known[1]
         bot = await self._bot(team_id)
         if bot is None or not bot.bot_token:
             raise NotInstalled(team_id)
@@ -125,7 +130,11 @@ class Clients:
         if token not in self._by_token:
             self._by_token[token] = web_client(self.settings, token)
             self._by_token[token].session = self._session
+        self._by_team[team_id] = (time.monotonic() + TOKEN_CACHE_SECONDS, self._by_token[token])
         return self._by_token[token]
+
+    def forget(self, team_id: str) -> None:
+        self._by_team.pop(team_id, None)
 
     async def _bot(self, team_id: str) -> Bot | None:
         bot = await self.installations.find_workspace_bot(team_id)

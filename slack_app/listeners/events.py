@@ -60,5 +60,6 @@ def register(app: AsyncApp, services: Services) -> None:
         team_id, enterprise_id = body["team_id"], body.get("enterprise_id")
         if services.installations is not None:
             await services.installations.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+            services.clients.forget(team_id)
         deleted = await services.store.forget_workspace(team_id)
         log.info("workspace forgotten", extra={"team": team_id, "keys_deleted": deleted})
