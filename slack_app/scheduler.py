@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from redis.asyncio import Redis
 
+from . import lua
 from .observability import JOBS, SCHEDULER_LAG
 
 log = logging.getLogger(__name__)
@@ -52,48 +53,6 @@ def leases_key(team_id: str) -> str:
 TEAMS_KEY = "slack-ask:job-teams"
 
 
-# --- scripts ----------------------------------------------------------------------------------
-
-# Leases every due job and every job whose lease lapsed (its worker died), up to a limit, in one
-# step: two workers polling at once can never both hold a live lease on the same job.
-CLAIM_SCRIPT = """
-local due, leases, data = KEYS[1], KEYS[2], KEYS[3]
-local now, lease_until, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local ids = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
-if #ids < limit then
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, limit - #ids)) do
-    redis.call('ZREM', due, id)
-    table.insert(ids, id)
-  end
-end
-local claimed = {}
-for _, id in ipairs(ids) do
-  local record = redis.call('HGET', data, id)
-  if record then
-    redis.call('ZADD', leases, lease_until, id)
-    table.insert(claimed, record)
-  else
-    -- Its record is gone (an evicted key): nothing to run, and nothing to reclaim forever.
-    redis.call('ZREM', leases, id)
-  end
-end
-return claimed
-"""
-
-# Forgets a job once its handler succeeded, unless it was cancelled or scheduled anew since the
-# claim. Every scheduling mints a new token, so a matching token means this very claim's job,
-# still leased; any other means the new schedule must stand.
-COMPLETE_SCRIPT = """
-local leases, data = KEYS[1], KEYS[2]
-local id, token = ARGV[1], ARGV[2]
-local record = redis.call('HGET', data, id)
-if not record or cjson.decode(record).token ~= token then return 0 end
-redis.call('ZREM', leases, id)
-redis.call('HDEL', data, id)
-return 1
-"""
-
-
 @dataclass(frozen=True)
 class Job:
     id: str  # deterministic, e.g. "checkin:<ask_id>", so scheduling it again replaces it
@@ -112,8 +71,8 @@ class Scheduler:
         self.redis = redis
         self.lease_seconds = lease_seconds
         self.batch = batch
-        self._claim = redis.register_script(CLAIM_SCRIPT)
-        self._complete = redis.register_script(COMPLETE_SCRIPT)
+        self._claim = redis.register_script(lua.source("claim_jobs"))
+        self._complete = redis.register_script(lua.source("complete_job"))
         self._known_teams: set[str] = set()  # safe to lose: only saves re-adding to TEAMS_KEY
 
     async def schedule(self, job: Job, *, cancelling: tuple[str, ...] = ()) -> Job:

@@ -13,6 +13,7 @@ from datetime import date
 
 from redis.asyncio import Redis
 
+from . import lua
 from .asks import Answer, Ask, Person, Status
 
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
@@ -94,145 +95,6 @@ def kudos_key(team_id: str, iso_week: str) -> str:
     return f"{{{team_id}}}:kudos:{iso_week}"
 
 
-# --- scripts ----------------------------------------------------------------------------------
-
-# Scripts answer with the ask as it now stands, so a caller can update every message without
-# another round trip.
-_LUA_SNAPSHOT = """
-local function as_map(flat)
-  local map = {}
-  for i = 1, #flat, 2 do map[flat[i]] = flat[i + 1] end
-  return map
-end
-local function snapshot(outcome)
-  return cjson.encode({
-    outcome = outcome,
-    ask = as_map(redis.call('HGETALL', ask)),
-    answers = as_map(redis.call('HGETALL', answers)),
-    cards = as_map(redis.call('HGETALL', cards)),
-  })
-end
-"""
-
-# Records one teammate's answer and moves the ask between open and taken, atomically, so that
-# exactly one of several simultaneous accepts takes the last helper slot.
-ANSWER_SCRIPT = """
-local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
-local user, verb = ARGV[1], ARGV[2]  -- ARGV[3]: now, epoch seconds
-local status = redis.call('HGET', ask, 'status')
-if not status then return cjson.encode({outcome = 'missing'}) end
-""" + _LUA_SNAPSHOT + """
-local current = redis.call('HGET', answers, user)
-local helpers = cjson.decode(redis.call('HGET', ask, 'helpers'))
-local teammates = cjson.decode(redis.call('HGET', ask, 'teammates'))
-local live = status == 'open' or status == 'taken'
-local outcome = 'unchanged'
-
-local is_teammate = false
-for _, teammate in ipairs(teammates) do if teammate == user then is_teammate = true end end
-if not is_teammate then return snapshot('not_teammate') end
-
-local function without(list, item)
-  local kept = {}
-  for _, value in ipairs(list) do if value ~= item then table.insert(kept, value) end end
-  return kept
-end
-
-if verb == 'accept' then
-  if current == 'accepted' then outcome = 'unchanged'
-  elseif status ~= 'open' then outcome = live and 'already_covered' or 'closed'
-  else
-    redis.call('HSET', answers, user, 'accepted')
-    table.insert(helpers, user)
-    outcome = 'took'
-    if #helpers >= tonumber(redis.call('HGET', ask, 'helpers_needed')) then
-      status = 'taken'
-      outcome = 'took_last'
-      redis.call('HSET', ask, 'taken_at', ARGV[3])
-    end
-  end
-elseif verb == 'decline' then
-  if current == 'declined' or current == 'accepted' then outcome = 'unchanged'
-  elseif not live then outcome = 'closed'
-  else
-    redis.call('HSET', answers, user, 'declined')
-    outcome = 'declined'
-    local declined = 0
-    for _, value in ipairs(redis.call('HVALS', answers)) do
-      if value == 'declined' then declined = declined + 1 end
-    end
-    if status == 'open' and declined == #teammates
-       and redis.call('HSETNX', ask, 'all_declined_told', '1') == 1 then
-      outcome = 'all_declined'
-    end
-  end
-elseif verb == 'withdraw_accept' then
-  if current ~= 'accepted' then outcome = 'unchanged'
-  elseif not live then outcome = 'closed'
-  else
-    redis.call('HDEL', answers, user)
-    helpers = without(helpers, user)
-    outcome = status == 'taken' and 'reopened' or 'withdrew'
-    if outcome == 'reopened' then redis.call('HSET', ask, 'reopened_at', ARGV[3]) end
-    status = 'open'
-  end
-elseif verb == 'withdraw_decline' then
-  if current ~= 'declined' then outcome = 'unchanged'
-  elseif not live then outcome = 'closed'
-  else
-    redis.call('HDEL', answers, user)
-    outcome = 'undeclined'
-  end
-end
-
-redis.call('HSET', ask, 'status', status, 'helpers', cjson.encode(helpers))
-return snapshot(outcome)
-"""
-
-# Ends a live ask: the asker cancels; the asker or a helper marks it done; the scheduler expires
-# one that nobody took.
-CLOSE_SCRIPT = """
-local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
-local ending, user, now = ARGV[1], ARGV[2], ARGV[3]
-local status = redis.call('HGET', ask, 'status')
-if not status then return cjson.encode({outcome = 'missing'}) end
-""" + _LUA_SNAPSHOT + """
-if status ~= 'open' and status ~= 'taken' then return snapshot('unchanged') end
-local helpers = cjson.decode(redis.call('HGET', ask, 'helpers'))
-local is_helper = false
-for _, helper in ipairs(helpers) do if helper == user then is_helper = true end end
-local is_asker = redis.call('HGET', ask, 'asker') == user
-if ending == 'cancelled' and not is_asker then return snapshot('not_asker') end
-if ending == 'done' and not (is_asker or is_helper) then return snapshot('not_allowed') end
-if ending == 'done' and #helpers == 0 then return snapshot('not_allowed') end
-if ending == 'expired' and status ~= 'open' then return snapshot('unchanged') end
-redis.call('HSET', ask, 'status', ending, 'closed_at', now)
-if ending == 'done' then redis.call('HSET', ask, 'done_at', now, 'done_by', user) end
-return snapshot(ending)
-"""
-
-# Records a thank-you once per ask and helper, and files it under its week for the digest.
-THANKS_SCRIPT = """
-if redis.call('SET', KEYS[1], '1', 'NX') then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  redis.call('LPUSH', KEYS[3], ARGV[1])
-  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[2]) - 1)
-  return 1
-end
-return 0
-"""
-
-# Claims a week's digest for one poster, or reclaims it if that poster died before sending
-# (its lease ran out); once sent, the marker stays and nobody posts that week again.
-DIGEST_CLAIM_SCRIPT = """
-local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'sent' then return 0 end
-if state == 'claimed' and tonumber(redis.call('HGET', KEYS[1], 'lease_until')) > tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'claimed', 'lease_until', ARGV[2])
-return 1
-"""
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """What a script did (`outcome`) and the ask, its answers and its cards as they now stand."""
@@ -264,10 +126,10 @@ class CardRef:
 class Store:
     def __init__(self, redis: Redis):
         self.redis = redis
-        self._answer = redis.register_script(ANSWER_SCRIPT)
-        self._close = redis.register_script(CLOSE_SCRIPT)
-        self._thanks = redis.register_script(THANKS_SCRIPT)
-        self._claim_digest = redis.register_script(DIGEST_CLAIM_SCRIPT)
+        self._answer = redis.register_script(lua.source("answer"))
+        self._close = redis.register_script(lua.source("close"))
+        self._thanks = redis.register_script(lua.source("record_thanks"))
+        self._claim_digest = redis.register_script(lua.source("claim_digest"))
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

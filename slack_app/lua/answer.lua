@@ -1,0 +1,73 @@
+-- Records one teammate's answer and moves the ask between open and taken, atomically, so that
+-- exactly one of several simultaneous accepts takes the last helper slot.
+-- KEYS: ask, answers, cards. ARGV: user, verb, now (epoch seconds).
+local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
+local user, verb = ARGV[1], ARGV[2]  -- ARGV[3]: now, epoch seconds
+local status = redis.call('HGET', ask, 'status')
+if not status then return cjson.encode({outcome = 'missing'}) end
+--! include _snapshot
+local current = redis.call('HGET', answers, user)
+local helpers = cjson.decode(redis.call('HGET', ask, 'helpers'))
+local teammates = cjson.decode(redis.call('HGET', ask, 'teammates'))
+local live = status == 'open' or status == 'taken'
+local outcome = 'unchanged'
+
+local is_teammate = false
+for _, teammate in ipairs(teammates) do if teammate == user then is_teammate = true end end
+if not is_teammate then return snapshot('not_teammate') end
+
+local function without(list, item)
+  local kept = {}
+  for _, value in ipairs(list) do if value ~= item then table.insert(kept, value) end end
+  return kept
+end
+
+if verb == 'accept' then
+  if current == 'accepted' then outcome = 'unchanged'
+  elseif status ~= 'open' then outcome = live and 'already_covered' or 'closed'
+  else
+    redis.call('HSET', answers, user, 'accepted')
+    table.insert(helpers, user)
+    outcome = 'took'
+    if #helpers >= tonumber(redis.call('HGET', ask, 'helpers_needed')) then
+      status = 'taken'
+      outcome = 'took_last'
+      redis.call('HSET', ask, 'taken_at', ARGV[3])
+    end
+  end
+elseif verb == 'decline' then
+  if current == 'declined' or current == 'accepted' then outcome = 'unchanged'
+  elseif not live then outcome = 'closed'
+  else
+    redis.call('HSET', answers, user, 'declined')
+    outcome = 'declined'
+    local declined = 0
+    for _, value in ipairs(redis.call('HVALS', answers)) do
+      if value == 'declined' then declined = declined + 1 end
+    end
+    if status == 'open' and declined == #teammates
+       and redis.call('HSETNX', ask, 'all_declined_told', '1') == 1 then
+      outcome = 'all_declined'
+    end
+  end
+elseif verb == 'withdraw_accept' then
+  if current ~= 'accepted' then outcome = 'unchanged'
+  elseif not live then outcome = 'closed'
+  else
+    redis.call('HDEL', answers, user)
+    helpers = without(helpers, user)
+    outcome = status == 'taken' and 'reopened' or 'withdrew'
+    if outcome == 'reopened' then redis.call('HSET', ask, 'reopened_at', ARGV[3]) end
+    status = 'open'
+  end
+elseif verb == 'withdraw_decline' then
+  if current ~= 'declined' then outcome = 'unchanged'
+  elseif not live then outcome = 'closed'
+  else
+    redis.call('HDEL', answers, user)
+    outcome = 'undeclined'
+  end
+end
+
+redis.call('HSET', ask, 'status', status, 'helpers', cjson.encode(helpers))
+return snapshot(outcome)
