@@ -11,10 +11,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from starlette.applications import Starlette
 
 from .background import Background
 from .digests import Digests, DigestSettings
+from .edge import Edge
 from .home import Home
 from .installations import RedisInstallationStore, RedisOAuthStateStore
 from .lifecycle import Lifecycle
@@ -23,6 +23,7 @@ from .middleware import answer_failure, describe_request, remember_organisations
 from .people import People
 from .routing import Router
 from .scheduler import Scheduler
+from .sealing import Seal
 from .services import Services, StoreHealth
 from .settings import Settings
 from .slack_api import BOT_SCOPES, Clients
@@ -37,7 +38,7 @@ REDIS_POOL_WAIT_SECONDS = 2.0
 @dataclass
 class SlackAsk:
     bolt: AsyncApp
-    asgi: Starlette
+    asgi: Edge
     services: Services
 
 
@@ -45,7 +46,7 @@ def create_app(settings: Settings) -> SlackAsk:
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url; `slack-ask serve` starts an embedded server for you")
     redis = connect_redis(settings)
-    installations = RedisInstallationStore(redis) if settings.oauth else None
+    installations = RedisInstallationStore(redis, Seal(settings.encryption_keys)) if settings.oauth else None
     clients = Clients(settings, installations)
     store = Store(redis)
     router = Router(store, clients)
@@ -68,8 +69,10 @@ def create_app(settings: Settings) -> SlackAsk:
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.
+    # Signatures are checked at the edge (edge.py), before the body is even read; Bolt's own check
+    # would only repeat it, and log the whole body of a request that fails.
     bolt = AsyncApp(client=clients.app_client, signing_secret=settings.signing_secret or None,
-                    process_before_response=True, request_verification_enabled=not settings.app_token,
+                    process_before_response=True, request_verification_enabled=False,
                     **_oauth(settings, installations, redis))
     bolt.middleware(describe_request)
     if installations is not None:

@@ -28,11 +28,18 @@ def main(argv: list[str] | None = None) -> int:
     digest.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: this week in DIGEST_TZ); preview only")
     digest.add_argument("--team", help="workspace id, T… (default: the bot token's workspace)")
     digest.add_argument("--json", action="store_true", help="with --preview: print the Block Kit JSON too")
+    commands.add_parser("keygen", help="print a fresh key for SLACK_ASK_ENCRYPTION_KEY")
+    commands.add_parser("rotate-key", help="re-encrypt every installation with SLACK_ASK_ENCRYPTION_KEY's first key")
     playground = commands.add_parser("playground", help="try the whole app in a browser, with no Slack workspace")
     playground.add_argument("--port", type=int, default=DEFAULT_PLAYGROUND_PORT,
                             help=f"port for the page (default: {DEFAULT_PLAYGROUND_PORT}; 0 picks a free one)")
     args = parser.parse_args(argv)
 
+    if args.command == "keygen":  # needs no configuration: it only makes a key
+        from .sealing import new_key
+
+        print(new_key())
+        return 0
     if args.command == "playground":  # brings its own credentials and Redis: no configuration to read
         configure_logging(logging.WARNING)  # the page shows what matters; request logs would drown the URL
         from .playground.server import run
@@ -49,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import server  # imported late: `--help` and config errors stay fast
 
+    if args.command == "rotate-key":
+        if not settings.oauth:
+            print("slack-ask: rotate-key is for OAuth mode (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): "
+                  "only installations are encrypted, and with SLACK_BOT_TOKEN there are none.", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        return server.rotate_key(settings)
     if args.command == "worker":
         server.work(settings)
     elif args.command == "digest":

@@ -2,7 +2,8 @@
 
 slack_sdk ships file, SQL and S3 stores but none for Redis. Every key of one installation is
 namespaced by its owner — the workspace, or the enterprise for an org-wide install — and shares
-that owner's hash tag, so uninstalling can find and remove all of it.
+that owner's hash tag, so uninstalling can find and remove all of it. Each record is sealed
+(sealing.py): Redis, its snapshots and its replicas never hold a token in the clear.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from slack_sdk.oauth.installation_store.async_installation_store import (
     AsyncInstallationStore,
 )
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+
+from .sealing import Seal
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +44,46 @@ def enterprise_key(team_id: str) -> str:
     return f"{{{team_id}}}:install:enterprise"
 
 
+def enterprise_teams_key(enterprise_id: str) -> str:
+    """The workspaces seen under an enterprise, so an org-wide uninstall can forget each one."""
+    return f"{{{enterprise_id}}}:install:teams"
+
+
+# The keys holding sealed records (the enterprise notes are ids, not secrets).
+SEALED_PATTERNS = ("*:install:bot", "*:install:installer*")
+
+
 def state_key(state: str) -> str:
     return f"slack-ask:oauth-state:{state}"
 
 
-def _json(model: Bot | Installation) -> str:
-    return json.dumps({key: value for key, value in vars(model).items() if not key.startswith("_")}, default=str)
-
-
-def _load(model: type[Bot] | type[Installation], raw: str | None) -> Any:
-    if not raw:
-        return None
-    data = json.loads(raw)
-    accepted = model.__init__.__code__.co_varnames
-    return model(**{key: value for key, value in data.items() if key in accepted})
-
-
 class RedisInstallationStore(AsyncInstallationStore):
-    def __init__(self, redis: Redis):
+    def __init__(self, redis: Redis, seal: Seal):
         self.redis = redis
+        self.seal = seal
+
+    def _json(self, model: Bot | Installation) -> str:
+        fields = {key: value for key, value in vars(model).items() if not key.startswith("_")}
+        return self.seal.seal(json.dumps(fields, default=str))
+
+    def _load(self, model: type[Bot] | type[Installation], raw: str | None) -> Any:
+        """A record sealed or, written before sealing, plain: either reads; the next save seals it."""
+        if not raw:
+            return None
+        data = json.loads(self.seal.open(raw))
+        accepted = model.__init__.__code__.co_varnames
+        return model(**{key: value for key, value in data.items() if key in accepted})
+
+    async def reseal_all(self) -> int:
+        """Re-seals every record with the first key (`slack-ask rotate-key`); returns how many."""
+        resealed = 0
+        for pattern in SEALED_PATTERNS:
+            async for key in self.redis.scan_iter(match=pattern, count=500):
+                raw = await self.redis.get(key)
+                if raw:
+                    await self.redis.set(key, self.seal.reseal(raw), xx=True)
+                    resealed += 1
+        return resealed
 
     @property
     def logger(self) -> logging.Logger:
@@ -68,27 +92,27 @@ class RedisInstallationStore(AsyncInstallationStore):
     async def async_save(self, installation: Installation) -> None:
         who = owner(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(installer_key(who), _json(installation))
+            pipe.set(installer_key(who), self._json(installation))
             if installation.user_id:
-                pipe.set(installer_key(who, installation.user_id), _json(installation))
+                pipe.set(installer_key(who, installation.user_id), self._json(installation))
             if installation.bot_token:
-                pipe.set(bot_key(who), _json(installation.to_bot()))
+                pipe.set(bot_key(who), self._json(installation.to_bot()))
             await pipe.execute()
 
     async def async_save_bot(self, bot: Bot) -> None:
-        await self.redis.set(bot_key(owner(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)), _json(bot))
+        await self.redis.set(bot_key(owner(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)), self._json(bot))
 
     async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                              is_enterprise_install: bool | None = False) -> Bot | None:
-        bot = _load(Bot, await self.redis.get(bot_key(owner(enterprise_id, team_id, is_enterprise_install))))
+        bot = self._load(Bot, await self.redis.get(bot_key(owner(enterprise_id, team_id, is_enterprise_install))))
         if bot is None and enterprise_id and team_id:  # a workspace of an org-wide install
-            bot = _load(Bot, await self.redis.get(bot_key(enterprise_id)))
+            bot = self._load(Bot, await self.redis.get(bot_key(enterprise_id)))
         return bot
 
     async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
                                       is_enterprise_install: bool | None = False) -> Installation | None:
         who = owner(enterprise_id, team_id, is_enterprise_install)
-        installation = _load(Installation, await self.redis.get(installer_key(who, user_id)))
+        installation = self._load(Installation, await self.redis.get(installer_key(who, user_id)))
         bot = await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
                                         is_enterprise_install=is_enterprise_install)
         if installation is not None and bot is not None:
@@ -99,6 +123,10 @@ class RedisInstallationStore(AsyncInstallationStore):
 
     async def note_enterprise(self, team_id: str, enterprise_id: str) -> None:
         await self.redis.set(enterprise_key(team_id), enterprise_id)
+        await self.redis.sadd(enterprise_teams_key(enterprise_id), team_id)
+
+    async def enterprise_teams(self, enterprise_id: str) -> set[str]:
+        return set(await self.redis.smembers(enterprise_teams_key(enterprise_id)))
 
     async def find_workspace_bot(self, team_id: str) -> Bot | None:
         """The bot token for a workspace, installed there directly or through its organisation."""
@@ -119,6 +147,8 @@ class RedisInstallationStore(AsyncInstallationStore):
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
         await self.async_delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+        if enterprise_id and not team_id:  # the organisation itself is gone: so is the note of its workspaces
+            await self.redis.delete(enterprise_teams_key(enterprise_id))
 
 
 class RedisOAuthStateStore(AsyncOAuthStateStore):

@@ -101,6 +101,23 @@ def digest(settings: Settings, *, post: bool, week: str | None, team: str | None
         return asyncio.run(run())
 
 
+def rotate_key(settings: Settings) -> int:
+    """`slack-ask rotate-key`: every installation re-sealed with the first SLACK_ASK_ENCRYPTION_KEY."""
+
+    async def run() -> int:
+        installations = create_app(settings).services.installations
+        try:
+            resealed = await installations.reseal_all()
+        finally:
+            await installations.redis.aclose()
+        print(f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "
+              "older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY.")
+        return 0
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
 def readable(message: dict) -> str:
     """A Block Kit message as the plain text a person would read."""
     lines = []

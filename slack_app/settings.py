@@ -12,10 +12,15 @@ from dotenv import dotenv_values
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_DATA_DIR = "./.slack-ask"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Slack's largest payloads (a big modal's state) are far below this
 
 WHERE_TO_FIND = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) under OAuth & Permissions",
     "SLACK_SIGNING_SECRET": "the Signing Secret under Basic Information",
+}
+NOT_FROM_SLACK = {
+    "SLACK_ASK_ENCRYPTION_KEY": ("SLACK_ASK_ENCRYPTION_KEY is not set: installations' tokens are encrypted with it. "
+                                 "Run `slack-ask keygen` and keep the key it prints in your secrets."),
 }
 
 
@@ -41,6 +46,9 @@ class Settings:
     digest_day: int = 4  # Friday
     digest_time: str = "16:00"
     digest_skip_empty: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # MAX_BODY_BYTES: larger requests are refused unread
+    metrics_port: int | None = None  # METRICS_PORT: /metrics on its own port, off the public one
+    encryption_keys: tuple[str, ...] = ()  # SLACK_ASK_ENCRYPTION_KEY: the first seals, all open
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
 
     @property
@@ -57,7 +65,11 @@ class Settings:
         required = ["SLACK_SIGNING_SECRET"] if oauth else ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
         if env.get("SLACK_APP_TOKEN"):
             required.remove("SLACK_SIGNING_SECRET")
+        if oauth:
+            required.append("SLACK_ASK_ENCRYPTION_KEY")
         for name in required:
+            if name in NOT_FROM_SLACK and name not in env:
+                raise MissingSetting(NOT_FROM_SLACK[name])
             if name not in env:
                 where = WHERE_TO_FIND[name]
                 raise MissingSetting(
@@ -81,6 +93,9 @@ class Settings:
             digest_day=_weekday(env.get("DIGEST_DAY", "friday")),
             digest_time=env.get("DIGEST_TIME", "16:00"),
             digest_skip_empty=_flag(env.get("DIGEST_SKIP_EMPTY", "")),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+            metrics_port=int(env["METRICS_PORT"]) if "METRICS_PORT" in env else None,
+            encryption_keys=_encryption_keys(env.get("SLACK_ASK_ENCRYPTION_KEY", "")),
         )
 
 
@@ -100,3 +115,14 @@ def _weekday(value: str) -> int:
 def _with_trailing_slash(url: str) -> str:
     # slack_sdk joins base_url and method name by plain concatenation.
     return url if url.endswith("/") else url + "/"
+
+
+def _encryption_keys(value: str) -> tuple[str, ...]:
+    from .sealing import valid_key
+
+    keys = tuple(key.strip() for key in value.split(",") if key.strip())
+    for position, key in enumerate(keys, 1):
+        if not valid_key(key):
+            raise MissingSetting(f"SLACK_ASK_ENCRYPTION_KEY: key {position} is not a Fernet key "
+                                 "(32 url-safe base64 bytes); `slack-ask keygen` prints one.")
+    return keys

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 
+from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .edge import Edge
 from .observability import HTTP_RESPONSES, REQUEST_SECONDS, metrics_text
 from .services import Services
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
@@ -26,7 +28,17 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 log = logging.getLogger(__name__)
 
 
-def asgi_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
+EVENTS_PATH = "/slack/events"
+
+
+def asgi_app(bolt: AsyncApp, services: Services, redis: Redis) -> Edge:
+    """The routes, behind the edge that refuses what cannot be Slack's before reading it."""
+    settings = services.settings
+    return Edge(routes_app(bolt, services, redis), signing_secret=settings.signing_secret,
+                max_body=settings.max_body_bytes, signed_paths=[EVENTS_PATH])
+
+
+def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
     slack = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
@@ -38,7 +50,7 @@ def asgi_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
             response = Response(status_code=400)
         seconds = time.perf_counter() - started
         REQUEST_SECONDS.labels(info["kind"]).observe(seconds)
-        HTTP_RESPONSES.labels("/slack/events", str(response.status_code)).inc()
+        HTTP_RESPONSES.labels(EVENTS_PATH, str(response.status_code)).inc()
         log.info("slack request", extra={**info, "status": response.status_code, "latency_ms": round(seconds * 1000, 2)})
         return response
 
@@ -59,20 +71,41 @@ def asgi_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
                 await running.enter_async_context(socket_mode(bolt, services))
             if services.settings.run_scheduler:
                 await running.enter_async_context(run_worker(services))
+            if services.settings.metrics_port is not None:
+                await running.enter_async_context(metrics_listener(services.settings.metrics_port))
             yield
         await redis.aclose()
 
-    routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),  # Prometheus
-    ]
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if services.settings.metrics_port is None:  # else only on its own port, out of the public one's reach
+        routes.append(Route("/metrics", metrics, methods=["GET"]))  # Prometheus
     if not services.settings.app_token:  # in Socket Mode nothing may arrive unsigned over HTTP
         # Slash commands, interactivity and events share one URL, as manifest.yml declares.
-        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+        routes.append(Route(EVENTS_PATH, slack_events, methods=["POST"]))
     if services.settings.oauth:  # "Add to Slack", and Slack's redirect back with the code
         routes.append(Route(INSTALL_PATH, slack_events, methods=["GET"]))
         routes.append(Route(REDIRECT_PATH, slack_events, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+@contextlib.asynccontextmanager
+async def metrics_listener(port: int):
+    """/metrics alone on METRICS_PORT (every interface, for Prometheus to scrape), while the block lasts.
+
+    A GET-only aiohttp app: it never reads a request body, so it needs no edge of its own."""
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=metrics_text(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()  # nosec B104: a pod's metrics port is scraped from outside it
+    log.info("serving /metrics on port %s", port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 @contextlib.asynccontextmanager

@@ -64,6 +64,7 @@ class FakeSlack(WebApi):
         self.latency = latency
         self._codes: dict[str, tuple[str, bool]] = {}  # OAuth code → (workspace, rotating tokens?)
         self._refresh_tokens: dict[str, str] = {}
+        self.granted_refresh_tokens: list[str] = []  # every refresh token ever handed out, spent or not
         self._socket: web.WebSocketResponse | None = None
         self._socket_acks: dict[str, asyncio.Future] = {}
         self.socket_connected = threading.Event()
@@ -238,5 +239,6 @@ class FakeSlack(WebApi):
         if rotating:
             refresh = f"xoxe-{team.lower()}-{next(self._ts)}"
             self._refresh_tokens[refresh] = team
+            self.granted_refresh_tokens.append(refresh)
             grant.update(refresh_token=refresh, expires_in=60)  # inside the app's rotate-ahead window
         return grant

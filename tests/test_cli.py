@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,7 +17,8 @@ from pathlib import Path
 import pytest
 from slack_requests import SlackRequests
 
-from slack_app.settings import Settings, MissingSetting
+from slack_app.sealing import Seal, new_key
+from slack_app.settings import MissingSetting, Settings
 
 SERVE = [sys.executable, "-m", "slack_app.cli", "serve"]
 
@@ -81,6 +84,51 @@ def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp
     assert output.count("started embedded Valkey") == 1
     assert "Traceback" not in output
     assert (tmp_path / "data" / "valkey").is_dir()  # persisted where SLACK_ASK_DATA_DIR says
+    assert private_socket_only(output)
+
+
+def private_socket_only(output: str) -> bool:
+    """The embedded Valkey was reachable only through a Unix socket in a directory private to its user."""
+    url = json.loads(next(line for line in output.splitlines() if "started embedded Valkey" in line))["msg"].split(" at ")[1]
+    path = Path(url.split(",")[0].removeprefix("unix://"))
+    return url.startswith("unix://") and path.name == "valkey.sock" and not path.parent.exists()  # removed on exit
+
+
+def tcp_listeners(pid: int) -> list[str]:
+    """The TCP ports a process listens on: its socket inodes, matched against the kernel's table."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                listening.append(fields[1])
+    return listening
+
+
+def test_embedded_valkey_listens_on_a_private_unix_socket_and_no_tcp_port(tmp_path, fake_slack):
+    process, url, _ = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="cli-secret",
+                                  SLACK_API_URL=fake_slack.api_url, SLACK_ASK_DATA_DIR=str(tmp_path / "data"))
+    try:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        (valkey,) = [int(pid) for pid in children if "valkey" in Path(f"/proc/{pid}/cmdline").read_text()]
+        config = next((tmp_path / "data" / "valkey").glob("*.conf")).read_text()
+        socket_dir = Path(re.search(r"^unixsocket (\S+)$", config, re.MULTILINE).group(1)).parent
+        mode = socket_dir.stat().st_mode & 0o777
+
+        assert tcp_listeners(valkey) == []
+        assert mode == 0o700 and socket_dir.stat().st_uid == os.getuid()
+        assert tcp_listeners(process.pid) != []  # the app itself, on its HTTP port
+        assert wait_for_health(url + "/healthz") == {"status": "ok", "redis": "ok"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0
 
 
 def start_serve(tmp_path, **env: str) -> tuple[subprocess.Popen, str, Path]:
@@ -148,8 +196,65 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
 
 
 def test_digest_in_oauth_mode_asks_which_workspace(tmp_path):
-    env = clean_env(SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="c", SLACK_SIGNING_SECRET="s", REDIS_URL="redis://127.0.0.1:1")
+    env = clean_env(SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="c", SLACK_SIGNING_SECRET="s", REDIS_URL="redis://127.0.0.1:1",
+                    SLACK_ASK_ENCRYPTION_KEY=new_key())
     result = subprocess.run([sys.executable, "-m", "slack_app.cli", "digest", "--preview"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=30)
 
     assert result.returncode == 2 and "--team" in result.stderr and "Traceback" not in result.stderr
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "slack_app.cli", *args], env=clean_env(**env), capture_output=True,
+                          text=True, timeout=60)
+
+
+OAUTH = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s"}
+
+
+@pytest.mark.parametrize("key, problem", [(None, "slack-ask keygen"), ("not-a-key", "not a Fernet key")])
+def test_oauth_mode_without_a_usable_encryption_key_stops_with_one_line(tmp_path, key, problem):
+    env = {**OAUTH, **({"SLACK_ASK_ENCRYPTION_KEY": key} if key else {})}
+    result = subprocess.run(SERVE, cwd=tmp_path, env=clean_env(**env), capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "SLACK_ASK_ENCRYPTION_KEY" in result.stderr and problem in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_keygen_prints_a_fresh_key_and_rotate_key_reseals_every_installation(redis_url, redis_sync, run):
+    from redis.asyncio import Redis
+    from slack_sdk.oauth.installation_store import Installation
+
+    from slack_app.installations import RedisInstallationStore
+
+    keygen = [cli("keygen"), cli("keygen")]
+    old, new = (result.stdout.strip() for result in keygen)
+    assert all(result.returncode == 0 for result in keygen) and old != new
+    Seal((old,)), Seal((new,))  # both are usable keys
+
+    async def install_with(key: str) -> None:
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        for team in ("T0ONE", "T0TWO"):
+            await RedisInstallationStore(redis, Seal((key,))).async_save(Installation(
+                app_id="A0SLACKASK", team_id=team, user_id="U0ADMIN", bot_token=f"xoxb-{team}-secret", bot_id="B1",
+                bot_user_id="U0SLACKASK", user_token=f"xoxp-{team}-secret"))
+        await redis.aclose()
+
+    run(install_with(old))
+    sealed_before = {key: redis_sync.get(key) for key in redis_sync.keys("*:install:*")}
+    result = cli("rotate-key", REDIS_URL=redis_url, SLACK_ASK_ENCRYPTION_KEY=f"{new},{old}", **OAUTH)
+
+    assert result.returncode == 0, result.stderr
+    assert "Re-encrypted 6 installation records" in result.stdout
+    assert len(sealed_before) == 6  # per workspace: the bot, the installation, the installer's own
+    for key, before in sealed_before.items():
+        after = redis_sync.get(key)
+        assert after != before and "secret" not in after
+        assert Seal((new,)).open(after) == Seal((old,)).open(before)  # the old key is no longer needed
+
+
+def test_rotate_key_without_oauth_says_there_is_nothing_to_rotate():
+    result = cli("rotate-key", SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", REDIS_URL="redis://127.0.0.1:1")
+
+    assert result.returncode == 2 and "OAuth" in result.stderr and "Traceback" not in result.stderr

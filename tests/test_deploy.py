@@ -486,6 +486,16 @@ def test_service_routes_port_80_to_the_app():
     assert container_port(container, port["targetPort"]) == DEFAULT_PORT
 
 
+def test_metrics_have_their_own_port_that_the_service_does_not_expose():
+    configmap = manifests()["ConfigMap"]["data"]
+    service = manifests()["Service"]
+    _, pod, container = deployment_parts()
+    metrics_port = container_port(container, "metrics")
+    assert int(configmap["METRICS_PORT"]) == metrics_port != DEFAULT_PORT
+    assert int(pod["metadata"]["annotations"]["prometheus.io/port"]) == metrics_port
+    assert all(container_port(container, port["targetPort"]) != metrics_port for port in service["spec"]["ports"])
+
+
 def test_disruption_budget_keeps_one_pod_of_this_deployment():
     pdb = manifests()["PodDisruptionBudget"]
     deployment, pod, _ = deployment_parts()

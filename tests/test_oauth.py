@@ -13,14 +13,17 @@ from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask
 
 from slack_app.app import create_app
+from slack_app.sealing import Seal, new_key
 from slack_app.server import ThreadedServer
 
 OTHER = "T0OTHER"
+KEY = new_key()
 
 
 @pytest.fixture
 def oauth_server(settings, fake_slack):
-    distributed = replace(settings, bot_token=None, client_id=fake_slack.client_id, client_secret=fake_slack.client_secret)
+    distributed = replace(settings, bot_token=None, client_id=fake_slack.client_id, client_secret=fake_slack.client_secret,
+                          encryption_keys=(KEY,))
     assert distributed.oauth
     server = ThreadedServer(create_app(distributed)).start()
     yield server
@@ -45,6 +48,10 @@ def install(server, fake_slack, team: str, *, rotating: bool = False, forged_sta
         return error.code, error.read().decode()
 
 
+def bot_record(redis_sync, team: str) -> dict:
+    return json.loads(Seal((KEY,)).open(redis_sync.get(f"{{{team}}}:install:bot")))
+
+
 def token_of(fake_slack, team: str) -> str:
     return [token for token, owner in fake_slack.tokens.items() if owner == team][-1]
 
@@ -53,7 +60,7 @@ def test_installing_stores_the_installation_and_the_workspace_can_ask(oauth_serv
     status, page = install(oauth_server, fake_slack, "T0TEAM")
 
     assert status == 200
-    assert json.loads(redis_sync.get("{T0TEAM}:install:bot"))["bot_token"] == token_of(fake_slack, "T0TEAM")
+    assert bot_record(redis_sync, "T0TEAM")["bot_token"] == token_of(fake_slack, "T0TEAM")
     assert [c.args.get("code") for c in fake_slack.calls_to("oauth.v2.access")] == ["code-T0TEAM"]
 
     slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
@@ -122,7 +129,7 @@ def test_rotating_tokens_are_refreshed_at_slack_api_url(oauth_server, fake_slack
 
     refreshes = [c for c in fake_slack.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"]
     assert refreshes  # went to the fake at SLACK_API_URL, not to slack.com
-    assert opened[-1].token != first and opened[-1].token == json.loads(redis_sync.get("{T0TEAM}:install:bot"))["bot_token"]
+    assert opened[-1].token != first and opened[-1].token == bot_record(redis_sync, "T0TEAM")["bot_token"]
 
 
 def test_an_org_wide_install_serves_every_workspace_of_the_organisation(redis_url, run, fake_slack):
@@ -135,7 +142,7 @@ def test_an_org_wide_install_serves_every_workspace_of_the_organisation(redis_ur
 
     async def scenario():
         redis = Redis.from_url(redis_url, decode_responses=True)
-        store = RedisInstallationStore(redis)
+        store = RedisInstallationStore(redis, Seal((KEY,)))
         await store.async_save(Installation(app_id="A0SLACKASK", enterprise_id="E0ORG", team_id=None, user_id="U0ADMIN",
                                             bot_token="xoxb-org", bot_id="B1", bot_user_id="U0SLACKASK",
                                             is_enterprise_install=True))
@@ -155,3 +162,63 @@ def test_an_org_wide_install_serves_every_workspace_of_the_organisation(redis_ur
     assert by_bolt.bot_token == "xoxb-org" and installation.user_id == "U0ADMIN"
     assert client.token == "xoxb-org"  # a timed job in workspace T0WS1 posts with the organisation's token
     assert gone is None and keys == []
+
+
+def every_value(redis_sync) -> dict[str, str]:
+    """Every key and everything stored under it, as text, whatever its type."""
+    readers = {"string": redis_sync.get, "hash": redis_sync.hgetall, "list": lambda k: redis_sync.lrange(k, 0, -1),
+               "set": redis_sync.smembers, "zset": lambda k: redis_sync.zrange(k, 0, -1, withscores=True)}
+    return {key: repr(readers[redis_sync.type(key)](key)) for key in redis_sync.scan_iter(count=1000)}
+
+
+def test_no_token_nor_any_long_prefix_of_one_is_kept_in_the_clear(oauth_server, fake_slack, redis_sync, settings):
+    install(oauth_server, fake_slack, "T0TEAM", rotating=True)
+    install(oauth_server, fake_slack, OTHER)
+    slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
+    send_ask(slack, fake_slack, teammates=[HAL])  # uses, and so rotates, the first workspace's token
+    secrets = [*fake_slack.tokens, *fake_slack.granted_refresh_tokens]
+    assert len(secrets) >= 4
+
+    stored = every_value(redis_sync)
+
+    assert any(":install:bot" in key for key in stored)
+    for secret in secrets:
+        prefix = secret[:9]
+        assert not [key for key, value in stored.items() if prefix in key or prefix in value], secret
+
+
+def legacy_json(model) -> str:
+    """A record exactly as slack-ask wrote it before installations were sealed."""
+    return json.dumps({key: value for key, value in vars(model).items() if not key.startswith("_")}, default=str)
+
+
+def test_a_record_written_before_sealing_is_read_then_sealed_on_its_next_save(oauth_server, fake_slack, redis_sync, settings):
+    import time
+
+    from slack_sdk.oauth.installation_store import Bot
+
+    install(oauth_server, fake_slack, "T0TEAM", rotating=True)
+    token = token_of(fake_slack, "T0TEAM")
+    refresh = fake_slack.granted_refresh_tokens[-1]
+
+    def legacy(expires_in: int) -> str:
+        return legacy_json(Bot(app_id="A0SLACKASK", team_id="T0TEAM", bot_token=token, bot_id="B0SLACKASK",
+                               bot_user_id="U0SLACKASK", bot_refresh_token=refresh,
+                               bot_token_expires_at=int(time.time()) + expires_in, installed_at=time.time()))
+
+    redis_sync.set("{T0TEAM}:install:bot", legacy(4 * 3600))  # not due for rotation
+
+    slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
+    assert slack.slash_ask(ASKER, "Review PR 412").status == 200
+    opened = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="the modal, with the plain record's token")
+    assert opened[-1].token == token
+    assert redis_sync.get("{T0TEAM}:install:bot").startswith("{")  # read as it was: nothing to save yet
+
+    redis_sync.set("{T0TEAM}:install:bot", legacy(60))
+    oauth_server.app.services.clients.forget("T0TEAM")
+    assert slack.slash_ask(ASKER, "Review PR 413").status == 200  # the token is due: rotated, and saved
+    fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.open")) == 2, what="the second modal")
+
+    raw = redis_sync.get("{T0TEAM}:install:bot")
+    assert raw.startswith("gA") and token[:9] not in raw and refresh[:9] not in raw
+    assert json.loads(Seal((KEY,)).open(raw))["bot_token"] == fake_slack.calls_to("views.open")[-1].token != token

@@ -70,3 +70,28 @@ def test_logs_are_one_json_object_per_line_without_tokens_or_ask_text(tmp_path, 
     assert all((r["team"], r["status"]) == ("T0TEAM", 200) and r["latency_ms"] > 0 for r in requests), requests
     assert "xoxb-test-token" not in output and "log-secret" not in output
     assert "zebra" not in output
+
+
+def test_with_metrics_port_set_metrics_are_served_there_and_not_on_the_public_port(tmp_path, fake_slack, redis_url):
+    import urllib.error
+
+    from test_cli import free_port
+
+    metrics_port = free_port()
+    process, url, _ = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="m-secret",
+                                  REDIS_URL=redis_url, SLACK_API_URL=fake_slack.api_url, METRICS_PORT=str(metrics_port))
+    try:
+        SlackRequests(url, "m-secret", fake_slack).slash_ask(ASKER, "Review PR 412")
+        scraped = scrape(f"http://127.0.0.1:{metrics_port}")
+        try:
+            urllib.request.urlopen(url + "/metrics")
+            public = 200
+        except urllib.error.HTTPError as error:
+            public = error.code
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+    assert metric(scraped, "slack_ask_request_seconds_count", kind="slash_command") == 1
+    assert public == 404
+    assert process.returncode == 0
