@@ -12,6 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
+from .ask_forms import AskForms
 from .background import Background
 from .digests import Digests, DigestSettings
 from .edge import Edge
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> SlackAsk:
         home=Home(store, people, digests, clients),
         background=Background(),
         health=StoreHealth(store),
+        ask_forms=AskForms(store, clients),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.

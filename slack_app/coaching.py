@@ -16,8 +16,9 @@ import yaml
 
 from .asks import ESTIMATES, Draft
 
-# Text a person quotes rather than says: code spans and blocks, "quoted" or “quoted” strings, > quoted lines.
-_QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|“[^”\n]*”|^\s*>.*$", re.DOTALL | re.MULTILINE)
+# Text a person quotes rather than says: code spans and blocks, "quoted" or “quoted” strings, > quoted lines,
+# and links (a message shortcut starts the scope with one).
+_QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|“[^”\n]*”|^\s*>.*$|<?https?://\S+", re.DOTALL | re.MULTILINE)
 _WORD = re.compile(r"[\w']+")
 
 

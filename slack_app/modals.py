@@ -11,14 +11,23 @@ from .asks import Ask, Draft
 from .render import render
 
 
-def ask_modal(ask_text: str = "", channel: str = "", *, again: Ask | None = None) -> dict:
-    """The /ask modal, prefilled from the command text, or from an earlier ask to send again."""
+def ask_modal(ask_text: str = "", channel: str = "", *, again: Ask | None = None, scope: str = "",
+              teammates: list[str] | None = None, first_ask: bool = False, groups_cut: dict[str, int] | None = None,
+              groups_unlisted: list[str] | None = None) -> dict:
+    """The ask modal, prefilled from where it was opened, or from an earlier ask to send again.
+
+    `groups_cut`: user group handle → how many of its members didn't fit; `groups_unlisted`: handles whose
+    members couldn't be listed."""
     return render(
         "ask_modal.json.j2",
         ask_text=again.text if again else ask_text.strip(),
-        scope=again.scope if again else "",
+        scope=again.scope if again else scope,
         estimate=again.estimate_minutes if again else None,
         decline=again.decline_line if again else None,
+        teammates=(teammates or [])[: asks.MAX_TEAMMATES],
+        first_ask=first_ask,
+        groups_cut=groups_cut or {},
+        groups_unlisted=groups_unlisted or [],
         metadata=json.dumps({"channel": channel}),
         estimates=asks.ESTIMATES,
         decline_lines=asks.DECLINE_LINES,

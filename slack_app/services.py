@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
+from .ask_forms import AskForms
 from .background import Background
 from .digests import Digests
 from .home import Home
@@ -70,13 +73,20 @@ class Services:
     home: Home
     background: Background
     health: StoreHealth
+    ask_forms: AskForms
 
-    def open_modal(self, team_id: str, trigger_id: str, view: dict, respond: AsyncRespond | None = None) -> None:
-        """Opens a modal off the ack path; Slack's trigger_id is good for 3 seconds, so this comes first."""
+    def open_modal(self, team_id: str, trigger_id: str, view: dict | Awaitable[dict],
+                   respond: AsyncRespond | None = None) -> None:
+        """Opens a modal off the ack path; Slack's trigger_id is good for 3 seconds, so this comes first.
+
+        `view` may still be in the making (an AskForms coroutine, whose lookups keep inside that time)."""
         self.background.spawn_now(self._open_modal(team_id, trigger_id, view, respond), "views.open")
 
-    async def _open_modal(self, team_id: str, trigger_id: str, view: dict, respond: AsyncRespond | None) -> None:
+    async def _open_modal(self, team_id: str, trigger_id: str, view: dict | Awaitable[dict],
+                          respond: AsyncRespond | None) -> None:
         try:
+            if inspect.isawaitable(view):
+                view = await view
             client = await self.clients.for_team(team_id)
             await client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as error:

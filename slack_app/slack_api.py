@@ -35,9 +35,10 @@ TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token
 # Calls in flight to the Web API at once; aiohttp's default of 100 starves a busy instance when each
 # call takes a few hundred milliseconds.
 SLACK_CONNECTIONS = 400
-SAFE_TO_REPEAT = {"chat.update", "views.publish", "users.info", "conversations.open", "conversations.history", "auth.test"}
+SAFE_TO_REPEAT = {"chat.update", "views.publish", "users.info", "conversations.open", "conversations.history", "auth.test",
+                  "chat.getPermalink", "usergroups.users.list"}
 # What the app asks for when a workspace installs it; tests/test_manifest.py keeps it equal to manifest.yml.
-BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:write", "im:history"]
+BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:write", "im:history", "usergroups:read"]
 
 
 class MeteredWebClient(AsyncWebClient):

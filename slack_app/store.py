@@ -19,6 +19,7 @@ from .asks import Answer, Ask, Person, Status
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
 EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
 PERSON_CACHE_SECONDS = 3600
+COACHED_SECONDS = 3600  # a suggestion is shown once per modal and submission; a modal open longer is coached afresh
 
 
 # --- key builders -----------------------------------------------------------------------------
@@ -45,6 +46,11 @@ def event_seen_key(team_id: str, event_id: str) -> str:
 
 def person_key(team_id: str, user_id: str) -> str:
     return f"{{{team_id}}}:person:{user_id}"
+
+
+def coached_key(team_id: str, view_id: str, fingerprint: str) -> str:
+    """A modal's submission that was shown a coaching suggestion: sent again unchanged, it goes through."""
+    return f"{{{team_id}}}:coached:{view_id}:{fingerprint}"
 
 
 def thanked_key(team_id: str, ask_id: str, helper: str) -> str:
@@ -306,6 +312,12 @@ class Store:
     async def forget_event(self, team_id: str, event_id: str) -> None:
         """Lets Slack's retry of an event we failed to process be processed."""
         await self.redis.delete(event_seen_key(team_id, event_id))
+
+    # --- coaching ---
+
+    async def first_coaching(self, team_id: str, view_id: str, fingerprint: str) -> bool:
+        """True the first time this submission of this modal is coached; False once it is sent again unchanged."""
+        return bool(await self.redis.set(coached_key(team_id, view_id, fingerprint), "1", nx=True, ex=COACHED_SECONDS))
 
     # --- people: a cache of users.info ---
 

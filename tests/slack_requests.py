@@ -93,6 +93,15 @@ class SlackRequests:
             "helpers_needed": {"value": option(helpers_needed)},
         }
 
+    def message_shortcut(self, user: str, message, *, callback_id: str = "ask_about_message", team: str = TEAM,
+                         **kwargs) -> Reply:
+        """Chooses "Ask for help with this" from a message's menu, as Slack sends it (a message_action)."""
+        payload = payloads.message_shortcut(user, message, callback_id, team=team, response_url=self._response_url("shortcut"))
+        return self.send_interaction(payload, **kwargs)
+
+    def global_shortcut(self, user: str, *, callback_id: str = "new_ask", team: str = TEAM, **kwargs) -> Reply:
+        return self.send_interaction(payloads.global_shortcut(user, callback_id, team=team), **kwargs)
+
     def view_submission(self, user: str, values: dict, *, team: str = TEAM, callback_id: str = "ask_submit") -> dict:
         view = {"id": "V0MODAL", "callback_id": callback_id, "private_metadata": json.dumps({"channel": "C0GENERAL"}), "blocks": []}
         return payloads.view_submission(user, view, values, team=team)

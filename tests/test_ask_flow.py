@@ -315,7 +315,7 @@ HOSTILE = '<!channel> <!here> <@U0VICTIM> <https://evil.example|click> & "quotes
 
 
 def test_hostile_text_pings_nobody_and_stays_valid(slack, fake_slack, redis_sync):
-    cards = send_ask(slack, fake_slack, text="Please look at " + HOSTILE, scope=HOSTILE * 10)
+    cards = send_ask(slack, fake_slack, text="Please look at " + HOSTILE, scope="Done when merged. " + HOSTILE * 10)
     slack.react(HAL, cards[HAL], "white_check_mark")
     fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="asker told")
     fake_slack.settle()

@@ -30,8 +30,9 @@ def draft(text: str, scope: str = GOOD_SCOPE, estimate: int = 30) -> Draft:
     ("Can you look at this for me?", GOOD_SCOPE, 30, "ask", "what done looks like"),
     ("Could someone help with stuff", GOOD_SCOPE, 30, "ask", "what done looks like"),
     ("Any thoughts? Ideas? Anyone?", GOOD_SCOPE, 30, "ask", "what done looks like"),
-    ("Review the retry logic in PR 412", "The retry logic in PR 412.", 30, "scope", "repeats the ask"),
-    ("Review the retry logic in PR 412", "this and that", 30, "scope", "repeats the ask"),
+    ("Review the retry logic in PR 412", "The retry logic in PR 412.", 30, "scope", "beyond the ask itself"),
+    ("Review the retry logic in PR 412", "this and that", 30, "scope", "beyond the ask itself"),
+    ("Review the retry logic in PR 412", "https://acme.slack.com/archives/C1/p1\n", 30, "scope", "what done looks like"),
     # estimates that don't fit the words
     ("Quick look at the retry logic in PR 412", GOOD_SCOPE, 240, "estimate", "“quick look” but picked half a day"),
     ("Sanity check the billing export totals", GOOD_SCOPE, 120, "estimate", "2 hours"),
@@ -63,6 +64,8 @@ def test_each_rule_fires_with_one_suggestion_on_its_field(text, scope, estimate,
     ("Quick look at the retry logic in PR 412", GOOD_SCOPE, 15),
     ("Deep dive into the billing export failures", GOOD_SCOPE, 240),
     ("Review the retry logic in PR 412", "Done when approved. Out: naming.", 240),
+    ("Review the retry logic in PR 412", "https://acme.slack.com/archives/C1/p1\nDone when approved.", 30),
+    ("Why does the export say `sorry`?", "See https://acme.slack.com/archives/C1/p1?sorry=1 Done: a cause.", 30),
 ])
 def test_nothing_to_say_about_a_good_ask(text, scope, estimate):
     assert coach_ask(draft(text, scope, estimate)) == {}

@@ -233,7 +233,17 @@ def test_bot_events_match_the_manifest():
 
 def test_shortcuts_match_the_manifest():
     registered, _ = registrations()
+    assert registered["shortcut"], "found no shortcut listener, so this test would pass vacuously"
     assert registered["shortcut"] == declared_shortcuts()
+
+
+def test_the_shortcuts_are_a_message_shortcut_and_a_global_one():
+    kinds = {entry["callback_id"]: entry["type"] for entry in manifest()["features"]["shortcuts"]}
+    assert kinds == {"ask_about_message": "message", "new_ask": "global"}
+
+
+def test_slash_commands_arrive_escaped_so_mentions_can_be_read():
+    assert all(entry["should_escape"] is True for entry in manifest()["features"]["slash_commands"])
 
 
 def test_interactivity_is_enabled_exactly_when_the_app_has_interactive_listeners():

@@ -49,6 +49,7 @@ def message_contexts():
                 yield "asker_notice.json.j2", {"ask": ask, "notice": notice, "helper": "U0HELP1", "snoozed": snoozed}
         yield "thanks_delivered.json.j2", {"ask": ask, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]}
     yield "unavailable.json.j2", {"what": hostile(100)}
+    yield "ask_help.json.j2", {}
     for note in (hostile(THANKS_MAX_LENGTH), all_amp(THANKS_MAX_LENGTH)):
         week = [{"ask_id": f"A{n}", "ask": note[:ASK_MAX_LENGTH], "asker": f"U0ASK{n % 50}", "helper": f"U0HELP{n % 200}",
                  "note": note, "shared": n % 5 != 0, "estimate_minutes": 240, "at": float(n)} for n in range(500)]

@@ -102,7 +102,8 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action("home_new_ask")
     async def new_ask_from_home(ack: AsyncAck, body: dict) -> None:
         await ack()
-        services.open_modal(body["team"]["id"], body["trigger_id"], ask_modal())
+        team_id = body["team"]["id"]
+        services.open_modal(team_id, body["trigger_id"], services.ask_forms.blank(team_id, body["user"]["id"]))
 
     async def save_digest_setting(ack: AsyncAck, body: dict, name: str, value: str | None) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]

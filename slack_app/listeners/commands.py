@@ -1,10 +1,10 @@
-"""Slash commands: /ask opens the modal."""
+"""Slash commands: /ask opens the modal, with the people it mentions chosen; /ask help says how it works."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from ..modals import ask_modal
+from ..prefill import wants_help
 from ..render import render
 from ..services import Services
 
@@ -12,10 +12,15 @@ from ..services import Services
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/ask")
     async def open_ask_modal(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        text = body.get("text", "")
+        if wants_help(text):
+            await ack(render("ask_help.json.j2"))
+            return
         # Without storage a submitted ask would be lost, so say so now rather than open the modal.
         if not await services.store_reachable():
             await ack(render("unavailable.json.j2", what="your /ask"))
             return
         await ack()
-        view = ask_modal(body.get("text", ""), body.get("channel_id", ""))
-        services.open_modal(body["team_id"], body["trigger_id"], view, respond)
+        team_id, user = body["team_id"], body.get("user_id", "")
+        view = services.ask_forms.from_command(team_id, user, text, body.get("channel_id", ""))
+        services.open_modal(team_id, body["trigger_id"], view, respond)

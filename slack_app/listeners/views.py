@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from ..asks import Ask, Draft, Person, thanks_error, validate
+from ..coaching import coach_ask, coach_thanks, fingerprint
 from ..lifecycle import iso_week
 from ..modals import metadata, parse_submission, parse_thanks
 from ..services import Services
@@ -39,6 +40,10 @@ def register(app: AsyncApp, services: Services) -> None:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
+        suggestion = coach_ask(draft)
+        if suggestion and await _first_time_coached(services, team_id, view, draft.text, draft.scope, draft.estimate_minutes):
+            await ack(response_action="errors", errors=suggestion)
+            return
         ask = _ask_from(draft, team_id, asker, people[asker].tz)
         try:
             await services.store.save_ask(ask)
@@ -58,6 +63,10 @@ def register(app: AsyncApp, services: Services) -> None:
         if error:
             await ack(response_action="errors", errors={"note": error})
             return
+        suggestion = coach_thanks(note)
+        if suggestion and await _first_time_coached(services, team_id, view, note):
+            await ack(response_action="errors", errors={"note": suggestion})
+            return
         about = metadata(view)
         ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
         helper = str(about.get("helper", ""))
@@ -72,6 +81,16 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         await services.background.spawn(_deliver_thanks(services, ask, helper, note, about), f"thanks {ask.id}")
+
+
+async def _first_time_coached(services: Services, team_id: str, view: dict, *coached: object) -> bool:
+    """Coaching never blocks: the same submission sent again unchanged goes through, and so does one
+    whose coaching can't be remembered (Redis down) — better unpolished than lost."""
+    try:
+        return await services.store.first_coaching(team_id, str(view.get("id", "")), fingerprint(*coached))
+    except (RedisError, OSError):
+        log.warning("could not remember coaching; sending as is", exc_info=True)
+        return False
 
 
 async def _deliver_thanks(services: Services, ask: Ask, helper: str, note: str, about: dict) -> None:

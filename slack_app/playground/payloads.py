@@ -111,6 +111,35 @@ def view_submission(user: str, view: dict, values: dict, *, team: str) -> dict:
     }
 
 
+def message_shortcut(user: str, message: Message, callback_id: str, *, team: str, response_url: str,
+                     channel_name: str = "") -> dict:
+    """Someone chose one of the app's shortcuts from a message's menu (a `message_action`)."""
+    shown = {"type": "message", "ts": message.ts, "text": message.text, "user": message.user or BOT_USER_ID,
+             **({"thread_ts": message.thread_ts} if message.thread_ts else {}),
+             **({"blocks": message.blocks} if message.blocks else {}), **({} if message.user else {"bot_id": BOT_ID})}
+    return {
+        "type": "message_action",
+        "token": LEGACY_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team, "domain": TEAM_DOMAIN},
+        "user": _user(user, team),
+        "channel": {"id": message.channel, "name": channel_name or message.channel},
+        "callback_id": callback_id,
+        "trigger_id": new_trigger_id(),
+        "message_ts": message.ts,
+        "message": shown,
+        "response_url": response_url,
+        "is_enterprise_install": False,
+    }
+
+
+def global_shortcut(user: str, callback_id: str, *, team: str) -> dict:
+    """Someone chose one of the app's shortcuts from the lightning menu."""
+    return {"type": "shortcut", "token": LEGACY_TOKEN, "action_ts": f"{time.time():.6f}",
+            "team": {"id": team, "domain": TEAM_DOMAIN}, "user": _user(user, team), "callback_id": callback_id,
+            "trigger_id": new_trigger_id(), "is_enterprise_install": False}
+
+
 def block_actions(user: str, action: dict, *, team: str, message: Message | None = None, view: dict | None = None,
                   response_url: str = "") -> dict:
     """Someone used an element on a message (with a response_url) or on a view such as the Home tab."""

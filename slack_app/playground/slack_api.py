@@ -41,6 +41,8 @@ class Message:
     blocks: list[dict]
     history: list[dict] = field(default_factory=list)  # earlier versions, oldest first
     metadata: dict | None = None
+    user: str = ""  # who wrote it, for a person's message; the app's own have none
+    thread_ts: str = ""  # the thread's first message, for a reply
 
     @property
     def all_text(self) -> str:
@@ -90,6 +92,8 @@ class WebApi:
         self.violations: list[str] = []
         self.messages: dict[tuple[str, str], Message] = {}
         self.responses: list[dict] = []  # what the app sent to response_url
+        self.usergroups: dict[str, list[str]] = {}  # user group id → its members
+        self.private_channels: set[str] = set()  # channels the app isn't in: it can't link to their messages
         self._ts = itertools.count(1)
         self._lock = threading.Lock()  # the tests read from other threads than the one serving
 
@@ -107,6 +111,17 @@ class WebApi:
     def counts(self) -> Counter:
         with self._lock:
             return Counter(call.method for call in self.calls)
+
+    def say(self, user: str, channel: str, text: str, thread_ts: str = "") -> Message:
+        """A person writes in a channel (or a thread of it), as people do between the app's messages."""
+        message = Message(channel=channel, ts=self._next_ts(), text=text, blocks=[], user=user, thread_ts=thread_ts)
+        with self._lock:
+            self.messages[(channel, message.ts)] = message
+        return message
+
+    def permalink(self, channel: str, ts: str, thread_ts: str = "") -> str:
+        link = f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}"
+        return f"{link}?thread_ts={thread_ts}&cid={channel}" if thread_ts else link
 
     def dm_channel(self, user_id: str) -> str:
         return "D" + user_id[1:]
@@ -176,11 +191,25 @@ class WebApi:
             return self._history(args)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.getPermalink":
+            return self._permalink(args)
+        if method == "usergroups.users.list":
+            members = self.usergroups.get(args.get("usergroup", ""))
+            return {"ok": True, "users": list(members)} if members is not None else {"ok": False, "error": "no_such_subteam"}
         return {"ok": True}
 
     def _show_view(self, method: str, args: dict[str, Any]) -> dict:
         view = as_json(args["view"])
         return {"ok": True, "view": {**view, "id": f"V{next(self._ts):08d}", "team_id": self.team_id, "state": {"values": {}}, "hash": "h"}}
+
+    def _permalink(self, args: dict[str, Any]) -> dict:
+        channel = args.get("channel", "")
+        if channel in self.private_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        message = self.messages.get((channel, args.get("message_ts", "")))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "permalink": self.permalink(channel, message.ts, message.thread_ts)}
 
     def _next_ts(self) -> str:
         return f"{1_800_000_000 + next(self._ts)}.000100"

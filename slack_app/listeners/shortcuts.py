@@ -1,0 +1,22 @@
+"""Shortcuts: "Ask for help with this" on any message, and "New ask" in the lightning menu."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from ..services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.shortcut({"type": "message_action", "callback_id": "ask_about_message"})
+    async def ask_about_message(ack: AsyncAck, body: dict) -> None:
+        await ack()
+        team_id = body["team"]["id"]
+        view = services.ask_forms.from_message(team_id, body["user"]["id"], body)
+        services.open_modal(team_id, body["trigger_id"], view)
+
+    @app.shortcut({"type": "shortcut", "callback_id": "new_ask"})
+    async def new_ask(ack: AsyncAck, body: dict) -> None:
+        await ack()
+        team_id = body["team"]["id"]
+        services.open_modal(team_id, body["trigger_id"], services.ask_forms.blank(team_id, body["user"]["id"]))
