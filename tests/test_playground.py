@@ -30,7 +30,7 @@ from slack_app.playground.checks import (
     check_blocks,
     check_view,
 )
-from slack_app.playground.server import KUDOS, PlaygroundServer, playground_settings
+from slack_app.playground.server import GENERAL, KUDOS, PlaygroundServer, playground_settings
 
 PLAYGROUND = [sys.executable, "-m", "slack_app.cli", "playground"]
 ADA, HAL, HANA, PRIYA = "U0ADA", "U0HAL", "U0HANA", "U0PRIYA"
@@ -123,6 +123,55 @@ def test_an_ask_goes_from_slash_command_to_each_helper_and_a_reaction_takes_it(p
     page.dm(HANA, "Covered by <@U0HAL>")
     page.dm(ADA, "is on your ask")
     assert page.state(ADA)["problems"] == []
+
+
+def general(page: Page, user: str, containing: str) -> dict:
+    return page.wait_for(user, lambda s: next((m for m in s["conversations"][GENERAL] if containing in m["text"]), None),
+                         f"{containing!r} in #general")
+
+
+def modal_blocks(modal: dict) -> dict:
+    return {block.get("block_id"): block for block in modal["view"]["blocks"]}
+
+
+def test_the_message_shortcut_starts_an_ask_from_a_message_and_coaching_shows_on_the_field(page):
+    message = general(page, ADA, "retry logic in PR 412")
+    page.do("shortcut", ADA, channel=GENERAL, ts=message["ts"], callback_id="ask_about_message")
+
+    blocks = modal_blocks(page.wait_for(ADA, lambda s: s["modal"], "the ask modal"))
+    assert blocks["ask"]["element"]["initial_value"] == "The retry logic in PR 412 times out on CI about one run in five."
+    scope = blocks["scope"]["element"]["initial_value"]
+    assert scope.startswith(page.playground.permalink(GENERAL, message["ts"]))
+
+    values = {**ASK, "ask": "Sorry to bother you: fix the retry backoff in PR 412", "scope": scope + "Done: CI green."}
+    page.do("submit", ADA, values=values)
+    errors = page.wait_for(ADA, lambda s: s["modal"] and s["modal"]["errors"], "the coaching")
+    assert list(errors) == ["ask"] and "sorry to bother" in errors["ask"]
+
+    page.do("submit", ADA, values=values)  # sent again unchanged: it goes
+    page.wait_for(ADA, lambda s: s["modal"] is None, "the modal to close")
+    assert page.playground.permalink(GENERAL, message["ts"]) in json.dumps(card_of(page, HAL))
+    assert page.state(ADA)["problems"] == []
+
+
+def test_mentions_typed_in_slash_ask_arrive_escaped_and_are_chosen(page):
+    page.do("command", ADA, channel=GENERAL, text="/ask @hal @design check the onboarding copy & tone in #general")
+
+    blocks = modal_blocks(page.wait_for(ADA, lambda s: s["modal"], "the ask modal"))
+    assert blocks["teammates"]["element"]["initial_users"] == [HAL, HANA, "U0HUGO"]
+    assert blocks["ask"]["element"]["initial_value"] == "Check the onboarding copy & tone in #general"
+    assert page.playground.escaped("@hana & <b> @nobody #general") == "<@U0HANA|hana.sato> &amp; &lt;b&gt; @nobody <#C0GENERAL|general>"
+
+
+def test_plain_text_in_a_channel_is_a_message_and_the_lightning_menu_opens_a_blank_ask(page):
+    page.do("command", HAL, channel=GENERAL, text="Deploys are frozen until 3pm.")
+    said = general(page, ADA, "Deploys are frozen")
+    assert said["user"] == HAL
+
+    page.do("shortcut", HANA, callback_id="new_ask")
+    blocks = modal_blocks(page.wait_for(HANA, lambda s: s["modal"], "the ask modal"))
+    assert "initial_value" not in blocks["ask"]["element"]
+    assert page.state(HANA)["problems"] == []
 
 
 def test_the_apps_validation_errors_show_on_the_modals_fields(page):

@@ -7,6 +7,7 @@ downloads a browser of its own.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import tempfile
 from collections.abc import Iterator
@@ -127,4 +128,36 @@ def test_an_ask_from_slash_command_to_the_digest(page):
     digest = latest_message(page, "The release went out on time")
     expect(digest).to_contain_text("@Ada Okafor → @Hal Jensen")
     shot(page.locator(".main"), "digest")
+    expect(page.locator("#problems")).to_contain_text("Nothing so far")
+
+
+def test_an_ask_started_from_a_message_with_coaching_on_the_way(page):
+    be(page, "Ada")
+    page.get_by_role("button", name="# general").click()
+    question = latest_message(page, "The retry logic in PR 412 times out")
+    question.get_by_role("button", name="Ask for help with this").click()
+
+    modal = page.get_by_role("dialog")
+    expect(modal.get_by_label("What do you need?")).to_have_value("The retry logic in PR 412 times out on CI about one run in five.")
+    scope = modal.get_by_label("Scope: what's in, what's out")
+    expect(scope).to_have_value(re.compile(r"^https://\S+/archives/C0GENERAL/p\d+\n"))
+    scope.press("Control+End")
+    scope.type("Done: CI green for ten runs. Out: other flaky tests.")
+    modal.get_by_label("What do you need?").fill("Sorry to bother you: fix the retry backoff in PR 412")
+    modal.get_by_label("How long will it take?").select_option(label="1 hour")
+    modal.get_by_label("No reason needed — just react ❌").check()
+    modal.get_by_label("Hal Jensen").check()
+
+    modal.get_by_role("button", name="Send ask").click()  # a kind suggestion, on the field, once
+    ask_field = modal.locator(".field[data-block-id=ask]")
+    expect(ask_field.locator(".field-error")).to_contain_text("You don't need to apologise")
+    shot(modal, "coaching")
+    submit(modal, "Send ask")  # sent again unchanged, it goes as typed
+    page.locator("#sidebar [data-place=messages]").click()
+    expect(latest_message(page, "Your ask went to")).to_contain_text("@Hal Jensen")
+
+    be(page, "Hal")
+    card = latest_message(page, "is asking for a hand")
+    expect(card).to_contain_text("Sorry to bother you: fix the retry backoff in PR 412")
+    expect(card).to_contain_text("/archives/C0GENERAL/p")
     expect(page.locator("#problems")).to_contain_text("Nothing so far")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import secrets
 import socket
 import sys
@@ -49,6 +50,16 @@ PEOPLE = {
     "U0HUGO": person("U0HUGO", "Hugo Lindqvist", tz="Europe/Stockholm"),
     "U0PRIYA": person("U0PRIYA", "Priya Raman", tz="Asia/Kolkata", is_admin=True),
 }
+USER_GROUPS = {"S0DESIGN": ("design", ["U0HANA", "U0HUGO"])}  # id → (handle, members)
+# What #general starts with, so there is something to ask about with the message shortcut.
+GENERAL_CHATTER = [
+    ("U0HAL", "The retry logic in PR 412 times out on CI about one run in five. Could someone look at the backoff "
+              "before Friday's release?", None),
+    ("U0HANA", "Sorry to bother everyone — the new onboarding copy is in the doc and I'd love a second pair of eyes on "
+               "the tone.", None),
+    ("U0HUGO", "It's the jitter: every client retries at the same moment. Happy to pair on it.", 0),
+]
+SHORTCUTS = {"ask_about_message", "new_ask"}  # manifest.yml's shortcuts: a message one and a global one
 # The digest goes out when asked from the page; its scheduled slot is the last minute of the week,
 # so the worker that `serve` runs doesn't post it first.
 DIGEST_DAY, DIGEST_TIME = 6, "23:59"
@@ -90,6 +101,11 @@ class Playground(WebApi):
         self._version = 0
         self._changed = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
+        self.usergroups = {group: list(members) for group, (_, members) in USER_GROUPS.items()}
+        threads: list[Message] = []
+        for author, text, in_thread_of in GENERAL_CHATTER:
+            parent = threads[in_thread_of].ts if in_thread_of is not None else ""
+            threads.append(self.say(author, GENERAL, text, thread_ts=parent))
 
     # --- serving ---
 
@@ -100,7 +116,7 @@ class Playground(WebApi):
         app.router.add_static("/static/", STATIC)
         app.router.add_get("/playground/state", self._state)
         for name, handler in {"command": self.command, "submit": self.submit, "close": self.close_modal,
-                              "action": self.act, "react": self.react, "home": self.open_home,
+                              "action": self.act, "shortcut": self.shortcut, "react": self.react, "home": self.open_home,
                               "digest": self.run_digest}.items():
             app.router.add_post(f"/playground/{name}", self._page_action(handler))
         app.on_startup.append(self._open_session)
@@ -173,8 +189,8 @@ class Playground(WebApi):
         }
 
     def _conversation_for(self, viewer: str, channel: str) -> list[dict]:
-        shown = [{"ts": m.ts, "text": m.text, "blocks": m.blocks, "edited": bool(m.history),
-                  "reactions": self._reactions_on(m, viewer)} for m in self.conversation(channel)]
+        shown = [{"ts": m.ts, "text": m.text, "blocks": m.blocks, "edited": bool(m.history), "user": m.user,
+                  "thread_ts": m.thread_ts, "reactions": self._reactions_on(m, viewer)} for m in self.conversation(channel)]
         shown += [{"ts": e.ts, "text": e.text, "blocks": e.blocks, "ephemeral": True, "sender": e.sender}
                   for e in self.ephemerals if e.user == viewer and e.channel == channel]
         return sorted(shown, key=lambda m: float(m["ts"]))
@@ -186,17 +202,47 @@ class Playground(WebApi):
     # --- what people do, sent to the app as Slack sends it ---
 
     async def command(self, user: str, body: dict) -> None:
+        """What someone types: a slash command goes to the app; anything else is a message in a channel."""
         channel = self._channel(user, body.get("channel"))
-        command, _, text = str(body.get("text", "")).strip().partition(" ")
+        typed = str(body.get("text", "")).strip()
+        if not typed.startswith("/") and channel in CHANNELS:
+            self.say(user, channel, self.escaped(typed))
+            return
+        command, _, text = typed.partition(" ")
         if command not in COMMANDS:
             self._tell(user, channel, f"`{command}` is not a command slack-ask knows here. Try `/ask` and what you need.")
             return
-        fields = payloads.command_fields(user, text.strip(), team=self.team_id, command=command, channel_id=channel,
-                                         channel_name=CHANNELS.get(channel, "directmessage"),
+        fields = payloads.command_fields(user, self.escaped(text.strip()), team=self.team_id, command=command,
+                                         channel_id=channel, channel_name=CHANNELS.get(channel, "directmessage"),
                                          response_url=self._response_url(user, channel, ""))
         answer = await self._deliver(payloads.form_body(fields), payloads.FORM, command, user, fields["trigger_id"])
         if answer:
             self._show_reply(user, channel, "", answer)
+
+    def escaped(self, text: str) -> str:
+        """Text as Slack sends it with should_escape: & < > escaped, and @person, @group, @here and #channel
+        turned into Slack's <@U…|name>, <!subteam^S…|@group>, <!here> and <#C…|name>."""
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        people = {}
+        for uid, who in self.users.items():
+            people[who["name"].lower()] = people[who["real_name"].split()[0].lower()] = (uid, who["name"])
+        groups = {handle: group for group, (handle, _) in USER_GROUPS.items()}
+        channels = {name: channel for channel, name in CHANNELS.items()}
+
+        def mention(match: re.Match) -> str:
+            sigil, name = match.group(1), match.group(2)
+            key = name.lower()
+            if sigil == "#":
+                return f"<#{channels[key]}|{key}>" if key in channels else match.group(0)
+            if key in ("here", "channel", "everyone"):
+                return f"<!{key}>"
+            if key in groups:
+                return f"<!subteam^{groups[key]}|@{key}>"
+            if key in people:
+                return f"<@{people[key][0]}|{people[key][1]}>"
+            return match.group(0)
+
+        return re.sub(r"(?<![\w<])([@#])([\w.-]*\w)", mention, text)
 
     async def submit(self, user: str, body: dict) -> None:
         view = self._top_modal(user)
@@ -235,6 +281,20 @@ class Playground(WebApi):
             payload = payloads.block_actions(user, payloads.action(block, element, body.get("chosen")), team=self.team_id,
                                              message=message, response_url=self._response_url(user, message.channel, message.ts))
         await self._deliver(payloads.interaction_body(payload), payloads.FORM, body["action_id"], user, payload["trigger_id"])
+
+    async def shortcut(self, user: str, body: dict) -> None:
+        """A shortcut: from a message's menu when the page names a message, else from the lightning menu."""
+        callback_id = str(body.get("callback_id", ""))
+        if callback_id not in SHORTCUTS:
+            raise LookupError(f"no shortcut {callback_id!r} in manifest.yml")
+        if body.get("ts"):
+            message = self._message(user, body)
+            payload = payloads.message_shortcut(user, message, callback_id, team=self.team_id,
+                                                channel_name=CHANNELS.get(message.channel, "directmessage"),
+                                                response_url=self._response_url(user, message.channel, ""))
+        else:
+            payload = payloads.global_shortcut(user, callback_id, team=self.team_id)
+        await self._deliver(payloads.interaction_body(payload), payloads.FORM, callback_id, user, payload["trigger_id"])
 
     async def react(self, user: str, body: dict) -> None:
         """Adds the reaction, or takes it back if this person already added it."""

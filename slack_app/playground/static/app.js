@@ -6,7 +6,7 @@
 const EMOJI = {
   white_check_mark: "✅", heavy_check_mark: "✔️", x: "❌", "+1": "👍", "-1": "👎", raised_hands: "🙌",
   tada: "🎉", wave: "👋", sparkles: "✨", hourglass: "⌛", hourglass_flowing_sand: "⏳", no_entry_sign: "🚫",
-  incoming_envelope: "📨", pray: "🙏", heart: "❤️", eyes: "👀",
+  incoming_envelope: "📨", pray: "🙏", heart: "❤️", eyes: "👀", seedling: "🌱",
 };
 const QUICK_REACTIONS = ["white_check_mark", "x", "+1", "raised_hands", "tada"];
 const AVATAR_COLOURS = ["#e8912d", "#2bac76", "#1264a3", "#9f3a8f", "#d8413a", "#4a8f9f"];
@@ -267,15 +267,17 @@ function peopleChoices() {
 // --- conversations ---
 
 function renderMessage(message, channel) {
-  const sender = message.sender || "slack-ask";
+  const author = message.user ? personById(message.user) : null;
+  const sender = author ? author.real_name : message.sender || "slack-ask";
   const body = el("div", {class: "message-body"},
     el("div", {class: "message-meta"}, el("b", {text: sender}), sender === "slack-ask" ? el("span", {class: "app-badge", text: "APP"}) : null,
+      message.thread_ts ? el("span", {class: "in-thread", text: "replied in a thread"}) : null,
       message.ephemeral ? el("span", {text: "Only visible to you"}) : null, message.edited ? el("span", {text: " (edited)"}) : null),
     ...(message.blocks && message.blocks.length ? renderBlocks(message.blocks, {surface: "message", channel, ts: message.ts})
       : [textObject({type: "mrkdwn", text: message.text}, "div")]));
   if (!message.ephemeral) body.append(reactionRow(message, channel));
-  return el("article", {class: `message${message.ephemeral ? " ephemeral" : ""}`, "data-ts": message.ts},
-    avatar({id: sender, real_name: sender.replace("-", " ")}, true), body);
+  return el("article", {class: `message${message.ephemeral ? " ephemeral" : ""}${message.thread_ts ? " thread-reply" : ""}`, "data-ts": message.ts},
+    avatar(author || {id: sender, real_name: sender.replace("-", " ")}, true), body);
 }
 
 function reactionRow(message, channel) {
@@ -288,14 +290,18 @@ function reactionRow(message, channel) {
   const quick = QUICK_REACTIONS.filter((name) => !shown.has(name)).map((name) => el("button", {
     type: "button", class: "reaction add", "aria-label": `React with :${name}:`, title: `:${name}:`, onclick: () => react(name),
   }, EMOJI[name]));
-  return el("div", {class: "reactions"}, ...existing, ...quick);
+  // The app's message shortcut, as Slack lists it in every message's ⋮ menu.
+  const shortcut = el("button", {type: "button", class: "reaction shortcut", "data-shortcut": "ask_about_message",
+    title: "A message shortcut (⋮ More actions in Slack)",
+    onclick: () => post("shortcut", {channel, ts: message.ts, callback_id: "ask_about_message"})}, "⚡ Ask for help with this");
+  return el("div", {class: "reactions"}, ...existing, ...quick, shortcut);
 }
 
 function renderConversation(channel) {
   const messages = ui.data.conversations[channel] || [];
   if (!messages.length) {
     return [el("p", {class: "empty", text: channel === ui.data.dm
-      ? "Nothing here yet. Type /ask and what you need below — or switch person to see their messages."
+      ? "Nothing here yet. Type /ask and what you need below (/ask help says how), or use ⚡ Ask for help with this on a message in #general — or switch person to see their messages."
       : "No messages yet."})];
   }
   return messages.map((message) => renderMessage(message, channel));
@@ -502,6 +508,7 @@ function start() {
     box.value = "";
   });
   $("#run-digest").addEventListener("click", () => post("digest"));
+  $("#new-ask-shortcut").addEventListener("click", () => post("shortcut", {callback_id: "new_ask"}));
   poll();
 }
 
