@@ -55,12 +55,12 @@ class AskForms:
 
     async def from_message(self, team_id: str, user: str, payload: dict) -> dict:
         """A message shortcut: the ask line from the message's first sentence, the scope from its link."""
-        message = payload.get("message") or {}
-        channel = str((payload.get("channel") or {}).get("id") or message.get("channel") or "")
+        message = _object(payload.get("message"))
+        channel = str(_object(payload.get("channel")).get("id") or message.get("channel") or "")
         ts = str(message.get("ts") or payload.get("message_ts") or "")
         link, first_ask = await asyncio.gather(self._permalink(team_id, channel, ts), self._first_ask(team_id, user))
         if not link:  # Slack wouldn't say (a channel the app isn't in, or too slow): build it as Slack does
-            domain = str((payload.get("team") or {}).get("domain") or "")
+            domain = str(_object(payload.get("team")).get("domain") or "")
             link = fallback_permalink(domain, channel, ts, str(message.get("thread_ts") or ""))
         text = message.get("text") if isinstance(message.get("text"), str) else ""
         return ask_modal(first_sentence(text, ASK_MAX_LENGTH), channel, scope=f"{link}\n" if link else "",
@@ -100,3 +100,7 @@ class AskForms:
             return [uid for uid in response.get("users") or [] if isinstance(uid, str)]
 
         return dict(zip(group_ids, await asyncio.gather(*(members(gid) for gid in group_ids))))
+
+
+def _object(value: object) -> dict:
+    return value if isinstance(value, dict) else {}

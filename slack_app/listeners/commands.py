@@ -21,6 +21,6 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(render("unavailable.json.j2", what="your /ask"))
             return
         await ack()
-        team_id, user = body["team_id"], body.get("user_id", "")
-        view = services.ask_forms.from_command(team_id, user, text, body.get("channel_id", ""))
-        services.open_modal(team_id, body["trigger_id"], view, respond)
+        team_id, trigger_id = body["team_id"], body["trigger_id"]
+        view = services.ask_forms.from_command(team_id, body.get("user_id", ""), text, body.get("channel_id", ""))
+        services.open_modal(team_id, trigger_id, view, respond)

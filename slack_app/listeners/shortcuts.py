@@ -11,9 +11,9 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.shortcut({"type": "message_action", "callback_id": "ask_about_message"})
     async def ask_about_message(ack: AsyncAck, body: dict) -> None:
         await ack()
-        team_id = body["team"]["id"]
+        team_id, trigger_id = body["team"]["id"], body["trigger_id"]
         view = services.ask_forms.from_message(team_id, body["user"]["id"], body)
-        services.open_modal(team_id, body["trigger_id"], view)
+        services.open_modal(team_id, trigger_id, view)
 
     @app.shortcut({"type": "shortcut", "callback_id": "new_ask"})
     async def new_ask(ack: AsyncAck, body: dict) -> None:
