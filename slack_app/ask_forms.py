@@ -44,6 +44,7 @@ class AskForms:
         chosen = list(parsed.users)
         cut: dict[str, int] = {}
         unlisted = [handle for gid, handle in groups if members.get(gid) is None]
+        unlisted += [handle for _, handle in list(parsed.groups.items())[MAX_GROUPS_EXPANDED:]]
         for gid, handle in groups:
             fresh = [uid for uid in members.get(gid) or [] if uid != user and uid not in chosen]
             room = max(0, MAX_TEAMMATES - len(chosen))

@@ -87,6 +87,17 @@ def test_message_shortcut_where_slack_wont_link_still_opens_with_a_link_and_says
     assert not fake_slack.responses and not fake_slack.calls_to("chat.postMessage")  # nothing said about it
 
 
+def test_message_shortcut_in_a_dm_between_people_opens_with_a_built_link(slack, fake_slack):
+    fake_slack.private_channels.add("D0HALADA")  # a DM between two people: the app isn't in it
+    message = fake_slack.say(HAL, "D0HALADA", "Could you sanity check my on-call handover notes? No rush.")
+
+    assert slack.message_shortcut(ASKER, message).status == 200
+    blocks = blocks_of(opened_view(fake_slack))
+
+    assert blocks["ask"]["element"]["initial_value"] == "Could you sanity check my on-call handover notes?"
+    assert blocks["scope"]["element"]["initial_value"].startswith(f"https://{TEAM_DOMAIN}.slack.com/archives/D0HALADA/p")
+
+
 def test_an_ask_started_from_a_message_goes_out_with_its_link(slack, fake_slack, redis_sync):
     message = fake_slack.say(HAL, GENERAL, QUESTION)
     slack.message_shortcut(ASKER, message)
@@ -170,7 +181,19 @@ def test_a_user_group_slack_cant_list_leaves_the_picker_to_the_asker(slack, fake
     view = opened_view(fake_slack)
 
     assert "initial_users" not in blocks_of(view)["teammates"]["element"]
-    assert "Couldn't list who is in @ghosts" in intro(view)
+    assert "Couldn't bring in the people in @ghosts" in intro(view)
+
+
+def test_at_most_three_user_groups_are_looked_up_and_the_rest_are_named(slack, fake_slack):
+    for n in range(1, 5):
+        fake_slack.usergroups[f"S0TEAM{n}"] = [f"U0HELP{n}"]
+
+    slack.slash_ask(ASKER, " ".join(f"<!subteam^S0TEAM{n}|@team{n}>" for n in range(1, 5)) + " review the launch checklist")
+    view = opened_view(fake_slack)
+
+    assert blocks_of(view)["teammates"]["element"]["initial_users"] == [HAL, HANA, "U0HELP3"]
+    assert len(fake_slack.calls_to("usergroups.users.list")) == 3
+    assert "Couldn't bring in the people in @team4" in intro(view)
 
 
 def test_a_channel_mention_stays_in_the_text_and_chooses_nobody(slack, fake_slack):

@@ -89,6 +89,17 @@ def test_the_modal_is_a_valid_view_with_a_hostile_prefill():
     assert json.loads(view["private_metadata"]) == {"channel": "C0GENERAL"}
 
 
+def test_the_modal_stays_valid_with_every_intro_note_and_hostile_group_names():
+    handles = [f"@{hostile(40)}{n}" for n in range(30)]
+    view = ask_modal("Review PR 412", first_ask=True, teammates=[f"U0HELP{n}" for n in range(1, 15)],
+                     groups_cut={handle: 7 for handle in handles[:3]}, groups_unlisted=handles[3:])
+
+    assert _check_view(view, "modal") == []
+    assert len(view["blocks"][0]["elements"]) <= 10
+    assert len(next(b for b in view["blocks"] if b.get("block_id") == "teammates")["element"]["initial_users"]) == 10
+    assert "<!channel>" not in json.dumps(view, ensure_ascii=False)
+
+
 def test_the_modals_are_valid_views_when_sending_again_and_saying_thanks():
     for ask in asks():
         assert _check_view(ask_modal(again=ask), "modal") == []
