@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 
+import aiohttp
 from redis.exceptions import RedisError
 from slack_bolt.response import BoltResponse
 
@@ -40,12 +41,20 @@ async def describe_request(req, resp, next):
     return await next()
 
 
+def workspace_of(body: dict) -> str | None:
+    """The workspace a payload came from: events carry team_id, interactions team.id."""
+    team = body.get("team")
+    return body.get("team_id") or (team.get("id") if isinstance(team, dict) else None)
+
+
 def remember_organisations(installations: RedisInstallationStore):
     """Notes each workspace's enterprise, so timed jobs can find an org-wide install's token."""
     noted: set[str] = set()
 
     async def middleware(req, resp, next):
-        team, enterprise = req.context.team_id, req.context.enterprise_id
+        # For an org-wide install Bolt's context has no team (the token is the organisation's); the
+        # workspace the request came from is still in the payload.
+        team, enterprise = req.context.team_id or workspace_of(req.body), req.context.enterprise_id
         if team and enterprise and team not in noted:
             await installations.note_enterprise(team, enterprise)
             noted.add(team)
@@ -54,10 +63,14 @@ def remember_organisations(installations: RedisInstallationStore):
     return middleware
 
 
-DEPENDENCY_DOWN = (RedisError, OSError, asyncio.TimeoutError)
+# Checked first: aiohttp's connection errors are OSErrors too, and a person should hear which one is down.
+SLACK_DOWN = (aiohttp.ClientError,)
+DEPENDENCY_DOWN = (*SLACK_DOWN, RedisError, OSError, asyncio.TimeoutError)
 FIRST_FIELD = {"ask_submit": "ask", "thanks_submit": "note"}  # where a modal shows a whole-form error
 UNAVAILABLE = ("slack-ask can't reach its storage right now, so that didn't go through. "
                "Nothing was lost — please try again in a minute.")
+SLACK_UNAVAILABLE = ("slack-ask can't reach Slack right now, so that didn't go through. "
+                     "Nothing was lost — please try again in a minute.")
 
 
 async def answer_failure(error: Exception, body: dict, respond) -> BoltResponse:
@@ -67,16 +80,20 @@ async def answer_failure(error: Exception, body: dict, respond) -> BoltResponse:
     if not isinstance(error, DEPENDENCY_DOWN):
         log.warning("request not understood", exc_info=error, extra={"kind": kind, "detail": detail})
         return BoltResponse(status=400, body="")
-    REDIS_ERRORS.labels("listener").inc()
-    log.error("dependency down", exc_info=error, extra={"kind": kind, "detail": detail})
+    slack_down = isinstance(error, SLACK_DOWN)
+    if not slack_down:
+        REDIS_ERRORS.labels("listener").inc()
+    log.error("dependency down", exc_info=error, extra={"kind": kind, "detail": detail,
+                                                        "dependency": "slack" if slack_down else "storage"})
+    unavailable = SLACK_UNAVAILABLE if slack_down else UNAVAILABLE
     if kind == "event_callback":
         return BoltResponse(status=503, body="")
     if kind == "view_submission":  # keep the modal open, with what they typed, and say why
         field = FIRST_FIELD.get(detail, "ask")
-        return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: UNAVAILABLE}}),
+        return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: unavailable}}),
                             headers={"content-type": ["application/json"]})
     if kind == "block_actions" and body.get("response_url"):
         with contextlib.suppress(Exception):
-            await respond(response_type="ephemeral", replace_original=False, text=UNAVAILABLE)
-    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": UNAVAILABLE}),
+            await respond(response_type="ephemeral", replace_original=False, text=unavailable)
+    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": unavailable}),
                         headers={"content-type": ["application/json"]})

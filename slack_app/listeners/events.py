@@ -57,9 +57,19 @@ def register(app: AsyncApp, services: Services) -> None:
             await forget(body)
 
     async def forget(body: dict) -> None:
-        team_id, enterprise_id = body["team_id"], body.get("enterprise_id")
+        """A workspace's uninstall forgets it; an organisation's (enterprise_id, no team_id) forgets the
+        organisation's installation and every one of its workspaces."""
+        team_id, enterprise_id = body.get("team_id"), body.get("enterprise_id")
+        teams = [team_id] if team_id else await organisation_teams(enterprise_id)
         if services.installations is not None:
             await services.installations.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
-            services.clients.forget(team_id)
-        deleted = await services.store.forget_workspace(team_id)
-        log.info("workspace forgotten", extra={"team": team_id, "keys_deleted": deleted})
+        for team in teams:
+            services.clients.forget(team)
+            deleted = await services.store.forget_workspace(team)
+            log.info("workspace forgotten", extra={"team": team, "enterprise": enterprise_id, "keys_deleted": deleted})
+
+    async def organisation_teams(enterprise_id: str | None) -> list[str]:
+        if services.installations is not None:
+            return sorted(await services.installations.enterprise_teams(enterprise_id)) if enterprise_id else []
+        # One bot token serves every workspace this app has seen: an organisation's uninstall ends them all.
+        return await services.store.teams()
