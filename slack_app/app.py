@@ -22,6 +22,7 @@ from .lifecycle import Lifecycle
 from .listeners import register_listeners
 from .middleware import answer_failure, describe_request, remember_organisations
 from .people import People
+from .personal_data import PersonalData
 from .routing import Router
 from .scheduler import Scheduler
 from .sealing import Seal
@@ -54,6 +55,8 @@ def create_app(settings: Settings) -> SlackAsk:
     scheduler = Scheduler(redis)
     people = People(store, clients)
     digests = Digests(store, clients, digest_defaults(settings))
+    lifecycle = Lifecycle(store, scheduler, router)
+    home = Home(store, people, digests, clients)
     services = Services(
         settings=settings,
         clients=clients,
@@ -62,12 +65,13 @@ def create_app(settings: Settings) -> SlackAsk:
         people=people,
         router=router,
         scheduler=scheduler,
-        lifecycle=Lifecycle(store, scheduler, router),
+        lifecycle=lifecycle,
         digests=digests,
-        home=Home(store, people, digests, clients),
+        home=home,
         background=Background(),
         health=StoreHealth(store),
         ask_forms=AskForms(store, clients),
+        personal=PersonalData(store, lifecycle, router, home),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.

@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     digest.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: this week in DIGEST_TZ); preview only")
     digest.add_argument("--team", help="workspace id, T… (default: the bot token's workspace)")
     digest.add_argument("--json", action="store_true", help="with --preview: print the Block Kit JSON too")
+    for name, does in (("export-user", "print everything slack-ask keeps about one person, as JSON"),
+                       ("erase-user", "erase what one person wrote (ask lines, scopes, thank-you notes)")):
+        person = commands.add_parser(name, help=does)
+        person.add_argument("--team", required=True, help="their workspace id, T…")
+        person.add_argument("--user", required=True, help="their user id, U… or W…")
     commands.add_parser("keygen", help="print a fresh key for SLACK_ASK_ENCRYPTION_KEY")
     commands.add_parser("rotate-key", help="re-encrypt every installation with SLACK_ASK_ENCRYPTION_KEY's first key")
     playground = commands.add_parser("playground", help="try the whole app in a browser, with no Slack workspace")
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
                   "only installations are encrypted, and with SLACK_BOT_TOKEN there are none.", file=sys.stderr)
             return EXIT_CONFIG_ERROR
         return server.rotate_key(settings)
+    if args.command == "export-user":
+        return server.export_user(settings, team=args.team, user=args.user)
+    if args.command == "erase-user":
+        return server.erase_user(settings, team=args.team, user=args.user)
     if args.command == "worker":
         server.work(settings)
     elif args.command == "digest":

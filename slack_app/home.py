@@ -69,6 +69,12 @@ class Home:
         concerned = [uid for uid in dict.fromkeys([ask.asker, *ask.teammates]) if uid in viewers]
         await asyncio.gather(*(self.publish(ask.team_id, viewer) for viewer in concerned))
 
+    async def refresh_people(self, team_id: str, users: set[str]) -> None:
+        """Re-publishes the Home tab of each of these people who has ever opened theirs."""
+        self._viewers.pop(team_id, None)
+        viewers = await self._home_viewers(team_id)
+        await asyncio.gather(*(self.publish(team_id, user) for user in sorted(users & viewers)))
+
     async def _home_viewers(self, team_id: str) -> set[str]:
         # Cached briefly, so answering an ask costs no Redis round trip for this; a Home opened
         # on another instance is picked up within VIEWERS_CACHE_SECONDS.

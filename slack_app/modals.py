@@ -44,6 +44,10 @@ def thanks_modal(ask: Ask, helper: str, prompt_channel: str, prompt_ts: str) -> 
                   note_max_length=asks.THANKS_MAX_LENGTH)
 
 
+def erase_modal() -> dict:
+    return render("erase_modal.json.j2")
+
+
 def parse_thanks(values: dict[str, Any]) -> tuple[str, bool]:
     """The note and whether the asker chose to share it in the digest."""
     note = _element(values, "note").get("value")

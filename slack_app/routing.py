@@ -6,6 +6,7 @@ Knows Slack's Web API (through the client) but nothing of Bolt: listeners call i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from .asks import Answer, Ask, Status
@@ -165,6 +166,24 @@ class Router:
 
     async def notify_asker(self, ask: Ask, notice: str, helper: str = "", snoozed: bool = False) -> None:
         await self._post(ask.team_id, ask.asker, render("asker_notice.json.j2", ask=ask, notice=notice, helper=helper, snoozed=snoozed))
+
+    async def rerender(self, snapshot: Snapshot) -> None:
+        """Every card and the summary of an ask drawn again from the store (after its words were erased)."""
+        ask = snapshot.ask
+        updates = [self._update(ask.team_id, channel, ts, render("ask_card.json.j2", ask=ask, helpers=ask.helpers,
+                                                                 state=card_state(ask, snapshot.answers.get(teammate))))
+                   for teammate, (channel, ts) in snapshot.cards.items()]
+        await asyncio.gather(self._update_summary(ask), *updates)
+
+    async def tell_person(self, team_id: str, user: str, text: str) -> None:
+        await self._post(team_id, user, {"text": text})
+
+    async def send_file(self, team_id: str, user: str, *, filename: str, data: dict, comment: str) -> None:
+        """A JSON file in the app's DM with a person (files.uploadV2: upload URL, upload, complete)."""
+        client = await self.clients.for_team(team_id)
+        channel = (await client.conversations_open(users=user))["channel"]["id"]
+        await client.files_upload_v2(channel=channel, filename=filename, title=filename, initial_comment=comment,
+                                     content=json.dumps(data, indent=2, ensure_ascii=False))
 
     # --- Web API ---
 

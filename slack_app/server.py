@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -12,13 +13,16 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
 
+import aiohttp
 import uvicorn
+from slack_sdk.errors import SlackApiError
 from starlette.applications import Starlette
 
 from .app import SlackAsk, create_app
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 from .embedded import embedded_valkey
 from .settings import Settings
+from .slack_api import NotInstalled
 
 T = TypeVar("T")
 
@@ -96,6 +100,44 @@ def digest(settings: Settings, *, post: bool, week: str | None, team: str | None
             return 0
         finally:
             await services.store.redis.aclose()
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def export_user(settings: Settings, *, team: str, user: str) -> int:
+    """`slack-ask export-user`: everything kept about one person, as JSON on stdout."""
+
+    async def run() -> int:
+        services = create_app(settings).services
+        try:
+            print(json.dumps(await services.personal.export(team, user), indent=2, ensure_ascii=False))
+        finally:
+            await services.store.redis.aclose()
+        return 0
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def erase_user(settings: Settings, *, team: str, user: str) -> int:
+    """`slack-ask erase-user`: what one person wrote erased, then the messages that showed it redrawn."""
+
+    async def run() -> int:
+        services = create_app(settings).services
+        try:
+            async with services.clients.sharing_connections():
+                erasure = await services.personal.erase(team, user)
+                print(f"Erased what {user} wrote in {team}: the line and scope of {erasure.asks} ask(s) "
+                      f"and {erasure.notes} thank-you note(s).")
+                try:
+                    await services.personal.show_erased(team, user)
+                except (SlackApiError, aiohttp.ClientError, NotInstalled) as error:
+                    print(f"slack-ask: erased in storage, but Slack's messages could not all be redrawn ({error!r}); "
+                          "they show the placeholder once their ask next changes.", file=sys.stderr)
+        finally:
+            await services.store.redis.aclose()
+        return 0
 
     with with_redis(settings) as settings:
         return asyncio.run(run())

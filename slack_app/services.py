@@ -21,6 +21,7 @@ from .installations import RedisInstallationStore
 from .lifecycle import Lifecycle
 from .observability import REDIS_ERRORS
 from .people import People
+from .personal_data import PersonalData
 from .routing import Router
 from .scheduler import Scheduler
 from .settings import Settings
@@ -74,6 +75,7 @@ class Services:
     background: Background
     health: StoreHealth
     ask_forms: AskForms
+    personal: PersonalData
 
     def open_modal(self, team_id: str, trigger_id: str, view: dict | Awaitable[dict],
                    respond: AsyncRespond | None = None) -> None:

@@ -38,7 +38,8 @@ SLACK_CONNECTIONS = 400
 SAFE_TO_REPEAT = {"chat.update", "views.publish", "users.info", "conversations.open", "conversations.history", "auth.test",
                   "chat.getPermalink", "usergroups.users.list"}
 # What the app asks for when a workspace installs it; tests/test_manifest.py keeps it equal to manifest.yml.
-BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:write", "im:history", "usergroups:read"]
+BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:write", "im:history", "usergroups:read",
+              "files:write"]
 
 
 class MeteredWebClient(AsyncWebClient):

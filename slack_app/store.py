@@ -136,6 +136,7 @@ class Store:
         self._close = redis.register_script(lua.source("close"))
         self._thanks = redis.register_script(lua.source("record_thanks"))
         self._claim_digest = redis.register_script(lua.source("claim_digest"))
+        self._redact_notes = redis.register_script(lua.source("redact_notes"))
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -318,6 +319,49 @@ class Store:
     async def first_coaching(self, team_id: str, view_id: str, fingerprint: str) -> bool:
         """True the first time this submission of this modal is coached; False once it is sent again unchanged."""
         return bool(await self.redis.set(coached_key(team_id, view_id, fingerprint), "1", nx=True, ex=COACHED_SECONDS))
+
+    # --- a person's own data: what they can take away, or erase ---
+
+    async def all_ask_ids(self, team_id: str, user_id: str) -> tuple[list[str], list[str]]:
+        """Every ask a person made, and every ask sent to them, oldest first."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(asked_by_key(team_id, user_id), 0, -1)
+            pipe.zrange(asked_of_key(team_id, user_id), 0, -1)
+            by, of = await pipe.execute()
+        return by, of
+
+    async def all_kudos(self, team_id: str) -> list[dict]:
+        """Every week's thank-you notes in a workspace, for finding one person's among them."""
+        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=500)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for week in weeks:
+                pipe.lrange(week, 0, -1)
+            found = await pipe.execute()
+        return [json.loads(raw) for records in found for raw in records]
+
+    async def cached_person_record(self, team_id: str, user_id: str) -> dict | None:
+        raw = await self.redis.get(person_key(team_id, user_id))
+        return json.loads(raw) if raw else None
+
+    async def is_home_viewer(self, team_id: str, user_id: str) -> bool:
+        return bool(await self.redis.sismember(home_viewers_key(team_id), user_id))
+
+    async def redact_ask(self, team_id: str, ask_id: str, placeholder: str) -> None:
+        """The asker's own words in an ask — its line and its scope — replaced; its facts stay."""
+        await self.redis.hset(ask_key(team_id, ask_id), mapping={"text": placeholder, "scope": placeholder})
+
+    async def redact_notes(self, team_id: str, author: str, helpers: set[str], placeholder: str) -> int:
+        """The author's thank-you notes replaced wherever they are kept: every week's kudos (the
+        digest's) and the thanks lists of the helpers they thanked (their Home tabs). Returns how
+        many notes there were."""
+        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=500)]
+        for key in (thanks_for_key(team_id, helper) for helper in sorted(helpers)):
+            await self._redact_notes(keys=[key], args=[author, placeholder])
+        return sum([await self._redact_notes(keys=[week], args=[author, placeholder]) for week in weeks])
+
+    async def forget_person(self, team_id: str, user_id: str) -> None:
+        """Drops the cached profile, so the next look-up asks Slack (and sees a deactivation)."""
+        await self.redis.delete(person_key(team_id, user_id))
 
     # --- people: a cache of users.info ---
 

@@ -39,10 +39,13 @@ EVENT_SCOPES: dict[str, set[str]] = {
     "app_home_opened": set(),
     "app_uninstalled": set(),
     "tokens_revoked": set(),
+    "user_change": {"users:read"},
 }
 
 # Calls that are not `client.<method>(…)` but still reach the Web API with the bot token.
 IMPLICIT_METHODS = {"say": "chat.postMessage"}
+# slack_sdk's helpers that are several Web API calls under one name.
+CLIENT_HELPERS = {"files_upload_v2": ["files.getUploadURLExternal", "files.completeUploadExternal"]}
 
 # How Slack would deliver each kind of registration, to ask Bolt's own matchers.
 CANDIDATE_BODIES = {
@@ -183,7 +186,10 @@ def called_methods() -> dict[str, list[str]]:
                 continue
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
             func = node.func
-            if isinstance(func, ast.Attribute) and _receiver_is_client(func.value):
+            if isinstance(func, ast.Attribute) and _receiver_is_client(func.value) and func.attr in CLIENT_HELPERS:
+                for method in CLIENT_HELPERS[func.attr]:
+                    calls.setdefault(method, []).append(where)
+            elif isinstance(func, ast.Attribute) and _receiver_is_client(func.value):
                 if func.attr == "api_call" and node.args and isinstance(node.args[0], ast.Constant):
                     method = node.args[0].value
                 else:

@@ -12,7 +12,7 @@ from fake_slack import MESSAGE_BLOCK_LIMIT, _check_blocks, _check_view
 from slack_app.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, THANKS_MAX_LENGTH, Ask, Status
 from slack_app.digest import digest_context, summarise
 from slack_app.digests import WEEKDAYS, DigestSettings, time_zone_choices
-from slack_app.modals import ask_modal, thanks_modal
+from slack_app.modals import ask_modal, erase_modal, thanks_modal
 from slack_app.render import escape_mrkdwn, fmt, render
 
 HOSTILE_UNITS = ["<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|x>", "&", "\"", "\\", "{{ 7*7 }}",
@@ -57,7 +57,7 @@ def message_contexts():
     yield "digest.json.j2", digest_context(summarise([], "2026-W47"))
 
 
-RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2", "home.json.j2"} | {name for name, _ in message_contexts()}
+RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2", "home.json.j2", "erase_modal.json.j2"} | {name for name, _ in message_contexts()}
 
 
 def test_every_template_is_covered_here():
@@ -104,6 +104,7 @@ def test_the_modals_are_valid_views_when_sending_again_and_saying_thanks():
     for ask in asks():
         assert _check_view(ask_modal(again=ask), "modal") == []
         assert _check_view(thanks_modal(ask, "U0HELP1", "D0ASKER", "1.2"), "modal") == []
+    assert _check_view(erase_modal(), "modal") == []
 
 
 @pytest.mark.parametrize("admin", [False, True])
@@ -119,6 +120,7 @@ def test_the_home_tab_of_someone_with_many_asks_stays_a_valid_view(admin):
     text = json.dumps(view, ensure_ascii=False)
     assert "<!channel>" not in text and "<@U0VICTIM>" not in text
     assert ("digest_settings" in text) is admin
+    assert "home_export_data" in text and "home_erase_open" in text  # everyone can take or erase their data
 
 
 def test_escaping_is_exactly_slacks_three_characters():

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from ..asks import Answer
 from ..digests import valid_time, valid_time_zone
-from ..modals import ask_modal, thanks_modal
+from ..modals import ask_modal, erase_modal, thanks_modal
 from ..routing import VERB_FOR_ANSWER
 from ..services import Services
 
@@ -104,6 +104,17 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         team_id = body["team"]["id"]
         services.open_modal(team_id, body["trigger_id"], services.ask_forms.blank(team_id, body["user"]["id"]))
+
+    @app.action("home_export_data")
+    async def export_data(ack: AsyncAck, body: dict) -> None:
+        await ack()
+        team_id, user = body["team"]["id"], body["user"]["id"]
+        await background.spawn(services.personal.send_export(team_id, user), "export data")
+
+    @app.action("home_erase_open")
+    async def open_erase(ack: AsyncAck, body: dict) -> None:
+        await ack()
+        services.open_modal(body["team"]["id"], body["trigger_id"], erase_modal())
 
     async def save_digest_setting(ack: AsyncAck, body: dict, name: str, value: str | None) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]

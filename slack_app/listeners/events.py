@@ -1,4 +1,5 @@
-"""Events: reactions answer asks, the Home tab opens, and an uninstall forgets the workspace."""
+"""Events: reactions answer asks, the Home tab opens, a deactivated person's asks end, and an
+uninstall forgets the workspace (or the whole organisation)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,16 @@ def register(app: AsyncApp, services: Services) -> None:
     async def home_opened(body: dict, event: dict) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
             await services.background.spawn(services.home.opened(body["team_id"], event["user"]), "home opened")
+
+    @app.event("user_change")
+    async def user_changed(body: dict, event: dict) -> None:
+        person = event.get("user") or {}
+        if not person.get("deleted") or not person.get("id"):
+            return
+        team_id = body.get("team_id") or person.get("team_id")
+        # Every step is idempotent, so Slack's retries of this event change nothing more.
+        for snapshot, user in await services.personal.deactivated(team_id, person["id"]):
+            await services.tell(snapshot, user)
 
     @app.event("app_uninstalled")
     async def uninstalled(body: dict) -> None:

@@ -82,6 +82,18 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         await services.background.spawn(_deliver_thanks(services, ask, helper, note, about), f"thanks {ask.id}")
 
+    @app.view("erase_confirm")
+    async def erase_what_they_wrote(ack: AsyncAck, body: dict) -> None:
+        team_id, user = body["team"]["id"], body["user"]["id"]
+        erasure = await services.personal.erase(team_id, user)  # done before the modal closes
+        await ack()
+        await services.background.spawn(_show_erasure(services, team_id, user, erasure.summary), f"erased {user}")
+
+
+async def _show_erasure(services: Services, team_id: str, user: str, summary: str) -> None:
+    await services.personal.show_erased(team_id, user)
+    await services.router.tell_person(team_id, user, summary)
+
 
 async def _first_time_coached(services: Services, team_id: str, view: dict, *coached: object) -> bool:
     """Coaching never blocks: the same submission sent again unchanged goes through, and so does one

@@ -42,6 +42,8 @@ ANSWERED_METHOD_SCOPES = {
     "usergroups.users.list": ["usergroups:read"],
     "conversations.open": ["channels:manage", "groups:write", "im:write", "mpim:write"],
     "conversations.history": ["channels:history", "groups:history", "im:history", "mpim:history"],
+    "files.getUploadURLExternal": ["files:write"],
+    "files.completeUploadExternal": ["files:write"],
 }
 
 # slack_sdk adds team_id to every call from a client Bolt hands a listener (org-ready apps);

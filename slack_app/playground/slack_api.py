@@ -43,6 +43,7 @@ class Message:
     metadata: dict | None = None
     user: str = ""  # who wrote it, for a person's message; the app's own have none
     thread_ts: str = ""  # the thread's first message, for a reply
+    files: list[dict] = field(default_factory=list)  # files shared with it: id, title, filename, content
 
     @property
     def all_text(self) -> str:
@@ -94,6 +95,7 @@ class WebApi:
         self.responses: list[dict] = []  # what the app sent to response_url
         self.usergroups: dict[str, list[str]] = {}  # user group id → its members
         self.private_channels: set[str] = set()  # channels the app isn't in: it can't link to their messages
+        self.files: dict[str, dict] = {}  # uploads: file id → filename, declared length, content once sent
         self._ts = itertools.count(1)
         self._lock = threading.Lock()  # the tests read from other threads than the one serving
 
@@ -101,6 +103,7 @@ class WebApi:
         app.router.add_post("/api/{method}", self._handle_api)
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
 
     # --- reading what happened ---
 
@@ -152,6 +155,8 @@ class WebApi:
             with self._lock:
                 self.violations.extend(f"{method}: {problem}" for problem in rejection.problems)
             return web.json_response({"ok": False, "error": rejection.error, "response_metadata": {"messages": rejection.problems}})
+        if method == "files.getUploadURLExternal":  # the upload URL is this server's own
+            return web.json_response(self._upload_url(args, f"{request.scheme}://{request.host}"))
         return web.json_response(self._answer(method, args, token))
 
     def _authorised(self, method: str, token: str) -> bool:
@@ -166,6 +171,40 @@ class WebApi:
 
     def _responded(self, name: str, payload: dict) -> None:
         """What the app sent to the response_url named `name`; the playground shows it."""
+
+    # --- files.uploadV2: an upload URL, the bytes posted to it, then completeUploadExternal ---
+
+    def _upload_url(self, args: dict[str, Any], origin: str) -> dict:
+        file_id = f"F{next(self._ts):08d}"
+        with self._lock:
+            self.files[file_id] = {"filename": args["filename"], "length": int(args["length"]), "content": None}
+        return {"ok": True, "upload_url": f"{origin}/upload/{file_id}", "file_id": file_id}
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        content = await request.read()
+        with self._lock:
+            upload = self.files.get(request.match_info["file_id"])
+            if upload is None:
+                return web.Response(status=404, text="file not found")
+            if len(content) != upload["length"]:
+                return web.Response(status=400, text="length does not match getUploadURLExternal's")
+            upload["content"] = content
+        return web.Response(text=f"OK - {len(content)}")
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict:
+        listed = as_json(args["files"])
+        with self._lock:
+            uploads = [self.files.get(item.get("id")) for item in listed]
+        if not listed or any(upload is None or upload["content"] is None for upload in uploads):
+            return {"ok": False, "error": "file_not_found"}
+        shared = [{"id": item["id"], "title": item.get("title") or upload["filename"], **upload}
+                  for item, upload in zip(listed, uploads)]
+        if args.get("channel_id"):
+            message = Message(channel=args["channel_id"], ts=self._next_ts(), text=args.get("initial_comment", ""),
+                              blocks=[], files=shared)
+            with self._lock:
+                self.messages[(message.channel, message.ts)] = message
+        return {"ok": True, "files": [{"id": item["id"], "title": item["title"]} for item in shared]}
 
     # --- answers ---
 
@@ -196,6 +235,8 @@ class WebApi:
         if method == "usergroups.users.list":
             members = self.usergroups.get(args.get("usergroup", ""))
             return {"ok": True, "users": list(members)} if members is not None else {"ok": False, "error": "no_such_subteam"}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         return {"ok": True}
 
     def _show_view(self, method: str, args: dict[str, Any]) -> dict:

@@ -1,0 +1,156 @@
+"""A person's data: all of it, theirs to take away; what they wrote, theirs to erase; and what
+happens to their asks when their account is deactivated.
+
+Knows nothing of Bolt: the Home tab's buttons, the erase modal, `slack-ask export-user` /
+`erase-user` and the user_change event all call in with a workspace and a user id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .asks import Answer, Ask
+from .home import Home
+from .lifecycle import Lifecycle
+from .routing import Router
+from .store import Snapshot, Store
+
+ERASED = "(removed)"  # neutral: it says nothing about who or why
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    asks: int
+    notes: int
+
+    @property
+    def summary(self) -> str:
+        return (f"Erased what you wrote in slack-ask: the line and scope of {_count(self.asks, 'ask')} and "
+                f"{_count(self.notes, 'thank-you note')}. Counts and other people's own words stay.")
+
+
+class PersonalData:
+    def __init__(self, store: Store, lifecycle: Lifecycle, router: Router, home: Home):
+        self.store = store
+        self.lifecycle = lifecycle
+        self.router = router
+        self.home = home
+
+    # --- taking it away ---
+
+    async def export(self, team_id: str, user_id: str) -> dict:
+        """Everything kept about a person: their asks, their answers, the thank-you notes they wrote
+        and received, and their settings. Of anyone else only the user ids their records name."""
+        by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
+        asks_by, asks_for, answers, kudos, balance, profile, viewer = await asyncio.gather(
+            self.store.load_asks(team_id, by_ids),
+            self.store.load_asks(team_id, for_ids),
+            self.store.answers_of(team_id, for_ids, user_id),
+            self._kudos(team_id, user_id),
+            self.store.balance(team_id, user_id),
+            self.store.cached_person_record(team_id, user_id),
+            self.store.is_home_viewer(team_id, user_id),
+        )
+        answer_of = dict(zip(for_ids, answers))
+        return {
+            "about": f"Everything slack-ask keeps about {user_id} in workspace {team_id}.",
+            "exported_at": _iso(datetime.now(timezone.utc).timestamp()),
+            "team": team_id,
+            "user": user_id,
+            "asks_you_made": [_own_ask(ask) for ask in asks_by],
+            "asks_sent_to_you": [_ask_for_you(ask, answer_of.get(ask.id)) for ask in asks_for],
+            "thanks_you_wrote": [_note(record, "helper") for record in kudos if record["asker"] == user_id],
+            "thanks_you_received": [_note(record, "asker") for record in kudos if record["helper"] == user_id],
+            "settings": {"asked_and_helped": balance, "home_tab_opened": viewer, "profile_from_slack": profile},
+        }
+
+    async def send_export(self, team_id: str, user_id: str) -> None:
+        """The export as a JSON file in the person's DM with the app."""
+        data = await self.export(team_id, user_id)
+        await self.router.send_file(team_id, user_id, filename=f"slack-ask-{team_id}-{user_id}.json", data=data,
+                                    comment="Here is everything slack-ask keeps about you, as a JSON file.")
+
+    async def _kudos(self, team_id: str, user_id: str) -> list[dict]:
+        # A helper's own thanks list is newest-first and capped; the weekly lists hold them all.
+        records = [*await self.store.all_kudos(team_id), *await self.store.thanks_received(team_id, user_id, 1000)]
+        unique = {(record["ask_id"], record["helper"]): record for record in records
+                  if user_id in (record.get("asker"), record.get("helper"))}
+        return sorted(unique.values(), key=lambda record: record.get("at", 0))
+
+    # --- erasing what they wrote ---
+
+    async def erase(self, team_id: str, user_id: str) -> Erasure:
+        """Their ask lines, scopes and thank-you notes replaced by a placeholder, in the store at once;
+        then every message and Home tab that shows them is brought up to date."""
+        by_ids, _ = await self.store.all_ask_ids(team_id, user_id)
+        asks = await self.store.load_asks(team_id, by_ids)
+        for ask in asks:
+            await self.store.redact_ask(team_id, ask.id, ERASED)
+        helpers = {helper for ask in asks for helper in ask.helpers}
+        notes = await self.store.redact_notes(team_id, user_id, helpers, ERASED)
+        log.info("erased a person's words", extra={"team": team_id, "user": user_id, "asks": len(asks), "notes": notes})
+        return Erasure(asks=len(asks), notes=notes)
+
+    async def show_erased(self, team_id: str, user_id: str) -> None:
+        """After an erasure: cards, summaries and Home tabs re-rendered from the store, which no longer has the words."""
+        by_ids, _ = await self.store.all_ask_ids(team_id, user_id)
+        snapshots = [await self.store.snapshot(team_id, ask_id) for ask_id in by_ids]
+        concerned = {user_id}
+        for snapshot in snapshots:
+            if snapshot.ask is not None:
+                concerned.update(snapshot.ask.teammates)
+                await self.router.rerender(snapshot)
+        await self.home.refresh_people(team_id, concerned)
+
+    # --- deactivation ---
+
+    async def deactivated(self, team_id: str, user_id: str) -> list[tuple[Snapshot, str]]:
+        """Their open asks end gently (cancelled: cards say no longer needed, nobody is blamed); asks
+        still waiting for their answer take it as a pass, which nobody is told about. Returns each
+        change with who made it, for the messages to follow."""
+        await self.store.forget_person(team_id, user_id)
+        by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
+        changes = []
+        for ask in await self.store.load_asks(team_id, by_ids):
+            if ask.status.is_live:
+                snapshot = await self.store.close(team_id, ask.id, "cancelled", user_id)
+                await self.lifecycle.ended(snapshot)
+                changes.append((snapshot, user_id))
+        waiting = await self.store.load_asks(team_id, for_ids)
+        answers = await self.store.answers_of(team_id, [ask.id for ask in waiting], user_id)
+        for ask, answer in zip(waiting, answers):
+            if ask.status.is_live and answer is None:
+                changes.append((await self.store.answer(team_id, ask.id, user_id, "decline"), user_id))
+        return changes
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
+def _iso(timestamp: float) -> str | None:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat() if timestamp else None
+
+
+def _own_ask(ask: Ask) -> dict:
+    return {"id": ask.id, "text": ask.text, "scope": ask.scope, "estimate_minutes": ask.estimate_minutes,
+            "decline_line": ask.decline_line, "teammates": ask.teammates, "helpers_needed": ask.helpers_needed,
+            "needed_by": ask.needed_by.isoformat() if ask.needed_by else None, "status": ask.status.value,
+            "helpers": ask.helpers, "asked_at": _iso(ask.created_at), "taken_at": _iso(ask.taken_at),
+            "done_at": _iso(ask.done_at)}
+
+
+def _ask_for_you(ask: Ask, answer: Answer | None) -> dict:
+    """An ask someone sent them: its facts and their answer, not the asker's words."""
+    return {"id": ask.id, "asker": ask.asker, "asked_at": _iso(ask.created_at), "status": ask.status.value,
+            "your_answer": {Answer.ACCEPT: "took it", Answer.DECLINE: "passed", None: "no answer"}[answer]}
+
+
+def _note(record: dict, other: str) -> dict:
+    return {"ask_id": record["ask_id"], other: record[other], "note": record["note"],
+            "shared_in_digest": bool(record.get("shared")), "at": _iso(float(record.get("at", 0)))}
