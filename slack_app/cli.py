@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the Slack app over HTTP")
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
-    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")
+    # A server for Slack (behind a proxy or in a container) listens on every interface unless told otherwise.
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")  # nosec B104
     commands.add_parser("worker", help="run only the timed-job worker (expiry, check-ins, reminders, digests)")
     digest = commands.add_parser("digest", help="preview or post the weekly kudos digest")
     action = digest.add_mutually_exclusive_group(required=True)

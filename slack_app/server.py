@@ -54,8 +54,10 @@ def outlive_stop_signals() -> None:
         signal.signal(stop_signal, lambda *_: None)
 
 
-def serve(settings: Settings, host: str = "0.0.0.0") -> None:
-    """Runs until SIGINT/SIGTERM: uvicorn stops taking requests and finishes in-flight ones."""
+def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
+    """Runs until SIGINT/SIGTERM: uvicorn stops taking requests and finishes in-flight ones.
+
+    Every interface by default, like `serve --host`: it is a server, usually behind a proxy or in a container."""
     outlive_stop_signals()
     with with_redis(settings) as settings:
         uvicorn_server(create_app(settings).asgi, host, settings.port).run()

@@ -100,7 +100,8 @@ async def metrics_listener(port: int):
     app.router.add_get("/metrics", metrics)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()  # nosec B104: a pod's metrics port is scraped from outside it
+    # Every interface: Prometheus scrapes a pod's metrics port from outside the pod.
+    await web.TCPSite(runner, "0.0.0.0", port).start()  # nosec B104
     log.info("serving /metrics on port %s", port)
     try:
         yield
