@@ -17,6 +17,7 @@ from .background import Background
 from .digests import Digests, DigestSettings
 from .edge import Edge
 from .home import Home
+from .insights_service import Insights
 from .installations import RedisInstallationStore, RedisOAuthStateStore
 from .lifecycle import Lifecycle
 from .listeners import register_listeners
@@ -55,8 +56,9 @@ def create_app(settings: Settings) -> SlackAsk:
     scheduler = Scheduler(redis)
     people = People(store, clients)
     digests = Digests(store, clients, digest_defaults(settings))
-    lifecycle = Lifecycle(store, scheduler, router)
-    home = Home(store, people, digests, clients)
+    insights = Insights(store, digests, clients)
+    lifecycle = Lifecycle(store, scheduler, router, insights.this_week)
+    home = Home(store, people, digests, insights, clients)
     services = Services(
         settings=settings,
         clients=clients,
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> SlackAsk:
         scheduler=scheduler,
         lifecycle=lifecycle,
         digests=digests,
+        insights=insights,
         home=home,
         background=Background(),
         health=StoreHealth(store),

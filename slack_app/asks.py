@@ -89,6 +89,7 @@ class Ask:
     reopened_at: float = 0.0  # when a helper last stepped back
     summary_channel: str = ""  # the asker's DM summary, once sent
     summary_ts: str = ""
+    week: str = ""  # ISO week it was sent in (workspace time zone): where its workspace figures count
 
     @property
     def estimate_label(self) -> str:

@@ -1,4 +1,5 @@
-"""The Home tab: a person's own asks, asks for them, thanks they received, and (for admins) settings."""
+"""The Home tab: a person's own asks, asks for them, thanks they received, and (for admins) how asking
+is going across the workspace, and its settings."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import time
 
 from .digests import WEEKDAYS, Digests, time_zone_choices
+from .insights import Overview, alt_text, say
+from .insights_service import Insights
 from .people import People
 from .render import render
 from .routing import card_state
@@ -18,10 +21,11 @@ VIEWERS_CACHE_SECONDS = 30.0
 
 
 class Home:
-    def __init__(self, store: Store, people: People, digests: Digests, clients: Clients):
+    def __init__(self, store: Store, people: People, digests: Digests, insights: Insights, clients: Clients):
         self.store = store
         self.people = people
         self.digests = digests
+        self.insights = insights
         self.clients = clients
         self._viewers: dict[str, tuple[float, set[str]]] = {}  # team → (fresh until, who opened Home)
 
@@ -36,6 +40,7 @@ class Home:
             self.digests.settings_for(team_id),
         )
         answers = await self.store.answers_of(team_id, [ask.id for ask in asks_for], user_id)
+        insights = await self._insights(team_id) if person.is_admin else None
         return render(
             "home.json.j2",
             user=user_id,
@@ -49,7 +54,14 @@ class Home:
             digest=digest,
             weekdays=WEEKDAYS,
             time_zones=time_zone_choices(digest.tz, person.tz),
+            insights=insights,
         )
+
+    async def _insights(self, team_id: str) -> dict:
+        """The admins' section: the span's totals, last week's people, and the chart's file."""
+        view = await self.insights.overview(team_id)
+        return {"total": _total_fields(view), "people": view.last_full_week, "chart": await self.insights.chart_file(team_id, view),
+                "alt_text": alt_text(view), "span": f"{view.weeks[0].week} to {view.weeks[-1].week}"}
 
     async def publish(self, team_id: str, user_id: str) -> None:
         client = await self.clients.for_team(team_id)
@@ -83,3 +95,15 @@ class Home:
             cached = (time.monotonic() + VIEWERS_CACHE_SECONDS, await self.store.home_viewers(team_id))
             self._viewers[team_id] = cached
         return cached[1]
+
+
+def _total_fields(view: Overview) -> list[tuple[str, str]]:
+    total = view.total
+    return [
+        ("Asks sent", say(total.asks_sent)),
+        ("Found help", say(total.found_help, "share")),
+        ("First yes, median", say(total.median_minutes_to_yes, "wait")),
+        ("Help given", say(total.hours_of_help, "hours")),
+        ("Ended with a thank-you", say(total.thanked, "share")),
+        ("Offers made / accepted", f"{say(total.offers_made)} / {say(total.offers_accepted)}"),
+    ]

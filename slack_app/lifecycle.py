@@ -8,6 +8,7 @@ date and the asker's time zone) and stored in the scheduler, never held in memor
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -85,10 +86,11 @@ class Lifecycle:
     asks how it went) or sets itself for the next moment that matters. So answering an ask never has
     to touch the timers: accepting, passing and stepping back cost no scheduling at all."""
 
-    def __init__(self, store: Store, scheduler: Scheduler, router: Router):
+    def __init__(self, store: Store, scheduler: Scheduler, router: Router, this_week: Callable[[str], Awaitable[str]]):
         self.store = store
         self.scheduler = scheduler
         self.router = router
+        self.this_week = this_week  # team → this ISO week in the workspace's time zone
 
     # --- planning: called right after a state change, before Slack gets its ack ---
 
@@ -102,7 +104,7 @@ class Lifecycle:
         if outcome == "cancelled":
             await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"deliver:{ask.id}")
         elif outcome == "done":
-            await self.store.count_helped(ask.team_id, ask.helpers)
+            await self.store.count_done(ask, await self.this_week(ask.team_id))
             for number, helper in enumerate(ask.helpers):
                 job = _job("thanks_reminder", ask, thanks_reminder_due(ask), helper)
                 await self.scheduler.schedule(job, cancelling=(f"timer:{ask.id}",) if number == 0 else ())

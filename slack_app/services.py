@@ -17,6 +17,7 @@ from .ask_forms import AskForms
 from .background import Background
 from .digests import Digests
 from .home import Home
+from .insights_service import Insights
 from .installations import RedisInstallationStore
 from .lifecycle import Lifecycle
 from .observability import REDIS_ERRORS
@@ -71,6 +72,7 @@ class Services:
     scheduler: Scheduler
     lifecycle: Lifecycle
     digests: Digests
+    insights: Insights
     home: Home
     background: Background
     health: StoreHealth

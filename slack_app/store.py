@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from . import lua
 from .asks import Answer, Ask, Person, Status
+from .insights import keep_until, yes_bucket
 
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
 EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
@@ -96,6 +97,19 @@ TEAMS_KEY = "slack-ask:teams"
 THANKS_KEPT_PER_PERSON = 20
 
 
+def insights_key(team_id: str, iso_week: str) -> str:
+    """Hash: the week's workspace-wide counters (numbers only; see insights.py). Expires KEEP_WEEKS on."""
+    return f"{{{team_id}}}:insights:{iso_week}"
+
+
+def insights_chart_key(team_id: str) -> str:
+    """The chart last uploaded to Slack for the insights: its figures' fingerprint and file id."""
+    return f"{{{team_id}}}:insights_chart"
+
+
+INSIGHTS_CHART_SECONDS = 8 * 24 * 3600  # unused for a week, it is drawn afresh
+
+
 def kudos_key(team_id: str, iso_week: str) -> str:
     """A list of the week's thank-you notes (JSON), the week in the workspace's time zone."""
     return f"{{{team_id}}}:kudos:{iso_week}"
@@ -109,6 +123,7 @@ class Snapshot:
     ask: Ask | None = None
     answers: dict[str, Answer] = field(default_factory=dict)
     cards: dict[str, tuple[str, str]] = field(default_factory=dict)
+    first_yes: bool = False  # this step gave the ask its first yes ever
 
 
 def _snapshot(raw: str) -> Snapshot:
@@ -120,6 +135,7 @@ def _snapshot(raw: str) -> Snapshot:
         ask=_ask_from_fields(data["ask"]),
         answers=_answers_from_fields(_lua_map(data["answers"])),
         cards=_cards_from_fields(_lua_map(data["cards"])),
+        first_yes=bool(data.get("first_yes")),
     )
 
 
@@ -137,6 +153,8 @@ class Store:
         self._thanks = redis.register_script(lua.source("record_thanks"))
         self._claim_digest = redis.register_script(lua.source("claim_digest"))
         self._redact_notes = redis.register_script(lua.source("redact_notes"))
+        self._count_insights = redis.register_script(lua.source("count_insights"))
+        self._count_person = redis.register_script(lua.source("count_person"))
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -144,7 +162,7 @@ class Store:
     # --- asks ---
 
     async def save_ask(self, ask: Ask) -> None:
-        """Stores the ask first, then the indexes that lead people to it."""
+        """Stores the ask first, then the indexes that lead people to it, then counts it (ask.week)."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
         await self.redis.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
@@ -152,9 +170,9 @@ class Store:
             pipe.zadd(asked_by_key(team, ask.asker), {ask.id: ask.created_at})
             for teammate in ask.teammates:
                 pipe.zadd(asked_of_key(team, teammate), {ask.id: ask.created_at})
-            pipe.hincrby(balance_key(team, ask.asker), "asked", 1)
             pipe.sadd(TEAMS_KEY, team)
             await pipe.execute()
+        await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
 
     async def load_asks(self, team_id: str, ask_ids: list[str]) -> list[Ask]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -172,11 +190,51 @@ class Store:
             pipe.zcard(asked_of_key(team_id, user_id))
             return tuple(await pipe.execute())
 
-    async def count_helped(self, team_id: str, helpers: list[str]) -> None:
+    async def count_done(self, ask: Ask, this_week: str) -> None:
+        """An ask marked done: its helpers' private balances, and the workspace's figures — the
+        hours of help under the week it was sent, the helpers under this week."""
+        team = ask.team_id
+        if ask.week:
+            await self._count_week(team, ask.week, {"done": 1, "help_minutes": ask.estimate_minutes * len(ask.helpers)})
+        for helper in ask.helpers:
+            await self._count_someone(team, helper, "helped", this_week)
+
+    # --- the workspace's weekly figures (insights.py says what each counter means) ---
+    #
+    # An ask's keys ({T:ask:id}) and the workspace's counters ({T}) sit in different hash slots, so on
+    # a Redis Cluster no one script can hold both: a change to an ask is counted right after its own
+    # script, from what only that script's first run reports (first_yes, an ending), so a repeat never
+    # counts twice. Thanks and sending touch only {T} keys and count inside their own step.
+
+    async def _count_week(self, team_id: str, week: str, amounts: dict[str, int]) -> None:
+        flat = [part for field_amount in amounts.items() for part in field_amount]
+        await self._count_insights(keys=[insights_key(team_id, week)], args=[keep_until(week), *flat])
+
+    async def _count_someone(self, team_id: str, user_id: str, role: str, week: str,
+                             amounts: dict[str, int] | None = None) -> None:
+        if not week:  # an ask from before the counters: only the private balance counts it
+            await self.redis.hincrby(balance_key(team_id, user_id), role, 1)
+            return
+        flat = [part for field_amount in (amounts or {}).items() for part in field_amount]
+        await self._count_person(keys=[balance_key(team_id, user_id), insights_key(team_id, week)],
+                                 args=[role, week, keep_until(week), *flat])
+
+    async def insight_counts(self, team_id: str, weeks: list[str]) -> list[dict[str, str]]:
+        """Each week's counters, in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for helper in helpers:
-                pipe.hincrby(balance_key(team_id, helper), "helped", 1)
-            await pipe.execute()
+            for week in weeks:
+                pipe.hgetall(insights_key(team_id, week))
+            return await pipe.execute()
+
+    async def insights_chart(self, team_id: str) -> tuple[str, str] | None:
+        raw = await self.redis.get(insights_chart_key(team_id))
+        return tuple(raw.split(" ", 1)) if raw else None
+
+    async def swap_insights_chart(self, team_id: str, fingerprint: str, file_id: str) -> str | None:
+        """Keeps the new chart; returns the file id it replaced, whose Slack file can go."""
+        old = await self.redis.set(insights_chart_key(team_id), f"{fingerprint} {file_id}", ex=INSIGHTS_CHART_SECONDS,
+                                   get=True)
+        return old.split(" ", 1)[1] if old else None
 
     async def balance(self, team_id: str, user_id: str) -> dict[str, int]:
         raw = await self.redis.hgetall(balance_key(team_id, user_id))
@@ -232,7 +290,12 @@ class Store:
         Outcomes: took, took_last, already_covered, closed, declined, all_declined, withdrew,
         reopened, undeclined, unchanged, missing.
         """
-        return _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb, time.time()]))
+        now = time.time()
+        snapshot = _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb, now]))
+        if snapshot.first_yes and snapshot.ask.week:
+            waited = now - snapshot.ask.created_at
+            await self._count_week(team_id, snapshot.ask.week, {"found_help": 1, yes_bucket(waited): 1})
+        return snapshot
 
     async def snapshot(self, team_id: str, ask_id: str) -> Snapshot:
         """The ask, its answers and its cards as they stand, in one round trip."""
@@ -268,11 +331,15 @@ class Store:
 
     # --- thanks ---
 
-    async def record_thanks(self, team_id: str, iso_week: str, kudos: dict) -> bool:
-        """Files a thank-you note; False if this helper was already thanked for this ask."""
+    async def record_thanks(self, team_id: str, iso_week: str, kudos: dict, ask: Ask | None = None) -> bool:
+        """Files a thank-you note; False if this helper was already thanked for this ask. The ask's
+        first thank-you counts in the workspace's figures, under the week the ask was sent in."""
+        week = ask.week if ask else ""
+        others = [thanked_key(team_id, ask.id, helper) for helper in ask.helpers if helper != kudos["helper"]] if ask else []
         keys = [thanked_key(team_id, kudos["ask_id"], kudos["helper"]), kudos_key(team_id, iso_week),
-                thanks_for_key(team_id, kudos["helper"])]
-        return bool(await self._thanks(keys=keys, args=[json.dumps(kudos), THANKS_KEPT_PER_PERSON]))
+                thanks_for_key(team_id, kudos["helper"]), insights_key(team_id, week), *others]
+        args = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else ""]
+        return bool(await self._thanks(keys=keys, args=args))
 
     async def was_thanked(self, team_id: str, ask_id: str, helper: str) -> bool:
         return bool(await self.redis.exists(thanked_key(team_id, ask_id, helper)))
@@ -412,6 +479,7 @@ def _ask_fields(ask: Ask) -> dict[str, str]:
         "helpers": json.dumps(ask.helpers),
         "created_at": repr(ask.created_at),
         "asker_tz": ask.asker_tz,
+        "week": ask.week,
     }
 
 
@@ -438,4 +506,5 @@ def _ask_from_fields(fields: dict[str, str]) -> Ask:
         reopened_at=float(fields.get("reopened_at", 0)),
         summary_channel=fields.get("summary_channel", ""),
         summary_ts=fields.get("summary_ts", ""),
+        week=fields.get("week", ""),
     )

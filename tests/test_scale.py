@@ -29,14 +29,15 @@ def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run)
         client = RedisCluster.from_url(cluster_url, decode_responses=True)
         store, scheduler = Store(client), Scheduler(client)
         ask = Ask(team_id="T0TEAM", asker=ASKER, text="Review the retry logic in PR 412", scope="retry.py",
-                  estimate_minutes=30, decline_line="no_reason", teammates=[HAL, HANA])
+                  estimate_minutes=30, decline_line="no_reason", teammates=[HAL, HANA], week="2026-W47")
         await store.save_ask(ask)
         await store.record_card("T0TEAM", ask.id, HAL, "D0HELP1", "1.1")
         first, card = await store.first_sighting_and_card("T0TEAM", "Ev1", "D0HELP1", "1.1")
         took = await store.answer("T0TEAM", ask.id, HAL, "accept")
         done = await store.close("T0TEAM", ask.id, "done", ASKER)
-        await store.count_helped("T0TEAM", [HAL])
-        thanked = await store.record_thanks("T0TEAM", "2026-W47", {"ask_id": ask.id, "helper": HAL, "note": "n"})
+        await store.count_done(done.ask, "2026-W47")
+        thanked = await store.record_thanks("T0TEAM", "2026-W47", {"ask_id": ask.id, "helper": HAL, "note": "n"}, done.ask)
+        counted = (await store.insight_counts("T0TEAM", ["2026-W47"]))[0]
         claimed = await store.claim_digest("T0TEAM", "2026-W47", 1.0, 60)
         await scheduler.schedule(Job(id="j1", team_id="T0TEAM", kind="k", due=1.0))
         jobs = await scheduler.claim_due("T0TEAM", now=2.0, lease_seconds=60, limit=10)
@@ -46,13 +47,17 @@ def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run)
         loaded = await store.load_asks("T0TEAM", recent[0])
         balance = await store.balance("T0TEAM", HAL)
         await client.aclose()
-        return first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance
+        return first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted
 
-    first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance = run(exercise())
+    first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted = run(exercise())
     assert first and card.teammate == HAL
     assert took.outcome == "took_last" and done.outcome == "done"
     assert thanked and claimed and [job.id for job in jobs] == ["j1"] and completed
     assert viewers == {HAL} and loaded[0].status.value == "done" and balance == {"asked": 0, "helped": 1}
+    assert {key: counted[key] for key in ("asks", "found_help", "done", "help_minutes", "thanked", "people_only_asked",
+                                          "people_only_helped")} == {"asks": "1", "found_help": "1", "done": "1",
+                                                                     "help_minutes": "30", "thanked": "1",
+                                                                     "people_only_asked": "1", "people_only_helped": "1"}
 
 
 def test_the_whole_ask_flow_on_a_cluster(cluster_url, fake_slack, tmp_path):

@@ -5,11 +5,11 @@ local function as_map(flat)
   for i = 1, #flat, 2 do map[flat[i]] = flat[i + 1] end
   return map
 end
-local function snapshot(outcome)
-  return cjson.encode({
-    outcome = outcome,
-    ask = as_map(redis.call('HGETALL', ask)),
-    answers = as_map(redis.call('HGETALL', answers)),
-    cards = as_map(redis.call('HGETALL', cards)),
-  })
+local function snapshot(outcome, extra)
+  local result = extra or {}
+  result.outcome = outcome
+  result.ask = as_map(redis.call('HGETALL', ask))
+  result.answers = as_map(redis.call('HGETALL', answers))
+  result.cards = as_map(redis.call('HGETALL', cards))
+  return cjson.encode(result)
 end

@@ -11,6 +11,7 @@ local helpers = cjson.decode(redis.call('HGET', ask, 'helpers'))
 local teammates = cjson.decode(redis.call('HGET', ask, 'teammates'))
 local live = status == 'open' or status == 'taken'
 local outcome = 'unchanged'
+local first_yes = false  -- the ask's first yes ever: counted once, however often helpers step back
 
 local is_teammate = false
 for _, teammate in ipairs(teammates) do if teammate == user then is_teammate = true end end
@@ -29,6 +30,7 @@ if verb == 'accept' then
     redis.call('HSET', answers, user, 'accepted')
     table.insert(helpers, user)
     outcome = 'took'
+    first_yes = redis.call('HSETNX', ask, 'first_yes_at', ARGV[3]) == 1
     if #helpers >= tonumber(redis.call('HGET', ask, 'helpers_needed')) then
       status = 'taken'
       outcome = 'took_last'
@@ -70,4 +72,4 @@ elseif verb == 'withdraw_decline' then
 end
 
 redis.call('HSET', ask, 'status', status, 'helpers', cjson.encode(helpers))
-return snapshot(outcome)
+return snapshot(outcome, {first_yes = first_yes})

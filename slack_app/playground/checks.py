@@ -44,6 +44,7 @@ ANSWERED_METHOD_SCOPES = {
     "conversations.history": ["channels:history", "groups:history", "im:history", "mpim:history"],
     "files.getUploadURLExternal": ["files:write"],
     "files.completeUploadExternal": ["files:write"],
+    "files.delete": ["files:write"],
 }
 
 # slack_sdk adds team_id to every call from a client Bolt hands a listener (org-ready apps);

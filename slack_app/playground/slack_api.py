@@ -104,6 +104,7 @@ class WebApi:
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/files/{file_id}", self._handle_file)
 
     # --- reading what happened ---
 
@@ -155,9 +156,20 @@ class WebApi:
             with self._lock:
                 self.violations.extend(f"{method}: {problem}" for problem in rejection.problems)
             return web.json_response({"ok": False, "error": rejection.error, "response_metadata": {"messages": rejection.problems}})
+        unknown = self._unknown_files(args)
+        if unknown:  # Slack: "the user posting these blocks must have access to this file"
+            with self._lock:
+                self.violations.append(f"{method}: an image's slack_file {unknown} is no file the app uploaded")
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
         if method == "files.getUploadURLExternal":  # the upload URL is this server's own
             return web.json_response(self._upload_url(args, f"{request.scheme}://{request.host}"))
         return web.json_response(self._answer(method, args, token))
+
+    def _unknown_files(self, args: dict[str, Any]) -> list[str]:
+        found: list[str] = []
+        _collect_file_ids(as_json(args.get("view")) or as_json(args.get("blocks")) or [], found)
+        with self._lock:
+            return [file_id for file_id in found if not self.files.get(file_id, {}).get("complete")]
 
     def _authorised(self, method: str, token: str) -> bool:
         return token in self.tokens
@@ -197,6 +209,9 @@ class WebApi:
             uploads = [self.files.get(item.get("id")) for item in listed]
         if not listed or any(upload is None or upload["content"] is None for upload in uploads):
             return {"ok": False, "error": "file_not_found"}
+        with self._lock:
+            for upload in uploads:
+                upload["complete"] = True  # shared: blocks may show it now
         shared = [{"id": item["id"], "title": item.get("title") or upload["filename"], **upload}
                   for item, upload in zip(listed, uploads)]
         if args.get("channel_id"):
@@ -205,6 +220,14 @@ class WebApi:
             with self._lock:
                 self.messages[(message.channel, message.ts)] = message
         return {"ok": True, "files": [{"id": item["id"], "title": item["title"]} for item in shared]}
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        """A file's bytes, for the page to draw image blocks (Slack's url_private, without the login)."""
+        with self._lock:
+            upload = self.files.get(request.match_info["file_id"])
+        if upload is None or not upload.get("complete"):
+            return web.Response(status=404)
+        return web.Response(body=upload["content"], content_type="image/png" if upload["filename"].endswith(".png") else "application/octet-stream")
 
     # --- answers ---
 
@@ -237,6 +260,9 @@ class WebApi:
             return {"ok": True, "users": list(members)} if members is not None else {"ok": False, "error": "no_such_subteam"}
         if method == "files.completeUploadExternal":
             return self._complete_upload(args)
+        if method == "files.delete":
+            with self._lock:
+                return {"ok": True} if self.files.pop(args["file"], None) else {"ok": False, "error": "file_not_found"}
         return {"ok": True}
 
     def _show_view(self, method: str, args: dict[str, Any]) -> dict:
@@ -285,6 +311,18 @@ class WebApi:
             message.text = args.get("text", message.text)
             message.blocks = as_json(args.get("blocks", message.blocks))
         return {"ok": True, "channel": key[0], "ts": key[1], "text": message.text}
+
+
+def _collect_file_ids(node: Any, found: list[str]) -> None:
+    """Every `slack_file: {id}` in blocks or a view."""
+    if isinstance(node, dict):
+        if isinstance(node.get("slack_file"), dict) and "id" in node["slack_file"]:
+            found.append(node["slack_file"]["id"])
+        for value in node.values():
+            _collect_file_ids(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _collect_file_ids(value, found)
 
 
 async def _read_args(request: web.Request) -> dict[str, Any]:

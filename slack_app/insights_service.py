@@ -1,0 +1,63 @@
+"""The workspace's weekly figures as a service: which week it is, reading them, the chart on Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+
+from slack_sdk.errors import SlackApiError
+
+from .digests import Digests
+from .insights import WEEKS_SHOWN, Overview, alt_text, overview, weeks_up_to
+from .lifecycle import iso_week
+from .slack_api import Clients, NotInstalled
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+CHART_FILENAME = "slack-ask-insights.png"
+
+
+class Insights:
+    """The workspace's weekly figures: which week it is, reading them, and the chart on Slack."""
+
+    def __init__(self, store: Store, digests: Digests, clients: Clients):
+        self.store = store
+        self.digests = digests
+        self.clients = clients
+
+    async def this_week(self, team_id: str, now: datetime | None = None) -> str:
+        """This ISO week in the workspace's time zone (the one its digest runs on)."""
+        settings = await self.digests.settings_for(team_id)
+        return iso_week(now or datetime.now(timezone.utc), settings.tz)
+
+    async def overview(self, team_id: str, weeks: int = WEEKS_SHOWN, until: str | None = None) -> Overview:
+        names = weeks_up_to(until or await self.this_week(team_id), weeks)
+        return overview(names, await self.store.insight_counts(team_id, names))
+
+    async def chart_file(self, team_id: str, view: Overview) -> str | None:
+        """The id of a Slack file with this overview's chart: the last one uploaded while the figures
+        are unchanged, else a new one (and the old one deleted). None when Slack won't take it."""
+        fingerprint = view.fingerprint()
+        current = await self.store.insights_chart(team_id)
+        if current and current[0] == fingerprint:
+            return current[1]
+        from .insights_chart import chart_png  # matplotlib loads only where a chart is drawn
+
+        png = await asyncio.to_thread(chart_png, view)
+        try:
+            client = await self.clients.for_team(team_id)
+            uploaded = await client.files_upload_v2(content=png, filename=CHART_FILENAME,
+                                                    title="How asking is going", alt_txt=alt_text(view, 1000))
+            file_id = uploaded["file"]["id"]
+        except (SlackApiError, NotInstalled) as error:
+            log.warning("insights chart not uploaded", extra={"team": team_id, "error": repr(error)})
+            return current[1] if current else None
+        replaced = await self.store.swap_insights_chart(team_id, fingerprint, file_id)
+        if replaced and replaced != file_id:
+            try:  # an old chart left behind is clutter, not harm
+                await client.files_delete(file=replaced)
+            except SlackApiError as error:
+                log.info("old insights chart not deleted", extra={"team": team_id, "error": repr(error)})
+        return file_id
