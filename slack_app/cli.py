@@ -7,6 +7,7 @@ import logging
 import sys
 from dataclasses import replace
 
+from .insights import KEEP_WEEKS, WEEKS_SHOWN
 from .observability import configure_logging
 from .settings import MissingSetting, Settings
 
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         person.add_argument("--user", required=True, help="their user id, U… or W…")
     commands.add_parser("keygen", help="print a fresh key for SLACK_ASK_ENCRYPTION_KEY")
     commands.add_parser("rotate-key", help="re-encrypt every installation with SLACK_ASK_ENCRYPTION_KEY's first key")
+    stats = commands.add_parser("stats", help="how asking is going for the workspace, week by week (never per person)")
+    stats.add_argument("--team", help="workspace id, T… (default: the bot token's workspace)")
+    stats.add_argument("--weeks", type=int, default=WEEKS_SHOWN,
+                       help=f"how many ISO weeks, ending with this one (1–{KEEP_WEEKS}; default {WEEKS_SHOWN})")
+    stats.add_argument("--json", action="store_true", help="print the figures as JSON")
+    stats.add_argument("--chart", metavar="FILE.png", help="also draw the trend chart into this PNG file")
     playground = commands.add_parser("playground", help="try the whole app in a browser, with no Slack workspace")
     playground.add_argument("--port", type=int, default=DEFAULT_PLAYGROUND_PORT,
                             help=f"port for the page (default: {DEFAULT_PLAYGROUND_PORT}; 0 picks a free one)")
@@ -46,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
 
         print(new_key())
         return 0
+    if args.command == "stats" and not 1 <= args.weeks <= KEEP_WEEKS:
+        print(f"slack-ask: --weeks must be between 1 and {KEEP_WEEKS}: the figures are kept that long", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     if args.command == "playground":  # brings its own credentials and Redis: no configuration to read
         configure_logging(logging.WARNING)  # the page shows what matters; request logs would drown the URL
         from .playground.server import run
@@ -79,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             print("slack-ask: distributed through OAuth, so say which workspace: --team T…", file=sys.stderr)
             return EXIT_CONFIG_ERROR
         return server.digest(settings, post=args.post, week=args.week, team=args.team, as_json=args.json)
+    elif args.command == "stats":
+        if settings.oauth and not args.team:
+            print("slack-ask: distributed through OAuth, so say which workspace: --team T…", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        return server.stats(settings, team=args.team, weeks=args.weeks, as_json=args.json, chart=args.chart)
     else:
         server.serve(settings, host=args.host)
     return 0

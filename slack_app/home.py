@@ -7,7 +7,7 @@ import asyncio
 import time
 
 from .digests import WEEKDAYS, Digests, time_zone_choices
-from .insights import Overview, alt_text, say
+from .insights import Overview, WeekFigures, alt_text, say
 from .insights_service import Insights
 from .people import People
 from .render import render
@@ -60,7 +60,8 @@ class Home:
     async def _insights(self, team_id: str) -> dict:
         """The admins' section: the span's totals, last week's people, and the chart's file."""
         view = await self.insights.overview(team_id)
-        return {"total": _total_fields(view), "people": view.last_full_week, "chart": await self.insights.chart_file(team_id, view),
+        return {"total": _total_fields(view), "people": [_people_line(week) for week in view.weeks[-2:]],
+                "chart": await self.insights.chart_file(team_id, view),
                 "alt_text": alt_text(view), "span": f"{view.weeks[0].week} to {view.weeks[-1].week}"}
 
     async def publish(self, team_id: str, user_id: str) -> None:
@@ -95,6 +96,11 @@ class Home:
             cached = (time.monotonic() + VIEWERS_CACHE_SECONDS, await self.store.home_viewers(team_id))
             self._viewers[team_id] = cached
         return cached[1]
+
+
+def _people_line(week: WeekFigures) -> str:
+    return (f"{week.week}: {say(week.asked_and_helped)} asked and helped, {say(week.only_asked)} only asked, "
+            f"{say(week.only_helped)} only helped")
 
 
 def _total_fields(view: Overview) -> list[tuple[str, str]]:

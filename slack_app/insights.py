@@ -145,10 +145,6 @@ class Overview:
     weeks: list[WeekFigures]  # oldest first, the current week last
     total: WeekFigures  # the whole span (people are counted per week only)
 
-    @property
-    def last_full_week(self) -> WeekFigures:
-        return self.weeks[-2] if len(self.weeks) > 1 else self.weeks[-1]
-
     def as_json(self) -> dict:
         return {"weeks": [asdict(week) for week in self.weeks], "total": asdict(self.total),
                 "fewer_than": MIN_GROUP}

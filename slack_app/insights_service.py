@@ -9,8 +9,9 @@ from datetime import datetime, timezone
 from slack_sdk.errors import SlackApiError
 
 from .digests import Digests
-from .insights import WEEKS_SHOWN, Overview, alt_text, overview, weeks_up_to
+from .insights import LONGER, WEEKS_SHOWN, Overview, WeekFigures, alt_text, overview, weeks_up_to
 from .lifecycle import iso_week
+from .observability import INSIGHTS
 from .slack_api import Clients, NotInstalled
 from .store import Store
 
@@ -61,3 +62,22 @@ class Insights:
             except SlackApiError as error:
                 log.info("old insights chart not deleted", extra={"team": team_id, "error": repr(error)})
         return file_id
+
+    async def export_gauges(self) -> None:
+        """Sets /metrics' insights gauges for every workspace: this week's figures and the last twelve weeks'."""
+        for gauge in INSIGHTS.values():
+            gauge.clear()
+        for team_id in await self.store.teams():
+            view = await self.overview(team_id)
+            for span, figures in (("1", view.weeks[-1]), (str(len(view.weeks)), view.total)):
+                for figure, value in _gauge_values(figures).items():
+                    if isinstance(value, (int, float)):  # FEWER and "nothing to measure" get no sample
+                        INSIGHTS[figure].labels(team_id, span).set(value)
+
+
+def _gauge_values(figures: WeekFigures) -> dict:
+    wait = figures.median_minutes_to_yes
+    return {"asks_sent": figures.asks_sent, "found_help_ratio": figures.found_help,
+            "median_minutes_to_first_yes": float("inf") if wait == LONGER else wait,
+            "help_hours": figures.hours_of_help, "thanked_ratio": figures.thanked,
+            "offers_made": figures.offers_made, "offers_accepted": figures.offers_accepted}

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -35,6 +35,20 @@ JOBS = Counter("slack_ask_jobs_total", "Timed jobs run, by kind and outcome", ["
 SCHEDULER_LAG = Histogram("slack_ask_scheduler_lag_seconds", "How late a timed job started after its due time",
                           buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600), registry=REGISTRY)
 REDIS_ERRORS = Counter("slack_ask_redis_errors_total", "Redis operations that failed", ["where"], registry=REGISTRY)
+# The admins' insights, per workspace, over this week (weeks="1") or the last twelve (weeks="12"). Labels
+# name a workspace, never a person; a figure about fewer than 5 people or asks has no sample at all.
+INSIGHTS = {
+    figure: Gauge(f"slack_ask_insights_{figure}", help_text, ["team", "weeks"], registry=REGISTRY)
+    for figure, help_text in {
+        "asks_sent": "Asks sent",
+        "found_help_ratio": "Share of asks sent that got a yes",
+        "median_minutes_to_first_yes": "Median time from ask to first yes (upper bound of its bucket)",
+        "help_hours": "Hours of help given on asks marked done (their estimates)",
+        "thanked_ratio": "Share of asks sent that ended with a thank-you",
+        "offers_made": "Offers made by people asked (later, a smaller yes, someone else)",
+        "offers_accepted": "Offers the asker accepted",
+    }.items()
+}
 
 
 def metrics_text() -> bytes:

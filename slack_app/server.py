@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from .app import SlackAsk, create_app
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 from .embedded import embedded_valkey
+from .insights import FEWER, MIN_GROUP, week_line
 from .settings import Settings
 from .slack_api import NotInstalled
 
@@ -160,6 +161,35 @@ def rotate_key(settings: Settings) -> int:
 
     with with_redis(settings) as settings:
         return asyncio.run(run())
+
+
+def stats(settings: Settings, *, team: str | None, weeks: int, as_json: bool, chart: str | None) -> int:
+    """`slack-ask stats`: the admins' figures, read from the weekly counters (never from the asks)."""
+
+    async def run() -> int:
+        services = create_app(settings).services
+        try:
+            team_id = team or (await services.clients.app_client.auth_test())["team_id"]
+            view = await services.insights.overview(team_id, weeks)
+        finally:
+            await services.store.redis.aclose()
+        print(json.dumps(view.as_json(), indent=2) if as_json else insights_table(view))
+        if chart:
+            from .insights_chart import chart_png
+
+            with open(chart, "wb") as out:
+                out.write(chart_png(view))
+        return 0
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def insights_table(view) -> str:
+    lines = [f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week} (never about any one person;",
+             f"a figure about fewer than {MIN_GROUP} people or asks shows as \"{FEWER}\").", ""]
+    lines += [week_line(week) for week in view.weeks]
+    return "\n".join([*lines, "", "All these weeks: " + week_line(view.total).split(": ", 1)[1]])
 
 
 def readable(message: dict) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -18,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .edge import Edge
-from .observability import HTTP_RESPONSES, REQUEST_SECONDS, metrics_text
+from .observability import HTTP_RESPONSES, REDIS_ERRORS, REQUEST_SECONDS, metrics_text
 from .services import Services
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 
@@ -59,8 +61,16 @@ def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
             return JSONResponse({"status": "ok", "redis": "ok"})
         return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
 
+    async def scraped() -> bytes:
+        """The metrics, with the workspaces' insights read fresh for this scrape."""
+        try:
+            await services.insights.export_gauges()
+        except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
+            REDIS_ERRORS.labels("metrics").inc()
+        return metrics_text()
+
     async def metrics(request: Request) -> Response:
-        return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
+        return Response(await scraped(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -72,7 +82,7 @@ def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
             if services.settings.run_scheduler:
                 await running.enter_async_context(run_worker(services))
             if services.settings.metrics_port is not None:
-                await running.enter_async_context(metrics_listener(services.settings.metrics_port))
+                await running.enter_async_context(metrics_listener(services.settings.metrics_port, scraped))
             yield
         await redis.aclose()
 
@@ -89,12 +99,12 @@ def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
 
 
 @contextlib.asynccontextmanager
-async def metrics_listener(port: int):
+async def metrics_listener(port: int, scraped: Callable[[], Awaitable[bytes]]):
     """/metrics alone on METRICS_PORT (every interface, for Prometheus to scrape), while the block lasts.
 
     A GET-only aiohttp app: it never reads a request body, so it needs no edge of its own."""
     async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=metrics_text(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=await scraped(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)

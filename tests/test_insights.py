@@ -1,0 +1,260 @@
+"""The admins' insights: weekly counters kept as asks change, checked against a recount from the raw
+asks; the privacy rule; the Home section with its chart uploaded to Slack; `slack-ask stats`; /metrics."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+
+import pytest
+from fake_slack import person
+from redis.asyncio import Redis
+from test_ask_flow import ASKER, HAL, HANA, send_ask
+from test_cli import clean_env
+from test_home_and_digest import ADMIN, home_opened, published_home, view_text
+from test_lifecycle_flow import last_view, submit_thanks
+from test_observability import scrape
+
+from slack_app.asks import Ask
+from slack_app.insights import FEWER, KEEP_WEEKS, figures, keep_until, overview, weeks_up_to, yes_bucket
+from slack_app.lifecycle import iso_week
+from slack_app.store import Store, _ask_from_fields, insights_key, thanked_key
+
+TEAM = "T0TEAM"
+
+
+def this_week() -> str:
+    return iso_week(datetime.now(timezone.utc), "UTC")
+
+
+# --- the figures and the privacy rule -----------------------------------------------------------
+
+def test_any_figure_about_fewer_than_five_shows_as_fewer_than_five_and_zero_stays_zero():
+    few = figures("2026-W47", Counter(asks=4, found_help=3, **{"yes_within:15": 3}, done=2, help_minutes=120,
+                                      thanked=1, people_both=1, people_only_asked=6, people_only_helped=0))
+    assert (few.asks_sent, few.found_help, few.median_minutes_to_yes, few.hours_of_help, few.thanked) == (FEWER,) * 5
+    assert (few.asked_and_helped, few.only_asked, few.only_helped) == (FEWER, 6, 0)
+    assert figures("2026-W48", Counter()).asks_sent == 0 and figures("2026-W48", Counter()).found_help is None
+
+
+def test_the_median_first_yes_comes_from_the_weeks_histogram():
+    counts = Counter(asks=10, found_help=7, done=5, help_minutes=450, thanked=5,
+                     **{"yes_within:5": 2, "yes_within:60": 1, "yes_within:240": 3, "yes_within:more": 1})
+    week = figures("2026-W47", counts)
+    assert week.median_minutes_to_yes == 240  # the 4th of 7 first yeses falls in "within 4 hours"
+    assert (week.asks_sent, week.found_help, week.hours_of_help, week.thanked) == (10, 0.7, 7.5, 0.5)
+    assert figures("W", Counter(found_help=5, **{"yes_within:more": 5})).median_minutes_to_yes == "more"
+
+
+def test_buckets_weeks_and_how_long_the_counters_last():
+    assert [yes_bucket(s) for s in (0, 300, 301, 86400, 8 * 86400)] == [
+        "yes_within:5", "yes_within:5", "yes_within:15", "yes_within:1440", "yes_within:more"]
+    assert weeks_up_to("2027-W02", 4) == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"]
+    ends = datetime.fromtimestamp(keep_until("2026-W47"), timezone.utc)
+    assert ends.date().isoformat() == "2027-03-02"  # 2026-W47 starts 16 Nov; + (14 + 1) weeks + a day
+
+
+# --- counted as asks change, compared with a recount from the raw asks ---------------------------
+
+def recount(raw_asks: list[dict], thanked: set[str], tz: str = "UTC") -> dict[str, Counter]:
+    """The figures' counters computed the slow way: every ask, read back from Redis."""
+    weeks: dict[str, Counter] = defaultdict(Counter)
+    asked, helped = defaultdict(set), defaultdict(set)
+    for fields in raw_asks:
+        ask, week = _ask_from_fields(fields), fields["week"]
+        weeks[week]["asks"] += 1
+        asked[week].add(ask.asker)
+        if fields.get("first_yes_at"):
+            weeks[week]["found_help"] += 1
+            weeks[week][yes_bucket(float(fields["first_yes_at"]) - ask.created_at)] += 1
+        if ask.status.value == "done":
+            weeks[week]["done"] += 1
+            weeks[week]["help_minutes"] += ask.estimate_minutes * len(ask.helpers)
+            helped[iso_week(datetime.fromtimestamp(ask.done_at, timezone.utc), tz)].update(ask.helpers)
+        if ask.id in thanked:
+            weeks[week]["thanked"] += 1
+    for week in set(asked) | set(helped):
+        weeks[week].update(people_both=len(asked[week] & helped[week]), people_only_asked=len(asked[week] - helped[week]),
+                           people_only_helped=len(helped[week] - asked[week]))
+    return {week: +counts for week, counts in weeks.items()}
+
+
+def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_url, run):
+    rng = random.Random(15)
+    people = [f"U0P{n:02d}" for n in range(12)]
+    now = time.time()
+    current = this_week()
+    weeks = weeks_up_to(current, 3)
+
+    async def simulate() -> tuple[dict, dict]:
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        store = Store(redis)
+        thanked: set[str] = set()
+        asks = []
+        for number in range(60):
+            asker, *teammates = rng.sample(people, rng.randint(2, 4))
+            ago = rng.choice([0, 1, 2])
+            asks.append(Ask(team_id=TEAM, asker=asker, text=f"Ask number {number} please", scope="s",
+                            decline_line="no_reason", estimate_minutes=rng.choice([5, 15, 30, 60, 120, 240]),
+                            teammates=teammates, helpers_needed=rng.choice([1, 1, 2]) if len(teammates) > 1 else 1,
+                            created_at=now - ago * 7 * 86400 - rng.uniform(60, 3 * 86400) * (ago > 0), week=weeks[2 - ago]))
+        for ask in sorted(asks, key=lambda ask: ask.created_at):  # time only moves forward
+            await store.save_ask(ask)
+        for ask in asks:  # everything after sending happens this week
+            for teammate in ask.teammates:
+                verb = rng.choice(["accept", "accept", "decline", "none"])
+                if verb != "none":
+                    await store.answer(TEAM, ask.id, teammate, verb)
+                if verb == "accept" and rng.random() < 0.2:  # steps back, perhaps comes back: one first yes only
+                    await store.answer(TEAM, ask.id, teammate, "withdraw_accept")
+                    if rng.random() < 0.5:
+                        await store.answer(TEAM, ask.id, teammate, "accept")
+            ending = rng.choice(["done", "done", "cancelled", "expired", "live"])
+            if ending != "live":
+                snapshot = await store.close(TEAM, ask.id, ending, ask.asker)
+                if snapshot.outcome == "done":
+                    await store.count_done(snapshot.ask, current)  # what Lifecycle.ended does
+                    for helper in snapshot.ask.helpers:
+                        for _ in range(rng.choice([0, 1, 2])):  # a repeated thank-you counts once
+                            kudos = {"ask_id": ask.id, "helper": helper, "note": "It made the release"}
+                            if await store.record_thanks(TEAM, current, kudos, snapshot.ask):
+                                thanked.add(ask.id)
+        raw = [await redis.hgetall(key) async for key in redis.scan_iter(match="{T0TEAM:ask:*}")]
+        raw = [fields for fields in raw if "asker" in fields]
+        kept = dict(zip(weeks, [Counter({k: int(v) for k, v in c.items()}) for c in await store.insight_counts(TEAM, weeks)]))
+        ttls = [await redis.ttl(insights_key(TEAM, week)) for week in weeks]
+        markers = {ask.id for ask in map(_ask_from_fields, raw) for helper in ask.helpers
+                   if await redis.exists(thanked_key(TEAM, ask.id, helper))}
+        await redis.aclose()
+        return raw, {week: +counts for week, counts in kept.items()}, thanked, markers, ttls
+
+    raw, kept, thanked, markers, ttls = run(simulate())
+    assert len(raw) == 60 and thanked == markers
+    assert kept == recount(raw, markers)
+    assert sum(kept[week]["found_help"] for week in weeks) > 10 and kept[current]["people_both"] > 0  # a real mix
+    assert all(0 < ttl <= (KEEP_WEEKS + 2) * 7 * 86400 for ttl in ttls)  # every counter expires on its own
+
+
+def test_counters_hold_numbers_only_and_outlive_the_asks(redis_url, run):
+    async def go():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        store = Store(redis)
+        ask = Ask(team_id=TEAM, asker=ASKER, text="Review the retry logic in PR 412", scope="secret scope words",
+                  estimate_minutes=30, decline_line="no_reason", teammates=[HAL], week=this_week())
+        await store.save_ask(ask)
+        await store.answer(TEAM, ask.id, HAL, "accept")
+        await redis.delete(*[key async for key in redis.scan_iter(match="{T0TEAM:ask:*")])  # retention took the ask
+        counters = await redis.hgetall(insights_key(TEAM, this_week()))
+        await redis.aclose()
+        return counters
+
+    counters = run(go())
+    assert counters["asks"] == "1" and counters["found_help"] == "1"
+    assert not any(person_id in json.dumps(counters) for person_id in (ASKER, HAL)) and "retry" not in json.dumps(counters)
+    assert all(value.lstrip("-").isdigit() for value in counters.values())
+
+
+# --- the admins' Home section --------------------------------------------------------------------
+
+def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack, fake_slack, redis_sync):
+    fake_slack.users[ADMIN] = person(ADMIN, "Ada Admin", is_admin=True)
+    cards = send_ask(slack, fake_slack, teammates=[HAL, HANA])
+    slack.react(HAL, cards[HAL], "white_check_mark")
+    fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(ASKER)[0].action_ids(), what="taken")
+    slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_done")
+    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
+    slack.click(ASKER, prompt, "thanks_open")
+    fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="thanks modal")
+    assert submit_thanks(slack, last_view(fake_slack), "It unblocked the release this week").status == 200
+    assert redis_sync.hgetall(insights_key(TEAM, this_week())) == {
+        "asks": "1", "found_help": "1", "yes_within:5": "1", "done": "1", "help_minutes": "30", "thanked": "1",
+        "people_only_asked": "1", "people_only_helped": "1"}
+
+    home_opened(slack, ADMIN)
+    view = published_home(fake_slack, ADMIN)
+    text = view_text(view)
+    assert "How asking is going" in text and "only admins see this" in text
+    assert "*Asks sent*\nfewer than 5" in text and "*Found help*\nfewer than 5" in text  # one ask: nothing to read
+    assert f"{this_week()}: 0 asked and helped, fewer than 5 only asked, fewer than 5 only helped" in text
+    assert HAL not in json.dumps(view) and ASKER not in json.dumps(view)  # nobody is named
+
+    chart = next(block for block in view["blocks"] if block["type"] == "image")
+    uploaded = fake_slack.files[chart["slack_file"]["id"]]
+    assert uploaded.complete and uploaded.data.startswith(b"\x89PNG") and uploaded.filename.endswith(".png")
+    assert f"{this_week()}: fewer than 5 asks" in chart["alt_text"]
+    assert [len(fake_slack.calls_to(m)) for m in ("files.getUploadURLExternal", "files.completeUploadExternal")] == [1, 1]
+
+    home_opened(slack, ADMIN)  # the same figures: the same chart, not another upload
+    assert next(b for b in published_home(fake_slack, ADMIN, count=2)["blocks"] if b["type"] == "image") == chart
+    assert len(fake_slack.calls_to("files.getUploadURLExternal")) == 1
+
+    redis_sync.hincrby(insights_key(TEAM, this_week()), "asks", 5)  # figures that now show: a new chart replaces the old
+    home_opened(slack, ADMIN)
+    newer = next(b for b in published_home(fake_slack, ADMIN, count=3)["blocks"] if b["type"] == "image")
+    assert newer["slack_file"]["id"] != chart["slack_file"]["id"] and chart["slack_file"]["id"] not in fake_slack.files
+    assert [c.args["file"] for c in fake_slack.calls_to("files.delete")] == [chart["slack_file"]["id"]]
+
+    home_opened(slack, HAL)
+    assert "How asking is going" not in view_text(published_home(fake_slack, HAL))  # admins only
+
+
+def test_without_the_chart_the_section_still_shows_the_figures(slack, fake_slack):
+    fake_slack.users[ADMIN] = person(ADMIN, "Ada Admin", is_admin=True)
+    fake_slack.fail("files.getUploadURLExternal", status=500, times=10)
+    home_opened(slack, ADMIN)
+    view = published_home(fake_slack, ADMIN)
+    assert "*Asks sent*\n0" in view_text(view) and not [b for b in view["blocks"] if b["type"] == "image"]
+
+
+# --- slack-ask stats and /metrics ----------------------------------------------------------------
+
+def seed_six_asks(redis_url, run, helped: int = 5):
+    async def go():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        store = Store(redis)
+        for number in range(6):
+            teammate = f"U0HELP{number + 4}"
+            ask = Ask(team_id=TEAM, asker=f"U0ASK{number}", text="Review the retry logic in PR 412", scope="s",
+                      estimate_minutes=60, decline_line="no_reason", teammates=[teammate], week=this_week())
+            await store.save_ask(ask)
+            if number < helped:
+                await store.answer(TEAM, ask.id, teammate, "accept")
+        await redis.aclose()
+    run(go())
+
+
+def test_stats_on_the_command_line_as_text_json_and_a_chart(redis_url, run, tmp_path):
+    seed_six_asks(redis_url, run)
+    env = clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url)
+    command = [sys.executable, "-m", "slack_app.cli", "stats", "--team", TEAM, "--weeks", "4"]
+
+    text = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert text.returncode == 0, text.stderr
+    assert f"{this_week()}: 6 asks, 83% found help, first yes within 5 min" in text.stdout
+    assert "people: 0 asked and helped, 6 only asked, 0 only helped" in text.stdout
+
+    chart = tmp_path / "trend.png"
+    as_json = subprocess.run([*command, "--json", "--chart", str(chart)], env=env, capture_output=True, text=True, timeout=60)
+    figures_now = json.loads(as_json.stdout)["weeks"][-1]
+    assert len(json.loads(as_json.stdout)["weeks"]) == 4
+    assert (figures_now["asks_sent"], figures_now["found_help"], figures_now["median_minutes_to_yes"]) == (6, 0.833, 5)
+    assert figures_now["hours_of_help"] == 0 and figures_now["only_helped"] == 0
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+    too_many = subprocess.run([*command[:-1], "40"], env=env, capture_output=True, text=True, timeout=60)
+    assert too_many.returncode == 2 and "--weeks must be between 1 and 14" in too_many.stderr
+
+
+def test_metrics_carry_workspace_gauges_with_no_person_in_them(app_server, redis_url, run):
+    seed_six_asks(redis_url, run, helped=4)
+    text = scrape(app_server.url)
+    insight_lines = [line for line in text.splitlines() if line.startswith("slack_ask_insights_")]
+    assert 'slack_ask_insights_asks_sent{team="T0TEAM",weeks="1"} 6.0' in insight_lines
+    assert 'slack_ask_insights_found_help_ratio{team="T0TEAM",weeks="12"} 0.667' in insight_lines
+    assert not [line for line in insight_lines if "median_minutes" in line]  # 4 first yeses: fewer than 5, no sample
+    assert not [line for line in insight_lines if "U0" in line]
