@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .insights import FEWER, Overview  # noqa: E402
 
@@ -24,7 +25,7 @@ MIN_AXIS = 5  # a quiet span still gets a readable scale
 def chart_png(view: Overview) -> bytes:
     labels = [week.week.split("-")[1] for week in view.weeks]  # "W47"
     positions = range(len(labels))
-    figure = Figure(figsize=(8, 3), dpi=100)
+    figure = Figure(figsize=(8, 3.2), dpi=100, layout="constrained")
     asks_axis = figure.add_subplot()
     share_axis = asks_axis.twinx()
 
@@ -45,8 +46,8 @@ def chart_png(view: Overview) -> bytes:
 
     asks_axis.set_xticks(list(positions), labels, fontsize=8)
     asks_axis.set_title("Asks sent per week, and the share that found help", fontsize=10)
-    figure.legend(loc="upper left", fontsize=8, frameon=False)
-    figure.tight_layout()
+    asks_axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()

@@ -130,6 +130,19 @@ def test_an_ask_from_slash_command_to_the_digest(page):
     shot(page.locator(".main"), "digest")
     expect(page.locator("#problems")).to_contain_text("Nothing so far")
 
+    # The admin's view of how asking is going: figures for the workspace, never anyone's name, and the
+    # trend chart the app uploaded as a Slack file (the playground serves it back to the page).
+    be(page, "Priya")
+    page.locator("#sidebar [data-place=messages]").click()
+    page.locator("#app-tabs").get_by_role("tab", name="Home").click()
+    section = page.locator(".block-section", has_text="Asks sent")
+    expect(section).to_contain_text("fewer than 5")
+    chart = page.locator(".block-image img")
+    expect(chart).to_have_attribute("alt", re.compile(r"Asks per week and the share that found help"))
+    page.wait_for_function("document.querySelector('.block-image img').naturalWidth > 0")
+    expect(page.locator(".surface")).not_to_contain_text("@Hal Jensen")
+    page.set_viewport_size({"width": 1280, "height": 1500})  # the whole Home, chart included
+    shot(page.locator("#surface"), "insights")
 
 def test_an_ask_started_from_a_message_with_coaching_on_the_way(page):
     be(page, "Ada")

@@ -208,6 +208,10 @@ function renderBlock(block, where) {
     case "actions":
       return el("div", {class: "block block-actions"}, ...block.elements.map((element) => interactive(block, element, where)));
     case "image":
+      if (block.slack_file && block.slack_file.id)  // a file the app uploaded here, files.uploadV2-style
+        return el("figure", {class: "block block-image"},
+          el("img", {src: `/files/${encodeURIComponent(block.slack_file.id)}`, alt: block.alt_text}),
+          block.title ? el("figcaption", {text: block.title.text}) : null);
       return el("div", {class: "block", text: `[image: ${block.alt_text}]`});
     default:
       return el("div", {class: "block empty", text: `[a ${block.type} block, which the playground doesn't draw]`});
