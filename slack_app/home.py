@@ -29,7 +29,8 @@ class Home:
         self.clients = clients
         self._viewers: dict[str, tuple[float, set[str]]] = {}  # team → (fresh until, who opened Home)
 
-    async def view(self, team_id: str, user_id: str) -> dict:
+    async def view(self, team_id: str, user_id: str) -> tuple[dict, Overview | None]:
+        """The Home tab, and for an admin whose chart is not yet drawn for these figures, the figures."""
         by_ids, for_ids, total_by, total_for = await self.store.recent_asks(team_id, user_id, ASKS_SHOWN)
         asks_by, asks_for, thanks, balance, person, digest = await asyncio.gather(
             self.store.load_asks(team_id, by_ids),
@@ -40,7 +41,8 @@ class Home:
             self.digests.settings_for(team_id),
         )
         answers = await self.store.answers_of(team_id, [ask.id for ask in asks_for], user_id)
-        insights = await self._insights(team_id) if person.is_admin else None
+        overview = await self.insights.overview(team_id) if person.is_admin else None
+        chart = await self.insights.current_chart(team_id, overview) if overview else None
         return render(
             "home.json.j2",
             user=user_id,
@@ -54,19 +56,16 @@ class Home:
             digest=digest,
             weekdays=WEEKDAYS,
             time_zones=time_zone_choices(digest.tz, person.tz),
-            insights=insights,
-        )
-
-    async def _insights(self, team_id: str) -> dict:
-        """The admins' section: the span's totals, last week's people, and the chart's file."""
-        view = await self.insights.overview(team_id)
-        return {"total": _total_fields(view), "people": [_people_line(week) for week in view.weeks[-2:]],
-                "chart": await self.insights.chart_file(team_id, view),
-                "alt_text": alt_text(view), "span": f"{view.weeks[0].week} to {view.weeks[-1].week}"}
+            insights=_insights_section(overview, chart) if overview else None,
+        ), (overview if overview and not chart else None)
 
     async def publish(self, team_id: str, user_id: str) -> None:
         client = await self.clients.for_team(team_id)
-        await client.views_publish(user_id=user_id, view=await self.view(team_id, user_id))
+        view, undrawn = await self.view(team_id, user_id)
+        await client.views_publish(user_id=user_id, view=view)
+        # Drawing and uploading a chart takes a while: the Home goes out first, then again with it.
+        if undrawn is not None and await self.insights.draw_chart(team_id, undrawn):
+            await client.views_publish(user_id=user_id, view=(await self.view(team_id, user_id))[0])
 
     async def opened(self, team_id: str, user_id: str) -> None:
         await self.store.note_home_viewer(team_id, user_id)
@@ -96,6 +95,12 @@ class Home:
             cached = (time.monotonic() + VIEWERS_CACHE_SECONDS, await self.store.home_viewers(team_id))
             self._viewers[team_id] = cached
         return cached[1]
+
+
+def _insights_section(view: Overview, chart: str | None) -> dict:
+    """The admins' section: the span's totals, last week's and this week's people, the chart's file."""
+    return {"total": _total_fields(view), "people": [_people_line(week) for week in view.weeks[-2:]], "chart": chart,
+            "alt_text": alt_text(view), "span": f"{view.weeks[0].week} to {view.weeks[-1].week}"}
 
 
 def _people_line(week: WeekFigures) -> str:

@@ -37,15 +37,17 @@ class Insights:
         names = weeks_up_to(until or await self.this_week(team_id), weeks)
         return overview(names, await self.store.insight_counts(team_id, names))
 
-    async def chart_file(self, team_id: str, view: Overview) -> str | None:
-        """The id of a Slack file with this overview's chart: the last one uploaded while the figures
-        are unchanged, else a new one (and the old one deleted). None when Slack won't take it."""
-        fingerprint = view.fingerprint()
+    async def current_chart(self, team_id: str, view: Overview) -> str | None:
+        """The Slack file id of the chart drawn for exactly these figures, if there is one."""
         current = await self.store.insights_chart(team_id)
-        if current and current[0] == fingerprint:
-            return current[1]
+        return current[1] if current and current[0] == view.fingerprint() else None
+
+    async def draw_chart(self, team_id: str, view: Overview) -> str | None:
+        """Draws these figures' chart and uploads it as a Slack file, deleting the one it replaces;
+        returns its id, or None when Slack won't take it (the figures show without it)."""
         from .insights_chart import chart_png  # matplotlib loads only where a chart is drawn
 
+        fingerprint = view.fingerprint()
         png = await asyncio.to_thread(chart_png, view)
         try:
             client = await self.clients.for_team(team_id)
@@ -54,7 +56,7 @@ class Insights:
             file_id = uploaded["file"]["id"]
         except (SlackApiError, NotInstalled) as error:
             log.warning("insights chart not uploaded", extra={"team": team_id, "error": repr(error)})
-            return current[1] if current else None
+            return None
         replaced = await self.store.swap_insights_chart(team_id, fingerprint, file_id)
         if replaced and replaced != file_id:
             try:  # an old chart left behind is clutter, not harm
