@@ -56,7 +56,7 @@ class Home:
             digest=digest,
             weekdays=WEEKDAYS,
             time_zones=time_zone_choices(digest.tz, person.tz),
-            insights=_insights_section(overview, chart) if overview else None,
+            insights=insights_section(overview, chart) if overview else None,
         ), (overview if overview and not chart else None)
 
     async def publish(self, team_id: str, user_id: str) -> None:
@@ -97,7 +97,7 @@ class Home:
         return cached[1]
 
 
-def _insights_section(view: Overview, chart: str | None) -> dict:
+def insights_section(view: Overview, chart: str | None) -> dict:
     """The admins' section: the span's totals, last week's and this week's people, the chart's file."""
     return {"total": _total_fields(view), "people": [_people_line(week) for week in view.weeks[-2:]], "chart": chart,
             "alt_text": alt_text(view), "span": f"{view.weeks[0].week} to {view.weeks[-1].week}"}

@@ -12,6 +12,8 @@ from fake_slack import MESSAGE_BLOCK_LIMIT, _check_blocks, _check_view
 from slack_app.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, THANKS_MAX_LENGTH, Ask, Status
 from slack_app.digest import digest_context, summarise
 from slack_app.digests import WEEKDAYS, DigestSettings, time_zone_choices
+from slack_app.home import insights_section
+from slack_app.insights import overview, weeks_up_to
 from slack_app.modals import ask_modal, erase_modal, thanks_modal
 from slack_app.render import escape_mrkdwn, fmt, render
 
@@ -114,13 +116,21 @@ def test_the_home_tab_of_someone_with_many_asks_stays_a_valid_view(admin):
         "open", "mine", "done", "covered", "offered_late", "passed", "closed", "open", "mine", "open"])],
         more_by=290, more_for=290, thanks=[{"note": hostile(THANKS_MAX_LENGTH), "asker": "U0ASKER", "ask": hostile(150)}] * 5,
         balance={"asked": 300, "helped": 1}, admin=admin, digest=DigestSettings(channel="C0KUDOS"), weekdays=WEEKDAYS,
-        time_zones=time_zone_choices("Asia/Kolkata"))
+        time_zones=time_zone_choices("Asia/Kolkata"), insights=insights_section(busy_weeks(), "F0CHART") if admin else None)
 
     assert _check_view(view, "home") == []
     text = json.dumps(view, ensure_ascii=False)
     assert "<!channel>" not in text and "<@U0VICTIM>" not in text
-    assert ("digest_settings" in text) is admin
+    assert ("digest_settings" in text) is admin and ("F0CHART" in text) is admin
     assert "home_export_data" in text and "home_erase_open" in text  # everyone can take or erase their data
+
+
+def busy_weeks():
+    """Twelve weeks of figures, each as long as they get, and one too few to show."""
+    names = weeks_up_to("2026-W47", 12)
+    raw = [{"asks": "12345", "found_help": "12000", "yes_within:more": "12000", "done": "9999", "help_minutes": "99999999",
+            "thanked": "7777", "people_both": "999", "people_only_asked": "4", "people_only_helped": "5"}] * 12
+    return overview(names, raw)
 
 
 def test_escaping_is_exactly_slacks_three_characters():
