@@ -12,6 +12,7 @@ from test_ask_flow import ASKER, HAL, HANA, stored_ask
 from test_home_and_digest import home_opened
 from test_lifecycle_flow import submit_thanks, taken_by_hal
 
+from slack_app.asks import Ask
 from slack_app.playground.payloads import TEAM_DOMAIN
 
 GENERAL = "C0GENERAL"
@@ -137,9 +138,15 @@ def test_the_start_small_hint_is_for_first_asks_only(slack, fake_slack):
 
 def test_a_generous_helper_who_never_asked_is_nudged_privately_on_home(slack, fake_slack, app_server):
     store = app_server.app.services.store
+
+    def helped_finish(helper):
+        ask = Ask(team_id="T0TEAM", asker=ASKER, text="Review the retry logic", scope="s", estimate_minutes=15,
+                  decline_line="no_reason", teammates=[helper], helpers=[helper])
+        app_server.call(store.count_done(ask, "2026-W47"))
+
     for _ in range(3):
-        app_server.call(store.count_helped("T0TEAM", [HAL]))
-    app_server.call(store.count_helped("T0TEAM", [HANA]))  # helped once: no nudge
+        helped_finish(HAL)
+    helped_finish(HANA)  # helped once: no nudge
 
     for user in (HAL, HANA):
         home_opened(slack, user)
