@@ -187,7 +187,7 @@ def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack,
 
     chart = next(block for block in view["blocks"] if block["type"] == "image")
     uploaded = fake_slack.files[chart["slack_file"]["id"]]
-    assert uploaded.complete and uploaded.data.startswith(b"\x89PNG") and uploaded.filename.endswith(".png")
+    assert uploaded["complete"] and uploaded["content"].startswith(b"\x89PNG") and uploaded["filename"].endswith(".png")
     assert f"{this_week()}: fewer than 5 asks" in chart["alt_text"]
     assert [len(fake_slack.calls_to(m)) for m in ("files.getUploadURLExternal", "files.completeUploadExternal")] == [1, 1]
 
