@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import aiohttp
 import uvicorn
 from slack_sdk.errors import SlackApiError
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from .app import SlackAsk, create_app
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
@@ -28,7 +28,7 @@ from .slack_api import NotInstalled
 T = TypeVar("T")
 
 
-def uvicorn_server(asgi: Starlette, host: str, port: int) -> uvicorn.Server:
+def uvicorn_server(asgi: ASGIApp, host: str, port: int) -> uvicorn.Server:
     """The one server configuration `serve`, the tests and the tools all run."""
     return uvicorn.Server(
         uvicorn.Config(asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10)

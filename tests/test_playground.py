@@ -195,6 +195,20 @@ def test_buttons_on_the_home_tab_answer_an_ask(page):
     page.wait_for(HAL, lambda s: "You're on it" in json.dumps(s["home"]), "Home kept current")
 
 
+def test_download_my_data_arrives_as_a_file_the_page_can_download(page):
+    send_ask(page)
+    page.do("home", ADA)
+    page.wait_for(ADA, lambda s: s["home"], "Ada's Home tab")
+
+    page.do("action", ADA, surface="home", block_id="your_data", action_id="home_export_data")
+
+    (shared,) = page.dm(ADA, "everything slack-ask keeps about you")["files"]
+    assert shared["title"] == f"slack-ask-T0PLAYGROUND-{ADA}.json"
+    with urllib.request.urlopen(f"{page.url}files/{shared['id']}", timeout=10) as download:
+        data = json.loads(download.read())
+    assert data["user"] == ADA and [ask["text"] for ask in data["asks_you_made"]] == [ASK["ask"]]
+
+
 def test_an_admin_chooses_the_digest_settings_on_home(page):
     page.do("home", PRIYA)
     home = page.wait_for(PRIYA, lambda s: s["home"], "Priya's Home tab")

@@ -190,7 +190,9 @@ class Playground(WebApi):
 
     def _conversation_for(self, viewer: str, channel: str) -> list[dict]:
         shown = [{"ts": m.ts, "text": m.text, "blocks": m.blocks, "edited": bool(m.history), "user": m.user,
-                  "thread_ts": m.thread_ts, "reactions": self._reactions_on(m, viewer)} for m in self.conversation(channel)]
+                  "thread_ts": m.thread_ts, "reactions": self._reactions_on(m, viewer),
+                  "files": [{"id": f["id"], "title": f["title"], "size": len(f["content"])} for f in m.files]}
+                 for m in self.conversation(channel)]
         shown += [{"ts": e.ts, "text": e.text, "blocks": e.blocks, "ephemeral": True, "sender": e.sender}
                   for e in self.ephemerals if e.user == viewer and e.channel == channel]
         return sorted(shown, key=lambda m: float(m["ts"]))

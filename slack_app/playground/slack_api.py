@@ -222,7 +222,7 @@ class WebApi:
         return {"ok": True, "files": [{"id": item["id"], "title": item["title"]} for item in shared]}
 
     async def _handle_file(self, request: web.Request) -> web.Response:
-        """A file's bytes, for the page to draw image blocks (Slack's url_private, without the login)."""
+        """A file's bytes, for the page to draw image blocks and download shared files (Slack's url_private, without the login)."""
         with self._lock:
             upload = self.files.get(request.match_info["file_id"])
         if upload is None or not upload.get("complete"):

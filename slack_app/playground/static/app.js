@@ -278,7 +278,9 @@ function renderMessage(message, channel) {
       message.thread_ts ? el("span", {class: "in-thread", text: "replied in a thread"}) : null,
       message.ephemeral ? el("span", {text: "Only visible to you"}) : null, message.edited ? el("span", {text: " (edited)"}) : null),
     ...(message.blocks && message.blocks.length ? renderBlocks(message.blocks, {surface: "message", channel, ts: message.ts})
-      : [textObject({type: "mrkdwn", text: message.text}, "div")]));
+      : [textObject({type: "mrkdwn", text: message.text}, "div")]),
+    ...(message.files || []).map((file) => el("a", {class: "file", href: `/files/${encodeURIComponent(file.id)}`,
+      download: file.title, text: `📎 ${file.title} (${file.size} bytes)`})));
   if (!message.ephemeral) body.append(reactionRow(message, channel));
   return el("article", {class: `message${message.ephemeral ? " ephemeral" : ""}${message.thread_ts ? " thread-reply" : ""}`, "data-ts": message.ts},
     avatar(author || {id: sender, real_name: sender.replace("-", " ")}, true), body);
