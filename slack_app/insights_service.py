@@ -28,13 +28,14 @@ class Insights:
         self.digests = digests
         self.clients = clients
 
-    async def this_week(self, team_id: str, now: datetime | None = None) -> str:
+    async def this_week(self, team_id: str) -> str:
         """This ISO week in the workspace's time zone (the one its digest runs on)."""
         settings = await self.digests.settings_for(team_id)
-        return iso_week(now or datetime.now(timezone.utc), settings.tz)
+        return iso_week(datetime.now(timezone.utc), settings.tz)
 
-    async def overview(self, team_id: str, weeks: int = WEEKS_SHOWN, until: str | None = None) -> Overview:
-        names = weeks_up_to(until or await self.this_week(team_id), weeks)
+    async def overview(self, team_id: str, weeks: int = WEEKS_SHOWN) -> Overview:
+        """The last `weeks` ISO weeks, this one last: one hash read per week."""
+        names = weeks_up_to(await self.this_week(team_id), weeks)
         return overview(names, await self.store.insight_counts(team_id, names))
 
     async def current_chart(self, team_id: str, view: Overview) -> str | None:

@@ -11,7 +11,6 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
-import pytest
 from fake_slack import person
 from redis.asyncio import Redis
 from test_ask_flow import ASKER, HAL, HANA, send_ask
@@ -21,7 +20,7 @@ from test_lifecycle_flow import last_view, submit_thanks
 from test_observability import scrape
 
 from slack_app.asks import Ask
-from slack_app.insights import FEWER, KEEP_WEEKS, figures, keep_until, overview, weeks_up_to, yes_bucket
+from slack_app.insights import FEWER, KEEP_WEEKS, figures, keep_until, weeks_up_to, yes_bucket
 from slack_app.lifecycle import iso_week
 from slack_app.store import Store, _ask_from_fields, insights_key, thanked_key
 
