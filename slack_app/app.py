@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
@@ -19,7 +20,7 @@ from .edge import Edge
 from .home import Home
 from .insights_service import Insights
 from .installations import RedisInstallationStore, RedisOAuthStateStore
-from .lifecycle import Lifecycle
+from .lifecycle import Lifecycle, Retention
 from .listeners import register_listeners
 from .middleware import answer_failure, describe_request, remember_organisations
 from .people import People
@@ -57,7 +58,7 @@ def create_app(settings: Settings) -> SlackAsk:
     people = People(store, clients)
     digests = Digests(store, clients, digest_defaults(settings))
     insights = Insights(store, digests, clients)
-    lifecycle = Lifecycle(store, scheduler, router, insights.this_week)
+    lifecycle = Lifecycle(store, scheduler, router, insights.this_week, retention(settings))
     home = Home(store, people, digests, insights, clients)
     services = Services(
         settings=settings,
@@ -86,7 +87,7 @@ def create_app(settings: Settings) -> SlackAsk:
     bolt.middleware(describe_request)
     if installations is not None:
         bolt.middleware(remember_organisations(installations))
-    bolt.error(answer_failure)
+    bolt.error(answer_failure(services.health.saw))
     register_listeners(bolt, services)
     return SlackAsk(bolt=bolt, asgi=asgi_app(bolt, services, redis), services=services)
 
@@ -123,6 +124,10 @@ def connect_redis(settings: Settings) -> Redis | RedisCluster:
     pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS,
                                            timeout=REDIS_POOL_WAIT_SECONDS, **options)
     return Redis(connection_pool=pool)
+
+
+def retention(settings: Settings) -> Retention:
+    return Retention(ended_asks=timedelta(days=settings.retention_days), kudos=timedelta(weeks=settings.kudos_weeks))
 
 
 def digest_defaults(settings: Settings) -> DigestSettings:

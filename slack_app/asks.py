@@ -83,6 +83,7 @@ class Ask:
     created_at: float = 0.0
     taken_at: float = 0.0
     done_at: float = 0.0
+    closed_at: float = 0.0  # when it ended: done, cancelled or expired
     asker_tz: str = "UTC"
     check_in_snoozed: bool = False
     check_ins_sent: int = 0

@@ -3,6 +3,9 @@
 The week's slot is the configured local day and time; any instance that polls after the slot and
 within the same week may post, so a slot missed while every instance was down is made up later
 that week. A per-week marker, claimed atomically with a lease, makes it once however many poll.
+Which workspaces to look at is a due index of each one's next slot (UTC epoch seconds), set when
+a digest goes out and lowered when an admin changes the settings: a poll with nothing due is one
+Redis call, however many workspaces there are.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 import logging
 import time as clock
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
 
 from .digest import render_digest, summarise
+from .due_index import DueIndex
 from .lifecycle import iso_week, zone
 from .slack_api import Clients, NotInstalled
 from .store import Store
@@ -24,6 +28,7 @@ log = logging.getLogger(__name__)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 POST_LEASE_SECONDS = 120.0
+WORKSPACES_PER_PASS = 100
 COMMON_TIME_ZONES = [
     "UTC", "Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago",
     "America/New_York", "America/Halifax", "America/Sao_Paulo", "Atlantic/Azores", "Europe/London", "Europe/Lisbon",
@@ -43,6 +48,14 @@ class DigestSettings:
     time: str = "16:00"
     tz: str = "UTC"
     skip_empty: bool = False
+
+    def next_slot(self, now: float) -> float:
+        """When this week's digest is due, or next week's once this week's slot has passed."""
+        moment = datetime.fromtimestamp(now, timezone.utc)
+        this_week = self.slot(iso_week(moment, self.tz)).timestamp()
+        if now < this_week:
+            return this_week
+        return self.slot(iso_week(moment + timedelta(days=7), self.tz)).timestamp()
 
     def slot(self, week: str) -> datetime:
         """The configured local day and time within an ISO week, in UTC."""
@@ -88,6 +101,26 @@ class Digests:
         self.store = store
         self.clients = clients
         self.defaults = defaults
+        self.index = DueIndex(store.redis, "digests")
+
+    async def track(self, *team_ids: str) -> None:
+        """Makes sure these workspaces are in the due index (looked at by the next poll if new)."""
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for team_id in team_ids:
+                pipe.zadd(self.index.keys[0], {team_id: 0}, nx=True)
+            await pipe.execute()
+
+    async def track_every_workspace(self) -> None:
+        """Indexes every workspace that has used the app; for those an older version knew."""
+        await self.track(*await self.store.teams())
+
+    async def save_setting(self, team_id: str, name: str, value: str) -> None:
+        """An admin's choice on the Home tab; the next poll works out the workspace's next slot from it."""
+        await self.store.save_workspace_setting(team_id, name, value)
+        await self.index.lower(team_id, 0.0)
+
+    async def forget_workspace(self, team_id: str) -> None:
+        await self.index.forget(team_id)
 
     async def settings_for(self, team_id: str) -> DigestSettings:
         """The environment's defaults, overridden by what an admin chose on the Home tab."""
@@ -113,10 +146,18 @@ class Digests:
     async def post(self, team_id: str, week: str, now: float | None = None,
                    settings: DigestSettings | None = None) -> bool:
         """Posts a week's digest unless it went out already; True if this call posted it."""
+        return await self._post(team_id, week, now, settings) == "posted"
+
+    async def _post(self, team_id: str, week: str, now: float | None = None,
+                    settings: DigestSettings | None = None) -> str:
+        """posted; taken (sent already, or no channel); failed (try again after a lease)."""
         now = clock.time() if now is None else now
         settings = settings or await self.settings_for(team_id)
-        if not settings.channel or not await self.store.claim_digest(team_id, week, now, POST_LEASE_SECONDS):
-            return False
+        if not settings.channel:
+            return "taken"
+        if not await self.store.claim_digest(team_id, week, now, POST_LEASE_SECONDS):
+            # Another poster holds it (say `slack-ask digest --post`): look again once its lease is up.
+            return "taken" if await self.store.digest_was_sent(team_id, week) else "failed"
         message = await self.message(team_id, week, settings)
         if message is not None:
             try:
@@ -125,17 +166,26 @@ class Digests:
             except (SlackApiError, NotInstalled) as error:
                 # The claim lapses and a later poll tries again (e.g. once the bot is invited).
                 log.warning("digest not posted", extra={"team": team_id, "week": week, "error": repr(error)})
-                return False
+                return "failed"
         await self.store.digest_sent(team_id, week, now)
-        return True
+        return "posted"
 
     async def post_due(self, now: float | None = None) -> list[tuple[str, str]]:
         """Posts every workspace's digest whose slot this week has come; returns what it posted."""
         now = clock.time() if now is None else now
         posted = []
-        for team_id in await self.store.teams():
-            settings = await self.settings_for(team_id)
-            week = self.current_week(settings, now)
-            if settings.channel and now >= settings.slot(week).timestamp() and await self.post(team_id, week, now, settings):
-                posted.append((team_id, week))
+        while due := await self.index.take_due(now, WORKSPACES_PER_PASS, POST_LEASE_SECONDS):
+            looked = []
+            for team_id, seen in due:
+                settings = await self.settings_for(team_id)
+                week = self.current_week(settings, now)
+                next_look = settings.next_slot(now)
+                if settings.channel and now >= settings.slot(week).timestamp():
+                    outcome = await self._post(team_id, week, now, settings)
+                    if outcome == "posted":
+                        posted.append((team_id, week))
+                    elif outcome == "failed":
+                        next_look = now + POST_LEASE_SECONDS
+                looked.append((team_id, seen, next_look))
+            await self.index.settle(looked)
         return posted

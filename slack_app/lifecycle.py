@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +29,14 @@ SNOOZE_FOR = timedelta(days=1)
 REOPENED_GRACE = timedelta(days=1)
 OPEN_ASK_LOOKS_EVERY = timedelta(days=1)  # never more than a check-in's shortest delay
 THANKS_REMINDER_AFTER = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long what people wrote is kept (SLACK_ASK_RETENTION_DAYS, SLACK_ASK_KUDOS_WEEKS)."""
+
+    ended_asks: timedelta = timedelta(days=90)  # after done, cancelled or expired
+    kudos: timedelta = timedelta(weeks=52)  # after the week a thank-you was filed under
 
 
 def zone(tz: str) -> ZoneInfo:
@@ -76,6 +85,18 @@ def iso_week(moment: datetime, tz: str) -> str:
     return f"{year}-W{week:02d}"
 
 
+def week_end(week: str) -> datetime:
+    """The end of an ISO week wherever it ends last (UTC−12), so no time zone's week is cut short."""
+    year, number = week.split("-W")
+    return datetime.combine(date.fromisocalendar(int(year), int(number), 7) + timedelta(days=1), time(12),
+                            tzinfo=timezone.utc)
+
+
+def ended_at(ask: Ask) -> datetime:
+    # Asks that ended before closed_at was recorded fall back to the last moment known.
+    return _utc(ask.closed_at or ask.done_at or ask.taken_at or ask.created_at)
+
+
 def _job(kind: str, ask: Ask, due: datetime, helper: str = "") -> Job:
     job_id = f"{kind}:{ask.id}" + (f":{helper}" if helper else "")
     return Job(id=job_id, team_id=ask.team_id, kind=kind, due=due.timestamp(), payload={"ask_id": ask.id, "helper": helper})
@@ -86,11 +107,13 @@ class Lifecycle:
     asks how it went) or sets itself for the next moment that matters. So answering an ask never has
     to touch the timers: accepting, passing and stepping back cost no scheduling at all."""
 
-    def __init__(self, store: Store, scheduler: Scheduler, router: Router, this_week: Callable[[str], Awaitable[str]]):
+    def __init__(self, store: Store, scheduler: Scheduler, router: Router, this_week: Callable[[str], Awaitable[str]],
+                 retention: Retention = Retention()):
         self.store = store
         self.scheduler = scheduler
         self.router = router
         self.this_week = this_week  # team → this ISO week in the workspace's time zone
+        self.retention = retention
 
     # --- planning: called right after a state change, before Slack gets its ack ---
 
@@ -98,16 +121,36 @@ class Lifecycle:
         await self.scheduler.schedule(_job("deliver", ask, _utc(ask.created_at) + DELIVERY_CHECK_AFTER))
         await self._set_timer(ask, _utc(ask.created_at))
 
+    async def unsent(self, ask: Ask) -> None:
+        """Takes back a new ask whose saving failed part-way: its timers, then the ask."""
+        await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"deliver:{ask.id}")
+        await self.store.discard_ask(ask)
+
     async def ended(self, snapshot: Snapshot) -> None:
-        """After done or cancel: the ask's timer retires; a done one gets its thank-you reminders."""
+        """After done or cancel: the ask's timer moves to when the ask is forgotten; a done one gets
+        its thank-you reminders."""
         ask, outcome = snapshot.ask, snapshot.outcome
         if outcome == "cancelled":
-            await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"deliver:{ask.id}")
+            await self._retire(ask, cancelling=(f"deliver:{ask.id}",))
         elif outcome == "done":
             await self.store.count_done(ask, await self.this_week(ask.team_id))
-            for number, helper in enumerate(ask.helpers):
-                job = _job("thanks_reminder", ask, thanks_reminder_due(ask), helper)
-                await self.scheduler.schedule(job, cancelling=(f"timer:{ask.id}",) if number == 0 else ())
+            for helper in ask.helpers:
+                await self.scheduler.schedule(_job("thanks_reminder", ask, thanks_reminder_due(ask), helper))
+            await self._retire(ask)
+
+    async def thanked(self, team_id: str, iso_week: str, kudos: dict, ask: Ask | None = None) -> bool:
+        """Files a thank-you note under its week; False if this helper was already thanked for this ask.
+
+        The week's notes are forgotten by a timer set first, so no note is ever kept without one."""
+        due = week_end(iso_week) + self.retention.kudos
+        job = Job(id=f"forget_kudos:{iso_week}", team_id=team_id, kind="forget_kudos", due=due.timestamp(),
+                  payload={"week": iso_week})
+        await self.scheduler.schedule(job)
+        return await self.store.record_thanks(team_id, iso_week, kudos, ask)
+
+    async def _retire(self, ask: Ask, cancelling: tuple[str, ...] = ()) -> None:
+        forget_at = ended_at(ask) + self.retention.ended_asks
+        await self.scheduler.schedule(_job("timer", ask, forget_at), cancelling=cancelling)
 
     async def snoozed(self, ask: Ask, now: datetime) -> None:
         # Counted from the check-in the asker answered, even when they answer it early.
@@ -120,7 +163,8 @@ class Lifecycle:
     # --- running: the scheduler calls these when a job comes due ---
 
     def handlers(self):
-        return {"deliver": self._deliver, "timer": self._timer, "thanks_reminder": self._remind_thanks}
+        return {"deliver": self._deliver, "timer": self._timer, "thanks_reminder": self._remind_thanks,
+                "forget_kudos": self._forget_kudos}
 
     async def _deliver(self, job: Job) -> None:
         snapshot = await self.store.snapshot(job.team_id, job.payload["ask_id"])
@@ -131,9 +175,11 @@ class Lifecycle:
         ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
         # The job runs once due, perhaps late; its due time is when it was meant to look.
         now = max(datetime.now(timezone.utc), _utc(job.due))
-        if ask is None or not ask.status.is_live:
+        if ask is None:
             return
-        if ask.status is Status.OPEN:
+        if not ask.status.is_live:
+            await self._forget_or_retire(ask, now)
+        elif ask.status is Status.OPEN:
             await self._open_ask(ask, now)
         else:
             await self._taken_ask(ask, now)
@@ -144,7 +190,18 @@ class Lifecycle:
             await self._set_timer(ask, now)
             return
         snapshot = await self.store.close(ask.team_id, ask.id, "expired")
+        if snapshot.outcome == "expired":
+            await self._retire(snapshot.ask)
         await self.router.tell(snapshot, user="")
+
+    async def _forget_or_retire(self, ask: Ask, now: datetime) -> None:
+        if now < ended_at(ask) + self.retention.ended_asks:
+            await self._retire(ask)  # ended before this version set its timer at the forgetting time
+            return
+        reminders = [f"thanks_reminder:{ask.id}:{helper}" for helper in ask.helpers]
+        await self.scheduler.cancel(ask.team_id, f"deliver:{ask.id}", *reminders)
+        await self.store.forget_ask(ask.team_id, ask.id)
+        log.info("ask forgotten", extra={"team": ask.team_id, "ask": ask.id})
 
     async def _taken_ask(self, ask: Ask, now: datetime) -> None:
         if ask.check_ins_sent == 0 and now < check_in_due(ask):
@@ -158,3 +215,7 @@ class Lifecycle:
         helper = job.payload["helper"]
         if ask and ask.status is Status.DONE and not await self.store.was_thanked(job.team_id, ask.id, helper):
             await self.router.notify_asker(ask, "thanks_reminder", helper=helper)
+
+    async def _forget_kudos(self, job: Job) -> None:
+        dropped = await self.store.forget_kudos(job.team_id, job.payload["week"])
+        log.info("thank-you notes forgotten", extra={"team": job.team_id, "week": job.payload["week"], "notes": dropped})

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 
 import aiohttp
 from redis.exceptions import RedisError
@@ -67,15 +68,27 @@ def remember_organisations(installations: RedisInstallationStore):
 SLACK_DOWN = (aiohttp.ClientError,)
 DEPENDENCY_DOWN = (*SLACK_DOWN, RedisError, OSError, asyncio.TimeoutError)
 FIRST_FIELD = {"ask_submit": "ask", "thanks_submit": "note"}  # where a modal shows a whole-form error
-UNAVAILABLE = ("slack-ask can't reach its storage right now, so that didn't go through. "
-               "Nothing was lost — please try again in a minute.")
+UNAVAILABLE = ("slack-ask couldn't save that just now (its storage is unreachable or full), so it didn't go "
+               "through. Nothing was lost — please try again in a minute.")
 SLACK_UNAVAILABLE = ("slack-ask can't reach Slack right now, so that didn't go through. "
                      "Nothing was lost — please try again in a minute.")
 
 
-async def answer_failure(error: Exception, body: dict, respond) -> BoltResponse:
-    """No traceback ever reaches a person: a dependency being down gets a kind word (and events a
-    non-2xx, so Slack delivers them again); a payload we can't make sense of gets a 400."""
+def answer_failure(saw: Callable[[BaseException], None]):
+    """Bolt's error handler: `saw` hears of every dependency failure (for /healthz)."""
+
+    async def handler(error: Exception, body: dict, respond) -> BoltResponse:
+        if isinstance(error, DEPENDENCY_DOWN):
+            saw(error)
+        return await answer_kindly(error, body, respond)
+
+    return handler
+
+
+async def answer_kindly(error: Exception, body: dict, respond) -> BoltResponse:
+    """No traceback ever reaches a person: a dependency being down (or Redis refusing a write, out of
+    memory) gets a kind word (and events a non-2xx, so Slack delivers them again); a payload we
+    can't make sense of gets a 400."""
     kind, detail = request_kind(body if isinstance(body, dict) else {})
     if not isinstance(error, DEPENDENCY_DOWN):
         log.warning("request not understood", exc_info=error, extra={"kind": kind, "detail": detail})

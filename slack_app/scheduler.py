@@ -8,7 +8,9 @@ because once the lease expires the job is claimed again. The flip side is that a
 which outlives its lease may run twice, so `lease_seconds` must exceed the slowest handler.
 
 Every key of one workspace's jobs shares the hash tag `{team:jobs}`, so each script touches one
-slot and the scheduler runs unchanged on Redis Cluster.
+slot and the scheduler runs unchanged on Redis Cluster. Which workspaces to look at is a due index
+(due_index.py): a poll with nothing due is one call however many workspaces there are, and a busy
+one costs what is due.
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ from dataclasses import asdict, dataclass, field, replace
 from redis.asyncio import Redis
 
 from . import lua
+from .due_index import DueIndex
 from .observability import JOBS, SCHEDULER_LAG
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
 CLAIM_BATCH = 50
+WORKSPACES_PER_PASS = 100
+# How long a poller has a due workspace to itself before another may take it (if the first died).
+WORKSPACE_HOLD_SECONDS = 10.0
 
 
 # --- key builders -----------------------------------------------------------------------------
@@ -49,8 +55,8 @@ def leases_key(team_id: str) -> str:
     return f"{{{team_id}:jobs}}:leases"
 
 
-# Lives in no workspace's slot, so it is written beside the atomic operations, never inside one.
-TEAMS_KEY = "slack-ask:job-teams"
+# Before the due index, every workspace with jobs was listed here; adopt_legacy_workspaces moves them.
+LEGACY_TEAMS_KEY = "slack-ask:job-teams"
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,9 @@ class Scheduler:
         self.redis = redis
         self.lease_seconds = lease_seconds
         self.batch = batch
+        self.index = DueIndex(redis, "jobs")
         self._claim = redis.register_script(lua.source("claim_jobs"))
         self._complete = redis.register_script(lua.source("complete_job"))
-        self._known_teams: set[str] = set()  # safe to lose: only saves re-adding to TEAMS_KEY
 
     async def schedule(self, job: Job, *, cancelling: tuple[str, ...] = ()) -> Job:
         """Adds the job, or replaces the one with its id (due time, payload and all), and cancels
@@ -90,9 +96,8 @@ class Scheduler:
             # A worker may be running the old scheduling; it must not decide the new one's fate.
             pipe.zrem(leases_key(job.team_id), job.id)
             await pipe.execute()
-        if job.team_id not in self._known_teams:  # one write per workspace and process, not per job
-            await self.redis.sadd(TEAMS_KEY, job.team_id)
-            self._known_teams.add(job.team_id)
+        # After the job is stored, never before: see due_index.py for why that order is what's safe.
+        await self.index.lower(job.team_id, job.due)
         return stored
 
     async def cancel(self, team_id: str, *job_ids: str) -> bool:
@@ -111,11 +116,16 @@ class Scheduler:
 
     async def claim_due(self, team_id: str, now: float, lease_seconds: float, limit: int) -> list[Job]:
         """Leases up to `limit` jobs that are due, or whose last lease lapsed, until now + lease_seconds."""
-        records = await self._claim(
+        return (await self._claim_and_look_ahead(team_id, now, lease_seconds, limit))[0]
+
+    async def _claim_and_look_ahead(self, team_id: str, now: float, lease_seconds: float,
+                                    limit: int) -> tuple[list[Job], float | None]:
+        """The jobs claimed, and when the workspace next needs a look (None: it has no jobs)."""
+        records, next_look = await self._claim(
             keys=[due_key(team_id), leases_key(team_id), data_key(team_id)],
             args=[repr(float(now)), repr(float(now + lease_seconds)), limit],
         )
-        return [Job(**json.loads(record)) for record in records]
+        return [Job(**json.loads(record)) for record in records], float(next_look) if next_look else None
 
     async def complete(self, team_id: str, job_id: str, token: str) -> bool:
         """Forgets a job that ran. False, and nothing changes, if the claim of `token` no longer
@@ -130,18 +140,35 @@ class Scheduler:
         """
         now = time.time() if now is None else now
         succeeded = 0
-        for team_id in await self.redis.smembers(TEAMS_KEY):
-            while True:
-                jobs = await self.claim_due(team_id, now, self.lease_seconds, self.batch)
-                # Together, so that the last job of a batch does not wait out its lease in a queue.
-                results = await asyncio.gather(*(self._run(job, handlers) for job in jobs))
-                succeeded += sum(results)
-                if len(jobs) < self.batch:
-                    break
+        while due := await self.index.take_due(now, WORKSPACES_PER_PASS, WORKSPACE_HOLD_SECONDS):
+            claims = await asyncio.gather(*(self._claim_and_look_ahead(team_id, now, self.lease_seconds, self.batch)
+                                            for team_id, _ in due))
+            # A workspace with more due than one batch keeps a due entry, so the next pass takes it again.
+            await self.index.settle([(team_id, seen, next_look) for (team_id, seen), (_, next_look) in zip(due, claims)])
+            # Together, so that the last job of a batch does not wait out its lease in a queue.
+            results = await asyncio.gather(*(self._run(job, handlers) for jobs, _ in claims for job in jobs))
+            succeeded += sum(results)
         return succeeded
+
+    async def adopt_legacy_workspaces(self) -> int:
+        """Indexes the workspaces an older version listed in LEGACY_TEAMS_KEY, so no job they hold
+        is missed after an upgrade; each is looked at once by the next poll. Returns how many."""
+        teams = await self.redis.smembers(LEGACY_TEAMS_KEY)
+        for team_id in teams:
+            await self.index.lower(team_id, 0.0)
+        await self.redis.delete(LEGACY_TEAMS_KEY)
+        return len(teams)
+
+    async def forget_workspace(self, team_id: str) -> None:
+        await self.redis.unlink(due_key(team_id), data_key(team_id), leases_key(team_id))
+        await self.index.forget(team_id)
 
     async def run_forever(self, handlers: Handlers, poll_seconds: float = 1.0, *, stop: asyncio.Event) -> None:
         """Polls every `poll_seconds` until `stop` is set: one such task per app instance."""
+        try:
+            await self.adopt_legacy_workspaces()
+        except Exception:
+            log.exception("could not index the workspaces an older version listed; retried at the next start")
         while not stop.is_set():
             try:
                 await self.run_due(handlers)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, RedisError
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from .ask_forms import AskForms
+from .asks import Ask
 from .background import Background
 from .digests import Digests
 from .home import Home
@@ -31,6 +33,9 @@ from .store import Snapshot, Store
 
 PING_TIMEOUT_SECONDS = 1.0
 HEALTH_FRESH_SECONDS = 1.0
+# After Redis refuses a write for lack of memory, /healthz says so for this long (and longer if it goes on).
+OUT_OF_MEMORY_SHOWN_SECONDS = 60.0
+OUT_OF_MEMORY = "out of memory: Redis refuses writes (maxmemory reached under noeviction)"
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,18 @@ class StoreHealth:
         self.store = store
         self._fresh_until = 0.0
         self._asking: asyncio.Future | None = None
+        self._full_until = 0.0
+
+    def saw(self, error: BaseException) -> None:
+        """Notes a failed write, so /healthz can say why writes fail while PING still answers."""
+        if isinstance(error, OutOfMemoryError):
+            self._full_until = time.monotonic() + OUT_OF_MEMORY_SHOWN_SECONDS
+
+    async def problem(self) -> str | None:
+        """None while Redis answers and takes writes; otherwise what is wrong, in a few words."""
+        if not await self.reachable():
+            return "unreachable"
+        return OUT_OF_MEMORY if time.monotonic() < self._full_until else None
 
     async def reachable(self) -> bool:
         if time.monotonic() < self._fresh_until:
@@ -78,6 +95,24 @@ class Services:
     health: StoreHealth
     ask_forms: AskForms
     personal: PersonalData
+
+    async def send_ask(self, ask: Ask) -> bool:
+        """Saves a new ask with its timers, all or nothing: False, with nothing of it kept, when
+        Redis refused (down, or out of memory) part-way."""
+        try:
+            ask.week = await self.insights.this_week(ask.team_id)
+            await self.store.save_ask(ask)
+            await self.lifecycle.sent(ask)
+            await self.store.count_asked(ask)
+            await self.digests.track(ask.team_id)
+        except (RedisError, OSError) as error:
+            self.health.saw(error)
+            REDIS_ERRORS.labels("save_ask").inc()
+            log.warning("could not store an ask; taking back what was written", exc_info=True)
+            with contextlib.suppress(RedisError, OSError):  # deletions, which a full Redis still takes
+                await self.lifecycle.unsent(ask)
+            return False
+        return True
 
     def open_modal(self, team_id: str, trigger_id: str, view: dict | Awaitable[dict],
                    respond: AsyncRespond | None = None) -> None:

@@ -49,6 +49,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # MAX_BODY_BYTES: larger requests are refused unread
     metrics_port: int | None = None  # METRICS_PORT: /metrics on its own port, off the public one
     encryption_keys: tuple[str, ...] = ()  # SLACK_ASK_ENCRYPTION_KEY: the first seals, all open
+    retention_days: int = 90  # SLACK_ASK_RETENTION_DAYS: an ended ask is forgotten this long after it ended
+    kudos_weeks: int = 52  # SLACK_ASK_KUDOS_WEEKS: thank-you notes are dropped this long after their week
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
 
     @property
@@ -96,11 +98,20 @@ class Settings:
             max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
             metrics_port=int(env["METRICS_PORT"]) if "METRICS_PORT" in env else None,
             encryption_keys=_encryption_keys(env.get("SLACK_ASK_ENCRYPTION_KEY", "")),
+            retention_days=_positive(env, "SLACK_ASK_RETENTION_DAYS", 90),
+            kudos_weeks=_positive(env, "SLACK_ASK_KUDOS_WEEKS", 52),
         )
 
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, str(default))
+    if not value.strip().isdigit() or int(value) < 1:
+        raise MissingSetting(f"{name}={value!r} is not a whole number of at least 1.")
+    return int(value)
 
 
 def _weekday(value: str) -> int:

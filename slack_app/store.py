@@ -21,6 +21,8 @@ PENDING = "pending"  # a card claimed by a sender, not yet known to have reached
 EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
 PERSON_CACHE_SECONDS = 3600
 COACHED_SECONDS = 3600  # a suggestion is shown once per modal and submission; a modal open longer is coached afresh
+# A week's digest marker only has to outlive its week, so that nobody posts that week twice.
+DIGEST_MARKER_SECONDS = 14 * 24 * 3600
 
 
 # --- key builders -----------------------------------------------------------------------------
@@ -91,7 +93,7 @@ def home_viewers_key(team_id: str) -> str:
     return f"{{{team_id}}}:home_viewers"
 
 
-# Every workspace that has used the app; lives in no workspace's slot.
+# Every workspace that has used the app; lives in no workspace's slot. Owned by forget_workspace.
 TEAMS_KEY = "slack-ask:teams"
 
 THANKS_KEPT_PER_PERSON = 20
@@ -162,17 +164,55 @@ class Store:
     # --- asks ---
 
     async def save_ask(self, ask: Ask) -> None:
-        """Stores the ask first, then the indexes that lead people to it, then counts it (ask.week)."""
+        """Stores the ask first, then the indexes that lead people to it, each step all or nothing
+        (a transaction), so a refused write leaves what `discard_ask` can take back. `count_asked`
+        counts it, last."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
         await self.redis.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
             pipe.zadd(asked_by_key(team, ask.asker), {ask.id: ask.created_at})
             for teammate in ask.teammates:
                 pipe.zadd(asked_of_key(team, teammate), {ask.id: ask.created_at})
-            pipe.sadd(TEAMS_KEY, team)
             await pipe.execute()
-        await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
+        await self.redis.sadd(TEAMS_KEY, team)
+
+    async def count_asked(self, ask: Ask) -> None:
+        """The asker's private balance and the week's figures (ask.week); the last write of sending
+        an ask, so nothing after it can fail and a taken-back ask was never counted."""
+        await self._count_someone(ask.team_id, ask.asker, "asked", ask.week, {"asks": 1})
+
+    async def forget_ask(self, team_id: str, ask_id: str) -> bool:
+        """Deletes an ask and everything leading to it: its ids in people's lists, its card index
+        entries, its thank-you markers. Only deletions, so it works however full Redis is, and
+        again after a crash part-way (the ask itself goes last). False if it was already gone."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in _ask_keys(team_id, ask_id):
+                pipe.hgetall(key)
+            fields, answers, cards = await pipe.execute()
+        if not fields:
+            return False
+        ask = _ask_from_fields(fields)
+        async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
+            pipe.zrem(asked_by_key(team_id, ask.asker), ask_id)
+            for teammate in set(ask.teammates) | set(answers):
+                pipe.zrem(asked_of_key(team_id, teammate), ask_id)
+            for channel, ts in _cards_from_fields(cards).values():
+                pipe.delete(card_index_key(team_id, channel, ts))
+            for helper in ask.helpers:
+                pipe.delete(thanked_key(team_id, ask_id, helper))
+            await pipe.execute()
+        await self.redis.unlink(*_ask_keys(team_id, ask_id))
+        return True
+
+    async def discard_ask(self, ask: Ask) -> None:
+        """Takes back an ask whose saving failed part-way (as when Redis is out of memory)."""
+        await self.forget_ask(ask.team_id, ask.id)
+        async with self.redis.pipeline(transaction=True) as pipe:  # in case the ask hash itself never made it
+            pipe.zrem(asked_by_key(ask.team_id, ask.asker), ask.id)
+            for teammate in ask.teammates:
+                pipe.zrem(asked_of_key(ask.team_id, teammate), ask.id)
+            await pipe.execute()
 
     async def load_asks(self, team_id: str, ask_ids: list[str]) -> list[Ask]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -255,15 +295,13 @@ class Store:
         return set(await self.redis.smembers(home_viewers_key(team_id)))
 
     async def forget_workspace(self, team_id: str) -> int:
-        """Deletes everything kept for a workspace (it uninstalled the app); returns how many keys."""
-        from .scheduler import TEAMS_KEY as JOB_TEAMS_KEY
-
+        """Deletes everything kept for a workspace (it uninstalled the app); returns how many keys.
+        The due indexes' entries are the scheduler's and the digests' to forget."""
         deleted = 0
         for pattern in (f"{{{team_id}}}:*", f"{{{team_id}:*"):  # {T}:… and {T:ask:…}, {T:jobs}…
             async for key in self.redis.scan_iter(match=pattern, count=500):
                 deleted += await self.redis.unlink(key)
         await self.redis.srem(TEAMS_KEY, team_id)
-        await self.redis.srem(JOB_TEAMS_KEY, team_id)
         return deleted
 
     # --- workspace settings and the weekly digest ---
@@ -275,10 +313,17 @@ class Store:
         await self.redis.hset(workspace_settings_key(team_id), name, value)
 
     async def claim_digest(self, team_id: str, iso_week: str, now: float, lease_seconds: float) -> bool:
-        return bool(await self._claim_digest(keys=[digest_sent_key(team_id, iso_week)], args=[now, now + lease_seconds]))
+        return bool(await self._claim_digest(keys=[digest_sent_key(team_id, iso_week)],
+                                             args=[now, now + lease_seconds, DIGEST_MARKER_SECONDS]))
+
+    async def digest_was_sent(self, team_id: str, iso_week: str) -> bool:
+        return await self.redis.hget(digest_sent_key(team_id, iso_week), "state") == "sent"
 
     async def digest_sent(self, team_id: str, iso_week: str, now: float) -> None:
-        await self.redis.hset(digest_sent_key(team_id, iso_week), mapping={"state": "sent", "sent_at": now})
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(digest_sent_key(team_id, iso_week), mapping={"state": "sent", "sent_at": now})
+            pipe.expire(digest_sent_key(team_id, iso_week), DIGEST_MARKER_SECONDS)
+            await pipe.execute()
 
     async def load_ask(self, team_id: str, ask_id: str) -> Ask | None:
         fields = await self.redis.hgetall(ask_key(team_id, ask_id))
@@ -340,6 +385,18 @@ class Store:
                 thanks_for_key(team_id, kudos["helper"]), insights_key(team_id, week), *others]
         args = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else ""]
         return bool(await self._thanks(keys=keys, args=args))
+
+    async def forget_kudos(self, team_id: str, iso_week: str) -> int:
+        """Drops a week's thank-you notes, and those copies of them in people's Home tab lists."""
+        records = await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)
+        async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
+            for raw in records:
+                helper = json.loads(raw).get("helper")
+                if isinstance(helper, str):
+                    pipe.lrem(thanks_for_key(team_id, helper), 0, raw)
+            pipe.delete(kudos_key(team_id, iso_week))
+            await pipe.execute()
+        return len(records)
 
     async def was_thanked(self, team_id: str, ask_id: str, helper: str) -> bool:
         return bool(await self.redis.exists(thanked_key(team_id, ask_id, helper)))
@@ -500,6 +557,7 @@ def _ask_from_fields(fields: dict[str, str]) -> Ask:
         created_at=float(fields["created_at"]),
         taken_at=float(fields.get("taken_at", 0)),
         done_at=float(fields.get("done_at", 0)),
+        closed_at=float(fields.get("closed_at", 0)),
         asker_tz=fields.get("asker_tz", "UTC"),
         check_in_snoozed=fields.get("check_in_snoozed") == "1",
         check_ins_sent=int(fields.get("check_ins_sent", 0)),

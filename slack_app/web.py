@@ -57,9 +57,10 @@ def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
         return response
 
     async def healthz(request: Request) -> Response:
-        if await services.store_reachable():
+        problem = await services.health.problem()
+        if problem is None:
             return JSONResponse({"status": "ok", "redis": "ok"})
-        return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "unavailable", "redis": problem}, status_code=503)
 
     async def scraped() -> bytes:
         """The metrics, with the workspaces' insights read fresh for this scrape."""

@@ -1,4 +1,8 @@
-"""Timed work in the background of a running app: due jobs, and the weekly digests."""
+"""Timed work in the background of a running app: due jobs, and the weekly digests.
+
+Each loop polls a due index (due_index.py), so an idle poll is one Redis call however many
+workspaces there are; there is no loop over workspaces here, nor should there be.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,10 @@ async def run_worker(services: Services):
 
 
 async def _post_digests(services: Services, stop: asyncio.Event) -> None:
+    try:
+        await services.digests.track_every_workspace()
+    except Exception:
+        log.exception("could not index every workspace's digest; retried at the next start")
     while not stop.is_set():
         try:
             await services.digests.post_due()

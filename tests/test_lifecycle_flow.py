@@ -223,7 +223,7 @@ def test_an_ask_nobody_takes_expires_gently_and_can_be_sent_again(slack, fake_sl
     assert "initial_users" not in blocks["teammates"]["element"]
 
 
-def test_answers_touch_no_timer_and_a_cancelled_ask_has_none(slack, fake_slack, redis_sync, app_server):
+def test_answers_touch_no_timer_and_a_cancelled_asks_timer_only_forgets_it(slack, fake_slack, redis_sync, app_server):
     cards = taken_by_hal(slack, fake_slack, app_server, redis_sync)
     ask = load(redis_sync)
     timers = redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1, withscores=True)
@@ -240,7 +240,9 @@ def test_answers_touch_no_timer_and_a_cancelled_ask_has_none(slack, fake_slack, 
 
     slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_cancel")
     fake_slack.wait_for(lambda: load(redis_sync).status.value == "cancelled", what="cancelled")
-    assert redis_sync.zcard("{T0TEAM:jobs}:due") == 0
+    cancelled = load(redis_sync)
+    assert redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1, withscores=True) == [
+        (f"timer:{ask.id}", pytest.approx(cancelled.closed_at + 90 * 86400))]  # nothing more until it is forgotten
 
 
 def test_serve_runs_the_worker_itself(settings, fake_slack, redis_sync):
@@ -252,6 +254,7 @@ def test_serve_runs_the_worker_itself(settings, fake_slack, redis_sync):
         four_days_ago = ask.created_at - 4 * 86400
         redis_sync.hset(next(k for k in redis_sync.keys("{T0TEAM:ask:*}") if k.count(":") == 2), "created_at", four_days_ago)
         redis_sync.zadd("{T0TEAM:jobs}:due", {f"timer:{ask.id}": four_days_ago + 86400})  # as if sent days ago
+        redis_sync.zadd("{slack-ask:jobs}:next", {"T0TEAM": four_days_ago + 86400})  # and the due index with it
         fake_slack.wait_for(lambda: load(redis_sync).status.value == "expired", timeout=10, what="worker expired it")
         fake_slack.wait_for(lambda: "Nobody was free" in fake_slack.dms(ASKER)[-1].all_text, what="asker told")
     finally:

@@ -162,6 +162,7 @@ def test_an_instance_killed_mid_fan_out_leaves_every_teammate_exactly_one_card(t
 
         ask_key = next(k for k in redis_sync.keys("{T0TEAM:ask:*}") if k.count(":") == 2)
         redis_sync.zadd("{T0TEAM:jobs}:due", {f"deliver:{redis_sync.hget(ask_key, 'id')}": 0})  # as if two minutes had passed
+        redis_sync.zadd("{slack-ask:jobs}:next", {"T0TEAM": 0})  # and the due index with it
         second, _ = serve()
         try:
             slow.wait_for(lambda: all(len(slow.dms(uid)) >= 1 for uid in TEN), timeout=20, what="every card after restart")

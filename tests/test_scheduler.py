@@ -14,7 +14,8 @@ from freezegun import freeze_time
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
-from slack_app.scheduler import TEAMS_KEY, Job, Scheduler, data_key, due_key, leases_key
+from slack_app.due_index import changes_key, next_key
+from slack_app.scheduler import LEGACY_TEAMS_KEY, Job, Scheduler, data_key, due_key, leases_key
 from slack_app.working_hours import next_working_time
 
 TEAM = "T0TEAM"
@@ -354,22 +355,108 @@ def test_due_jobs_run_in_every_workspace_and_each_keeps_its_keys_in_one_slot(red
             await scheduler.schedule(checkin("b1", now + 60, team_id="T0TWO"))
             await scheduler.claim_due("T0ONE", now, lease_seconds=30, limit=10)  # leases a1, never completed
             keys = set(await scheduler.redis.keys("*"))
-            teams = await scheduler.redis.smembers(TEAMS_KEY)
+            index = await scheduler.redis.zrange(next_key("jobs"), 0, -1, withscores=True)
             runs = await scheduler.run_due({"checkin": remind}, now=now + 3600)
-            return keys, teams, runs
+            # Until their leases would have lapsed, the index keeps a look at each workspace; then none.
+            await scheduler.run_due({"checkin": remind}, now=now + 3600 + scheduler.lease_seconds)
+            left = await scheduler.redis.zcard(next_key("jobs"))
+            return keys, index, runs, left
 
-    keys, teams, runs = run(scenario())
+    keys, index, runs, left = run(scenario())
 
     assert keys == {
         "{T0ONE:jobs}:due", "{T0ONE:jobs}:data", "{T0ONE:jobs}:leases",
         "{T0TWO:jobs}:due", "{T0TWO:jobs}:data",
-        TEAMS_KEY,
+        next_key("jobs"), changes_key("jobs"),
     }
-    for team_id in teams:
-        assert len({key_slot(key.encode()) for key in keys if key.startswith(f"{{{team_id}:")}) == 1
-    assert teams == {"T0ONE", "T0TWO"}
+    for prefix in ("{T0ONE:", "{T0TWO:", "{slack-ask:jobs}"):
+        assert len({key_slot(key.encode()) for key in keys if key.startswith(prefix)}) == 1
+    assert index == [("T0ONE", now), ("T0TWO", now + 60)]  # each workspace's earliest due time, one entry each
     assert runs == 3
     assert sorted(ran) == [("T0ONE", "checkin:a1"), ("T0ONE", "checkin:a2"), ("T0TWO", "checkin:b1")]
+    assert left == 0  # nothing left to run: no workspace stays in the index
+
+
+class CountingRedis(Redis):
+    """Counts calls that reach Redis: one per command, or per pipeline."""
+
+    calls = 0
+
+    async def execute_command(self, *args, **options):
+        CountingRedis.calls += 1
+        return await super().execute_command(*args, **options)
+
+
+def test_an_idle_poll_is_one_call_however_many_workspaces_have_jobs(redis_url, run):
+    now = START.timestamp()
+
+    async def scenario():
+        client = CountingRedis.from_url(redis_url, decode_responses=True)
+        scheduler = Scheduler(client)
+        for team in range(300):
+            await scheduler.schedule(checkin("a", now + 3600 + team, team_id=f"T{team:04d}"))
+        CountingRedis.calls = 0
+        idle = await scheduler.run_due({}, now=now)
+        idle_calls = CountingRedis.calls
+        CountingRedis.calls = 0
+        busy = await scheduler.run_due({"checkin": lambda job: asyncio.sleep(0)}, now=now + 3602)
+        busy_calls = CountingRedis.calls
+        await client.aclose()
+        return idle, idle_calls, busy, busy_calls
+
+    idle, idle_calls, busy, busy_calls = run(scenario())
+
+    assert (idle, idle_calls) == (0, 1)
+    # Three jobs due in three workspaces: take them, claim each, settle the index, complete each, look again.
+    assert busy == 3 and busy_calls == 1 + 3 + 1 + 3 + 1
+
+
+def test_work_scheduled_while_a_poller_looks_at_its_workspace_is_not_missed(redis_url, run):
+    now = START.timestamp()
+    ran = []
+
+    async def remind(job: Job) -> None:
+        ran.append(job.id)
+
+    async def scenario():
+        async with workers(redis_url, count=2) as (poller, app):
+            await app.schedule(checkin("later", now + 3600))
+            [(team, seen)] = await poller.index.take_due(now + 3600, 10, 10)
+            jobs, next_look = await poller._claim_and_look_ahead(team, now + 3600, 300, 10)
+            # Between the poller's look and its update of the index, an answer schedules a job due sooner.
+            await app.schedule(checkin("sooner", now + 3700))
+            await poller.index.settle([(team, seen, next_look)])
+            await poller.complete(TEAM, jobs[0].id, jobs[0].token)
+            return await poller.run_due({"checkin": remind}, now=now + 3700)
+
+    runs = run(scenario())
+
+    assert runs == 1 and ran == ["checkin:sooner"]
+
+
+def test_workspaces_an_older_version_listed_are_indexed_on_start(redis_url, run):
+    now = START.timestamp()
+    ran = []
+
+    async def remind(job: Job) -> None:
+        ran.append(job.id)
+
+    async def scenario():
+        async with workers(redis_url) as (scheduler,):
+            # As the previous version left things: the job, and its workspace in a plain set.
+            await scheduler.redis.hset(data_key(TEAM), "checkin:a1", '{"id": "checkin:a1", "team_id": "T0TEAM", '
+                                       '"kind": "checkin", "due": 1.0, "payload": {}, "token": "t"}')
+            await scheduler.redis.zadd(due_key(TEAM), {"checkin:a1": 1.0})
+            await scheduler.redis.sadd(LEGACY_TEAMS_KEY, TEAM)
+            before = await scheduler.run_due({"checkin": remind}, now=now)
+            adopted = await scheduler.adopt_legacy_workspaces()
+            after = await scheduler.run_due({"checkin": remind}, now=now)
+            return before, adopted, after, await scheduler.redis.exists(LEGACY_TEAMS_KEY)
+
+    before, adopted, after, legacy_left = run(scenario())
+
+    assert (before, adopted, after, legacy_left) == (0, 1, 1, 0)
+    assert ran == ["checkin:a1"]
 
 
 def test_run_forever_runs_jobs_as_they_fall_due_until_stopped(redis_url, run):

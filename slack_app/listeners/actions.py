@@ -122,7 +122,7 @@ def register(app: AsyncApp, services: Services) -> None:
         person = await services.people.get(team_id, user)
         if not person.is_admin or value is None:
             return
-        await store.save_workspace_setting(team_id, name, value)
+        await services.digests.save_setting(team_id, name, value)
         await background.spawn(services.home.publish(team_id, user), "home settings")
 
     def selected(body: dict, key: str) -> str | None:

@@ -76,6 +76,8 @@ def register(app: AsyncApp, services: Services) -> None:
             await services.installations.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
         for team in teams:
             services.clients.forget(team)
+            await services.scheduler.forget_workspace(team)
+            await services.digests.forget_workspace(team)
             deleted = await services.store.forget_workspace(team)
             log.info("workspace forgotten", extra={"team": team, "enterprise": enterprise_id, "keys_deleted": deleted})
 

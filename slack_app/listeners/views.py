@@ -45,12 +45,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=suggestion)
             return
         ask = _ask_from(draft, team_id, asker, people[asker].tz)
-        try:
-            ask.week = await services.insights.this_week(team_id)
-            await services.store.save_ask(ask)
-            await services.lifecycle.sent(ask)
-        except (RedisError, OSError):
-            log.warning("could not store an ask", exc_info=True)
+        if not await services.send_ask(ask):
             await ack(response_action="errors", errors={"ask": "Couldn't save your ask just now, so nothing was sent. Press Send again."})
             return
         await ack()
@@ -77,7 +72,7 @@ def register(app: AsyncApp, services: Services) -> None:
         now = datetime.now(timezone.utc)
         kudos = {"ask_id": ask.id, "ask": ask.text, "asker": asker, "helper": helper, "note": note, "shared": shared,
                  "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
-        if not await services.store.record_thanks(team_id, iso_week(now, services.settings.workspace_tz), kudos, ask):
+        if not await services.lifecycle.thanked(team_id, iso_week(now, services.settings.workspace_tz), kudos, ask):
             await ack(response_action="errors", errors={"note": "You've already thanked them for this one — it was delivered."})
             return
         await ack()
