@@ -100,11 +100,12 @@ class Services:
         """Saves a new ask with its timers, all or nothing: False, with nothing of it kept, when
         Redis refused (down, or out of memory) part-way."""
         try:
+            ask.created_at = ask.created_at or time.time()  # the timers count from it
             ask.week = await self.insights.this_week(ask.team_id)
-            await self.store.save_ask(ask)
-            await self.lifecycle.sent(ask)
-            await self.store.count_asked(ask)
             await self.digests.track(ask.team_id)
+            # Its timers first: saving counts the ask as its last step, so nothing after it can fail.
+            await self.lifecycle.sent(ask)
+            await self.store.save_ask(ask)
         except (RedisError, OSError) as error:
             self.health.saw(error)
             REDIS_ERRORS.labels("save_ask").inc()

@@ -165,8 +165,8 @@ class Store:
 
     async def save_ask(self, ask: Ask) -> None:
         """Stores the ask first, then the indexes that lead people to it, each step all or nothing
-        (a transaction), so a refused write leaves what `discard_ask` can take back. `count_asked`
-        counts it, last."""
+        (a transaction), so a refused write leaves what `discard_ask` can take back; then counts it
+        (ask.week), last, so an ask taken back was never counted."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
         await self.redis.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
@@ -176,11 +176,7 @@ class Store:
                 pipe.zadd(asked_of_key(team, teammate), {ask.id: ask.created_at})
             await pipe.execute()
         await self.redis.sadd(TEAMS_KEY, team)
-
-    async def count_asked(self, ask: Ask) -> None:
-        """The asker's private balance and the week's figures (ask.week); the last write of sending
-        an ask, so nothing after it can fail and a taken-back ask was never counted."""
-        await self._count_someone(ask.team_id, ask.asker, "asked", ask.week, {"asks": 1})
+        await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
 
     async def forget_ask(self, team_id: str, ask_id: str) -> bool:
         """Deletes an ask and everything leading to it: its ids in people's lists, its card index

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis
 from redis.asyncio import RedisCluster
@@ -46,10 +48,18 @@ def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run)
         recent = await store.recent_asks("T0TEAM", ASKER, 10)
         loaded = await store.load_asks("T0TEAM", recent[0])
         balance = await store.balance("T0TEAM", HAL)
+        # The due index lives in its own slot, beside every workspace's: polls, retention, forgetting.
+        ran = []
+        await scheduler.schedule(Job(id="j2", team_id="T0OTHER", kind="k", due=3.0))
+        polled = await scheduler.run_due({"k": lambda job: asyncio.sleep(0, ran.append(job.id))}, now=4.0)
+        forgot = await store.forget_ask("T0TEAM", ask.id)
+        dropped = await store.forget_kudos("T0TEAM", "2026-W47")
+        await scheduler.forget_workspace("T0OTHER")
         await client.aclose()
-        return first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted
+        return (first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted,
+                (polled, ran, forgot, dropped))
 
-    first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted = run(exercise())
+    first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted, later = run(exercise())
     assert first and card.teammate == HAL
     assert took.outcome == "took_last" and done.outcome == "done"
     assert thanked and claimed and [job.id for job in jobs] == ["j1"] and completed
@@ -58,6 +68,7 @@ def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run)
                                           "people_only_helped")} == {"asks": "1", "found_help": "1", "done": "1",
                                                                      "help_minutes": "30", "thanked": "1",
                                                                      "people_only_asked": "1", "people_only_helped": "1"}
+    assert later == (1, ["j2"], True, 1)
 
 
 def test_the_whole_ask_flow_on_a_cluster(cluster_url, fake_slack, tmp_path):
