@@ -36,6 +36,7 @@ CLAIM_BATCH = 50
 WORKSPACES_PER_PASS = 100
 # How long a poller has a due workspace to itself before another may take it (if the first died).
 WORKSPACE_HOLD_SECONDS = 10.0
+JOBS_AT_ONCE = 64  # handlers in flight per instance: a busy pass must not exhaust the connection pools
 
 
 # --- key builders -----------------------------------------------------------------------------
@@ -80,6 +81,7 @@ class Scheduler:
         self.index = DueIndex(redis, "jobs")
         self._claim = redis.register_script(lua.source("claim_jobs"))
         self._complete = redis.register_script(lua.source("complete_job"))
+        self._running = asyncio.Semaphore(JOBS_AT_ONCE)
 
     async def schedule(self, job: Job, *, cancelling: tuple[str, ...] = ()) -> Job:
         """Adds the job, or replaces the one with its id (due time, payload and all), and cancels
@@ -180,6 +182,10 @@ class Scheduler:
                 pass
 
     async def _run(self, job: Job, handlers: Handlers) -> bool:
+        async with self._running:
+            return await self._run_now(job, handlers)
+
+    async def _run_now(self, job: Job, handlers: Handlers) -> bool:
         started = time.time()
         SCHEDULER_LAG.observe(max(0.0, started - job.due))
         fields = {"job": job.kind, "team": job.team_id, "lag_s": round(started - job.due, 3)}
