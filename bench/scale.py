@@ -161,7 +161,7 @@ async def _poll(url: str, stop_at: float, out: str) -> None:
 def measure_lateness(url: str, teams: int, per_team: int, pollers: int, window: float, rate: float) -> list[str]:
     client = redis.Redis.from_url(url)
     emptied(client)
-    soon_from = time.time() + 30  # after the fill and the pollers' start
+    soon_from = time.time() + 30 + teams * per_team / 50_000  # after the fill and the pollers' start
     started = time.perf_counter()
     expected = fill_jobs(client, teams, per_team, rate * window / (teams * per_team), soon_from, window)
     filled_in = time.perf_counter() - started
@@ -251,6 +251,15 @@ async def finish(services, ask: Ask, rng: random.Random, thanked_share: float = 
         await services.lifecycle.thanked(ask.team_id, iso_week(now, "UTC"), kudos)
 
 
+async def send(services, ask: Ask) -> None:
+    assert await services.send_ask(ask)
+    await services.router.route(ask)
+
+
+async def cancel(services, ask: Ask) -> None:
+    await services.lifecycle.ended(await services.store.close(ask.team_id, ask.id, "cancelled", ask.asker))
+
+
 async def drain(services, now: float | None = None) -> int:
     total = 0
     while ran := await services.scheduler.run_due(services.lifecycle.handlers(), now=now):
@@ -266,8 +275,7 @@ async def per_ask(url: str, asks: int) -> tuple[float, float, float]:
     base = used()
     sent = [an_ask(rng, 2000) for _ in range(asks)]
     for ask in sent:
-        assert await services.send_ask(ask)
-        await services.router.route(ask)
+        await send(services, ask)
     await drain(services, time.time() + 300)  # the delivery checks, two minutes on
     live = (used() - base) / asks
     for ask in sent:
@@ -296,17 +304,11 @@ async def simulated_year(url: str, days: int, per_day: int, people: int) -> list
             morning = start + timedelta(days=day)
             clock.move_to(morning)
             sent = [an_ask(rng, people) for _ in range(per_day)]
-            for ask in sent:
-                assert await services.send_ask(ask)
-                await services.router.route(ask)
+            await asyncio.gather(*(send(services, ask) for ask in sent))  # as many people would, at once
             clock.move_to(morning + timedelta(hours=4))
-            for ask in sent:
-                fate = rng.random()
-                if fate < 0.7:
-                    await finish(services, ask, rng)
-                elif fate < 0.8:
-                    await services.lifecycle.ended(await services.store.close(ask.team_id, ask.id, "cancelled", ask.asker))
-                # the rest nobody takes: they expire after three days
+            fates = [rng.random() for _ in sent]  # the rest nobody takes: they expire after three days
+            await asyncio.gather(*(finish(services, ask, random.Random(fate)) for ask, fate in zip(sent, fates) if fate < 0.7))
+            await asyncio.gather(*(cancel(services, ask) for ask, fate in zip(sent, fates) if 0.7 <= fate < 0.8))
             clock.move_to(morning + timedelta(hours=23))
             await drain(services)
             if day % 30 == 0 or day == days:

@@ -105,7 +105,9 @@ def _job(kind: str, ask: Ask, due: datetime, helper: str = "") -> Job:
 class Lifecycle:
     """Each ask has one timer. Its handler looks at the ask as it stands and either acts (expires it,
     asks how it went) or sets itself for the next moment that matters. So answering an ask never has
-    to touch the timers: accepting, passing and stepping back cost no scheduling at all."""
+    to touch the timers: accepting, passing and stepping back cost no scheduling at all. The timer
+    outlives the ask's end: it is set for the moment the retention window closes, and then forgets
+    the ask, so an ask never lingers without something that will remove it."""
 
     def __init__(self, store: Store, scheduler: Scheduler, router: Router, this_week: Callable[[str], Awaitable[str]],
                  retention: Retention = Retention()):
