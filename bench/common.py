@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 
 from slack_app.asks import Ask
+from slack_app.i18n import ENGLISH
 from slack_app.modals import ask_modal
 from slack_app.render import render
 
@@ -26,8 +27,8 @@ _SAMPLE_ASK = Ask(
     teammates=["U0HELP1", "U0HELP2", "U0HELP3"],
     helpers=["U0HELP1"],
 )
-_CARD = render("ask_card.json.j2", ask=_SAMPLE_ASK, state="mine", helpers=_SAMPLE_ASK.helpers)
-_NOTICE = render("asker_notice.json.j2", ask=_SAMPLE_ASK, notice="helper_found", helper="U0HELP1", snoozed=False)
+_CARD = render("ask_card.json.j2", lang=ENGLISH, ask=_SAMPLE_ASK, state="mine", helpers=_SAMPLE_ASK.helpers)
+_NOTICE = render("asker_notice.json.j2", lang=ENGLISH, ask=_SAMPLE_ASK, notice="helper_found", helper="U0HELP1", snoozed=False)
 
 # The Web API methods a reaction may cost, as the slack_sdk client method that makes each one.
 _CLIENT_METHODS = {"chat.update": "chat_update", "chat.postMessage": "chat_postMessage"}
@@ -70,7 +71,7 @@ def _parse_calls(spec: str) -> dict[str, int]:
 
 def modal_for(command: dict) -> dict:
     """The same modal slack-ask opens for this /ask."""
-    return ask_modal(command.get("text", ""), command.get("channel_id", ""))
+    return ask_modal(ENGLISH, command.get("text", ""), command.get("channel_id", ""))
 
 
 def reaction_calls(event: dict, calls_per_reaction: dict[str, int]) -> list[tuple[str, dict]]:

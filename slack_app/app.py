@@ -87,7 +87,7 @@ def create_app(settings: Settings) -> SlackAsk:
     bolt.middleware(describe_request)
     if installations is not None:
         bolt.middleware(remember_organisations(installations))
-    bolt.error(answer_failure(services.health.saw))
+    bolt.error(answer_failure(services.health.saw, people))
     register_listeners(bolt, services)
     return SlackAsk(bolt=bolt, asgi=asgi_app(bolt, services, redis), services=services)
 

@@ -1,4 +1,5 @@
-"""The ask modal as each door opens it: /ask with its mentions, a message shortcut, the lightning menu, Home.
+"""The ask modal as each door opens it: /ask with its mentions, a message shortcut, the lightning menu, Home;
+in the language of whoever opens it.
 
 Each door may make a Slack call or two before the modal opens (a permalink, a user group's members);
 they run with a tight timeout, because the modal must open within Slack's 3 seconds, and a call that
@@ -14,6 +15,7 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from .asks import ASK_MAX_LENGTH, MAX_TEAMMATES
+from .i18n import Language
 from .modals import ask_modal
 from .prefill import fallback_permalink, first_sentence, parse_command
 from .slack_api import Clients
@@ -31,11 +33,11 @@ class AskForms:
         self.store = store
         self.clients = clients
 
-    async def blank(self, team_id: str, user: str) -> dict:
+    async def blank(self, team_id: str, user: str, lang: Language) -> dict:
         """The lightning menu's New ask and the Home tab's button."""
-        return ask_modal(first_ask=await self._first_ask(team_id, user))
+        return ask_modal(lang, first_ask=await self._first_ask(team_id, user))
 
-    async def from_command(self, team_id: str, user: str, text: str, channel: str) -> dict:
+    async def from_command(self, team_id: str, user: str, text: str, channel: str, lang: Language) -> dict:
         """/ask's text: people it mentions are chosen, a user group's members up to the cap, the rest is the ask."""
         parsed = parse_command(text)
         groups = list(parsed.groups.items())[:MAX_GROUPS_EXPANDED]
@@ -51,10 +53,10 @@ class AskForms:
             chosen += fresh[:room]
             if len(fresh) > room:
                 cut[handle] = len(fresh) - room
-        return ask_modal(parsed.text, channel, teammates=chosen, first_ask=first_ask, groups_cut=cut,
+        return ask_modal(lang, parsed.text, channel, teammates=chosen, first_ask=first_ask, groups_cut=cut,
                          groups_unlisted=unlisted)
 
-    async def from_message(self, team_id: str, user: str, payload: dict) -> dict:
+    async def from_message(self, team_id: str, user: str, payload: dict, lang: Language) -> dict:
         """A message shortcut: the ask line from the message's first sentence, the scope from its link."""
         message = _object(payload.get("message"))
         channel = str(_object(payload.get("channel")).get("id") or message.get("channel") or "")
@@ -64,7 +66,7 @@ class AskForms:
             domain = str(_object(payload.get("team")).get("domain") or "")
             link = fallback_permalink(domain, channel, ts, str(message.get("thread_ts") or ""))
         text = message.get("text") if isinstance(message.get("text"), str) else ""
-        return ask_modal(first_sentence(text, ASK_MAX_LENGTH), channel, scope=f"{link}\n" if link else "",
+        return ask_modal(lang, first_sentence(text, ASK_MAX_LENGTH), channel, scope=f"{link}\n" if link else "",
                          first_ask=first_ask)
 
     async def _first_ask(self, team_id: str, user: str) -> bool:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from .i18n import DEFAULT_LANGUAGE, N_, Language, language
+
 MIN_ASK_LENGTH = 15
 MIN_ASK_WORDS = 3
 ASK_MAX_LENGTH = 150
@@ -20,19 +22,13 @@ MAX_HELPERS_NEEDED = 5
 THANKS_MIN_WORDS = 3
 THANKS_MAX_LENGTH = 1000
 
-ESTIMATES = {  # minutes → label
-    5: "5 minutes",
-    15: "15 minutes",
-    30: "30 minutes",
-    60: "1 hour",
-    120: "2 hours",
-    240: "Half a day",
-}
+ESTIMATES = (5, 15, 30, 60, 120, 240)  # minutes; shown as estimate_label words them
+HALF_A_DAY = 240
 
-DECLINE_LINES = {
-    "no_reason": "No reason needed — just react ❌",
-    "later": "Later works too — tell me when",
-    "redirect": "Point me to someone else if that's easier",
+DECLINE_LINES = {  # key → wording, translated where it is shown
+    "no_reason": N_("No reason needed — just react ❌"),
+    "later": N_("Later works too — tell me when"),
+    "redirect": N_("Point me to someone else if that's easier"),
 }
 
 ACCEPT_REACTIONS = frozenset({"white_check_mark", "heavy_check_mark", "+1", "raised_hands"})
@@ -91,14 +87,22 @@ class Ask:
     summary_channel: str = ""  # the asker's DM summary, once sent
     summary_ts: str = ""
     week: str = ""  # ISO week it was sent in (workspace time zone): where its workspace figures count
+    languages: dict[str, str] = field(default_factory=dict)  # person → language code, for everyone it concerns
 
-    @property
-    def estimate_label(self) -> str:
-        return ESTIMATES.get(self.estimate_minutes, f"{self.estimate_minutes} minutes")
+    def estimate_label(self, lang: Language) -> str:
+        return estimate_label(self.estimate_minutes, lang)
 
-    @property
-    def decline_text(self) -> str:
-        return DECLINE_LINES[self.decline_line]
+    def decline_text(self, lang: Language) -> str:
+        return lang.gettext(DECLINE_LINES[self.decline_line])
+
+    def language_of(self, user: str) -> Language:
+        """The language `user` reads messages about this ask in: theirs when it was sent."""
+        return language(self.languages.get(user, DEFAULT_LANGUAGE))
+
+
+def estimate_label(minutes: int, lang: Language) -> str:
+    """'30 minutes', '1 hour', 'Half a day', in the reader's language."""
+    return lang.gettext("Half a day") if minutes == HALF_A_DAY else lang.duration(minutes)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ class Person:
     deleted: bool = False
     tz: str = "UTC"
     is_admin: bool = False  # a workspace admin or owner
+    locale: str = ""  # Slack's, e.g. "es-LA"; i18n.language_code turns it into a language
 
 
 @dataclass
@@ -131,58 +136,59 @@ def _is_specific(text: str) -> bool:
     return len(text.strip()) >= MIN_ASK_LENGTH and len(words) >= MIN_ASK_WORDS
 
 
-def validate(draft: Draft, asker: str, people: dict[str, Person], today: date) -> dict[str, str]:
-    """Field errors keyed by block id, worded for the person filling the modal."""
+def validate(draft: Draft, asker: str, people: dict[str, Person], today: date, lang: Language) -> dict[str, str]:
+    """Field errors keyed by block id, worded for the person filling the modal, in their language."""
     errors: dict[str, str] = {}
     if not _is_specific(draft.text):
-        errors["ask"] = "Say a bit more: what exactly, and what done looks like (at least a few words)."
+        errors["ask"] = lang.gettext("Say a bit more: what exactly, and what done looks like (at least a few words).")
     elif len(draft.text) > ASK_MAX_LENGTH:
-        errors["ask"] = f"Keep the ask to one line ({ASK_MAX_LENGTH} characters); put details in the scope."
+        errors["ask"] = lang.gettext("Keep the ask to one line ({limit} characters); put details in the scope.",
+                                     limit=ASK_MAX_LENGTH)
     if not draft.scope.strip():
-        errors["scope"] = "Say what is in and what is out, so they know where it ends."
+        errors["scope"] = lang.gettext("Say what is in and what is out, so they know where it ends.")
     elif len(draft.scope) > SCOPE_MAX_LENGTH:
-        errors["scope"] = f"Keep the scope under {SCOPE_MAX_LENGTH} characters."
+        errors["scope"] = lang.gettext("Keep the scope under {limit} characters.", limit=SCOPE_MAX_LENGTH)
     if draft.estimate_minutes not in ESTIMATES:
-        errors["estimate"] = "Pick how long you think it takes."
+        errors["estimate"] = lang.gettext("Pick how long you think it takes.")
     if draft.decline_line not in DECLINE_LINES:
-        errors["decline"] = "Pick how they can say no."
-    teammate_error = _teammate_error(draft.teammates, asker, people)
+        errors["decline"] = lang.gettext("Pick how they can say no.")
+    teammate_error = _teammate_error(draft.teammates, asker, people, lang)
     if teammate_error:
         errors["teammates"] = teammate_error
     if draft.needed_by is not None and draft.needed_by < today:
-        errors["needed_by"] = "That date has passed; pick today or later, or leave it empty."
+        errors["needed_by"] = lang.gettext("That date has passed; pick today or later, or leave it empty.")
     if not 1 <= draft.helpers_needed <= MAX_HELPERS_NEEDED:
-        errors["helpers_needed"] = f"Ask for between 1 and {MAX_HELPERS_NEEDED} helpers."
+        errors["helpers_needed"] = lang.gettext("Ask for between 1 and {most} helpers.", most=MAX_HELPERS_NEEDED)
     elif draft.teammates and draft.helpers_needed > len(draft.teammates):
-        errors["helpers_needed"] = "You need more helpers than people you're asking; add teammates or need fewer."
+        errors["helpers_needed"] = lang.gettext("You need more helpers than people you're asking; add teammates or need fewer.")
     return errors
 
 
-def _teammate_error(teammates: list[str], asker: str, people: dict[str, Person]) -> str | None:
+def _teammate_error(teammates: list[str], asker: str, people: dict[str, Person], lang: Language) -> str | None:
     if not teammates:
-        return "Pick at least one teammate to ask."
+        return lang.gettext("Pick at least one teammate to ask.")
     if len(teammates) > MAX_TEAMMATES:
-        return f"Ask at most {MAX_TEAMMATES} people; a smaller, chosen group answers better."
+        return lang.gettext("Ask at most {most} people; a smaller, chosen group answers better.", most=MAX_TEAMMATES)
     if asker in teammates:
-        return "You're in the list: pick teammates other than yourself."
+        return lang.gettext("You're in the list: pick teammates other than yourself.")
     bots = [uid for uid in teammates if people.get(uid, Person(uid)).is_bot]
     if bots:
-        return f"Apps and bots can't help with this one: {_names(bots, people)}."
+        return lang.gettext("Apps and bots can't help with this one: {names}.", names=_names(bots, people, lang))
     gone = [uid for uid in teammates if people.get(uid, Person(uid)).deleted]
     if gone:
-        return f"No longer in the workspace: {_names(gone, people)}."
+        return lang.gettext("No longer in the workspace: {names}.", names=_names(gone, people, lang))
     return None
 
 
-def _names(user_ids: list[str], people: dict[str, Person]) -> str:
+def _names(user_ids: list[str], people: dict[str, Person], lang: Language) -> str:
     # Modal errors are plain text, where a <@U…> mention would not render.
-    return ", ".join(people[uid].name if uid in people and people[uid].name else uid for uid in user_ids)
+    return lang.join([people[uid].name if uid in people and people[uid].name else uid for uid in user_ids])
 
 
-def thanks_error(note: str) -> str | None:
+def thanks_error(note: str, lang: Language) -> str | None:
     """A thank-you should say what changed; a word or two rarely does."""
     if len(re.findall(r"\w+", note)) < THANKS_MIN_WORDS:
-        return "Say what it changed for you — a few words are plenty."
+        return lang.gettext("Say what it changed for you — a few words are plenty.")
     if len(note) > THANKS_MAX_LENGTH:
-        return f"Keep it under {THANKS_MAX_LENGTH} characters."
+        return lang.gettext("Keep it under {limit} characters.", limit=THANKS_MAX_LENGTH)
     return None

@@ -2,7 +2,7 @@
 
 Pure: no Bolt, no Redis. `summarise` turns the week's kudos records (as `Store.kudos` returns them)
 into a `Digest`; `render_digest` turns that into a chat.postMessage payload from
-`blocks/digest.json.j2`.
+`blocks/digest.json.j2`, in the workspace's language.
 
 What it shows is deliberately narrow: totals for the week, the notes their askers chose to share,
 and one thank-you line naming every helper in user-id order. Never a ranking, never a count per
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from .i18n import N_, Language
 from .render import SECTION_TEXT_LIMIT, Mrkdwn, mention, render
 
 TEMPLATE = "digest.json.j2"
@@ -40,8 +41,9 @@ assert ASK_LIMIT + NOTE_BUDGET + 2 * (USER_ID_MAX_LENGTH + 3) + 10 <= SECTION_TE
 
 MAX_ESTIMATE_MINUTES = 7 * 24 * 60  # more than a week for one ask is a corrupted record, not help
 
-THANKS_OPENING = "Thank you, "
-THANKS_CLOSING = " — every one of these started with someone being asked, and saying yes."
+# The thank-you line is "<opening><names><closing>", split across blocks when the names are many.
+THANKS_OPENING = N_("Thank you, ")
+THANKS_CLOSING = N_(" — every one of these started with someone being asked, and saying yes.")
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")  # fullmatch: "U1\n" is not an id
 _WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
@@ -114,12 +116,9 @@ def summarise(kudos: list[dict], week: str) -> Digest:
 # --- wording ----------------------------------------------------------------------------------
 
 
-def format_minutes(minutes: int) -> str:
-    """45 → '45 min', 195 → '3 h 15 min', 120 → '2 h'."""
-    hours, rest = divmod(max(0, int(minutes)), 60)
-    if not hours:
-        return f"{rest} min"
-    return f"{hours:,} h" + (f" {rest} min" if rest else "")
+def format_minutes(minutes: int, lang: Language) -> str:
+    """45 → '45 mins', 195 → '3 hrs 15 mins', 120 → '2 hrs' (in English)."""
+    return lang.duration(minutes, short=True)
 
 
 def _monday(week: str) -> date | None:
@@ -130,33 +129,23 @@ def _monday(week: str) -> date | None:
         return None
 
 
-def week_name(week: str) -> str:
+def week_name(week: str, lang: Language) -> str:
     """'2026-W47' → 'Week 47, 2026'; anything unparseable as given."""
     monday = _monday(week)
-    return f"Week {int(week[-2:])}, {week[:4]}" if monday else str(week)
+    return lang.gettext("Week {number}, {year}", number=int(week[-2:]), year=week[:4]) if monday else str(week)
 
 
-def week_label(week: str) -> str:
+def week_label(week: str, lang: Language) -> str:
     """'2026-W47' → 'Week 47, 2026 · Mon 16 Nov – Sun 22 Nov'; anything unparseable as given."""
     monday = _monday(week)
     if monday is None:
         return str(week)
-    sunday = monday + timedelta(days=6)
-
-    def day(d: date, with_year: bool) -> str:
-        return f"{d:%a} {d.day} {d:%b}" + (f" {d.year}" if with_year else "")
-
-    crosses_year = monday.year != sunday.year
-    return f"{week_name(week)} · {day(monday, crosses_year)} – {day(sunday, crosses_year)}"
+    return f"{week_name(week, lang)} · {lang.dates(monday, monday + timedelta(days=6))}"
 
 
-def plural(count: int, one: str, many: str) -> str:
-    return f"{count:,} {one if count == 1 else many}"
-
-
-def more_label(count: int) -> str:
+def more_label(count: int, lang: Language) -> str:
     """'…and 37 more thank-yous', '…and 1 more thank-you', or '' for none."""
-    return f"…and {plural(count, 'more thank-you', 'more thank-yous')}" if count > 0 else ""
+    return lang.ngettext("…and {count} more thank-you", "…and {count} more thank-yous", count) if count > 0 else ""
 
 
 # --- layout -----------------------------------------------------------------------------------
@@ -170,16 +159,22 @@ def note_limit(note: str) -> int:
     return max(NOTE_BUDGET - 2 * lines, (NOTE_BUDGET - 2) // 3)
 
 
-def _thanks_texts(helpers: list[str], max_texts: int) -> list[Mrkdwn]:
+def _and_more(count: int, lang: Language) -> str:
+    return lang.ngettext(" and {count} more", " and {count} more", count)
+
+
+def _thanks_texts(helpers: list[str], max_texts: int, lang: Language) -> list[Mrkdwn]:
     """'Thank you, <@A>, <@B> and <@C> — …' split into texts of at most SECTION_TEXT_LIMIT, at most
     `max_texts` of them (past that, the last names become '… and N more')."""
     names = [mention(helper) for helper in helpers]
-    tail_room = len(" and 1,000,000 more")
-    budget = SECTION_TEXT_LIMIT - len(THANKS_OPENING) - len(THANKS_CLOSING) - tail_room
+    opening, closing = lang.gettext(THANKS_OPENING), lang.gettext(THANKS_CLOSING)
+    between, before_last = lang.list_separators()
+    tail_room = len(_and_more(1_000_000, lang))
+    budget = SECTION_TEXT_LIMIT - len(opening) - len(closing) - tail_room
     chunks: list[list[str]] = [[]]
     size = 0
     for name in names:
-        cost = len(name) + len(" and ")
+        cost = len(name) + max(len(between), len(before_last))
         if chunks[-1] and size + cost > budget:
             chunks.append([])
             size = 0
@@ -200,42 +195,42 @@ def _thanks_texts(helpers: list[str], max_texts: int) -> list[Mrkdwn]:
             if position == len(shown):
                 separator = ""
             elif position == len(shown) - 1 and not left_out:
-                separator = " and "
+                separator = before_last
             else:
-                separator = ", "
+                separator = between
             parts.append(name + separator)
         text = "".join(parts).rstrip()
         if index == 0:
-            text = THANKS_OPENING + text
+            text = opening + text
         if index == len(chunks) - 1:
-            text += (f" and {left_out:,} more" if left_out else "") + THANKS_CLOSING
+            text += (_and_more(left_out, lang) if left_out else "") + closing
         texts.append(Mrkdwn(text))
     return texts
 
 
-def _thanks_blocks(helpers: list[str]) -> list[dict]:
+def _thanks_blocks(helpers: list[str], lang: Language) -> list[dict]:
     """The thank-you line as blocks: one section per text, or, for a huge week, context blocks of ten."""
     if not helpers:
         return []
-    texts = _thanks_texts(helpers, MAX_THANKS_BLOCKS * CONTEXT_ELEMENT_LIMIT)
+    texts = _thanks_texts(helpers, MAX_THANKS_BLOCKS * CONTEXT_ELEMENT_LIMIT, lang)
     if len(texts) <= MAX_THANKS_SECTIONS:
         return [{"type": "section", "texts": [text]} for text in texts]
     return [{"type": "context", "texts": texts[start:start + CONTEXT_ELEMENT_LIMIT]}
             for start in range(0, len(texts), CONTEXT_ELEMENT_LIMIT)]
 
 
-def digest_context(digest: Digest) -> dict:
+def digest_context(digest: Digest, lang: Language) -> dict:
     """Everything `blocks/digest.json.j2` needs: which notes fit, and the thank-you line in pieces."""
     labels = {
-        "week_name": week_name(digest.week),
-        "week_label": week_label(digest.week),
-        "asks_label": plural(digest.asks_helped, "ask", "asks"),
-        "people_label": plural(len(digest.helpers), "person", "people"),
-        "time_given": format_minutes(digest.minutes_given),
+        "week_name": week_name(digest.week, lang),
+        "week_label": week_label(digest.week, lang),
+        "asks_label": lang.ngettext("{count} ask", "{count} asks", digest.asks_helped),
+        "people_label": lang.ngettext("{count} person", "{count} people", len(digest.helpers)),
+        "time_given": format_minutes(digest.minutes_given, lang),
     }
     if digest.quiet:
         return {"digest": digest, **labels, "notes": [], "more_label": "", "thanks": []}
-    thanks = _thanks_blocks(digest.helpers)
+    thanks = _thanks_blocks(digest.helpers, lang)
     # Whole notes, oldest first, as many as fit; when some don't, "…and N more thank-yous" takes
     # the place of the divider before the thank-you line.
     notes = digest.shared_notes[:MESSAGE_BLOCK_LIMIT - FIXED_BLOCKS - len(thanks)]
@@ -243,13 +238,13 @@ def digest_context(digest: Digest) -> dict:
         "digest": digest,
         **labels,
         "notes": [{**note, "limit": note_limit(note["note"])} for note in notes],
-        "more_label": more_label(len(digest.shared_notes) - len(notes)),
+        "more_label": more_label(len(digest.shared_notes) - len(notes), lang),
         "thanks": thanks,
     }
 
 
-def render_digest(digest: Digest, *, skip_empty: bool) -> dict | None:
-    """The chat.postMessage payload ({"text", "blocks"}), or None for a quiet week when skip_empty."""
+def render_digest(digest: Digest, *, skip_empty: bool, lang: Language) -> dict | None:
+    """The chat.postMessage payload ({"text", "blocks"}) in `lang`, or None for a quiet week when skip_empty."""
     if digest.quiet and skip_empty:
         return None
-    return render(TEMPLATE, **digest_context(digest))
+    return render(TEMPLATE, lang=lang, **digest_context(digest, lang))

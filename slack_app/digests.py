@@ -20,13 +20,14 @@ from slack_sdk.errors import SlackApiError
 
 from .digest import render_digest, summarise
 from .due_index import DueIndex
+from .i18n import LANGUAGES, language
 from .lifecycle import iso_week, zone
 from .slack_api import Clients, NotInstalled
 from .store import Store
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]  # DIGEST_DAY's names
 POST_LEASE_SECONDS = 120.0
 WORKSPACES_PER_PASS = 100
 COMMON_TIME_ZONES = [
@@ -48,6 +49,7 @@ class DigestSettings:
     time: str = "16:00"
     tz: str = "UTC"
     skip_empty: bool = False
+    language: str = "en"  # the workspace's language, one of i18n.LANGUAGES: an admin picks it on the Home tab
 
     def next_slot(self, now: float) -> float:
         """When this week's digest is due, or next week's once this week's slot has passed."""
@@ -134,11 +136,14 @@ class Digests:
             settings = replace(settings, time=saved["digest_time"])
         if saved.get("digest_tz"):
             settings = replace(settings, tz=saved["digest_tz"])
+        if saved.get("digest_language") in LANGUAGES:
+            settings = replace(settings, language=saved["digest_language"])
         return settings
 
     async def message(self, team_id: str, week: str, settings: DigestSettings | None = None) -> dict | None:
         settings = settings or await self.settings_for(team_id)
-        return render_digest(summarise(await self.store.kudos(team_id, week), week), skip_empty=settings.skip_empty)
+        return render_digest(summarise(await self.store.kudos(team_id, week), week), skip_empty=settings.skip_empty,
+                             lang=language(settings.language))
 
     def current_week(self, settings: DigestSettings, now: float) -> str:
         return iso_week(datetime.fromtimestamp(now, timezone.utc), settings.tz)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 
-from .digests import WEEKDAYS, Digests, time_zone_choices
+from .digests import Digests, time_zone_choices
+from .i18n import LANGUAGES, Language, language_of
 from .insights import Overview, WeekFigures, alt_text, say
 from .insights_service import Insights
+from .lifecycle import zone
 from .people import People
 from .render import render
 from .routing import card_state
@@ -43,8 +46,10 @@ class Home:
         answers = await self.store.answers_of(team_id, [ask.id for ask in asks_for], user_id)
         overview = await self.insights.overview(team_id) if person.is_admin else None
         chart = await self.insights.current_chart(team_id, overview) if overview else None
+        lang = language_of(person.locale)
         return render(
             "home.json.j2",
+            lang=lang,
             user=user_id,
             asks_by=asks_by,
             asks_for=[(ask, card_state(ask, answer)) for ask, answer in zip(asks_for, answers)],
@@ -54,9 +59,11 @@ class Home:
             balance=balance,
             admin=person.is_admin,
             digest=digest,
-            weekdays=WEEKDAYS,
+            weekdays=[lang.weekday(day) for day in range(7)],
             time_zones=time_zone_choices(digest.tz, person.tz),
-            insights=insights_section(overview, chart) if overview else None,
+            languages=LANGUAGES,
+            today=datetime.now(zone(person.tz)).date(),
+            insights=insights_section(overview, chart, lang) if overview else None,
         ), (overview if overview and not chart else None)
 
     async def publish(self, team_id: str, user_id: str) -> None:
@@ -97,24 +104,26 @@ class Home:
         return cached[1]
 
 
-def insights_section(view: Overview, chart: str | None) -> dict:
-    """The admins' section: the span's totals, last week's and this week's people, the chart's file."""
-    return {"total": _total_fields(view), "people": [_people_line(week) for week in view.weeks[-2:]], "chart": chart,
-            "alt_text": alt_text(view), "span": f"{view.weeks[0].week} to {view.weeks[-1].week}"}
+def insights_section(view: Overview, chart: str | None, lang: Language) -> dict:
+    """The admins' section in their language: the span's totals, last week's and this week's people, the chart's file."""
+    return {"total": _total_fields(view, lang), "people": [_people_line(week, lang) for week in view.weeks[-2:]],
+            "chart": chart, "alt_text": alt_text(view, lang=lang),
+            "span": lang.gettext("{first} to {last}", first=view.weeks[0].week, last=view.weeks[-1].week)}
 
 
-def _people_line(week: WeekFigures) -> str:
-    return (f"{week.week}: {say(week.asked_and_helped)} asked and helped, {say(week.only_asked)} only asked, "
-            f"{say(week.only_helped)} only helped")
+def _people_line(week: WeekFigures, lang: Language) -> str:
+    return lang.gettext("{week}: {both} asked and helped, {asked} only asked, {helped} only helped", week=week.week,
+                        both=say(week.asked_and_helped, lang=lang), asked=say(week.only_asked, lang=lang),
+                        helped=say(week.only_helped, lang=lang))
 
 
-def _total_fields(view: Overview) -> list[tuple[str, str]]:
+def _total_fields(view: Overview, lang: Language) -> list[tuple[str, str]]:
     total = view.total
     return [
-        ("Asks sent", say(total.asks_sent)),
-        ("Found help", say(total.found_help, "share")),
-        ("First yes, median", say(total.median_minutes_to_yes, "wait")),
-        ("Help given", say(total.hours_of_help, "hours")),
-        ("Ended with a thank-you", say(total.thanked, "share")),
-        ("Offers made / accepted", f"{say(total.offers_made)} / {say(total.offers_accepted)}"),
+        (lang.gettext("Asks sent"), say(total.asks_sent, lang=lang)),
+        (lang.gettext("Found help"), say(total.found_help, "share", lang)),
+        (lang.gettext("First yes, median"), say(total.median_minutes_to_yes, "wait", lang)),
+        (lang.gettext("Help given"), say(total.hours_of_help, "hours", lang)),
+        (lang.gettext("Ended with a thank-you"), say(total.thanked, "share", lang)),
+        (lang.gettext("Offers made / accepted"), f"{say(total.offers_made, lang=lang)} / {say(total.offers_accepted, lang=lang)}"),
     ]

@@ -29,8 +29,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from .i18n import ENGLISH, N_, Language
+
 MIN_GROUP = 5
-FEWER = "fewer than 5"
+FEWER = N_("fewer than 5")  # also the figure itself, where one would say too much
 WEEKS_SHOWN = 12
 KEEP_WEEKS = WEEKS_SHOWN + 2
 # Upper bounds of the time-to-yes buckets, in minutes; past the last, "more than a week".
@@ -162,8 +164,10 @@ def overview(weeks: list[str], raw: list[dict[str, str]]) -> Overview:
 
 # --- words ------------------------------------------------------------------------------------
 
-def say(value: Figure, kind: str = "count") -> str:
-    """A figure as a person reads it."""
+def say(value: Figure, kind: str = "count", lang: Language | None = None) -> str:
+    """A figure as a person reads it: in `lang`, or without one in the command line's compact English."""
+    if lang is not None:
+        return _say_in(value, kind, lang)
     if value is None:
         return "—"
     if value == FEWER:
@@ -175,6 +179,26 @@ def say(value: Figure, kind: str = "count") -> str:
     if kind == "hours":
         return f"{value:g} h"
     return str(value)
+
+
+def _say_in(value: Figure, kind: str, lang: Language) -> str:
+    if value is None:
+        return "—"
+    if value == FEWER:
+        return lang.gettext(FEWER)
+    if kind == "share":
+        return lang.percent(value)
+    if kind == "wait":
+        return lang.gettext("over a week") if value == LONGER else lang.gettext("within {duration}", duration=_duration_in(value, lang))
+    if kind == "hours":
+        return lang.hours(value)
+    return lang.number(value)
+
+
+def _duration_in(minutes: int, lang: Language) -> str:
+    if minutes < 1440:
+        return lang.duration(minutes, short=True)
+    return lang.ngettext("{count} day", "{count} days", minutes // 1440)
 
 
 def _duration(minutes: int) -> str:
@@ -196,12 +220,14 @@ def week_line(week: WeekFigures) -> str:
     return line
 
 
-def alt_text(view: Overview, limit: int = 2000) -> str:
+def alt_text(view: Overview, limit: int = 2000, lang: Language = ENGLISH) -> str:
     """The chart's figures in words, newest week first, within Slack's alt text limit."""
-    text = f"Asks per week and the share that found help, {view.weeks[0].week} to {view.weeks[-1].week}."
+    text = lang.gettext("Asks per week and the share that found help, {first} to {last}.",
+                        first=view.weeks[0].week, last=view.weeks[-1].week)
     for week in reversed(view.weeks):
-        shorter = (f" {week.week}: {say(week.asks_sent)} asks, {say(week.found_help, 'share')} found help,"
-                   f" {say(week.thanked, 'share')} thanked.")
+        shorter = " " + lang.gettext("{week}: {asks} asks, {found} found help, {thanked} thanked.", week=week.week,
+                                     asks=say(week.asks_sent, lang=lang), found=say(week.found_help, "share", lang),
+                                     thanked=say(week.thanked, "share", lang))
         if len(text) + len(shorter) > limit:
             break
         text += shorter

@@ -13,8 +13,10 @@ import aiohttp
 from redis.exceptions import RedisError
 from slack_bolt.response import BoltResponse
 
+from .i18n import ENGLISH, N_, Language
 from .installations import RedisInstallationStore
 from .observability import REDIS_ERRORS
+from .people import People
 
 log = logging.getLogger(__name__)
 
@@ -68,27 +70,42 @@ def remember_organisations(installations: RedisInstallationStore):
 SLACK_DOWN = (aiohttp.ClientError,)
 DEPENDENCY_DOWN = (*SLACK_DOWN, RedisError, OSError, asyncio.TimeoutError)
 FIRST_FIELD = {"ask_submit": "ask", "thanks_submit": "note"}  # where a modal shows a whole-form error
-UNAVAILABLE = ("slack-ask couldn't save that just now (its storage is unreachable or full), so it didn't go "
-               "through. Nothing was lost — please try again in a minute.")
-SLACK_UNAVAILABLE = ("slack-ask can't reach Slack right now, so that didn't go through. "
-                     "Nothing was lost — please try again in a minute.")
+UNAVAILABLE = N_("slack-ask couldn't save that just now (its storage is unreachable or full), so it didn't go "
+                 "through. Nothing was lost — please try again in a minute.")
+SLACK_UNAVAILABLE = N_("slack-ask can't reach Slack right now, so that didn't go through. "
+                       "Nothing was lost — please try again in a minute.")
+# With a dependency down, the person's language is what the other one can still tell, if it answers at once.
+LANGUAGE_LOOKUP_SECONDS = 0.5
 
 
-def answer_failure(saw: Callable[[BaseException], None]):
-    """Bolt's error handler: `saw` hears of every dependency failure (for /healthz)."""
+def answer_failure(saw: Callable[[BaseException], None], people: People):
+    """Bolt's error handler: `saw` hears of every dependency failure (for /healthz); each person is
+    answered in their language as far as it can still be found out."""
 
     async def handler(error: Exception, body: dict, respond) -> BoltResponse:
         if isinstance(error, DEPENDENCY_DOWN):
             saw(error)
-        return await answer_kindly(error, body, respond)
+        return await answer_kindly(error, body, respond, people)
 
     return handler
 
 
-async def answer_kindly(error: Exception, body: dict, respond) -> BoltResponse:
+async def _language(people: People, body: dict) -> Language:
+    user = body.get("user")
+    user_id = body.get("user_id") or (user.get("id") if isinstance(user, dict) else None)
+    team_id = workspace_of(body)
+    if not (user_id and team_id):
+        return ENGLISH
+    try:
+        return await asyncio.wait_for(people.language_of(team_id, user_id), LANGUAGE_LOOKUP_SECONDS)
+    except (asyncio.TimeoutError, *DEPENDENCY_DOWN):
+        return ENGLISH
+
+
+async def answer_kindly(error: Exception, body: dict, respond, people: People) -> BoltResponse:
     """No traceback ever reaches a person: a dependency being down (or Redis refusing a write, out of
-    memory) gets a kind word (and events a non-2xx, so Slack delivers them again); a payload we
-    can't make sense of gets a 400."""
+    memory) gets a kind word in their language (and events a non-2xx, so Slack delivers them again);
+    a payload we can't make sense of gets a 400."""
     kind, detail = request_kind(body if isinstance(body, dict) else {})
     if not isinstance(error, DEPENDENCY_DOWN):
         log.warning("request not understood", exc_info=error, extra={"kind": kind, "detail": detail})
@@ -98,9 +115,9 @@ async def answer_kindly(error: Exception, body: dict, respond) -> BoltResponse:
         REDIS_ERRORS.labels("listener").inc()
     log.error("dependency down", exc_info=error, extra={"kind": kind, "detail": detail,
                                                         "dependency": "slack" if slack_down else "storage"})
-    unavailable = SLACK_UNAVAILABLE if slack_down else UNAVAILABLE
     if kind == "event_callback":
         return BoltResponse(status=503, body="")
+    unavailable = (await _language(people, body)).gettext(SLACK_UNAVAILABLE if slack_down else UNAVAILABLE)
     if kind == "view_submission":  # keep the modal open, with what they typed, and say why
         field = FIRST_FIELD.get(detail, "ask")
         return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: unavailable}}),

@@ -7,19 +7,21 @@ from datetime import date
 from typing import Any
 
 from . import asks
-from .asks import Ask, Draft
+from .asks import Ask, Draft, estimate_label
+from .i18n import Language
 from .render import render
 
 
-def ask_modal(ask_text: str = "", channel: str = "", *, again: Ask | None = None, scope: str = "",
+def ask_modal(lang: Language, ask_text: str = "", channel: str = "", *, again: Ask | None = None, scope: str = "",
               teammates: list[str] | None = None, first_ask: bool = False, groups_cut: dict[str, int] | None = None,
               groups_unlisted: list[str] | None = None) -> dict:
-    """The ask modal, prefilled from where it was opened, or from an earlier ask to send again.
+    """The ask modal in `lang`, prefilled from where it was opened, or from an earlier ask to send again.
 
     `groups_cut`: user group handle → how many of its members didn't fit; `groups_unlisted`: handles whose
     members couldn't be listed."""
     return render(
         "ask_modal.json.j2",
+        lang=lang,
         ask_text=again.text if again else ask_text.strip(),
         scope=again.scope if again else scope,
         estimate=again.estimate_minutes if again else None,
@@ -29,8 +31,8 @@ def ask_modal(ask_text: str = "", channel: str = "", *, again: Ask | None = None
         groups_cut=groups_cut or {},
         groups_unlisted=groups_unlisted or [],
         metadata=json.dumps({"channel": channel}),
-        estimates=asks.ESTIMATES,
-        decline_lines=asks.DECLINE_LINES,
+        estimates={minutes: estimate_label(minutes, lang) for minutes in asks.ESTIMATES},
+        decline_lines={key: lang.gettext(line) for key, line in asks.DECLINE_LINES.items()},
         max_teammates=asks.MAX_TEAMMATES,
         max_helpers=asks.MAX_HELPERS_NEEDED,
         ask_max_length=asks.ASK_MAX_LENGTH,
@@ -38,14 +40,15 @@ def ask_modal(ask_text: str = "", channel: str = "", *, again: Ask | None = None
     )
 
 
-def thanks_modal(ask: Ask, helper: str, prompt_channel: str, prompt_ts: str) -> dict:
+def thanks_modal(lang: Language, ask: Ask, helper: str, prompt_channel: str, prompt_ts: str) -> dict:
+    """The thank-you modal, in the asker's language."""
     metadata = {"ask": ask.id, "helper": helper, "channel": prompt_channel, "ts": prompt_ts}
-    return render("thanks_modal.json.j2", ask=ask, helper=helper, metadata=json.dumps(metadata),
+    return render("thanks_modal.json.j2", lang=lang, ask=ask, helper=helper, metadata=json.dumps(metadata),
                   note_max_length=asks.THANKS_MAX_LENGTH)
 
 
-def erase_modal() -> dict:
-    return render("erase_modal.json.j2")
+def erase_modal(lang: Language) -> dict:
+    return render("erase_modal.json.j2", lang=lang)
 
 
 def parse_thanks(values: dict[str, Any]) -> tuple[str, bool]:

@@ -1,13 +1,15 @@
-"""Who someone is (bot? deactivated? time zone?), from users.info, cached in Redis."""
+"""Who someone is (bot? deactivated? time zone? language?), from users.info, cached in Redis."""
 
 from __future__ import annotations
 
 import asyncio
 
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from .asks import Person
-from .slack_api import Clients
+from .i18n import ENGLISH, Language, language_of
+from .slack_api import Clients, NotInstalled
 from .store import Store
 
 
@@ -27,6 +29,20 @@ class People:
             people[person.id] = person
         return people
 
+    async def language_of(self, team_id: str, user_id: str) -> Language:
+        """The language someone reads slack-ask in. With Redis down they are asked of Slack directly
+        (a message saying so must still be theirs); English when even that fails."""
+        try:
+            person = await self.get(team_id, user_id)
+        except RedisError:
+            try:
+                person = await self._look_up(team_id, user_id)
+            except (SlackApiError, RedisError, OSError, NotInstalled):
+                return ENGLISH
+        except (SlackApiError, OSError, NotInstalled):
+            return ENGLISH
+        return language_of(person.locale)
+
     async def _look_up_and_cache(self, team_id: str, user_id: str) -> Person:
         person = await self._look_up(team_id, user_id)
         await self.store.cache_person(team_id, person)
@@ -35,7 +51,7 @@ class People:
     async def _look_up(self, team_id: str, user_id: str) -> Person:
         client = await self.clients.for_team(team_id)
         try:
-            response = await client.users_info(user=user_id)
+            response = await client.users_info(user=user_id, include_locale=True)
         except SlackApiError as error:
             if error.response.get("error") == "user_not_found":
                 return Person(id=user_id, deleted=True)
@@ -48,4 +64,5 @@ class People:
             deleted=bool(user.get("deleted")),
             tz=user.get("tz") or "UTC",
             is_admin=bool(user.get("is_admin") or user.get("is_owner")),
+            locale=user.get("locale") or "",
         )

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from .asks import Answer, Ask
 from .home import Home
+from .i18n import Language
 from .lifecycle import Lifecycle
 from .routing import Router
 from .store import Snapshot, Store
@@ -28,10 +29,11 @@ class Erasure:
     asks: int
     notes: int
 
-    @property
-    def summary(self) -> str:
-        return (f"Erased what you wrote in slack-ask: the line and scope of {_count(self.asks, 'ask')} and "
-                f"{_count(self.notes, 'thank-you note')}. Counts and other people's own words stay.")
+    def summary(self, lang: Language) -> str:
+        return lang.gettext("Erased what you wrote in slack-ask: the line and scope of {asks} and {notes}. "
+                            "Counts and other people's own words stay.",
+                            asks=lang.ngettext("{count} ask", "{count} asks", self.asks),
+                            notes=lang.ngettext("{count} thank-you note", "{count} thank-you notes", self.notes))
 
 
 class PersonalData:
@@ -69,11 +71,11 @@ class PersonalData:
             "settings": {"asked_and_helped": balance, "home_tab_opened": viewer, "profile_from_slack": profile},
         }
 
-    async def send_export(self, team_id: str, user_id: str) -> None:
-        """The export as a JSON file in the person's DM with the app."""
+    async def send_export(self, team_id: str, user_id: str, lang: Language) -> None:
+        """The export as a JSON file in the person's DM with the app, introduced in their language."""
         data = await self.export(team_id, user_id)
         await self.router.send_file(team_id, user_id, filename=f"slack-ask-{team_id}-{user_id}.json", data=data,
-                                    comment="Here is everything slack-ask keeps about you, as a JSON file.")
+                                    comment=lang.gettext("Here is everything slack-ask keeps about you, as a JSON file."))
 
     async def _kudos(self, team_id: str, user_id: str) -> list[dict]:
         # A helper's own thanks list is newest-first and capped; the weekly lists hold them all.
@@ -127,10 +129,6 @@ class PersonalData:
             if ask.status.is_live and answer is None:
                 changes.append((await self.store.answer(team_id, ask.id, user_id, "decline"), user_id))
         return changes
-
-
-def _count(number: int, thing: str) -> str:
-    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 def _iso(timestamp: float) -> str | None:

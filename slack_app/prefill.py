@@ -15,7 +15,7 @@ HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 _ANGLE = re.compile(r"<([^<>]*)>")
 _USER = re.compile(r"^@([UW][A-Z0-9]+)(?:\|.*)?$")
 _GROUP = re.compile(r"^!subteam\^([A-Z0-9]+)(?:\|(.*))?$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s|\n")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s|(?<=[。！？])|\n")  # Japanese ends a sentence with no space after
 
 
 @dataclass

@@ -3,6 +3,11 @@
 Templates are JSON with holes. Every hole must be filled through one of the helpers below, which
 JSON-encode their result, and user text is escaped for Slack mrkdwn on the way in; anything
 else printed into a template is refused, so a template cannot quietly inject raw user input.
+
+Templates are rendered in the reader's language: each language has its own environment, with
+Jinja's i18n extension given that language's catalog. `_("…")` and `ngettext("…", "…", n)` are
+the product's own wording (trusted, like the template's text), to be printed through `fmt` or
+`plain`; people's words only ever fill a `{name}` hole, escaped.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from importlib.resources import files
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .i18n import Language
 
 SECTION_TEXT_LIMIT = 3000
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
@@ -57,17 +64,15 @@ def mention(user_id: Any) -> Mrkdwn:
     return Mrkdwn(f"<@{text}>") if _USER_ID.fullmatch(text) else Mrkdwn(escape_mrkdwn(text))
 
 
-def mentions(user_ids: list[str]) -> Mrkdwn:
-    """`<@U1>, <@U2> and <@U3>`."""
-    names = [mention(uid) for uid in user_ids]
-    if len(names) <= 1:
-        return Mrkdwn("".join(names))
-    return Mrkdwn(", ".join(names[:-1]) + " and " + names[-1])
+def mentions(user_ids: list[str], lang: Language) -> Mrkdwn:
+    """`<@U1>, <@U2> and <@U3>`, joined as the reader's language joins a list."""
+    return Mrkdwn(lang.join([mention(uid) for uid in user_ids]))
 
 
-def fmt(template: str, *args: Any, limit: int = SECTION_TEXT_LIMIT) -> JsonFragment:
-    """A mrkdwn JSON string: the template's own wording with escaped arguments in its `{}` holes."""
-    text = template.format(*(_as_mrkdwn(arg) for arg in args))
+def fmt(template: str, *args: Any, limit: int = SECTION_TEXT_LIMIT, **named: Any) -> JsonFragment:
+    """A mrkdwn JSON string: trusted wording (the template's, or a translation of it) with escaped
+    arguments in its `{}` or `{name}` holes."""
+    text = template.format(*(_as_mrkdwn(arg) for arg in args), **{name: _as_mrkdwn(arg) for name, arg in named.items()})
     return JsonFragment(json.dumps(str(clip(Mrkdwn(text), limit)), ensure_ascii=False))
 
 
@@ -90,8 +95,8 @@ def _only_fragments(value: Any) -> Any:
     raise TypeError(f"template printed {value!r} without plain/fmt/json: every value must be JSON-encoded")
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
+@lru_cache(maxsize=None)
+def _environment(lang: Language) -> Environment:
     # Not autoescaped: the templates write JSON for Slack, not HTML, and `finalize` refuses any value that
     # fmt/plain/json did not encode (escaping mrkdwn's & < >): HTML autoescaping would corrupt it.
     env = Environment(  # nosec B701
@@ -101,12 +106,17 @@ def _environment() -> Environment:
         finalize=_only_fragments,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.globals.update(fmt=fmt, plain=plain, json=to_json, mention=mention, mentions=mentions, clip=clip, quote=quote)
+    # ngettext fills in `{count}` itself, as this language writes numbers; anything else goes through fmt.
+    env.install_gettext_callables(gettext=lang.translations.gettext,
+                                  ngettext=lambda singular, plural, count: lang.ngettext(singular, plural, count))
+    env.globals.update(fmt=fmt, plain=plain, json=to_json, mention=mention, clip=clip, quote=quote, lang=lang,
+                       mentions=lambda user_ids: mentions(user_ids, lang))
     env.filters.update(plain=plain, json=to_json, mention=mention, clip=clip)
     return env
 
 
-def render(template_name: str, **context: Any) -> Any:
-    """Render `blocks/<template_name>` and parse it, so a broken template fails here, loudly."""
-    return json.loads(_environment().get_template(template_name).render(**context))
+def render(template_name: str, *, lang: Language, **context: Any) -> Any:
+    """Render `blocks/<template_name>` in `lang` and parse it, so a broken template fails here, loudly."""
+    return json.loads(_environment(lang).get_template(template_name).render(**context))

@@ -102,7 +102,7 @@ class Router:
                 await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate)))
 
     async def _send_summary(self, ask: Ask) -> None:
-        summary = render("asker_summary.json.j2", ask=ask)
+        summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask)
         sent = await self._post(ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)})
         await self.store.record_summary(ask.team_id, ask.id, sent["channel"], sent["ts"])
 
@@ -112,7 +112,7 @@ class Router:
                 await self._send_card(ask, teammate, "open")
 
     async def _send_card(self, ask: Ask, teammate: str, state: str) -> None:
-        card = render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers)
+        card = render("ask_card.json.j2", lang=ask.language_of(teammate), ask=ask, state=state, helpers=ask.helpers)
         sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
 
@@ -140,11 +140,13 @@ class Router:
             touched = [helper for helper in ask.helpers if helper in snapshot.cards]
         else:
             touched = [user] if user in snapshot.cards else []
-        states = {teammate: card_state(ask, snapshot.answers.get(teammate), offered_late=outcome == "already_covered")
-                  for teammate in touched}
-        # Rendered once per state: ten covered cards are one rendering.
-        cards = {state: render("ask_card.json.j2", ask=ask, state=state, helpers=ask.helpers) for state in set(states.values())}
-        updates = [self._update(ask.team_id, *snapshot.cards[teammate], cards[state]) for teammate, state in states.items()]
+        # Each card in its teammate's language, rendered once per state and language: ten covered
+        # cards in one language are one rendering.
+        looks = {teammate: (card_state(ask, snapshot.answers.get(teammate), offered_late=outcome == "already_covered"),
+                            ask.language_of(teammate)) for teammate in touched}
+        cards = {(state, lang): render("ask_card.json.j2", lang=lang, ask=ask, state=state, helpers=ask.helpers)
+                 for state, lang in set(looks.values())}
+        updates = [self._update(ask.team_id, *snapshot.cards[teammate], cards[look]) for teammate, look in looks.items()]
         if outcome in SUMMARY_CHANGES:
             updates.append(self._update_summary(ask))
         if outcome in NOTICES:
@@ -154,23 +156,28 @@ class Router:
         await asyncio.gather(*updates)
 
     async def thank(self, ask: Ask, helper: str, note: str) -> None:
-        await self._post(ask.team_id, helper, render("thanks_delivered.json.j2", ask=ask, asker=ask.asker, note=note))
+        await self._post(ask.team_id, helper, render("thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask,
+                                                     asker=ask.asker, note=note))
 
     async def mark_thanked(self, ask: Ask, helper: str, channel: str, ts: str) -> None:
         """Turns the asker's thank-you prompt into a record that the thanks went out."""
-        await self._update(ask.team_id, channel, ts, render("asker_notice.json.j2", ask=ask, notice="thanks_sent", helper=helper, snoozed=False))
+        await self._update(ask.team_id, channel, ts, render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask,
+                                                            notice="thanks_sent", helper=helper, snoozed=False))
 
     async def _update_summary(self, ask: Ask) -> None:
         if ask.summary_ts:
-            await self._update(ask.team_id, ask.summary_channel, ask.summary_ts, render("asker_summary.json.j2", ask=ask))
+            await self._update(ask.team_id, ask.summary_channel, ask.summary_ts,
+                               render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask))
 
     async def notify_asker(self, ask: Ask, notice: str, helper: str = "", snoozed: bool = False) -> None:
-        await self._post(ask.team_id, ask.asker, render("asker_notice.json.j2", ask=ask, notice=notice, helper=helper, snoozed=snoozed))
+        await self._post(ask.team_id, ask.asker, render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask,
+                                                        notice=notice, helper=helper, snoozed=snoozed))
 
     async def rerender(self, snapshot: Snapshot) -> None:
         """Every card and the summary of an ask drawn again from the store (after its words were erased)."""
         ask = snapshot.ask
-        updates = [self._update(ask.team_id, channel, ts, render("ask_card.json.j2", ask=ask, helpers=ask.helpers,
+        updates = [self._update(ask.team_id, channel, ts, render("ask_card.json.j2", lang=ask.language_of(teammate), ask=ask,
+                                                                 helpers=ask.helpers,
                                                                  state=card_state(ask, snapshot.answers.get(teammate))))
                    for teammate, (channel, ts) in snapshot.cards.items()]
         await asyncio.gather(self._update_summary(ask), *updates)

@@ -7,7 +7,7 @@ import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.exceptions import OutOfMemoryError, RedisError
@@ -19,6 +19,7 @@ from .asks import Ask
 from .background import Background
 from .digests import Digests
 from .home import Home
+from .i18n import ENGLISH, Language
 from .insights_service import Insights
 from .installations import RedisInstallationStore
 from .lifecycle import Lifecycle
@@ -32,6 +33,8 @@ from .slack_api import Clients
 from .store import Snapshot, Store
 
 PING_TIMEOUT_SECONDS = 1.0
+# A modal must open within the 3 seconds of its trigger_id, so finding out its language may take only so long.
+LANGUAGE_LOOKUP_SECONDS = 1.0
 HEALTH_FRESH_SECONDS = 1.0
 # After Redis refuses a write for lack of memory, /healthz says so for this long (and longer if it goes on).
 OUT_OF_MEMORY_SHOWN_SECONDS = 60.0
@@ -115,16 +118,26 @@ class Services:
             return False
         return True
 
-    def open_modal(self, team_id: str, trigger_id: str, view: dict | Awaitable[dict],
-                   respond: AsyncRespond | None = None) -> None:
-        """Opens a modal off the ack path; Slack's trigger_id is good for 3 seconds, so this comes first.
-
-        `view` may still be in the making (an AskForms coroutine, whose lookups keep inside that time)."""
-        self.background.spawn_now(self._open_modal(team_id, trigger_id, view, respond), "views.open")
-
-    async def _open_modal(self, team_id: str, trigger_id: str, view: dict | Awaitable[dict],
-                          respond: AsyncRespond | None) -> None:
+    async def language_of(self, team_id: str, user_id: str) -> Language:
+        """The language `user_id` reads slack-ask in; English if it can't be found out quickly."""
         try:
+            return await asyncio.wait_for(self.people.language_of(team_id, user_id), LANGUAGE_LOOKUP_SECONDS)
+        except asyncio.TimeoutError:
+            return ENGLISH
+
+    def open_modal(self, team_id: str, user_id: str, trigger_id: str,
+                   build: Callable[[Language], dict | Awaitable[dict]], respond: AsyncRespond | None = None) -> None:
+        """Opens the modal `build` makes in the language of `user_id`, off the ack path; Slack's trigger_id
+        is good for 3 seconds, so this comes first.
+
+        `build` may return a view still in the making (an AskForms coroutine, whose lookups keep inside that time)."""
+        self.background.spawn_now(self._open_modal(team_id, user_id, trigger_id, build, respond), "views.open")
+
+    async def _open_modal(self, team_id: str, user_id: str, trigger_id: str,
+                          build: Callable[[Language], dict | Awaitable[dict]], respond: AsyncRespond | None) -> None:
+        lang = await self.language_of(team_id, user_id)
+        try:
+            view = build(lang)
             if inspect.isawaitable(view):
                 view = await view
             client = await self.clients.for_team(team_id)
@@ -133,7 +146,7 @@ class Services:
             log.warning("views.open failed", extra={"error": error.response.get("error")})
             if respond:
                 await respond(response_type="ephemeral", replace_original=False,
-                              text="Slack didn't let the form open in time. Try again and it should appear.")
+                              text=lang.gettext("Slack didn't let the form open in time. Try again and it should appear."))
 
     def reply(self, respond: AsyncRespond, **message) -> None:
         """Answers through the response URL after the ack, which must not wait on that HTTP call."""

@@ -488,7 +488,9 @@ class Store:
     async def cached_people(self, team_id: str, user_ids: list[str]) -> dict[str, Person]:
         """Those of these people the cache knows, in one round trip (their keys share the team's slot)."""
         found = await self.redis.mget([person_key(team_id, uid) for uid in user_ids])
-        return {uid: Person(**json.loads(raw)) for uid, raw in zip(user_ids, found) if raw}
+        people = {uid: json.loads(raw) for uid, raw in zip(user_ids, found) if raw}
+        # Cached before people had a language: looked up again, so they read slack-ask in theirs.
+        return {uid: Person(**fields) for uid, fields in people.items() if "locale" in fields}
 
     async def cache_person(self, team_id: str, person: Person) -> None:
         await self.redis.set(person_key(team_id, person.id), json.dumps(person.__dict__), ex=PERSON_CACHE_SECONDS)
@@ -533,6 +535,7 @@ def _ask_fields(ask: Ask) -> dict[str, str]:
         "created_at": repr(ask.created_at),
         "asker_tz": ask.asker_tz,
         "week": ask.week,
+        "languages": json.dumps(ask.languages),
     }
 
 
@@ -561,4 +564,5 @@ def _ask_from_fields(fields: dict[str, str]) -> Ask:
         summary_channel=fields.get("summary_channel", ""),
         summary_ts=fields.get("summary_ts", ""),
         week=fields.get("week", ""),
+        languages=json.loads(fields.get("languages") or "{}"),
     )

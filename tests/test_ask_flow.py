@@ -119,7 +119,7 @@ def test_submitted_ask_is_stored_and_each_teammate_gets_one_card(slack, fake_sla
         assert "Review the retry logic in PR 412" in text
         assert "In: error handling in retry.py" in text
         assert "30 minutes" in text
-        assert "Fri 6 Mar 2099" in text
+        assert "Fri, 6 Mar 2099" in text
         assert "No reason needed — just react ❌" in text
         assert "React :white_check_mark: to take it, or :x: to pass" in text
         assert card.action_ids() == ["ask_accept", "ask_decline"]

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from slack_app.asks import Answer, Draft, Person, answer_for_reaction, validate
+from slack_app.i18n import ENGLISH
 
 TODAY = date(2026, 11, 20)
 PEOPLE = {
@@ -32,12 +33,12 @@ def test_reaction_vocabulary(reaction, answer):
 
 
 def test_a_specific_ask_passes():
-    assert validate(draft(), "U0ASKER", PEOPLE, TODAY) == {}
+    assert validate(draft(), "U0ASKER", PEOPLE, TODAY, ENGLISH) == {}
 
 
 def test_needed_by_today_is_fine_and_yesterday_is_not():
-    assert validate(draft(needed_by=TODAY), "U0ASKER", PEOPLE, TODAY) == {}
-    assert "needed_by" in validate(draft(needed_by=date(2026, 11, 19)), "U0ASKER", PEOPLE, TODAY)
+    assert validate(draft(needed_by=TODAY), "U0ASKER", PEOPLE, TODAY, ENGLISH) == {}
+    assert "needed_by" in validate(draft(needed_by=date(2026, 11, 19)), "U0ASKER", PEOPLE, TODAY, ENGLISH)
 
 
 @pytest.mark.parametrize("changes, field", [
@@ -55,9 +56,9 @@ def test_needed_by_today_is_fine_and_yesterday_is_not():
     ({"helpers_needed": 0}, "helpers_needed"),
 ])
 def test_vague_or_impossible_asks_name_the_field(changes, field):
-    assert field in validate(draft(**changes), "U0ASKER", PEOPLE, TODAY)
+    assert field in validate(draft(**changes), "U0ASKER", PEOPLE, TODAY, ENGLISH)
 
 
 def test_bot_error_names_the_bot_in_plain_text():
-    errors = validate(draft(teammates=["U0HAL", "U0BOT"]), "U0ASKER", PEOPLE, TODAY)
+    errors = validate(draft(teammates=["U0HAL", "U0BOT"]), "U0ASKER", PEOPLE, TODAY, ENGLISH)
     assert errors["teammates"] == "Apps and bots can't help with this one: Build Bot."

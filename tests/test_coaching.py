@@ -6,6 +6,7 @@ import pytest
 
 from slack_app.asks import Draft
 from slack_app.coaching import coach_ask, coach_thanks, rules
+from slack_app.i18n import ENGLISH, LANGUAGES, language
 
 GOOD_SCOPE = "In: error handling in retry.py. Out: naming and tests."
 
@@ -40,7 +41,7 @@ def draft(text: str, scope: str = GOOD_SCOPE, estimate: int = 30) -> Draft:
     ("Rewrite the retry logic in PR 412", GOOD_SCOPE, 15, "estimate", "15 minutes"),
 ])
 def test_each_rule_fires_with_one_suggestion_on_its_field(text, scope, estimate, field, wording):
-    suggestion = coach_ask(draft(text, scope, estimate))
+    suggestion = coach_ask(draft(text, scope, estimate), ENGLISH)
 
     assert list(suggestion) == [field]
     assert wording.lower() in suggestion[field].lower()
@@ -68,11 +69,11 @@ def test_each_rule_fires_with_one_suggestion_on_its_field(text, scope, estimate,
     ("Why does the export say `sorry`?", "See https://acme.slack.com/archives/C1/p1?sorry=1 Done: a cause.", 30),
 ])
 def test_nothing_to_say_about_a_good_ask(text, scope, estimate):
-    assert coach_ask(draft(text, scope, estimate)) == {}
+    assert coach_ask(draft(text, scope, estimate), ENGLISH) == {}
 
 
 def test_an_apology_is_pointed_out_before_anything_else():
-    suggestion = coach_ask(draft("Sorry, can you look at this", "this", 240))
+    suggestion = coach_ask(draft("Sorry, can you look at this", "this", 240), ENGLISH)
 
     assert list(suggestion) == ["ask"] and "apologise" in suggestion["ask"]
 
@@ -86,15 +87,50 @@ def test_an_apology_is_pointed_out_before_anything_else():
     ("Thanks!", False),  # too short is the thanks minimum's job, not coaching's
 ])
 def test_thanks_that_apologise_are_asked_what_changed(note, coached):
-    suggestion = coach_thanks(note)
+    suggestion = coach_thanks(note, ENGLISH)
 
     assert (suggestion is not None) == coached
     if coached:
         assert "what their help changed" in suggestion
 
 
-def test_the_phrase_lists_are_data_and_all_lower_case():
-    r = rules()
+@pytest.mark.parametrize("code", list(LANGUAGES))
+def test_the_phrase_lists_are_data_and_all_lower_case_in_every_language(code):
+    r = rules(code)
     for phrase in (*r.apologies, *r.small_phrases, *r.large_phrases, *r.thanks_apologies):
         assert phrase == phrase.lower().strip() and phrase
-    assert "sorry" in r.apologies and "quick look" in r.small_phrases
+    assert "sorry" in r.apologies and "quick look" in r.small_phrases  # English is always looked for too
+
+
+@pytest.mark.parametrize("code, text, scope, estimate, field, wording", [
+    ("es", "Perdón por molestar, ¿puedes revisar el PR 412?", GOOD_SCOPE, 30, "ask", "No hace falta pedir perdón"),
+    ("es", "¿Me puedes ayudar con esto?", GOOD_SCOPE, 30, "ask", "cómo se ve terminado"),
+    ("es", "Vistazo rápido a la lógica de reintentos del PR 412", GOOD_SCOPE, 240, "estimate", "media jornada"),
+    ("fr", "Désolé de vous déranger : relire la PR 412", GOOD_SCOPE, 30, "ask", "« désolé de vous déranger »"),
+    ("de", "Kurzer Blick auf die Retry-Logik in PR 412", GOOD_SCOPE, 240, "estimate", "ein halber Tag"),
+    ("de", "Kannst du mir bitte mal helfen?", GOOD_SCOPE, 30, "ask", "woran man erkennt"),
+    ("pt_BR", "Desculpa incomodar, pode revisar o PR 412?", GOOD_SCOPE, 30, "ask", "“desculpa incomodar”"),
+    ("ja", "お忙しいところすみませんが、PR 412 のリトライ処理を見てください", GOOD_SCOPE, 30, "ask", "「お忙しいところすみません」"),
+    ("ja", "Sorry, review PR 412", GOOD_SCOPE, 30, "ask", "「sorry」"),  # English read too, answered in Japanese
+])
+def test_each_language_is_read_with_its_own_phrases_and_answered_in_it(code, text, scope, estimate, field, wording):
+    suggestion = coach_ask(draft(text, scope, estimate), language(code))
+
+    assert list(suggestion) == [field] and wording in suggestion[field]
+
+
+@pytest.mark.parametrize("code, text", [
+    ("de", "Kein Stress, aber schau bitte auf die Retry-Logik in PR 412"),  # a phrase with a comma in it
+    ("pt_BR", "Revisar o PR 412, mas só a lógica de retry"),  # "mas" alone is no apology
+    ("es", "Revisar la lógica de reintentos del PR 412"),
+    ("ja", "PR 412 のリトライ処理をレビューしてください"),
+])
+def test_plain_asks_in_each_language_need_no_coaching(code, text):
+    suggestion = coach_ask(draft(text), language(code))
+    assert suggestion == ({"ask": suggestion["ask"]} if code == "de" else {})
+    if code == "de":
+        assert "kein stress, aber" in suggestion["ask"]
+
+
+def test_thanks_are_coached_in_the_askers_language():
+    assert "Cuenta qué cambió" in coach_thanks("Perdón por tardar: la versión salió a tiempo.", language("es"))

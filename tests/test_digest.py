@@ -18,6 +18,7 @@ from slack_app.digest import (
     summarise,
     week_label,
 )
+from slack_app.i18n import ENGLISH, language
 from slack_app.render import SECTION_TEXT_LIMIT, escape_mrkdwn
 
 WEEK = "2026-W47"
@@ -98,12 +99,12 @@ def test_the_headline_counts_distinct_asks_distinct_helpers_and_minutes_per_ask_
     assert digest.total_thanks == 5
     assert [note["ask_id"] for note in digest.shared_notes] == ["A2", "A3", "A1"]  # by time, not by list order
 
-    message = render_digest(digest, skip_empty=False)
+    message = render_digest(digest, skip_empty=False, lang=ENGLISH)
     headline = message["blocks"][2]["text"]["text"]
-    assert "*4 asks helped* by *3 people* — about *3 h 20 min* of time given." in headline
-    assert "4 asks" in message["text"] and "3 people" in message["text"] and "3 h 20 min" in message["text"]
+    assert "*4 asks helped* by *3 people* — about *3 hrs 20 mins* of time given." in headline
+    assert "4 asks" in message["text"] and "3 people" in message["text"] and "3 hrs 20 mins" in message["text"]
     assert message["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Kudos this week"}}
-    assert message["blocks"][1]["elements"][0]["text"] == "Week 47, 2026 · Mon 16 Nov – Sun 22 Nov"
+    assert message["blocks"][1]["elements"][0]["text"] == "Week 47, 2026 · Mon 16 Nov\u2009–\u2009Sun 22 Nov"  # Babel's thin spaces
     assert_within_limits(message)
 
 
@@ -114,16 +115,22 @@ def test_a_repeated_thank_you_for_the_same_ask_and_helper_counts_once():
     assert [note["note"] for note in digest.shared_notes] == ["first"]
 
 
-@pytest.mark.parametrize("minutes, label", [(0, "0 min"), (45, "45 min"), (60, "1 h"), (195, "3 h 15 min"),
-                                            (2 * 24 * 60 + 60, "49 h"), (600_000, "10,000 h")])
+@pytest.mark.parametrize("minutes, label", [(0, "0 mins"), (45, "45 mins"), (60, "1 hr"), (195, "3 hrs 15 mins"),
+                                            (2 * 24 * 60 + 60, "49 hrs"), (600_000, "10,000 hrs")])
 def test_time_is_shown_in_hours_and_minutes(minutes, label):
-    assert format_minutes(minutes) == label
+    assert format_minutes(minutes, ENGLISH) == label
+
+
+@pytest.mark.parametrize("code, label", [("es", "3 h 15 min"), ("de", "3 Std. 15 Min."), ("ja", "3 時間 15 分")])
+def test_time_is_written_as_the_workspace_language_writes_it(code, label):
+    assert format_minutes(195, language(code)) == label
 
 
 def test_a_week_across_new_year_shows_both_years_and_a_malformed_week_is_shown_as_given():
-    assert week_label("2026-W01") == "Week 1, 2026 · Mon 29 Dec 2025 – Sun 4 Jan 2026"
-    assert week_label("2025-W53") == "2025-W53"  # 2025 has 52 weeks
-    message = render_digest(summarise([kudos()], "<!channel>"), skip_empty=False)
+    assert week_label("2026-W01", ENGLISH) == "Week 1, 2026 · Mon, 29 Dec 2025\u2009–\u2009Sun, 4 Jan 2026"
+    assert week_label("2026-W47", language("ja")) == "2026年 第47週 · 11月16日(月)～22日(日)"
+    assert week_label("2025-W53", ENGLISH) == "2025-W53"  # 2025 has 52 weeks
+    message = render_digest(summarise([kudos()], "<!channel>"), skip_empty=False, lang=ENGLISH)
     assert "<!channel>" not in json.dumps(message) and "&lt;!channel&gt;" in message["blocks"][1]["elements"][0]["text"]
 
 
@@ -133,7 +140,7 @@ def test_a_week_across_new_year_shows_both_years_and_a_malformed_week_is_shown_a
 def test_unshared_notes_never_appear_and_nobody_is_counted_or_ranked():
     week = [kudos(f"A{n}", "U0BUSY", asker="U0ASKONE", at=float(n), note=f"Shared note {n}.") for n in range(3)]
     week += [kudos("A9", "U0AAQUIET", asker="U0ASKTWO", at=9.0, note="PRIVATE: only for you, thanks.", shared=False)]
-    message = render_digest(summarise(week, WEEK), skip_empty=False)
+    message = render_digest(summarise(week, WEEK), skip_empty=False, lang=ENGLISH)
     everything = json.dumps(message, ensure_ascii=False)
 
     assert "PRIVATE" not in everything
@@ -153,7 +160,7 @@ def test_helpers_are_in_id_order_whatever_their_counts():
     digest = summarise(week, WEEK)
 
     assert digest.helpers == ["U0AAA", "U0ZZZ"]
-    assert "Thank you, <@U0AAA> and <@U0ZZZ> — " in thanks_text(render_digest(digest, skip_empty=False))
+    assert "Thank you, <@U0AAA> and <@U0ZZZ> — " in thanks_text(render_digest(digest, skip_empty=False, lang=ENGLISH))
 
 
 def test_declines_are_no_input_and_the_digest_has_no_place_for_them():
@@ -168,7 +175,7 @@ def test_declines_are_no_input_and_the_digest_has_no_place_for_them():
 
 def test_hostile_notes_and_asks_are_inert_and_shown_as_typed():
     note = "Thanks! <!channel> <@U0VICTIM> & {{ 7*7 }} {% if 1 %}x{% endif %} <https://evil.example|x>"
-    message = render_digest(summarise([kudos(note=note, ask="Fix <!here> & {{ 7*7 }}")], WEEK), skip_empty=False)
+    message = render_digest(summarise([kudos(note=note, ask="Fix <!here> & {{ 7*7 }}")], WEEK), skip_empty=False, lang=ENGLISH)
     everything = json.dumps(message, ensure_ascii=False)
 
     for ping in ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil"):
@@ -183,7 +190,7 @@ def test_hostile_notes_and_asks_are_inert_and_shown_as_typed():
 
 @pytest.mark.parametrize("note", ["&" * 1000, "\n" * 1000, "&\n" * 500, "<" * 5000, hostile(1000)])
 def test_a_pathological_note_stays_inside_its_section(note):
-    message = render_digest(summarise([kudos(note=note, ask="&" * 150)], WEEK), skip_empty=False)
+    message = render_digest(summarise([kudos(note=note, ask="&" * 150)], WEEK), skip_empty=False, lang=ENGLISH)
 
     assert_within_limits(message)
     [section] = note_sections(message)
@@ -200,7 +207,7 @@ def busy_week(count: int, helpers: int) -> list[dict]:
 
 def test_a_busy_week_fits_slacks_limits_with_whole_notes_and_a_true_count_of_the_rest():
     week = busy_week(500, 200)
-    message = render_digest(summarise(week, WEEK), skip_empty=False)
+    message = render_digest(summarise(week, WEEK), skip_empty=False, lang=ENGLISH)
 
     assert_within_limits(message)
     shown = note_sections(message)
@@ -217,7 +224,7 @@ def test_a_busy_week_fits_slacks_limits_with_whole_notes_and_a_true_count_of_the
 
 
 def test_a_long_list_of_helpers_is_split_across_sections_and_everyone_is_named_once():
-    message = render_digest(summarise(busy_week(600, 600), WEEK), skip_empty=False)
+    message = render_digest(summarise(busy_week(600, 600), WEEK), skip_empty=False, lang=ENGLISH)
 
     assert_within_limits(message)
     thanks_blocks = [text for text in texts(message) if "<@" in text and " → " not in text]
@@ -229,7 +236,7 @@ def test_a_long_list_of_helpers_is_split_across_sections_and_everyone_is_named_o
 
 def test_an_enormous_week_still_names_every_helper_inside_the_limits():
     week = [kudos(f"A{n}", f"U{n:010d}", asker="U0ASKER", note="Thanks!", at=float(n)) for n in range(10_000)]
-    message = render_digest(summarise(week, WEEK), skip_empty=False)
+    message = render_digest(summarise(week, WEEK), skip_empty=False, lang=ENGLISH)
 
     assert_within_limits(message)
     line = thanks_text(message)
@@ -241,7 +248,7 @@ def test_an_enormous_week_still_names_every_helper_inside_the_limits():
 def test_more_helpers_than_any_message_can_name_are_summed_up_at_the_end():
     ids = [f"U{n:031d}" for n in range(30_000)]  # the longest ids summarise accepts
     week = [kudos(f"A{n}", helper, note="Thanks!", at=float(n)) for n, helper in enumerate(ids)]
-    message = render_digest(summarise(week, WEEK), skip_empty=False)
+    message = render_digest(summarise(week, WEEK), skip_empty=False, lang=ENGLISH)
 
     assert_within_limits(message)
     line = thanks_text(message)
@@ -252,19 +259,19 @@ def test_more_helpers_than_any_message_can_name_are_summed_up_at_the_end():
 
 
 def test_one_left_over_note_is_a_singular_thank_you():
-    assert more_label(1) == "…and 1 more thank-you"
-    assert more_label(37) == "…and 37 more thank-yous"
-    assert more_label(0) == ""
-    room = len(note_sections(render_digest(summarise(busy_week(500, 1), WEEK), skip_empty=False)))
-    message = render_digest(summarise(busy_week(room + 1, 1), WEEK), skip_empty=False)
+    assert more_label(1, ENGLISH) == "…and 1 more thank-you"
+    assert more_label(37, ENGLISH) == "…and 37 more thank-yous"
+    assert more_label(0, ENGLISH) == ""
+    room = len(note_sections(render_digest(summarise(busy_week(500, 1), WEEK), skip_empty=False, lang=ENGLISH)))
+    message = render_digest(summarise(busy_week(room + 1, 1), WEEK), skip_empty=False, lang=ENGLISH)
     assert "…and 1 more thank-you" in texts(message)
     assert_within_limits(message)
 
 
 def test_every_shared_note_is_shown_when_they_fit():
     week = busy_week(40, 7)
-    context = digest_context(summarise(week, WEEK))
-    message = render_digest(summarise(week, WEEK), skip_empty=False)
+    context = digest_context(summarise(week, WEEK), ENGLISH)
+    message = render_digest(summarise(week, WEEK), skip_empty=False, lang=ENGLISH)
 
     assert len(context["notes"]) == 40 and context["more_label"] == ""
     assert len(note_sections(message)) == 40
@@ -277,18 +284,18 @@ def test_every_shared_note_is_shown_when_they_fit():
 
 def test_a_quiet_week_gets_a_warm_line_or_nothing_when_skipped():
     digest = summarise([], WEEK)
-    message = render_digest(digest, skip_empty=False)
+    message = render_digest(digest, skip_empty=False, lang=ENGLISH)
 
     assert_within_limits(message)
     assert "quiet week" in message["text"]
     assert any("A quiet week for asks." in text and "/ask" in text for text in texts(message))
     assert not any("<@" in text for text in texts(message))
-    assert render_digest(digest, skip_empty=True) is None
-    assert render_digest(summarise(small_week(), WEEK), skip_empty=True) is not None
+    assert render_digest(digest, skip_empty=True, lang=ENGLISH) is None
+    assert render_digest(summarise(small_week(), WEEK), skip_empty=True, lang=ENGLISH) is not None
 
 
 def test_a_week_with_only_private_notes_still_thanks_everyone():
-    message = render_digest(summarise([kudos(shared=False, note="just for you")], WEEK), skip_empty=False)
+    message = render_digest(summarise([kudos(shared=False, note="just for you")], WEEK), skip_empty=False, lang=ENGLISH)
 
     assert_within_limits(message)
     assert note_sections(message) == []
@@ -322,11 +329,11 @@ def test_a_corrupted_record_is_skipped_and_the_rest_still_counts(broken):
 
     assert (digest.asks_helped, digest.helpers, digest.minutes_given, digest.total_thanks) == (1, ["U0GOOD"], 60, 1)
     assert [note["note"] for note in digest.shared_notes] == ["The good note."]
-    assert_within_limits(render_digest(digest, skip_empty=False))
+    assert_within_limits(render_digest(digest, skip_empty=False, lang=ENGLISH))
 
 
 def test_only_corrupted_records_make_a_quiet_week():
     digest = summarise([{"nonsense": True}, None], WEEK)
 
     assert digest.total_thanks == 0
-    assert render_digest(digest, skip_empty=True) is None
+    assert render_digest(digest, skip_empty=True, lang=ENGLISH) is None

@@ -22,6 +22,7 @@ import pytest
 from fake_slack import REFERENCE, ROOT, STRICT
 from test_cli import clean_env
 
+from slack_app.i18n import ENGLISH
 from slack_app.modals import ask_modal
 from slack_app.playground.checks import (
     ANSWERED_METHOD_SCOPES,
@@ -120,7 +121,7 @@ def test_an_ask_goes_from_slash_command_to_each_helper_and_a_reaction_takes_it(p
     page.do("react", HAL, channel=dm(HAL), ts=card["ts"], reaction="white_check_mark")
 
     assert page.dm(HAL, "You're on it")["reactions"] == [{"name": "white_check_mark", "count": 1, "mine": True}]
-    page.dm(HANA, "Covered by <@U0HAL>")
+    page.dm(HANA, "<@U0HAL> さんが引き受けてくれました")  # Hana's Slack is in Japanese, so her card is too
     page.dm(ADA, "is on your ask")
     assert page.state(ADA)["problems"] == []
 
@@ -265,7 +266,7 @@ def test_what_slack_would_reject_is_shown_in_the_page(page):
     assert page.call_api("chat.postMessage", channel=ADA, text="hi", blocks=too_many)["error"] == "invalid_arguments"
     assert page.call_api("chat.frobnicate", channel=ADA)["error"] == "unknown_method"
     assert page.call_api("conversations.list")["error"] == "missing_scope"
-    assert page.call_api("views.open", trigger_id="1.2.stale", view=ask_modal())["error"] == "expired_trigger_id"
+    assert page.call_api("views.open", trigger_id="1.2.stale", view=ask_modal(ENGLISH))["error"] == "expired_trigger_id"
 
     problems = page.state(HAL)["problems"]
     assert "chat.postMessage: blocks: 51 blocks (limit 50)" in problems
@@ -318,7 +319,7 @@ def test_the_apps_own_views_and_messages_pass_the_fallback_checks(page):
 
     page.do("digest", ADA)
 
-    assert check_view(models, ask_modal("Review PR 412"), "modal") == []
+    assert check_view(models, ask_modal(ENGLISH, "Review PR 412"), "modal") == []
     for user in (ADA, HAL, HANA):
         state = page.state(user)
         for message in [*state["conversations"][state["dm"]], *state["conversations"][KUDOS]]:

@@ -104,8 +104,11 @@ def test_an_ask_from_slash_command_to_the_digest(page):
     card.get_by_role("button", name="React with :white_check_mark:").click()
     expect(card).to_contain_text("You're on it — thank you.")
 
-    be(page, "Hana")
-    expect(latest_message(page, "is asking for a hand")).to_contain_text("Covered by @Hal Jensen — nothing needed from you")
+    be(page, "Hana")  # her Slack is in Japanese, so her card is too; Ada's words stay as Ada wrote them
+    hanas_card = latest_message(page, "Review the retry logic in PR 412")
+    expect(hanas_card).to_contain_text("@Ada Okafor さんが手伝いを頼んでいます")
+    expect(hanas_card).to_contain_text("@Hal Jensen さんが引き受けてくれました — あなたは何もしなくて大丈夫です。")
+    shot(hanas_card, "helper-card-ja")
 
     be(page, "Hal")
     latest_message(page, "You're on it").get_by_role("button", name="Mark done").click()

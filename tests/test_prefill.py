@@ -39,6 +39,7 @@ def test_not_help(text):
      "The retry logic in PR 412 times out on CI."),
     ("<@U0HAL> can you check the deploy? It failed twice", 150, "Can you check the deploy?"),
     ("first line without a stop\nsecond line", 150, "First line without a stop"),
+    ("PR 412 のリトライ処理が CI でタイムアウトします。誰か見てもらえますか？", 150, "PR 412 のリトライ処理が CI でタイムアウトします。"),
     ("word " * 60, 40, "Word word word word word word word word…"),
     ("", 150, ""),
 ])

@@ -1,4 +1,4 @@
-"""Every Block Kit template, rendered with hostile input, stays valid, inside limits and inert."""
+"""Every Block Kit template, rendered with hostile input in every language, stays valid, inside limits and inert."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from fake_slack import MESSAGE_BLOCK_LIMIT, _check_blocks, _check_view
 
 from slack_app.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, THANKS_MAX_LENGTH, Ask, Status
 from slack_app.digest import digest_context, summarise
-from slack_app.digests import WEEKDAYS, DigestSettings, time_zone_choices
+from slack_app.digests import DigestSettings, time_zone_choices
 from slack_app.home import insights_section
+from slack_app.i18n import ENGLISH, LANGUAGES, language
 from slack_app.insights import overview, weeks_up_to
 from slack_app.modals import ask_modal, erase_modal, thanks_modal
 from slack_app.render import escape_mrkdwn, fmt, render
+
+EVERY_LANGUAGE = [language(code) for code in LANGUAGES]
 
 HOSTILE_UNITS = ["<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|x>", "&", "\"", "\\", "{{ 7*7 }}",
                  "{% if 1 %}", "</script>", "\u202e", "😀", "\n", "*_~`"]
@@ -55,8 +58,8 @@ def message_contexts():
     for note in (hostile(THANKS_MAX_LENGTH), all_amp(THANKS_MAX_LENGTH)):
         week = [{"ask_id": f"A{n}", "ask": note[:ASK_MAX_LENGTH], "asker": f"U0ASK{n % 50}", "helper": f"U0HELP{n % 200}",
                  "note": note, "shared": n % 5 != 0, "estimate_minutes": 240, "at": float(n)} for n in range(500)]
-        yield "digest.json.j2", digest_context(summarise(week, "2026-W47"))
-    yield "digest.json.j2", digest_context(summarise([], "2026-W47"))
+        yield "digest.json.j2", digest_context(summarise(week, "2026-W47"), ENGLISH)
+    yield "digest.json.j2", digest_context(summarise([], "2026-W47"), ENGLISH)
 
 
 RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2", "home.json.j2", "erase_modal.json.j2"} | {name for name, _ in message_contexts()}
@@ -67,9 +70,20 @@ def test_every_template_is_covered_here():
     assert templates == RENDERED_BY_TESTS
 
 
-@pytest.mark.parametrize("name, context", list(message_contexts()), ids=lambda v: v if isinstance(v, str) else "")
-def test_messages_are_valid_and_inert_with_hostile_input(name, context):
-    message = render(name, **context)
+def in_every_language():
+    """English with every context; the other languages with the contexts whose text is longest once escaped
+    (all '&'), which is where a longer wording could break a limit."""
+    for name, context in message_contexts():
+        for lang in EVERY_LANGUAGE:
+            if lang is ENGLISH or "&" * 10 in json.dumps(context.get("ask").text if "ask" in context else "&" * 10):
+                yield pytest.param(name, context, lang, id=f"{name}-{lang.code}")
+
+
+@pytest.mark.parametrize("name, context, lang", list(in_every_language()))
+def test_messages_are_valid_and_inert_with_hostile_input(name, context, lang):
+    if name == "digest.json.j2":  # its labels are worded before rendering: word them in this language
+        context = digest_context(context["digest"], lang)
+    message = render(name, lang=lang, **context)
 
     assert message["text"]
     if "blocks" in message:
@@ -83,17 +97,19 @@ def test_messages_are_valid_and_inert_with_hostile_input(name, context):
         assert "{{ 7*7 }}" in text  # shown as typed: Jinja never evaluates user input
 
 
-def test_the_modal_is_a_valid_view_with_a_hostile_prefill():
-    view = ask_modal(hostile(3000), channel="C0GENERAL")
+@pytest.mark.parametrize("lang", EVERY_LANGUAGE, ids=lambda lang: lang.code)
+def test_the_modal_is_a_valid_view_with_a_hostile_prefill(lang):
+    view = ask_modal(lang, hostile(3000), channel="C0GENERAL")
 
     assert _check_view(view, "modal") == []
     assert len(view["blocks"][1]["element"]["initial_value"]) <= ASK_MAX_LENGTH
     assert json.loads(view["private_metadata"]) == {"channel": "C0GENERAL"}
 
 
-def test_the_modal_stays_valid_with_every_intro_note_and_hostile_group_names():
+@pytest.mark.parametrize("lang", EVERY_LANGUAGE, ids=lambda lang: lang.code)
+def test_the_modal_stays_valid_with_every_intro_note_and_hostile_group_names(lang):
     handles = [f"@{hostile(40)}{n}" for n in range(30)]
-    view = ask_modal("Review PR 412", first_ask=True, teammates=[f"U0HELP{n}" for n in range(1, 15)],
+    view = ask_modal(lang, "Review PR 412", first_ask=True, teammates=[f"U0HELP{n}" for n in range(1, 15)],
                      groups_cut={handle: 7 for handle in handles[:3]}, groups_unlisted=handles[3:])
 
     assert _check_view(view, "modal") == []
@@ -102,21 +118,24 @@ def test_the_modal_stays_valid_with_every_intro_note_and_hostile_group_names():
     assert "<!channel>" not in json.dumps(view, ensure_ascii=False)
 
 
-def test_the_modals_are_valid_views_when_sending_again_and_saying_thanks():
+@pytest.mark.parametrize("lang", EVERY_LANGUAGE, ids=lambda lang: lang.code)
+def test_the_modals_are_valid_views_when_sending_again_and_saying_thanks(lang):
     for ask in asks():
-        assert _check_view(ask_modal(again=ask), "modal") == []
-        assert _check_view(thanks_modal(ask, "U0HELP1", "D0ASKER", "1.2"), "modal") == []
-    assert _check_view(erase_modal(), "modal") == []
+        assert _check_view(ask_modal(lang, again=ask), "modal") == []
+        assert _check_view(thanks_modal(lang, ask, "U0HELP1", "D0ASKER", "1.2"), "modal") == []
+    assert _check_view(erase_modal(lang), "modal") == []
 
 
+@pytest.mark.parametrize("lang", EVERY_LANGUAGE, ids=lambda lang: lang.code)
 @pytest.mark.parametrize("admin", [False, True])
-def test_the_home_tab_of_someone_with_many_asks_stays_a_valid_view(admin):
+def test_the_home_tab_of_someone_with_many_asks_stays_a_valid_view(admin, lang):
     made = asks()
-    view = render("home.json.j2", user="U0ASKER", asks_by=made[:10], asks_for=[(ask, state) for ask, state in zip(made, [
+    view = render("home.json.j2", lang=lang, user="U0ASKER", asks_by=made[:10], asks_for=[(ask, state) for ask, state in zip(made, [
         "open", "mine", "done", "covered", "offered_late", "passed", "closed", "open", "mine", "open"])],
         more_by=290, more_for=290, thanks=[{"note": hostile(THANKS_MAX_LENGTH), "asker": "U0ASKER", "ask": hostile(150)}] * 5,
-        balance={"asked": 300, "helped": 1}, admin=admin, digest=DigestSettings(channel="C0KUDOS"), weekdays=WEEKDAYS,
-        time_zones=time_zone_choices("Asia/Kolkata"), insights=insights_section(busy_weeks(), "F0CHART") if admin else None)
+        balance={"asked": 300, "helped": 1}, admin=admin, digest=DigestSettings(channel="C0KUDOS"),
+        weekdays=[lang.weekday(day) for day in range(7)], time_zones=time_zone_choices("Asia/Kolkata"), languages=LANGUAGES,
+        today=date(2099, 12, 29), insights=insights_section(busy_weeks(), "F0CHART", lang) if admin else None)
 
     assert _check_view(view, "home") == []
     text = json.dumps(view, ensure_ascii=False)
@@ -145,7 +164,7 @@ def test_long_escaped_text_is_cut_without_breaking_an_entity():
 def test_a_template_that_prints_a_raw_value_fails_loudly():
     from slack_app.render import _environment
 
-    template = _environment().from_string('{"text": "{{ value }}"}')
+    template = _environment(ENGLISH).from_string('{"text": "{{ value }}"}')
     with pytest.raises(TypeError, match="JSON-encoded"):
         template.render(value="<!channel>")
 

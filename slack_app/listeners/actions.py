@@ -8,19 +8,20 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from ..asks import Answer
 from ..digests import valid_time, valid_time_zone
+from ..i18n import LANGUAGES, N_
 from ..modals import ask_modal, erase_modal, thanks_modal
 from ..routing import VERB_FOR_ANSWER
 from ..services import Services
 
 REFUSALS = {
-    "not_asker": "Only the person who asked can cancel an ask.",
-    "not_allowed": "Only the asker or the helper can do that.",
+    "not_asker": N_("Only the person who asked can cancel an ask."),
+    "not_allowed": N_("Only the asker or the helper can do that."),
 }
 # Replies that replace a check-in DM once it has been answered, so its buttons can't be pressed twice.
 CHECK_IN_REPLIES = {
-    "done": ":tada: Marked done — a thank-you prompt is on its way.",
-    "cancelled": "Cancelled — everyone's card says it's no longer needed.",
-    "unchanged": "This ask has already ended.",
+    "done": N_(":tada: Marked done — a thank-you prompt is on its way."),
+    "cancelled": N_("Cancelled — everyone's card says it's no longer needed."),
+    "unchanged": N_("This ask has already ended."),
 }
 
 
@@ -42,10 +43,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await lifecycle.ended(snapshot)
         await ack()
         if snapshot.outcome in REFUSALS:
-            services.reply(respond, response_type="ephemeral", replace_original=False, text=REFUSALS[snapshot.outcome])
+            lang = await services.language_of(team_id, user)
+            services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS[snapshot.outcome]))
             return
         if body["actions"][0].get("block_id") == "check_in" and snapshot.outcome in CHECK_IN_REPLIES:
-            services.reply(respond, replace_original=True, text=CHECK_IN_REPLIES[snapshot.outcome])
+            lang = await services.language_of(team_id, user)
+            services.reply(respond, replace_original=True, text=lang.gettext(CHECK_IN_REPLIES[snapshot.outcome]))
         await services.tell(snapshot, user)
 
     @app.action("ask_accept")
@@ -71,12 +74,14 @@ def register(app: AsyncApp, services: Services) -> None:
         team_id, user, ask_id = _ids(body)
         ask = await store.load_ask(team_id, ask_id)
         await ack()
+        lang = await services.language_of(team_id, user)
         if ask is None or ask.asker != user:
-            services.reply(respond, response_type="ephemeral", replace_original=False, text=REFUSALS["not_allowed"])
+            services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_allowed"]))
             return
         if await store.snooze_check_in(team_id, ask_id):
             await lifecycle.snoozed(ask, datetime.now(timezone.utc))
-        services.reply(respond, replace_original=True, text="Got it — still going. I'll check in once more tomorrow, and that's it.")
+        services.reply(respond, replace_original=True,
+                       text=lang.gettext("Got it — still going. I'll check in once more tomorrow, and that's it."))
 
     @app.action("thanks_open")
     async def open_thanks(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -85,36 +90,39 @@ def register(app: AsyncApp, services: Services) -> None:
         ask = await store.load_ask(team_id, ask_id)
         await ack()
         if ask is None or ask.asker != user:
-            services.reply(respond, response_type="ephemeral", replace_original=False, text="Only the asker can send this thank-you.")
+            lang = await services.language_of(team_id, user)
+            services.reply(respond, response_type="ephemeral", replace_original=False,
+                           text=lang.gettext("Only the asker can send this thank-you."))
             return
         container = body.get("container", {})
-        view = thanks_modal(ask, helper, container.get("channel_id", ""), container.get("message_ts", ""))
-        services.open_modal(team_id, body["trigger_id"], view, respond)
+        channel, ts = container.get("channel_id", ""), container.get("message_ts", "")
+        services.open_modal(team_id, user, body["trigger_id"], lambda lang: thanks_modal(lang, ask, helper, channel, ts), respond)
 
     @app.action("ask_again")
     async def ask_again(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         team_id, user, ask_id = _ids(body)
         ask = await store.load_ask(team_id, ask_id)
         await ack()
-        view = ask_modal(again=ask) if ask and ask.asker == user else ask_modal()
-        services.open_modal(team_id, body["trigger_id"], view, respond)
+        again = ask if ask and ask.asker == user else None
+        services.open_modal(team_id, user, body["trigger_id"], lambda lang: ask_modal(lang, again=again), respond)
 
     @app.action("home_new_ask")
     async def new_ask_from_home(ack: AsyncAck, body: dict) -> None:
         await ack()
-        team_id = body["team"]["id"]
-        services.open_modal(team_id, body["trigger_id"], services.ask_forms.blank(team_id, body["user"]["id"]))
+        team_id, user = body["team"]["id"], body["user"]["id"]
+        services.open_modal(team_id, user, body["trigger_id"], lambda lang: services.ask_forms.blank(team_id, user, lang))
 
     @app.action("home_export_data")
     async def export_data(ack: AsyncAck, body: dict) -> None:
         await ack()
         team_id, user = body["team"]["id"], body["user"]["id"]
-        await background.spawn(services.personal.send_export(team_id, user), "export data")
+        lang = await services.language_of(team_id, user)
+        await background.spawn(services.personal.send_export(team_id, user, lang), "export data")
 
     @app.action("home_erase_open")
     async def open_erase(ack: AsyncAck, body: dict) -> None:
         await ack()
-        services.open_modal(body["team"]["id"], body["trigger_id"], erase_modal())
+        services.open_modal(body["team"]["id"], body["user"]["id"], body["trigger_id"], erase_modal)
 
     async def save_digest_setting(ack: AsyncAck, body: dict, name: str, value: str | None) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]
@@ -150,3 +158,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def digest_tz(ack: AsyncAck, body: dict) -> None:
         chosen = selected(body, "selected_option")
         await save_digest_setting(ack, body, "digest_tz", chosen if chosen and valid_time_zone(chosen) else None)
+
+    @app.action("digest_language")
+    async def digest_language(ack: AsyncAck, body: dict) -> None:
+        chosen = selected(body, "selected_option")
+        await save_digest_setting(ack, body, "digest_language", chosen if chosen in LANGUAGES else None)

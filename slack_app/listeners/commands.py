@@ -14,13 +14,15 @@ def register(app: AsyncApp, services: Services) -> None:
     async def open_ask_modal(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         text = body.get("text", "")
         if wants_help(text):
-            await ack(render("ask_help.json.j2"))
+            await ack(render("ask_help.json.j2", lang=await services.language_of(body["team_id"], body["user_id"])))
             return
         # Without storage a submitted ask would be lost, so say so now rather than open the modal.
         if not await services.store_reachable():
-            await ack(render("unavailable.json.j2", what="your /ask"))
+            lang = await services.language_of(body["team_id"], body["user_id"])
+            await ack(render("unavailable.json.j2", lang=lang, what=lang.gettext("your /ask")))
             return
         await ack()
-        team_id, trigger_id = body["team_id"], body["trigger_id"]
-        view = services.ask_forms.from_command(team_id, body.get("user_id", ""), text, body.get("channel_id", ""))
-        services.open_modal(team_id, trigger_id, view, respond)
+        team_id, user, trigger_id = body["team_id"], body.get("user_id", ""), body["trigger_id"]
+        channel = body.get("channel_id", "")
+        services.open_modal(team_id, user, trigger_id,
+                            lambda lang: services.ask_forms.from_command(team_id, user, text, channel, lang), respond)

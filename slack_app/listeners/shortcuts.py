@@ -11,12 +11,11 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.shortcut({"type": "message_action", "callback_id": "ask_about_message"})
     async def ask_about_message(ack: AsyncAck, body: dict) -> None:
         await ack()
-        team_id, trigger_id = body["team"]["id"], body["trigger_id"]
-        view = services.ask_forms.from_message(team_id, body["user"]["id"], body)
-        services.open_modal(team_id, trigger_id, view)
+        team_id, user, trigger_id = body["team"]["id"], body["user"]["id"], body["trigger_id"]
+        services.open_modal(team_id, user, trigger_id, lambda lang: services.ask_forms.from_message(team_id, user, body, lang))
 
     @app.shortcut({"type": "shortcut", "callback_id": "new_ask"})
     async def new_ask(ack: AsyncAck, body: dict) -> None:
         await ack()
-        team_id = body["team"]["id"]
-        services.open_modal(team_id, body["trigger_id"], services.ask_forms.blank(team_id, body["user"]["id"]))
+        team_id, user = body["team"]["id"], body["user"]["id"]
+        services.open_modal(team_id, user, body["trigger_id"], lambda lang: services.ask_forms.blank(team_id, user, lang))

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from ..asks import Ask, Draft, Person, thanks_error, validate
 from ..coaching import coach_ask, coach_thanks, fingerprint
+from ..i18n import ENGLISH, Language, language_code, language_of
 from ..lifecycle import iso_week
 from ..modals import metadata, parse_submission, parse_thanks
 from ..services import Services
@@ -34,19 +35,21 @@ def register(app: AsyncApp, services: Services) -> None:
             )
         except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
             log.warning("could not look up teammates", exc_info=True)
-            await ack(response_action="errors", errors={"teammates": "Couldn't check these teammates just now — press Send again."})
+            lang = await _cached_language(services, team_id, asker)
+            await ack(response_action="errors", errors={"teammates": lang.gettext("Couldn't check these teammates just now — press Send again.")})
             return
-        errors = validate(draft, asker, people, today=_today_for(people[asker]))
+        lang = language_of(people[asker].locale)
+        errors = validate(draft, asker, people, today=_today_for(people[asker]), lang=lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        suggestion = coach_ask(draft)
+        suggestion = coach_ask(draft, lang)
         if suggestion and await _first_time_coached(services, team_id, view, draft.text, draft.scope, draft.estimate_minutes):
             await ack(response_action="errors", errors=suggestion)
             return
-        ask = _ask_from(draft, team_id, asker, people[asker].tz)
+        ask = _ask_from(draft, team_id, asker, people)
         if not await services.send_ask(ask):
-            await ack(response_action="errors", errors={"ask": "Couldn't save your ask just now, so nothing was sent. Press Send again."})
+            await ack(response_action="errors", errors={"ask": lang.gettext("Couldn't save your ask just now, so nothing was sent. Press Send again.")})
             return
         await ack()
         await services.background.spawn(services.router.route(ask), f"route ask {ask.id}")
@@ -55,11 +58,12 @@ def register(app: AsyncApp, services: Services) -> None:
     async def submit_thanks(ack: AsyncAck, body: dict, view: dict) -> None:
         team_id, asker = body["team"]["id"], body["user"]["id"]
         note, shared = parse_thanks(view.get("state", {}).get("values", {}))
-        error = thanks_error(note)
+        lang = await services.language_of(team_id, asker)
+        error = thanks_error(note, lang)
         if error:
             await ack(response_action="errors", errors={"note": error})
             return
-        suggestion = coach_thanks(note)
+        suggestion = coach_thanks(note, lang)
         if suggestion and await _first_time_coached(services, team_id, view, note):
             await ack(response_action="errors", errors={"note": suggestion})
             return
@@ -67,13 +71,13 @@ def register(app: AsyncApp, services: Services) -> None:
         ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
         helper = str(about.get("helper", ""))
         if ask is None or ask.asker != asker or helper not in ask.helpers:
-            await ack(response_action="errors", errors={"note": "This thank-you doesn't match an ask of yours that someone helped with."})
+            await ack(response_action="errors", errors={"note": lang.gettext("This thank-you doesn't match an ask of yours that someone helped with.")})
             return
         now = datetime.now(timezone.utc)
         kudos = {"ask_id": ask.id, "ask": ask.text, "asker": asker, "helper": helper, "note": note, "shared": shared,
                  "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
         if not await services.lifecycle.thanked(team_id, iso_week(now, services.settings.workspace_tz), kudos, ask):
-            await ack(response_action="errors", errors={"note": "You've already thanked them for this one — it was delivered."})
+            await ack(response_action="errors", errors={"note": lang.gettext("You've already thanked them for this one — it was delivered.")})
             return
         await ack()
         await services.background.spawn(_deliver_thanks(services, ask, helper, note, about), f"thanks {ask.id}")
@@ -83,7 +87,8 @@ def register(app: AsyncApp, services: Services) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]
         erasure = await services.personal.erase(team_id, user)  # done before the modal closes
         await ack()
-        await services.background.spawn(_show_erasure(services, team_id, user, erasure.summary), f"erased {user}")
+        summary = erasure.summary(await services.language_of(team_id, user))
+        await services.background.spawn(_show_erasure(services, team_id, user, summary), f"erased {user}")
 
 
 async def _show_erasure(services: Services, team_id: str, user: str, summary: str) -> None:
@@ -115,9 +120,21 @@ def _today_for(person: Person):
     return datetime.now(zone).date()
 
 
-def _ask_from(draft: Draft, team_id: str, asker: str, asker_tz: str) -> Ask:
+async def _cached_language(services: Services, team_id: str, user_id: str) -> Language:
+    """The asker's language if the cache knows it (no time is left in the ack to ask Slack), else English."""
+    try:
+        cached = await services.store.cached_people(team_id, [user_id])
+    except (RedisError, OSError):
+        return ENGLISH
+    return language_of(cached[user_id].locale) if user_id in cached else ENGLISH
+
+
+def _ask_from(draft: Draft, team_id: str, asker: str, people: dict[str, Person]) -> Ask:
+    # Everyone's language as it is now: each message about this ask is written in its reader's.
+    languages = {uid: language_code(people[uid].locale) for uid in [asker, *draft.teammates] if uid in people}
     return Ask(
-        asker_tz=asker_tz,
+        asker_tz=people[asker].tz,
+        languages=languages,
         team_id=team_id,
         asker=asker,
         text=draft.text,

@@ -43,12 +43,17 @@ EXIT_PORT_TAKEN = 2
 
 KUDOS, GENERAL = "C0KUDOS", "C0GENERAL"
 CHANNELS = {KUDOS: "kudos", GENERAL: "general"}
+# Each reads slack-ask in their own Slack's language; Hugo's Swedish isn't one of slack-ask's, so he gets English.
 PEOPLE = {
-    "U0ADA": person("U0ADA", "Ada Okafor", tz="Europe/London"),
-    "U0HAL": person("U0HAL", "Hal Jensen", tz="America/New_York"),
-    "U0HANA": person("U0HANA", "Hana Sato", tz="Asia/Tokyo"),
-    "U0HUGO": person("U0HUGO", "Hugo Lindqvist", tz="Europe/Stockholm"),
-    "U0PRIYA": person("U0PRIYA", "Priya Raman", tz="Asia/Kolkata", is_admin=True),
+    "U0ADA": person("U0ADA", "Ada Okafor", tz="Europe/London", locale="en-GB"),
+    "U0HAL": person("U0HAL", "Hal Jensen", tz="America/New_York", locale="en-US"),
+    "U0HANA": person("U0HANA", "Hana Sato", tz="Asia/Tokyo", locale="ja-JP"),
+    "U0LUCIA": person("U0LUCIA", "Lucía Fernández", tz="Europe/Madrid", locale="es-ES"),
+    "U0CAMILLE": person("U0CAMILLE", "Camille Martin", tz="Europe/Paris", locale="fr-FR"),
+    "U0LUKAS": person("U0LUKAS", "Lukas Becker", tz="Europe/Berlin", locale="de-DE"),
+    "U0JOAO": person("U0JOAO", "João Silva", tz="America/Sao_Paulo", locale="pt-BR"),
+    "U0HUGO": person("U0HUGO", "Hugo Lindqvist", tz="Europe/Stockholm", locale="sv-SE"),
+    "U0PRIYA": person("U0PRIYA", "Priya Raman", tz="Asia/Kolkata", locale="en-IN", is_admin=True),
 }
 USER_GROUPS = {"S0DESIGN": ("design", ["U0HANA", "U0HUGO"])}  # id → (handle, members)
 # What #general starts with, so there is something to ask about with the message shortcut.

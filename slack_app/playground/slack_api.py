@@ -72,9 +72,9 @@ def _collect_text(node: Any, parts: list[str]) -> None:
             _collect_text(value, parts)
 
 
-def person(user_id: str, name: str, tz: str = "Europe/London", **extra: Any) -> dict:
-    """A users.info `user` object."""
-    return {"id": user_id, "name": name.lower().replace(" ", "."), "real_name": name, "tz": tz,
+def person(user_id: str, name: str, tz: str = "Europe/London", locale: str = "en-GB", **extra: Any) -> dict:
+    """A users.info `user` object (`locale` is only answered to a call with include_locale, as Slack does)."""
+    return {"id": user_id, "name": name.lower().replace(" ", "."), "real_name": name, "tz": tz, "locale": locale,
             "deleted": False, "is_bot": False, "is_admin": False, "is_owner": False, **extra}
 
 
@@ -240,7 +240,9 @@ class WebApi:
             user = self.users.get(args["user"])
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": {**user, "team_id": self.team_id}}
+            with_locale = str(args.get("include_locale", "")).lower() in ("1", "true")
+            shown = {key: value for key, value in user.items() if key != "locale" or with_locale}
+            return {"ok": True, "user": {**shown, "team_id": self.team_id}}
         if method == "chat.postMessage":
             return self._post(args)
         if method == "chat.update":

@@ -109,9 +109,10 @@ function localTime(tz) {
 function renderPeople() {
   $("#people").replaceChildren(...people().map((person) => el("button", {
     type: "button", class: "person", "aria-pressed": String(person.id === ui.me), "data-person": person.id,
-    title: `${person.real_name} · ${person.tz}${person.is_admin ? " · workspace admin" : ""}`,
+    title: `${person.real_name} · ${person.tz} · Slack in ${person.locale}${person.is_admin ? " · workspace admin" : ""}`,
     onclick: () => become(person.id),
-  }, avatar(person), el("span", {text: person.real_name.split(" ")[0]}), el("small", {text: `${localTime(person.tz)}${person.is_admin ? " · admin" : ""}`}))));
+  }, avatar(person), el("span", {text: person.real_name.split(" ")[0]}),
+  el("small", {text: `${localTime(person.tz)} · ${person.locale}${person.is_admin ? " · admin" : ""}`}))));
 }
 
 // --- mrkdwn: escape first, then add Slack's formatting ---
