@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from .asks import ASK_MAX_LENGTH, MAX_TEAMMATES
 from .i18n import Language
 from .modals import ask_modal
-from .prefill import fallback_permalink, first_sentence, parse_command
+from .prefill import UNNAMED_GROUP, fallback_permalink, first_sentence, parse_command
 from .slack_api import Clients
 from .store import Store
 
@@ -40,13 +40,14 @@ class AskForms:
     async def from_command(self, team_id: str, user: str, text: str, channel: str, lang: Language) -> dict:
         """/ask's text: people it mentions are chosen, a user group's members up to the cap, the rest is the ask."""
         parsed = parse_command(text)
-        groups = list(parsed.groups.items())[:MAX_GROUPS_EXPANDED]
+        handles = [(gid, lang.gettext(UNNAMED_GROUP) if handle == UNNAMED_GROUP else handle) for gid, handle in parsed.groups.items()]
+        groups = handles[:MAX_GROUPS_EXPANDED]
         members, first_ask = await asyncio.gather(self._members(team_id, [gid for gid, _ in groups]),
                                                   self._first_ask(team_id, user))
         chosen = list(parsed.users)
         cut: dict[str, int] = {}
         unlisted = [handle for gid, handle in groups if members.get(gid) is None]
-        unlisted += [handle for _, handle in list(parsed.groups.items())[MAX_GROUPS_EXPANDED:]]
+        unlisted += [handle for _, handle in handles[MAX_GROUPS_EXPANDED:]]
         for gid, handle in groups:
             fresh = [uid for uid in members.get(gid) or [] if uid != user and uid not in chosen]
             room = max(0, MAX_TEAMMATES - len(chosen))

@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .i18n import N_
+
+UNNAMED_GROUP = N_("a user group")  # a group Slack sent without its handle; worded in the reader's language
 HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 
 # Slack's escaped forms (should_escape: true): <@U123|hal>, <!subteam^S123|@design>, <#C123|general>,
@@ -44,7 +47,7 @@ def parse_command(text: str) -> CommandText:
             return " "
         group = _GROUP.match(inner)
         if group:
-            parsed.groups.setdefault(group.group(1), group.group(2) or "a user group")
+            parsed.groups.setdefault(group.group(1), group.group(2) or UNNAMED_GROUP)
             return " "
         return readable(inner)
 
