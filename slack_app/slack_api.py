@@ -100,6 +100,7 @@ class Clients:
                                            client=self.app_client) if installations else None)
         self._by_token: dict[str, AsyncWebClient] = {}  # safe to lose: rebuilt from the installation
         self._by_team: dict[str, tuple[float, AsyncWebClient]] = {}  # team → (fresh until, its client)
+        self._looking_up: dict[str, asyncio.Future] = {}  # team → its lookup in flight
         self._session: aiohttp.ClientSession | None = None
 
     @contextlib.asynccontextmanager
@@ -125,6 +126,16 @@ class Clients:
         known = self._by_team.get(team_id)
         if known and known[0] > time.monotonic():  # a fan-out's many calls look the token up once
             return known[1]
+        # One lookup per workspace at a time: two callers rotating one refresh token at once would
+        # see the second refresh refused, as Slack refuses a refresh token already used.
+        looking_up = self._looking_up.get(team_id)
+        if looking_up is None:
+            looking_up = asyncio.ensure_future(self._look_up(team_id))
+            self._looking_up[team_id] = looking_up
+            looking_up.add_done_callback(lambda _: self._looking_up.pop(team_id, None))
+        return await asyncio.shield(looking_up)
+
+    async def _look_up(self, team_id: str) -> AsyncWebClient:
         bot = await self._bot(team_id)
         if bot is None or not bot.bot_token:
             raise NotInstalled(team_id)

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 from slack_requests import SlackRequests
-from test_ask_flow import ASKER, HAL, HANA, send_ask
+from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
 
 from slack_app.app import create_app
 from slack_app.sealing import Seal, new_key
@@ -130,6 +130,16 @@ def test_rotating_tokens_are_refreshed_at_slack_api_url(oauth_server, fake_slack
     refreshes = [c for c in fake_slack.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"]
     assert refreshes  # went to the fake at SLACK_API_URL, not to slack.com
     assert opened[-1].token != first and opened[-1].token == bot_record(redis_sync, "T0TEAM")["bot_token"]
+
+
+def test_lookups_at_once_share_one_token_refresh(oauth_server, fake_slack, settings):
+    """A submission looks several teammates up at once; each lookup needs the workspace's token,
+    and a refresh token is good for one refresh, so they must wait for one refresh, not race."""
+    install(oauth_server, fake_slack, "T0TEAM", rotating=True)
+    slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
+
+    for _ in range(3):
+        send_ask(slack, fake_slack, teammates=[HAL, HANA, HUGO])  # each submission answered 200, each card sent
 
 
 def test_an_org_wide_install_serves_every_workspace_of_the_organisation(redis_url, run, fake_slack):
