@@ -52,18 +52,22 @@ def send_huge(url: str, headers: dict[str, str], *, declared: bool, size: int = 
     host, port = urllib.parse.urlsplit(url).netloc.split(":")
     framing = {"Content-Length": str(size)} if declared else {"Transfer-Encoding": "chunked"}
     head = "".join(f"{name}: {value}\r\n" for name, value in {"Host": host, **headers, **framing}.items())
-    sent = 0
+    sent, pending = 0, b""
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(f"{method} {path} HTTP/1.1\r\n{head}\r\n".encode())
+        sock.setblocking(False)  # never stuck in a send while the answer waits to be read
         while sent < size:
-            if select.select([sock], [], [], 0)[0]:
+            readable, writable, _ = select.select([sock], [sock], [], 10)
+            if readable:
                 break  # the answer is in: stop sending, as a client reading its socket would
-            chunk = CHUNK if declared else b"%x\r\n%s\r\n" % (len(CHUNK), CHUNK)
+            if not pending:
+                pending = CHUNK if declared else b"%x\r\n%s\r\n" % (len(CHUNK), CHUNK)
             try:
-                sock.sendall(chunk)
+                written = sock.send(pending)
             except (BrokenPipeError, ConnectionResetError):
                 break
-            sent += len(CHUNK)
+            pending, sent = pending[written:], sent + written
+        sock.settimeout(30)
         answer = sock.recv(4096).decode("latin-1")
     return int(answer.split(" ", 2)[1]), sent
 
