@@ -36,6 +36,7 @@ def served(tmp_path_factory):
     fake.stop()
     assert process.returncode == 0
     assert "Traceback" not in log.read_text()
+    assert not fake.violations, fake.violations
 
 
 def rss(pid: int) -> int:

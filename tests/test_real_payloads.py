@@ -1,4 +1,4 @@
-"""Bolt-python's own recorded payloads, not only ours: signed and sent to the running app."""
+"""Bolt-python's own recorded payloads, not only ours: signed and sent to a running `serve`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import yaml
 from slack_requests import SlackRequests
 from test_ask_flow import HAL
+from test_edge import SECRET, served  # noqa: F401 (one `serve` process for the module)
 from test_oauth import KEY
 
 from slack_app.app import create_app
@@ -52,10 +53,11 @@ def test_the_samples_cover_org_level_events():
 
 
 @pytest.mark.parametrize("path", sample_files(), ids=lambda path: path.stem)
-def test_every_recorded_payload_gets_2xx_if_subscribed_and_bolts_404_if_not(slack, path):
+def test_every_recorded_payload_gets_2xx_if_subscribed_and_bolts_404_if_not(served, path):  # noqa: F811
+    _, url, _, fake = served
     body, content_type = as_slack_sends_it(path)
 
-    reply = slack.send(body, content_type)
+    reply = SlackRequests(url, SECRET, fake).send(body, content_type)
 
     status = "2xx" if 200 <= reply.status < 300 else str(reply.status)
     assert status == expected_status(path), (reply.status, reply.body[:300])
