@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 from .ask_forms import AskForms
+from .availabilities import Availabilities
 from .background import Background
 from .digests import Digests, DigestSettings
 from .edge import Edge
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> SlackAsk:
         installations=installations,
         store=store,
         people=people,
+        availabilities=Availabilities(store, people),
         router=router,
         scheduler=scheduler,
         lifecycle=lifecycle,

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
+from . import availability
+from .availability import MAX_WEEKLY_LIMIT
 from .digests import Digests, time_zone_choices
 from .i18n import LANGUAGES, Language, language_of
 from .insights import Overview, WeekFigures, alt_text, say
 from .insights_service import Insights
 from .lifecycle import zone
+from .offers import offer_kinds
 from .people import People
 from .render import render
 from .routing import card_state
@@ -43,16 +46,24 @@ class Home:
             self.people.get(team_id, user_id),
             self.digests.settings_for(team_id),
         )
-        answers = await self.store.answers_of(team_id, [ask.id for ask in asks_for], user_id)
+        lang = language_of(person.locale)
+        answers, offers_for, offers_by, setting = await asyncio.gather(
+            self.store.answers_of(team_id, [ask.id for ask in asks_for], user_id),
+            self.store.offers_of(team_id, [ask.id for ask in asks_for], user_id),
+            self.store.offers_on(team_id, [ask.id for ask in asks_by]),
+            self._availability(team_id, user_id, person.tz, lang),
+        )
         overview = await self.insights.overview(team_id) if person.is_admin else None
         chart = await self.insights.current_chart(team_id, overview) if overview else None
-        lang = language_of(person.locale)
         return render(
             "home.json.j2",
             lang=lang,
             user=user_id,
-            asks_by=asks_by,
-            asks_for=[(ask, card_state(ask, answer)) for ask, answer in zip(asks_for, answers)],
+            asks_by=list(zip(asks_by, offers_by)),
+            asks_for=[(ask, card_state(ask, answer, offer), offer, [kind.value for kind in offer_kinds(ask)])
+                      for ask, answer, offer in zip(asks_for, answers, offers_for)],
+            availability=setting,
+            weekly_limits=range(1, MAX_WEEKLY_LIMIT + 1),
             more_by=max(0, total_by - len(asks_by)),
             more_for=max(0, total_for - len(asks_for)),
             thanks=thanks,
@@ -65,6 +76,17 @@ class Home:
             today=datetime.now(zone(person.tz)).date(),
             insights=insights_section(overview, chart, lang) if overview else None,
         ), (overview if overview and not chart else None)
+
+    async def _availability(self, team_id: str, user_id: str, tz: str, lang: Language) -> dict:
+        """The person's own setting and how it reads to them, with this week's count in their time zone."""
+        now = datetime.now(timezone.utc)
+        setting = (await self.store.availabilities(team_id, [user_id]))[user_id]
+        received = await self.store.cards_received(team_id, {user_id: availability.week_bounds(now, tz)})
+        today = availability.local_today(now, tz)
+        on_break = setting.on_break(today)
+        choice = "" if on_break else f"weekly:{setting.weekly_limit}" if setting.weekly() else "open"
+        return {"choice": choice, "until": setting.until.isoformat() if on_break else "",
+                "text": availability.describe(setting, today, received[user_id], lang)}
 
     async def publish(self, team_id: str, user_id: str) -> None:
         client = await self.clients.for_team(team_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, time
 from typing import Any
 
-from . import asks
+from . import asks, offers
 from .asks import Ask, Draft, estimate_label
-from .i18n import Language
+from .i18n import N_, Language
+from .offers import Kind
 from .render import render
 
 
@@ -49,6 +51,40 @@ def thanks_modal(lang: Language, ask: Ask, helper: str, prompt_channel: str, pro
 
 def erase_modal(lang: Language) -> dict:
     return render("erase_modal.json.j2", lang=lang)
+
+
+OFFER_TITLES = {Kind.LATER: N_("Later"), Kind.SMALLER: N_("A smaller yes"), Kind.SUGGEST: N_("Try someone else")}
+
+
+def offer_modal(lang: Language, ask: Ask, kind: Kind) -> dict:
+    """A small form for one offer, in the helper's language: a day (and time), less time, or a teammate."""
+    return render("offer_modal.json.j2", lang=lang, ask=ask, kind=kind.value, title=lang.gettext(OFFER_TITLES[kind]),
+                  metadata=json.dumps({"ask": ask.id, "kind": kind.value}),
+                  smaller={minutes: estimate_label(minutes, lang) for minutes in offers.smaller_estimates(ask)},
+                  note_max_length=offers.NOTE_MAX_LENGTH)
+
+
+@dataclass(frozen=True)
+class OfferDraft:
+    """The offer modal's values, parsed but not yet checked."""
+
+    day: date | None
+    at: time | None
+    minutes: int | None
+    suggested: str | None
+    note: str
+
+
+def parse_offer(values: dict[str, Any]) -> OfferDraft:
+    selected = _element(values, "minutes").get("selected_option")
+    suggested = _element(values, "person").get("selected_user")
+    return OfferDraft(
+        day=_date(_element(values, "day").get("selected_date")),
+        at=_time(_element(values, "time").get("selected_time")),
+        minutes=_int(selected.get("value")) if isinstance(selected, dict) else None,
+        suggested=suggested if isinstance(suggested, str) else None,
+        note=" ".join(_text(_element(values, "note").get("value")).split()),  # one line
+    )
 
 
 def parse_thanks(values: dict[str, Any]) -> tuple[str, bool]:
@@ -101,6 +137,13 @@ def _text(value: Any) -> str:
 def _int(value: Any) -> int | None:
     try:
         return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _time(value: Any) -> time | None:
+    try:
+        return time.fromisoformat(value)
     except (TypeError, ValueError):
         return None
 

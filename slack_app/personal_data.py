@@ -8,14 +8,16 @@ Knows nothing of Bolt: the Home tab's buttons, the erase modal, `slack-ask expor
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .asks import Answer, Ask
 from .home import Home
 from .i18n import Language
 from .lifecycle import Lifecycle
+from .offers import Offer
 from .routing import Router
 from .store import Snapshot, Store
 
@@ -28,12 +30,17 @@ log = logging.getLogger(__name__)
 class Erasure:
     asks: int
     notes: int
+    offer_lines: list[str] = field(default_factory=list)  # the asks whose offer of theirs had a line
 
     def summary(self, lang: Language) -> str:
-        return lang.gettext("Erased what you wrote in slack-ask: the line and scope of {asks} and {notes}. "
+        said = lang.gettext("Erased what you wrote in slack-ask: the line and scope of {asks} and {notes}. "
                             "Counts and other people's own words stay.",
                             asks=lang.ngettext("{count} ask", "{count} asks", self.asks),
                             notes=lang.ngettext("{count} thank-you note", "{count} thank-you notes", self.notes))
+        if self.offer_lines:
+            said += " " + lang.ngettext("Also the line on {count} of your offers.", "Also the lines on {count} of your offers.",
+                                        len(self.offer_lines))
+        return said
 
 
 class PersonalData:
@@ -49,26 +56,33 @@ class PersonalData:
         """Everything kept about a person: their asks, their answers, the thank-you notes they wrote
         and received, and their settings. Of anyone else only the user ids their records name."""
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
-        asks_by, asks_for, answers, kudos, balance, profile, viewer = await asyncio.gather(
+        asks_by, asks_for, answers, offers_made, offers_received, settings, kudos, balance, profile, viewer = await asyncio.gather(
             self.store.load_asks(team_id, by_ids),
             self.store.load_asks(team_id, for_ids),
             self.store.answers_of(team_id, for_ids, user_id),
+            self.store.offers_of(team_id, for_ids, user_id),
+            self.store.offers_on(team_id, by_ids),
+            self.store.availabilities(team_id, [user_id]),
             self._kudos(team_id, user_id),
             self.store.balance(team_id, user_id),
             self.store.cached_person_record(team_id, user_id),
             self.store.is_home_viewer(team_id, user_id),
         )
-        answer_of = dict(zip(for_ids, answers))
+        answer_of, offer_of, offers_on = dict(zip(for_ids, answers)), dict(zip(for_ids, offers_made)), dict(zip(by_ids, offers_received))
         return {
             "about": f"Everything slack-ask keeps about {user_id} in workspace {team_id}.",
             "exported_at": _iso(datetime.now(timezone.utc).timestamp()),
             "team": team_id,
             "user": user_id,
-            "asks_you_made": [_own_ask(ask) for ask in asks_by],
-            "asks_sent_to_you": [_ask_for_you(ask, answer_of.get(ask.id)) for ask in asks_for],
+            "asks_you_made": [{**_own_ask(ask), "offers_on_it": [_offer(offer, mine=False) for offer in offers_on.get(ask.id, {}).values()]}
+                              for ask in asks_by],
+            "asks_sent_to_you": [{**_ask_for_you(ask, answer_of.get(ask.id)),
+                                  "your_offer": _offer(offer_of[ask.id], mine=True) if offer_of.get(ask.id) else None}
+                                 for ask in asks_for],
             "thanks_you_wrote": [_note(record, "helper") for record in kudos if record["asker"] == user_id],
             "thanks_you_received": [_note(record, "asker") for record in kudos if record["helper"] == user_id],
-            "settings": {"asked_and_helped": balance, "home_tab_opened": viewer, "profile_from_slack": profile},
+            "settings": {"asked_and_helped": balance, "home_tab_opened": viewer, "profile_from_slack": profile,
+                         "availability": json.loads(settings[user_id].to_json())},
         }
 
     async def send_export(self, team_id: str, user_id: str, lang: Language) -> None:
@@ -89,23 +103,27 @@ class PersonalData:
     async def erase(self, team_id: str, user_id: str) -> Erasure:
         """Their ask lines, scopes and thank-you notes replaced by a placeholder, in the store at once;
         then every message and Home tab that shows them is brought up to date."""
-        by_ids, _ = await self.store.all_ask_ids(team_id, user_id)
+        by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         asks = await self.store.load_asks(team_id, by_ids)
         for ask in asks:
             await self.store.redact_ask(team_id, ask.id, ERASED)
         helpers = {helper for ask in asks for helper in ask.helpers}
         notes = await self.store.redact_notes(team_id, user_id, helpers, ERASED)
-        log.info("erased a person's words", extra={"team": team_id, "user": user_id, "asks": len(asks), "notes": notes})
-        return Erasure(asks=len(asks), notes=notes)
+        offer_lines = await self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED)
+        log.info("erased a person's words", extra={"team": team_id, "user": user_id, "asks": len(asks), "notes": notes,
+                                                   "offer_lines": len(offer_lines)})
+        return Erasure(asks=len(asks), notes=notes, offer_lines=offer_lines)
 
     async def show_erased(self, team_id: str, user_id: str) -> None:
         """After an erasure: cards, summaries and Home tabs re-rendered from the store, which no longer has the words."""
-        by_ids, _ = await self.store.all_ask_ids(team_id, user_id)
-        snapshots = [await self.store.snapshot(team_id, ask_id) for ask_id in by_ids]
+        by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
+        offered = [ask_id for ask_id, offer in zip(for_ids, await self.store.offers_of(team_id, for_ids, user_id))
+                   if offer is not None and offer.note == ERASED]  # their offer's line shows in the asker's DMs
+        snapshots = [await self.store.snapshot(team_id, ask_id) for ask_id in [*by_ids, *offered]]
         concerned = {user_id}
         for snapshot in snapshots:
             if snapshot.ask is not None:
-                concerned.update(snapshot.ask.teammates)
+                concerned.update([snapshot.ask.asker, *snapshot.ask.teammates])
                 await self.router.rerender(snapshot)
         await self.home.refresh_people(team_id, concerned)
 
@@ -147,6 +165,14 @@ def _ask_for_you(ask: Ask, answer: Answer | None) -> dict:
     """An ask someone sent them: its facts and their answer, not the asker's words."""
     return {"id": ask.id, "asker": ask.asker, "asked_at": _iso(ask.created_at), "status": ask.status.value,
             "your_answer": {Answer.ACCEPT: "took it", Answer.DECLINE: "passed", None: "no answer"}[answer]}
+
+
+def _offer(offer: Offer, mine: bool) -> dict:
+    """An offer's facts; its line only for the person who wrote it."""
+    facts = {"kind": offer.kind.value, "state": offer.state.value, "by": offer.by.isoformat() if offer.by else None,
+             "at": offer.at or None, "minutes": offer.minutes or None, "suggested": offer.suggested or None,
+             "made_at": _iso(offer.made_at)}
+    return {**facts, "note": offer.note} if mine else {"from": offer.helper, **facts}
 
 
 def _note(record: dict, other: str) -> dict:

@@ -10,6 +10,8 @@ import json
 import logging
 
 from .asks import Answer, Ask, Status
+from .i18n import Language
+from .offers import Offer, State, accepted_scope, invited, offer_kinds
 from .render import render
 from .slack_api import Clients
 from .store import Snapshot, Store
@@ -29,8 +31,11 @@ SEARCH_DEPTH = 50
 # Outcomes that changed nothing, so nobody hears anything.
 QUIET_OUTCOMES = {"unchanged", "missing", "not_asker", "not_allowed", "not_teammate"}
 # Outcomes after which every teammate's card may need to change, not only the answerer's.
-STATUS_CHANGES = {"took_last", "reopened", "cancelled", "expired"}
-SUMMARY_CHANGES = {"took", "took_last", "withdrew", "reopened", "cancelled", "expired", "done"}
+STATUS_CHANGES = {"took_last", "reopened", "cancelled", "expired", "offer_took_last"}
+SUMMARY_CHANGES = {"took", "took_last", "withdrew", "reopened", "cancelled", "expired", "done", "offered", "offer_took",
+                   "offer_took_last", "offer_declined", "offer_lapsed", "suggestion_sent", "suggestion_refused"}
+# Outcomes that find the ask already covered: the answerer is thanked for offering.
+LATE_OUTCOMES = {"already_covered", "offer_lapsed"}
 NOTICES = {
     "took": "helper_found",
     "took_last": "helper_found",
@@ -45,7 +50,7 @@ def _marker(event_type: str, ask: Ask, user: str) -> dict:
     return {"event_type": event_type, "event_payload": {"ask_id": ask.id, "user": user}}
 
 
-def card_state(ask: Ask, answer: Answer | None, *, offered_late: bool = False) -> str:
+def card_state(ask: Ask, answer: Answer | None, offer: Offer | None = None, *, offered_late: bool = False) -> str:
     if ask.status is Status.DONE and answer is Answer.ACCEPT:
         return "done"
     if not ask.status.is_live:
@@ -56,7 +61,23 @@ def card_state(ask: Ask, answer: Answer | None, *, offered_late: bool = False) -
         return "passed"
     if ask.status is Status.TAKEN:
         return "offered_late" if offered_late else "covered"
+    if offer is not None and offer.waiting:
+        return "offered"
+    if offer is not None and offer.state is State.DECLINED:
+        return "offer_declined"
     return "open"
+
+
+def render_card(ask: Ask, state: str, lang: Language, offer: Offer | None = None) -> dict:
+    """A teammate's card in their language; `offer` is theirs, the only one they ever see."""
+    kind = invited(ask)
+    return render("ask_card.json.j2", lang=lang, ask=ask, state=state, helpers=ask.helpers, offer=offer,
+                  offer_kinds=[k.value for k in offer_kinds(ask)], invited=kind.value if kind else "")
+
+
+def render_offer_notice(ask: Ask, offer: Offer) -> dict:
+    """The asker's DM about an offer, in the asker's language."""
+    return render("offer_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask, offer=offer)
 
 
 class Router:
@@ -99,20 +120,24 @@ class Router:
             if found:
                 await self.store.record_card(ask.team_id, ask.id, teammate, *found)
             elif teammate in pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
-                await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate)))
+                offer = snapshot.offers.get(teammate)
+                await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
 
     async def _send_summary(self, ask: Ask) -> None:
-        summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask)
+        summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
         sent = await self._post(ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)})
         await self.store.record_summary(ask.team_id, ask.id, sent["channel"], sent["ts"])
 
     async def _send_card_once(self, ask: Ask, teammate: str, sending: asyncio.Semaphore) -> None:
         async with sending:
-            if await self.store.claim_card(ask.team_id, ask.id, teammate):
-                await self._send_card(ask, teammate, "open")
+            await self._send_new_card(ask, teammate)
 
-    async def _send_card(self, ask: Ask, teammate: str, state: str) -> None:
-        card = render("ask_card.json.j2", lang=ask.language_of(teammate), ask=ask, state=state, helpers=ask.helpers)
+    async def _send_new_card(self, ask: Ask, teammate: str) -> None:
+        if await self.store.claim_card(ask.team_id, ask.id, teammate):
+            await self._send_card(ask, teammate, "open")
+
+    async def _send_card(self, ask: Ask, teammate: str, state: str, offer: Offer | None = None) -> None:
+        card = render_card(ask, state, ask.language_of(teammate), offer)
         sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
 
@@ -142,18 +167,33 @@ class Router:
             touched = [user] if user in snapshot.cards else []
         # Each card in its teammate's language, rendered once per state and language: ten covered
         # cards in one language are one rendering.
-        looks = {teammate: (card_state(ask, snapshot.answers.get(teammate), offered_late=outcome == "already_covered"),
-                            ask.language_of(teammate)) for teammate in touched}
-        cards = {(state, lang): render("ask_card.json.j2", lang=lang, ask=ask, state=state, helpers=ask.helpers)
-                 for state, lang in set(looks.values())}
+        offers = snapshot.offers
+        looks = {teammate: (card_state(ask, snapshot.answers.get(teammate), offers.get(teammate),
+                                       offered_late=outcome in LATE_OUTCOMES),
+                            ask.language_of(teammate), offers.get(teammate)) for teammate in touched}
+        cards = {look: render_card(ask, *look) for look in set(looks.values())}
         updates = [self._update(ask.team_id, *snapshot.cards[teammate], cards[look]) for teammate, look in looks.items()]
-        if outcome in SUMMARY_CHANGES:
-            updates.append(self._update_summary(ask))
+        if outcome in SUMMARY_CHANGES or user in offers:
+            updates.append(self._update_summary(ask, offers))
         if outcome in NOTICES:
             updates.append(self.notify_asker(ask, NOTICES[outcome], helper=user))
         if outcome == "done":
-            updates += [self.notify_asker(ask, "thanks_prompt", helper=helper) for helper in ask.helpers]
+            asker_lang = ask.language_of(ask.asker)
+            updates += [self.notify_asker(ask, "thanks_prompt", helper=helper,
+                                          scope=accepted_scope(offers.get(helper), ask, asker_lang))
+                        for helper in ask.helpers]
+        if outcome == "offered":
+            updates.append(self._post_offer_notice(ask, offers[user]))
+        else:
+            updates += [self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
+                        for offer in _offer_notices_to_update(snapshot, user)]
+        if outcome == "suggestion_sent":
+            updates.append(self._send_new_card(ask, offers[user].suggested))
         await asyncio.gather(*updates)
+
+    async def _post_offer_notice(self, ask: Ask, offer: Offer) -> None:
+        sent = await self._post(ask.team_id, ask.asker, render_offer_notice(ask, offer))
+        await self.store.record_offer_notice(ask.team_id, ask.id, offer.helper, sent["channel"], sent["ts"])
 
     async def thank(self, ask: Ask, helper: str, note: str) -> None:
         await self._post(ask.team_id, helper, render("thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask,
@@ -164,23 +204,25 @@ class Router:
         await self._update(ask.team_id, channel, ts, render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask,
                                                             notice="thanks_sent", helper=helper, snoozed=False))
 
-    async def _update_summary(self, ask: Ask) -> None:
+    async def _update_summary(self, ask: Ask, offers: dict[str, Offer]) -> None:
         if ask.summary_ts:
             await self._update(ask.team_id, ask.summary_channel, ask.summary_ts,
-                               render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask))
+                               render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers=offers))
 
-    async def notify_asker(self, ask: Ask, notice: str, helper: str = "", snoozed: bool = False) -> None:
+    async def notify_asker(self, ask: Ask, notice: str, helper: str = "", snoozed: bool = False, scope: str = "") -> None:
         await self._post(ask.team_id, ask.asker, render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask,
-                                                        notice=notice, helper=helper, snoozed=snoozed))
+                                                        notice=notice, helper=helper, snoozed=snoozed, scope=scope))
 
     async def rerender(self, snapshot: Snapshot) -> None:
-        """Every card and the summary of an ask drawn again from the store (after its words were erased)."""
-        ask = snapshot.ask
-        updates = [self._update(ask.team_id, channel, ts, render("ask_card.json.j2", lang=ask.language_of(teammate), ask=ask,
-                                                                 helpers=ask.helpers,
-                                                                 state=card_state(ask, snapshot.answers.get(teammate))))
+        """Every card, the summary and the offer DMs of an ask drawn again from the store (after words were erased)."""
+        ask, offers = snapshot.ask, snapshot.offers
+        updates = [self._update(ask.team_id, channel, ts,
+                                render_card(ask, card_state(ask, snapshot.answers.get(teammate), offers.get(teammate)),
+                                            ask.language_of(teammate), offers.get(teammate)))
                    for teammate, (channel, ts) in snapshot.cards.items()]
-        await asyncio.gather(self._update_summary(ask), *updates)
+        updates += [self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
+                    for offer in offers.values() if offer.notice_ts]
+        await asyncio.gather(self._update_summary(ask, offers), *updates)
 
     async def tell_person(self, team_id: str, user: str, text: str) -> None:
         await self._post(team_id, user, {"text": text})
@@ -202,3 +244,12 @@ class Router:
     async def _update(self, team_id: str, channel: str, ts: str, message: dict) -> None:
         client = await self.clients.for_team(team_id)
         await client.chat_update(channel=channel, ts=ts, **message)
+
+
+def _offer_notices_to_update(snapshot: Snapshot, user: str) -> list[Offer]:
+    """The asker's offer DMs whose buttons or words this change alters: every waiting one when the
+    ask's status moves (they become answerable, or lapse), and always the answerer's own."""
+    outcome, offers = snapshot.outcome, snapshot.offers
+    moved = outcome in STATUS_CHANGES or outcome == "done"
+    return [offer for teammate, offer in offers.items()
+            if offer.notice_ts and (teammate == user or (moved and offer.waiting))]

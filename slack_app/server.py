@@ -131,8 +131,8 @@ def erase_user(settings: Settings, *, team: str, user: str) -> int:
         try:
             async with services.clients.sharing_connections():
                 erasure = await services.personal.erase(team, user)
-                print(f"Erased what {user} wrote in {team}: the line and scope of {erasure.asks} ask(s) "
-                      f"and {erasure.notes} thank-you note(s).")
+                print(f"Erased what {user} wrote in {team}: the line and scope of {erasure.asks} ask(s), "
+                      f"{len(erasure.offer_lines)} line(s) on their offers and {erasure.notes} thank-you note(s).")
                 try:
                     await services.personal.show_erased(team, user)
                 except (SlackApiError, aiohttp.ClientError, NotInstalled) as error:

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from .ask_forms import AskForms
 from .asks import Ask
+from .availabilities import Availabilities
 from .background import Background
 from .digests import Digests
 from .home import Home
@@ -33,6 +34,8 @@ from .slack_api import Clients
 from .store import Snapshot, Store
 
 PING_TIMEOUT_SECONDS = 1.0
+# users.info for up to 11 people has to fit inside Slack's 3-second window with the save.
+LOOKUP_TIMEOUT_SECONDS = 2.0
 # A modal must open within the 3 seconds of its trigger_id, so finding out its language may take only so long.
 LANGUAGE_LOOKUP_SECONDS = 1.0
 HEALTH_FRESH_SECONDS = 1.0
@@ -88,6 +91,7 @@ class Services:
     installations: RedisInstallationStore | None
     store: Store
     people: People
+    availabilities: Availabilities
     router: Router
     scheduler: Scheduler
     lifecycle: Lifecycle

@@ -14,8 +14,10 @@ from datetime import date
 from redis.asyncio import Redis
 
 from . import lua
-from .asks import Answer, Ask, Person, Status
+from .asks import MAX_TEAMMATES, Answer, Ask, Person, Status
+from .availability import Availability
 from .insights import keep_until, yes_bucket
+from .offers import Offer
 
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
 EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
@@ -37,6 +39,11 @@ def answers_key(team_id: str, ask_id: str) -> str:
 
 def cards_key(team_id: str, ask_id: str) -> str:
     return f"{{{team_id}:ask:{ask_id}}}:cards"
+
+
+def offers_key(team_id: str, ask_id: str) -> str:
+    """Hash: each teammate's offer (JSON), and beside it `<teammate> notice`, where its DM to the asker is."""
+    return f"{{{team_id}:ask:{ask_id}}}:offers"
 
 
 def card_index_key(team_id: str, channel: str, ts: str) -> str:
@@ -80,6 +87,11 @@ def balance_key(team_id: str, user_id: str) -> str:
     return f"{{{team_id}}}:balance:{user_id}"
 
 
+def availability_key(team_id: str) -> str:
+    """Hash: each person's availability for asks (JSON), set by them alone; absent means open."""
+    return f"{{{team_id}}}:availability"
+
+
 def workspace_settings_key(team_id: str) -> str:
     return f"{{{team_id}}}:settings"
 
@@ -119,13 +131,14 @@ def kudos_key(team_id: str, iso_week: str) -> str:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a script did (`outcome`) and the ask, its answers and its cards as they now stand."""
+    """What a script did (`outcome`) and the ask, its answers, cards and offers as they now stand."""
 
     outcome: str
     ask: Ask | None = None
     answers: dict[str, Answer] = field(default_factory=dict)
     cards: dict[str, tuple[str, str]] = field(default_factory=dict)
     first_yes: bool = False  # this step gave the ask its first yes ever
+    offers: dict[str, Offer] = field(default_factory=dict)
 
 
 def _snapshot(raw: str) -> Snapshot:
@@ -138,6 +151,7 @@ def _snapshot(raw: str) -> Snapshot:
         answers=_answers_from_fields(_lua_map(data["answers"])),
         cards=_cards_from_fields(_lua_map(data["cards"])),
         first_yes=bool(data.get("first_yes")),
+        offers=_offers_from_fields(_lua_map(data["offers"])),
     )
 
 
@@ -157,6 +171,9 @@ class Store:
         self._redact_notes = redis.register_script(lua.source("redact_notes"))
         self._count_insights = redis.register_script(lua.source("count_insights"))
         self._count_person = redis.register_script(lua.source("count_person"))
+        self._offer = redis.register_script(lua.source("offer"))
+        self._settle_offer = redis.register_script(lua.source("settle_offer"))
+        self._redact_offer = redis.register_script(lua.source("redact_offer"))
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -185,7 +202,7 @@ class Store:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in _ask_keys(team_id, ask_id):
                 pipe.hgetall(key)
-            fields, answers, cards = await pipe.execute()
+            fields, answers, cards, _offers = await pipe.execute()  # the offers go with the ask's keys
         if not fields:
             return False
         ask = _ask_from_fields(fields)
@@ -333,20 +350,24 @@ class Store:
         """
         now = time.time()
         snapshot = _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb, now]))
+        await self._count_first_yes(team_id, snapshot, now)
+        return snapshot
+
+    async def _count_first_yes(self, team_id: str, snapshot: Snapshot, now: float) -> None:
         if snapshot.first_yes and snapshot.ask.week:
             waited = now - snapshot.ask.created_at
             await self._count_week(team_id, snapshot.ask.week, {"found_help": 1, yes_bucket(waited): 1})
-        return snapshot
 
     async def snapshot(self, team_id: str, ask_id: str) -> Snapshot:
         """The ask, its answers and its cards as they stand, in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in _ask_keys(team_id, ask_id):
                 pipe.hgetall(key)
-            ask, answers, cards = await pipe.execute()
+            ask, answers, cards, offers = await pipe.execute()
         if not ask:
             return Snapshot("missing")
-        return Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards))
+        return Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards),
+                        offers=_offers_from_fields(offers))
 
     async def answers_of(self, team_id: str, ask_ids: list[str], user: str) -> list[Answer | None]:
         """One person's answer to each of these asks, in one round trip."""
@@ -355,6 +376,65 @@ class Store:
                 pipe.hget(answers_key(team_id, ask_id), user)
             values = await pipe.execute()
         return [_answers_from_fields({user: value}).get(user) if value else None for value in values]
+
+    async def offers_of(self, team_id: str, ask_ids: list[str], user: str) -> list[Offer | None]:
+        """One person's offer on each of these asks, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hmget(offers_key(team_id, ask_id), [user, f"{user} notice"])
+            found = await pipe.execute()
+        return [Offer.from_json(user, raw, notice or "") if raw else None for raw, notice in found]
+
+    async def offers_on(self, team_id: str, ask_ids: list[str]) -> list[dict[str, Offer]]:
+        """Every offer on each of these asks (for their asker), in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hgetall(offers_key(team_id, ask_id))
+            return [_offers_from_fields(fields) for fields in await pipe.execute()]
+
+    # --- offers: answers between yes and no ---
+
+    async def offer(self, team_id: str, ask_id: str, offer: Offer) -> Snapshot:
+        """Outcomes: offered, already_covered, closed, unchanged (one already waits, or they took it),
+        not_teammate, missing."""
+        args = [offer.helper, offer.to_json(), time.time()]
+        return _snapshot(await self._offer(keys=_ask_keys(team_id, ask_id), args=args))
+
+    async def settle_offer(self, team_id: str, ask_id: str, user: str, verb: str, helper: str,
+                           refusal: str = "", if_already_asked: str = "", if_full: str = "") -> Snapshot:
+        """The asker's answer (verb: accept or decline) to `helper`'s offer. For a suggestion: why that
+        person can't be asked (""), and what to say if the script finds them already asked, or the ask full.
+
+        Outcomes: offer_took, offer_took_last, offer_declined, offer_lapsed, suggestion_sent,
+        suggestion_refused, not_asker, unchanged (no waiting offer), missing."""
+        now = time.time()
+        args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full]
+        snapshot = _snapshot(await self._settle_offer(keys=_ask_keys(team_id, ask_id), args=args))
+        await self._count_first_yes(team_id, snapshot, now)
+        return snapshot
+
+    async def record_offer_notice(self, team_id: str, ask_id: str, helper: str, channel: str, ts: str) -> None:
+        await self.redis.hset(offers_key(team_id, ask_id), f"{helper} notice", f"{channel} {ts}")
+
+    async def note_asked(self, team_id: str, ask_id: str, teammate: str, at: float) -> None:
+        """Files an ask under a teammate added after it was sent (a suggestion the asker took up)."""
+        await self.redis.zadd(asked_of_key(team_id, teammate), {ask_id: at})
+
+    # --- availability: a standing "not right now" ---
+
+    async def availabilities(self, team_id: str, user_ids: list[str]) -> dict[str, Availability]:
+        found = await self.redis.hmget(availability_key(team_id), user_ids) if user_ids else []
+        return {uid: Availability.from_json(raw) for uid, raw in zip(user_ids, found)}
+
+    async def set_availability(self, team_id: str, user_id: str, availability: Availability) -> None:
+        await self.redis.hset(availability_key(team_id), user_id, availability.to_json())
+
+    async def cards_received(self, team_id: str, spans: dict[str, tuple[float, float]]) -> dict[str, int]:
+        """How many asks reached each person within their span of epoch seconds, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for user_id, (start, end) in spans.items():
+                pipe.zcount(asked_of_key(team_id, user_id), start, f"({end}")
+            return dict(zip(spans, await pipe.execute()))
 
     async def close(self, team_id: str, ask_id: str, ending: str, user: str = "") -> Snapshot:
         """ending: cancelled (asker only), done (asker or a helper), expired (only while open).
@@ -479,6 +559,11 @@ class Store:
             await self._redact_notes(keys=[key], args=[author, placeholder])
         return sum([await self._redact_notes(keys=[week], args=[author, placeholder]) for week in weeks])
 
+    async def redact_offer_notes(self, team_id: str, ask_ids: list[str], helper: str, placeholder: str) -> list[str]:
+        """The helper's own lines on their offers replaced; returns the asks whose offer had one."""
+        return [ask_id for ask_id in ask_ids
+                if await self._redact_offer(keys=[offers_key(team_id, ask_id)], args=[helper, placeholder])]
+
     async def forget_person(self, team_id: str, user_id: str) -> None:
         """Drops the cached profile, so the next look-up asks Slack (and sees a deactivation)."""
         await self.redis.delete(person_key(team_id, user_id))
@@ -497,7 +582,7 @@ class Store:
 
 
 def _ask_keys(team_id: str, ask_id: str) -> list[str]:
-    return [ask_key(team_id, ask_id), answers_key(team_id, ask_id), cards_key(team_id, ask_id)]
+    return [ask_key(team_id, ask_id), answers_key(team_id, ask_id), cards_key(team_id, ask_id), offers_key(team_id, ask_id)]
 
 
 # cjson encodes an empty Lua table as {}, whether it was meant as a list or a map.
@@ -511,6 +596,12 @@ def _lua_map(value) -> dict[str, str]:
 
 def _answers_from_fields(fields: dict[str, str]) -> dict[str, Answer]:
     return {user: Answer.ACCEPT if value == "accepted" else Answer.DECLINE for user, value in fields.items()}
+
+
+def _offers_from_fields(fields: dict[str, str]) -> dict[str, Offer]:
+    """Offers by teammate, each with where its DM to the asker is (the `<teammate> notice` fields)."""
+    return {user: Offer.from_json(user, raw, fields.get(f"{user} notice", ""))
+            for user, raw in fields.items() if " " not in user}
 
 
 def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:

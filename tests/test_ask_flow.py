@@ -122,7 +122,7 @@ def test_submitted_ask_is_stored_and_each_teammate_gets_one_card(slack, fake_sla
         assert "Fri, 6 Mar 2099" in text
         assert "No reason needed — just react ❌" in text
         assert "React :white_check_mark: to take it, or :x: to pass" in text
-        assert card.action_ids() == ["ask_accept", "ask_decline"]
+        assert card.action_ids() == ["ask_accept", "ask_decline", "offer_later", "offer_smaller", "offer_suggest"]
     summary = fake_slack.dms(ASKER)[0]
     assert "Your ask went to <@U0HELP1>, <@U0HELP2> and <@U0HELP3>" in summary.all_text
     assert "ask_cancel" in summary.action_ids()

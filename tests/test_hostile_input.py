@@ -15,7 +15,8 @@ from slack_app.store import _ask_from_fields
 pytestmark = pytest.mark.reliability
 
 ACTION_IDS = ["ask_accept", "ask_decline", "ask_cancel", "ask_done", "check_in_snooze", "thanks_open", "ask_again",
-              "home_new_ask", "digest_channel", "digest_day", "digest_time", "digest_tz", "no_such_action"]
+              "home_new_ask", "digest_channel", "digest_day", "digest_time", "digest_tz", "offer_later", "offer_smaller",
+              "offer_suggest", "offer_accept", "offer_decline", "availability_mode", "availability_break", "no_such_action"]
 INJECTIONS = ["<!channel>", "<!here>", "<@UINJECT>", "<https://evil.example|x>", "&", "{{ 7*7 }}", "\u0000", "\ud7ff"]
 PINGS = ("<!channel>", "<!here>", "<@UINJECT>", "<https://evil")
 
@@ -57,8 +58,8 @@ def test_slash_commands(world, text, user, team):
 
 
 @FUZZ
-@given(values=anything, user=users, team=teams, callback=st.sampled_from(["ask_submit", "thanks_submit", "nope"]),
-       metadata=st.one_of(texts, st.just('{"ask": "x", "helper": "U0HELP1"}')))
+@given(values=anything, user=users, team=teams, callback=st.sampled_from(["ask_submit", "thanks_submit", "offer_submit", "nope"]),
+       metadata=st.one_of(texts, st.just('{"ask": "x", "helper": "U0HELP1"}'), st.just('{"ask": "x", "kind": "suggest"}')))
 def test_view_submissions(world, values, user, team, callback, metadata):
     slack = world[0]
     payload = slack.view_submission(user, values if isinstance(values, dict) else {"ask": values}, team=team,

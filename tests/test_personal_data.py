@@ -79,7 +79,7 @@ def test_download_my_data_sends_a_json_file_to_their_dm_with_only_their_own(slac
     assert (made["id"], made["text"], made["scope"], made["status"]) == (ada_ask, ASK_TEXT, SCOPE, "done")
     assert made["teammates"] == [HAL, HANA, HUGO] and made["helpers"] == [HAL]
     assert ada["asks_sent_to_you"] == [{"id": hals_ask, "asker": HAL, "asked_at": ada["asks_sent_to_you"][0]["asked_at"],
-                                        "status": "open", "your_answer": "no answer"}]
+                                        "status": "open", "your_answer": "no answer", "your_offer": None}]
     assert [(n["helper"], n["note"]) for n in ada["thanks_you_wrote"]] == [(HAL, NOTE)]
     assert [(n["asker"], n["note"]) for n in ada["thanks_you_received"]] == [(HAL, HALS_NOTE)]
     assert ada["settings"]["asked_and_helped"] == {"asked": 1, "helped": 0} and ada["settings"]["home_tab_opened"]
@@ -162,7 +162,7 @@ def test_an_admin_exports_and_erases_one_person_from_the_command_line(settings, 
     erased = cli("erase-user")
 
     assert erased.returncode == 0, erased.stderr
-    assert "1 ask(s) and 1 thank-you note(s)" in erased.stdout
+    assert "1 ask(s), 0 line(s) on their offers and 1 thank-you note(s)" in erased.stdout
     assert redis_sync.hget(ask_key("T0TEAM", ada_ask), "text") == ERASED
     assert json.loads(redis_sync.lindex(kudos_key("T0TEAM", week), 0))["note"] == ERASED
     fake_slack.wait_for(lambda: ERASED in fake_slack.dms(HAL)[0].all_text, what="Hal's card redrawn")
@@ -207,3 +207,35 @@ def test_a_user_change_that_is_not_a_deactivation_changes_nothing(slack, fake_sl
 
     assert reply.status == 200
     assert {k: v for k, v in every_value(redis_sync).items() if ":event:" not in k} == before
+
+
+def test_offers_are_in_the_helpers_data_and_their_lines_are_theirs_to_erase(slack, fake_slack, redis_sync, app_server):
+    from test_offer_flow import days_ahead, offer, offer_dm
+
+    cards = send_ask(slack, fake_slack, teammates=[HAL, HANA], estimate="60")
+    offer(slack, fake_slack, HAL, cards[HAL], "smaller", minutes="15", note="Only the backoff, not the tests")
+    offer(slack, fake_slack, HANA, cards[HANA], "later", day=days_ahead(2))
+    offer_dm(fake_slack, count=3)
+    home_opened(slack, HAL)
+    home_opened(slack, ASKER)
+
+    assert press_on_home(slack, fake_slack, HAL, "home_export_data").status == 200
+    hal = exported(fake_slack, HAL)
+    assert press_on_home(slack, fake_slack, ASKER, "home_export_data").status == 200
+    ada = exported(fake_slack, ASKER)
+
+    [sent] = hal["asks_sent_to_you"]
+    assert sent["your_offer"]["kind"] == "smaller" and sent["your_offer"]["minutes"] == 15
+    assert sent["your_offer"]["note"] == "Only the backoff, not the tests"
+    assert {(o["from"], o["kind"]) for o in ada["asks_you_made"][0]["offers_on_it"]} == {(HAL, "smaller"), (HANA, "later")}
+    assert "Only the backoff" not in json.dumps(ada)  # Hal's words are his to take, not Ada's
+    assert hal["settings"]["availability"] == {"mode": "open", "weekly_limit": 0, "until": ""}
+
+    confirmed = slack.send_interaction(slack.view_submission(HAL, {}, callback_id="erase_confirm"))
+
+    assert confirmed.status == 200
+    ada_ask = next(key for key in redis_sync.keys("{T0TEAM:ask:*}") if key.endswith("}"))
+    offers = redis_sync.hgetall(ada_ask + ":offers")
+    assert json.loads(offers[HAL])["note"] == ERASED and json.loads(offers[HAL])["minutes"] == 15
+    fake_slack.wait_for(lambda: all("Only the backoff" not in m.all_text for m in fake_slack.dms(ASKER)), what="Ada's DMs redrawn")
+    assert any(ERASED in m.all_text for m in fake_slack.dms(ASKER))

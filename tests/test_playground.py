@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ import pytest
 from fake_slack import REFERENCE, ROOT, STRICT
 from test_cli import clean_env
 
+from slack_app.asks import Ask
 from slack_app.i18n import ENGLISH
-from slack_app.modals import ask_modal
+from slack_app.modals import ask_modal, offer_modal
+from slack_app.offers import Kind
 from slack_app.playground.checks import (
     ANSWERED_METHOD_SCOPES,
     Checks,
@@ -34,7 +37,7 @@ from slack_app.playground.checks import (
 from slack_app.playground.server import GENERAL, KUDOS, PlaygroundServer, playground_settings
 
 PLAYGROUND = [sys.executable, "-m", "slack_app.cli", "playground"]
-ADA, HAL, HANA, PRIYA = "U0ADA", "U0HAL", "U0HANA", "U0PRIYA"
+ADA, HAL, HANA, HUGO, PRIYA = "U0ADA", "U0HAL", "U0HANA", "U0HUGO", "U0PRIYA"
 ASK = {"ask": "Review the retry logic in PR 412", "scope": "In: retry.py. Out: tests.", "estimate": "30",
        "decline": "no_reason", "teammates": [HAL, HANA], "needed_by": None, "helpers_needed": "1"}
 
@@ -242,6 +245,48 @@ def test_buttons_on_messages_and_replies_to_their_response_url(page):
     assert next(m for m in mine if m["ts"] == summary["ts"])["text"] == "Replaced"
 
 
+def press(page: Page, user: str, message: dict, action_id: str) -> None:
+    page.do("action", user, channel=message.get("channel") or dm(user), ts=message["ts"], action_id=action_id)
+
+
+def offer_from_card(page: Page, user: str, kind: str, values: dict) -> None:
+    press(page, user, card_of(page, user), f"offer_{kind}")
+    modal = page.wait_for(user, lambda s: s["modal"], f"the {kind} modal")
+    assert modal["view"]["callback_id"] == "offer_submit"
+    page.do("submit", user, values=values)
+    page.wait_for(user, lambda s: s["modal"] is None, "the offer modal to close")
+
+
+def test_every_offer_and_the_availability_setting_can_be_played(page):
+    send_ask(page, teammates=[HAL, HANA, HUGO], estimate="60")
+    soon = (date.today() + timedelta(days=2)).isoformat()
+
+    offer_from_card(page, HAL, "later", {"day": soon, "time": "15:00"})
+    page.dm(HAL, "Offered: by")
+    press(page, ADA, page.dm(ADA, "could do this by"), "offer_accept")
+    page.dm(HAL, "You're on it")
+    page.dm(ADA, "You said yes")
+
+    send_ask(page, teammates=[HUGO, PRIYA], estimate="60")
+    page.wait_for(PRIYA, lambda s: any("is asking" in json.dumps(m) for m in s["conversations"][s["dm"]]), "Priya's card")
+    offer_from_card(page, HUGO, "smaller", {"minutes": "15", "note": "the error handling"})
+    press(page, ADA, page.dm(ADA, "has 15 minutes"), "offer_decline")
+    page.dm(HUGO, "They found another way")
+    offer_from_card(page, PRIYA, "suggest", {"person": HAL, "note": "he wrote it"})
+    press(page, ADA, page.dm(ADA, "suggests"), "offer_accept")
+    page.wait_for(HAL, lambda s: len([m for m in s["conversations"][s["dm"]] if "is asking for a hand" in json.dumps(m)]) == 2,
+                  "Hal's second card")
+
+    page.do("home", HANA)
+    page.wait_for(HANA, lambda s: s["home"], "Hana's Home tab")
+    page.do("action", HANA, surface="home", block_id="availability", action_id="availability_break", chosen=soon)
+    page.wait_for(HANA, lambda s: f'"initial_date": "{soon}"' in json.dumps(s["home"]), "the break on Home (in Japanese)")
+    send_ask(page, teammates=[HANA])
+    errors = page.wait_for(ADA, lambda s: s["modal"] and s["modal"]["errors"], "the kind answer on the field")
+    assert "Hana Sato is taking a break from asks until" in errors["teammates"]
+    assert page.state(ADA)["problems"] == []
+
+
 def test_people_act_only_on_what_they_can_see(page):
     send_ask(page)
     summary = page.dm(ADA, "Your ask went to")
@@ -320,6 +365,8 @@ def test_the_apps_own_views_and_messages_pass_the_fallback_checks(page):
     page.do("digest", ADA)
 
     assert check_view(models, ask_modal(ENGLISH, "Review PR 412"), "modal") == []
+    for kind in Kind:
+        assert check_view(models, offer_modal(ENGLISH, Ask("T", ADA, "Review PR 412", "tests", 60, "later", [HAL]), kind), "modal") == []
     for user in (ADA, HAL, HANA):
         state = page.state(user)
         for message in [*state["conversations"][state["dm"]], *state["conversations"][KUDOS]]:

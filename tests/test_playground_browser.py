@@ -11,9 +11,11 @@ import re
 import signal
 import tempfile
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 from test_playground import start_playground
 
@@ -68,9 +70,15 @@ def submit(modal, button: str) -> None:
     expect(modal).to_be_hidden()
 
 
-def shot(target, name: str) -> None:
+def shot(target, name: str, tries: int = 3) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    target.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    for attempt in range(tries):  # the page redraws as the app's updates arrive: take it again if it moved
+        try:
+            target.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+            break
+        except PlaywrightError:
+            if attempt == tries - 1:
+                raise
     assert (SCREENSHOTS / f"{name}.png").stat().st_size > 1000
 
 
@@ -176,4 +184,40 @@ def test_an_ask_started_from_a_message_with_coaching_on_the_way(page):
     card = latest_message(page, "is asking for a hand")
     expect(card).to_contain_text("Sorry to bother you: fix the retry backoff in PR 412")
     expect(card).to_contain_text("/archives/C0GENERAL/p")
+    expect(page.locator("#problems")).to_contain_text("Nothing so far")
+
+
+def test_a_later_offer_accepted_by_the_asker(page):
+    be(page, "Ada")
+    page.get_by_label("Message").fill("/ask Review the retry logic in PR 412")
+    page.get_by_label("Message").press("Enter")
+    modal = page.get_by_role("dialog")
+    modal.get_by_label("Scope: what's in, what's out").fill("In: error handling in retry.py. Out: naming and tests.")
+    modal.get_by_label("How long will it take?").select_option(label="1 hour")
+    modal.get_by_label("Later works too — tell me when").check()
+    modal.get_by_label("Hal Jensen").check()
+    submit(modal, "Send ask")
+
+    be(page, "Hal")
+    card = latest_message(page, "is asking for a hand")
+    expect(card).to_contain_text("said later works too")
+    card.get_by_role("button", name="Later").click()
+    expect(modal).to_contain_text("I could do it by")
+    day = date.today() + timedelta(days=3)
+    modal.get_by_label("I could do it by").fill(day.isoformat())
+    modal.get_by_label("At about (your time)").fill("15:00")
+    submit(modal, "Offer this")
+    expect(card).to_contain_text(f"Offered: by {day:%a %-d %b}, 15:00 — waiting for @Ada Okafor")
+    shot(card, "offer-waiting")
+
+    be(page, "Ada")
+    offer = latest_message(page, "could do this by")
+    expect(offer).to_contain_text(f"@Hal Jensen could do this by {day:%a %-d %b}, 15:00")
+    shot(offer, "offer-dm")
+    offer.get_by_role("button", name="Yes, that works").click()
+    expect(offer).to_contain_text("You said yes — @Hal Jensen is on it.")
+    expect(latest_message(page, "Your ask went to")).to_contain_text("you said yes")
+
+    be(page, "Hal")
+    expect(latest_message(page, "is asking for a hand")).to_contain_text("You're on it — thank you.")
     expect(page.locator("#problems")).to_contain_text("Nothing so far")

@@ -14,9 +14,11 @@ from freezegun import freeze_time
 from redis.asyncio import Redis
 from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
 from test_lifecycle_flow import last_view, submit_thanks, taken_by_hal, worker_at
+from test_offer_flow import days_ahead, offer, offer_dm
 
 from slack_app.app import create_app
 from slack_app.asks import Ask
+from slack_app.availability import weekly
 from slack_app.lifecycle import iso_week
 from slack_app.store import asked_by_key, asked_of_key, balance_key, kudos_key, thanks_for_key
 
@@ -163,6 +165,7 @@ OWNED = {
     "{T0TEAM}:balance:*": "uninstall (forget_workspace): the private asked/helped balance",
     "{T0TEAM}:home_viewers": "uninstall (forget_workspace)",
     "{T0TEAM}:settings": "uninstall (forget_workspace)",
+    "{T0TEAM}:availability": "uninstall (forget_workspace): each person's own standing setting",
     "slack-ask:teams": "uninstall (forget_workspace)",
     "{slack-ask:jobs}:changes": "uninstall (scheduler.forget_workspace)",
     "{slack-ask:digests}:*": "uninstall (digests.forget_workspace)",
@@ -194,6 +197,9 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
     send_ask(slack, fake_slack, teammates=[HUGO])
     summary = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "ask_cancel" in m.action_ids()],
                                   what="the second ask's summary")[-1]
+    offer(slack, fake_slack, HUGO, fake_slack.dms(HUGO)[-1], "later", day=days_ahead(2))  # an offer, lapsing with the ask
+    offer_dm(fake_slack, count=len(fake_slack.dms(ASKER)) + 1)
+    app_server.call(services.store.set_availability(TEAM, HAL, weekly(3)))  # as Hal sets it on Home
     slack.click(ASKER, summary, "ask_cancel")
     fake_slack.wait_for(lambda: "No longer needed" in fake_slack.dms(HUGO)[-1].all_text, what="cancelled")
     fake_slack.settle(quiet=0.2)

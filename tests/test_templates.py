@@ -15,7 +15,8 @@ from slack_app.digests import DigestSettings, time_zone_choices
 from slack_app.home import insights_section
 from slack_app.i18n import ENGLISH, LANGUAGES, language
 from slack_app.insights import overview, weeks_up_to
-from slack_app.modals import ask_modal, erase_modal, thanks_modal
+from slack_app.modals import ask_modal, erase_modal, offer_modal, thanks_modal
+from slack_app.offers import NOTE_MAX_LENGTH, Kind, Offer, State
 from slack_app.render import escape_mrkdwn, fmt, render
 
 EVERY_LANGUAGE = [language(code) for code in LANGUAGES]
@@ -43,15 +44,36 @@ def asks() -> list[Ask]:
     return made
 
 
+def hostile_offers() -> dict[str, Offer]:
+    """One offer of each kind in various states, from ten teammates, with lines as long and hostile as allowed."""
+    note = hostile(NOTE_MAX_LENGTH)
+    made = [Offer("U0HELP0", Kind.LATER, by=date(2099, 12, 31), at="15:00", after_needed_by=True),
+            Offer("U0HELP0", Kind.SMALLER, minutes=15, note=note),
+            Offer("U0HELP0", Kind.SUGGEST, suggested="U0HELP9", suggested_name=hostile(80), note=note, refusal=hostile(200))]
+    every = [Offer(**{**offer.__dict__, "state": state}) for offer in made for state in State]
+    return {f"U0HELP{n}": Offer(**{**offer.__dict__, "helper": f"U0HELP{n}"}) for n, offer in enumerate(every[:10])}
+
+
+CARD_STATES = ("open", "offered", "offer_declined", "mine", "done", "covered", "offered_late", "passed", "closed")
+
+
 def message_contexts():
     for ask in asks():
-        for state in ("open", "mine", "done", "covered", "offered_late", "passed", "closed"):
-            yield "ask_card.json.j2", {"ask": ask, "state": state, "helpers": ask.helpers}
-        yield "asker_summary.json.j2", {"ask": ask}
+        offers = hostile_offers()
+        # Every offer on an open ask, where they are made; one of them on the others.
+        some = list(offers.values()) if ask.status is Status.OPEN else [offers["U0HELP0"]]
+        for state in CARD_STATES:
+            for offer in (some if state == "offered" else [None, *some]):
+                yield "ask_card.json.j2", {"ask": ask, "state": state, "helpers": ask.helpers, "offer": offer,
+                                           "offer_kinds": ["suggest", "later", "smaller"], "invited": "suggest"}
+        yield "asker_summary.json.j2", {"ask": ask, "offers": offers}
+        for offer in offers.values():
+            yield "offer_notice.json.j2", {"ask": ask, "offer": offer}
         for notice in ("helper_found", "helper_stepped_back", "all_declined", "thanks_prompt", "thanks_reminder",
                        "thanks_sent", "check_in", "expired"):
             for snoozed in (False, True):
-                yield "asker_notice.json.j2", {"ask": ask, "notice": notice, "helper": "U0HELP1", "snoozed": snoozed}
+                yield "asker_notice.json.j2", {"ask": ask, "notice": notice, "helper": "U0HELP1", "snoozed": snoozed,
+                                               "scope": "15 minutes, not half a day"}
         yield "thanks_delivered.json.j2", {"ask": ask, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]}
     yield "unavailable.json.j2", {"what": hostile(100)}
     yield "ask_help.json.j2", {}
@@ -62,7 +84,8 @@ def message_contexts():
     yield "digest.json.j2", digest_context(summarise([], "2026-W47"), ENGLISH)
 
 
-RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2", "home.json.j2", "erase_modal.json.j2"} | {name for name, _ in message_contexts()}
+RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2", "home.json.j2", "erase_modal.json.j2",
+                     "offer_modal.json.j2"} | {name for name, _ in message_contexts()}
 
 
 def test_every_template_is_covered_here():
@@ -126,14 +149,23 @@ def test_the_modals_are_valid_views_when_sending_again_and_saying_thanks(lang):
         assert _check_view(ask_modal(lang, again=ask), "modal") == []
         assert _check_view(thanks_modal(lang, ask, "U0HELP1", "D0ASKER", "1.2"), "modal") == []
     assert _check_view(erase_modal(lang), "modal") == []
+    for ask in asks()[:1] + asks()[5:6]:
+        for kind in Kind:
+            view = offer_modal(lang, ask, kind)
+            assert _check_view(view, "modal") == [] and "<!channel>" not in json.dumps(view)
+            assert ("{{ 7*7 }}" in ask.text) == ("{{ 7*7 }}" in json.dumps(view, ensure_ascii=False))
 
 
 @pytest.mark.parametrize("lang", EVERY_LANGUAGE, ids=lambda lang: lang.code)
 @pytest.mark.parametrize("admin", [False, True])
 def test_the_home_tab_of_someone_with_many_asks_stays_a_valid_view(admin, lang):
     made = asks()
-    view = render("home.json.j2", lang=lang, user="U0ASKER", asks_by=made[:10], asks_for=[(ask, state) for ask, state in zip(made, [
-        "open", "mine", "done", "covered", "offered_late", "passed", "closed", "open", "mine", "open"])],
+    offers = hostile_offers()
+    mine = {"open": offers["U0HELP0"], "offered": offers["U0HELP0"], "mine": offers["U0HELP7"], "passed": offers["U0HELP9"]}
+    view = render("home.json.j2", lang=lang, user="U0ASKER", asks_by=[(ask, offers) for ask in made[:10]],
+                  asks_for=[(ask, state, mine.get(state), ["later", "smaller", "suggest"]) for ask, state in zip(made, [
+                      "open", "offered", "mine", "done", "covered", "offered_late", "passed", "closed", "offer_declined", "open"])],
+                  availability={"choice": "", "until": "2099-12-31", "text": hostile(300)}, weekly_limits=range(1, 11),
         more_by=290, more_for=290, thanks=[{"note": hostile(THANKS_MAX_LENGTH), "asker": "U0ASKER", "ask": hostile(150)}] * 5,
         balance={"asked": 300, "helped": 1}, admin=admin, digest=DigestSettings(channel="C0KUDOS"),
         weekdays=[lang.weekday(day) for day in range(7)], time_zones=time_zone_choices("Asia/Kolkata"), languages=LANGUAGES,

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import asyncio
+import logging
+from datetime import date, datetime, timezone
 
+from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 
+from .. import availability
 from ..asks import Answer
 from ..digests import valid_time, valid_time_zone
 from ..i18n import LANGUAGES, N_
-from ..modals import ask_modal, erase_modal, thanks_modal
+from ..modals import ask_modal, erase_modal, offer_modal, thanks_modal
+from ..offers import Kind, already_asked, ask_full
 from ..routing import VERB_FOR_ANSWER
-from ..services import Services
+from ..services import LOOKUP_TIMEOUT_SECONDS, Services
+
+log = logging.getLogger(__name__)
 
 REFUSALS = {
     "not_asker": N_("Only the person who asked can cancel an ask."),
     "not_allowed": N_("Only the asker or the helper can do that."),
+    "not_asker_offer": N_("Only the person who asked can answer this offer."),
+    "not_teammate": N_("This ask wasn't sent to you, so there's nothing to offer on it."),
 }
 # Replies that replace a check-in DM once it has been answered, so its buttons can't be pressed twice.
 CHECK_IN_REPLIES = {
@@ -105,6 +115,94 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         again = ask if ask and ask.asker == user else None
         services.open_modal(team_id, user, body["trigger_id"], lambda lang: ask_modal(lang, again=again), respond)
+
+    # --- offers: the helper's answers between yes and no, and the asker's answers to them ---
+
+    async def open_offer(ack: AsyncAck, body: dict, respond: AsyncRespond, kind: Kind) -> None:
+        team_id, user, ask_id = _ids(body)
+        ask = await store.load_ask(team_id, ask_id)
+        await ack()
+        if ask is None or user not in ask.teammates:
+            lang = await services.language_of(team_id, user)
+            services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_teammate"]))
+            return
+        services.open_modal(team_id, user, body["trigger_id"], lambda lang: offer_modal(lang, ask, kind), respond)
+
+    @app.action("offer_later")
+    async def offer_later(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await open_offer(ack, body, respond, Kind.LATER)
+
+    @app.action("offer_smaller")
+    async def offer_smaller(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await open_offer(ack, body, respond, Kind.SMALLER)
+
+    @app.action("offer_suggest")
+    async def offer_suggest(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await open_offer(ack, body, respond, Kind.SUGGEST)
+
+    async def settle_offer(ack: AsyncAck, body: dict, respond: AsyncRespond, verb: str) -> None:
+        team_id, user, value = _ids(body)
+        ask_id, _, helper = value.partition(" ")
+        snapshot = await store.snapshot(team_id, ask_id)
+        offer = snapshot.offers.get(helper)
+        refusals = ("", "", "")
+        if verb == "accept" and offer is not None and offer.kind is Kind.SUGGEST and snapshot.ask.asker == user:
+            lang = snapshot.ask.language_of(user)
+            try:
+                refusal, person = await asyncio.wait_for(
+                    services.availabilities.suggestion_refusal(snapshot.ask, offer, lang), LOOKUP_TIMEOUT_SECONDS)
+            except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
+                log.warning("could not look up a suggested teammate", exc_info=True)
+                await ack()
+                services.reply(respond, response_type="ephemeral", replace_original=False,
+                               text=lang.gettext("Couldn't check that teammate just now — press the button again."))
+                return
+            refusals = (refusal, already_asked(person.name or offer.suggested, lang), ask_full(lang))
+        snapshot = await store.settle_offer(team_id, ask_id, user, verb, helper, *refusals)
+        if snapshot.outcome == "suggestion_sent":
+            await store.note_asked(team_id, ask_id, offer.suggested, datetime.now(timezone.utc).timestamp())
+        await ack()
+        if snapshot.outcome == "not_asker":
+            lang = await services.language_of(team_id, user)
+            services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_asker_offer"]))
+            return
+        await services.tell(snapshot, helper)
+
+    @app.action("offer_accept")
+    async def accept_offer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await settle_offer(ack, body, respond, "accept")
+
+    @app.action("offer_decline")
+    async def decline_offer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await settle_offer(ack, body, respond, "decline")
+
+    # --- availability: each person's own, on their Home tab ---
+
+    async def save_availability(ack: AsyncAck, body: dict, chosen: availability.Availability | None) -> None:
+        team_id, user = body["team"]["id"], body["user"]["id"]
+        await ack()
+        if chosen is not None:
+            await store.set_availability(team_id, user, chosen)
+        await background.spawn(services.home.publish(team_id, user), "home availability")
+
+    @app.action("availability_mode")
+    async def availability_mode(ack: AsyncAck, body: dict) -> None:
+        chosen = selected(body, "selected_option") or ""
+        mode, _, limit = chosen.partition(":")
+        setting = availability.Availability() if chosen == "open" else (
+            availability.weekly(int(limit)) if mode == "weekly" and limit.isdigit() else None)
+        await save_availability(ack, body, setting)
+
+    @app.action("availability_break")
+    async def availability_break(ack: AsyncAck, body: dict) -> None:
+        team_id, user = body["team"]["id"], body["user"]["id"]
+        try:
+            day = date.fromisoformat(selected(body, "selected_date") or "")
+        except ValueError:
+            day = None
+        person = await services.people.get(team_id, user)
+        today = availability.local_today(datetime.now(timezone.utc), person.tz)
+        await save_availability(ack, body, availability.break_until(day, today) if day else None)
 
     @app.action("home_new_ask")
     async def new_ask_from_home(ack: AsyncAck, body: dict) -> None:

@@ -11,17 +11,16 @@ from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from ..asks import Ask, Draft, Person, thanks_error, validate
+from .. import offers
+from ..asks import Answer, Ask, Draft, Person, thanks_error, validate
 from ..coaching import coach_ask, coach_thanks, fingerprint
 from ..i18n import ENGLISH, Language, language_code, language_of
-from ..lifecycle import iso_week
-from ..modals import metadata, parse_submission, parse_thanks
-from ..services import Services
+from ..lifecycle import iso_week, zone
+from ..modals import OfferDraft, metadata, parse_offer, parse_submission, parse_thanks
+from ..offers import Kind, Offer
+from ..services import LOOKUP_TIMEOUT_SECONDS, Services
 
 log = logging.getLogger(__name__)
-
-# users.info for up to 11 people has to fit inside Slack's 3-second window with the save.
-LOOKUP_TIMEOUT_SECONDS = 2.0
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -40,6 +39,10 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         lang = language_of(people[asker].locale)
         errors = validate(draft, asker, people, today=_today_for(people[asker]), lang=lang)
+        if not errors:
+            unavailable = await services.availabilities.unavailable(team_id, {uid: people[uid] for uid in draft.teammates}, lang)
+            if unavailable:
+                errors["teammates"] = " ".join(unavailable.values())
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -53,6 +56,40 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         await services.background.spawn(services.router.route(ask), f"route ask {ask.id}")
+
+    @app.view("offer_submit")
+    async def submit_offer(ack: AsyncAck, body: dict, view: dict) -> None:
+        team_id, helper = body["team"]["id"], body["user"]["id"]
+        about = metadata(view)
+        try:
+            kind = Kind(about.get("kind"))
+        except ValueError:
+            kind = Kind.LATER
+        first_field = {Kind.LATER: "day", Kind.SMALLER: "minutes", Kind.SUGGEST: "person"}[kind]
+        ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
+        draft = parse_offer(view.get("state", {}).get("values", {}))
+        try:
+            people = await asyncio.wait_for(services.people.get_many(team_id, [helper, *filter(None, [draft.suggested])]),
+                                            LOOKUP_TIMEOUT_SECONDS)
+        except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
+            log.warning("could not look up people for an offer", exc_info=True)
+            lang = await _cached_language(services, team_id, helper)
+            await ack(response_action="errors", errors={first_field: lang.gettext("Couldn't check this just now — press the button again.")})
+            return
+        lang = language_of(people[helper].locale)
+        if ask is None or helper not in ask.teammates:
+            await ack(response_action="errors", errors={first_field: lang.gettext("This ask wasn't sent to you, so there's nothing to offer on it.")})
+            return
+        offer, errors = _offer_from(kind, draft, ask, helper, people, lang)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        snapshot = await services.store.offer(team_id, ask.id, offer)
+        if snapshot.outcome == "unchanged" and helper in snapshot.offers and snapshot.answers.get(helper) is not Answer.ACCEPT:
+            await ack(response_action="errors", errors={first_field: lang.gettext("You've already made an offer on this one — they'll answer it.")})
+            return
+        await ack()
+        await services.tell(snapshot, helper)
 
     @app.view("thanks_submit")
     async def submit_thanks(ack: AsyncAck, body: dict, view: dict) -> None:
@@ -110,6 +147,27 @@ async def _deliver_thanks(services: Services, ask: Ask, helper: str, note: str, 
     await services.router.thank(ask, helper, note)
     if about.get("channel") and about.get("ts"):
         await services.router.mark_thanked(ask, helper, about["channel"], about["ts"])
+
+
+def _offer_from(kind: Kind, draft: OfferDraft, ask: Ask, helper: str, people: dict[str, Person],
+                lang: Language) -> tuple[Offer | None, dict[str, str]]:
+    """The offer the modal describes, or the errors to show on its fields, in the helper's language."""
+    if kind is Kind.LATER:
+        now = datetime.now(zone(people[helper].tz))
+        errors = offers.later_errors(draft.day, draft.at, now.date(), now.time(), lang)
+        if errors:
+            return None, errors
+        return Offer(helper, kind, by=draft.day, at=draft.at.strftime("%H:%M") if draft.at else "",
+                     after_needed_by=offers.is_after_needed_by(ask, draft.day)), {}
+    if kind is Kind.SMALLER:
+        errors = offers.smaller_errors(ask, draft.minutes, draft.note, lang)
+        return (None, errors) if errors else (Offer(helper, kind, minutes=draft.minutes, note=draft.note), {})
+    person = people.get(draft.suggested) if draft.suggested else None
+    error = offers.suggestion_error(ask, draft.suggested, person, lang)
+    errors = {**offers.note_errors(draft.note, lang), **({"person": error} if error else {})}
+    if errors:
+        return None, errors
+    return Offer(helper, kind, suggested=draft.suggested, suggested_name=person.name, note=draft.note), {}
 
 
 def _today_for(person: Person):

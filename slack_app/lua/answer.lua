@@ -1,7 +1,8 @@
 -- Records one teammate's answer and moves the ask between open and taken, atomically, so that
 -- exactly one of several simultaneous accepts takes the last helper slot.
--- KEYS: ask, answers, cards. ARGV: user, verb, now (epoch seconds).
-local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
+-- Taking it outright or passing withdraws the answerer's waiting later/smaller offer.
+-- KEYS: ask, answers, cards, offers. ARGV: user, verb, now (epoch seconds).
+local ask, answers, cards, offers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local user, verb = ARGV[1], ARGV[2]  -- ARGV[3]: now, epoch seconds
 local status = redis.call('HGET', ask, 'status')
 if not status then return cjson.encode({outcome = 'missing'}) end
@@ -17,6 +18,16 @@ local is_teammate = false
 for _, teammate in ipairs(teammates) do if teammate == user then is_teammate = true end end
 if not is_teammate then return snapshot('not_teammate') end
 
+local function withdraw_offer()
+  local raw = redis.call('HGET', offers, user)
+  if not raw then return end
+  local offer = cjson.decode(raw)
+  if offer.state == 'waiting' and offer.kind ~= 'suggest' then
+    offer.state = 'withdrawn'
+    redis.call('HSET', offers, user, cjson.encode(offer))
+  end
+end
+
 local function without(list, item)
   local kept = {}
   for _, value in ipairs(list) do if value ~= item then table.insert(kept, value) end end
@@ -29,6 +40,7 @@ if verb == 'accept' then
   else
     redis.call('HSET', answers, user, 'accepted')
     table.insert(helpers, user)
+    withdraw_offer()
     outcome = 'took'
     first_yes = redis.call('HSETNX', ask, 'first_yes_at', ARGV[3]) == 1
     if #helpers >= tonumber(redis.call('HGET', ask, 'helpers_needed')) then
@@ -42,6 +54,7 @@ elseif verb == 'decline' then
   elseif not live then outcome = 'closed'
   else
     redis.call('HSET', answers, user, 'declined')
+    withdraw_offer()
     outcome = 'declined'
     local declined = 0
     for _, value in ipairs(redis.call('HVALS', answers)) do

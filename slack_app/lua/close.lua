@@ -1,6 +1,6 @@
 -- Ends a live ask: the asker cancels; the asker or a helper marks it done; the scheduler expires
--- one that nobody took. KEYS: ask, answers, cards. ARGV: ending, user, now.
-local ask, answers, cards = KEYS[1], KEYS[2], KEYS[3]
+-- one that nobody took. KEYS: ask, answers, cards, offers. ARGV: ending, user, now.
+local ask, answers, cards, offers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ending, user, now = ARGV[1], ARGV[2], ARGV[3]
 local status = redis.call('HGET', ask, 'status')
 if not status then return cjson.encode({outcome = 'missing'}) end

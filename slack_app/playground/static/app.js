@@ -6,7 +6,7 @@
 const EMOJI = {
   white_check_mark: "✅", heavy_check_mark: "✔️", x: "❌", "+1": "👍", "-1": "👎", raised_hands: "🙌",
   tada: "🎉", wave: "👋", sparkles: "✨", hourglass: "⌛", hourglass_flowing_sand: "⏳", no_entry_sign: "🚫",
-  incoming_envelope: "📨", pray: "🙏", heart: "❤️", eyes: "👀", seedling: "🌱",
+  incoming_envelope: "📨", pray: "🙏", heart: "❤️", eyes: "👀", seedling: "🌱", calendar: "📆", point_right: "👉",
 };
 const QUICK_REACTIONS = ["white_check_mark", "x", "+1", "raised_hands", "tada"];
 const AVATAR_COLOURS = ["#e8912d", "#2bac76", "#1264a3", "#9f3a8f", "#d8413a", "#4a8f9f"];
