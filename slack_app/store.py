@@ -401,14 +401,16 @@ class Store:
         return _snapshot(await self._offer(keys=_ask_keys(team_id, ask_id), args=args))
 
     async def settle_offer(self, team_id: str, ask_id: str, user: str, verb: str, helper: str,
-                           refusal: str = "", if_already_asked: str = "", if_full: str = "") -> Snapshot:
+                           refusal: str = "", if_already_asked: str = "", if_full: str = "",
+                           suggested_language: str = "") -> Snapshot:
         """The asker's answer (verb: accept or decline) to `helper`'s offer. For a suggestion: why that
-        person can't be asked (""), and what to say if the script finds them already asked, or the ask full.
+        person can't be asked (""), what to say if the script finds them already asked, or the ask full, and
+        the language they read, for their card.
 
         Outcomes: offer_took, offer_took_last, offer_declined, offer_lapsed, suggestion_sent,
         suggestion_refused, not_asker, unchanged (no waiting offer), missing."""
         now = time.time()
-        args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full]
+        args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language]
         snapshot = _snapshot(await self._settle_offer(keys=_ask_keys(team_id, ask_id), args=args))
         await self._count_first_yes(team_id, snapshot, now)
         return snapshot

@@ -430,3 +430,24 @@ def test_home_shows_your_own_availability_only_to_you(slack, fake_slack, redis_s
     assert select["initial_option"]["value"] == "weekly:3"
     home_opened(slack, HANA)
     assert "At most 3 asks a week" not in view_text(published_home(fake_slack, HANA))
+
+
+def test_offers_read_in_each_persons_language(slack, fake_slack, redis_sync):
+    """Hal reads Spanish: his form and card are in Spanish; the asker's DM stays in English; someone suggested
+    gets their card in their own language (Hugo reads French)."""
+    for user, locale in {HAL: "es-LA", HUGO: "fr-FR", ASKER: "en-US"}.items():
+        fake_slack.users[user] = {**fake_slack.users[user], "locale": locale}
+    cards = send_ask(slack, fake_slack, teammates=(HAL, HANA), decline="redirect")
+    assert "Prueba con otra persona" in cards[HAL].all_text
+
+    view = open_offer(slack, fake_slack, HAL, cards[HAL], "suggest")
+    assert view["title"]["text"] == "Prueba con otra persona"
+    assert submit(slack, HAL, view, person=HUGO).body == ""
+    dm = offer_dm(fake_slack)
+    assert "<@U0HELP1> suggests <@U0HELP3>" in dm.all_text
+    fake_slack.wait_for(lambda: "Sugeriste a <@U0HELP3>" in card_text(fake_slack, HAL), what="Hal's card, in Spanish")
+
+    slack.click(ASKER, dm, "offer_accept")
+    fake_slack.wait_for(lambda: fake_slack.dms(HUGO), what="Hugo's card")
+    assert "<@U0ASKER> demande un coup de main" in fake_slack.dms(HUGO)[0].all_text
+    assert json.loads(stored_ask(redis_sync)["languages"])[HUGO] == "fr"

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from .. import availability
 from ..asks import Answer
 from ..digests import valid_time, valid_time_zone
-from ..i18n import LANGUAGES, N_
+from ..i18n import LANGUAGES, N_, language_code
 from ..modals import ask_modal, erase_modal, offer_modal, thanks_modal
 from ..offers import Kind, already_asked, ask_full
 from ..routing import VERB_FOR_ANSWER
@@ -145,7 +145,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ask_id, _, helper = value.partition(" ")
         snapshot = await store.snapshot(team_id, ask_id)
         offer = snapshot.offers.get(helper)
-        refusals = ("", "", "")
+        refusals = ("", "", "", "")
         if verb == "accept" and offer is not None and offer.kind is Kind.SUGGEST and snapshot.ask.asker == user:
             lang = snapshot.ask.language_of(user)
             try:
@@ -157,7 +157,8 @@ def register(app: AsyncApp, services: Services) -> None:
                 services.reply(respond, response_type="ephemeral", replace_original=False,
                                text=lang.gettext("Couldn't check that teammate just now — press the button again."))
                 return
-            refusals = (refusal, already_asked(person.name or offer.suggested, lang), ask_full(lang))
+            refusals = (refusal, already_asked(person.name or offer.suggested, lang), ask_full(lang),
+                        language_code(person.locale))
         snapshot = await store.settle_offer(team_id, ask_id, user, verb, helper, *refusals)
         if snapshot.outcome == "suggestion_sent":
             await store.note_asked(team_id, ask_id, offer.suggested, datetime.now(timezone.utc).timestamp())

@@ -5,7 +5,7 @@
 -- KEYS: ask, answers, cards, offers.
 -- ARGV: user (who answers), verb (accept | decline), helper, now, refusal (why a suggestion can't
 -- be asked, or ""), the most teammates an ask may have, and the refusals for a suggested person
--- already asked and for an ask already at that most.
+-- already asked and for an ask already at that most, and the suggested person's language code.
 local ask, answers, cards, offers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local user, verb, helper, now, refusal = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local status = redis.call('HGET', ask, 'status')
@@ -44,6 +44,11 @@ if offer.kind == 'suggest' then
   end
   table.insert(teammates, offer.suggested)
   redis.call('HSET', ask, 'teammates', cjson.encode(teammates))
+  if ARGV[9] ~= '' then  -- their language, so their card and everything after reads in it
+    local languages = cjson.decode(redis.call('HGET', ask, 'languages') or '{}')
+    languages[offer.suggested] = ARGV[9]
+    redis.call('HSET', ask, 'languages', cjson.encode(languages))
+  end
   return settle('accepted', 'suggestion_sent')
 end
 
