@@ -150,6 +150,16 @@ class Lifecycle:
         await self.scheduler.schedule(job)
         return await self.store.record_thanks(team_id, iso_week, kudos, ask)
 
+    async def retire_ended_asks(self, team_id: str) -> int:
+        """Sets the forgetting timer of every ended ask in a workspace: for asks that ended under an
+        older version, which kept them for ever. Returns how many."""
+        retired = 0
+        async for ask in self.store.every_ask(team_id):
+            if not ask.status.is_live:
+                await self._retire(ask)
+                retired += 1
+        return retired
+
     async def _retire(self, ask: Ask, cancelling: tuple[str, ...] = ()) -> None:
         forget_at = ended_at(ask) + self.retention.ended_asks
         await self.scheduler.schedule(_job("timer", ask, forget_at), cancelling=cancelling)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -152,13 +153,16 @@ class Scheduler:
             succeeded += sum(results)
         return succeeded
 
-    async def adopt_legacy_workspaces(self) -> int:
+    async def adopt_legacy_workspaces(self, first: Callable[[str], Awaitable[None]] | None = None) -> int:
         """Indexes the workspaces an older version listed in LEGACY_TEAMS_KEY, so no job they hold
-        is missed after an upgrade; each is looked at once by the next poll. Returns how many."""
+        is missed after an upgrade; each is looked at once by the next poll. `first` runs for each
+        before it leaves the list (so a crash part-way repeats it). Returns how many."""
         teams = await self.redis.smembers(LEGACY_TEAMS_KEY)
         for team_id in teams:
+            if first is not None:
+                await first(team_id)
             await self.index.lower(team_id, 0.0)
-        await self.redis.delete(LEGACY_TEAMS_KEY)
+            await self.redis.srem(LEGACY_TEAMS_KEY, team_id)
         return len(teams)
 
     async def forget_workspace(self, team_id: str) -> None:
@@ -166,18 +170,18 @@ class Scheduler:
         await self.index.forget(team_id)
 
     async def run_forever(self, handlers: Handlers, poll_seconds: float = 1.0, *, stop: asyncio.Event) -> None:
-        """Polls every `poll_seconds` until `stop` is set: one such task per app instance."""
-        try:
-            await self.adopt_legacy_workspaces()
-        except Exception:
-            log.exception("could not index the workspaces an older version listed; retried at the next start")
+        """Polls about every `poll_seconds` until `stop` is set: one such task per app instance.
+
+        Each wait is jittered (±50%), so instances started together drift apart and, between them,
+        poll more often than any one does: with 4 instances a due job waits ~¼ of a poll, not ½."""
         while not stop.is_set():
             try:
                 await self.run_due(handlers)
             except Exception:  # Redis away for a moment must not end every future timer
                 log.exception("polling for due jobs failed")
             try:
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                jitter = random.uniform(0.5, 1.5)  # nosec B311 - spreading polls out, nothing secret
+                await asyncio.wait_for(stop.wait(), timeout=poll_seconds * jitter)
             except TimeoutError:
                 pass
 

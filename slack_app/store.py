@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -226,6 +227,14 @@ class Store:
             for teammate in ask.teammates:
                 pipe.zrem(asked_of_key(ask.team_id, teammate), ask.id)
             await pipe.execute()
+
+    async def every_ask(self, team_id: str) -> AsyncIterator[Ask]:
+        """Every ask a workspace has, by walking its keys: for a one-off upgrade step, never a poll."""
+        async for key in self.redis.scan_iter(match=f"{{{team_id}:ask:*}}", count=500):
+            if key.endswith("}"):  # the ask itself, not its answers or cards
+                fields = await self.redis.hgetall(key)
+                if fields:
+                    yield _ask_from_fields(fields)
 
     async def load_asks(self, team_id: str, ask_ids: list[str]) -> list[Ask]:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -23,7 +23,7 @@ async def run_worker(services: Services):
     """Runs timed work in the background for as long as the block lasts, then lets the current batch finish."""
     stop = asyncio.Event()
     workers = {
-        asyncio.create_task(services.scheduler.run_forever(services.lifecycle.handlers(), stop=stop), name="scheduler"),
+        asyncio.create_task(_run_jobs(services, stop), name="scheduler"),
         asyncio.create_task(_post_digests(services, stop), name="digests"),
     }
     try:
@@ -31,6 +31,14 @@ async def run_worker(services: Services):
     finally:
         stop.set()
         await asyncio.wait(workers, timeout=SHUTDOWN_GRACE_SECONDS)
+
+
+async def _run_jobs(services: Services, stop: asyncio.Event) -> None:
+    try:  # what an older version left: its list of workspaces, and ended asks without a timer to forget them
+        await services.scheduler.adopt_legacy_workspaces(services.lifecycle.retire_ended_asks)
+    except Exception:
+        log.exception("could not adopt what an older version left; retried at the next start")
+    await services.scheduler.run_forever(services.lifecycle.handlers(), stop=stop)
 
 
 async def _post_digests(services: Services, stop: asyncio.Event) -> None:

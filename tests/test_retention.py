@@ -290,3 +290,24 @@ def test_a_full_redis_still_forgets_what_is_due(redis_url, redis_sync, run, full
 
     assert refused and forgotten  # deleting is what a full Redis still allows
     assert ask_keys_of(redis_sync, ask.id) == []
+
+
+def test_asks_that_ended_under_an_older_version_are_forgotten_after_the_upgrade(settings, fake_slack, redis_sync, run):
+    from slack_app.scheduler import LEGACY_TEAMS_KEY
+
+    services = create_app(settings).services
+    with freeze_time(START, real_asyncio=True) as clock:
+        # As an older version left them: asks saved and ended, no timer to forget them, the workspace in its list.
+        ended, live = new_ask(), new_ask(teammates=[HUGO])
+        for ask in (ended, live):
+            run(services.store.save_ask(ask))
+        run(services.store.close(TEAM, ended.id, "cancelled", ASKER))
+        redis_sync.sadd(LEGACY_TEAMS_KEY, TEAM)
+
+        adopted = run(services.scheduler.adopt_legacy_workspaces(services.lifecycle.retire_ended_asks))
+        clock.move_to(START + timedelta(days=90, seconds=1))
+        run(services.scheduler.run_due(services.lifecycle.handlers()))
+
+    assert adopted == 1 and not redis_sync.exists(LEGACY_TEAMS_KEY)
+    assert ask_keys_of(redis_sync, ended.id) == []
+    assert ask_keys_of(redis_sync, live.id) != []  # a live ask is the lifecycle's, not retention's
