@@ -361,17 +361,24 @@ def measure_memory(url: str, asks: int, days: int) -> list[str]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller figures, for a smoke check")
+    parser.add_argument("--only", choices=["idle", "lateness", "memory"], help="run one section")
     args = parser.parse_args(argv)
     sizes = [10, 1_000, 10_000]
     teams, per_team = (2_000, 50) if args.quick else (10_000, 100)
     window, rate = (20.0, 100.0) if args.quick else (40.0, 300.0)
     asks, days = (500, 150) if args.quick else (2_000, 365)
-    report = [f"slack-ask scale benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"]
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    report = [f"slack-ask scale benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load} "
+              f"on {multiprocessing.cpu_count()} CPUs at the start"]
+    print(report[0], flush=True)
     with ValkeyServer(config={"save": "", "appendonly": "no"}) as server:
         url = server.connection_url
-        for section in (lambda: measure_idle(url, sizes),
-                        lambda: measure_lateness(url, teams, per_team, 4, window, rate),
-                        lambda: measure_memory(url, asks, days)):
+        sections = {"idle": lambda: measure_idle(url, sizes),
+                    "lateness": lambda: measure_lateness(url, teams, per_team, 4, window, rate),
+                    "memory": lambda: measure_memory(url, asks, days)}
+        for name, section in sections.items():
+            if args.only not in (None, name):
+                continue
             lines = section()
             print("\n".join(lines), flush=True)
             report += lines
