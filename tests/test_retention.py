@@ -311,3 +311,32 @@ def test_asks_that_ended_under_an_older_version_are_forgotten_after_the_upgrade(
     assert adopted == 1 and not redis_sync.exists(LEGACY_TEAMS_KEY)
     assert ask_keys_of(redis_sync, ended.id) == []
     assert ask_keys_of(redis_sync, live.id) != []  # a live ask is the lifecycle's, not retention's
+
+
+def test_one_workspaces_retention_and_uninstall_leave_anothers_data_alone(settings, fake_slack, redis_sync, run):
+    from slack_app.due_index import next_key
+
+    services = create_app(settings).services
+    other = "T0OTHER"
+    with freeze_time(START, real_asyncio=True) as clock:
+        mine = new_ask()
+        assert run(services.send_ask(mine))
+        run(services.lifecycle.ended(run(services.store.close(TEAM, mine.id, "cancelled", ASKER))))
+        clock.move_to(START + timedelta(days=30))
+        theirs = Ask(team_id=other, asker=ASKER, text="Same people, another workspace", scope="s", estimate_minutes=30,
+                     decline_line="no_reason", teammates=[HAL])
+        assert run(services.send_ask(theirs))
+        run(services.lifecycle.ended(run(services.store.close(other, theirs.id, "cancelled", ASKER))))
+        their_keys = sorted(key for key in redis_sync.keys(f"*{other}*"))
+
+        clock.move_to(START + timedelta(days=90, seconds=1))
+        run(services.scheduler.run_due(services.lifecycle.handlers()))
+        mine_after, theirs_after = ask_keys_of(redis_sync, mine.id), redis_sync.keys(f"{{{other}:ask:{theirs.id}}}*")
+        run(services.scheduler.forget_workspace(TEAM))
+        run(services.digests.forget_workspace(TEAM))
+        run(services.store.forget_workspace(TEAM))
+
+    assert mine_after == [] and len(theirs_after) == 1  # its ask (answers and cards never written)
+    assert sorted(key for key in redis_sync.keys(f"*{other}*")) == their_keys  # untouched throughout
+    assert redis_sync.zscore(next_key("jobs"), other) is not None and redis_sync.zscore(next_key("jobs"), TEAM) is None
+    assert redis_sync.hget(balance_key(other, ASKER), "asked") == "1" and not redis_sync.exists(balance_key(TEAM, ASKER))
