@@ -34,10 +34,13 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
 CLAIM_BATCH = 50
-WORKSPACES_PER_PASS = 100
+WORKSPACES_PER_PASS = 20
 # How long a poller has a due workspace to itself before another may take it (if the first died).
 WORKSPACE_HOLD_SECONDS = 10.0
-JOBS_AT_ONCE = 64  # handlers in flight per instance: a busy pass must not exhaust the connection pools
+JOBS_AT_ONCE = 64  # handlers running per instance: a busy pass must not exhaust the connection pools
+# Jobs claimed but not finished per instance, past which a poll claims no more: the rest of what is
+# due is left to the other instances rather than queued here behind slow handlers.
+JOBS_CLAIMED_AT_MOST = 4 * JOBS_AT_ONCE
 
 
 # --- key builders -----------------------------------------------------------------------------
@@ -83,6 +86,7 @@ class Scheduler:
         self._claim = redis.register_script(lua.source("claim_jobs"))
         self._complete = redis.register_script(lua.source("complete_job"))
         self._running = asyncio.Semaphore(JOBS_AT_ONCE)
+        self._in_flight: set[asyncio.Task] = set()
 
     async def schedule(self, job: Job, *, cancelling: tuple[str, ...] = ()) -> Job:
         """Adds the job, or replaces the one with its id (due time, payload and all), and cancels
@@ -136,22 +140,33 @@ class Scheduler:
         return bool(await self._complete(keys=[leases_key(team_id), data_key(team_id)], args=[job_id, token]))
 
     async def run_due(self, handlers: Handlers, now: float | None = None) -> int:
-        """Runs every job due by `now` (default: the clock), in every workspace.
+        """Runs every job due by `now` (default: the clock), in every workspace, and waits for them.
 
         A handler that raises, or a kind with no handler, is logged and its job left leased: it
         is retried once the lease lapses. Returns how many jobs ran successfully.
         """
-        now = time.time() if now is None else now
         succeeded = 0
-        while due := await self.index.take_due(now, WORKSPACES_PER_PASS, WORKSPACE_HOLD_SECONDS):
+        while started := await self._start_due(handlers, time.time() if now is None else now):
+            succeeded += sum(await asyncio.gather(*started))
+        return succeeded
+
+    async def _start_due(self, handlers: Handlers, now: float) -> list[asyncio.Task]:
+        """Claims what is due and starts running it, without waiting for it: a slow handler (Slack
+        making it wait) never holds up the next poll, so one job's delay is not every job's."""
+        started = []
+        while len(self._in_flight) < JOBS_CLAIMED_AT_MOST and (
+                due := await self.index.take_due(now, WORKSPACES_PER_PASS, WORKSPACE_HOLD_SECONDS)):
             claims = await asyncio.gather(*(self._claim_and_look_ahead(team_id, now, self.lease_seconds, self.batch)
                                             for team_id, _ in due))
             # A workspace with more due than one batch keeps a due entry, so the next pass takes it again.
             await self.index.settle([(team_id, seen, next_look) for (team_id, seen), (_, next_look) in zip(due, claims)])
-            # Together, so that the last job of a batch does not wait out its lease in a queue.
-            results = await asyncio.gather(*(self._run(job, handlers) for jobs, _ in claims for job in jobs))
-            succeeded += sum(results)
-        return succeeded
+            for jobs, _ in claims:
+                for job in jobs:
+                    task = asyncio.create_task(self._run(job, handlers), name=f"job {job.kind}")
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+                    started.append(task)
+        return started
 
     async def adopt_legacy_workspaces(self, first: Callable[[str], Awaitable[None]] | None = None) -> int:
         """Indexes the workspaces an older version listed in LEGACY_TEAMS_KEY, so no job they hold
@@ -176,7 +191,7 @@ class Scheduler:
         poll more often than any one does: with 4 instances a due job waits ~¼ of a poll, not ½."""
         while not stop.is_set():
             try:
-                await self.run_due(handlers)
+                await self._start_due(handlers, time.time())
             except Exception:  # Redis away for a moment must not end every future timer
                 log.exception("polling for due jobs failed")
             try:
@@ -184,6 +199,7 @@ class Scheduler:
                 await asyncio.wait_for(stop.wait(), timeout=poll_seconds * jitter)
             except TimeoutError:
                 pass
+        await asyncio.gather(*self._in_flight)  # the jobs under way finish (the worker bounds how long)
 
     async def _run(self, job: Job, handlers: Handlers) -> bool:
         async with self._running:
