@@ -490,3 +490,39 @@ def test_run_forever_runs_jobs_as_they_fall_due_until_stopped(redis_url, run):
 
     assert before == []
     assert ran == ["checkin:a1"]
+
+
+def test_a_slow_job_holds_up_no_other(redis_url, run):
+    ran = []
+
+    async def scenario():
+        release = asyncio.Event()
+
+        async def slow(job: Job) -> None:  # as a handler that Slack keeps waiting
+            ran.append("slow started")
+            await release.wait()
+            ran.append("slow done")
+
+        async def quick(job: Job) -> None:
+            ran.append(job.id)
+
+        async with workers(redis_url) as (scheduler,):
+            now = time.time()
+            await scheduler.schedule(Job(id="slow", team_id=TEAM, kind="slow", due=now))
+            await scheduler.schedule(Job(id="quick", team_id="T0OTHER", kind="quick", due=now + 0.2))
+            stop = asyncio.Event()
+            polling = asyncio.create_task(scheduler.run_forever({"slow": slow, "quick": quick}, poll_seconds=0.02, stop=stop))
+            for _ in range(300):
+                if "quick" in ran:
+                    break
+                await asyncio.sleep(0.01)
+            while_slow = list(ran)
+            release.set()
+            stop.set()
+            await asyncio.wait_for(polling, timeout=2)  # stopping lets the job under way finish
+            return while_slow
+
+    while_slow = run(scenario())
+
+    assert while_slow == ["slow started", "quick"]
+    assert ran == ["slow started", "quick", "slow done"]
