@@ -20,6 +20,7 @@ from .availability import Availability
 from .insights import keep_until, yes_bucket
 from .offers import Offer
 
+OFFER_ACCEPTED = {"offer_took", "offer_took_last", "suggestion_sent"}  # settle_offer outcomes of a yes to an offer
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
 EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
 PERSON_CACHE_SECONDS = 3600
@@ -362,10 +363,13 @@ class Store:
         await self._count_first_yes(team_id, snapshot, now)
         return snapshot
 
-    async def _count_first_yes(self, team_id: str, snapshot: Snapshot, now: float) -> None:
-        if snapshot.first_yes and snapshot.ask.week:
-            waited = now - snapshot.ask.created_at
-            await self._count_week(team_id, snapshot.ask.week, {"found_help": 1, yes_bucket(waited): 1})
+    async def _count_first_yes(self, team_id: str, snapshot: Snapshot, now: float, **also: int) -> None:
+        """An ask's first yes (and whatever else this answer counts), in one step after the answer's."""
+        amounts = {name: amount for name, amount in also.items() if amount}
+        if snapshot.first_yes:
+            amounts.update({"found_help": 1, yes_bucket(now - snapshot.ask.created_at): 1})
+        if amounts and snapshot.ask and snapshot.ask.week:
+            await self._count_week(team_id, snapshot.ask.week, amounts)
 
     async def snapshot(self, team_id: str, ask_id: str) -> Snapshot:
         """The ask, its answers and its cards as they stand, in one round trip."""
@@ -407,7 +411,10 @@ class Store:
         """Outcomes: offered, already_covered, closed, unchanged (one already waits, or they took it),
         not_teammate, missing."""
         args = [offer.helper, offer.to_json(), time.time()]
-        return _snapshot(await self._offer(keys=_ask_keys(team_id, ask_id), args=args))
+        snapshot = _snapshot(await self._offer(keys=_ask_keys(team_id, ask_id), args=args))
+        if snapshot.outcome == "offered" and snapshot.ask.week:
+            await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
+        return snapshot
 
     async def settle_offer(self, team_id: str, ask_id: str, user: str, verb: str, helper: str,
                            refusal: str = "", if_already_asked: str = "", if_full: str = "",
@@ -421,7 +428,7 @@ class Store:
         now = time.time()
         args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language]
         snapshot = _snapshot(await self._settle_offer(keys=_ask_keys(team_id, ask_id), args=args))
-        await self._count_first_yes(team_id, snapshot, now)
+        await self._count_first_yes(team_id, snapshot, now, offers_accepted=int(snapshot.outcome in OFFER_ACCEPTED))
         return snapshot
 
     async def record_offer_notice(self, team_id: str, ask_id: str, helper: str, channel: str, ts: str) -> None:

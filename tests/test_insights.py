@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from fake_slack import person
 from redis.asyncio import Redis
@@ -22,7 +22,8 @@ from test_observability import scrape
 from slack_app.asks import Ask
 from slack_app.insights import FEWER, KEEP_WEEKS, figures, keep_until, weeks_up_to, yes_bucket
 from slack_app.lifecycle import iso_week
-from slack_app.store import Store, _ask_from_fields, insights_key, thanked_key
+from slack_app.offers import Kind, Offer
+from slack_app.store import Store, _ask_from_fields, insights_key, offers_key, thanked_key
 
 TEAM = "T0TEAM"
 
@@ -60,8 +61,8 @@ def test_buckets_weeks_and_how_long_the_counters_last():
 
 # --- counted as asks change, compared with a recount from the raw asks ---------------------------
 
-def recount(raw_asks: list[dict], thanked: set[str], tz: str = "UTC") -> dict[str, Counter]:
-    """The figures' counters computed the slow way: every ask, read back from Redis."""
+def recount(raw_asks: list[dict], thanked: set[str], offers: dict[str, dict], tz: str = "UTC") -> dict[str, Counter]:
+    """The figures' counters computed the slow way: every ask (and its offers), read back from Redis."""
     weeks: dict[str, Counter] = defaultdict(Counter)
     asked, helped = defaultdict(set), defaultdict(set)
     for fields in raw_asks:
@@ -77,6 +78,9 @@ def recount(raw_asks: list[dict], thanked: set[str], tz: str = "UTC") -> dict[st
             helped[iso_week(datetime.fromtimestamp(ask.done_at, timezone.utc), tz)].update(ask.helpers)
         if ask.id in thanked:
             weeks[week]["thanked"] += 1
+        made = [json.loads(raw) for teammate, raw in offers[ask.id].items() if " " not in teammate]  # not "<id> notice"
+        weeks[week]["offers_made"] += len(made)
+        weeks[week]["offers_accepted"] += sum(offer["state"] == "accepted" for offer in made)
     for week in set(asked) | set(helped):
         weeks[week].update(people_both=len(asked[week] & helped[week]), people_only_asked=len(asked[week] - helped[week]),
                            people_only_helped=len(helped[week] - asked[week]))
@@ -105,14 +109,26 @@ def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_ur
         for ask in sorted(asks, key=lambda ask: ask.created_at):  # time only moves forward
             await store.save_ask(ask)
         for ask in asks:  # everything after sending happens this week
-            for teammate in ask.teammates:
-                verb = rng.choice(["accept", "accept", "decline", "none"])
-                if verb != "none":
+            offered = []
+            for teammate in list(ask.teammates):
+                verb = rng.choice(["accept", "accept", "decline", "none", "offer"])
+                if verb == "offer":  # later, a smaller yes, or someone else; the asker may take it up below
+                    others = [p for p in people if p not in (ask.asker, *ask.teammates)]
+                    offer = rng.choice([Offer(teammate, Kind.LATER, by=date.today() + timedelta(days=3)),
+                                        Offer(teammate, Kind.SMALLER, minutes=15),
+                                        Offer(teammate, Kind.SUGGEST, suggested=rng.choice(others), suggested_name="P")])
+                    if (await store.offer(TEAM, ask.id, offer)).outcome == "offered":
+                        offered.append(teammate)
+                elif verb != "none":
                     await store.answer(TEAM, ask.id, teammate, verb)
                 if verb == "accept" and rng.random() < 0.2:  # steps back, perhaps comes back: one first yes only
                     await store.answer(TEAM, ask.id, teammate, "withdraw_accept")
                     if rng.random() < 0.5:
                         await store.answer(TEAM, ask.id, teammate, "accept")
+            for teammate in offered:
+                if rng.random() < 0.7:
+                    await store.settle_offer(TEAM, ask.id, ask.asker, rng.choice(["accept", "accept", "decline"]),
+                                             teammate, if_already_asked="asked", if_full="full")
             ending = rng.choice(["done", "done", "cancelled", "expired", "live"])
             if ending != "live":
                 snapshot = await store.close(TEAM, ask.id, ending, ask.asker)
@@ -129,12 +145,14 @@ def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_ur
         ttls = [await redis.ttl(insights_key(TEAM, week)) for week in weeks]
         markers = {ask.id for ask in map(_ask_from_fields, raw) for helper in ask.helpers
                    if await redis.exists(thanked_key(TEAM, ask.id, helper))}
+        offers = {fields["id"]: await redis.hgetall(offers_key(TEAM, fields["id"])) for fields in raw}
         await redis.aclose()
-        return raw, {week: +counts for week, counts in kept.items()}, thanked, markers, ttls
+        return raw, {week: +counts for week, counts in kept.items()}, thanked, markers, offers, ttls
 
-    raw, kept, thanked, markers, ttls = run(simulate())
+    raw, kept, thanked, markers, offers, ttls = run(simulate())
     assert len(raw) == 60 and thanked == markers
-    assert kept == recount(raw, markers)
+    assert kept == recount(raw, markers, offers)
+    assert sum(kept[week]["offers_accepted"] for week in weeks) > 3  # offers taken up, of every kind, among them
     assert sum(kept[week]["found_help"] for week in weeks) > 10 and kept[current]["people_both"] > 0  # a real mix
     assert all(0 < ttl <= (KEEP_WEEKS + 2) * 7 * 86400 for ttl in ttls)  # every counter expires on its own
 
