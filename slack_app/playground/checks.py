@@ -15,6 +15,7 @@ import json
 import os
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,29 +74,57 @@ class BlockKit(Protocol):
 
 
 class SchemaBlockKit:
-    """Block Kit checked against the JSON schema compiled from Slack's Block Kit reference."""
+    """Block Kit checked against the JSON schema compiled from Slack's Block Kit reference.
+
+    A block's validity depends on nothing around it, and the same blocks come back again and again
+    (a card redrawn, a Home tab republished), while checking one against the schema's big union of
+    block types is slow: each distinct block is checked once, and the surface around the blocks
+    (how many, which fields a view has) is checked with a schema whose `items` are left to that cache."""
 
     description = "the Block Kit JSON schema"
 
-    def __init__(self, schema_path: Path):
+    def __init__(self, schema_path: Path, cached_blocks: int = 8192):
         import jsonschema  # a test dependency: only needed where the reference data is
 
         schema = json.loads(schema_path.read_text())
-        defs = {"$schema": schema["$schema"], "$defs": schema["$defs"]}
-        self._validators = {
-            "blocks": jsonschema.Draft202012Validator(schema),
-            "modal": jsonschema.Draft202012Validator({**defs, "$ref": "#/$defs/modal_view"}),
-            "home": jsonschema.Draft202012Validator({**defs, "$ref": "#/$defs/home_view"}),
+        defs = dict(schema["$defs"])
+        for view in ("modal_view", "home_view"):
+            defs[view] = {**defs[view], "properties": {**defs[view]["properties"],
+                                                       "blocks": _without_items(defs[view]["properties"]["blocks"])}}
+        surface = {"$schema": schema["$schema"], "$defs": defs}
+        self._surfaces = {
+            "blocks": jsonschema.Draft202012Validator({**_without_items(schema), "$defs": defs}),
+            "modal": jsonschema.Draft202012Validator({**surface, "$ref": "#/$defs/modal_view"}),
+            "home": jsonschema.Draft202012Validator({**surface, "$ref": "#/$defs/home_view"}),
         }
+        self._block = jsonschema.Draft202012Validator({**surface, "$ref": "#/$defs/block"})
+        self._errors_of_json_block = lru_cache(maxsize=cached_blocks)(lambda text: self._errors_of_value(json.loads(text)))
 
     def block_errors(self, blocks: Any) -> list[str]:
-        return self._errors("blocks", blocks)
+        return self._errors("blocks", blocks, blocks, [])
 
     def view_errors(self, view: Any, kind: str) -> list[str]:
-        return self._errors(kind, view)
+        return self._errors(kind, view, view.get("blocks") if isinstance(view, dict) else None, ["blocks"])
 
-    def _errors(self, kind: str, value: Any) -> list[str]:
-        return [f"{error.message} at {list(error.absolute_path)}" for error in self._validators[kind].iter_errors(value)]
+    def _errors(self, kind: str, value: Any, blocks: Any, path: list) -> list[str]:
+        errors = [f"{error.message} at {list(error.absolute_path)}" for error in self._surfaces[kind].iter_errors(value)]
+        for index, block in enumerate(blocks if isinstance(blocks, list) else []):
+            errors += [f"{message} at {path + [index] + inner}" for message, inner in self._errors_of_block(block)]
+        return errors
+
+    def _errors_of_block(self, block: Any) -> list[tuple[str, list]]:
+        try:
+            text = json.dumps(block)  # key order kept: error messages quote the block as sent
+        except (TypeError, ValueError):  # not JSON at all: the schema says why, uncached
+            return self._errors_of_value(block)
+        return self._errors_of_json_block(text)
+
+    def _errors_of_value(self, block: Any) -> list[tuple[str, list]]:
+        return [(error.message, list(error.absolute_path)) for error in self._block.iter_errors(block)]
+
+
+def _without_items(array_schema: dict) -> dict:
+    return {key: value for key, value in array_schema.items() if key != "items"}
 
 
 class ModelBlockKit:
