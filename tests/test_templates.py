@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import date
 from importlib.resources import files
 
@@ -96,30 +97,44 @@ def test_every_template_is_covered_here():
 def in_every_language():
     """English with every context; the other languages with every template and state, for the text that is
     longest once escaped (all '&', where a longer wording could break a limit) in every status, and for the
-    hostile text (mentions, links, Jinja) in an open ask."""
+    hostile text (mentions, links, Jinja) in an open ask. One test item per template and language (thousands
+    of items cost more than the checks): a failure names the context it broke on."""
+    cases = defaultdict(list)
     for name, context in message_contexts():
         ask = context.get("ask")
         for lang in EVERY_LANGUAGE:
             if lang is ENGLISH or ask is None or ask.text.startswith("&") or ask.status is Status.OPEN:
-                yield pytest.param(name, context, lang, id=f"{name}-{lang.code}")
+                cases[name, lang].append(context)
+    return [pytest.param(name, lang, contexts, id=f"{name}-{lang.code}") for (name, lang), contexts in cases.items()]
 
 
-@pytest.mark.parametrize("name, context, lang", list(in_every_language()))
-def test_messages_are_valid_and_inert_with_hostile_input(name, context, lang):
-    if name == "digest.json.j2":  # its labels are worded before rendering: word them in this language
-        context = digest_context(context["digest"], lang)
-    message = render(name, lang=lang, **context)
+def described(context: dict) -> str:
+    ask, offer = context.get("ask"), context.get("offer")
+    parts = [f"{ask.status.value} ask with {'all-&' if ask.text.startswith('&') else 'hostile'} text"] if ask else []
+    parts += [f"{key}={context[key]}" for key in ("state", "notice", "snoozed") if key in context]
+    if offer:
+        parts.append(f"{offer.kind.value} offer {offer.state.value} from {offer.helper}")
+    return ", ".join(parts) or "its context"
 
-    assert message["text"]
-    if "blocks" in message:
-        assert _check_blocks(message["blocks"], MESSAGE_BLOCK_LIMIT, name) == []
-        assert len(message["blocks"]) <= MESSAGE_BLOCK_LIMIT
-    text = json.dumps(message, ensure_ascii=False)
-    for ping in ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil"):
-        assert ping not in text
-    typed = context["ask"].text if "ask" in context else context.get("what", "") + "".join(n["note"] for n in context.get("notes", []))
-    if "{{ 7*7 }}" in json.dumps(typed, ensure_ascii=False):
-        assert "{{ 7*7 }}" in text  # shown as typed: Jinja never evaluates user input
+
+@pytest.mark.parametrize("name, lang, contexts", in_every_language())
+def test_messages_are_valid_and_inert_with_hostile_input(name, lang, contexts):
+    for context in contexts:
+        where = f"{name} in {lang.code}, {described(context)}"
+        if name == "digest.json.j2":  # its labels are worded before rendering: word them in this language
+            context = digest_context(context["digest"], lang)
+        message = render(name, lang=lang, **context)
+
+        assert message["text"], where
+        if "blocks" in message:
+            assert _check_blocks(message["blocks"], MESSAGE_BLOCK_LIMIT, where) == []
+            assert len(message["blocks"]) <= MESSAGE_BLOCK_LIMIT, where
+        text = json.dumps(message, ensure_ascii=False)
+        for ping in ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil"):
+            assert ping not in text, where
+        typed = context["ask"].text if "ask" in context else context.get("what", "") + "".join(n["note"] for n in context.get("notes", []))
+        if "{{ 7*7 }}" in json.dumps(typed, ensure_ascii=False):
+            assert "{{ 7*7 }}" in text, where  # shown as typed: Jinja never evaluates user input
 
 
 @pytest.mark.parametrize("lang", EVERY_LANGUAGE, ids=lambda lang: lang.code)
