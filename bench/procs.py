@@ -94,6 +94,20 @@ class Processes:
         argv = ["-m", "slack_app.cli", "serve", "--port", str(port), "--host", "127.0.0.1"]
         return self._start("slack-ask", argv, port, extra_env)
 
+    def start_worker(self, extra_env: dict[str, str]) -> Target:
+        """`slack-ask worker`: no port; it carries out the effect queue and timed jobs."""
+        log = self.log_dir / f"worker-{len(self._running)}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen([sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), "-m", "slack_app.cli", "worker"],
+                                       cwd=self.log_dir, env={**self.env, **extra_env}, stdin=subprocess.DEVNULL,
+                                       stdout=out, stderr=subprocess.STDOUT)
+        target = Target("slack-ask worker", process, 0, log)
+        self._running.append(target)
+        time.sleep(2.0)  # imports and the consumer group; it has no port to wait for
+        if process.poll() is not None:
+            raise RuntimeError(f"the worker exited with {process.returncode}:\n{_tail(log)}")
+        return target
+
     def start_baseline(self, name: str, script: str, api_url: str, calls: str) -> Target:
         port = free_port()
         argv = [str(BENCH / script), "--port", str(port), "--api-url", api_url, "--calls", calls]

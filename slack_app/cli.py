@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
     # A server for Slack (behind a proxy or in a container) listens on every interface unless told otherwise.
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")  # nosec B104
-    commands.add_parser("worker", help="run only the timed-job worker (expiry, check-ins, reminders, digests)")
+    commands.add_parser("worker", help="run only the worker: the effect queue and timed jobs (expiry, check-ins, reminders, digests)")
     digest = commands.add_parser("digest", help="preview or post the weekly kudos digest")
     action = digest.add_mutually_exclusive_group(required=True)
     action.add_argument("--preview", action="store_true", help="print the digest without posting it")

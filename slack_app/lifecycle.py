@@ -14,7 +14,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .asks import Ask, Status
-from .routing import Router
 from .scheduler import Job, Scheduler
 from .store import Snapshot, Store
 from .working_hours import next_working_time
@@ -24,7 +23,6 @@ log = logging.getLogger(__name__)
 EXPIRE_AFTER = timedelta(days=3)  # without a needed-by date
 CHECK_IN_AFTER_AT_LEAST = timedelta(days=1)  # without a needed-by date: max(this, 8 × estimate)
 CHECK_IN_ESTIMATE_FACTOR = 8
-DELIVERY_CHECK_AFTER = timedelta(minutes=2)  # by then the fan-out is done, or its sender is gone
 SNOOZE_FOR = timedelta(days=1)
 REOPENED_GRACE = timedelta(days=1)
 OPEN_ASK_LOOKS_EVERY = timedelta(days=1)  # never more than a check-in's shortest delay
@@ -109,23 +107,21 @@ class Lifecycle:
     outlives the ask's end: it is set for the moment the retention window closes, and then forgets
     the ask, so an ask never lingers without something that will remove it."""
 
-    def __init__(self, store: Store, scheduler: Scheduler, router: Router, this_week: Callable[[str], Awaitable[str]],
+    def __init__(self, store: Store, scheduler: Scheduler, this_week: Callable[[str], Awaitable[str]],
                  retention: Retention = Retention()):
         self.store = store
         self.scheduler = scheduler
-        self.router = router
         self.this_week = this_week  # team → this ISO week in the workspace's time zone
         self.retention = retention
 
     # --- planning: called right after a state change, before Slack gets its ack ---
 
     async def sent(self, ask: Ask) -> None:
-        await self.scheduler.schedule(_job("deliver", ask, _utc(ask.created_at) + DELIVERY_CHECK_AFTER))
         await self._set_timer(ask, _utc(ask.created_at))
 
     async def unsent(self, ask: Ask) -> None:
         """Takes back a new ask whose saving failed part-way: its timers, then the ask."""
-        await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"deliver:{ask.id}")
+        await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}")
         await self.store.discard_ask(ask)
 
     async def ended(self, snapshot: Snapshot) -> None:
@@ -133,7 +129,7 @@ class Lifecycle:
         its thank-you reminders."""
         ask, outcome = snapshot.ask, snapshot.outcome
         if outcome == "cancelled":
-            await self._retire(ask, cancelling=(f"deliver:{ask.id}",))
+            await self._retire(ask)
         elif outcome == "done":
             await self.store.count_done(ask, await self.this_week(ask.team_id))
             for helper in ask.helpers:
@@ -175,13 +171,7 @@ class Lifecycle:
     # --- running: the scheduler calls these when a job comes due ---
 
     def handlers(self):
-        return {"deliver": self._deliver, "timer": self._timer, "thanks_reminder": self._remind_thanks,
-                "forget_kudos": self._forget_kudos}
-
-    async def _deliver(self, job: Job) -> None:
-        snapshot = await self.store.snapshot(job.team_id, job.payload["ask_id"])
-        if snapshot.ask and snapshot.ask.status.is_live:
-            await self.router.resume(snapshot)
+        return {"timer": self._timer, "thanks_reminder": self._remind_thanks, "forget_kudos": self._forget_kudos}
 
     async def _timer(self, job: Job) -> None:
         ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
@@ -201,17 +191,16 @@ class Lifecycle:
             # Looks again at least daily: if it is taken meanwhile, its check-in must not be late.
             await self._set_timer(ask, now)
             return
-        snapshot = await self.store.close(ask.team_id, ask.id, "expired")
+        snapshot = await self.store.close(ask.team_id, ask.id, "expired")  # owes its messages and notice
         if snapshot.outcome == "expired":
             await self._retire(snapshot.ask)
-        await self.router.tell(snapshot, user="")
 
     async def _forget_or_retire(self, ask: Ask, now: datetime) -> None:
         if now < ended_at(ask) + self.retention.ended_asks:
             await self._retire(ask)  # ended before this version set its timer at the forgetting time
             return
         reminders = [f"thanks_reminder:{ask.id}:{helper}" for helper in ask.helpers]
-        await self.scheduler.cancel(ask.team_id, f"deliver:{ask.id}", *reminders)
+        await self.scheduler.cancel(ask.team_id, *reminders)
         await self.store.forget_ask(ask.team_id, ask.id)
         log.info("ask forgotten", extra={"team": ask.team_id, "ask": ask.id})
 
@@ -219,14 +208,15 @@ class Lifecycle:
         if ask.check_ins_sent == 0 and now < check_in_due(ask):
             await self.scheduler.schedule(_job("timer", ask, check_in_due(ask)))
         elif ask.check_ins_sent < (2 if ask.check_in_snoozed else 1):
-            await self.store.count_check_in(ask.team_id, ask.id)
-            await self.router.notify_asker(ask, "check_in", snoozed=ask.check_in_snoozed)
+            check_in = {"kind": "notice", "notice": "check_in", "snoozed": ask.check_in_snoozed}
+            await self.store.owe(ask.team_id, ask.id, posts={"check_in:#": check_in}, counting="check_ins_sent")
 
     async def _remind_thanks(self, job: Job) -> None:
         ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
         helper = job.payload["helper"]
         if ask and ask.status is Status.DONE and not await self.store.was_thanked(job.team_id, ask.id, helper):
-            await self.router.notify_asker(ask, "thanks_reminder", helper=helper)
+            reminder = {"kind": "notice", "notice": "thanks_reminder", "helper": helper}
+            await self.store.owe(ask.team_id, ask.id, posts={f"thanks_reminder:{helper}": reminder})
 
     async def _forget_kudos(self, job: Job) -> None:
         dropped = await self.store.forget_kudos(job.team_id, job.payload["week"])

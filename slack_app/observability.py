@@ -34,6 +34,14 @@ SLACK_SECONDS = Histogram("slack_ask_slack_api_seconds", "Web API call latency, 
 JOBS = Counter("slack_ask_jobs_total", "Timed jobs run, by kind and outcome", ["kind", "outcome"], registry=REGISTRY)
 SCHEDULER_LAG = Histogram("slack_ask_scheduler_lag_seconds", "How late a timed job started after its due time",
                           buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600), registry=REGISTRY)
+EFFECTS = Counter("slack_ask_effects_total", "Asks' owed effects carried out (done), left to retry, or taken over from "
+                  "a consumer that went quiet (reclaimed)", ["outcome"], registry=REGISTRY)
+EFFECTS_PENDING = Gauge("slack_ask_effects_pending", "Asks with effects owed and not yet carried out (the effect queue's "
+                        "depth, all instances)", registry=REGISTRY)
+EFFECTS_OLDEST_SECONDS = Gauge("slack_ask_effects_oldest_seconds", "Age of the oldest effect still owed", registry=REGISTRY)
+SLACK_BUDGET_WAIT = Histogram("slack_ask_slack_api_budget_wait_seconds", "Time a Web API call waited for its turn in "
+                              "the workspace's shared rate budget", ["method"],
+                              buckets=(0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60), registry=REGISTRY)
 REDIS_ERRORS = Counter("slack_ask_redis_errors_total", "Redis operations that failed", ["where"], registry=REGISTRY)
 # The admins' insights, per workspace, over this week (weeks="1") or the last twelve (weeks="12"). Labels
 # name a workspace, never a person; a figure about fewer than 5 people or asks has no sample at all.
@@ -82,9 +90,30 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
-    """Waits out a 429 for its Retry-After like slack_sdk's own handler, and counts it."""
+    """Counts a 429 and waits out its Retry-After. With a shared budget (rate_budget.RateBudget) the
+    wait is recorded there first, so every instance holds off that workspace's method, and the retry
+    then waits for its turn like any call; without one, like slack_sdk's own handler."""
+
+    def __init__(self, budget=None, **kwargs):
+        super().__init__(**kwargs)
+        self.budget = budget
 
     async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
                                              response: HttpResponse | None = None, error: Exception | None = None) -> None:
-        SLACK_RATE_LIMITED.labels(request.url.rsplit("/", 1)[-1]).inc()
-        await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
+        method = request.url.rsplit("/", 1)[-1]
+        SLACK_RATE_LIMITED.labels(method).inc()
+        token = _bearer(request)
+        if self.budget is None or response is None or not token:
+            await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
+            return
+        retry_after = next((value for name, value in response.headers.items() if name.lower() == "retry-after"), ["1"])
+        channel = str((request.body_params or {}).get("channel", ""))
+        await self.budget.hold_off(token, method, float(retry_after[0]), channel)
+        await self.budget.wait_turn(token, method, channel)
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+def _bearer(request: HttpRequest) -> str:
+    value = request.headers.get("Authorization") or request.headers.get("authorization") or [""]
+    return str(value[0]).removeprefix("Bearer ")

@@ -110,21 +110,22 @@ class PersonalData:
         helpers = {helper for ask in asks for helper in ask.helpers}
         notes = await self.store.redact_notes(team_id, user_id, helpers, ERASED)
         offer_lines = await self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED)
+        for ask in [*asks, *await self.store.load_asks(team_id, offer_lines)]:  # every message showing their words
+            await self.store.owe(team_id, ask.id, messages=[*(f"card:{uid}" for uid in ask.teammates), "summary",
+                                                            "offer_notices:*"])
         log.info("erased a person's words", extra={"team": team_id, "user": user_id, "asks": len(asks), "notes": notes,
                                                    "offer_lines": len(offer_lines)})
         return Erasure(asks=len(asks), notes=notes, offer_lines=offer_lines)
 
     async def show_erased(self, team_id: str, user_id: str) -> None:
-        """After an erasure: cards, summaries and Home tabs re-rendered from the store, which no longer has the words."""
+        """After an erasure: Home tabs re-rendered from the store, which no longer has the words (cards,
+        summaries and offer DMs were owed their redraw by the erasure itself)."""
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         offered = [ask_id for ask_id, offer in zip(for_ids, await self.store.offers_of(team_id, for_ids, user_id))
                    if offer is not None and offer.note == ERASED]  # their offer's line shows in the asker's DMs
-        snapshots = [await self.store.snapshot(team_id, ask_id) for ask_id in [*by_ids, *offered]]
         concerned = {user_id}
-        for snapshot in snapshots:
-            if snapshot.ask is not None:
-                concerned.update([snapshot.ask.asker, *snapshot.ask.teammates])
-                await self.router.rerender(snapshot)
+        for ask in await self.store.load_asks(team_id, [*by_ids, *offered]):
+            concerned.update([ask.asker, *ask.teammates])
         await self.home.refresh_people(team_id, concerned)
 
     # --- deactivation ---

@@ -8,13 +8,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
+
+import aiohttp
+from redis.exceptions import RedisError
+from slack_sdk.errors import SlackApiError
 
 from .asks import Answer, Ask, Status
 from .i18n import Language
 from .offers import Offer, State, accepted_scope, invited, offer_kinds
 from .render import render
 from .slack_api import Clients
-from .store import Snapshot, Store
+from .store import PENDING, Snapshot, Store
 
 log = logging.getLogger(__name__)
 
@@ -23,31 +28,21 @@ VERB_FOR_ANSWER = {Answer.ACCEPT: "accept", Answer.DECLINE: "decline"}
 UNDO_FOR_ANSWER = {Answer.ACCEPT: "withdraw_accept", Answer.DECLINE: "withdraw_decline"}
 
 FAN_OUT_AT_ONCE = 4  # cards in flight per ask: kind to rate limits, quick for ten teammates
-# Message metadata marking a card or summary, so a resumed fan-out can tell it was delivered.
+# Message metadata marking a card, a summary or any other post, so that one whose sender may have
+# died before recording it is found in the DM rather than sent again.
 CARD_EVENT = "slack_ask_card"
 SUMMARY_EVENT = "slack_ask_summary"
+POST_EVENT = "slack_ask_post"
+SUMMARY_POST = "summary"
 SEARCH_DEPTH = 50
-
-# Outcomes that changed nothing, so nobody hears anything.
-QUIET_OUTCOMES = {"unchanged", "missing", "not_asker", "not_allowed", "not_teammate"}
-# Outcomes after which every teammate's card may need to change, not only the answerer's.
-STATUS_CHANGES = {"took_last", "reopened", "cancelled", "expired", "offer_took_last"}
-SUMMARY_CHANGES = {"took", "took_last", "withdrew", "reopened", "cancelled", "expired", "done", "offered", "offer_took",
-                   "offer_took_last", "offer_declined", "offer_lapsed", "suggestion_sent", "suggestion_refused"}
-# Outcomes that find the ask already covered: the answerer is thanked for offering.
-LATE_OUTCOMES = {"already_covered", "offer_lapsed"}
-NOTICES = {
-    "took": "helper_found",
-    "took_last": "helper_found",
-    "withdrew": "helper_stepped_back",
-    "reopened": "helper_stepped_back",
-    "all_declined": "all_declined",
-    "expired": "expired",
-}
+# Failures worth trying again later (the client has already retried 429s, 5xx and timeouts a few
+# times); any other failure of an effect is logged and the effect dropped, never retried forever.
+TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, OSError, RedisError)
 
 
-def _marker(event_type: str, ask: Ask, user: str) -> dict:
-    return {"event_type": event_type, "event_payload": {"ask_id": ask.id, "user": user}}
+def _marker(event_type: str, ask: Ask, user: str, post_id: str = "") -> dict:
+    payload = {"ask_id": ask.id, "user": user, **({"post": post_id} if post_id else {})}
+    return {"event_type": event_type, "event_payload": payload}
 
 
 def card_state(ask: Ask, answer: Answer | None, offer: Offer | None = None, *, offered_late: bool = False) -> str:
@@ -81,58 +76,103 @@ def render_offer_notice(ask: Ask, offer: Offer) -> dict:
 
 
 class Router:
-    def __init__(self, store: Store, clients: Clients):
+    """Carries out what an ask's changes owe (see _owe.lua): sending it, bringing each touched
+    message to the ask's current state, and posting notices. Run from the effect queue, by any
+    instance, at least once; done so that running it twice shows nothing twice."""
+
+    def __init__(self, store: Store, clients: Clients, home: Any):
         self.store = store
         self.clients = clients
+        self.home = home  # refresh_for(snapshot): keeps Home tabs current
+
+    async def carry_out(self, team_id: str, ask_id: str) -> bool:
+        """Everything the ask is owed, until nothing is. False if some effect failed for now and is
+        to be tried again later (its queue entry stays pending)."""
+        while True:
+            owed, snapshot = await self.store.owed(team_id, ask_id)
+            if not owed:
+                return True
+            done, again = await self._carry_out(snapshot, owed) if snapshot.ask else (owed, False)
+            still_owed = await self.store.settle(team_id, ask_id, done)
+            if again:
+                return False
+            if not still_owed:
+                return True
+
+    async def _carry_out(self, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], bool]:
+        """(the effects done or given up, whether any is to be tried again)."""
+        ask, outcomes = snapshot.ask, {}
+        if "route" in owed:
+            outcomes["route"] = await _attempt(self.resume(snapshot), ask, "route")
+            snapshot = await self.store.snapshot(ask.team_id, ask.id)  # with the cards just sent
+        cards: dict[tuple, dict] = {}  # once per state and language: ten covered cards in one language, one rendering
+        work = {field: self._effect(snapshot, field, value, cards) for field, value in owed.items() if field != "route"}
+        results = await asyncio.gather(*(_attempt(effect, ask, field) for field, effect in work.items()))
+        outcomes.update(zip(work, results))
+        done = {field: owed[field] for field, finished in outcomes.items() if finished}
+        return done, len(done) < len(owed)
+
+    def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]):
+        kind, _, rest = field.partition(":")
+        if kind == "card":
+            return self._sync_card(snapshot, rest, value.endswith(" late"), cards)
+        if kind == "summary":
+            return self._sync_summary(snapshot)
+        if kind == "offer_notices":
+            return self._sync_offer_notices(snapshot, rest, value.endswith(" moved"))
+        if kind == "suggested":
+            return self._send_new_card(snapshot.ask, snapshot.offers[rest].suggested)
+        if kind == "home":
+            return self.home.refresh_for(snapshot)
+        if kind == "post":
+            return self._post_owed(snapshot, field, json.loads(value))
+        return _unknown(field)  # from a newer version of the app, perhaps: dropped, loudly
 
     # --- sending an ask ---
 
-    async def route(self, ask: Ask) -> None:
-        """DMs the asker a summary, then each teammate a card. The ask is already stored, and a
-        delivery job is scheduled in case this instance dies or Slack fails part-way."""
-        sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
-        results = await asyncio.gather(self._send_summary(ask),
-                                       *(self._send_card_once(ask, teammate, sending) for teammate in ask.teammates),
-                                       return_exceptions=True)
-        failures = [result for result in results if isinstance(result, Exception)]
-        if failures:
-            log.warning("fan-out incomplete; the delivery check will finish it",
-                        extra={"ask": ask.id, "team": ask.team_id, "failures": len(failures), "first": repr(failures[0])})
-
     async def resume(self, snapshot: Snapshot) -> None:
-        """Finishes a fan-out left half done: every teammate ends up with exactly one card.
-
-        A card marked pending may have reached Slack before its sender died, so it is looked for
-        in the DM (cards carry their ask's id as message metadata) before it is sent again.
-        """
+        """DMs the asker a summary and each teammate a card, each exactly once: a card or summary
+        marked pending may have reached Slack before its sender died, so it is looked for in the DM
+        (they carry their ask's id as message metadata) before it is sent again."""
         ask = snapshot.ask
-        if not ask.summary_ts:
-            found = await self._find_message(ask, ask.asker, SUMMARY_EVENT)
-            if found:
-                await self.store.record_summary(ask.team_id, ask.id, *found)
-            else:
-                await self._send_summary(ask)
+        if not ask.status.is_live:
+            return
+        sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
         pending = await self.store.pending_cards(ask.team_id, ask.id)
-        for teammate in ask.teammates:
-            if teammate in snapshot.cards:
-                continue
-            found = await self._find_message(ask, teammate, CARD_EVENT) if teammate in pending else None
+        results = await asyncio.gather(
+            self._send_summary_once(ask),
+            *(self._send_card_once(snapshot, teammate, teammate in pending, sending)
+              for teammate in ask.teammates if teammate not in snapshot.cards),
+            return_exceptions=True)
+        failures = [result for result in results if isinstance(result, BaseException)]
+        if failures:
+            raise failures[0]
+
+    async def _send_summary_once(self, ask: Ask) -> None:
+        if ask.summary_ts:
+            return
+        earlier = await self.store.claim_post(ask.team_id, ask.id, SUMMARY_POST)
+        found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
+        if found is None and earlier in (None, PENDING):
+            summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
+            sent = await self._post(ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)})
+            found = sent["channel"], sent["ts"]
+        if found:
+            await self.store.record_summary(ask.team_id, ask.id, *found)
+            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
+
+    async def _send_card_once(self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore) -> None:
+        ask = snapshot.ask
+        async with sending:
+            found = await self._find_message(ask, teammate, CARD_EVENT) if pending else None
             if found:
                 await self.store.record_card(ask.team_id, ask.id, teammate, *found)
-            elif teammate in pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
+            elif pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
                 offer = snapshot.offers.get(teammate)
                 await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
 
-    async def _send_summary(self, ask: Ask) -> None:
-        summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
-        sent = await self._post(ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)})
-        await self.store.record_summary(ask.team_id, ask.id, sent["channel"], sent["ts"])
-
-    async def _send_card_once(self, ask: Ask, teammate: str, sending: asyncio.Semaphore) -> None:
-        async with sending:
-            await self._send_new_card(ask, teammate)
-
     async def _send_new_card(self, ask: Ask, teammate: str) -> None:
+        """A card for someone added to the ask (a suggestion the asker accepted), sent once."""
         if await self.store.claim_card(ask.team_id, ask.id, teammate):
             await self._send_card(ask, teammate, "open")
 
@@ -141,88 +181,84 @@ class Router:
         sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
 
-    async def _find_message(self, ask: Ask, user: str, event_type: str) -> tuple[str, str] | None:
+    async def _find_message(self, ask: Ask, user: str, event_type: str, post_id: str = "") -> tuple[str, str] | None:
         """(channel, ts) of a message about this ask already in the app's DM with `user`, if any."""
         client = await self.clients.for_team(ask.team_id)
         channel = (await client.conversations_open(users=user))["channel"]["id"]
         history = await client.conversations_history(channel=channel, limit=SEARCH_DEPTH, include_all_metadata=True)
         for message in history.get("messages", []):
             metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == event_type and metadata.get("event_payload", {}).get("ask_id") == ask.id:
+            payload = metadata.get("event_payload", {})
+            if (metadata.get("event_type") == event_type and payload.get("ask_id") == ask.id
+                    and payload.get("post", "") == post_id):
                 return channel, message["ts"]
         return None
 
-    # --- answers ---
+    # --- messages brought to the ask's current state ---
 
-    async def tell(self, snapshot: Snapshot, user: str) -> None:
-        """Updates cards, the asker's summary and notices after a state change by `user`."""
-        outcome, ask = snapshot.outcome, snapshot.ask
-        if ask is None or outcome in QUIET_OUTCOMES:
+    async def _sync_card(self, snapshot: Snapshot, teammate: str, offered_late: bool, cards: dict[tuple, dict]) -> None:
+        if teammate not in snapshot.cards:  # not delivered yet: the fan-out sends it as the ask stands then
             return
-        if outcome in STATUS_CHANGES:
-            touched = list(snapshot.cards)
-        elif outcome == "done":
-            touched = [helper for helper in ask.helpers if helper in snapshot.cards]
-        else:
-            touched = [user] if user in snapshot.cards else []
-        # Each card in its teammate's language, rendered once per state and language: ten covered
-        # cards in one language are one rendering.
-        offers = snapshot.offers
-        looks = {teammate: (card_state(ask, snapshot.answers.get(teammate), offers.get(teammate),
-                                       offered_late=outcome in LATE_OUTCOMES),
-                            ask.language_of(teammate), offers.get(teammate)) for teammate in touched}
-        cards = {look: render_card(ask, *look) for look in set(looks.values())}
-        updates = [self._update(ask.team_id, *snapshot.cards[teammate], cards[look]) for teammate, look in looks.items()]
-        if outcome in SUMMARY_CHANGES or user in offers:
-            updates.append(self._update_summary(ask, offers))
-        if outcome in NOTICES:
-            updates.append(self.notify_asker(ask, NOTICES[outcome], helper=user))
-        if outcome == "done":
-            asker_lang = ask.language_of(ask.asker)
-            updates += [self.notify_asker(ask, "thanks_prompt", helper=helper,
-                                          scope=accepted_scope(offers.get(helper), ask, asker_lang))
-                        for helper in ask.helpers]
-        if outcome == "offered":
-            updates.append(self._post_offer_notice(ask, offers[user]))
-        else:
-            updates += [self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
-                        for offer in _offer_notices_to_update(snapshot, user)]
-        if outcome == "suggestion_sent":
-            updates.append(self._send_new_card(ask, offers[user].suggested))
-        await asyncio.gather(*updates)
+        ask = snapshot.ask
+        offer = snapshot.offers.get(teammate)
+        look = card_state(ask, snapshot.answers.get(teammate), offer, offered_late=offered_late), ask.language_of(teammate), offer
+        if look not in cards:
+            cards[look] = render_card(ask, *look)
+        await self._update(ask.team_id, *snapshot.cards[teammate], cards[look])
 
-    async def _post_offer_notice(self, ask: Ask, offer: Offer) -> None:
-        sent = await self._post(ask.team_id, ask.asker, render_offer_notice(ask, offer))
-        await self.store.record_offer_notice(ask.team_id, ask.id, offer.helper, sent["channel"], sent["ts"])
-
-    async def thank(self, ask: Ask, helper: str, note: str) -> None:
-        await self._post(ask.team_id, helper, render("thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask,
-                                                     asker=ask.asker, note=note))
-
-    async def mark_thanked(self, ask: Ask, helper: str, channel: str, ts: str) -> None:
-        """Turns the asker's thank-you prompt into a record that the thanks went out."""
-        await self._update(ask.team_id, channel, ts, render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask,
-                                                            notice="thanks_sent", helper=helper, snoozed=False))
-
-    async def _update_summary(self, ask: Ask, offers: dict[str, Offer]) -> None:
+    async def _sync_summary(self, snapshot: Snapshot) -> None:
+        ask = snapshot.ask
         if ask.summary_ts:
-            await self._update(ask.team_id, ask.summary_channel, ask.summary_ts,
-                               render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers=offers))
+            summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers=snapshot.offers)
+            await self._update(ask.team_id, ask.summary_channel, ask.summary_ts, summary)
 
-    async def notify_asker(self, ask: Ask, notice: str, helper: str = "", snoozed: bool = False, scope: str = "") -> None:
-        await self._post(ask.team_id, ask.asker, render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask,
-                                                        notice=notice, helper=helper, snoozed=snoozed, scope=scope))
+    async def _sync_offer_notices(self, snapshot: Snapshot, user: str, moved: bool) -> None:
+        """The asker's DMs about offers that this change alters: always the answerer's own ("*": every
+        one), and every waiting one when the ask's status moved (they become answerable, or lapse)."""
+        ask = snapshot.ask
+        await asyncio.gather(*(
+            self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
+            for teammate, offer in snapshot.offers.items()
+            if offer.notice_ts and (user in ("*", teammate) or (moved and offer.waiting))))
 
-    async def rerender(self, snapshot: Snapshot) -> None:
-        """Every card, the summary and the offer DMs of an ask drawn again from the store (after words were erased)."""
-        ask, offers = snapshot.ask, snapshot.offers
-        updates = [self._update(ask.team_id, channel, ts,
-                                render_card(ask, card_state(ask, snapshot.answers.get(teammate), offers.get(teammate)),
-                                            ask.language_of(teammate), offers.get(teammate)))
-                   for teammate, (channel, ts) in snapshot.cards.items()]
-        updates += [self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
-                    for offer in offers.values() if offer.notice_ts]
-        await asyncio.gather(self._update_summary(ask, offers), *updates)
+    # --- posts: notices to the asker, thanks to a helper ---
+
+    async def _post_owed(self, snapshot: Snapshot, post_id: str, payload: dict) -> None:
+        ask = snapshot.ask
+        if payload["kind"] == "offer_notice":
+            offer = snapshot.offers[payload["helper"]]
+            found = await self._post_once(ask, ask.asker, post_id, render_offer_notice(ask, offer))
+            await self.store.record_offer_notice(ask.team_id, ask.id, offer.helper, *found)
+            return
+        if payload["kind"] == "thanks":
+            helper = payload["helper"]
+            message = render("thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask, asker=ask.asker,
+                             note=payload["note"])
+            await self._post_once(ask, helper, post_id, message)
+            if payload.get("channel") and payload.get("ts"):  # the asker's prompt now says the thanks went out
+                notice = render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask, notice="thanks_sent",
+                                helper=helper, snoozed=False)
+                await self._update(ask.team_id, payload["channel"], payload["ts"], notice)
+            return
+        lang, helper = ask.language_of(ask.asker), payload.get("helper", "")
+        # A thank-you prompt names what the helper took on, when theirs was a smaller yes.
+        scope = accepted_scope(snapshot.offers.get(helper), ask, lang) if payload["notice"] == "thanks_prompt" else ""
+        message = render("asker_notice.json.j2", lang=lang, ask=ask, notice=payload["notice"], helper=helper,
+                         snoozed=bool(payload.get("snoozed")), scope=scope)
+        await self._post_once(ask, ask.asker, post_id, message)
+
+    async def _post_once(self, ask: Ask, user: str, post_id: str, message: dict) -> tuple[str, str]:
+        """(channel, ts) of the post, sent now or found to have gone out before."""
+        earlier = await self.store.claim_post(ask.team_id, ask.id, post_id)
+        if earlier not in (None, PENDING):
+            channel, ts = earlier.split(" ", 1)
+            return channel, ts  # it went out
+        found = await self._find_message(ask, user, POST_EVENT, post_id) if earlier == PENDING else None
+        if found is None:
+            sent = await self._post(ask.team_id, user, {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)})
+            found = sent["channel"], sent["ts"]
+        await self.store.record_post(ask.team_id, ask.id, post_id, *found)
+        return found
 
     async def tell_person(self, team_id: str, user: str, text: str) -> None:
         await self._post(team_id, user, {"text": text})
@@ -246,10 +282,24 @@ class Router:
         await client.chat_update(channel=channel, ts=ts, **message)
 
 
-def _offer_notices_to_update(snapshot: Snapshot, user: str) -> list[Offer]:
-    """The asker's offer DMs whose buttons or words this change alters: every waiting one when the
-    ask's status moves (they become answerable, or lapse), and always the answerer's own."""
-    outcome, offers = snapshot.outcome, snapshot.offers
-    moved = outcome in STATUS_CHANGES or outcome == "done"
-    return [offer for teammate, offer in offers.items()
-            if offer.notice_ts and (teammate == user or (moved and offer.waiting))]
+async def _unknown(field: str) -> None:
+    raise ValueError(f"unknown effect {field}")
+
+
+async def _attempt(effect, ask: Ask, field: str) -> bool:
+    """True when the effect is done, or failed in a way trying again would not mend."""
+    try:
+        await effect
+    except Exception as error:
+        if not _transient(error):
+            log.exception("effect failed for good; dropped", extra={"ask": ask.id, "team": ask.team_id, "effect": field})
+            return True
+        log.warning("effect failed; trying again later", extra={"ask": ask.id, "team": ask.team_id, "effect": field, "error": repr(error)})
+        return False
+    return True
+
+
+def _transient(error: Exception) -> bool:
+    if isinstance(error, SlackApiError):
+        return error.response.get("error") == "ratelimited"  # still limited after the client's retries
+    return isinstance(error, TRANSIENT)

@@ -19,6 +19,7 @@ from .asks import Ask
 from .availabilities import Availabilities
 from .background import Background
 from .digests import Digests
+from .effects import EffectQueue
 from .home import Home
 from .i18n import ENGLISH, Language
 from .insights_service import Insights
@@ -31,7 +32,7 @@ from .routing import Router
 from .scheduler import Scheduler
 from .settings import Settings
 from .slack_api import Clients
-from .store import Snapshot, Store
+from .store import Store
 
 PING_TIMEOUT_SECONDS = 1.0
 # users.info for up to 11 people has to fit inside Slack's 3-second window with the save.
@@ -102,6 +103,7 @@ class Services:
     health: StoreHealth
     ask_forms: AskForms
     personal: PersonalData
+    effects: EffectQueue
 
     async def send_ask(self, ask: Ask) -> bool:
         """Saves a new ask with its timers, all or nothing: False, with nothing of it kept, when
@@ -155,13 +157,6 @@ class Services:
     def reply(self, respond: AsyncRespond, **message) -> None:
         """Answers through the response URL after the ack, which must not wait on that HTTP call."""
         self.background.spawn_now(respond(**message), "respond")
-
-    async def tell(self, snapshot: Snapshot, user: str) -> None:
-        """After Slack has its ack: update every message and Home tab the change touches."""
-        if snapshot.ask is None:
-            return
-        await self.background.spawn(self.router.tell(snapshot, user), f"tell {snapshot.outcome} {snapshot.ask.id}")
-        await self.background.spawn(self.home.refresh_for(snapshot), f"home {snapshot.ask.id}")
 
     async def store_reachable(self) -> bool:
         return await self.health.reachable()

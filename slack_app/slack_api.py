@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from .installations import RedisInstallationStore
+from .rate_budget import RateBudget
 from .observability import (
     SLACK_CALLS,
     SLACK_ERRORS,
@@ -43,11 +44,16 @@ BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:writ
 
 
 class MeteredWebClient(AsyncWebClient):
-    """Counts and times every Web API call, and its failures, by method."""
+    """Counts and times every Web API call, and its failures, by method; each call first waits for
+    its turn in the workspace's shared rate budget (when there is one)."""
+
+    budget: RateBudget | None = None
 
     async def api_call(self, api_method: str, **kwargs) -> AsyncSlackResponse:
         started = time.perf_counter()
         SLACK_CALLS.labels(api_method).inc()
+        if self.budget is not None and self.token:
+            await self.budget.wait_turn(self.token, api_method, _channel(kwargs))
         try:
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
@@ -60,6 +66,13 @@ class MeteredWebClient(AsyncWebClient):
             SLACK_SECONDS.labels(api_method).observe(time.perf_counter() - started)
 
 
+def _channel(kwargs: dict) -> str:
+    for where in ("json", "params", "data"):
+        if isinstance(kwargs.get(where), dict) and kwargs[where].get("channel"):
+            return str(kwargs[where]["channel"])
+    return ""
+
+
 class TimeoutRetryHandler(AsyncRetryHandler):
     """Retries a timed-out call when doing it twice is harmless; a timed-out post is left to the
     delivery check, which looks for the message before sending it again."""
@@ -70,19 +83,22 @@ class TimeoutRetryHandler(AsyncRetryHandler):
         return isinstance(error, asyncio.TimeoutError) and method in SAFE_TO_REPEAT
 
 
-def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
-    """A client for SLACK_API_URL that waits out 429s (Retry-After) and retries transient faults."""
-    return MeteredWebClient(
+def web_client(settings: Settings, token: str | None = None, budget: RateBudget | None = None) -> AsyncWebClient:
+    """A client for SLACK_API_URL that spends the workspace's shared rate budget, waits out 429s
+    (Retry-After, told to every instance through the budget) and retries transient faults."""
+    client = MeteredWebClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=settings.slack_timeout,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            CountingRateLimitHandler(max_retry_count=5),
+            CountingRateLimitHandler(budget, max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=2),
             TimeoutRetryHandler(max_retry_count=2),
         ],
     )
+    client.budget = budget
+    return client
 
 
 class NotInstalled(Exception):
@@ -92,10 +108,12 @@ class NotInstalled(Exception):
 class Clients:
     """The Web API client for a workspace: the one bot token, or the one its installation holds."""
 
-    def __init__(self, settings: Settings, installations: RedisInstallationStore | None = None):
+    def __init__(self, settings: Settings, installations: RedisInstallationStore | None = None,
+                 budget: RateBudget | None = None):
         self.settings = settings
         self.installations = installations
-        self.app_client = web_client(settings, settings.bot_token)  # OAuth mode: no token, for oauth.v2.access
+        self.budget = budget
+        self.app_client = web_client(settings, settings.bot_token, budget)  # OAuth mode: no token, for oauth.v2.access
         self._rotator = (AsyncTokenRotator(client_id=settings.client_id, client_secret=settings.client_secret,
                                            client=self.app_client) if installations else None)
         self._by_token: dict[str, AsyncWebClient] = {}  # safe to lose: rebuilt from the installation
@@ -141,7 +159,7 @@ class Clients:
             raise NotInstalled(team_id)
         token = bot.bot_token
         if token not in self._by_token:
-            self._by_token[token] = web_client(self.settings, token)
+            self._by_token[token] = web_client(self.settings, token, self.budget)
             self._by_token[token].session = self._session
         self._by_team[team_id] = (time.monotonic() + TOKEN_CACHE_SECONDS, self._by_token[token])
         return self._by_token[token]

@@ -1,18 +1,24 @@
 """All Redis access: named key builders, and Lua scripts where two people can race.
 
 Every key of one ask shares the hash tag `{team:ask:id}`, so each script touches one slot and the
-store runs unchanged on Redis Cluster.
+store runs unchanged on Redis Cluster. That includes the effects a change owes (`owed_key`), which
+the script committing the change records in the same step. The effect queue's streams are a fixed
+number of shards, each in a slot of its own (`effect_stream_key`); on a single server the script adds
+the shard's stream entry too, and on a Cluster (where one script cannot reach two slots) the store
+adds it right after the script.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from . import lua
 from .asks import MAX_TEAMMATES, Answer, Ask, Person, Status
@@ -46,6 +52,28 @@ def cards_key(team_id: str, ask_id: str) -> str:
 def offers_key(team_id: str, ask_id: str) -> str:
     """Hash: each teammate's offer (JSON), and beside it `<teammate> notice`, where its DM to the asker is."""
     return f"{{{team_id}:ask:{ask_id}}}:offers"
+
+
+def owed_key(team_id: str, ask_id: str) -> str:
+    """Hash: effects an ask's changes owe and that are not yet carried out (field → what, see _owe.lua)."""
+    return f"{{{team_id}:ask:{ask_id}}}:owed"
+
+
+def posts_key(team_id: str, ask_id: str) -> str:
+    """Hash: post id → "channel ts" once a post about the ask reached Slack, PENDING while it may be on its way."""
+    return f"{{{team_id}:ask:{ask_id}}}:posts"
+
+
+EFFECT_SHARDS = 8  # streams every instance consumes: enough to spread a Cluster's load, few to poll
+
+
+def effect_stream_key(shard: int) -> str:
+    """Stream: one entry per ask with effects owed. Each shard has a hash tag, so a slot, of its own."""
+    return f"{{slack-ask:effects:{shard}}}"
+
+
+def effect_shard(team_id: str, ask_id: str) -> int:
+    return zlib.crc32(f"{team_id}:{ask_id}".encode()) % EFFECT_SHARDS
 
 
 def card_index_key(team_id: str, channel: str, ts: str) -> str:
@@ -166,8 +194,11 @@ class CardRef:
 class Store:
     def __init__(self, redis: Redis):
         self.redis = redis
+        self._clustered = isinstance(redis, RedisCluster)
         self._answer = redis.register_script(lua.source("answer"))
         self._close = redis.register_script(lua.source("close"))
+        self._owe = redis.register_script(lua.source("owe"))
+        self._settle = redis.register_script(lua.source("settle"))
         self._thanks = redis.register_script(lua.source("record_thanks"))
         self._claim_digest = redis.register_script(lua.source("claim_digest"))
         self._redact_notes = redis.register_script(lua.source("redact_notes"))
@@ -183,12 +214,19 @@ class Store:
     # --- asks ---
 
     async def save_ask(self, ask: Ask) -> None:
-        """Stores the ask first, then the indexes that lead people to it, each step all or nothing
-        (a transaction), so a refused write leaves what `discard_ask` can take back; then counts it
-        (ask.week), last, so an ask taken back was never counted."""
+        """Stores the ask with its sending owed (one step), then the indexes that lead people to it, each
+        step all or nothing (a transaction), so a refused write leaves what `discard_ask` can take back;
+        then counts it (ask.week), last, so an ask taken back was never counted."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
-        await self.redis.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
+        async with self.redis.pipeline(transaction=not self._clustered) as pipe:
+            pipe.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
+            pipe.hset(owed_key(team, ask.id), "route", "1")
+            if not self._clustered:
+                pipe.xadd(*_wake_entry(team, ask.id))
+            await pipe.execute()
+        if self._clustered:
+            await self.redis.xadd(*_wake_entry(team, ask.id))
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
             pipe.zadd(asked_by_key(team, ask.asker), {ask.id: ask.created_at})
             for teammate in ask.teammates:
@@ -217,7 +255,7 @@ class Store:
             for helper in ask.helpers:
                 pipe.delete(thanked_key(team_id, ask_id, helper))
             await pipe.execute()
-        await self.redis.unlink(*_ask_keys(team_id, ask_id))
+        await self.redis.unlink(*_ask_keys(team_id, ask_id), posts_key(team_id, ask_id), owed_key(team_id, ask_id))
         return True
 
     async def discard_ask(self, ask: Ask) -> None:
@@ -359,7 +397,8 @@ class Store:
         reopened, undeclined, unchanged, missing.
         """
         now = time.time()
-        snapshot = _snapshot(await self._answer(keys=_ask_keys(team_id, ask_id), args=[user, verb, now]))
+        raw = await self._answer(keys=self._change_keys(team_id, ask_id), args=[user, verb, now])
+        snapshot = await self._committed(team_id, ask_id, raw)
         await self._count_first_yes(team_id, snapshot, now)
         return snapshot
 
@@ -411,7 +450,7 @@ class Store:
         """Outcomes: offered, already_covered, closed, unchanged (one already waits, or they took it),
         not_teammate, missing."""
         args = [offer.helper, offer.to_json(), time.time()]
-        snapshot = _snapshot(await self._offer(keys=_ask_keys(team_id, ask_id), args=args))
+        snapshot = await self._committed(team_id, ask_id, await self._offer(keys=self._change_keys(team_id, ask_id), args=args))
         if snapshot.outcome == "offered" and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
         return snapshot
@@ -427,7 +466,7 @@ class Store:
         suggestion_refused, not_asker, unchanged (no waiting offer), missing."""
         now = time.time()
         args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language]
-        snapshot = _snapshot(await self._settle_offer(keys=_ask_keys(team_id, ask_id), args=args))
+        snapshot = await self._committed(team_id, ask_id, await self._settle_offer(keys=self._change_keys(team_id, ask_id), args=args))
         await self._count_first_yes(team_id, snapshot, now, offers_accepted=int(snapshot.outcome in OFFER_ACCEPTED))
         return snapshot
 
@@ -459,10 +498,61 @@ class Store:
 
         Outcomes: the ending itself, unchanged, not_asker, not_allowed, missing.
         """
-        return _snapshot(await self._close(keys=_ask_keys(team_id, ask_id), args=[ending, user, time.time()]))
+        raw = await self._close(keys=self._change_keys(team_id, ask_id), args=[ending, user, time.time()])
+        return await self._committed(team_id, ask_id, raw)
 
-    async def count_check_in(self, team_id: str, ask_id: str) -> int:
-        return await self.redis.hincrby(ask_key(team_id, ask_id), "check_ins_sent", 1)
+    # --- effects a change owes ---
+
+    def _change_keys(self, team_id: str, ask_id: str) -> list[str]:
+        keys = [*_ask_keys(team_id, ask_id), owed_key(team_id, ask_id)]
+        return keys if self._clustered else [*keys, effect_stream_key(effect_shard(team_id, ask_id))]
+
+    async def _committed(self, team_id: str, ask_id: str, raw: str) -> Snapshot:
+        snapshot = _snapshot(raw)
+        if json.loads(raw).get("wake"):  # only on a Cluster: the script could not reach the stream's slot
+            await self.redis.xadd(*_wake_entry(team_id, ask_id))
+        return snapshot
+
+    async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict] | None = None,
+                  counting: str = "", messages: list[str] | None = None) -> int:
+        """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
+        ask's `counting` field, incremented in the same step), and redraws of its messages ("card:<user>",
+        "summary"). Returns the counted value (0 without one)."""
+        this_time = secrets.token_hex(6)  # a value of its own, so a redraw owed meanwhile is not settled by this one
+        wanted = {"posts": posts or {}, "count": counting, "owe": {message: this_time for message in messages or []}}
+        raw = await self._owe(keys=self._change_keys(team_id, ask_id), args=[json.dumps(wanted)])
+        result = json.loads(raw)
+        if result["wake"]:
+            await self.redis.xadd(*_wake_entry(team_id, ask_id))
+        return int(result["count"])
+
+    async def owed(self, team_id: str, ask_id: str) -> tuple[dict[str, str], Snapshot]:
+        """What an ask is owed, and the ask as it stands, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(owed_key(team_id, ask_id))
+            for key in _ask_keys(team_id, ask_id):
+                pipe.hgetall(key)
+            owed, ask, answers, cards = await pipe.execute()
+        if not ask:
+            return owed, Snapshot("missing")
+        return owed, Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards))
+
+    async def settle(self, team_id: str, ask_id: str, done: dict[str, str]) -> int:
+        """Forgets effects carried out (unless owed again since); returns how many are still owed."""
+        args = [item for field_value in done.items() for item in field_value]
+        return int(await self._settle(keys=[owed_key(team_id, ask_id)], args=args))
+
+    async def claim_post(self, team_id: str, ask_id: str, post_id: str) -> str | None:
+        """None for the one sender who may post this; else what an earlier sender left: PENDING (it may
+        or may not have reached Slack) or "channel ts"."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hsetnx(posts_key(team_id, ask_id), post_id, PENDING)
+            pipe.hget(posts_key(team_id, ask_id), post_id)
+            claimed, value = await pipe.execute()
+        return None if claimed else value
+
+    async def record_post(self, team_id: str, ask_id: str, post_id: str, channel: str, ts: str) -> None:
+        await self.redis.hset(posts_key(team_id, ask_id), post_id, f"{channel} {ts}")
 
     async def snooze_check_in(self, team_id: str, ask_id: str) -> bool:
         """True the first time only: a check-in can be put off once."""
@@ -597,6 +687,10 @@ class Store:
 
     async def cache_person(self, team_id: str, person: Person) -> None:
         await self.redis.set(person_key(team_id, person.id), json.dumps(person.__dict__), ex=PERSON_CACHE_SECONDS)
+
+
+def _wake_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
+    return effect_stream_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
 
 
 def _ask_keys(team_id: str, ask_id: str) -> list[str]:

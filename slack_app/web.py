@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .edge import Edge
-from .observability import HTTP_RESPONSES, REDIS_ERRORS, REQUEST_SECONDS, metrics_text
+from .observability import EFFECTS_OLDEST_SECONDS, EFFECTS_PENDING, HTTP_RESPONSES, REDIS_ERRORS, REQUEST_SECONDS, metrics_text
 from .services import Services
-from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
+from .worker import SHUTDOWN_GRACE_SECONDS, run_effects, run_worker
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -57,15 +57,23 @@ def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
         return response
 
     async def healthz(request: Request) -> Response:
+        """Reachability decides the status; the effect backlog is there to read, never a reason for a 503."""
         problem = await services.health.problem()
-        if problem is None:
-            return JSONResponse({"status": "ok", "redis": "ok"})
-        return JSONResponse({"status": "unavailable", "redis": problem}, status_code=503)
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "redis": problem}, status_code=503)
+        body = {"status": "ok", "redis": "ok"}
+        with contextlib.suppress(RedisError, OSError):
+            pending, oldest = await services.effects.backlog()
+            body["effects"] = {"pending": pending, "oldest_seconds": round(oldest, 3)}
+        return JSONResponse(body)
 
     async def scraped() -> bytes:
-        """The metrics, with the workspaces' insights read fresh for this scrape."""
+        """The metrics, with the workspaces' insights and the effect queue's backlog read fresh for this scrape."""
         try:
             await services.insights.export_gauges()
+            pending, oldest = await services.effects.backlog()
+            EFFECTS_PENDING.set(pending)
+            EFFECTS_OLDEST_SECONDS.set(oldest)
         except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
             REDIS_ERRORS.labels("metrics").inc()
         return metrics_text()
@@ -82,6 +90,8 @@ def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
                 await running.enter_async_context(socket_mode(bolt, services))
             if services.settings.run_scheduler:
                 await running.enter_async_context(run_worker(services))
+            else:  # tests drive the timed jobs themselves; what changes owe is carried out all the same
+                await running.enter_async_context(run_effects(services))
             if services.settings.metrics_port is not None:
                 await running.enter_async_context(metrics_listener(services.settings.metrics_port, scraped))
             yield

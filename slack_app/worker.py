@@ -1,4 +1,4 @@
-"""Timed work in the background of a running app: due jobs, and the weekly digests.
+"""Work in the background of a running app: the effect queue, due jobs, and the weekly digests.
 
 Each loop polls a due index (due_index.py), so an idle poll is one Redis call however many
 workspaces there are; there is no loop over workspaces here, nor should there be.
@@ -20,17 +20,27 @@ log = logging.getLogger(__name__)
 
 @contextlib.asynccontextmanager
 async def run_worker(services: Services):
-    """Runs timed work in the background for as long as the block lasts, then lets the current batch finish."""
+    """Carries out owed effects and runs timed work for as long as the block lasts, then lets the
+    current batch finish."""
+    async with run_effects(services), _running(
+            lambda stop: _run_jobs(services, stop), lambda stop: _post_digests(services, stop)):
+        yield
+
+
+def run_effects(services: Services):
+    """Carries out what committed changes owe (the effect queue) for as long as the block lasts."""
+    return _running(lambda stop: services.effects.run(stop, SHUTDOWN_GRACE_SECONDS))
+
+
+@contextlib.asynccontextmanager
+async def _running(*loops):
     stop = asyncio.Event()
-    workers = {
-        asyncio.create_task(_run_jobs(services, stop), name="scheduler"),
-        asyncio.create_task(_post_digests(services, stop), name="digests"),
-    }
+    tasks = {asyncio.create_task(loop(stop)) for loop in loops}
     try:
         yield
     finally:
         stop.set()
-        await asyncio.wait(workers, timeout=SHUTDOWN_GRACE_SECONDS)
+        await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS + 1)
 
 
 async def _run_jobs(services: Services, stop: asyncio.Event) -> None:

@@ -62,6 +62,7 @@ def settings(redis_url, fake_slack, tmp_path) -> Settings:
         slack_api_url=fake_slack.api_url,
         data_dir=tmp_path,
         run_scheduler=False,  # tests run due jobs themselves, at the times they choose
+        slack_rate_window=1.0,  # Slack's rate tiers with a minute made a second, so no test waits on them
     )
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,6 +29,23 @@ from slack_app.playground.slack_api import Call, Message, WebApi, person  # noqa
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "slack-reference"
 STRICT = Checks.from_reference(REFERENCE, ROOT / "manifest.yml")
+
+
+def _tier_limits() -> dict[str, int]:
+    """Calls per minute each method allows, from the catalogue's rate-limit labels ("Tier 3: 50+ per minute")."""
+    per_tier = {"1": 1, "2": 20, "3": 50, "4": 100}
+    catalogue = json.loads((REFERENCE / "web-api-methods" / "methods.json").read_text())
+    limits = {}
+    for method, spec in catalogue.items():
+        limit = spec.get("rate_limit") or {}
+        label = limit.get("label", "") if isinstance(limit, dict) else str(limit)
+        if label.startswith("Tier "):
+            limits[method] = per_tier[label[5]]
+    return limits
+
+
+TIER_LIMITS = _tier_limits()
+POST_MESSAGE_PER_CHANNEL_PER_MINUTE = 60  # chat.postMessage's special limit: about one a second per channel
 
 # Checks of one message's blocks or one view, for tests of the templates themselves.
 _check_blocks = partial(checks.check_blocks, STRICT.block_kit)
@@ -56,7 +74,8 @@ class FakeSlack(WebApi):
     app_token = "xapp-test-app-token"
     client_id, client_secret = "1234.5678", "test-client-secret"
 
-    def __init__(self, token: str, users: dict[str, dict] | None = None, latency: float = 0.0, validate: bool = True):
+    def __init__(self, token: str, users: dict[str, dict] | None = None, latency: float = 0.0, validate: bool = True,
+                 rate_window: float | None = None):
         super().__init__(token, users or DEFAULT_USERS, STRICT if validate else None)
         for uid in range(4, 13):  # enough teammates for the ten-person limit
             self.users.setdefault(f"U0HELP{uid}", person(f"U0HELP{uid}", f"Helper {uid}"))
@@ -69,6 +88,11 @@ class FakeSlack(WebApi):
         self._socket_acks: dict[str, asyncio.Future] = {}
         self.socket_connected = threading.Event()
         self._faults: dict[str, list[Fault]] = defaultdict(list)
+        # Slack's rate tiers, each minute lasting `rate_window` seconds (None: no limits): a bucket per
+        # token and method (and channel, for chat.postMessage) holding half a minute's calls.
+        self.rate_window = rate_window
+        self._buckets: dict[tuple, tuple[float, float]] = {}  # → (calls left, when last filled)
+        self.rate_limited: Counter = Counter()  # method → 429s answered
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -147,6 +171,12 @@ class FakeSlack(WebApi):
     # --- HTTP: faults and OAuth before the Web API's own answer ---
 
     async def _reply(self, method: str, args: dict[str, Any], token: str, request: web.Request) -> web.Response:
+        over_budget = self._over_budget(method, args, token)
+        if over_budget:
+            with self._lock:
+                self.rate_limited[method] += 1
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(max(1, math.ceil(over_budget)))})
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = self._take_fault(method)
@@ -168,6 +198,27 @@ class FakeSlack(WebApi):
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         return super()._answer(method, args, token)
+
+    def _over_budget(self, method: str, args: dict[str, Any], token: str) -> float:
+        """0 if the call fits the method's tier; else seconds until it would."""
+        if not self.rate_window:
+            return 0.0
+        if method == "chat.postMessage":
+            per_minute, key = POST_MESSAGE_PER_CHANNEL_PER_MINUTE, (token, method, args.get("channel"))
+        elif method in TIER_LIMITS:
+            per_minute, key = TIER_LIMITS[method], (token, method)
+        else:
+            return 0.0
+        capacity, per_second = max(2.0, per_minute / 2), per_minute / self.rate_window
+        now = time.monotonic()
+        with self._lock:
+            left, filled = self._buckets.get(key, (capacity, now))
+            left = min(capacity, left + (now - filled) * per_second)
+            if left >= 1:
+                self._buckets[key] = (left - 1, now)
+                return 0.0
+            self._buckets[key] = (left, now)
+            return (1 - left) / per_second
 
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:

@@ -348,7 +348,7 @@ def test_badly_signed_requests_get_401_and_change_nothing(slack, fake_slack, red
 
     assert [reply.status for reply in replies] == [401, 401]
     assert not fake_slack.calls_to("views.open") and not fake_slack.calls_to("chat.postMessage")
-    assert not redis_sync.keys("*ask*")
+    assert not redis_sync.keys("*:ask:*")
 
 
 def test_healthz_reports_redis(app_server):
@@ -356,4 +356,4 @@ def test_healthz_reports_redis(app_server):
 
     with urllib.request.urlopen(app_server.url + "/healthz") as response:
         assert response.status == 200
-        assert json.loads(response.read()) == {"status": "ok", "redis": "ok"}
+        assert json.loads(response.read()) == {"status": "ok", "redis": "ok", "effects": {"pending": 0, "oldest_seconds": 0.0}}

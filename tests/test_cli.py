@@ -78,7 +78,7 @@ def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp
         process.wait(timeout=30)
     output = output_file.read_text()
 
-    assert health == {"status": "ok", "redis": "ok"}
+    assert health == {"status": "ok", "redis": "ok", "effects": {"pending": 0, "oldest_seconds": 0.0}}
     assert reply.status == 200
     assert process.returncode == 0
     assert output.count("started embedded Valkey") == 1
@@ -124,7 +124,7 @@ def test_embedded_valkey_listens_on_a_private_unix_socket_and_no_tcp_port(tmp_pa
         assert tcp_listeners(valkey) == []
         assert mode == 0o700 and socket_dir.stat().st_uid == os.getuid()
         assert tcp_listeners(process.pid) != []  # the app itself, on its HTTP port
-        assert wait_for_health(url + "/healthz") == {"status": "ok", "redis": "ok"}
+        assert wait_for_health(url + "/healthz") == {"status": "ok", "redis": "ok", "effects": {"pending": 0, "oldest_seconds": 0.0}}
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

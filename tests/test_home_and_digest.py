@@ -19,7 +19,7 @@ from slack_app.asks import Ask
 from slack_app.digests import Digests, DigestSettings
 from slack_app.settings import Settings
 from slack_app.slack_api import Clients
-from slack_app.store import Store
+from slack_app.store import Store, _ask_fields, ask_key, asked_by_key, asked_of_key
 
 ADMIN = "U0ADMIN"
 
@@ -85,12 +85,17 @@ def test_new_ask_from_home_opens_the_modal(slack, fake_slack):
 def test_home_of_someone_with_300_asks_stays_within_limits(app_server, slack, fake_slack):
     store = app_server.app.services.store
 
+    async def stored_long_ago(ask: Ask) -> None:  # as the submission stored it, sent long since: nothing owed
+        await store.redis.hset(ask_key("T0TEAM", ask.id), mapping=_ask_fields(ask))
+        await store.redis.zadd(asked_by_key("T0TEAM", ask.asker), {ask.id: ask.created_at})
+        await store.redis.zadd(asked_of_key("T0TEAM", ask.teammates[0]), {ask.id: ask.created_at})
+
     async def many():
         for n in range(300):
-            await store.save_ask(Ask(team_id="T0TEAM", asker=ASKER, text=f"Ask number {n} <!channel>", scope="s" * 1500,
-                                     estimate_minutes=30, decline_line="later", teammates=[HAL]))
-            await store.save_ask(Ask(team_id="T0TEAM", asker=HAL, text=f"Ask for you {n}", scope="x",
-                                     estimate_minutes=30, decline_line="later", teammates=[ASKER]))
+            await stored_long_ago(Ask(team_id="T0TEAM", asker=ASKER, text=f"Ask number {n} <!channel>", scope="s" * 1500,
+                                      estimate_minutes=30, decline_line="later", teammates=[HAL], created_at=n + 1.0))
+            await stored_long_ago(Ask(team_id="T0TEAM", asker=HAL, text=f"Ask for you {n}", scope="x",
+                                      estimate_minutes=30, decline_line="later", teammates=[ASKER], created_at=n + 1.0))
 
     app_server.call(many())
     home_opened(slack, ASKER)

@@ -100,6 +100,7 @@ def test_an_organisations_uninstall_forgets_its_installation_and_every_workspace
             team_id=team, asker="U0ASKER", text="Review PR 412", scope="retry.py", estimate_minutes=30,
             decline_line="no_reason", teammates=[HAL])))
     assert redis_sync.keys("{T0WS2}:home_viewers") and redis_sync.keys("{E111}:install:*")
+    fake_slack.wait_for(lambda: not redis_sync.keys("*:owed"), what="the asks sent")
     fake_slack.settle()  # the Home tabs opened above are published: nothing of theirs is still on its way
 
     body, content_type = as_slack_sends_it(SAMPLES / sample)

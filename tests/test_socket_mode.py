@@ -45,7 +45,7 @@ def test_the_whole_flow_over_socket_mode(socket_server, fake_slack):
 def test_socket_mode_still_answers_healthz_and_takes_nothing_over_http(socket_server, fake_slack):
     fake_slack.socket_connected.wait(5)
     with urllib.request.urlopen(socket_server.url + "/healthz") as response:
-        assert json.loads(response.read()) == {"status": "ok", "redis": "ok"}
+        assert json.loads(response.read()) == {"status": "ok", "redis": "ok", "effects": {"pending": 0, "oldest_seconds": 0.0}}
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(socket_server.url + "/slack/events", data=b"{}", method="POST"))
     assert refused.value.code == 404

@@ -44,8 +44,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def record(body: dict, answer: Answer) -> None:
         team_id, user, ask_id = _ids(body)
-        snapshot = await store.answer(team_id, ask_id, user, VERB_FOR_ANSWER[answer])
-        await services.tell(snapshot, user)
+        await store.answer(team_id, ask_id, user, VERB_FOR_ANSWER[answer])  # owes its messages, in the same step
 
     async def close(ack: AsyncAck, body: dict, respond: AsyncRespond, ending: str) -> None:
         team_id, user, ask_id = _ids(body)
@@ -59,7 +58,6 @@ def register(app: AsyncApp, services: Services) -> None:
         if body["actions"][0].get("block_id") == "check_in" and snapshot.outcome in CHECK_IN_REPLIES:
             lang = await services.language_of(team_id, user)
             services.reply(respond, replace_original=True, text=lang.gettext(CHECK_IN_REPLIES[snapshot.outcome]))
-        await services.tell(snapshot, user)
 
     @app.action("ask_accept")
     async def accept(ack: AsyncAck, body: dict) -> None:
@@ -166,8 +164,6 @@ def register(app: AsyncApp, services: Services) -> None:
         if snapshot.outcome == "not_asker":
             lang = await services.language_of(team_id, user)
             services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_asker_offer"]))
-            return
-        await services.tell(snapshot, helper)
 
     @app.action("offer_accept")
     async def accept_offer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:

@@ -28,12 +28,11 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         verb = (UNDO_FOR_ANSWER if undo else VERB_FOR_ANSWER)[answer]
         try:
-            snapshot = await services.store.answer(team_id, card.ask_id, card.teammate, verb)
+            await services.store.answer(team_id, card.ask_id, card.teammate, verb)  # owes its messages too
         except Exception:
             # Answer non-2xx and forget the event so that Slack's retry is processed.
             await services.store.forget_event(team_id, event_id)
             raise
-        await services.tell(snapshot, card.teammate)
 
     @app.event("reaction_added")
     async def reaction_added(body: dict, event: dict) -> None:
@@ -54,9 +53,9 @@ def register(app: AsyncApp, services: Services) -> None:
         if not person.get("deleted") or not person.get("id"):
             return
         team_id = body.get("team_id") or person.get("team_id")
-        # Every step is idempotent, so Slack's retries of this event change nothing more.
-        for snapshot, user in await services.personal.deactivated(team_id, person["id"]):
-            await services.tell(snapshot, user)
+        # Every step is idempotent, so Slack's retries of this event change nothing more; each change
+        # owes its messages in the step that makes it.
+        await services.personal.deactivated(team_id, person["id"])
 
     @app.event("app_uninstalled")
     async def uninstalled(body: dict) -> None:

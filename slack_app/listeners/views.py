@@ -1,4 +1,4 @@
-"""Modal submissions: a valid ask is stored, then routed after the ack."""
+"""Modal submissions: a valid ask is stored with its sending owed; a thank-you with its delivery owed."""
 
 from __future__ import annotations
 
@@ -55,7 +55,6 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={"ask": lang.gettext("Couldn't save your ask just now, so nothing was sent. Press Send again.")})
             return
         await ack()
-        await services.background.spawn(services.router.route(ask), f"route ask {ask.id}")
 
     @app.view("offer_submit")
     async def submit_offer(ack: AsyncAck, body: dict, view: dict) -> None:
@@ -88,8 +87,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if snapshot.outcome == "unchanged" and helper in snapshot.offers and snapshot.answers.get(helper) is not Answer.ACCEPT:
             await ack(response_action="errors", errors={first_field: lang.gettext("You've already made an offer on this one — they'll answer it.")})
             return
-        await ack()
-        await services.tell(snapshot, helper)
+        await ack()  # the offer owes its messages in the step that records it
 
     @app.view("thanks_submit")
     async def submit_thanks(ack: AsyncAck, body: dict, view: dict) -> None:
@@ -111,13 +109,16 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={"note": lang.gettext("This thank-you doesn't match an ask of yours that someone helped with.")})
             return
         now = datetime.now(timezone.utc)
+        # Owed before it is filed: a thank-you filed is one delivered. A second one for the same
+        # helper is owed under the same id, so it is never delivered.
+        delivery = {"kind": "thanks", "helper": helper, "note": note, "channel": about.get("channel", ""), "ts": about.get("ts", "")}
+        await services.store.owe(team_id, ask.id, posts={f"thanks:{helper}": delivery})
         kudos = {"ask_id": ask.id, "ask": ask.text, "asker": asker, "helper": helper, "note": note, "shared": shared,
                  "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
         if not await services.lifecycle.thanked(team_id, iso_week(now, services.settings.workspace_tz), kudos, ask):
             await ack(response_action="errors", errors={"note": lang.gettext("You've already thanked them for this one — it was delivered.")})
             return
         await ack()
-        await services.background.spawn(_deliver_thanks(services, ask, helper, note, about), f"thanks {ask.id}")
 
     @app.view("erase_confirm")
     async def erase_what_they_wrote(ack: AsyncAck, body: dict) -> None:
@@ -142,11 +143,6 @@ async def _first_time_coached(services: Services, team_id: str, view: dict, *coa
         log.warning("could not remember coaching; sending as is", exc_info=True)
         return False
 
-
-async def _deliver_thanks(services: Services, ask: Ask, helper: str, note: str, about: dict) -> None:
-    await services.router.thank(ask, helper, note)
-    if about.get("channel") and about.get("ts"):
-        await services.router.mark_thanked(ask, helper, about["channel"], about["ts"])
 
 
 def _offer_from(kind: Kind, draft: OfferDraft, ask: Ask, helper: str, people: dict[str, Person],

@@ -1,12 +1,14 @@
 -- Records one teammate's answer and moves the ask between open and taken, atomically, so that
 -- exactly one of several simultaneous accepts takes the last helper slot.
 -- Taking it outright or passing withdraws the answerer's waiting later/smaller offer.
--- KEYS: ask, answers, cards, offers. ARGV: user, verb, now (epoch seconds).
+-- KEYS: ask, answers, cards, offers, owed effects, [effect stream]. ARGV: user, verb, now (epoch seconds).
 local ask, answers, cards, offers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local user, verb = ARGV[1], ARGV[2]  -- ARGV[3]: now, epoch seconds
 local status = redis.call('HGET', ask, 'status')
 if not status then return cjson.encode({outcome = 'missing'}) end
 --! include _snapshot
+--! include _owe
+--! include _tell
 local current = redis.call('HGET', answers, user)
 local helpers = cjson.decode(redis.call('HGET', ask, 'helpers'))
 local teammates = cjson.decode(redis.call('HGET', ask, 'teammates'))
@@ -16,7 +18,7 @@ local first_yes = false  -- the ask's first yes ever: counted once, however ofte
 
 local is_teammate = false
 for _, teammate in ipairs(teammates) do if teammate == user then is_teammate = true end end
-if not is_teammate then return snapshot('not_teammate') end
+if not is_teammate then return told('not_teammate', user) end
 
 local function withdraw_offer()
   local raw = redis.call('HGET', offers, user)
@@ -85,4 +87,4 @@ elseif verb == 'withdraw_decline' then
 end
 
 redis.call('HSET', ask, 'status', status, 'helpers', cjson.encode(helpers))
-return snapshot(outcome, {first_yes = first_yes})
+return told(outcome, user, {first_yes = first_yes})

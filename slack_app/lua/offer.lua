@@ -1,24 +1,26 @@
 -- Records a teammate's offer (later, smaller, or a suggestion) for the asker to answer. One waits
 -- at a time per teammate; a suggestion also counts as their pass. An offer on an ask already covered
 -- or ended changes nothing and gets the same answer as a late accept.
--- KEYS: ask, answers, cards, offers. ARGV: user, offer (JSON), now (epoch seconds).
+-- KEYS: ask, answers, cards, offers, owed effects, [effect stream]. ARGV: user, offer (JSON), now (epoch seconds).
 local ask, answers, cards, offers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local user = ARGV[1]
 local status = redis.call('HGET', ask, 'status')
 if not status then return cjson.encode({outcome = 'missing'}) end
 --! include _snapshot
+--! include _owe
+--! include _tell
 local is_teammate = false
 for _, teammate in ipairs(cjson.decode(redis.call('HGET', ask, 'teammates'))) do
   if teammate == user then is_teammate = true end
 end
-if not is_teammate then return snapshot('not_teammate') end
-if status ~= 'open' and status ~= 'taken' then return snapshot('closed') end
-if redis.call('HGET', answers, user) == 'accepted' then return snapshot('unchanged') end
-if status == 'taken' then return snapshot('already_covered') end
+if not is_teammate then return told('not_teammate', user) end
+if status ~= 'open' and status ~= 'taken' then return told('closed', user) end
+if redis.call('HGET', answers, user) == 'accepted' then return told('unchanged', user) end
+if status == 'taken' then return told('already_covered', user) end
 local earlier = redis.call('HGET', offers, user)
 if earlier then
   local state = cjson.decode(earlier).state
-  if state == 'waiting' or state == 'declined' then return snapshot('unchanged') end
+  if state == 'waiting' or state == 'declined' then return told('unchanged', user) end
 end
 
 local offer = cjson.decode(ARGV[2])
@@ -31,4 +33,4 @@ if offer.kind == 'suggest' then
 else
   redis.call('HDEL', answers, user)  -- "later" or "a smaller yes" is no longer a pass
 end
-return snapshot('offered')
+return told('offered', user)

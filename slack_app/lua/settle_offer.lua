@@ -2,7 +2,7 @@
 -- a later or smaller yes takes a helper slot exactly as an accept does (so it can lose the last slot
 -- to a teammate's take-it at the same instant), and accepting a suggestion adds that person to the
 -- ask, within the cap, once. An offer whose ask is covered or ended lapses.
--- KEYS: ask, answers, cards, offers.
+-- KEYS: ask, answers, cards, offers, owed effects, [effect stream].
 -- ARGV: user (who answers), verb (accept | decline), helper, now, refusal (why a suggestion can't
 -- be asked, or ""), the most teammates an ask may have, and the refusals for a suggested person
 -- already asked and for an ask already at that most, and the suggested person's language code.
@@ -11,16 +11,18 @@ local user, verb, helper, now, refusal = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARG
 local status = redis.call('HGET', ask, 'status')
 if not status then return cjson.encode({outcome = 'missing'}) end
 --! include _snapshot
-if redis.call('HGET', ask, 'asker') ~= user then return snapshot('not_asker') end
+--! include _owe
+--! include _tell
+if redis.call('HGET', ask, 'asker') ~= user then return told('not_asker', helper) end
 local raw = redis.call('HGET', offers, helper)
-if not raw then return snapshot('unchanged') end
+if not raw then return told('unchanged', helper) end
 local offer = cjson.decode(raw)
-if offer.state ~= 'waiting' then return snapshot('unchanged') end
+if offer.state ~= 'waiting' then return told('unchanged', helper) end
 
 local function settle(state, outcome, extra)
   offer.state = state
   redis.call('HSET', offers, helper, cjson.encode(offer))
-  return snapshot(outcome, extra)
+  return told(outcome, helper, extra)
 end
 
 if verb == 'decline' then return settle('declined', 'offer_declined') end

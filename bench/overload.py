@@ -1,0 +1,122 @@
+"""Accepts offered faster than they can be finished: acks stay fast, effects wait in Redis, workers drain them.
+
+Each accept is on a fresh ask (one helper needed, three teammates), so it costs what an accept costs:
+the helper's card, the two other cards turning "covered" and the summary (4 chat.update) and the
+asker's notice (1 chat.postMessage). The asks are seeded as the submission stores them and the fan-out
+leaves them (ask, cards, card index in Redis; the messages in the fake Slack), which takes seconds
+rather than the minutes sending tens of thousands of messages would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import redis
+from fake import BenchSlack
+from fake_slack import Message
+from load import REQUEST_TIMEOUT_SECONDS, Payloads, Sender, Timed, sustained
+
+from slack_app.asks import Ask
+from slack_app.store import EFFECT_SHARDS, _ask_fields, ask_key, card_index_key, cards_key, effect_stream_key
+
+SEED_BATCH = 500
+DRAIN_POLL_SECONDS = 0.2
+
+
+@dataclass
+class Overload:
+    finish_rate: float  # accepts/s one process finished, acks and effects both, closed loop
+    offered_rate: float
+    offered_seconds: float
+    acks: list[Timed]
+    depth_at_end: int  # asks with effects owed when the offer ended
+    drained_after: float | None  # seconds after the offer ended until nothing was owed; None: not within the limit
+    processes: int
+
+
+def seed_asks(redis_url: str, fake: BenchSlack, team: str, asker: str, teammates: list[str], count: int) -> list[Message]:
+    """`count` asks already sent; returns the first teammate's cards, in order."""
+    helper_cards = []
+    now = time.time()
+    with redis.Redis.from_url(redis_url, decode_responses=True) as valkey:
+        for start in range(0, count, SEED_BATCH):
+            with valkey.pipeline(transaction=False) as pipe:
+                for n in range(start, min(count, start + SEED_BATCH)):
+                    ask = Ask(team_id=team, asker=asker, text=f"Review pull request {n} before the release",
+                              scope="In: retry.py. Out: naming.", estimate_minutes=30, decline_line="no_reason",
+                              teammates=teammates, created_at=now)
+                    summary = _seed_message(fake, asker, f"Your ask {n}")
+                    pipe.hset(ask_key(team, ask.id), mapping={**_ask_fields(ask), "summary_channel": summary.channel,
+                                                              "summary_ts": summary.ts})
+                    for uid in teammates:
+                        card = _seed_message(fake, uid, f"Can you help with pull request {n}?")
+                        pipe.hset(cards_key(team, ask.id), uid, f"{card.channel} {card.ts}")
+                        pipe.set(card_index_key(team, card.channel, card.ts), f"{ask.id} {uid}")
+                        if uid == teammates[0]:
+                            helper_cards.append(card)
+                pipe.execute()
+    return helper_cards
+
+
+def _seed_message(fake: BenchSlack, user: str, text: str) -> Message:
+    message = Message(channel=fake.dm_channel(user), ts=fake._next_ts(), text=text, blocks=[])
+    with fake._lock:
+        fake.messages[(message.channel, message.ts)] = message
+    return message
+
+
+def owed(redis_url: str) -> int:
+    with redis.Redis.from_url(redis_url) as valkey:
+        return sum(valkey.xlen(effect_stream_key(shard)) for shard in range(EFFECT_SHARDS))
+
+
+def wait_drained(redis_url: str, limit_seconds: float) -> float | None:
+    started = time.monotonic()
+    while owed(redis_url):
+        if time.monotonic() - started > limit_seconds:
+            return None
+        time.sleep(DRAIN_POLL_SECONDS)
+    return time.monotonic() - started
+
+
+def finish_rate(url: str, secret: str, fake: BenchSlack, redis_url: str, helper: str, cards: list[Message],
+                workers: int) -> float:
+    """Accepts/s one process finishes: all of `cards` accepted as fast as it acks, until nothing is owed."""
+    payloads = Payloads(url, secret, fake)
+    taken = itertools.count()  # workers racing past the end repeat the last accept: a quiet no-op
+    started = time.monotonic()
+    asyncio.run(sustained(Sender(url, secret), lambda w, n: payloads.react(helper, cards[min(next(taken), len(cards) - 1)],
+                                                                           "white_check_mark"),
+                          workers, seconds=3600, max_requests=len(cards)))
+    if wait_drained(redis_url, 600) is None:
+        raise RuntimeError("slack-ask did not finish the accepts within 10 minutes")
+    return len(cards) / (time.monotonic() - started)
+
+
+async def _offered(sender: Sender, requests: list, rate: float) -> list[Timed]:
+    """Open loop: request i leaves at i / rate seconds, whether or not earlier ones were answered."""
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.monotonic()
+        tasks = []
+        for n, request in enumerate(requests):
+            delay = start + n / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(sender.send(session, request)))
+        return list(await asyncio.gather(*tasks))
+
+
+def offer(url: str, secret: str, fake: BenchSlack, redis_url: str, helper: str, cards: list[Message], rate: float,
+          seconds: float, drain_limit: float, processes: int, finished: float) -> Overload:
+    payloads = Payloads(url, secret, fake)
+    requests = [payloads.react(helper, card, "white_check_mark") for card in cards[:int(rate * seconds)]]
+    acks = asyncio.run(_offered(Sender(url, secret), requests, rate))
+    depth = owed(redis_url)
+    return Overload(finish_rate=finished, offered_rate=rate, offered_seconds=seconds, acks=acks, depth_at_end=depth,
+                    drained_after=wait_drained(redis_url, drain_limit), processes=processes)

@@ -1,0 +1,284 @@
+"""Effects that survive a crash, acks that stay fast under load, and Slack's rate tiers shared by instances.
+
+Run alone with `python -m pytest -m reliability`.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+from fake_slack import TIER_LIMITS, FakeSlack
+from slack_requests import SlackRequests
+from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
+from test_cli import start_serve
+from test_manifest import called_methods
+
+from slack_app.app import create_app
+from slack_app.asks import Ask
+from slack_app.effects import GROUP
+from slack_app.rate_budget import METHOD_TIERS, POST_MESSAGE, RateBudget, workspace_of
+from slack_app.server import ThreadedServer
+from slack_app.store import EFFECT_SHARDS, Store, effect_shard, effect_stream_key
+
+pytestmark = pytest.mark.reliability
+TEN = [f"U0HELP{n}" for n in range(1, 11)]
+
+
+def told_someone_is_on_it(fake: FakeSlack) -> int:
+    return sum("is on your ask" in m.all_text for m in fake.dms(ASKER))
+
+
+def every_card_final(fake: FakeSlack, helper: str, teammates: list[str]) -> bool:
+    """The helper's card says it's theirs, every other card says it's covered, the summary names the helper."""
+    cards = {uid: fake.dms(uid)[-1].all_text for uid in teammates}
+    return ("You're on it" in cards[helper]
+            and all(f"Covered by <@{helper}>" in text for uid, text in cards.items() if uid != helper)
+            and "ask_done" in fake.dms(ASKER)[0].action_ids())
+
+
+def owed_nothing(redis_sync) -> bool:
+    return not redis_sync.keys("{T0TEAM:ask:*}:owed") and not sum(
+        redis_sync.xlen(effect_stream_key(shard)) for shard in range(EFFECT_SHARDS))
+
+
+# --- crashes between the commit and the last effect ----------------------------------------------------
+
+def _serve(tmp_path, redis_url, fake):
+    process, url, log = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
+                                    REDIS_URL=redis_url, SLACK_API_URL=fake.api_url, EFFECT_RETRY_SECONDS="1",
+                                    SLACK_RATE_WINDOW="1")
+    return process, SlackRequests(url, "s", fake)
+
+
+def _notice_posted(fake: FakeSlack) -> bool:
+    return any(call.args.get("channel") == ASKER and "metadata" in call.args for call in fake.calls_to("chat.postMessage")[1:])
+
+
+@pytest.mark.parametrize("kill_when", ["right after the ack", "after some of the updates", "while the notice is on its way"])
+def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_notice(tmp_path, redis_url, redis_sync, kill_when):
+    slow = FakeSlack(token="xoxb-test-token", latency=0.4).start()
+    first, slack = _serve(tmp_path, redis_url, slow)
+    try:
+        cards = send_ask(slack, slow, teammates=TEN)
+        slow.wait_for(lambda: owed_nothing(redis_sync), what="the ask sent and nothing owed")
+        updates_before = len(slow.calls_to("chat.update"))
+
+        assert slack.react(HAL, cards[HAL], "white_check_mark").status == 200  # committed and acked
+        if kill_when == "after some of the updates":
+            slow.wait_for(lambda: len(slow.calls_to("chat.update")) >= updates_before + 3, what="some updates")
+        elif kill_when == "while the notice is on its way":
+            slow.wait_for(lambda: _notice_posted(slow), what="the notice reaching Slack")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert redis_sync.keys("{T0TEAM:ask:*}:owed")  # the kill came before the last effect
+
+        second, _ = _serve(tmp_path, redis_url, slow)  # takes over the dead instance's entry after a second idle
+        try:
+            slow.wait_for(lambda: every_card_final(slow, HAL, TEN) and told_someone_is_on_it(slow), timeout=30,
+                          what="every card final after the restart")
+            slow.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
+            slow.settle(quiet=1.0)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(30)
+    finally:
+        first.kill()
+        slow.stop()
+
+    assert told_someone_is_on_it(slow) == 1
+    assert [len(slow.dms(uid)) for uid in TEN] == [1] * 10  # cards updated in place, never sent again
+    assert every_card_final(slow, HAL, TEN)
+
+
+# --- several consumers -------------------------------------------------------------------------------
+
+def test_two_instances_and_a_worker_share_the_queue_and_take_over_a_dead_consumers_entry(settings, fake_slack, redis_sync, run):
+    fast = replace(settings, effect_retry_seconds=1.0)
+    # An answer committed while no instance runs, read by a consumer that then dies without acknowledging it.
+    servers = [ThreadedServer(create_app(fast)).start()]
+    slack = SlackRequests(servers[0].url, settings.signing_secret, fake_slack)
+    orphan = send_ask(slack, fake_slack, teammates=[HAL, HANA])
+    fake_slack.wait_for(lambda: owed_nothing(redis_sync), what="nothing owed")
+    servers[0].stop()
+    ask_id = next(iter(redis_sync.keys("{T0TEAM:ask:*}:cards"))).split(":")[2].rstrip("}")
+    run(_answer_alone(settings.redis_url, ask_id))
+    stream = effect_stream_key(effect_shard("T0TEAM", ask_id))
+    assert redis_sync.xreadgroup(GROUP, "dead-consumer", {stream: ">"}, count=10)  # taken, never acknowledged
+
+    servers = [ThreadedServer(create_app(fast)).start() for _ in range(2)]
+    worker = ThreadedServer(create_app(replace(fast, run_scheduler=True))).start()  # `slack-ask worker`'s loops, and more
+    try:
+        fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text, timeout=10,
+                            what="the dead consumer's entry taken over")
+        doors = [SlackRequests(server.url, settings.signing_secret, fake_slack) for server in servers]
+        for n in range(4):  # each sent through one instance, taken through the other
+            send_ask(doors[n % 2], fake_slack, teammates=[HAL, HANA, HUGO])
+            fake_slack.wait_for(lambda: len(fake_slack.dms(HUGO)) == n + 1, what="Hugo's new card")
+            doors[(n + 1) % 2].click(HUGO, fake_slack.dms(HUGO)[-1], "ask_accept")
+        fake_slack.wait_for(lambda: all(len([m for m in fake_slack.dms(uid) if "Covered by <@U0HELP3>" in m.all_text]) == 4
+                                        for uid in (HAL, HANA)), timeout=15, what="every card covered")
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
+        fake_slack.settle(quiet=0.5)
+        consumers = {c["name"]: c for shard in range(EFFECT_SHARDS)
+                     for c in redis_sync.xinfo_consumers(effect_stream_key(shard), GROUP)}
+    finally:
+        for server in [*servers, worker]:
+            server.stop()
+
+    assert told_someone_is_on_it(fake_slack) == 5  # four asks and the orphan: each told once
+    assert "You're on it" in orphan[HAL].all_text or "You're on it" in fake_slack.dms(HAL)[0].all_text
+    assert [len(fake_slack.dms(uid)) for uid in (HAL, HANA, HUGO)] == [5, 5, 4]  # one card per ask, never twice
+    assert consumers["dead-consumer"]["pending"] == 0  # its entry was taken over
+    assert len([name for name in consumers if name != "dead-consumer"]) >= 2  # the work was shared
+
+
+async def _answer_alone(redis_url: str, ask_id: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url, decode_responses=True)
+    assert (await Store(client).answer("T0TEAM", ask_id, HAL, "accept")).outcome == "took_last"
+    await client.aclose()
+
+
+# --- overload ------------------------------------------------------------------------------------------
+
+def test_a_burst_beyond_capacity_never_acks_late_and_loses_nothing(settings, fake_slack, redis_sync, run):
+    server = ThreadedServer(create_app(replace(settings, slack_rate_window=0.5))).start()
+    count = 120
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        asks = run(_asks_sent(settings.redis_url, count))
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="every ask sent")
+        cards = {card.metadata["event_payload"]["ask_id"]: card for card in fake_slack.dms(HAL)}
+        assert slack.react(HAL, cards[asks[0].id], "eyes").status == 200  # Bolt's one auth.test, before Slack slows
+        fake_slack.latency = 0.5  # and Slack slow: far more work than one process finishes in the burst
+
+        def accept(ask: Ask) -> float:
+            started = time.monotonic()
+            assert slack.click(HAL, cards[ask.id], "ask_accept").status == 200
+            return time.monotonic() - started
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            acks = list(pool.map(accept, asks))
+        pending, _ = server.call(server.app.services.effects.backlog())
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=60, what="the backlog drained")
+        fake_slack.settle(quiet=0.5)
+    finally:
+        server.stop()
+
+    assert max(acks) < 3.0, sorted(acks)[-5:]  # (the load, the fake Slack and the app share one process here)
+    assert pending > 0  # the burst did outrun the effects: they waited in Redis, not in the acks
+    assert sum("You're on it" in m.all_text for m in fake_slack.dms(HAL)) == count
+    assert told_someone_is_on_it(fake_slack) == count
+    assert all(redis_sync.hget(f"{{T0TEAM:ask:{ask.id}}}", "status") == "taken" for ask in asks)
+
+
+async def _asks_sent(redis_url: str, count: int) -> list[Ask]:
+    """Asks stored as the submission stores them, their sending owed: the running app sends them."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url, decode_responses=True)
+    store = Store(client)
+    asks = [Ask(team_id="T0TEAM", asker=ASKER, text=f"Review pull request {n} today", scope="retry.py",
+                estimate_minutes=15, decline_line="no_reason", teammates=[HAL]) for n in range(count)]
+    for ask in asks:
+        await store.save_ask(ask)
+    await client.aclose()
+    return asks
+
+
+# --- health and metrics --------------------------------------------------------------------------------
+
+def test_healthz_and_metrics_show_the_backlog(settings, redis_url, redis_sync):
+    slow = FakeSlack(token="xoxb-test-token", latency=1.5).start()
+    server = ThreadedServer(create_app(replace(settings, slack_api_url=slow.api_url))).start()
+    try:
+        SlackRequests(server.url, settings.signing_secret, slow).submit_ask(ASKER, teammates=[HAL])
+        time.sleep(0.3)
+        with urllib.request.urlopen(server.url + "/healthz") as response:
+            health = json.loads(response.read())
+        with urllib.request.urlopen(server.url + "/metrics") as response:
+            metrics = response.read().decode()
+        slow.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="sent")
+        with urllib.request.urlopen(server.url + "/healthz") as response:
+            after = json.loads(response.read())
+    finally:
+        server.stop()
+        slow.stop()
+
+    assert health["status"] == "ok" and health["effects"]["pending"] == 1 and health["effects"]["oldest_seconds"] >= 0.2
+    assert "slack_ask_effects_pending 1.0" in metrics and "slack_ask_effects_oldest_seconds" in metrics
+    assert after["effects"] == {"pending": 0, "oldest_seconds": 0.0}
+
+
+# --- Slack's rate tiers --------------------------------------------------------------------------------
+
+def test_twenty_asks_to_ten_teammates_accepted_at_once_end_final_within_the_tiers(settings, redis_sync):
+    limited = FakeSlack(token="xoxb-test-token", rate_window=2.0).start()  # Slack's minute, made two seconds
+    server = ThreadedServer(create_app(replace(settings, slack_api_url=limited.api_url, slack_rate_window=2.0))).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, limited)
+        for _ in range(20):
+            assert slack.submit_ask(ASKER, teammates=TEN).status == 200
+        limited.wait_for(lambda: all(len(limited.dms(uid)) == 20 for uid in TEN), timeout=30, what="every card")
+        limited.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="every card recorded")
+        started = time.monotonic()
+        for card in limited.dms(HAL):
+            assert slack.click(HAL, card, "ask_accept").status == 200
+        accepted_in = time.monotonic() - started
+        limited.wait_for(lambda: owed_nothing(redis_sync), timeout=60, what="every effect carried out")
+        limited.settle(quiet=0.5)
+    finally:
+        server.stop()
+        limited.stop()
+
+    assert accepted_in < 10
+    assert all("You're on it" in card.all_text for card in limited.dms(HAL))
+    assert all("Covered by <@U0HELP1>" in card.all_text for uid in TEN[1:] for card in limited.dms(uid))
+    summaries = [m for m in limited.dms(ASKER) if "ask_done" in m.action_ids()]
+    assert len(summaries) == 20 and told_someone_is_on_it(limited) == 20
+    calls, limited_calls = len(limited.calls), sum(limited.rate_limited.values())
+    assert limited_calls <= 0.05 * calls, (limited_calls, calls, limited.rate_limited)
+
+
+def test_a_busy_workspace_never_slows_another_and_a_429_holds_off_every_instance(redis_url, run):
+    from redis.asyncio import Redis
+
+    async def spend() -> tuple[float, float, float]:
+        one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)
+        first, second = RateBudget(one, window_seconds=1.0), RateBudget(two, window_seconds=1.0)  # two instances
+        started = time.monotonic()
+        for _ in range(20):  # Tier 3 in a one-second minute: 8 at once, then one every 20 ms
+            await (first if _ % 2 else second).wait_turn("xoxb-busy", "chat.update")
+        busy = time.monotonic() - started
+        started = time.monotonic()
+        await second.wait_turn("xoxb-quiet", "chat.update")
+        quiet = time.monotonic() - started
+        await first.hold_off("xoxb-quiet", "chat.update", 0.3)  # Slack said 429, Retry-After 0.3 s, to one instance
+        started = time.monotonic()
+        await second.wait_turn("xoxb-quiet", "chat.update")  # the other instance waits it out too
+        held = time.monotonic() - started
+        await one.aclose()
+        await two.aclose()
+        return busy, quiet, held
+
+    busy, quiet, held = run(spend())
+    assert busy >= 0.2  # 12 calls past the burst, 20 ms apart, whichever instance made them
+    assert quiet < 0.05
+    assert 0.25 <= held < 0.6
+
+
+def test_every_method_the_app_calls_is_budgeted_at_its_catalogue_tier():
+    tier_of = {1: 1, 20: 2, 50: 3, 100: 4}
+    tiered = {method for method in called_methods() | {"apps.connections.open": []} if method in TIER_LIMITS}
+    assert tiered <= METHOD_TIERS.keys()
+    assert METHOD_TIERS == {method: tier_of[TIER_LIMITS[method]] for method in METHOD_TIERS}
+    assert POST_MESSAGE not in TIER_LIMITS  # its limit is "special": about one a second per channel
+    assert workspace_of("xoxb-secret") != "xoxb-secret" and "secret" not in workspace_of("xoxb-secret")
