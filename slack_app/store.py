@@ -532,10 +532,11 @@ class Store:
             pipe.hgetall(owed_key(team_id, ask_id))
             for key in _ask_keys(team_id, ask_id):
                 pipe.hgetall(key)
-            owed, ask, answers, cards = await pipe.execute()
+            owed, ask, answers, cards, offers = await pipe.execute()
         if not ask:
             return owed, Snapshot("missing")
-        return owed, Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards))
+        return owed, Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards),
+                              offers=_offers_from_fields(offers))
 
     async def settle(self, team_id: str, ask_id: str, done: dict[str, str]) -> int:
         """Forgets effects carried out (unless owed again since); returns how many are still owed."""
