@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
 
