@@ -337,7 +337,8 @@ def test_one_workspaces_retention_and_uninstall_leave_anothers_data_alone(settin
         run(services.digests.forget_workspace(TEAM))
         run(services.store.forget_workspace(TEAM))
 
-    assert mine_after == [] and len(theirs_after) == 1  # its ask (answers and cards never written)
+    # Its ask, and its sending still owed (no instance here carries out effects; answers and cards never written).
+    assert mine_after == [] and sorted(theirs_after) == [f"{{{other}:ask:{theirs.id}}}", f"{{{other}:ask:{theirs.id}}}:owed"]
     assert sorted(key for key in redis_sync.keys(f"*{other}*")) == their_keys  # untouched throughout
     assert redis_sync.zscore(next_key("jobs"), other) is not None and redis_sync.zscore(next_key("jobs"), TEAM) is None
     assert redis_sync.hget(balance_key(other, ASKER), "asked") == "1" and not redis_sync.exists(balance_key(TEAM, ASKER))
