@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -234,6 +235,10 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
 def full_redis(redis_sync):
     """The shared server, made to refuse writes as a full Redis under noeviction does."""
     def fill():
+        # The fixture's FLUSHALL may still be freeing the last test's data in the background;
+        # measured before that ends, "full" would soon have room again.
+        while int(redis_sync.info("memory").get("lazyfree_pending_objects", 0)):
+            time.sleep(0.01)
         used = int(redis_sync.info("memory")["used_memory"])
         redis_sync.config_set("maxmemory-policy", "noeviction")
         redis_sync.config_set("maxmemory", used + 1024)
