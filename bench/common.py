@@ -16,6 +16,7 @@ from slack_app.asks import Ask
 from slack_app.i18n import ENGLISH
 from slack_app.modals import ask_modal
 from slack_app.render import render
+from slack_app.routing import render_card
 
 _SAMPLE_ASK = Ask(
     team_id="T0TEAM",
@@ -27,8 +28,9 @@ _SAMPLE_ASK = Ask(
     teammates=["U0HELP1", "U0HELP2", "U0HELP3"],
     helpers=["U0HELP1"],
 )
-_CARD = render("ask_card.json.j2", lang=ENGLISH, ask=_SAMPLE_ASK, state="mine", helpers=_SAMPLE_ASK.helpers)
-_NOTICE = render("asker_notice.json.j2", lang=ENGLISH, ask=_SAMPLE_ASK, notice="helper_found", helper="U0HELP1", snoozed=False)
+_CARD = render_card(_SAMPLE_ASK, "mine", ENGLISH)
+_NOTICE = render("asker_notice.json.j2", lang=ENGLISH, ask=_SAMPLE_ASK, notice="helper_found", helper="U0HELP1",
+                 snoozed=False, scope="")
 
 # The Web API methods a reaction may cost, as the slack_sdk client method that makes each one.
 _CLIENT_METHODS = {"chat.update": "chat_update", "chat.postMessage": "chat_postMessage"}
