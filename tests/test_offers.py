@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timezone
 
 import pytest
 from freezegun import freeze_time
-from redis.asyncio import Redis
 
 from slack_app import availability
 from slack_app.asks import Ask, Person, Status
@@ -17,7 +16,6 @@ from slack_app.availability import Availability, Mode
 from slack_app.i18n import ENGLISH
 from slack_app.offers import (Kind, Offer, State, accepted_scope, ask_full, is_after_needed_by, later_errors, offer_kinds,
                               smaller_errors, smaller_estimates, suggestion_error)
-from slack_app.store import Store
 
 TEAM = "T0TEAM"
 TODAY = date(2026, 12, 1)
@@ -136,19 +134,6 @@ def test_the_week_is_the_persons_own_iso_week():
 
 
 # --- what the asker's answer does: the store's scripts ---------------------------------------------
-
-@pytest.fixture
-def with_store(redis_url, run):
-    def go(work):
-        async def main():
-            redis = Redis.from_url(redis_url, decode_responses=True)
-            try:
-                return await work(Store(redis))
-            finally:
-                await redis.aclose()
-        return run(main())
-    return go
-
 
 def test_accepting_a_later_offer_makes_a_helper_and_moves_the_needed_by(with_store):
     ask = new_ask(needed_by=date(2026, 12, 4))

@@ -2,11 +2,7 @@
 
 import asyncio
 
-import pytest
-from redis.asyncio import Redis
-
 from slack_app.asks import Answer, Ask, Status
-from slack_app.store import Store
 
 TEAM = "T0TEAM"
 
@@ -14,19 +10,6 @@ TEAM = "T0TEAM"
 def new_ask(teammates, helpers_needed=1) -> Ask:
     return Ask(team_id=TEAM, asker="U0ASKER", text="Review the retry logic in PR 412", scope="retry.py only",
                estimate_minutes=30, decline_line="no_reason", teammates=teammates, helpers_needed=helpers_needed)
-
-
-@pytest.fixture
-def with_store(redis_url, run):
-    def go(work):
-        async def main():
-            redis = Redis.from_url(redis_url, decode_responses=True)
-            try:
-                return await work(Store(redis))
-            finally:
-                await redis.aclose()
-        return run(main())
-    return go
 
 
 def test_an_ask_round_trips_through_redis(with_store):
