@@ -12,11 +12,11 @@ import argparse
 import os
 from dataclasses import dataclass
 
-from slack_app.asks import Ask
-from slack_app.i18n import ENGLISH
-from slack_app.modals import ask_modal
-from slack_app.render import render
-from slack_app.routing import render_card
+from slack_app.domain.asks import Ask
+from slack_app.features.modals import ask_modal
+from slack_app.features.routing import render_card
+from slack_app.text.i18n import ENGLISH
+from slack_app.text.render import render
 
 _SAMPLE_ASK = Ask(
     team_id="T0TEAM",

@@ -20,8 +20,8 @@ from fake import BenchSlack
 from fake_slack import Message
 from load import REQUEST_TIMEOUT_SECONDS, Payloads, Sender, Timed, sustained
 
-from slack_app.asks import Ask
-from slack_app.store import EFFECT_SHARDS, _ask_fields, ask_key, card_index_key, cards_key, effect_stream_key
+from slack_app.domain.asks import Ask
+from slack_app.store.store import EFFECT_SHARDS, _ask_fields, ask_key, card_index_key, cards_key, effect_stream_key
 
 SEED_BATCH = 500
 DRAIN_POLL_SECONDS = 0.2

@@ -37,10 +37,10 @@ from procs import Processes, Target, child_env, listen_overflows, raise_open_fil
 from report import BurstResult, ReactionResult, TargetResult, Trips, code_revision, render_report  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from slack_app.digests import Digests, DigestSettings  # noqa: E402
+from slack_app.features.digests import Digests, DigestSettings  # noqa: E402
 from slack_app.settings import Settings  # noqa: E402
-from slack_app.slack_api import Clients  # noqa: E402
-from slack_app.store import Store, ask_key, kudos_key  # noqa: E402
+from slack_app.slack.slack_api import Clients  # noqa: E402
+from slack_app.store.store import Store, ask_key, kudos_key  # noqa: E402
 
 TOKEN = "xoxb-bench-token"
 SIGNING_SECRET = "bench-signing-secret"

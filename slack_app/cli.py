@@ -7,7 +7,7 @@ import logging
 import sys
 from dataclasses import replace
 
-from .insights import KEEP_WEEKS, WEEKS_SHOWN
+from .domain.insights import KEEP_WEEKS, WEEKS_SHOWN
 from .observability import configure_logging
 from .settings import MissingSetting, Settings
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "keygen":  # needs no configuration: it only makes a key
-        from .sealing import new_key
+        from .store.sealing import new_key
 
         print(new_key())
         return 0
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "port", None) is not None:
         settings = replace(settings, port=args.port)
 
-    from . import server  # imported late: `--help` and config errors stay fast
+    from .wiring import server  # imported late: `--help` and config errors stay fast
 
     if args.command == "rotate-key":
         if not settings.oauth:

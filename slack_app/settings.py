@@ -119,7 +119,7 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _weekday(value: str) -> int:
-    from .digests import parse_weekday
+    from .features.digests import parse_weekday
 
     try:
         return parse_weekday(value)
@@ -133,7 +133,7 @@ def _with_trailing_slash(url: str) -> str:
 
 
 def _encryption_keys(value: str) -> tuple[str, ...]:
-    from .sealing import valid_key
+    from .store.sealing import valid_key
 
     keys = tuple(key.strip() for key in value.split(",") if key.strip())
     for position, key in enumerate(keys, 1):

@@ -16,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_slack import FakeSlack  # noqa: E402
 from slack_requests import SlackRequests  # noqa: E402
 
-from slack_app.app import create_app  # noqa: E402
-from slack_app.server import ThreadedServer  # noqa: E402
 from slack_app.settings import Settings  # noqa: E402
-from slack_app.store import Store  # noqa: E402
+from slack_app.store.store import Store  # noqa: E402
+from slack_app.wiring.app import create_app  # noqa: E402
+from slack_app.wiring.server import ThreadedServer  # noqa: E402
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"

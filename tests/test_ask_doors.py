@@ -12,7 +12,7 @@ from test_ask_flow import ASKER, HAL, HANA, stored_ask
 from test_home_and_digest import home_opened
 from test_lifecycle_flow import submit_thanks, taken_by_hal
 
-from slack_app.asks import Ask
+from slack_app.domain.asks import Ask
 from slack_app.playground.payloads import TEAM_DOMAIN
 
 GENERAL = "C0GENERAL"

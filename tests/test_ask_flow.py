@@ -56,8 +56,8 @@ def test_slash_ask_with_storage_down_answers_kindly_and_opens_nothing(settings, 
 
     from slack_requests import SlackRequests
 
-    from slack_app.app import create_app
-    from slack_app.server import ThreadedServer
+    from slack_app.wiring.app import create_app
+    from slack_app.wiring.server import ThreadedServer
 
     server = ThreadedServer(create_app(replace(settings, redis_url="redis://127.0.0.1:1"))).start()
     try:

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from slack_app.asks import Answer, Draft, Person, answer_for_reaction, validate
-from slack_app.i18n import ENGLISH
+from slack_app.domain.asks import Answer, Draft, Person, answer_for_reaction, validate
+from slack_app.text.i18n import ENGLISH
 
 TODAY = date(2026, 11, 20)
 PEOPLE = {

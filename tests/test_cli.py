@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from slack_requests import SlackRequests
 
-from slack_app.sealing import Seal, new_key
 from slack_app.settings import MissingSetting, Settings
+from slack_app.store.sealing import Seal, new_key
 
 SERVE = [sys.executable, "-m", "slack_app.cli", "serve"]
 
@@ -163,9 +163,9 @@ def wait_for_health(url: str, timeout: float = 20.0) -> dict:
 def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack, redis_url, run):
     from redis.asyncio import Redis
 
-    from slack_app.asks import Ask, Status
-    from slack_app.scheduler import Job, Scheduler
-    from slack_app.store import Store
+    from slack_app.domain.asks import Ask, Status
+    from slack_app.store.scheduler import Job, Scheduler
+    from slack_app.store.store import Store
 
     ask = Ask(team_id="T0TEAM", asker="U0ASKER", text="Review the retry logic in PR 412", scope="retry.py",
               estimate_minutes=30, decline_line="no_reason", teammates=["U0HELP1"], helpers=["U0HELP1"],
@@ -226,7 +226,7 @@ def test_keygen_prints_a_fresh_key_and_rotate_key_reseals_every_installation(red
     from redis.asyncio import Redis
     from slack_sdk.oauth.installation_store import Installation
 
-    from slack_app.installations import RedisInstallationStore
+    from slack_app.store.installations import RedisInstallationStore
 
     keygen = [cli("keygen"), cli("keygen")]
     old, new = (result.stdout.strip() for result in keygen)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from slack_app.asks import Draft
-from slack_app.coaching import coach_ask, coach_thanks, rules
-from slack_app.i18n import ENGLISH, LANGUAGES, language
+from slack_app.domain.asks import Draft
+from slack_app.domain.coaching import coach_ask, coach_thanks, rules
+from slack_app.text.i18n import ENGLISH, LANGUAGES, language
 
 GOOD_SCOPE = "In: error handling in retry.py. Out: naming and tests."
 

@@ -28,9 +28,9 @@ import pytest
 import yaml
 from starlette.applications import Starlette
 
-from slack_app.worker import SHUTDOWN_GRACE_SECONDS
-from slack_app.server import uvicorn_server
 from slack_app.settings import DEFAULT_PORT, WHERE_TO_FIND
+from slack_app.wiring.server import uvicorn_server
+from slack_app.wiring.worker import SHUTDOWN_GRACE_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -311,7 +311,7 @@ def test_dockerignore_keeps_secrets_history_and_tests_out_of_the_context():
     for path in [".env", ".git/HEAD", "tests/test_deploy.py", "bench/run.py", ".slack-ask/valkey/appendonly.aof",
                  "slack_app/__pycache__/app.cpython-311.pyc"]:
         assert ignored(path, patterns), f"{path} would be sent to the builder"
-    for path in ["pyproject.toml", "README.md", "slack_app/app.py", "blocks/ask_card.json.j2"]:
+    for path in ["pyproject.toml", "README.md", "slack_app/wiring/app.py", "blocks/ask_card.json.j2"]:
         assert not ignored(path, patterns), f"{path} is excluded but the build needs it"
 
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from fake_slack import MESSAGE_BLOCK_LIMIT, _check_blocks
 
-from slack_app.digest import (
+from slack_app.domain.digest import (
     Digest,
     digest_context,
     format_minutes,
@@ -18,8 +18,8 @@ from slack_app.digest import (
     summarise,
     week_label,
 )
-from slack_app.i18n import ENGLISH, language
-from slack_app.render import SECTION_TEXT_LIMIT, escape_mrkdwn
+from slack_app.text.i18n import ENGLISH, language
+from slack_app.text.render import SECTION_TEXT_LIMIT, escape_mrkdwn
 
 WEEK = "2026-W47"
 HOSTILE_UNITS = ["<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|x>", "&", "\"", "\\", "{{ 7*7 }}",

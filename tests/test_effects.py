@@ -20,12 +20,12 @@ from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
 from test_cli import start_serve
 from test_manifest import called_methods
 
-from slack_app.app import create_app
-from slack_app.asks import Ask
-from slack_app.effects import GROUP
-from slack_app.rate_budget import METHOD_TIERS, POST_MESSAGE, RateBudget, workspace_of
-from slack_app.server import ThreadedServer
-from slack_app.store import EFFECT_SHARDS, Store, effect_shard, effect_stream_key
+from slack_app.domain.asks import Ask
+from slack_app.slack.effects import GROUP
+from slack_app.slack.rate_budget import METHOD_TIERS, POST_MESSAGE, RateBudget, workspace_of
+from slack_app.store.store import EFFECT_SHARDS, Store, effect_shard, effect_stream_key
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 pytestmark = pytest.mark.reliability
 TEN = [f"U0HELP{n}" for n in range(1, 11)]

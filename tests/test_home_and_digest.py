@@ -15,11 +15,11 @@ from redis.asyncio import Redis
 from test_ask_flow import ASKER, HAL, HANA, send_ask
 from test_cli import clean_env
 
-from slack_app.asks import Ask
-from slack_app.digests import Digests, DigestSettings
+from slack_app.domain.asks import Ask
+from slack_app.features.digests import Digests, DigestSettings
 from slack_app.settings import Settings
-from slack_app.slack_api import Clients
-from slack_app.store import Store, _ask_fields, ask_key, asked_by_key, asked_of_key
+from slack_app.slack.slack_api import Clients
+from slack_app.store.store import Store, _ask_fields, ask_key, asked_by_key, asked_of_key
 
 ADMIN = "U0ADMIN"
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from test_ask_flow import HAL, HANA, send_ask
 
-from slack_app.store import _ask_from_fields
+from slack_app.store.store import _ask_from_fields
 
 pytestmark = pytest.mark.reliability
 

@@ -16,21 +16,21 @@ from redis.asyncio import Redis
 from test_ask_flow import ASKER, HAL, HANA, send_ask
 from test_home_and_digest import ADMIN, KUDOS, home_opened, published_home, view_text
 
-from slack_app.digests import Digests, DigestSettings
-from slack_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog_path, language, language_code, placeholders
+from slack_app.features.digests import Digests, DigestSettings
 from slack_app.settings import Settings
-from slack_app.slack_api import Clients
-from slack_app.store import Store
+from slack_app.slack.slack_api import Clients
+from slack_app.store.store import Store
+from slack_app.text.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog_path, language, language_code, placeholders
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATED = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
 EMOJI = re.compile(r":[a-z0-9_+-]+:")
 HOW_TO_UPDATE = """
 To bring the catalogs up to date (README: Languages), from the checkout's root:
-    pybabel extract -F babel.cfg --no-location --sort-output --no-wrap -o slack_app/locales/messages.pot .
-    pybabel update -i slack_app/locales/messages.pot -d slack_app/locales --no-wrap --ignore-obsolete
+    pybabel extract -F babel.cfg --no-location --sort-output --no-wrap -o slack_app/text/locales/messages.pot .
+    pybabel update -i slack_app/text/locales/messages.pot -d slack_app/text/locales --no-wrap --ignore-obsolete
 then write each empty msgstr (and check each '#, fuzzy' one, removing the flag) in
-slack_app/locales/<language>/LC_MESSAGES/messages.po, keeping every {placeholder} and :emoji: as in English."""
+slack_app/text/locales/<language>/LC_MESSAGES/messages.po, keeping every {placeholder} and :emoji: as in English."""
 
 
 def source_messages() -> dict:

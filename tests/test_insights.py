@@ -19,11 +19,11 @@ from test_home_and_digest import ADMIN, home_opened, published_home, view_text
 from test_lifecycle_flow import last_view, submit_thanks
 from test_observability import scrape
 
-from slack_app.asks import Ask
-from slack_app.insights import FEWER, KEEP_WEEKS, figures, keep_until, weeks_up_to, yes_bucket
-from slack_app.lifecycle import iso_week
-from slack_app.offers import Kind, Offer
-from slack_app.store import Store, _ask_from_fields, insights_key, offers_key, thanked_key
+from slack_app.domain.asks import Ask
+from slack_app.domain.insights import FEWER, KEEP_WEEKS, figures, keep_until, weeks_up_to, yes_bucket
+from slack_app.domain.offers import Kind, Offer
+from slack_app.features.lifecycle import iso_week
+from slack_app.store.store import Store, _ask_from_fields, insights_key, offers_key, thanked_key
 
 TEAM = "T0TEAM"
 

@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 import pytest
 from freezegun import freeze_time
 
-from slack_app.asks import Ask
-from slack_app.lifecycle import check_in_due, expiry_deadline, expiry_due, iso_week, thanks_reminder_due
+from slack_app.domain.asks import Ask
+from slack_app.features.lifecycle import check_in_due, expiry_deadline, expiry_due, iso_week, thanks_reminder_due
 
 
 def utc(*parts) -> datetime:

@@ -11,10 +11,10 @@ import pytest
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_ask
 
-from slack_app.app import create_app
-from slack_app.lifecycle import check_in_due, expiry_due, iso_week, thanks_reminder_due
-from slack_app.server import ThreadedServer
-from slack_app.store import _ask_from_fields
+from slack_app.features.lifecycle import check_in_due, expiry_due, iso_week, thanks_reminder_due
+from slack_app.store.store import _ask_from_fields
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 
 def load(redis_sync):

@@ -20,8 +20,8 @@ import yaml
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from slack_app.app import create_app
 from slack_app.settings import Settings
+from slack_app.wiring.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "slack_app"
@@ -312,6 +312,6 @@ def test_every_url_points_at_the_one_slack_route():
 
 
 def test_oauth_installs_ask_for_exactly_the_manifest_scopes():
-    from slack_app.slack_api import BOT_SCOPES
+    from slack_app.slack.slack_api import BOT_SCOPES
 
     assert sorted(BOT_SCOPES) == sorted(manifest()["oauth_config"]["scopes"]["bot"])

@@ -12,9 +12,9 @@ import pytest
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
 
-from slack_app.app import create_app
-from slack_app.sealing import Seal, new_key
-from slack_app.server import ThreadedServer
+from slack_app.store.sealing import Seal, new_key
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 OTHER = "T0OTHER"
 KEY = new_key()
@@ -146,9 +146,9 @@ def test_an_org_wide_install_serves_every_workspace_of_the_organisation(redis_ur
     from redis.asyncio import Redis
     from slack_sdk.oauth.installation_store import Installation
 
-    from slack_app.installations import RedisInstallationStore
     from slack_app.settings import Settings
-    from slack_app.slack_api import Clients
+    from slack_app.slack.slack_api import Clients
+    from slack_app.store.installations import RedisInstallationStore
 
     async def scenario():
         redis = Redis.from_url(redis_url, decode_responses=True)

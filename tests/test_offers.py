@@ -9,12 +9,12 @@ from datetime import date, datetime, time, timezone
 import pytest
 from freezegun import freeze_time
 
-from slack_app import availability
-from slack_app.asks import Ask, Person, Status
-from slack_app.availabilities import Availabilities
-from slack_app.availability import Availability, Mode
-from slack_app.i18n import ENGLISH
-from slack_app.offers import (Kind, Offer, State, accepted_scope, ask_full, is_after_needed_by, later_errors, offer_kinds,
+from slack_app.domain import availability
+from slack_app.domain.asks import Ask, Person, Status
+from slack_app.domain.availability import Availability, Mode
+from slack_app.features.availabilities import Availabilities
+from slack_app.text.i18n import ENGLISH
+from slack_app.domain.offers import (Kind, Offer, State, accepted_scope, ask_full, is_after_needed_by, later_errors, offer_kinds,
                               smaller_errors, smaller_estimates, suggestion_error)
 
 TEAM = "T0TEAM"

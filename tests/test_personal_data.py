@@ -16,10 +16,10 @@ from test_home_and_digest import as_message, home_opened, published_home, view_t
 from test_lifecycle_flow import last_view, submit_thanks, taken_by_hal
 from test_oauth import every_value
 
-from slack_app.asks import Ask
-from slack_app.lifecycle import iso_week
-from slack_app.personal_data import ERASED
-from slack_app.store import answers_key, ask_key, balance_key, kudos_key, thanks_for_key
+from slack_app.domain.asks import Ask
+from slack_app.features.lifecycle import iso_week
+from slack_app.features.personal_data import ERASED
+from slack_app.store.store import answers_key, ask_key, balance_key, kudos_key, thanks_for_key
 
 ASK_TEXT = "Review the retry logic in PR 412 before Friday's release"
 SCOPE = "In: error handling in retry.py. Out: naming and tests."

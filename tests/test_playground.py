@@ -23,10 +23,10 @@ import pytest
 from fake_slack import REFERENCE, ROOT, STRICT
 from test_cli import clean_env
 
-from slack_app.asks import Ask
-from slack_app.i18n import ENGLISH
-from slack_app.modals import ask_modal, offer_modal
-from slack_app.offers import Kind
+from slack_app.domain.asks import Ask
+from slack_app.domain.offers import Kind
+from slack_app.features.modals import ask_modal, offer_modal
+from slack_app.text.i18n import ENGLISH
 from slack_app.playground.checks import (
     ANSWERED_METHOD_SCOPES,
     Checks,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slack_app.prefill import fallback_permalink, first_sentence, parse_command, wants_help
+from slack_app.domain.prefill import fallback_permalink, first_sentence, parse_command, wants_help
 
 
 @pytest.mark.parametrize("text, ask, users, groups", [

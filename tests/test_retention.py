@@ -17,11 +17,11 @@ from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
 from test_lifecycle_flow import last_view, submit_thanks, taken_by_hal, worker_at
 from test_offer_flow import days_ahead, offer, offer_dm
 
-from slack_app.app import create_app
-from slack_app.asks import Ask
-from slack_app.availability import weekly
-from slack_app.lifecycle import iso_week
-from slack_app.store import asked_by_key, asked_of_key, balance_key, kudos_key, thanks_for_key
+from slack_app.domain.asks import Ask
+from slack_app.domain.availability import weekly
+from slack_app.features.lifecycle import iso_week
+from slack_app.store.store import asked_by_key, asked_of_key, balance_key, kudos_key, thanks_for_key
+from slack_app.wiring.app import create_app
 
 TEAM = "T0TEAM"
 DAY = 86400
@@ -59,7 +59,7 @@ def test_an_ended_ask_is_forgotten_after_the_retention_window_once_and_exactly(s
                  "estimate_minutes": 30, "at": datetime.now(UTC).timestamp()}
         assert await services.lifecycle.thanked(TEAM, iso_week(datetime.now(UTC), "UTC"), kudos)
 
-    with freeze_time(START, real_asyncio=True) as clock, caplog.at_level(logging.INFO, logger="slack_app.lifecycle"):
+    with freeze_time(START, real_asyncio=True) as clock, caplog.at_level(logging.INFO, logger="slack_app.features.lifecycle"):
         old = run(send(new_ask()))
         run(done_and_thanked(old, HAL, "The release went out on time"))
         old_week = iso_week(START, "UTC")
@@ -272,8 +272,8 @@ def test_out_of_memory_answers_kindly_keeps_nothing_half_written_and_healthz_say
 
 
 def test_a_full_redis_still_forgets_what_is_due(redis_url, redis_sync, run, full_redis):
-    from slack_app.scheduler import Job, Scheduler
-    from slack_app.store import Store
+    from slack_app.store.scheduler import Job, Scheduler
+    from slack_app.store.store import Store
 
     async def scenario():
         client = Redis.from_url(redis_url, decode_responses=True)
@@ -299,7 +299,7 @@ def test_a_full_redis_still_forgets_what_is_due(redis_url, redis_sync, run, full
 
 
 def test_asks_that_ended_under_an_older_version_are_forgotten_after_the_upgrade(settings, fake_slack, redis_sync, run):
-    from slack_app.scheduler import LEGACY_TEAMS_KEY
+    from slack_app.store.scheduler import LEGACY_TEAMS_KEY
 
     services = create_app(settings).services
     with freeze_time(START, real_asyncio=True) as clock:
@@ -320,7 +320,7 @@ def test_asks_that_ended_under_an_older_version_are_forgotten_after_the_upgrade(
 
 
 def test_one_workspaces_retention_and_uninstall_leave_anothers_data_alone(settings, fake_slack, redis_sync, run):
-    from slack_app.due_index import next_key
+    from slack_app.store.due_index import next_key
 
     services = create_app(settings).services
     other = "T0OTHER"

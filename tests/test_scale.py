@@ -10,12 +10,12 @@ from redis.asyncio import RedisCluster
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask
 
-from slack_app.app import create_app
-from slack_app.asks import Ask
-from slack_app.scheduler import Job, Scheduler
-from slack_app.server import ThreadedServer
+from slack_app.domain.asks import Ask
 from slack_app.settings import Settings
-from slack_app.store import Store
+from slack_app.store.scheduler import Job, Scheduler
+from slack_app.store.store import Store
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from freezegun import freeze_time
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
-from slack_app.due_index import changes_key, next_key
-from slack_app.scheduler import LEGACY_TEAMS_KEY, Job, Scheduler, data_key, due_key, leases_key
-from slack_app.working_hours import next_working_time
+from slack_app.domain.working_hours import next_working_time
+from slack_app.store.due_index import changes_key, next_key
+from slack_app.store.scheduler import LEGACY_TEAMS_KEY, Job, Scheduler, data_key, due_key, leases_key
 
 TEAM = "T0TEAM"
 START = datetime(2026, 1, 14, 10, tzinfo=UTC)  # a Wednesday
@@ -229,7 +229,7 @@ def test_a_failing_handler_leaves_the_job_to_be_retried_after_its_lease(redis_ur
         if attempts[job.id] == 1:
             raise RuntimeError("Slack said ratelimited")
 
-    with frozen_at(START) as frozen, caplog.at_level(logging.ERROR, logger="slack_app.scheduler"):
+    with frozen_at(START) as frozen, caplog.at_level(logging.ERROR, logger="slack_app.store.scheduler"):
 
         async def scenario():
             async with workers(redis_url, lease_seconds=60) as (scheduler,):
@@ -248,7 +248,7 @@ def test_a_failing_handler_leaves_the_job_to_be_retried_after_its_lease(redis_ur
     assert runs == [0, 0, 1, 0]
     assert attempts == {"checkin:a1": 2}
     assert left == (0, 0, 0)
-    [failure] = [record for record in caplog.records if record.name == "slack_app.scheduler"]
+    [failure] = [record for record in caplog.records if record.name == "slack_app.store.scheduler"]
     assert failure.job_id == "checkin:a1" and failure.exc_info[0] is RuntimeError
 
 
@@ -267,7 +267,7 @@ def test_a_job_of_a_kind_nobody_handles_waits_for_a_worker_that_does(redis_url, 
             runs.append(await new_version.run_due({"checkin": remind}, now=now + 60))
             return runs
 
-    with caplog.at_level(logging.ERROR, logger="slack_app.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="slack_app.store.scheduler"):
         runs = run(scenario())
 
     assert runs == [0, 0, 1]

@@ -11,9 +11,9 @@ import pytest
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA
 
-from slack_app.app import create_app
-from slack_app.server import ThreadedServer
 from slack_app.settings import MissingSetting, Settings
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from slack_app.asks import Answer, Ask, Status
+from slack_app.domain.asks import Answer, Ask, Status
 
 TEAM = "T0TEAM"
 

@@ -10,15 +10,15 @@ from importlib.resources import files
 import pytest
 from fake_slack import MESSAGE_BLOCK_LIMIT, _check_blocks, _check_view
 
-from slack_app.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, THANKS_MAX_LENGTH, Ask, Status
-from slack_app.digest import digest_context, summarise
-from slack_app.digests import DigestSettings, time_zone_choices
-from slack_app.home import insights_section
-from slack_app.i18n import ENGLISH, LANGUAGES, language
-from slack_app.insights import overview, weeks_up_to
-from slack_app.modals import ask_modal, erase_modal, offer_modal, thanks_modal
-from slack_app.offers import NOTE_MAX_LENGTH, Kind, Offer, State
-from slack_app.render import escape_mrkdwn, fmt, render
+from slack_app.domain.asks import ASK_MAX_LENGTH, SCOPE_MAX_LENGTH, THANKS_MAX_LENGTH, Ask, Status
+from slack_app.domain.digest import digest_context, summarise
+from slack_app.domain.insights import overview, weeks_up_to
+from slack_app.domain.offers import NOTE_MAX_LENGTH, Kind, Offer, State
+from slack_app.features.digests import DigestSettings, time_zone_choices
+from slack_app.features.home import insights_section
+from slack_app.features.modals import ask_modal, erase_modal, offer_modal, thanks_modal
+from slack_app.text.i18n import ENGLISH, LANGUAGES, language
+from slack_app.text.render import escape_mrkdwn, fmt, render
 
 EVERY_LANGUAGE = [language(code) for code in LANGUAGES]
 
@@ -211,7 +211,7 @@ def test_long_escaped_text_is_cut_without_breaking_an_entity():
 
 
 def test_a_template_that_prints_a_raw_value_fails_loudly():
-    from slack_app.render import _environment
+    from slack_app.text.render import _environment
 
     template = _environment(ENGLISH).from_string('{"text": "{{ value }}"}')
     with pytest.raises(TypeError, match="JSON-encoded"):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from slack_app.working_hours import WORKDAY_END, WORKDAY_START, WORKDAYS, next_working_time
+from slack_app.domain.working_hours import WORKDAY_END, WORKDAY_START, WORKDAYS, next_working_time
 
 
 def utc(*parts: int) -> datetime:

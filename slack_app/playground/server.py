@@ -26,9 +26,9 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from ..app import create_app
-from ..server import outlive_stop_signals, uvicorn_server, with_redis
 from ..settings import Settings
+from ..wiring.app import create_app
+from ..wiring.server import outlive_stop_signals, uvicorn_server, with_redis
 from . import payloads
 from .checks import Checks
 from .slack_api import Message, WebApi, person

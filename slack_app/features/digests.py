@@ -1,0 +1,196 @@
+"""When and where each workspace's weekly kudos digest goes, and posting it exactly once a week.
+
+The week's slot is the configured local day and time; any instance that polls after the slot and
+within the same week may post, so a slot missed while every instance was down is made up later
+that week. A per-week marker, claimed atomically with a lease, makes it once however many poll.
+Which workspaces to look at is a due index of each one's next slot (UTC epoch seconds), set when
+a digest goes out and lowered when an admin changes the settings: a poll with nothing due is one
+Redis call, however many workspaces there are.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.errors import SlackApiError
+
+from ..domain.digest import render_digest, summarise
+from ..slack.slack_api import Clients, NotInstalled
+from ..store.due_index import DueIndex
+from ..store.store import Store
+from ..text.i18n import LANGUAGES, language
+from .lifecycle import iso_week, zone
+
+log = logging.getLogger(__name__)
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]  # DIGEST_DAY's names
+POST_LEASE_SECONDS = 120.0
+WORKSPACES_PER_PASS = 100
+COMMON_TIME_ZONES = [
+    "UTC", "Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago",
+    "America/New_York", "America/Halifax", "America/Sao_Paulo", "Atlantic/Azores", "Europe/London", "Europe/Lisbon",
+    "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/Amsterdam", "Europe/Stockholm",
+    "Europe/Warsaw", "Europe/Athens", "Europe/Helsinki", "Europe/Istanbul", "Africa/Lagos", "Africa/Cairo",
+    "Africa/Johannesburg", "Africa/Nairobi", "Asia/Dubai", "Asia/Karachi", "Asia/Kolkata", "Asia/Dhaka",
+    "Asia/Bangkok", "Asia/Jakarta", "Asia/Singapore", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Manila",
+    "Asia/Seoul", "Asia/Tokyo", "Australia/Perth", "Australia/Adelaide", "Australia/Brisbane", "Australia/Sydney",
+    "Pacific/Auckland",
+]
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    channel: str = ""
+    day: int = 4  # Friday
+    time: str = "16:00"
+    tz: str = "UTC"
+    skip_empty: bool = False
+    language: str = "en"  # the workspace's language, one of i18n.LANGUAGES: an admin picks it on the Home tab
+
+    def next_slot(self, now: float) -> float:
+        """When this week's digest is due, or next week's once this week's slot has passed."""
+        moment = datetime.fromtimestamp(now, timezone.utc)
+        this_week = self.slot(iso_week(moment, self.tz)).timestamp()
+        if now < this_week:
+            return this_week
+        return self.slot(iso_week(moment + timedelta(days=7), self.tz)).timestamp()
+
+    def slot(self, week: str) -> datetime:
+        """The configured local day and time within an ISO week, in UTC."""
+        year, number = week.split("-W")
+        day = date.fromisocalendar(int(year), int(number), self.day + 1)
+        hour, minute = (int(part) for part in self.time.split(":"))
+        return datetime.combine(day, time(hour, minute), tzinfo=zone(self.tz)).astimezone(timezone.utc)
+
+
+def parse_weekday(value: str) -> int:
+    """'friday', 'Fri' or '4' → 4."""
+    text = value.strip().lower()
+    if text.isdigit() and 0 <= int(text) < 7:
+        return int(text)
+    for number, name in enumerate(WEEKDAYS):
+        if name.lower().startswith(text[:3]) and len(text) >= 3:
+            return number
+    raise ValueError(f"not a day of the week: {value!r}")
+
+
+def valid_time(value: str) -> bool:
+    try:
+        hour, minute = (int(part) for part in value.split(":"))
+    except ValueError:
+        return False
+    return 0 <= hour < 24 and 0 <= minute < 60
+
+
+def valid_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def time_zone_choices(*also: str) -> list[str]:
+    return list(dict.fromkeys([*(tz for tz in also if tz), *COMMON_TIME_ZONES]))
+
+
+class Digests:
+    def __init__(self, store: Store, clients: Clients, defaults: DigestSettings):
+        self.store = store
+        self.clients = clients
+        self.defaults = defaults
+        self.index = DueIndex(store.redis, "digests")
+
+    async def track(self, *team_ids: str) -> None:
+        """Makes sure these workspaces are in the due index (looked at by the next poll if new)."""
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for team_id in team_ids:
+                pipe.zadd(self.index.keys[0], {team_id: 0}, nx=True)
+            await pipe.execute()
+
+    async def track_every_workspace(self) -> None:
+        """Indexes every workspace that has used the app; for those an older version knew."""
+        await self.track(*await self.store.teams())
+
+    async def save_setting(self, team_id: str, name: str, value: str) -> None:
+        """An admin's choice on the Home tab; the next poll works out the workspace's next slot from it."""
+        await self.store.save_workspace_setting(team_id, name, value)
+        await self.index.lower(team_id, 0.0)
+
+    async def forget_workspace(self, team_id: str) -> None:
+        await self.index.forget(team_id)
+
+    async def settings_for(self, team_id: str) -> DigestSettings:
+        """The environment's defaults, overridden by what an admin chose on the Home tab."""
+        saved = await self.store.workspace_settings(team_id)
+        settings = self.defaults
+        if saved.get("digest_channel"):
+            settings = replace(settings, channel=saved["digest_channel"])
+        if saved.get("digest_day", "").isdigit():
+            settings = replace(settings, day=int(saved["digest_day"]) % 7)
+        if valid_time(saved.get("digest_time", "")):
+            settings = replace(settings, time=saved["digest_time"])
+        if saved.get("digest_tz"):
+            settings = replace(settings, tz=saved["digest_tz"])
+        if saved.get("digest_language") in LANGUAGES:
+            settings = replace(settings, language=saved["digest_language"])
+        return settings
+
+    async def message(self, team_id: str, week: str, settings: DigestSettings | None = None) -> dict | None:
+        settings = settings or await self.settings_for(team_id)
+        return render_digest(summarise(await self.store.kudos(team_id, week), week), skip_empty=settings.skip_empty,
+                             lang=language(settings.language))
+
+    def current_week(self, settings: DigestSettings, now: float) -> str:
+        return iso_week(datetime.fromtimestamp(now, timezone.utc), settings.tz)
+
+    async def post(self, team_id: str, week: str, now: float | None = None,
+                   settings: DigestSettings | None = None) -> bool:
+        """Posts a week's digest unless it went out already; True if this call posted it."""
+        return await self._post(team_id, week, now, settings) == "posted"
+
+    async def _post(self, team_id: str, week: str, now: float | None = None,
+                    settings: DigestSettings | None = None) -> str:
+        """posted; taken (sent already, or no channel); failed (try again after a lease)."""
+        now = clock.time() if now is None else now
+        settings = settings or await self.settings_for(team_id)
+        if not settings.channel:
+            return "taken"
+        if not await self.store.claim_digest(team_id, week, now, POST_LEASE_SECONDS):
+            # Another poster holds it (say `slack-ask digest --post`): look again once its lease is up.
+            return "taken" if await self.store.digest_was_sent(team_id, week) else "failed"
+        message = await self.message(team_id, week, settings)
+        if message is not None:
+            try:
+                client = await self.clients.for_team(team_id)
+                await client.chat_postMessage(channel=settings.channel, **message)
+            except (SlackApiError, NotInstalled) as error:
+                # The claim lapses and a later poll tries again (e.g. once the bot is invited).
+                log.warning("digest not posted", extra={"team": team_id, "week": week, "error": repr(error)})
+                return "failed"
+        await self.store.digest_sent(team_id, week, now)
+        return "posted"
+
+    async def post_due(self, now: float | None = None) -> list[tuple[str, str]]:
+        """Posts every workspace's digest whose slot this week has come; returns what it posted."""
+        now = clock.time() if now is None else now
+        posted = []
+        while due := await self.index.take_due(now, WORKSPACES_PER_PASS, POST_LEASE_SECONDS):
+            looked = []
+            for team_id, seen in due:
+                settings = await self.settings_for(team_id)
+                week = self.current_week(settings, now)
+                next_look = settings.next_slot(now)
+                if settings.channel and now >= settings.slot(week).timestamp():
+                    outcome = await self._post(team_id, week, now, settings)
+                    if outcome == "posted":
+                        posted.append((team_id, week))
+                    elif outcome == "failed":
+                        next_look = now + POST_LEASE_SECONDS
+                looked.append((team_id, seen, next_look))
+            await self.index.settle(looked)
+        return posted

@@ -1,0 +1,86 @@
+"""The workspace's weekly figures as a service: which week it is, reading them, the chart on Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+
+from slack_sdk.errors import SlackApiError
+
+from ..domain.insights import LONGER, WEEKS_SHOWN, Overview, WeekFigures, alt_text, overview, weeks_up_to
+from ..observability import INSIGHTS
+from ..slack.slack_api import Clients, NotInstalled
+from ..store.store import Store
+from .digests import Digests
+from .lifecycle import iso_week
+
+log = logging.getLogger(__name__)
+
+CHART_FILENAME = "slack-ask-insights.png"
+
+
+class Insights:
+    """The workspace's weekly figures: which week it is, reading them, and the chart on Slack."""
+
+    def __init__(self, store: Store, digests: Digests, clients: Clients):
+        self.store = store
+        self.digests = digests
+        self.clients = clients
+
+    async def this_week(self, team_id: str) -> str:
+        """This ISO week in the workspace's time zone (the one its digest runs on)."""
+        settings = await self.digests.settings_for(team_id)
+        return iso_week(datetime.now(timezone.utc), settings.tz)
+
+    async def overview(self, team_id: str, weeks: int = WEEKS_SHOWN) -> Overview:
+        """The last `weeks` ISO weeks, this one last: one hash read per week."""
+        names = weeks_up_to(await self.this_week(team_id), weeks)
+        return overview(names, await self.store.insight_counts(team_id, names))
+
+    async def current_chart(self, team_id: str, view: Overview) -> str | None:
+        """The Slack file id of the chart drawn for exactly these figures, if there is one."""
+        current = await self.store.insights_chart(team_id)
+        return current[1] if current and current[0] == view.fingerprint() else None
+
+    async def draw_chart(self, team_id: str, view: Overview) -> str | None:
+        """Draws these figures' chart and uploads it as a Slack file, deleting the one it replaces;
+        returns its id, or None when Slack won't take it (the figures show without it)."""
+        from ..domain.insights_chart import chart_png  # matplotlib loads only where a chart is drawn
+
+        fingerprint = view.fingerprint()
+        png = await asyncio.to_thread(chart_png, view)
+        try:
+            client = await self.clients.for_team(team_id)
+            uploaded = await client.files_upload_v2(content=png, filename=CHART_FILENAME,
+                                                    title="How asking is going", alt_txt=alt_text(view, 1000))
+            file_id = uploaded["file"]["id"]
+        except (SlackApiError, NotInstalled) as error:
+            log.warning("insights chart not uploaded", extra={"team": team_id, "error": repr(error)})
+            return None
+        replaced = await self.store.swap_insights_chart(team_id, fingerprint, file_id)
+        if replaced and replaced != file_id:
+            try:  # an old chart left behind is clutter, not harm
+                await client.files_delete(file=replaced)
+            except SlackApiError as error:
+                log.info("old insights chart not deleted", extra={"team": team_id, "error": repr(error)})
+        return file_id
+
+    async def export_gauges(self) -> None:
+        """Sets /metrics' insights gauges for every workspace: this week's figures and the last twelve weeks'."""
+        for gauge in INSIGHTS.values():
+            gauge.clear()
+        for team_id in await self.store.teams():
+            view = await self.overview(team_id)
+            for span, figures in (("1", view.weeks[-1]), (str(len(view.weeks)), view.total)):
+                for figure, value in _gauge_values(figures).items():
+                    if isinstance(value, (int, float)):  # FEWER and "nothing to measure" get no sample
+                        INSIGHTS[figure].labels(team_id, span).set(value)
+
+
+def _gauge_values(figures: WeekFigures) -> dict:
+    wait = figures.median_minutes_to_yes
+    return {"asks_sent": figures.asks_sent, "found_help_ratio": figures.found_help,
+            "median_minutes_to_first_yes": float("inf") if wait == LONGER else wait,
+            "help_hours": figures.hours_of_help, "thanked_ratio": figures.thanked,
+            "offers_made": figures.offers_made, "offers_accepted": figures.offers_accepted}

@@ -1,0 +1,223 @@
+"""An ask's life after it is sent: when it expires, when the asker is asked how it went, when a
+forgotten thank-you is gently suggested — and what happens when each of those comes due.
+
+Due times are computed from data on the ask (when it was created, taken, done; its needed-by
+date and the asker's time zone) and stored in the scheduler, never held in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..domain.asks import Ask, Status
+from ..domain.working_hours import next_working_time
+from ..store.scheduler import Job, Scheduler
+from ..store.store import Snapshot, Store
+
+log = logging.getLogger(__name__)
+
+EXPIRE_AFTER = timedelta(days=3)  # without a needed-by date
+CHECK_IN_AFTER_AT_LEAST = timedelta(days=1)  # without a needed-by date: max(this, 8 × estimate)
+CHECK_IN_ESTIMATE_FACTOR = 8
+SNOOZE_FOR = timedelta(days=1)
+REOPENED_GRACE = timedelta(days=1)
+OPEN_ASK_LOOKS_EVERY = timedelta(days=1)  # never more than a check-in's shortest delay
+THANKS_REMINDER_AFTER = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long what people wrote is kept (SLACK_ASK_RETENTION_DAYS, SLACK_ASK_KUDOS_WEEKS)."""
+
+    ended_asks: timedelta = timedelta(days=90)  # after done, cancelled or expired
+    kudos: timedelta = timedelta(weeks=52)  # after the week a thank-you was filed under
+
+
+def zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+def end_of_day(day: date, tz: str) -> datetime:
+    """Midnight after `day` where the asker lives: a needed-by date means 'by the end of that day'."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone(tz)).astimezone(timezone.utc)
+
+
+def expiry_deadline(ask: Ask) -> datetime:
+    """When an open ask ends: its expiry, or for one reopened by a helper stepping back, not before a grace."""
+    if ask.reopened_at:
+        return max(expiry_due(ask), _utc(ask.reopened_at) + REOPENED_GRACE)
+    return expiry_due(ask)
+
+
+def expiry_due(ask: Ask) -> datetime:
+    if ask.needed_by:
+        return end_of_day(ask.needed_by, ask.asker_tz)
+    return _utc(ask.created_at) + EXPIRE_AFTER
+
+
+def check_in_due(ask: Ask) -> datetime:
+    if ask.needed_by:
+        due = end_of_day(ask.needed_by, ask.asker_tz)
+    else:
+        due = _utc(ask.taken_at) + max(CHECK_IN_AFTER_AT_LEAST, CHECK_IN_ESTIMATE_FACTOR * timedelta(minutes=ask.estimate_minutes))
+    return next_working_time(due, ask.asker_tz)
+
+
+def thanks_reminder_due(ask: Ask) -> datetime:
+    return next_working_time(_utc(ask.done_at) + THANKS_REMINDER_AFTER, ask.asker_tz)
+
+
+def iso_week(moment: datetime, tz: str) -> str:
+    year, week, _ = moment.astimezone(zone(tz)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_end(week: str) -> datetime:
+    """The end of an ISO week wherever it ends last (UTC−12), so no time zone's week is cut short."""
+    year, number = week.split("-W")
+    return datetime.combine(date.fromisocalendar(int(year), int(number), 7) + timedelta(days=1), time(12),
+                            tzinfo=timezone.utc)
+
+
+def ended_at(ask: Ask) -> datetime:
+    # Asks that ended before closed_at was recorded fall back to the last moment known.
+    return _utc(ask.closed_at or ask.done_at or ask.taken_at or ask.created_at)
+
+
+def _job(kind: str, ask: Ask, due: datetime, helper: str = "") -> Job:
+    job_id = f"{kind}:{ask.id}" + (f":{helper}" if helper else "")
+    return Job(id=job_id, team_id=ask.team_id, kind=kind, due=due.timestamp(), payload={"ask_id": ask.id, "helper": helper})
+
+
+class Lifecycle:
+    """Each ask has one timer. Its handler looks at the ask as it stands and either acts (expires it,
+    asks how it went) or sets itself for the next moment that matters. So answering an ask never has
+    to touch the timers: accepting, passing and stepping back cost no scheduling at all. The timer
+    outlives the ask's end: it is set for the moment the retention window closes, and then forgets
+    the ask, so an ask never lingers without something that will remove it."""
+
+    def __init__(self, store: Store, scheduler: Scheduler, this_week: Callable[[str], Awaitable[str]],
+                 retention: Retention = Retention()):
+        self.store = store
+        self.scheduler = scheduler
+        self.this_week = this_week  # team → this ISO week in the workspace's time zone
+        self.retention = retention
+
+    # --- planning: called right after a state change, before Slack gets its ack ---
+
+    async def sent(self, ask: Ask) -> None:
+        await self._set_timer(ask, _utc(ask.created_at))
+
+    async def unsent(self, ask: Ask) -> None:
+        """Takes back a new ask whose saving failed part-way: its timers, then the ask."""
+        await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}")
+        await self.store.discard_ask(ask)
+
+    async def ended(self, snapshot: Snapshot) -> None:
+        """After done or cancel: the ask's timer moves to when the ask is forgotten; a done one gets
+        its thank-you reminders."""
+        ask, outcome = snapshot.ask, snapshot.outcome
+        if outcome == "cancelled":
+            await self._retire(ask)
+        elif outcome == "done":
+            await self.store.count_done(ask, await self.this_week(ask.team_id))
+            for helper in ask.helpers:
+                await self.scheduler.schedule(_job("thanks_reminder", ask, thanks_reminder_due(ask), helper))
+            await self._retire(ask)
+
+    async def thanked(self, team_id: str, iso_week: str, kudos: dict, ask: Ask | None = None) -> bool:
+        """Files a thank-you note under its week; False if this helper was already thanked for this ask.
+
+        The week's notes are forgotten by a timer set first, so no note is ever kept without one."""
+        due = week_end(iso_week) + self.retention.kudos
+        job = Job(id=f"forget_kudos:{iso_week}", team_id=team_id, kind="forget_kudos", due=due.timestamp(),
+                  payload={"week": iso_week})
+        await self.scheduler.schedule(job)
+        return await self.store.record_thanks(team_id, iso_week, kudos, ask)
+
+    async def retire_ended_asks(self, team_id: str) -> int:
+        """Sets the forgetting timer of every ended ask in a workspace: for asks that ended under an
+        older version, which kept them for ever. Returns how many."""
+        retired = 0
+        async for ask in self.store.every_ask(team_id):
+            if not ask.status.is_live:
+                await self._retire(ask)
+                retired += 1
+        return retired
+
+    async def _retire(self, ask: Ask, cancelling: tuple[str, ...] = ()) -> None:
+        forget_at = ended_at(ask) + self.retention.ended_asks
+        await self.scheduler.schedule(_job("timer", ask, forget_at), cancelling=cancelling)
+
+    async def snoozed(self, ask: Ask, now: datetime) -> None:
+        # Counted from the check-in the asker answered, even when they answer it early.
+        since = max(now, check_in_due(ask))
+        await self.scheduler.schedule(_job("timer", ask, next_working_time(since + SNOOZE_FOR, ask.asker_tz)))
+
+    async def _set_timer(self, ask: Ask, now: datetime) -> None:
+        await self.scheduler.schedule(_job("timer", ask, min(expiry_deadline(ask), now + OPEN_ASK_LOOKS_EVERY)))
+
+    # --- running: the scheduler calls these when a job comes due ---
+
+    def handlers(self):
+        return {"timer": self._timer, "thanks_reminder": self._remind_thanks, "forget_kudos": self._forget_kudos}
+
+    async def _timer(self, job: Job) -> None:
+        ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
+        # The job runs once due, perhaps late; its due time is when it was meant to look.
+        now = max(datetime.now(timezone.utc), _utc(job.due))
+        if ask is None:
+            return
+        if not ask.status.is_live:
+            await self._forget_or_retire(ask, now)
+        elif ask.status is Status.OPEN:
+            await self._open_ask(ask, now)
+        else:
+            await self._taken_ask(ask, now)
+
+    async def _open_ask(self, ask: Ask, now: datetime) -> None:
+        if now < expiry_deadline(ask):
+            # Looks again at least daily: if it is taken meanwhile, its check-in must not be late.
+            await self._set_timer(ask, now)
+            return
+        snapshot = await self.store.close(ask.team_id, ask.id, "expired")  # owes its messages and notice
+        if snapshot.outcome == "expired":
+            await self._retire(snapshot.ask)
+
+    async def _forget_or_retire(self, ask: Ask, now: datetime) -> None:
+        if now < ended_at(ask) + self.retention.ended_asks:
+            await self._retire(ask)  # ended before this version set its timer at the forgetting time
+            return
+        reminders = [f"thanks_reminder:{ask.id}:{helper}" for helper in ask.helpers]
+        await self.scheduler.cancel(ask.team_id, *reminders)
+        await self.store.forget_ask(ask.team_id, ask.id)
+        log.info("ask forgotten", extra={"team": ask.team_id, "ask": ask.id})
+
+    async def _taken_ask(self, ask: Ask, now: datetime) -> None:
+        if ask.check_ins_sent == 0 and now < check_in_due(ask):
+            await self.scheduler.schedule(_job("timer", ask, check_in_due(ask)))
+        elif ask.check_ins_sent < (2 if ask.check_in_snoozed else 1):
+            check_in = {"kind": "notice", "notice": "check_in", "snoozed": ask.check_in_snoozed}
+            await self.store.owe(ask.team_id, ask.id, posts={"check_in:#": check_in}, counting="check_ins_sent")
+
+    async def _remind_thanks(self, job: Job) -> None:
+        ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
+        helper = job.payload["helper"]
+        if ask and ask.status is Status.DONE and not await self.store.was_thanked(job.team_id, ask.id, helper):
+            reminder = {"kind": "notice", "notice": "thanks_reminder", "helper": helper}
+            await self.store.owe(ask.team_id, ask.id, posts={f"thanks_reminder:{helper}": reminder})
+
+    async def _forget_kudos(self, job: Job) -> None:
+        dropped = await self.store.forget_kudos(job.team_id, job.payload["week"])
+        log.info("thank-you notes forgotten", extra={"team": job.team_id, "week": job.payload["week"], "notes": dropped})

@@ -1,0 +1,305 @@
+"""Sends an ask to the chosen teammates and keeps every message about it true to its state.
+
+Knows Slack's Web API (through the client) but nothing of Bolt: listeners call in with ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from redis.exceptions import RedisError
+from slack_sdk.errors import SlackApiError
+
+from ..domain.asks import Answer, Ask, Status
+from ..domain.offers import Offer, State, accepted_scope, invited, offer_kinds
+from ..slack.slack_api import Clients
+from ..store.store import PENDING, Snapshot, Store
+from ..text.i18n import Language
+from ..text.render import render
+
+log = logging.getLogger(__name__)
+
+# The store's verbs for an answer given, and for one taken back.
+VERB_FOR_ANSWER = {Answer.ACCEPT: "accept", Answer.DECLINE: "decline"}
+UNDO_FOR_ANSWER = {Answer.ACCEPT: "withdraw_accept", Answer.DECLINE: "withdraw_decline"}
+
+FAN_OUT_AT_ONCE = 4  # cards in flight per ask: kind to rate limits, quick for ten teammates
+# Message metadata marking a card, a summary or any other post, so that one whose sender may have
+# died before recording it is found in the DM rather than sent again.
+CARD_EVENT = "slack_ask_card"
+SUMMARY_EVENT = "slack_ask_summary"
+POST_EVENT = "slack_ask_post"
+SUMMARY_POST = "summary"
+SEARCH_DEPTH = 50
+# Failures worth trying again later (the client has already retried 429s, 5xx and timeouts a few
+# times); any other failure of an effect is logged and the effect dropped, never retried forever.
+TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, OSError, RedisError)
+
+
+def _marker(event_type: str, ask: Ask, user: str, post_id: str = "") -> dict:
+    payload = {"ask_id": ask.id, "user": user, **({"post": post_id} if post_id else {})}
+    return {"event_type": event_type, "event_payload": payload}
+
+
+def card_state(ask: Ask, answer: Answer | None, offer: Offer | None = None, *, offered_late: bool = False) -> str:
+    if ask.status is Status.DONE and answer is Answer.ACCEPT:
+        return "done"
+    if not ask.status.is_live:
+        return "closed"
+    if answer is Answer.ACCEPT:
+        return "mine"
+    if answer is Answer.DECLINE:
+        return "passed"
+    if ask.status is Status.TAKEN:
+        return "offered_late" if offered_late else "covered"
+    if offer is not None and offer.waiting:
+        return "offered"
+    if offer is not None and offer.state is State.DECLINED:
+        return "offer_declined"
+    return "open"
+
+
+def render_card(ask: Ask, state: str, lang: Language, offer: Offer | None = None) -> dict:
+    """A teammate's card in their language; `offer` is theirs, the only one they ever see."""
+    kind = invited(ask)
+    return render("ask_card.json.j2", lang=lang, ask=ask, state=state, helpers=ask.helpers, offer=offer,
+                  offer_kinds=[k.value for k in offer_kinds(ask)], invited=kind.value if kind else "")
+
+
+def render_offer_notice(ask: Ask, offer: Offer) -> dict:
+    """The asker's DM about an offer, in the asker's language."""
+    return render("offer_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask, offer=offer)
+
+
+class Router:
+    """Carries out what an ask's changes owe (see _owe.lua): sending it, bringing each touched
+    message to the ask's current state, and posting notices. Run from the effect queue, by any
+    instance, at least once; done so that running it twice shows nothing twice."""
+
+    def __init__(self, store: Store, clients: Clients, home: Any):
+        self.store = store
+        self.clients = clients
+        self.home = home  # refresh_for(snapshot): keeps Home tabs current
+
+    async def carry_out(self, team_id: str, ask_id: str) -> bool:
+        """Everything the ask is owed, until nothing is. False if some effect failed for now and is
+        to be tried again later (its queue entry stays pending)."""
+        while True:
+            owed, snapshot = await self.store.owed(team_id, ask_id)
+            if not owed:
+                return True
+            done, again = await self._carry_out(snapshot, owed) if snapshot.ask else (owed, False)
+            still_owed = await self.store.settle(team_id, ask_id, done)
+            if again:
+                return False
+            if not still_owed:
+                return True
+
+    async def _carry_out(self, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], bool]:
+        """(the effects done or given up, whether any is to be tried again)."""
+        ask, outcomes = snapshot.ask, {}
+        if "route" in owed:
+            outcomes["route"] = await _attempt(self.resume(snapshot), ask, "route")
+            snapshot = await self.store.snapshot(ask.team_id, ask.id)  # with the cards just sent
+        cards: dict[tuple, dict] = {}  # once per state and language: ten covered cards in one language, one rendering
+        work = {field: self._effect(snapshot, field, value, cards) for field, value in owed.items() if field != "route"}
+        results = await asyncio.gather(*(_attempt(effect, ask, field) for field, effect in work.items()))
+        outcomes.update(zip(work, results))
+        done = {field: owed[field] for field, finished in outcomes.items() if finished}
+        return done, len(done) < len(owed)
+
+    def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]):
+        kind, _, rest = field.partition(":")
+        if kind == "card":
+            return self._sync_card(snapshot, rest, value.endswith(" late"), cards)
+        if kind == "summary":
+            return self._sync_summary(snapshot)
+        if kind == "offer_notices":
+            return self._sync_offer_notices(snapshot, rest, value.endswith(" moved"))
+        if kind == "suggested":
+            return self._send_new_card(snapshot.ask, snapshot.offers[rest].suggested)
+        if kind == "home":
+            return self.home.refresh_for(snapshot)
+        if kind == "post":
+            return self._post_owed(snapshot, field, json.loads(value))
+        return _unknown(field)  # from a newer version of the app, perhaps: dropped, loudly
+
+    # --- sending an ask ---
+
+    async def resume(self, snapshot: Snapshot) -> None:
+        """DMs the asker a summary and each teammate a card, each exactly once: a card or summary
+        marked pending may have reached Slack before its sender died, so it is looked for in the DM
+        (they carry their ask's id as message metadata) before it is sent again."""
+        ask = snapshot.ask
+        if not ask.status.is_live:
+            return
+        sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
+        pending = await self.store.pending_cards(ask.team_id, ask.id)
+        results = await asyncio.gather(
+            self._send_summary_once(ask),
+            *(self._send_card_once(snapshot, teammate, teammate in pending, sending)
+              for teammate in ask.teammates if teammate not in snapshot.cards),
+            return_exceptions=True)
+        failures = [result for result in results if isinstance(result, BaseException)]
+        if failures:
+            raise failures[0]
+
+    async def _send_summary_once(self, ask: Ask) -> None:
+        if ask.summary_ts:
+            return
+        earlier = await self.store.claim_post(ask.team_id, ask.id, SUMMARY_POST)
+        found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
+        if found is None and earlier in (None, PENDING):
+            summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
+            sent = await self._post(ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)})
+            found = sent["channel"], sent["ts"]
+        if found:
+            await self.store.record_summary(ask.team_id, ask.id, *found)
+            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
+
+    async def _send_card_once(self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore) -> None:
+        ask = snapshot.ask
+        async with sending:
+            found = await self._find_message(ask, teammate, CARD_EVENT) if pending else None
+            if found:
+                await self.store.record_card(ask.team_id, ask.id, teammate, *found)
+            elif pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
+                offer = snapshot.offers.get(teammate)
+                await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
+
+    async def _send_new_card(self, ask: Ask, teammate: str) -> None:
+        """A card for someone added to the ask (a suggestion the asker accepted), sent once."""
+        if await self.store.claim_card(ask.team_id, ask.id, teammate):
+            await self._send_card(ask, teammate, "open")
+
+    async def _send_card(self, ask: Ask, teammate: str, state: str, offer: Offer | None = None) -> None:
+        card = render_card(ask, state, ask.language_of(teammate), offer)
+        sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
+        await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
+
+    async def _find_message(self, ask: Ask, user: str, event_type: str, post_id: str = "") -> tuple[str, str] | None:
+        """(channel, ts) of a message about this ask already in the app's DM with `user`, if any."""
+        client = await self.clients.for_team(ask.team_id)
+        channel = (await client.conversations_open(users=user))["channel"]["id"]
+        history = await client.conversations_history(channel=channel, limit=SEARCH_DEPTH, include_all_metadata=True)
+        for message in history.get("messages", []):
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload", {})
+            if (metadata.get("event_type") == event_type and payload.get("ask_id") == ask.id
+                    and payload.get("post", "") == post_id):
+                return channel, message["ts"]
+        return None
+
+    # --- messages brought to the ask's current state ---
+
+    async def _sync_card(self, snapshot: Snapshot, teammate: str, offered_late: bool, cards: dict[tuple, dict]) -> None:
+        if teammate not in snapshot.cards:  # not delivered yet: the fan-out sends it as the ask stands then
+            return
+        ask = snapshot.ask
+        offer = snapshot.offers.get(teammate)
+        look = card_state(ask, snapshot.answers.get(teammate), offer, offered_late=offered_late), ask.language_of(teammate), offer
+        if look not in cards:
+            cards[look] = render_card(ask, *look)
+        await self._update(ask.team_id, *snapshot.cards[teammate], cards[look])
+
+    async def _sync_summary(self, snapshot: Snapshot) -> None:
+        ask = snapshot.ask
+        if ask.summary_ts:
+            summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers=snapshot.offers)
+            await self._update(ask.team_id, ask.summary_channel, ask.summary_ts, summary)
+
+    async def _sync_offer_notices(self, snapshot: Snapshot, user: str, moved: bool) -> None:
+        """The asker's DMs about offers that this change alters: always the answerer's own ("*": every
+        one), and every waiting one when the ask's status moved (they become answerable, or lapse)."""
+        ask = snapshot.ask
+        await asyncio.gather(*(
+            self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
+            for teammate, offer in snapshot.offers.items()
+            if offer.notice_ts and (user in ("*", teammate) or (moved and offer.waiting))))
+
+    # --- posts: notices to the asker, thanks to a helper ---
+
+    async def _post_owed(self, snapshot: Snapshot, post_id: str, payload: dict) -> None:
+        ask = snapshot.ask
+        if payload["kind"] == "offer_notice":
+            offer = snapshot.offers[payload["helper"]]
+            found = await self._post_once(ask, ask.asker, post_id, render_offer_notice(ask, offer))
+            await self.store.record_offer_notice(ask.team_id, ask.id, offer.helper, *found)
+            return
+        if payload["kind"] == "thanks":
+            helper = payload["helper"]
+            message = render("thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask, asker=ask.asker,
+                             note=payload["note"])
+            await self._post_once(ask, helper, post_id, message)
+            if payload.get("channel") and payload.get("ts"):  # the asker's prompt now says the thanks went out
+                notice = render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask, notice="thanks_sent",
+                                helper=helper, snoozed=False)
+                await self._update(ask.team_id, payload["channel"], payload["ts"], notice)
+            return
+        lang, helper = ask.language_of(ask.asker), payload.get("helper", "")
+        # A thank-you prompt names what the helper took on, when theirs was a smaller yes.
+        scope = accepted_scope(snapshot.offers.get(helper), ask, lang) if payload["notice"] == "thanks_prompt" else ""
+        message = render("asker_notice.json.j2", lang=lang, ask=ask, notice=payload["notice"], helper=helper,
+                         snoozed=bool(payload.get("snoozed")), scope=scope)
+        await self._post_once(ask, ask.asker, post_id, message)
+
+    async def _post_once(self, ask: Ask, user: str, post_id: str, message: dict) -> tuple[str, str]:
+        """(channel, ts) of the post, sent now or found to have gone out before."""
+        earlier = await self.store.claim_post(ask.team_id, ask.id, post_id)
+        if earlier not in (None, PENDING):
+            channel, ts = earlier.split(" ", 1)
+            return channel, ts  # it went out
+        found = await self._find_message(ask, user, POST_EVENT, post_id) if earlier == PENDING else None
+        if found is None:
+            sent = await self._post(ask.team_id, user, {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)})
+            found = sent["channel"], sent["ts"]
+        await self.store.record_post(ask.team_id, ask.id, post_id, *found)
+        return found
+
+    async def tell_person(self, team_id: str, user: str, text: str) -> None:
+        await self._post(team_id, user, {"text": text})
+
+    async def send_file(self, team_id: str, user: str, *, filename: str, data: dict, comment: str) -> None:
+        """A JSON file in the app's DM with a person (files.uploadV2: upload URL, upload, complete)."""
+        client = await self.clients.for_team(team_id)
+        channel = (await client.conversations_open(users=user))["channel"]["id"]
+        await client.files_upload_v2(channel=channel, filename=filename, title=filename, initial_comment=comment,
+                                     content=json.dumps(data, indent=2, ensure_ascii=False))
+
+    # --- Web API ---
+
+    async def _post(self, team_id: str, user_or_channel: str, message: dict) -> dict:
+        client = await self.clients.for_team(team_id)
+        response = await client.chat_postMessage(channel=user_or_channel, **message)
+        return {"channel": response["channel"], "ts": response["ts"]}
+
+    async def _update(self, team_id: str, channel: str, ts: str, message: dict) -> None:
+        client = await self.clients.for_team(team_id)
+        await client.chat_update(channel=channel, ts=ts, **message)
+
+
+async def _unknown(field: str) -> None:
+    raise ValueError(f"unknown effect {field}")
+
+
+async def _attempt(effect, ask: Ask, field: str) -> bool:
+    """True when the effect is done, or failed in a way trying again would not mend."""
+    try:
+        await effect
+    except Exception as error:
+        if not _transient(error):
+            log.exception("effect failed for good; dropped", extra={"ask": ask.id, "team": ask.team_id, "effect": field})
+            return True
+        log.warning("effect failed; trying again later", extra={"ask": ask.id, "team": ask.team_id, "effect": field, "error": repr(error)})
+        return False
+    return True
+
+
+def _transient(error: Exception) -> bool:
+    if isinstance(error, SlackApiError):
+        return error.response.get("error") == "ratelimited"  # still limited after the client's retries
+    return isinstance(error, TRANSIENT)

@@ -1,0 +1,207 @@
+"""The effect queue: what committed changes owe, carried out by every instance (`serve` and `worker`).
+
+Redis Streams with one consumer group. An ask with effects owed has one entry in one of the
+EFFECT_SHARDS streams (store.py says how keys map to slots), added in the step that made its owed
+hash non-empty and acknowledged (then deleted) once the hash is empty again. An entry read but not
+acknowledged stays pending under its consumer, which keeps claiming it afresh while it works, so that
+an entry idle for `retry_seconds` belongs to a consumer that died, or one whose Slack calls failed:
+any consumer then takes it over (XAUTOCLAIM) and carries it out again. That is safe because carrying
+out is idempotent: messages are brought to the ask's current state, posts are claimed and looked for
+before being sent again.
+
+Overload therefore means a longer queue in Redis (visible on /metrics and /healthz, drained by adding
+workers), never a slower ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from ..observability import EFFECTS
+from ..store.store import EFFECT_SHARDS, effect_stream_key
+
+GROUP = "slack-ask"
+READ_BATCH = 32
+READ_BLOCK_MS = 1000  # under the Redis client's 2 s socket timeout
+IN_FLIGHT = 128  # asks carried out at once per process; more waits in Redis, not in memory
+RETRY_SECONDS = 10.0
+# Requests come first: while the event loop runs this late, no new effect work starts in this process
+# (work under way goes on), so acks stay fast under any load and the backlog waits in Redis for a
+# quieter moment or another instance.
+LAG_CHECK_SECONDS = 0.02
+MAX_LAG_SECONDS = 0.01
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Entry:
+    shard: int
+    id: str
+    team_id: str
+    ask_id: str
+
+
+CarryOut = Callable[[str, str], Awaitable[bool]]  # (team, ask) → True once nothing is owed
+
+
+class EffectQueue:
+    def __init__(self, redis: Redis, carry_out: CarryOut, *, retry_seconds: float = RETRY_SECONDS,
+                 in_flight: int = IN_FLIGHT, consumer: str | None = None):
+        self.redis = redis
+        self.carry_out = carry_out
+        self.retry_seconds = retry_seconds
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._free = in_flight  # room for more asks under way
+        self._lag = 0.0  # how late the event loop last woke a sleeper, seconds
+        self._working: dict[int, set[str]] = defaultdict(set)  # shard → entry ids being carried out here
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- what is waiting ---
+
+    async def backlog(self) -> tuple[int, float]:
+        """(entries owed, age in seconds of the oldest), over every shard, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for shard in range(EFFECT_SHARDS):
+                pipe.xlen(effect_stream_key(shard))
+                pipe.xrange(effect_stream_key(shard), count=1)
+            replies = await pipe.execute()
+        depth = sum(replies[0::2])
+        oldest = [int(first[0][0].split("-")[0]) / 1000 for first in replies[1::2] if first]
+        return depth, max(0.0, time.time() - min(oldest)) if oldest else 0.0
+
+    # --- consuming ---
+
+    async def run(self, stop: asyncio.Event, grace_seconds: float) -> None:
+        """Consumes every shard until `stop` is set, then waits up to `grace_seconds` for work under way;
+        what is left stays pending and another consumer takes it over."""
+        while not stop.is_set():
+            try:
+                await self._prepare()
+                break
+            except RedisError:
+                log.warning("effect queue not ready; trying again", exc_info=True)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+        loops = [asyncio.create_task(self._read(shard, stop), name=f"effects {shard}") for shard in range(EFFECT_SHARDS)]
+        loops.append(asyncio.create_task(self._watch_lag(stop), name="effects lag"))
+        loops.append(asyncio.create_task(self._every(self.retry_seconds / 2, self._reclaim, stop), name="effects reclaim"))
+        loops.append(asyncio.create_task(self._every(self.retry_seconds / 3, self._keep, stop), name="effects keep"))
+        await stop.wait()
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+
+    async def _prepare(self) -> None:
+        for shard in range(EFFECT_SHARDS):
+            try:
+                await self.redis.xgroup_create(effect_stream_key(shard), GROUP, id="0", mkstream=True)
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+
+    async def _watch_lag(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            started = loop.time()
+            await asyncio.sleep(LAG_CHECK_SECONDS)
+            self._lag = loop.time() - started - LAG_CHECK_SECONDS
+
+    async def _ready(self) -> int:
+        """Waits for room and a calm event loop; returns how many entries one shard may take now."""
+        while self._free <= 0 or self._lag > MAX_LAG_SECONDS:
+            await asyncio.sleep(LAG_CHECK_SECONDS)
+        return max(1, min(READ_BATCH, self._free // EFFECT_SHARDS))
+
+    async def _read(self, shard: int, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            count = await self._ready()
+            try:
+                reply = await self.redis.xreadgroup(GROUP, self.consumer, {effect_stream_key(shard): ">"},
+                                                    count=count, block=READ_BLOCK_MS)
+            except RedisError:
+                log.warning("reading effects failed; trying again", exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
+            for _, messages in reply or []:
+                await self._start_all(shard, messages)
+
+    async def _reclaim(self) -> None:
+        """Takes over entries idle for `retry_seconds`: their consumer died, or their effects failed."""
+        for shard in range(EFFECT_SHARDS):
+            start = "0-0"
+            while True:
+                count = await self._ready()
+                reply = await self.redis.xautoclaim(effect_stream_key(shard), GROUP, self.consumer,
+                                                    int(self.retry_seconds * 1000), start_id=start, count=count)
+                start, messages = reply[0], reply[1]
+                fresh = [(entry_id, fields) for entry_id, fields in messages if entry_id not in self._working[shard]]
+                if fresh:
+                    EFFECTS.labels("reclaimed").inc(len(fresh))
+                await self._start_all(shard, fresh)
+                if start in ("0-0", b"0-0"):
+                    break
+
+    async def _keep(self) -> None:
+        """Claims the entries under way here afresh, so nobody takes them over while they run."""
+        for shard, ids in list(self._working.items()):
+            if ids:
+                await self.redis.xclaim(effect_stream_key(shard), GROUP, self.consumer, 0, list(ids), justid=True)
+
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+            if stop.is_set():  # (wait_for may swallow the cancel that comes with the stop)
+                return
+            try:
+                await work()
+            except RedisError:
+                log.warning("effect queue upkeep failed; trying again", exc_info=True)
+
+    async def _start_all(self, shard: int, messages: list) -> None:
+        for entry_id, fields in messages:
+            if not fields:  # deleted while pending
+                await self._finish(Entry(shard, entry_id, "", ""))
+                continue
+            self._free -= 1
+            self._working[shard].add(entry_id)
+            task = asyncio.create_task(self._carry(Entry(shard, entry_id, fields["team"], fields["ask"])))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _carry(self, entry: Entry) -> None:
+        try:
+            done = await self.carry_out(entry.team_id, entry.ask_id)
+        except Exception:
+            log.exception("carrying out effects failed; trying again later", extra={"team": entry.team_id, "ask": entry.ask_id})
+            done = False
+        try:
+            if done:
+                await self._finish(entry)
+            EFFECTS.labels("done" if done else "retry").inc()
+        except RedisError:
+            log.warning("could not acknowledge effects; they will be looked at again", exc_info=True)
+        finally:
+            self._working[entry.shard].discard(entry.id)
+            self._free += 1
+
+    async def _finish(self, entry: Entry) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:  # one stream, one slot
+            pipe.xack(effect_stream_key(entry.shard), GROUP, entry.id)
+            pipe.xdel(effect_stream_key(entry.shard), entry.id)
+            await pipe.execute()

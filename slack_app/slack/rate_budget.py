@@ -1,0 +1,79 @@
+"""Slack's rate tiers as one budget per workspace and method, kept in Redis and shared by every instance.
+
+Each Web API call waits for its turn in its workspace's budget for that method before it goes out;
+a 429 from Slack pushes that budget's next turn past Retry-After for every instance at once. Budgets
+of different workspaces are different keys, so a busy workspace never slows another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from redis.asyncio import Redis
+
+from ..observability import SLACK_BUDGET_WAIT
+from ..store import lua
+
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+# The tier of each method the app calls, from Slack's method catalogue (methods.json's rate_limit;
+# tests/test_rate_budget.py keeps the two equal). Methods with "special" limits and no entry here
+# (auth.test, oauth.v2.access) are not budgeted.
+METHOD_TIERS = {
+    "apps.connections.open": 3,
+    "chat.update": 3,
+    "conversations.history": 3,
+    "conversations.open": 3,
+    "files.completeUploadExternal": 4,
+    "files.delete": 3,
+    "files.getUploadURLExternal": 4,
+    "usergroups.users.list": 2,
+    "users.info": 4,
+    "views.open": 4,
+    "views.publish": 4,
+}
+# chat.postMessage's special limit: about one message a second per channel, with short bursts.
+POST_MESSAGE = "chat.postMessage"
+POST_MESSAGE_PER_MINUTE = 60
+BURST_SHARE = 6  # up to a sixth of a minute's budget may go at once
+
+
+def budget_key(workspace: str, method: str, channel: str = "") -> str:
+    """One workspace's budgets share its hash tag; chat.postMessage's is per channel."""
+    return f"slack-ask:rate:{{{workspace}}}:{method}" + (f":{channel}" if channel else "")
+
+
+def workspace_of(token: str) -> str:
+    """A bot token stands for one workspace's installation; its digest names the budget, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+class RateBudget:
+    def __init__(self, redis: Redis, window_seconds: float = 60.0):
+        self.window_seconds = window_seconds  # Slack's minute; only tests and the benchmark shorten it
+        self._take_turn = redis.register_script(lua.source("take_turn"))
+
+    def _rule(self, method: str) -> tuple[int, int] | None:
+        """(milliseconds between calls, calls that may go at once), or None for an unbudgeted method."""
+        per_minute = POST_MESSAGE_PER_MINUTE if method == POST_MESSAGE else TIER_PER_MINUTE.get(METHOD_TIERS.get(method, 0))
+        if per_minute is None:
+            return None
+        return int(self.window_seconds * 1000 / per_minute), max(1, per_minute // BURST_SHARE)
+
+    async def wait_turn(self, token: str, method: str, channel: str = "") -> None:
+        rule = self._rule(method)
+        if rule is None:
+            return
+        key = budget_key(workspace_of(token), method, channel if method == POST_MESSAGE else "")
+        wait_ms = int(await self._take_turn(keys=[key], args=[*rule, 0]))
+        SLACK_BUDGET_WAIT.labels(method).observe(wait_ms / 1000)
+        if wait_ms > 0:
+            await asyncio.sleep(wait_ms / 1000)
+
+    async def hold_off(self, token: str, method: str, seconds: float, channel: str = "") -> None:
+        """Slack said 429: nobody calls `method` for this workspace (and channel) for `seconds`."""
+        rule = self._rule(method)
+        if rule is None:
+            return
+        key = budget_key(workspace_of(token), method, channel if method == POST_MESSAGE else "")
+        await self._take_turn(keys=[key], args=[*rule, max(1, int(seconds * 1000))])

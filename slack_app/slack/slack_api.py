@@ -1,0 +1,178 @@
+"""The Web API client every part of the app shares."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from ..store.installations import RedisInstallationStore
+from .rate_budget import RateBudget
+from ..observability import (
+    SLACK_CALLS,
+    SLACK_ERRORS,
+    SLACK_SECONDS,
+    CountingRateLimitHandler,
+)
+from ..settings import Settings
+
+ROTATE_MINUTES_BEFORE = 10
+TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token is never an expired one
+# Calls in flight to the Web API at once; aiohttp's default of 100 starves a busy instance when each
+# call takes a few hundred milliseconds.
+SLACK_CONNECTIONS = 400
+SAFE_TO_REPEAT = {"chat.update", "views.publish", "users.info", "conversations.open", "conversations.history", "auth.test",
+                  "chat.getPermalink", "usergroups.users.list"}
+# What the app asks for when a workspace installs it; tests/test_manifest.py keeps it equal to manifest.yml.
+BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:write", "im:history", "usergroups:read",
+              "files:write"]
+
+
+class MeteredWebClient(AsyncWebClient):
+    """Counts and times every Web API call, and its failures, by method; each call first waits for
+    its turn in the workspace's shared rate budget (when there is one)."""
+
+    budget: RateBudget | None = None
+
+    async def api_call(self, api_method: str, **kwargs) -> AsyncSlackResponse:
+        started = time.perf_counter()
+        SLACK_CALLS.labels(api_method).inc()
+        if self.budget is not None and self.token:
+            await self.budget.wait_turn(self.token, api_method, _channel(kwargs))
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            SLACK_ERRORS.labels(api_method, str(error.response.get("error", "unknown"))).inc()
+            raise
+        except Exception as error:
+            SLACK_ERRORS.labels(api_method, type(error).__name__).inc()
+            raise
+        finally:
+            SLACK_SECONDS.labels(api_method).observe(time.perf_counter() - started)
+
+
+def _channel(kwargs: dict) -> str:
+    for where in ("json", "params", "data"):
+        if isinstance(kwargs.get(where), dict) and kwargs[where].get("channel"):
+            return str(kwargs[where]["channel"])
+    return ""
+
+
+class TimeoutRetryHandler(AsyncRetryHandler):
+    """Retries a timed-out call when doing it twice is harmless; a timed-out post is left to the
+    delivery check, which looks for the message before sending it again."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                               error: Exception | None = None) -> bool:
+        method = request.url.rsplit("/", 1)[-1]
+        return isinstance(error, asyncio.TimeoutError) and method in SAFE_TO_REPEAT
+
+
+def web_client(settings: Settings, token: str | None = None, budget: RateBudget | None = None) -> AsyncWebClient:
+    """A client for SLACK_API_URL that spends the workspace's shared rate budget, waits out 429s
+    (Retry-After, told to every instance through the budget) and retries transient faults."""
+    client = MeteredWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=settings.slack_timeout,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            CountingRateLimitHandler(budget, max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            TimeoutRetryHandler(max_retry_count=2),
+        ],
+    )
+    client.budget = budget
+    return client
+
+
+class NotInstalled(Exception):
+    """No installation holds a bot token for this workspace (never installed, or uninstalled)."""
+
+
+class Clients:
+    """The Web API client for a workspace: the one bot token, or the one its installation holds."""
+
+    def __init__(self, settings: Settings, installations: RedisInstallationStore | None = None,
+                 budget: RateBudget | None = None):
+        self.settings = settings
+        self.installations = installations
+        self.budget = budget
+        self.app_client = web_client(settings, settings.bot_token, budget)  # OAuth mode: no token, for oauth.v2.access
+        self._rotator = (AsyncTokenRotator(client_id=settings.client_id, client_secret=settings.client_secret,
+                                           client=self.app_client) if installations else None)
+        self._by_token: dict[str, AsyncWebClient] = {}  # safe to lose: rebuilt from the installation
+        self._by_team: dict[str, tuple[float, AsyncWebClient]] = {}  # team → (fresh until, its client)
+        self._looking_up: dict[str, asyncio.Future] = {}  # team → its lookup in flight
+        self._session: aiohttp.ClientSession | None = None
+
+    @contextlib.asynccontextmanager
+    async def sharing_connections(self):
+        """While the block runs, every client reuses one pool of connections to SLACK_API_URL.
+
+        Without it slack_sdk opens a new session and TCP connection for every call: most of the
+        CPU an answer costs under load."""
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SLACK_CONNECTIONS))
+        for client in (self.app_client, *self._by_token.values()):
+            client.session = self._session
+        try:
+            yield
+        finally:
+            for client in (self.app_client, *self._by_token.values()):
+                client.session = None
+            session, self._session = self._session, None
+            await session.close()
+
+    async def for_team(self, team_id: str) -> AsyncWebClient:
+        if self.installations is None:
+            return self.app_client
+        known = self._by_team.get(team_id)
+        if known and known[0] > time.monotonic():  # a fan-out's many calls look the token up once
+            return known[1]
+        # One lookup per workspace at a time: two callers rotating one refresh token at once would
+        # see the second refresh refused, as Slack refuses a refresh token already used.
+        looking_up = self._looking_up.get(team_id)
+        if looking_up is None:
+            looking_up = asyncio.ensure_future(self._look_up(team_id))
+            self._looking_up[team_id] = looking_up
+            looking_up.add_done_callback(lambda _: self._looking_up.pop(team_id, None))
+        return await asyncio.shield(looking_up)
+
+    async def _look_up(self, team_id: str) -> AsyncWebClient:
+        bot = await self._bot(team_id)
+        if bot is None or not bot.bot_token:
+            raise NotInstalled(team_id)
+        token = bot.bot_token
+        if token not in self._by_token:
+            self._by_token[token] = web_client(self.settings, token, self.budget)
+            self._by_token[token].session = self._session
+        self._by_team[team_id] = (time.monotonic() + TOKEN_CACHE_SECONDS, self._by_token[token])
+        return self._by_token[token]
+
+    def forget(self, team_id: str) -> None:
+        self._by_team.pop(team_id, None)
+
+    async def _bot(self, team_id: str) -> Bot | None:
+        bot = await self.installations.find_workspace_bot(team_id)
+        if bot is None:
+            return None
+        refreshed = await self._rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE)
+        if refreshed is not None:
+            await self.installations.async_save_bot(refreshed)
+            return refreshed
+        return bot

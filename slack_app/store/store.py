@@ -1,0 +1,772 @@
+"""All Redis access: named key builders, and Lua scripts where two people can race.
+
+Every key of one ask shares the hash tag `{team:ask:id}`, so each script touches one slot and the
+store runs unchanged on Redis Cluster. That includes the effects a change owes (`owed_key`), which
+the script committing the change records in the same step. The effect queue's streams are a fixed
+number of shards, each in a slot of its own (`effect_stream_key`); on a single server the script adds
+the shard's stream entry too, and on a Cluster (where one script cannot reach two slots) the store
+adds it right after the script.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from redis.asyncio import Redis, RedisCluster
+
+from ..domain.asks import MAX_TEAMMATES, Answer, Ask, Person, Status
+from ..domain.availability import Availability
+from ..domain.insights import keep_until, yes_bucket
+from ..domain.offers import Offer
+from . import lua
+
+OFFER_ACCEPTED = {"offer_took", "offer_took_last", "suggestion_sent"}  # settle_offer outcomes of a yes to an offer
+PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
+EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
+PERSON_CACHE_SECONDS = 3600
+COACHED_SECONDS = 3600  # a suggestion is shown once per modal and submission; a modal open longer is coached afresh
+# A week's digest marker only has to outlive its week, so that nobody posts that week twice.
+DIGEST_MARKER_SECONDS = 14 * 24 * 3600
+
+
+# --- key builders -----------------------------------------------------------------------------
+
+def ask_key(team_id: str, ask_id: str) -> str:
+    return f"{{{team_id}:ask:{ask_id}}}"
+
+
+def answers_key(team_id: str, ask_id: str) -> str:
+    return f"{{{team_id}:ask:{ask_id}}}:answers"
+
+
+def cards_key(team_id: str, ask_id: str) -> str:
+    return f"{{{team_id}:ask:{ask_id}}}:cards"
+
+
+def offers_key(team_id: str, ask_id: str) -> str:
+    """Hash: each teammate's offer (JSON), and beside it `<teammate> notice`, where its DM to the asker is."""
+    return f"{{{team_id}:ask:{ask_id}}}:offers"
+
+
+def owed_key(team_id: str, ask_id: str) -> str:
+    """Hash: effects an ask's changes owe and that are not yet carried out (field → what, see _owe.lua)."""
+    return f"{{{team_id}:ask:{ask_id}}}:owed"
+
+
+def posts_key(team_id: str, ask_id: str) -> str:
+    """Hash: post id → "channel ts" once a post about the ask reached Slack, PENDING while it may be on its way."""
+    return f"{{{team_id}:ask:{ask_id}}}:posts"
+
+
+EFFECT_SHARDS = 8  # streams every instance consumes: enough to spread a Cluster's load, few to poll
+
+
+def effect_stream_key(shard: int) -> str:
+    """Stream: one entry per ask with effects owed. Each shard has a hash tag, so a slot, of its own."""
+    return f"{{slack-ask:effects:{shard}}}"
+
+
+def effect_shard(team_id: str, ask_id: str) -> int:
+    return zlib.crc32(f"{team_id}:{ask_id}".encode()) % EFFECT_SHARDS
+
+
+def card_index_key(team_id: str, channel: str, ts: str) -> str:
+    return f"{{{team_id}}}:card:{channel}:{ts}"
+
+
+def event_seen_key(team_id: str, event_id: str) -> str:
+    return f"{{{team_id}}}:event:{event_id}"
+
+
+def person_key(team_id: str, user_id: str) -> str:
+    return f"{{{team_id}}}:person:{user_id}"
+
+
+def coached_key(team_id: str, view_id: str, fingerprint: str) -> str:
+    """A modal's submission that was shown a coaching suggestion: sent again unchanged, it goes through."""
+    return f"{{{team_id}}}:coached:{view_id}:{fingerprint}"
+
+
+def thanked_key(team_id: str, ask_id: str, helper: str) -> str:
+    return f"{{{team_id}}}:thanked:{ask_id}:{helper}"
+
+
+def asked_by_key(team_id: str, user_id: str) -> str:
+    """Sorted set: the asks a person made, by when."""
+    return f"{{{team_id}}}:asked_by:{user_id}"
+
+
+def asked_of_key(team_id: str, user_id: str) -> str:
+    """Sorted set: the asks sent to a person, by when."""
+    return f"{{{team_id}}}:asked_of:{user_id}"
+
+
+def thanks_for_key(team_id: str, user_id: str) -> str:
+    """List: the latest thank-you notes a person received, newest first."""
+    return f"{{{team_id}}}:thanks_for:{user_id}"
+
+
+def balance_key(team_id: str, user_id: str) -> str:
+    """Hash: how many asks a person made and helped finish. Shown to them alone."""
+    return f"{{{team_id}}}:balance:{user_id}"
+
+
+def availability_key(team_id: str) -> str:
+    """Hash: each person's availability for asks (JSON), set by them alone; absent means open."""
+    return f"{{{team_id}}}:availability"
+
+
+def workspace_settings_key(team_id: str) -> str:
+    return f"{{{team_id}}}:settings"
+
+
+def digest_sent_key(team_id: str, iso_week: str) -> str:
+    return f"{{{team_id}}}:digest:{iso_week}"
+
+
+def home_viewers_key(team_id: str) -> str:
+    """Set: people who have opened the Home tab, whose Home is kept current as their asks change."""
+    return f"{{{team_id}}}:home_viewers"
+
+
+# Every workspace that has used the app; lives in no workspace's slot. Owned by forget_workspace.
+TEAMS_KEY = "slack-ask:teams"
+
+THANKS_KEPT_PER_PERSON = 20
+
+
+def insights_key(team_id: str, iso_week: str) -> str:
+    """Hash: the week's workspace-wide counters (numbers only; see insights.py). Expires KEEP_WEEKS on."""
+    return f"{{{team_id}}}:insights:{iso_week}"
+
+
+def insights_chart_key(team_id: str) -> str:
+    """The chart last uploaded to Slack for the insights: its figures' fingerprint and file id."""
+    return f"{{{team_id}}}:insights_chart"
+
+
+INSIGHTS_CHART_SECONDS = 8 * 24 * 3600  # unused for a week, it is drawn afresh
+
+
+def kudos_key(team_id: str, iso_week: str) -> str:
+    """A list of the week's thank-you notes (JSON), the week in the workspace's time zone."""
+    return f"{{{team_id}}}:kudos:{iso_week}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a script did (`outcome`) and the ask, its answers, cards and offers as they now stand."""
+
+    outcome: str
+    ask: Ask | None = None
+    answers: dict[str, Answer] = field(default_factory=dict)
+    cards: dict[str, tuple[str, str]] = field(default_factory=dict)
+    first_yes: bool = False  # this step gave the ask its first yes ever
+    offers: dict[str, Offer] = field(default_factory=dict)
+
+
+def _snapshot(raw: str) -> Snapshot:
+    data = json.loads(raw)
+    if data["outcome"] == "missing":
+        return Snapshot("missing")
+    return Snapshot(
+        outcome=data["outcome"],
+        ask=_ask_from_fields(data["ask"]),
+        answers=_answers_from_fields(_lua_map(data["answers"])),
+        cards=_cards_from_fields(_lua_map(data["cards"])),
+        first_yes=bool(data.get("first_yes")),
+        offers=_offers_from_fields(_lua_map(data["offers"])),
+    )
+
+
+@dataclass(frozen=True)
+class CardRef:
+    ask_id: str
+    teammate: str
+
+
+class Store:
+    def __init__(self, redis: Redis):
+        self.redis = redis
+        self._clustered = isinstance(redis, RedisCluster)
+        self._answer = redis.register_script(lua.source("answer"))
+        self._close = redis.register_script(lua.source("close"))
+        self._owe = redis.register_script(lua.source("owe"))
+        self._settle = redis.register_script(lua.source("settle"))
+        self._thanks = redis.register_script(lua.source("record_thanks"))
+        self._claim_digest = redis.register_script(lua.source("claim_digest"))
+        self._redact_notes = redis.register_script(lua.source("redact_notes"))
+        self._count_insights = redis.register_script(lua.source("count_insights"))
+        self._count_person = redis.register_script(lua.source("count_person"))
+        self._offer = redis.register_script(lua.source("offer"))
+        self._settle_offer = redis.register_script(lua.source("settle_offer"))
+        self._redact_offer = redis.register_script(lua.source("redact_offer"))
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    # --- asks ---
+
+    async def save_ask(self, ask: Ask) -> None:
+        """Stores the ask with its sending owed (one step), then the indexes that lead people to it, each
+        step all or nothing (a transaction), so a refused write leaves what `discard_ask` can take back;
+        then counts it (ask.week), last, so an ask taken back was never counted."""
+        ask.created_at = ask.created_at or time.time()
+        team = ask.team_id
+        async with self.redis.pipeline(transaction=not self._clustered) as pipe:
+            pipe.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
+            pipe.hset(owed_key(team, ask.id), "route", "1")
+            if not self._clustered:
+                pipe.xadd(*_wake_entry(team, ask.id))
+            await pipe.execute()
+        if self._clustered:
+            await self.redis.xadd(*_wake_entry(team, ask.id))
+        async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
+            pipe.zadd(asked_by_key(team, ask.asker), {ask.id: ask.created_at})
+            for teammate in ask.teammates:
+                pipe.zadd(asked_of_key(team, teammate), {ask.id: ask.created_at})
+            await pipe.execute()
+        await self.redis.sadd(TEAMS_KEY, team)
+        await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
+
+    async def forget_ask(self, team_id: str, ask_id: str) -> bool:
+        """Deletes an ask and everything leading to it: its ids in people's lists, its card index
+        entries, its thank-you markers. Only deletions, so it works however full Redis is, and
+        again after a crash part-way (the ask itself goes last). False if it was already gone."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in _ask_keys(team_id, ask_id):
+                pipe.hgetall(key)
+            fields, answers, cards, _offers = await pipe.execute()  # the offers go with the ask's keys
+        if not fields:
+            return False
+        ask = _ask_from_fields(fields)
+        async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
+            pipe.zrem(asked_by_key(team_id, ask.asker), ask_id)
+            for teammate in set(ask.teammates) | set(answers):
+                pipe.zrem(asked_of_key(team_id, teammate), ask_id)
+            for channel, ts in _cards_from_fields(cards).values():
+                pipe.delete(card_index_key(team_id, channel, ts))
+            for helper in ask.helpers:
+                pipe.delete(thanked_key(team_id, ask_id, helper))
+            await pipe.execute()
+        await self.redis.unlink(*_ask_keys(team_id, ask_id), posts_key(team_id, ask_id), owed_key(team_id, ask_id))
+        return True
+
+    async def discard_ask(self, ask: Ask) -> None:
+        """Takes back an ask whose saving failed part-way (as when Redis is out of memory)."""
+        await self.forget_ask(ask.team_id, ask.id)
+        async with self.redis.pipeline(transaction=True) as pipe:  # in case the ask hash itself never made it
+            pipe.zrem(asked_by_key(ask.team_id, ask.asker), ask.id)
+            for teammate in ask.teammates:
+                pipe.zrem(asked_of_key(ask.team_id, teammate), ask.id)
+            await pipe.execute()
+
+    async def every_ask(self, team_id: str) -> AsyncIterator[Ask]:
+        """Every ask a workspace has, by walking its keys: for a one-off upgrade step, never a poll."""
+        async for key in self.redis.scan_iter(match=f"{{{team_id}:ask:*}}", count=500):
+            if key.endswith("}"):  # the ask itself, not its answers or cards
+                fields = await self.redis.hgetall(key)
+                if fields:
+                    yield _ask_from_fields(fields)
+
+    async def load_asks(self, team_id: str, ask_ids: list[str]) -> list[Ask]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hgetall(ask_key(team_id, ask_id))
+            found = await pipe.execute()
+        return [_ask_from_fields(fields) for fields in found if fields]
+
+    async def recent_asks(self, team_id: str, user_id: str, limit: int) -> tuple[list[str], list[str], int, int]:
+        """Newest ask ids by and for a person, with how many of each there are in all."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrevrange(asked_by_key(team_id, user_id), 0, limit - 1)
+            pipe.zrevrange(asked_of_key(team_id, user_id), 0, limit - 1)
+            pipe.zcard(asked_by_key(team_id, user_id))
+            pipe.zcard(asked_of_key(team_id, user_id))
+            return tuple(await pipe.execute())
+
+    async def count_done(self, ask: Ask, this_week: str) -> None:
+        """An ask marked done: its helpers' private balances, and the workspace's figures — the
+        hours of help under the week it was sent, the helpers under this week."""
+        team = ask.team_id
+        if ask.week:
+            await self._count_week(team, ask.week, {"done": 1, "help_minutes": ask.estimate_minutes * len(ask.helpers)})
+        for helper in ask.helpers:
+            await self._count_someone(team, helper, "helped", this_week)
+
+    # --- the workspace's weekly figures (insights.py says what each counter means) ---
+    #
+    # An ask's keys ({T:ask:id}) and the workspace's counters ({T}) sit in different hash slots, so on
+    # a Redis Cluster no one script can hold both: a change to an ask is counted right after its own
+    # script, from what only that script's first run reports (first_yes, an ending), so a repeat never
+    # counts twice. Thanks and sending touch only {T} keys and count inside their own step.
+
+    async def _count_week(self, team_id: str, week: str, amounts: dict[str, int]) -> None:
+        flat = [part for field_amount in amounts.items() for part in field_amount]
+        await self._count_insights(keys=[insights_key(team_id, week)], args=[keep_until(week), *flat])
+
+    async def _count_someone(self, team_id: str, user_id: str, role: str, week: str,
+                             amounts: dict[str, int] | None = None) -> None:
+        if not week:  # an ask from before the counters: only the private balance counts it
+            await self.redis.hincrby(balance_key(team_id, user_id), role, 1)
+            return
+        flat = [part for field_amount in (amounts or {}).items() for part in field_amount]
+        await self._count_person(keys=[balance_key(team_id, user_id), insights_key(team_id, week)],
+                                 args=[role, week, keep_until(week), *flat])
+
+    async def insight_counts(self, team_id: str, weeks: list[str]) -> list[dict[str, str]]:
+        """Each week's counters, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for week in weeks:
+                pipe.hgetall(insights_key(team_id, week))
+            return await pipe.execute()
+
+    async def insights_chart(self, team_id: str) -> tuple[str, str] | None:
+        raw = await self.redis.get(insights_chart_key(team_id))
+        return tuple(raw.split(" ", 1)) if raw else None
+
+    async def swap_insights_chart(self, team_id: str, fingerprint: str, file_id: str) -> str | None:
+        """Keeps the new chart; returns the file id it replaced, whose Slack file can go."""
+        old = await self.redis.set(insights_chart_key(team_id), f"{fingerprint} {file_id}", ex=INSIGHTS_CHART_SECONDS,
+                                   get=True)
+        return old.split(" ", 1)[1] if old else None
+
+    async def balance(self, team_id: str, user_id: str) -> dict[str, int]:
+        raw = await self.redis.hgetall(balance_key(team_id, user_id))
+        return {"asked": int(raw.get("asked", 0)), "helped": int(raw.get("helped", 0))}
+
+    async def thanks_received(self, team_id: str, user_id: str, limit: int) -> list[dict]:
+        return [json.loads(raw) for raw in await self.redis.lrange(thanks_for_key(team_id, user_id), 0, limit - 1)]
+
+    async def teams(self) -> list[str]:
+        return sorted(await self.redis.smembers(TEAMS_KEY))
+
+    # --- the Home tab ---
+
+    async def note_home_viewer(self, team_id: str, user_id: str) -> None:
+        await self.redis.sadd(home_viewers_key(team_id), user_id)
+
+    async def home_viewers(self, team_id: str) -> set[str]:
+        return set(await self.redis.smembers(home_viewers_key(team_id)))
+
+    async def forget_workspace(self, team_id: str) -> int:
+        """Deletes everything kept for a workspace (it uninstalled the app); returns how many keys.
+        The due indexes' entries are the scheduler's and the digests' to forget."""
+        deleted = 0
+        for pattern in (f"{{{team_id}}}:*", f"{{{team_id}:*"):  # {T}:… and {T:ask:…}, {T:jobs}…
+            async for key in self.redis.scan_iter(match=pattern, count=500):
+                deleted += await self.redis.unlink(key)
+        await self.redis.srem(TEAMS_KEY, team_id)
+        return deleted
+
+    # --- workspace settings and the weekly digest ---
+
+    async def workspace_settings(self, team_id: str) -> dict[str, str]:
+        return await self.redis.hgetall(workspace_settings_key(team_id))
+
+    async def save_workspace_setting(self, team_id: str, name: str, value: str) -> None:
+        await self.redis.hset(workspace_settings_key(team_id), name, value)
+
+    async def claim_digest(self, team_id: str, iso_week: str, now: float, lease_seconds: float) -> bool:
+        return bool(await self._claim_digest(keys=[digest_sent_key(team_id, iso_week)],
+                                             args=[now, now + lease_seconds, DIGEST_MARKER_SECONDS]))
+
+    async def digest_was_sent(self, team_id: str, iso_week: str) -> bool:
+        return await self.redis.hget(digest_sent_key(team_id, iso_week), "state") == "sent"
+
+    async def digest_sent(self, team_id: str, iso_week: str, now: float) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(digest_sent_key(team_id, iso_week), mapping={"state": "sent", "sent_at": now})
+            pipe.expire(digest_sent_key(team_id, iso_week), DIGEST_MARKER_SECONDS)
+            await pipe.execute()
+
+    async def load_ask(self, team_id: str, ask_id: str) -> Ask | None:
+        fields = await self.redis.hgetall(ask_key(team_id, ask_id))
+        return _ask_from_fields(fields) if fields else None
+
+    async def answer(self, team_id: str, ask_id: str, user: str, verb: str) -> Snapshot:
+        """verb: accept, decline, withdraw_accept or withdraw_decline.
+
+        Outcomes: took, took_last, already_covered, closed, declined, all_declined, withdrew,
+        reopened, undeclined, unchanged, missing.
+        """
+        now = time.time()
+        raw = await self._answer(keys=self._change_keys(team_id, ask_id), args=[user, verb, now])
+        snapshot = await self._committed(team_id, ask_id, raw)
+        await self._count_first_yes(team_id, snapshot, now)
+        return snapshot
+
+    async def _count_first_yes(self, team_id: str, snapshot: Snapshot, now: float, **also: int) -> None:
+        """An ask's first yes (and whatever else this answer counts), in one step after the answer's."""
+        amounts = {name: amount for name, amount in also.items() if amount}
+        if snapshot.first_yes:
+            amounts.update({"found_help": 1, yes_bucket(now - snapshot.ask.created_at): 1})
+        if amounts and snapshot.ask and snapshot.ask.week:
+            await self._count_week(team_id, snapshot.ask.week, amounts)
+
+    async def snapshot(self, team_id: str, ask_id: str) -> Snapshot:
+        """The ask, its answers and its cards as they stand, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in _ask_keys(team_id, ask_id):
+                pipe.hgetall(key)
+            ask, answers, cards, offers = await pipe.execute()
+        if not ask:
+            return Snapshot("missing")
+        return Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards),
+                        offers=_offers_from_fields(offers))
+
+    async def answers_of(self, team_id: str, ask_ids: list[str], user: str) -> list[Answer | None]:
+        """One person's answer to each of these asks, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hget(answers_key(team_id, ask_id), user)
+            values = await pipe.execute()
+        return [_answers_from_fields({user: value}).get(user) if value else None for value in values]
+
+    async def offers_of(self, team_id: str, ask_ids: list[str], user: str) -> list[Offer | None]:
+        """One person's offer on each of these asks, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hmget(offers_key(team_id, ask_id), [user, f"{user} notice"])
+            found = await pipe.execute()
+        return [Offer.from_json(user, raw, notice or "") if raw else None for raw, notice in found]
+
+    async def offers_on(self, team_id: str, ask_ids: list[str]) -> list[dict[str, Offer]]:
+        """Every offer on each of these asks (for their asker), in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hgetall(offers_key(team_id, ask_id))
+            return [_offers_from_fields(fields) for fields in await pipe.execute()]
+
+    # --- offers: answers between yes and no ---
+
+    async def offer(self, team_id: str, ask_id: str, offer: Offer) -> Snapshot:
+        """Outcomes: offered, already_covered, closed, unchanged (one already waits, or they took it),
+        not_teammate, missing."""
+        args = [offer.helper, offer.to_json(), time.time()]
+        snapshot = await self._committed(team_id, ask_id, await self._offer(keys=self._change_keys(team_id, ask_id), args=args))
+        if snapshot.outcome == "offered" and snapshot.ask.week:
+            await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
+        return snapshot
+
+    async def settle_offer(self, team_id: str, ask_id: str, user: str, verb: str, helper: str,
+                           refusal: str = "", if_already_asked: str = "", if_full: str = "",
+                           suggested_language: str = "") -> Snapshot:
+        """The asker's answer (verb: accept or decline) to `helper`'s offer. For a suggestion: why that
+        person can't be asked (""), what to say if the script finds them already asked, or the ask full, and
+        the language they read, for their card.
+
+        Outcomes: offer_took, offer_took_last, offer_declined, offer_lapsed, suggestion_sent,
+        suggestion_refused, not_asker, unchanged (no waiting offer), missing."""
+        now = time.time()
+        args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language]
+        snapshot = await self._committed(team_id, ask_id, await self._settle_offer(keys=self._change_keys(team_id, ask_id), args=args))
+        await self._count_first_yes(team_id, snapshot, now, offers_accepted=int(snapshot.outcome in OFFER_ACCEPTED))
+        return snapshot
+
+    async def record_offer_notice(self, team_id: str, ask_id: str, helper: str, channel: str, ts: str) -> None:
+        await self.redis.hset(offers_key(team_id, ask_id), f"{helper} notice", f"{channel} {ts}")
+
+    async def note_asked(self, team_id: str, ask_id: str, teammate: str, at: float) -> None:
+        """Files an ask under a teammate added after it was sent (a suggestion the asker took up)."""
+        await self.redis.zadd(asked_of_key(team_id, teammate), {ask_id: at})
+
+    # --- availability: a standing "not right now" ---
+
+    async def availabilities(self, team_id: str, user_ids: list[str]) -> dict[str, Availability]:
+        found = await self.redis.hmget(availability_key(team_id), user_ids) if user_ids else []
+        return {uid: Availability.from_json(raw) for uid, raw in zip(user_ids, found)}
+
+    async def set_availability(self, team_id: str, user_id: str, availability: Availability) -> None:
+        await self.redis.hset(availability_key(team_id), user_id, availability.to_json())
+
+    async def cards_received(self, team_id: str, spans: dict[str, tuple[float, float]]) -> dict[str, int]:
+        """How many asks reached each person within their span of epoch seconds, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for user_id, (start, end) in spans.items():
+                pipe.zcount(asked_of_key(team_id, user_id), start, f"({end}")
+            return dict(zip(spans, await pipe.execute()))
+
+    async def close(self, team_id: str, ask_id: str, ending: str, user: str = "") -> Snapshot:
+        """ending: cancelled (asker only), done (asker or a helper), expired (only while open).
+
+        Outcomes: the ending itself, unchanged, not_asker, not_allowed, missing.
+        """
+        raw = await self._close(keys=self._change_keys(team_id, ask_id), args=[ending, user, time.time()])
+        return await self._committed(team_id, ask_id, raw)
+
+    # --- effects a change owes ---
+
+    def _change_keys(self, team_id: str, ask_id: str) -> list[str]:
+        keys = [*_ask_keys(team_id, ask_id), owed_key(team_id, ask_id)]
+        return keys if self._clustered else [*keys, effect_stream_key(effect_shard(team_id, ask_id))]
+
+    async def _committed(self, team_id: str, ask_id: str, raw: str) -> Snapshot:
+        snapshot = _snapshot(raw)
+        if json.loads(raw).get("wake"):  # only on a Cluster: the script could not reach the stream's slot
+            await self.redis.xadd(*_wake_entry(team_id, ask_id))
+        return snapshot
+
+    async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict] | None = None,
+                  counting: str = "", messages: list[str] | None = None) -> int:
+        """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
+        ask's `counting` field, incremented in the same step), and redraws of its messages ("card:<user>",
+        "summary"). Returns the counted value (0 without one)."""
+        this_time = secrets.token_hex(6)  # a value of its own, so a redraw owed meanwhile is not settled by this one
+        wanted = {"posts": posts or {}, "count": counting, "owe": {message: this_time for message in messages or []}}
+        raw = await self._owe(keys=self._change_keys(team_id, ask_id), args=[json.dumps(wanted)])
+        result = json.loads(raw)
+        if result["wake"]:
+            await self.redis.xadd(*_wake_entry(team_id, ask_id))
+        return int(result["count"])
+
+    async def owed(self, team_id: str, ask_id: str) -> tuple[dict[str, str], Snapshot]:
+        """What an ask is owed, and the ask as it stands, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(owed_key(team_id, ask_id))
+            for key in _ask_keys(team_id, ask_id):
+                pipe.hgetall(key)
+            owed, ask, answers, cards, offers = await pipe.execute()
+        if not ask:
+            return owed, Snapshot("missing")
+        return owed, Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards),
+                              offers=_offers_from_fields(offers))
+
+    async def settle(self, team_id: str, ask_id: str, done: dict[str, str]) -> int:
+        """Forgets effects carried out (unless owed again since); returns how many are still owed."""
+        args = [item for field_value in done.items() for item in field_value]
+        return int(await self._settle(keys=[owed_key(team_id, ask_id)], args=args))
+
+    async def claim_post(self, team_id: str, ask_id: str, post_id: str) -> str | None:
+        """None for the one sender who may post this; else what an earlier sender left: PENDING (it may
+        or may not have reached Slack) or "channel ts"."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hsetnx(posts_key(team_id, ask_id), post_id, PENDING)
+            pipe.hget(posts_key(team_id, ask_id), post_id)
+            claimed, value = await pipe.execute()
+        return None if claimed else value
+
+    async def record_post(self, team_id: str, ask_id: str, post_id: str, channel: str, ts: str) -> None:
+        await self.redis.hset(posts_key(team_id, ask_id), post_id, f"{channel} {ts}")
+
+    async def snooze_check_in(self, team_id: str, ask_id: str) -> bool:
+        """True the first time only: a check-in can be put off once."""
+        return bool(await self.redis.hsetnx(ask_key(team_id, ask_id), "check_in_snoozed", "1"))
+
+    # --- thanks ---
+
+    async def record_thanks(self, team_id: str, iso_week: str, kudos: dict, ask: Ask | None = None) -> bool:
+        """Files a thank-you note; False if this helper was already thanked for this ask. The ask's
+        first thank-you counts in the workspace's figures, under the week the ask was sent in."""
+        week = ask.week if ask else ""
+        others = [thanked_key(team_id, ask.id, helper) for helper in ask.helpers if helper != kudos["helper"]] if ask else []
+        keys = [thanked_key(team_id, kudos["ask_id"], kudos["helper"]), kudos_key(team_id, iso_week),
+                thanks_for_key(team_id, kudos["helper"]), insights_key(team_id, week), *others]
+        args = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else ""]
+        return bool(await self._thanks(keys=keys, args=args))
+
+    async def forget_kudos(self, team_id: str, iso_week: str) -> int:
+        """Drops a week's thank-you notes, and those copies of them in people's Home tab lists."""
+        records = await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)
+        async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
+            for raw in records:
+                helper = json.loads(raw).get("helper")
+                if isinstance(helper, str):
+                    pipe.lrem(thanks_for_key(team_id, helper), 0, raw)
+            pipe.delete(kudos_key(team_id, iso_week))
+            await pipe.execute()
+        return len(records)
+
+    async def was_thanked(self, team_id: str, ask_id: str, helper: str) -> bool:
+        return bool(await self.redis.exists(thanked_key(team_id, ask_id, helper)))
+
+    async def kudos(self, team_id: str, iso_week: str) -> list[dict]:
+        return [json.loads(raw) for raw in await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)]
+
+    # --- cards: the DMs that carry an ask ---
+
+    async def record_card(self, team_id: str, ask_id: str, teammate: str, channel: str, ts: str) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(cards_key(team_id, ask_id), teammate, f"{channel} {ts}")
+            pipe.set(card_index_key(team_id, channel, ts), f"{ask_id} {teammate}")
+            await pipe.execute()
+
+    async def claim_card(self, team_id: str, ask_id: str, teammate: str) -> bool:
+        """True for the one sender who may post this teammate's card; marks it pending until recorded."""
+        return bool(await self.redis.hsetnx(cards_key(team_id, ask_id), teammate, PENDING))
+
+    async def pending_cards(self, team_id: str, ask_id: str) -> set[str]:
+        raw = await self.redis.hgetall(cards_key(team_id, ask_id))
+        return {teammate for teammate, value in raw.items() if value == PENDING}
+
+    async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str) -> None:
+        await self.redis.hset(ask_key(team_id, ask_id), mapping={"summary_channel": channel, "summary_ts": ts})
+
+    async def first_sighting_and_card(
+        self, team_id: str, event_id: str, channel: str, ts: str
+    ) -> tuple[bool, CardRef | None]:
+        """Marks an event seen and finds the card it reacts to, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(event_seen_key(team_id, event_id), "1", nx=True, ex=EVENT_SEEN_SECONDS)
+            pipe.get(card_index_key(team_id, channel, ts))
+            first, ref = await pipe.execute()
+        card = CardRef(*ref.split(" ", 1)) if ref else None
+        return bool(first), card
+
+    async def forget_event(self, team_id: str, event_id: str) -> None:
+        """Lets Slack's retry of an event we failed to process be processed."""
+        await self.redis.delete(event_seen_key(team_id, event_id))
+
+    # --- coaching ---
+
+    async def first_coaching(self, team_id: str, view_id: str, fingerprint: str) -> bool:
+        """True the first time this submission of this modal is coached; False once it is sent again unchanged."""
+        return bool(await self.redis.set(coached_key(team_id, view_id, fingerprint), "1", nx=True, ex=COACHED_SECONDS))
+
+    # --- a person's own data: what they can take away, or erase ---
+
+    async def all_ask_ids(self, team_id: str, user_id: str) -> tuple[list[str], list[str]]:
+        """Every ask a person made, and every ask sent to them, oldest first."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(asked_by_key(team_id, user_id), 0, -1)
+            pipe.zrange(asked_of_key(team_id, user_id), 0, -1)
+            by, of = await pipe.execute()
+        return by, of
+
+    async def all_kudos(self, team_id: str) -> list[dict]:
+        """Every week's thank-you notes in a workspace, for finding one person's among them."""
+        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=500)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for week in weeks:
+                pipe.lrange(week, 0, -1)
+            found = await pipe.execute()
+        return [json.loads(raw) for records in found for raw in records]
+
+    async def cached_person_record(self, team_id: str, user_id: str) -> dict | None:
+        raw = await self.redis.get(person_key(team_id, user_id))
+        return json.loads(raw) if raw else None
+
+    async def is_home_viewer(self, team_id: str, user_id: str) -> bool:
+        return bool(await self.redis.sismember(home_viewers_key(team_id), user_id))
+
+    async def redact_ask(self, team_id: str, ask_id: str, placeholder: str) -> None:
+        """The asker's own words in an ask — its line and its scope — replaced; its facts stay."""
+        await self.redis.hset(ask_key(team_id, ask_id), mapping={"text": placeholder, "scope": placeholder})
+
+    async def redact_notes(self, team_id: str, author: str, helpers: set[str], placeholder: str) -> int:
+        """The author's thank-you notes replaced wherever they are kept: every week's kudos (the
+        digest's) and the thanks lists of the helpers they thanked (their Home tabs). Returns how
+        many notes there were."""
+        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=500)]
+        for key in (thanks_for_key(team_id, helper) for helper in sorted(helpers)):
+            await self._redact_notes(keys=[key], args=[author, placeholder])
+        return sum([await self._redact_notes(keys=[week], args=[author, placeholder]) for week in weeks])
+
+    async def redact_offer_notes(self, team_id: str, ask_ids: list[str], helper: str, placeholder: str) -> list[str]:
+        """The helper's own lines on their offers replaced; returns the asks whose offer had one."""
+        return [ask_id for ask_id in ask_ids
+                if await self._redact_offer(keys=[offers_key(team_id, ask_id)], args=[helper, placeholder])]
+
+    async def forget_person(self, team_id: str, user_id: str) -> None:
+        """Drops the cached profile, so the next look-up asks Slack (and sees a deactivation)."""
+        await self.redis.delete(person_key(team_id, user_id))
+
+    # --- people: a cache of users.info ---
+
+    async def cached_people(self, team_id: str, user_ids: list[str]) -> dict[str, Person]:
+        """Those of these people the cache knows, in one round trip (their keys share the team's slot)."""
+        found = await self.redis.mget([person_key(team_id, uid) for uid in user_ids])
+        people = {uid: json.loads(raw) for uid, raw in zip(user_ids, found) if raw}
+        # Cached before people had a language: looked up again, so they read slack-ask in theirs.
+        return {uid: Person(**fields) for uid, fields in people.items() if "locale" in fields}
+
+    async def cache_person(self, team_id: str, person: Person) -> None:
+        await self.redis.set(person_key(team_id, person.id), json.dumps(person.__dict__), ex=PERSON_CACHE_SECONDS)
+
+
+def _wake_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
+    return effect_stream_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
+
+
+def _ask_keys(team_id: str, ask_id: str) -> list[str]:
+    return [ask_key(team_id, ask_id), answers_key(team_id, ask_id), cards_key(team_id, ask_id), offers_key(team_id, ask_id)]
+
+
+# cjson encodes an empty Lua table as {}, whether it was meant as a list or a map.
+def _lua_list(value) -> list[str]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _lua_map(value) -> dict[str, str]:
+    return value if isinstance(value, dict) else {}
+
+
+def _answers_from_fields(fields: dict[str, str]) -> dict[str, Answer]:
+    return {user: Answer.ACCEPT if value == "accepted" else Answer.DECLINE for user, value in fields.items()}
+
+
+def _offers_from_fields(fields: dict[str, str]) -> dict[str, Offer]:
+    """Offers by teammate, each with where its DM to the asker is (the `<teammate> notice` fields)."""
+    return {user: Offer.from_json(user, raw, fields.get(f"{user} notice", ""))
+            for user, raw in fields.items() if " " not in user}
+
+
+def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Cards that reached Slack, as (channel, ts); pending ones are still on their way."""
+    return {user: tuple(value.split(" ", 1)) for user, value in fields.items() if value != PENDING}
+
+
+def _ask_fields(ask: Ask) -> dict[str, str]:
+    return {
+        "id": ask.id,
+        "team_id": ask.team_id,
+        "asker": ask.asker,
+        "text": ask.text,
+        "scope": ask.scope,
+        "estimate_minutes": str(ask.estimate_minutes),
+        "decline_line": ask.decline_line,
+        "teammates": json.dumps(ask.teammates),
+        "helpers_needed": str(ask.helpers_needed),
+        "needed_by": ask.needed_by.isoformat() if ask.needed_by else "",
+        "status": ask.status.value,
+        "helpers": json.dumps(ask.helpers),
+        "created_at": repr(ask.created_at),
+        "asker_tz": ask.asker_tz,
+        "week": ask.week,
+        "languages": json.dumps(ask.languages),
+    }
+
+
+def _ask_from_fields(fields: dict[str, str]) -> Ask:
+    return Ask(
+        id=fields["id"],
+        team_id=fields["team_id"],
+        asker=fields["asker"],
+        text=fields["text"],
+        scope=fields["scope"],
+        estimate_minutes=int(fields["estimate_minutes"]),
+        decline_line=fields["decline_line"],
+        teammates=json.loads(fields["teammates"]),
+        helpers_needed=int(fields["helpers_needed"]),
+        needed_by=date.fromisoformat(fields["needed_by"]) if fields["needed_by"] else None,
+        status=Status(fields["status"]),
+        helpers=_lua_list(json.loads(fields["helpers"])),
+        created_at=float(fields["created_at"]),
+        taken_at=float(fields.get("taken_at", 0)),
+        done_at=float(fields.get("done_at", 0)),
+        closed_at=float(fields.get("closed_at", 0)),
+        asker_tz=fields.get("asker_tz", "UTC"),
+        check_in_snoozed=fields.get("check_in_snoozed") == "1",
+        check_ins_sent=int(fields.get("check_ins_sent", 0)),
+        reopened_at=float(fields.get("reopened_at", 0)),
+        summary_channel=fields.get("summary_channel", ""),
+        summary_ts=fields.get("summary_ts", ""),
+        week=fields.get("week", ""),
+        languages=json.loads(fields.get("languages") or "{}"),
+    )

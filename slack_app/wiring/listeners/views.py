@@ -1,0 +1,201 @@
+"""Modal submissions: a valid ask is stored with its sending owed; a thank-you with its delivery owed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from redis.exceptions import RedisError
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from ...domain import offers
+from ...domain.asks import Answer, Ask, Draft, Person, thanks_error, validate
+from ...domain.coaching import coach_ask, coach_thanks, fingerprint
+from ...domain.offers import Kind, Offer
+from ...features.lifecycle import iso_week, zone
+from ...features.modals import OfferDraft, metadata, parse_offer, parse_submission, parse_thanks
+from ...text.i18n import ENGLISH, Language, language_code, language_of
+from ..services import LOOKUP_TIMEOUT_SECONDS, Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.view("ask_submit")
+    async def submit_ask(ack: AsyncAck, body: dict, view: dict) -> None:
+        team_id, asker = body["team"]["id"], body["user"]["id"]
+        draft = parse_submission(view.get("state", {}).get("values", {}))
+        try:
+            people = await asyncio.wait_for(
+                services.people.get_many(team_id, [asker, *draft.teammates]), LOOKUP_TIMEOUT_SECONDS
+            )
+        except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
+            log.warning("could not look up teammates", exc_info=True)
+            lang = await _cached_language(services, team_id, asker)
+            await ack(response_action="errors", errors={"teammates": lang.gettext("Couldn't check these teammates just now — press Send again.")})
+            return
+        lang = language_of(people[asker].locale)
+        errors = validate(draft, asker, people, today=_today_for(people[asker]), lang=lang)
+        if not errors:
+            unavailable = await services.availabilities.unavailable(team_id, {uid: people[uid] for uid in draft.teammates}, lang)
+            if unavailable:
+                errors["teammates"] = " ".join(unavailable.values())
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        suggestion = coach_ask(draft, lang)
+        if suggestion and await _first_time_coached(services, team_id, view, draft.text, draft.scope, draft.estimate_minutes):
+            await ack(response_action="errors", errors=suggestion)
+            return
+        ask = _ask_from(draft, team_id, asker, people)
+        if not await services.send_ask(ask):
+            await ack(response_action="errors", errors={"ask": lang.gettext("Couldn't save your ask just now, so nothing was sent. Press Send again.")})
+            return
+        await ack()
+
+    @app.view("offer_submit")
+    async def submit_offer(ack: AsyncAck, body: dict, view: dict) -> None:
+        team_id, helper = body["team"]["id"], body["user"]["id"]
+        about = metadata(view)
+        try:
+            kind = Kind(about.get("kind"))
+        except ValueError:
+            kind = Kind.LATER
+        first_field = {Kind.LATER: "day", Kind.SMALLER: "minutes", Kind.SUGGEST: "person"}[kind]
+        ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
+        draft = parse_offer(view.get("state", {}).get("values", {}))
+        try:
+            people = await asyncio.wait_for(services.people.get_many(team_id, [helper, *filter(None, [draft.suggested])]),
+                                            LOOKUP_TIMEOUT_SECONDS)
+        except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
+            log.warning("could not look up people for an offer", exc_info=True)
+            lang = await _cached_language(services, team_id, helper)
+            await ack(response_action="errors", errors={first_field: lang.gettext("Couldn't check this just now — press the button again.")})
+            return
+        lang = language_of(people[helper].locale)
+        if ask is None or helper not in ask.teammates:
+            await ack(response_action="errors", errors={first_field: lang.gettext("This ask wasn't sent to you, so there's nothing to offer on it.")})
+            return
+        offer, errors = _offer_from(kind, draft, ask, helper, people, lang)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        snapshot = await services.store.offer(team_id, ask.id, offer)
+        if snapshot.outcome == "unchanged" and helper in snapshot.offers and snapshot.answers.get(helper) is not Answer.ACCEPT:
+            await ack(response_action="errors", errors={first_field: lang.gettext("You've already made an offer on this one — they'll answer it.")})
+            return
+        await ack()  # the offer owes its messages in the step that records it
+
+    @app.view("thanks_submit")
+    async def submit_thanks(ack: AsyncAck, body: dict, view: dict) -> None:
+        team_id, asker = body["team"]["id"], body["user"]["id"]
+        note, shared = parse_thanks(view.get("state", {}).get("values", {}))
+        lang = await services.language_of(team_id, asker)
+        error = thanks_error(note, lang)
+        if error:
+            await ack(response_action="errors", errors={"note": error})
+            return
+        suggestion = coach_thanks(note, lang)
+        if suggestion and await _first_time_coached(services, team_id, view, note):
+            await ack(response_action="errors", errors={"note": suggestion})
+            return
+        about = metadata(view)
+        ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
+        helper = str(about.get("helper", ""))
+        if ask is None or ask.asker != asker or helper not in ask.helpers:
+            await ack(response_action="errors", errors={"note": lang.gettext("This thank-you doesn't match an ask of yours that someone helped with.")})
+            return
+        now = datetime.now(timezone.utc)
+        # Owed before it is filed: a thank-you filed is one delivered. A second one for the same
+        # helper is owed under the same id, so it is never delivered.
+        delivery = {"kind": "thanks", "helper": helper, "note": note, "channel": about.get("channel", ""), "ts": about.get("ts", "")}
+        await services.store.owe(team_id, ask.id, posts={f"thanks:{helper}": delivery})
+        kudos = {"ask_id": ask.id, "ask": ask.text, "asker": asker, "helper": helper, "note": note, "shared": shared,
+                 "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
+        if not await services.lifecycle.thanked(team_id, iso_week(now, services.settings.workspace_tz), kudos, ask):
+            await ack(response_action="errors", errors={"note": lang.gettext("You've already thanked them for this one — it was delivered.")})
+            return
+        await ack()
+
+    @app.view("erase_confirm")
+    async def erase_what_they_wrote(ack: AsyncAck, body: dict) -> None:
+        team_id, user = body["team"]["id"], body["user"]["id"]
+        erasure = await services.personal.erase(team_id, user)  # done before the modal closes
+        await ack()
+        summary = erasure.summary(await services.language_of(team_id, user))
+        await services.background.spawn(_show_erasure(services, team_id, user, summary), f"erased {user}")
+
+
+async def _show_erasure(services: Services, team_id: str, user: str, summary: str) -> None:
+    await services.personal.show_erased(team_id, user)
+    await services.router.tell_person(team_id, user, summary)
+
+
+async def _first_time_coached(services: Services, team_id: str, view: dict, *coached: object) -> bool:
+    """Coaching never blocks: the same submission sent again unchanged goes through, and so does one
+    whose coaching can't be remembered (Redis down) — better unpolished than lost."""
+    try:
+        return await services.store.first_coaching(team_id, str(view.get("id", "")), fingerprint(*coached))
+    except (RedisError, OSError):
+        log.warning("could not remember coaching; sending as is", exc_info=True)
+        return False
+
+
+
+def _offer_from(kind: Kind, draft: OfferDraft, ask: Ask, helper: str, people: dict[str, Person],
+                lang: Language) -> tuple[Offer | None, dict[str, str]]:
+    """The offer the modal describes, or the errors to show on its fields, in the helper's language."""
+    if kind is Kind.LATER:
+        now = datetime.now(zone(people[helper].tz))
+        errors = offers.later_errors(draft.day, draft.at, now.date(), now.time(), lang)
+        if errors:
+            return None, errors
+        return Offer(helper, kind, by=draft.day, at=draft.at.strftime("%H:%M") if draft.at else "",
+                     after_needed_by=offers.is_after_needed_by(ask, draft.day)), {}
+    if kind is Kind.SMALLER:
+        errors = offers.smaller_errors(ask, draft.minutes, draft.note, lang)
+        return (None, errors) if errors else (Offer(helper, kind, minutes=draft.minutes, note=draft.note), {})
+    person = people.get(draft.suggested) if draft.suggested else None
+    error = offers.suggestion_error(ask, draft.suggested, person, lang)
+    errors = {**offers.note_errors(draft.note, lang), **({"person": error} if error else {})}
+    if errors:
+        return None, errors
+    return Offer(helper, kind, suggested=draft.suggested, suggested_name=person.name, note=draft.note), {}
+
+
+def _today_for(person: Person):
+    try:
+        zone = ZoneInfo(person.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).date()
+
+
+async def _cached_language(services: Services, team_id: str, user_id: str) -> Language:
+    """The asker's language if the cache knows it (no time is left in the ack to ask Slack), else English."""
+    try:
+        cached = await services.store.cached_people(team_id, [user_id])
+    except (RedisError, OSError):
+        return ENGLISH
+    return language_of(cached[user_id].locale) if user_id in cached else ENGLISH
+
+
+def _ask_from(draft: Draft, team_id: str, asker: str, people: dict[str, Person]) -> Ask:
+    # Everyone's language as it is now: each message about this ask is written in its reader's.
+    languages = {uid: language_code(people[uid].locale) for uid in [asker, *draft.teammates] if uid in people}
+    return Ask(
+        asker_tz=people[asker].tz,
+        languages=languages,
+        team_id=team_id,
+        asker=asker,
+        text=draft.text,
+        scope=draft.scope,
+        estimate_minutes=draft.estimate_minutes,
+        decline_line=draft.decline_line,
+        teammates=draft.teammates,
+        helpers_needed=draft.helpers_needed,
+        needed_by=draft.needed_by,
+    )

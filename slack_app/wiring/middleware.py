@@ -1,0 +1,129 @@
+"""What runs around every listener: describing requests for logs and metrics, remembering
+organisations, and answering kindly when something fails."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+
+import aiohttp
+from redis.exceptions import RedisError
+from slack_bolt.response import BoltResponse
+
+from ..features.people import People
+from ..observability import REDIS_ERRORS
+from ..store.installations import RedisInstallationStore
+from ..text.i18n import ENGLISH, N_, Language
+
+log = logging.getLogger(__name__)
+
+
+def request_kind(body: dict) -> tuple[str, str]:
+    """What Slack sent, in words with few enough values to label metrics by."""
+    if body.get("command"):
+        return "slash_command", str(body["command"])
+    kind = str(body.get("type", "unknown"))
+    if kind == "event_callback":
+        return kind, str(body.get("event", {}).get("type", ""))
+    if kind == "block_actions":
+        return kind, str((body.get("actions") or [{}])[0].get("action_id", ""))
+    if kind == "view_submission":
+        return kind, str(body.get("view", {}).get("callback_id", ""))
+    return kind, ""
+
+
+async def describe_request(req, resp, next):
+    """Tells the HTTP route what this verified request was, for its log line and metrics."""
+    info = req.context.get("request_info")  # absent in Socket Mode, where no HTTP route asks
+    if info is not None:
+        kind, detail = request_kind(req.body)
+        info.update(kind=kind, detail=detail, team=req.context.team_id)
+    return await next()
+
+
+def workspace_of(body: dict) -> str | None:
+    """The workspace a payload came from: events carry team_id, interactions team.id."""
+    team = body.get("team")
+    return body.get("team_id") or (team.get("id") if isinstance(team, dict) else None)
+
+
+def remember_organisations(installations: RedisInstallationStore):
+    """Notes each workspace's enterprise, so timed jobs can find an org-wide install's token."""
+    noted: set[str] = set()
+
+    async def middleware(req, resp, next):
+        # For an org-wide install Bolt's context has no team (the token is the organisation's); the
+        # workspace the request came from is still in the payload.
+        team, enterprise = req.context.team_id or workspace_of(req.body), req.context.enterprise_id
+        if team and enterprise and team not in noted:
+            await installations.note_enterprise(team, enterprise)
+            noted.add(team)
+        return await next()
+
+    return middleware
+
+
+# Checked first: aiohttp's connection errors are OSErrors too, and a person should hear which one is down.
+SLACK_DOWN = (aiohttp.ClientError,)
+DEPENDENCY_DOWN = (*SLACK_DOWN, RedisError, OSError, asyncio.TimeoutError)
+FIRST_FIELD = {"ask_submit": "ask", "thanks_submit": "note"}  # where a modal shows a whole-form error
+UNAVAILABLE = N_("slack-ask couldn't save that just now (its storage is unreachable or full), so it didn't go "
+                 "through. Nothing was lost — please try again in a minute.")
+SLACK_UNAVAILABLE = N_("slack-ask can't reach Slack right now, so that didn't go through. "
+                       "Nothing was lost — please try again in a minute.")
+# With a dependency down, the person's language is what the other one can still tell, if it answers at once.
+LANGUAGE_LOOKUP_SECONDS = 0.5
+
+
+def answer_failure(saw: Callable[[BaseException], None], people: People):
+    """Bolt's error handler: `saw` hears of every dependency failure (for /healthz); each person is
+    answered in their language as far as it can still be found out."""
+
+    async def handler(error: Exception, body: dict, respond) -> BoltResponse:
+        if isinstance(error, DEPENDENCY_DOWN):
+            saw(error)
+        return await answer_kindly(error, body, respond, people)
+
+    return handler
+
+
+async def _language(people: People, body: dict) -> Language:
+    user = body.get("user")
+    user_id = body.get("user_id") or (user.get("id") if isinstance(user, dict) else None)
+    team_id = workspace_of(body)
+    if not (user_id and team_id):
+        return ENGLISH
+    try:
+        return await asyncio.wait_for(people.language_of(team_id, user_id), LANGUAGE_LOOKUP_SECONDS)
+    except (asyncio.TimeoutError, *DEPENDENCY_DOWN):
+        return ENGLISH
+
+
+async def answer_kindly(error: Exception, body: dict, respond, people: People) -> BoltResponse:
+    """No traceback ever reaches a person: a dependency being down (or Redis refusing a write, out of
+    memory) gets a kind word in their language (and events a non-2xx, so Slack delivers them again);
+    a payload we can't make sense of gets a 400."""
+    kind, detail = request_kind(body if isinstance(body, dict) else {})
+    if not isinstance(error, DEPENDENCY_DOWN):
+        log.warning("request not understood", exc_info=error, extra={"kind": kind, "detail": detail})
+        return BoltResponse(status=400, body="")
+    slack_down = isinstance(error, SLACK_DOWN)
+    if not slack_down:
+        REDIS_ERRORS.labels("listener").inc()
+    log.error("dependency down", exc_info=error, extra={"kind": kind, "detail": detail,
+                                                        "dependency": "slack" if slack_down else "storage"})
+    if kind == "event_callback":
+        return BoltResponse(status=503, body="")
+    unavailable = (await _language(people, body)).gettext(SLACK_UNAVAILABLE if slack_down else UNAVAILABLE)
+    if kind == "view_submission":  # keep the modal open, with what they typed, and say why
+        field = FIRST_FIELD.get(detail, "ask")
+        return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: unavailable}}),
+                            headers={"content-type": ["application/json"]})
+    if kind == "block_actions" and body.get("response_url"):
+        with contextlib.suppress(Exception):
+            await respond(response_type="ephemeral", replace_original=False, text=unavailable)
+    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": unavailable}),
+                        headers={"content-type": ["application/json"]})

@@ -1,0 +1,241 @@
+"""Serving the app: uvicorn in production (`slack-ask serve`), or in a thread for tests and tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import aiohttp
+import uvicorn
+from slack_sdk.errors import SlackApiError
+from starlette.types import ASGIApp
+
+from ..domain.insights import FEWER, MIN_GROUP, week_line
+from ..settings import Settings
+from ..slack.slack_api import NotInstalled
+from ..store.embedded import embedded_valkey
+from .app import SlackAsk, create_app
+from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
+
+T = TypeVar("T")
+
+
+def uvicorn_server(asgi: ASGIApp, host: str, port: int) -> uvicorn.Server:
+    """The one server configuration `serve`, the tests and the tools all run."""
+    return uvicorn.Server(
+        uvicorn.Config(asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10)
+    )
+
+
+@contextmanager
+def with_redis(settings: Settings) -> Iterator[Settings]:
+    """Settings with a Redis to talk to: REDIS_URL's, or an embedded Valkey for the duration."""
+    if settings.redis_url:
+        yield settings
+        return
+    with embedded_valkey(settings.data_dir) as url:
+        yield replace(settings, redis_url=url)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def outlive_stop_signals() -> None:
+    """uvicorn re-raises the stop signal once its graceful shutdown is over; by then all that is left
+    is to stop the embedded Valkey and exit 0, so a stop signal must no longer kill the process."""
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, lambda *_: None)
+
+
+def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
+    """Runs until SIGINT/SIGTERM: uvicorn stops taking requests and finishes in-flight ones.
+
+    Every interface by default, like `serve --host`: it is a server, usually behind a proxy or in a container."""
+    outlive_stop_signals()
+    with with_redis(settings) as settings:
+        uvicorn_server(create_app(settings).asgi, host, settings.port).run()
+
+
+def work(settings: Settings) -> None:
+    """Runs only the timed-job worker, for deployments that separate it from the web servers."""
+    outlive_stop_signals()
+
+    async def until_stopped() -> None:
+        services = create_app(settings).services
+        stopped = asyncio.Event()
+        for stop_signal in STOP_SIGNALS:
+            asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
+        async with run_worker(services):
+            await stopped.wait()
+        await services.background.drain(SHUTDOWN_GRACE_SECONDS)
+        await services.store.redis.aclose()
+
+    with with_redis(settings) as settings:
+        asyncio.run(until_stopped())
+
+
+def digest(settings: Settings, *, post: bool, week: str | None, team: str | None, as_json: bool) -> int:
+    """`slack-ask digest`: the scheduled digest's own code, run by hand."""
+
+    async def run() -> int:
+        services = create_app(settings).services
+        try:
+            team_id = team or (await services.clients.app_client.auth_test())["team_id"]
+            chosen = await services.digests.settings_for(team_id)
+            this_week = services.digests.current_week(chosen, time.time())
+            if post:
+                posted = await services.digests.post(team_id, this_week)
+                print(f"Posted the {this_week} digest to {chosen.channel}." if posted else
+                      f"Not posted: the {this_week} digest went out already, or no digest channel is set.")
+                return 0 if posted else 1
+            message = await services.digests.message(team_id, week or this_week)
+            print(readable(message) if message else "(an empty week, and DIGEST_SKIP_EMPTY is set: nothing would be posted)")
+            if as_json and message:
+                print(json.dumps(message, indent=2, ensure_ascii=False))
+            return 0
+        finally:
+            await services.store.redis.aclose()
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def export_user(settings: Settings, *, team: str, user: str) -> int:
+    """`slack-ask export-user`: everything kept about one person, as JSON on stdout."""
+
+    async def run() -> int:
+        services = create_app(settings).services
+        try:
+            print(json.dumps(await services.personal.export(team, user), indent=2, ensure_ascii=False))
+        finally:
+            await services.store.redis.aclose()
+        return 0
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def erase_user(settings: Settings, *, team: str, user: str) -> int:
+    """`slack-ask erase-user`: what one person wrote erased, then the messages that showed it redrawn."""
+
+    async def run() -> int:
+        services = create_app(settings).services
+        try:
+            async with services.clients.sharing_connections():
+                erasure = await services.personal.erase(team, user)
+                print(f"Erased what {user} wrote in {team}: the line and scope of {erasure.asks} ask(s), "
+                      f"{len(erasure.offer_lines)} line(s) on their offers and {erasure.notes} thank-you note(s).")
+                try:
+                    await services.personal.show_erased(team, user)
+                except (SlackApiError, aiohttp.ClientError, NotInstalled) as error:
+                    print(f"slack-ask: erased in storage, but Slack's messages could not all be redrawn ({error!r}); "
+                          "they show the placeholder once their ask next changes.", file=sys.stderr)
+        finally:
+            await services.store.redis.aclose()
+        return 0
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def rotate_key(settings: Settings) -> int:
+    """`slack-ask rotate-key`: every installation re-sealed with the first SLACK_ASK_ENCRYPTION_KEY."""
+
+    async def run() -> int:
+        installations = create_app(settings).services.installations
+        try:
+            resealed = await installations.reseal_all()
+        finally:
+            await installations.redis.aclose()
+        print(f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "
+              "older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY.")
+        return 0
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def stats(settings: Settings, *, team: str | None, weeks: int, as_json: bool, chart: str | None) -> int:
+    """`slack-ask stats`: the admins' figures, read from the weekly counters (never from the asks)."""
+
+    async def run() -> int:
+        services = create_app(settings).services
+        try:
+            team_id = team or (await services.clients.app_client.auth_test())["team_id"]
+            view = await services.insights.overview(team_id, weeks)
+        finally:
+            await services.store.redis.aclose()
+        print(json.dumps(view.as_json(), indent=2) if as_json else insights_table(view))
+        if chart:
+            from ..domain.insights_chart import chart_png
+
+            with open(chart, "wb") as out:
+                out.write(chart_png(view))
+        return 0
+
+    with with_redis(settings) as settings:
+        return asyncio.run(run())
+
+
+def insights_table(view) -> str:
+    lines = [f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week} (never about any one person;",
+             f"a figure about fewer than {MIN_GROUP} people or asks shows as \"{FEWER}\").", ""]
+    lines += [week_line(week) for week in view.weeks]
+    return "\n".join([*lines, "", "All these weeks: " + week_line(view.total).split(": ", 1)[1]])
+
+
+def readable(message: dict) -> str:
+    """A Block Kit message as the plain text a person would read."""
+    lines = []
+    for block in message.get("blocks", []):
+        if isinstance(block.get("text"), dict):
+            lines.append(block["text"]["text"])
+        lines += [element["text"] for element in block.get("elements", []) if isinstance(element, dict) and "text" in element]
+        lines += [field["text"] for field in block.get("fields", [])]
+        if block.get("type") == "divider":
+            lines.append("—" * 20)
+    return "\n".join(lines)
+
+
+class ThreadedServer:
+    """The app served exactly as `serve` serves it, on a background thread (port 0 picks a free one)."""
+
+    def __init__(self, app: SlackAsk, host: str = "127.0.0.1", port: int = 0):
+        self.app = app
+        self._server = uvicorn_server(app.asgi, host, port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._server.serve(),),
+                                        name="slack-ask-server", daemon=True)
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ThreadedServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("slack-ask server did not start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def call(self, work: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Runs a coroutine on the server's own event loop, where the app's connections live."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self._loop.close()

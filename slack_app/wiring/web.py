@@ -1,0 +1,142 @@
+"""The HTTP side: one table of routes, Socket Mode when configured, and the app's lifetime."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..observability import EFFECTS_OLDEST_SECONDS, EFFECTS_PENDING, HTTP_RESPONSES, REDIS_ERRORS, REQUEST_SECONDS, metrics_text
+from .edge import Edge
+from .services import Services
+from .worker import SHUTDOWN_GRACE_SECONDS, run_effects, run_worker
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+log = logging.getLogger(__name__)
+
+
+EVENTS_PATH = "/slack/events"
+
+
+def asgi_app(bolt: AsyncApp, services: Services, redis: Redis) -> Edge:
+    """The routes, behind the edge that refuses what cannot be Slack's before reading it."""
+    settings = services.settings
+    return Edge(routes_app(bolt, services, redis), signing_secret=settings.signing_secret,
+                max_body=settings.max_body_bytes, signed_paths=[EVENTS_PATH])
+
+
+def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
+    slack = AsyncSlackRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        info = {"kind": "unverified", "detail": "", "team": None}
+        try:
+            response = await slack.handle(request, {"request_info": info})
+        except ValueError:  # a body that isn't the JSON or form it claims to be, before any listener ran
+            response = Response(status_code=400)
+        seconds = time.perf_counter() - started
+        REQUEST_SECONDS.labels(info["kind"]).observe(seconds)
+        HTTP_RESPONSES.labels(EVENTS_PATH, str(response.status_code)).inc()
+        log.info("slack request", extra={**info, "status": response.status_code, "latency_ms": round(seconds * 1000, 2)})
+        return response
+
+    async def healthz(request: Request) -> Response:
+        """Reachability decides the status; the effect backlog is there to read, never a reason for a 503."""
+        problem = await services.health.problem()
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "redis": problem}, status_code=503)
+        body = {"status": "ok", "redis": "ok"}
+        with contextlib.suppress(RedisError, OSError):
+            pending, oldest = await services.effects.backlog()
+            body["effects"] = {"pending": pending, "oldest_seconds": round(oldest, 3)}
+        return JSONResponse(body)
+
+    async def scraped() -> bytes:
+        """The metrics, with the workspaces' insights and the effect queue's backlog read fresh for this scrape."""
+        try:
+            await services.insights.export_gauges()
+            pending, oldest = await services.effects.backlog()
+            EFFECTS_PENDING.set(pending)
+            EFFECTS_OLDEST_SECONDS.set(oldest)
+        except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
+            REDIS_ERRORS.labels("metrics").inc()
+        return metrics_text()
+
+    async def metrics(request: Request) -> Response:
+        return Response(await scraped(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        async with contextlib.AsyncExitStack() as running:
+            await running.enter_async_context(services.clients.sharing_connections())
+            running.push_async_callback(services.background.drain, SHUTDOWN_GRACE_SECONDS)
+            if services.settings.app_token:
+                await running.enter_async_context(socket_mode(bolt, services))
+            if services.settings.run_scheduler:
+                await running.enter_async_context(run_worker(services))
+            else:  # tests drive the timed jobs themselves; what changes owe is carried out all the same
+                await running.enter_async_context(run_effects(services))
+            if services.settings.metrics_port is not None:
+                await running.enter_async_context(metrics_listener(services.settings.metrics_port, scraped))
+            yield
+        await redis.aclose()
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if services.settings.metrics_port is None:  # else only on its own port, out of the public one's reach
+        routes.append(Route("/metrics", metrics, methods=["GET"]))  # Prometheus
+    if not services.settings.app_token:  # in Socket Mode nothing may arrive unsigned over HTTP
+        # Slash commands, interactivity and events share one URL, as manifest.yml declares.
+        routes.append(Route(EVENTS_PATH, slack_events, methods=["POST"]))
+    if services.settings.oauth:  # "Add to Slack", and Slack's redirect back with the code
+        routes.append(Route(INSTALL_PATH, slack_events, methods=["GET"]))
+        routes.append(Route(REDIRECT_PATH, slack_events, methods=["GET"]))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+@contextlib.asynccontextmanager
+async def metrics_listener(port: int, scraped: Callable[[], Awaitable[bytes]]):
+    """/metrics alone on METRICS_PORT (every interface, for Prometheus to scrape), while the block lasts.
+
+    A GET-only aiohttp app: it never reads a request body, so it needs no edge of its own."""
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=await scraped(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    # Every interface: Prometheus scrapes a pod's metrics port from outside the pod.
+    await web.TCPSite(runner, "0.0.0.0", port).start()  # nosec B104
+    log.info("serving /metrics on port %s", port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def socket_mode(bolt: AsyncApp, services: Services):
+    """Takes Slack's requests over a WebSocket (apps.connections.open at SLACK_API_URL) while the block lasts."""
+    handler = AsyncSocketModeHandler(bolt, services.settings.app_token, web_client=services.clients.app_client)
+    await handler.connect_async()
+    log.info("connected to Slack over Socket Mode")
+    try:
+        yield
+    finally:
+        await handler.close_async()
