@@ -13,6 +13,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_DATA_DIR = "./.slack-ask"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Slack's largest payloads (a big modal's state) are far below this
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]  # DIGEST_DAY's names
 
 WHERE_TO_FIND = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) under OAuth & Permissions",
@@ -119,12 +120,21 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _weekday(value: str) -> int:
-    from .features.digests import parse_weekday
-
     try:
         return parse_weekday(value)
     except ValueError:
         raise MissingSetting(f"DIGEST_DAY={value!r} is not a day of the week: use monday … sunday.") from None
+
+
+def parse_weekday(value: str) -> int:
+    """'friday', 'Fri' or '4' → 4."""
+    text = value.strip().lower()
+    if text.isdigit() and 0 <= int(text) < 7:
+        return int(text)
+    for number, name in enumerate(WEEKDAYS):
+        if name.lower().startswith(text[:3]) and len(text) >= 3:
+            return number
+    raise ValueError(f"not a day of the week: {value!r}")
 
 
 def _with_trailing_slash(url: str) -> str:

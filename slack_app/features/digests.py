@@ -27,7 +27,6 @@ from .lifecycle import iso_week, zone
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]  # DIGEST_DAY's names
 POST_LEASE_SECONDS = 120.0
 WORKSPACES_PER_PASS = 100
 COMMON_TIME_ZONES = [
@@ -65,17 +64,6 @@ class DigestSettings:
         day = date.fromisocalendar(int(year), int(number), self.day + 1)
         hour, minute = (int(part) for part in self.time.split(":"))
         return datetime.combine(day, time(hour, minute), tzinfo=zone(self.tz)).astimezone(timezone.utc)
-
-
-def parse_weekday(value: str) -> int:
-    """'friday', 'Fri' or '4' → 4."""
-    text = value.strip().lower()
-    if text.isdigit() and 0 <= int(text) < 7:
-        return int(text)
-    for number, name in enumerate(WEEKDAYS):
-        if name.lower().startswith(text[:3]) and len(text) >= 3:
-            return number
-    raise ValueError(f"not a day of the week: {value!r}")
 
 
 def valid_time(value: str) -> bool:
