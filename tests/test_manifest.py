@@ -1,9 +1,9 @@
 """manifest.yml is valid, and declares exactly what the app listens for and the scopes its calls need.
 
-What the app registers is read from the real Bolt app: the names in `.command("…")`, `.event("…")`,
-`.action("…")`, `.view("…")` and `.shortcut("…")` calls under slack_app/ are only candidates, kept
-when one of the app's listeners matches a request for them. Every listener must match some
-candidate, so a listener this test cannot name fails it rather than slipping past.
+What the app registers is read from the real Bolt app: the names slack_app/ids.py defines (and the
+manifest declares) are only candidates, kept when one of the app's listeners matches a request for
+them. Every listener must match some candidate, so a listener this test cannot name fails it rather
+than slipping past.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import yaml
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from slack_app.ids import ActionId, CallbackId, Command, EventType
 from slack_app.settings import Settings
 from slack_app.wiring.app import create_app
 
@@ -101,27 +102,14 @@ def bot_scopes() -> set[str]:
 # --- what the app registers ---
 
 
-def _literal_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.Dict):  # e.g. .view({"type": "view_closed", "callback_id": "x"})
-        fields = {k.value: v.value for k, v in zip(node.keys, node.values)
-                  if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)}
-        return fields.get("callback_id") or fields.get("action_id") or fields.get("type")
-    return None
+# Where each kind of registration takes its names from.
+NAMED_IN_IDS = {"command": Command, "event": EventType, "action": ActionId, "view": CallbackId, "shortcut": CallbackId}
 
 
 @cache
 def candidate_names() -> dict[str, set[str]]:
-    """Literal arguments of .command/.event/.action/.view/.shortcut calls, plus everything the manifest declares."""
-    found: dict[str, set[str]] = {kind: set() for kind in CANDIDATE_BODIES}
-    for _, tree in source_trees():
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in found and node.args):
-                name = _literal_name(node.args[0])
-                if name:
-                    found[node.func.attr].add(name)
+    """The names slack_app/ids.py defines for each kind of registration, plus everything the manifest declares."""
+    found = {kind: {str(member) for member in NAMED_IN_IDS[kind]} for kind in CANDIDATE_BODIES}
     found["command"] |= declared_commands()
     found["event"] |= declared_events()
     found["shortcut"] |= declared_shortcuts()
@@ -241,6 +229,12 @@ def test_shortcuts_match_the_manifest():
     registered, _ = registrations()
     assert registered["shortcut"], "found no shortcut listener, so this test would pass vacuously"
     assert registered["shortcut"] == declared_shortcuts()
+
+
+def test_every_shortcut_event_and_command_in_the_manifest_is_named_in_ids():
+    assert declared_shortcuts() and declared_shortcuts() <= set(CallbackId)
+    assert declared_events() and declared_events() <= set(EventType)
+    assert declared_commands() and declared_commands() <= set(Command)
 
 
 def test_the_shortcuts_are_a_message_shortcut_and_a_global_one():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from ..ids import BlockId
 from ..text.i18n import DEFAULT_LANGUAGE, N_, Language, language
 
 MIN_ASK_LENGTH = 15
@@ -140,27 +141,27 @@ def validate(draft: Draft, asker: str, people: dict[str, Person], today: date, l
     """Field errors keyed by block id, worded for the person filling the modal, in their language."""
     errors: dict[str, str] = {}
     if not _is_specific(draft.text):
-        errors["ask"] = lang.gettext("Say a bit more: what exactly, and what done looks like (at least a few words).")
+        errors[BlockId.ASK] = lang.gettext("Say a bit more: what exactly, and what done looks like (at least a few words).")
     elif len(draft.text) > ASK_MAX_LENGTH:
-        errors["ask"] = lang.gettext("Keep the ask to one line ({limit} characters); put details in the scope.",
+        errors[BlockId.ASK] = lang.gettext("Keep the ask to one line ({limit} characters); put details in the scope.",
                                      limit=ASK_MAX_LENGTH)
     if not draft.scope.strip():
-        errors["scope"] = lang.gettext("Say what is in and what is out, so they know where it ends.")
+        errors[BlockId.SCOPE] = lang.gettext("Say what is in and what is out, so they know where it ends.")
     elif len(draft.scope) > SCOPE_MAX_LENGTH:
-        errors["scope"] = lang.gettext("Keep the scope under {limit} characters.", limit=SCOPE_MAX_LENGTH)
+        errors[BlockId.SCOPE] = lang.gettext("Keep the scope under {limit} characters.", limit=SCOPE_MAX_LENGTH)
     if draft.estimate_minutes not in ESTIMATES:
-        errors["estimate"] = lang.gettext("Pick how long you think it takes.")
+        errors[BlockId.ESTIMATE] = lang.gettext("Pick how long you think it takes.")
     if draft.decline_line not in DECLINE_LINES:
-        errors["decline"] = lang.gettext("Pick how they can say no.")
+        errors[BlockId.DECLINE] = lang.gettext("Pick how they can say no.")
     teammate_error = _teammate_error(draft.teammates, asker, people, lang)
     if teammate_error:
-        errors["teammates"] = teammate_error
+        errors[BlockId.TEAMMATES] = teammate_error
     if draft.needed_by is not None and draft.needed_by < today:
-        errors["needed_by"] = lang.gettext("That date has passed; pick today or later, or leave it empty.")
+        errors[BlockId.NEEDED_BY] = lang.gettext("That date has passed; pick today or later, or leave it empty.")
     if not 1 <= draft.helpers_needed <= MAX_HELPERS_NEEDED:
-        errors["helpers_needed"] = lang.gettext("Ask for between 1 and {most} helpers.", most=MAX_HELPERS_NEEDED)
+        errors[BlockId.HELPERS_NEEDED] = lang.gettext("Ask for between 1 and {most} helpers.", most=MAX_HELPERS_NEEDED)
     elif draft.teammates and draft.helpers_needed > len(draft.teammates):
-        errors["helpers_needed"] = lang.gettext("You need more helpers than people you're asking; add teammates or need fewer.")
+        errors[BlockId.HELPERS_NEEDED] = lang.gettext("You need more helpers than people you're asking; add teammates or need fewer.")
     return errors
 
 

@@ -17,6 +17,7 @@ from importlib.resources import files
 
 import yaml
 
+from ..ids import BlockId
 from ..text.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Language
 from .asks import ESTIMATES, Draft, estimate_label
 
@@ -99,15 +100,15 @@ def concrete_words(text: str, r: Rules) -> set[str]:
 def coach_ask(draft: Draft, lang: Language) -> dict[str, str]:
     """At most one suggestion in `lang` (the asker's), keyed by the field it is about; empty when the ask reads well."""
     r = rules(lang.code)
-    for block_id, text in (("ask", draft.text), ("scope", draft.scope)):
+    for block_id, text in ((BlockId.ASK, draft.text), (BlockId.SCOPE, draft.scope)):
         phrase = find_phrase(text, r.apologies)
         if phrase:
             return {block_id: lang.gettext(APOLOGY_SUGGESTION, phrase=phrase)}
     asked = concrete_words(draft.text, r)
     if not asked:
-        return {"ask": lang.gettext(VAGUE_ASK)}
+        return {BlockId.ASK: lang.gettext(VAGUE_ASK)}
     if concrete_words(draft.scope, r) <= asked:
-        return {"scope": lang.gettext(VAGUE_SCOPE)}
+        return {BlockId.SCOPE: lang.gettext(VAGUE_SCOPE)}
     return _estimate_suggestion(draft, r, lang)
 
 
@@ -120,10 +121,10 @@ def _estimate_suggestion(draft: Draft, r: Rules, lang: Language) -> dict[str, st
     label = label[:1].lower() + label[1:]  # mid-sentence: "half a day", "ein halber Tag"
     small = find_phrase(words, r.small_phrases)
     if small and minutes >= r.small_at_least:
-        return {"estimate": lang.gettext(TOO_LONG, phrase=small, estimate=label)}
+        return {BlockId.ESTIMATE: lang.gettext(TOO_LONG, phrase=small, estimate=label)}
     large = find_phrase(words, r.large_phrases)
     if large and minutes <= r.large_at_most:
-        return {"estimate": lang.gettext(TOO_SHORT, phrase=large, estimate=label)}
+        return {BlockId.ESTIMATE: lang.gettext(TOO_SHORT, phrase=large, estimate=label)}
     return {}
 
 

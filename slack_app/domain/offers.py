@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, time
 from enum import Enum
 
+from ..ids import BlockId
 from ..text.i18n import Language
 from .asks import ESTIMATES, MAX_TEAMMATES, Ask, Person, estimate_label
 
@@ -118,11 +119,11 @@ def smaller_estimates(ask: Ask) -> list[int]:
 def later_errors(day: date | None, at: time | None, today: date, now: time, lang: Language) -> dict[str, str]:
     """`today` and `now` are the helper's own, in their time zone."""
     if day is None:
-        return {"day": lang.gettext("Pick the day you could do it by.")}
+        return {BlockId.DAY: lang.gettext("Pick the day you could do it by.")}
     if day < today:
-        return {"day": lang.gettext("That day has passed — pick today or later.")}
+        return {BlockId.DAY: lang.gettext("That day has passed — pick today or later.")}
     if at is not None and day == today and at < now.replace(second=0, microsecond=0):
-        return {"time": lang.gettext("That time has passed today — pick a later time, another day, or no time.")}
+        return {BlockId.TIME: lang.gettext("That time has passed today — pick a later time, another day, or no time.")}
     return {}
 
 
@@ -134,14 +135,14 @@ def is_after_needed_by(ask: Ask, day: date) -> bool:
 def smaller_errors(ask: Ask, minutes: int | None, note: str, lang: Language) -> dict[str, str]:
     errors = note_errors(note, lang)
     if minutes not in smaller_estimates(ask):
-        errors["minutes"] = lang.gettext("Pick how much time you have — less than the ask's {estimate}.",
+        errors[BlockId.MINUTES] = lang.gettext("Pick how much time you have — less than the ask's {estimate}.",
                                          estimate=ask.estimate_label(lang))
     return errors
 
 
 def note_errors(note: str, lang: Language) -> dict[str, str]:
     if len(note) > NOTE_MAX_LENGTH:
-        return {"note": lang.gettext("Keep it to one line ({limit} characters).", limit=NOTE_MAX_LENGTH)}
+        return {BlockId.NOTE: lang.gettext("Keep it to one line ({limit} characters).", limit=NOTE_MAX_LENGTH)}
     return {}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from ..domain import asks, offers
 from ..domain.asks import Ask, Draft, estimate_label
 from ..domain.offers import Kind
+from ..ids import ActionId, BlockId
 from ..text.i18n import N_, Language
 from ..text.render import render
 
@@ -76,21 +77,21 @@ class OfferDraft:
 
 
 def parse_offer(values: dict[str, Any]) -> OfferDraft:
-    selected = _element(values, "minutes").get("selected_option")
-    suggested = _element(values, "person").get("selected_user")
+    selected = _element(values, BlockId.MINUTES).get("selected_option")
+    suggested = _element(values, BlockId.PERSON).get("selected_user")
     return OfferDraft(
-        day=_date(_element(values, "day").get("selected_date")),
-        at=_time(_element(values, "time").get("selected_time")),
+        day=_date(_element(values, BlockId.DAY).get("selected_date")),
+        at=_time(_element(values, BlockId.TIME).get("selected_time")),
         minutes=_int(selected.get("value")) if isinstance(selected, dict) else None,
         suggested=suggested if isinstance(suggested, str) else None,
-        note=" ".join(_text(_element(values, "note").get("value")).split()),  # one line
+        note=" ".join(_text(_element(values, BlockId.NOTE).get("value")).split()),  # one line
     )
 
 
 def parse_thanks(values: dict[str, Any]) -> tuple[str, bool]:
     """The note and whether the asker chose to share it in the digest."""
-    note = _element(values, "note").get("value")
-    chosen = _element(values, "share").get("selected_options") or []
+    note = _element(values, BlockId.NOTE).get("value")
+    chosen = _element(values, BlockId.SHARE).get("selected_options") or []
     shared = any(isinstance(option, dict) and option.get("value") == "share" for option in chosen)
     return _text(note), shared
 
@@ -105,7 +106,7 @@ def metadata(view: dict) -> dict:
 
 def _element(values: dict[str, Any], block_id: str) -> dict:
     block = values.get(block_id)
-    value = block.get("value") if isinstance(block, dict) else None
+    value = block.get(ActionId.INPUT) if isinstance(block, dict) else None
     return value if isinstance(value, dict) else {}
 
 
@@ -120,13 +121,13 @@ def parse_submission(values: dict[str, Any]) -> Draft:
         return option.get("value") if isinstance(option, dict) else None
 
     return Draft(
-        text=_text(element("ask").get("value")),
-        scope=_text(element("scope").get("value")),
-        estimate_minutes=_int(selected("estimate")),
-        decline_line=selected("decline"),
-        teammates=[uid for uid in element("teammates").get("selected_users") or [] if isinstance(uid, str)],
-        needed_by=_date(element("needed_by").get("selected_date")),
-        helpers_needed=_int(selected("helpers_needed")) or 1,
+        text=_text(element(BlockId.ASK).get("value")),
+        scope=_text(element(BlockId.SCOPE).get("value")),
+        estimate_minutes=_int(selected(BlockId.ESTIMATE)),
+        decline_line=selected(BlockId.DECLINE),
+        teammates=[uid for uid in element(BlockId.TEAMMATES).get("selected_users") or [] if isinstance(uid, str)],
+        needed_by=_date(element(BlockId.NEEDED_BY).get("selected_date")),
+        helpers_needed=_int(selected(BlockId.HELPERS_NEEDED)) or 1,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ..ids import JINJA_GLOBALS
 from .i18n import Language
 
 SECTION_TEXT_LIMIT = 3000
@@ -112,7 +113,7 @@ def _environment(lang: Language) -> Environment:
     env.install_gettext_callables(gettext=lang.translations.gettext,
                                   ngettext=lambda singular, plural, count: lang.ngettext(singular, plural, count))
     env.globals.update(fmt=fmt, plain=plain, json=to_json, mention=mention, clip=clip, quote=quote, lang=lang,
-                       mentions=lambda user_ids: mentions(user_ids, lang))
+                       mentions=lambda user_ids: mentions(user_ids, lang), **JINJA_GLOBALS)
     env.filters.update(plain=plain, json=to_json, mention=mention, clip=clip)
     return env
 

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from slack_bolt.response import BoltResponse
 
 from ..features.people import People
+from ..ids import BlockId, CallbackId
 from ..observability import REDIS_ERRORS
 from ..store.installations import RedisInstallationStore
 from ..text.i18n import ENGLISH, N_, Language
@@ -69,7 +70,7 @@ def remember_organisations(installations: RedisInstallationStore):
 # Checked first: aiohttp's connection errors are OSErrors too, and a person should hear which one is down.
 SLACK_DOWN = (aiohttp.ClientError,)
 DEPENDENCY_DOWN = (*SLACK_DOWN, RedisError, OSError, asyncio.TimeoutError)
-FIRST_FIELD = {"ask_submit": "ask", "thanks_submit": "note"}  # where a modal shows a whole-form error
+FIRST_FIELD = {CallbackId.ASK_SUBMIT: BlockId.ASK, CallbackId.THANKS_SUBMIT: BlockId.NOTE}  # where a modal shows a whole-form error
 UNAVAILABLE = N_("slack-ask couldn't save that just now (its storage is unreachable or full), so it didn't go "
                  "through. Nothing was lost — please try again in a minute.")
 SLACK_UNAVAILABLE = N_("slack-ask can't reach Slack right now, so that didn't go through. "
@@ -119,7 +120,7 @@ async def answer_kindly(error: Exception, body: dict, respond, people: People) -
         return BoltResponse(status=503, body="")
     unavailable = (await _language(people, body)).gettext(SLACK_UNAVAILABLE if slack_down else UNAVAILABLE)
     if kind == "view_submission":  # keep the modal open, with what they typed, and say why
-        field = FIRST_FIELD.get(detail, "ask")
+        field = FIRST_FIELD.get(detail, BlockId.ASK)
         return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: unavailable}}),
                             headers={"content-type": ["application/json"]})
     if kind == "block_actions" and body.get("response_url"):

@@ -16,6 +16,7 @@ from ...domain.offers import Kind, already_asked, ask_full
 from ...features.digests import valid_time, valid_time_zone
 from ...features.modals import ask_modal, erase_modal, offer_modal, thanks_modal
 from ...features.routing import VERB_FOR_ANSWER
+from ...ids import ActionId, BlockId
 from ...text.i18n import LANGUAGES, N_, language_code
 from ..services import LOOKUP_TIMEOUT_SECONDS, Services
 
@@ -55,29 +56,29 @@ def register(app: AsyncApp, services: Services) -> None:
             lang = await services.language_of(team_id, user)
             services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS[snapshot.outcome]))
             return
-        if body["actions"][0].get("block_id") == "check_in" and snapshot.outcome in CHECK_IN_REPLIES:
+        if body["actions"][0].get("block_id") == BlockId.CHECK_IN and snapshot.outcome in CHECK_IN_REPLIES:
             lang = await services.language_of(team_id, user)
             services.reply(respond, replace_original=True, text=lang.gettext(CHECK_IN_REPLIES[snapshot.outcome]))
 
-    @app.action("ask_accept")
+    @app.action(ActionId.ASK_ACCEPT)
     async def accept(ack: AsyncAck, body: dict) -> None:
         await record(body, Answer.ACCEPT)
         await ack()
 
-    @app.action("ask_decline")
+    @app.action(ActionId.ASK_DECLINE)
     async def decline(ack: AsyncAck, body: dict) -> None:
         await record(body, Answer.DECLINE)
         await ack()
 
-    @app.action("ask_cancel")
+    @app.action(ActionId.ASK_CANCEL)
     async def cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await close(ack, body, respond, "cancelled")
 
-    @app.action("ask_done")
+    @app.action(ActionId.ASK_DONE)
     async def done(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await close(ack, body, respond, "done")
 
-    @app.action("check_in_snooze")
+    @app.action(ActionId.CHECK_IN_SNOOZE)
     async def snooze(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         team_id, user, ask_id = _ids(body)
         ask = await store.load_ask(team_id, ask_id)
@@ -91,7 +92,7 @@ def register(app: AsyncApp, services: Services) -> None:
         services.reply(respond, replace_original=True,
                        text=lang.gettext("Got it — still going. I'll check in once more tomorrow, and that's it."))
 
-    @app.action("thanks_open")
+    @app.action(ActionId.THANKS_OPEN)
     async def open_thanks(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         team_id, user, value = _ids(body)
         ask_id, _, helper = value.partition(" ")
@@ -106,7 +107,7 @@ def register(app: AsyncApp, services: Services) -> None:
         channel, ts = container.get("channel_id", ""), container.get("message_ts", "")
         services.open_modal(team_id, user, body["trigger_id"], lambda lang: thanks_modal(lang, ask, helper, channel, ts), respond)
 
-    @app.action("ask_again")
+    @app.action(ActionId.ASK_AGAIN)
     async def ask_again(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         team_id, user, ask_id = _ids(body)
         ask = await store.load_ask(team_id, ask_id)
@@ -126,15 +127,15 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         services.open_modal(team_id, user, body["trigger_id"], lambda lang: offer_modal(lang, ask, kind), respond)
 
-    @app.action("offer_later")
+    @app.action(ActionId.OFFER_LATER)
     async def offer_later(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await open_offer(ack, body, respond, Kind.LATER)
 
-    @app.action("offer_smaller")
+    @app.action(ActionId.OFFER_SMALLER)
     async def offer_smaller(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await open_offer(ack, body, respond, Kind.SMALLER)
 
-    @app.action("offer_suggest")
+    @app.action(ActionId.OFFER_SUGGEST)
     async def offer_suggest(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await open_offer(ack, body, respond, Kind.SUGGEST)
 
@@ -165,11 +166,11 @@ def register(app: AsyncApp, services: Services) -> None:
             lang = await services.language_of(team_id, user)
             services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_asker_offer"]))
 
-    @app.action("offer_accept")
+    @app.action(ActionId.OFFER_ACCEPT)
     async def accept_offer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await settle_offer(ack, body, respond, "accept")
 
-    @app.action("offer_decline")
+    @app.action(ActionId.OFFER_DECLINE)
     async def decline_offer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await settle_offer(ack, body, respond, "decline")
 
@@ -182,7 +183,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await store.set_availability(team_id, user, chosen)
         await background.spawn(services.home.publish(team_id, user), "home availability")
 
-    @app.action("availability_mode")
+    @app.action(ActionId.AVAILABILITY_MODE)
     async def availability_mode(ack: AsyncAck, body: dict) -> None:
         chosen = selected(body, "selected_option") or ""
         mode, _, limit = chosen.partition(":")
@@ -190,7 +191,7 @@ def register(app: AsyncApp, services: Services) -> None:
             availability.weekly(int(limit)) if mode == "weekly" and limit.isdigit() else None)
         await save_availability(ack, body, setting)
 
-    @app.action("availability_break")
+    @app.action(ActionId.AVAILABILITY_BREAK)
     async def availability_break(ack: AsyncAck, body: dict) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]
         try:
@@ -201,20 +202,20 @@ def register(app: AsyncApp, services: Services) -> None:
         today = availability.local_today(datetime.now(timezone.utc), person.tz)
         await save_availability(ack, body, availability.break_until(day, today) if day else None)
 
-    @app.action("home_new_ask")
+    @app.action(ActionId.HOME_NEW_ASK)
     async def new_ask_from_home(ack: AsyncAck, body: dict) -> None:
         await ack()
         team_id, user = body["team"]["id"], body["user"]["id"]
         services.open_modal(team_id, user, body["trigger_id"], lambda lang: services.ask_forms.blank(team_id, user, lang))
 
-    @app.action("home_export_data")
+    @app.action(ActionId.HOME_EXPORT_DATA)
     async def export_data(ack: AsyncAck, body: dict) -> None:
         await ack()
         team_id, user = body["team"]["id"], body["user"]["id"]
         lang = await services.language_of(team_id, user)
         await background.spawn(services.personal.send_export(team_id, user, lang), "export data")
 
-    @app.action("home_erase_open")
+    @app.action(ActionId.HOME_ERASE_OPEN)
     async def open_erase(ack: AsyncAck, body: dict) -> None:
         await ack()
         services.open_modal(body["team"]["id"], body["user"]["id"], body["trigger_id"], erase_modal)
@@ -235,26 +236,26 @@ def register(app: AsyncApp, services: Services) -> None:
             value = value.get("value")
         return value if isinstance(value, str) else None
 
-    @app.action("digest_channel")
+    @app.action(ActionId.DIGEST_CHANNEL)
     async def digest_channel(ack: AsyncAck, body: dict) -> None:
         await save_digest_setting(ack, body, "digest_channel", selected(body, "selected_channel"))
 
-    @app.action("digest_day")
+    @app.action(ActionId.DIGEST_DAY)
     async def digest_day(ack: AsyncAck, body: dict) -> None:
         day = selected(body, "selected_option")
         await save_digest_setting(ack, body, "digest_day", day if day in {str(n) for n in range(7)} else None)
 
-    @app.action("digest_time")
+    @app.action(ActionId.DIGEST_TIME)
     async def digest_time(ack: AsyncAck, body: dict) -> None:
         chosen = selected(body, "selected_time")
         await save_digest_setting(ack, body, "digest_time", chosen if chosen and valid_time(chosen) else None)
 
-    @app.action("digest_tz")
+    @app.action(ActionId.DIGEST_TZ)
     async def digest_tz(ack: AsyncAck, body: dict) -> None:
         chosen = selected(body, "selected_option")
         await save_digest_setting(ack, body, "digest_tz", chosen if chosen and valid_time_zone(chosen) else None)
 
-    @app.action("digest_language")
+    @app.action(ActionId.DIGEST_LANGUAGE)
     async def digest_language(ack: AsyncAck, body: dict) -> None:
         chosen = selected(body, "selected_option")
         await save_digest_setting(ack, body, "digest_language", chosen if chosen in LANGUAGES else None)

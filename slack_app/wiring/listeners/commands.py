@@ -5,12 +5,13 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from ...domain.prefill import wants_help
+from ...ids import Command
 from ...text.render import render
 from ..services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.command("/ask")
+    @app.command(Command.ASK)
     async def open_ask_modal(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         text = body.get("text", "")
         if wants_help(text):

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from ...domain.asks import answer_for_reaction
 from ...features.routing import UNDO_FOR_ANSWER, VERB_FOR_ANSWER
+from ...ids import EventType
 from ..services import Services
 
 log = logging.getLogger(__name__)
@@ -34,20 +35,20 @@ def register(app: AsyncApp, services: Services) -> None:
             await services.store.forget_event(team_id, event_id)
             raise
 
-    @app.event("reaction_added")
+    @app.event(EventType.REACTION_ADDED)
     async def reaction_added(body: dict, event: dict) -> None:
         await on_reaction(body, event, undo=False)
 
-    @app.event("reaction_removed")
+    @app.event(EventType.REACTION_REMOVED)
     async def reaction_removed(body: dict, event: dict) -> None:
         await on_reaction(body, event, undo=True)
 
-    @app.event("app_home_opened")
+    @app.event(EventType.APP_HOME_OPENED)
     async def home_opened(body: dict, event: dict) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
             await services.background.spawn(services.home.opened(body["team_id"], event["user"]), "home opened")
 
-    @app.event("user_change")
+    @app.event(EventType.USER_CHANGE)
     async def user_changed(body: dict, event: dict) -> None:
         person = event.get("user") or {}
         if not person.get("deleted") or not person.get("id"):
@@ -57,11 +58,11 @@ def register(app: AsyncApp, services: Services) -> None:
         # owes its messages in the step that makes it.
         await services.personal.deactivated(team_id, person["id"])
 
-    @app.event("app_uninstalled")
+    @app.event(EventType.APP_UNINSTALLED)
     async def uninstalled(body: dict) -> None:
         await forget(body)
 
-    @app.event("tokens_revoked")
+    @app.event(EventType.TOKENS_REVOKED)
     async def tokens_revoked(body: dict, event: dict) -> None:
         if event.get("tokens", {}).get("bot"):  # without its bot token the app can do nothing there
             await forget(body)

@@ -17,6 +17,7 @@ from ...domain.coaching import coach_ask, coach_thanks, fingerprint
 from ...domain.offers import Kind, Offer
 from ...features.lifecycle import iso_week, zone
 from ...features.modals import OfferDraft, metadata, parse_offer, parse_submission, parse_thanks
+from ...ids import BlockId, CallbackId
 from ...text.i18n import ENGLISH, Language, language_code, language_of
 from ..services import LOOKUP_TIMEOUT_SECONDS, Services
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.view("ask_submit")
+    @app.view(CallbackId.ASK_SUBMIT)
     async def submit_ask(ack: AsyncAck, body: dict, view: dict) -> None:
         team_id, asker = body["team"]["id"], body["user"]["id"]
         draft = parse_submission(view.get("state", {}).get("values", {}))
@@ -35,14 +36,14 @@ def register(app: AsyncApp, services: Services) -> None:
         except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
             log.warning("could not look up teammates", exc_info=True)
             lang = await _cached_language(services, team_id, asker)
-            await ack(response_action="errors", errors={"teammates": lang.gettext("Couldn't check these teammates just now — press Send again.")})
+            await ack(response_action="errors", errors={BlockId.TEAMMATES: lang.gettext("Couldn't check these teammates just now — press Send again.")})
             return
         lang = language_of(people[asker].locale)
         errors = validate(draft, asker, people, today=_today_for(people[asker]), lang=lang)
         if not errors:
             unavailable = await services.availabilities.unavailable(team_id, {uid: people[uid] for uid in draft.teammates}, lang)
             if unavailable:
-                errors["teammates"] = " ".join(unavailable.values())
+                errors[BlockId.TEAMMATES] = " ".join(unavailable.values())
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -52,11 +53,11 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         ask = _ask_from(draft, team_id, asker, people)
         if not await services.send_ask(ask):
-            await ack(response_action="errors", errors={"ask": lang.gettext("Couldn't save your ask just now, so nothing was sent. Press Send again.")})
+            await ack(response_action="errors", errors={BlockId.ASK: lang.gettext("Couldn't save your ask just now, so nothing was sent. Press Send again.")})
             return
         await ack()
 
-    @app.view("offer_submit")
+    @app.view(CallbackId.OFFER_SUBMIT)
     async def submit_offer(ack: AsyncAck, body: dict, view: dict) -> None:
         team_id, helper = body["team"]["id"], body["user"]["id"]
         about = metadata(view)
@@ -64,7 +65,7 @@ def register(app: AsyncApp, services: Services) -> None:
             kind = Kind(about.get("kind"))
         except ValueError:
             kind = Kind.LATER
-        first_field = {Kind.LATER: "day", Kind.SMALLER: "minutes", Kind.SUGGEST: "person"}[kind]
+        first_field = {Kind.LATER: BlockId.DAY, Kind.SMALLER: BlockId.MINUTES, Kind.SUGGEST: BlockId.PERSON}[kind]
         ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
         draft = parse_offer(view.get("state", {}).get("values", {}))
         try:
@@ -89,24 +90,24 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()  # the offer owes its messages in the step that records it
 
-    @app.view("thanks_submit")
+    @app.view(CallbackId.THANKS_SUBMIT)
     async def submit_thanks(ack: AsyncAck, body: dict, view: dict) -> None:
         team_id, asker = body["team"]["id"], body["user"]["id"]
         note, shared = parse_thanks(view.get("state", {}).get("values", {}))
         lang = await services.language_of(team_id, asker)
         error = thanks_error(note, lang)
         if error:
-            await ack(response_action="errors", errors={"note": error})
+            await ack(response_action="errors", errors={BlockId.NOTE: error})
             return
         suggestion = coach_thanks(note, lang)
         if suggestion and await _first_time_coached(services, team_id, view, note):
-            await ack(response_action="errors", errors={"note": suggestion})
+            await ack(response_action="errors", errors={BlockId.NOTE: suggestion})
             return
         about = metadata(view)
         ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
         helper = str(about.get("helper", ""))
         if ask is None or ask.asker != asker or helper not in ask.helpers:
-            await ack(response_action="errors", errors={"note": lang.gettext("This thank-you doesn't match an ask of yours that someone helped with.")})
+            await ack(response_action="errors", errors={BlockId.NOTE: lang.gettext("This thank-you doesn't match an ask of yours that someone helped with.")})
             return
         now = datetime.now(timezone.utc)
         # Owed before it is filed: a thank-you filed is one delivered. A second one for the same
@@ -116,11 +117,11 @@ def register(app: AsyncApp, services: Services) -> None:
         kudos = {"ask_id": ask.id, "ask": ask.text, "asker": asker, "helper": helper, "note": note, "shared": shared,
                  "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
         if not await services.lifecycle.thanked(team_id, iso_week(now, services.settings.workspace_tz), kudos, ask):
-            await ack(response_action="errors", errors={"note": lang.gettext("You've already thanked them for this one — it was delivered.")})
+            await ack(response_action="errors", errors={BlockId.NOTE: lang.gettext("You've already thanked them for this one — it was delivered.")})
             return
         await ack()
 
-    @app.view("erase_confirm")
+    @app.view(CallbackId.ERASE_CONFIRM)
     async def erase_what_they_wrote(ack: AsyncAck, body: dict) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]
         erasure = await services.personal.erase(team_id, user)  # done before the modal closes
@@ -160,7 +161,7 @@ def _offer_from(kind: Kind, draft: OfferDraft, ask: Ask, helper: str, people: di
         return (None, errors) if errors else (Offer(helper, kind, minutes=draft.minutes, note=draft.note), {})
     person = people.get(draft.suggested) if draft.suggested else None
     error = offers.suggestion_error(ask, draft.suggested, person, lang)
-    errors = {**offers.note_errors(draft.note, lang), **({"person": error} if error else {})}
+    errors = {**offers.note_errors(draft.note, lang), **({BlockId.PERSON: error} if error else {})}
     if errors:
         return None, errors
     return Offer(helper, kind, suggested=draft.suggested, suggested_name=person.name, note=draft.note), {}
