@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..text.i18n import Language
+from .working_hours import zone
 
 MAX_WEEKLY_LIMIT = 10
 
@@ -58,23 +58,16 @@ def break_until(day: date, today: date) -> Availability | None:
     return Availability(Mode.BREAK, until=day) if day >= today else None
 
 
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def local_today(now: datetime, tz: str) -> date:
-    return now.astimezone(_zone(tz)).date()
+    return now.astimezone(zone(tz)).date()
 
 
 def week_bounds(now: datetime, tz: str) -> tuple[float, float]:
     """Epoch seconds where the ISO week containing `now` starts and ends in time zone `tz`."""
-    local = now.astimezone(_zone(tz))
+    local = now.astimezone(zone(tz))
     monday = local.date() - timedelta(days=local.weekday())
-    start = datetime.combine(monday, time(0), tzinfo=_zone(tz))
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=_zone(tz))
+    start = datetime.combine(monday, time(0), tzinfo=zone(tz))
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=zone(tz))
     return start.timestamp(), end.timestamp()
 
 

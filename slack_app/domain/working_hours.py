@@ -5,7 +5,7 @@ Pure: no Slack, no Redis.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WORKDAY_START = time(9)
@@ -21,8 +21,8 @@ def next_working_time(due: datetime, tz: str) -> datetime:
     """
     if due.tzinfo is None:
         raise ValueError("due must be timezone-aware")
-    zone = _zone(tz)
-    local = due.astimezone(zone)
+    local_zone = zone(tz)
+    local = due.astimezone(local_zone)
     if local.weekday() in WORKDAYS and WORKDAY_START <= local.time() < WORKDAY_END:
         return due.astimezone(UTC)
     day = local.date() if local.time() < WORKDAY_START else local.date() + timedelta(days=1)
@@ -30,13 +30,12 @@ def next_working_time(due: datetime, tz: str) -> datetime:
         day += timedelta(days=1)
     # Built from the local wall clock, so the UTC offset is the one in force on that day, not
     # the one in force at `due`: that is what keeps 09:00 at 09:00 across a DST change.
-    return datetime.combine(day, WORKDAY_START, tzinfo=zone).astimezone(UTC)
+    return datetime.combine(day, WORKDAY_START, tzinfo=local_zone).astimezone(UTC)
 
 
-def _zone(tz: str) -> tzinfo:
-    if not tz:
-        return UTC
+def zone(tz: str) -> ZoneInfo:
+    """The time zone named `tz` (an IANA name, as users.info gives it); an empty or unknown one is UTC."""
     try:
-        return ZoneInfo(tz)
+        return ZoneInfo(tz or "UTC")
     except (ZoneInfoNotFoundError, ValueError):  # ValueError: not even shaped like a zone name
-        return UTC
+        return ZoneInfo("UTC")

@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk.errors import SlackApiError
 
 from ..domain.digest import render_digest, summarise
+from ..domain.working_hours import zone
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.due_index import DueIndex
 from ..store.store import Store
 from ..text.i18n import LANGUAGES, language
-from .lifecycle import iso_week, zone
+from .lifecycle import iso_week
 
 log = logging.getLogger(__name__)
 

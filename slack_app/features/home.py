@@ -11,13 +11,13 @@ from ..domain import availability
 from ..domain.availability import MAX_WEEKLY_LIMIT
 from ..domain.insights import Overview, WeekFigures, alt_text, say
 from ..domain.offers import offer_kinds
+from ..domain.working_hours import zone
 from ..slack.slack_api import Clients
 from ..store.store import Snapshot, Store
 from ..text.i18n import LANGUAGES, Language, language_of
 from ..text.render import render
 from .digests import Digests, time_zone_choices
 from .insights_service import Insights
-from .lifecycle import zone
 from .people import People
 from .routing import card_state
 

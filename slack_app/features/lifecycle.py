@@ -11,10 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..domain.asks import Ask, Status
-from ..domain.working_hours import next_working_time
+from ..domain.working_hours import next_working_time, zone
 from ..store.scheduler import Job, Scheduler
 from ..store.store import Snapshot, Store
 
@@ -35,13 +34,6 @@ class Retention:
 
     ended_asks: timedelta = timedelta(days=90)  # after done, cancelled or expired
     kudos: timedelta = timedelta(weeks=52)  # after the week a thank-you was filed under
-
-
-def zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _utc(epoch: float) -> datetime:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -13,9 +12,11 @@ from slack_sdk.errors import SlackApiError
 
 from ...domain import offers
 from ...domain.asks import Answer, Ask, Draft, Person, thanks_error, validate
+from ...domain.availability import local_today
 from ...domain.coaching import coach_ask, coach_thanks, fingerprint
 from ...domain.offers import Kind, Offer
-from ...features.lifecycle import iso_week, zone
+from ...domain.working_hours import zone
+from ...features.lifecycle import iso_week
 from ...features.modals import OfferDraft, metadata, parse_offer, parse_submission, parse_thanks
 from ...ids import BlockId, CallbackId
 from ...text.i18n import ENGLISH, Language, language_code, language_of
@@ -39,7 +40,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={BlockId.TEAMMATES: lang.gettext("Couldn't check these teammates just now — press Send again.")})
             return
         lang = language_of(people[asker].locale)
-        errors = validate(draft, asker, people, today=_today_for(people[asker]), lang=lang)
+        errors = validate(draft, asker, people, today=local_today(datetime.now(timezone.utc), people[asker].tz), lang=lang)
         if not errors:
             unavailable = await services.availabilities.unavailable(team_id, {uid: people[uid] for uid in draft.teammates}, lang)
             if unavailable:
@@ -165,14 +166,6 @@ def _offer_from(kind: Kind, draft: OfferDraft, ask: Ask, helper: str, people: di
     if errors:
         return None, errors
     return Offer(helper, kind, suggested=draft.suggested, suggested_name=person.name, note=draft.note), {}
-
-
-def _today_for(person: Person):
-    try:
-        zone = ZoneInfo(person.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
 
 
 async def _cached_language(services: Services, team_id: str, user_id: str) -> Language:
