@@ -139,6 +139,7 @@ def home_viewers_key(team_id: str) -> str:
 TEAMS_KEY = "slack-ask:teams"
 
 THANKS_KEPT_PER_PERSON = 20
+SCAN_BATCH = 500  # keys a walk over a workspace's keys asks for, and deletes or reads, at a time
 
 
 def insights_key(team_id: str, iso_week: str) -> str:
@@ -269,11 +270,26 @@ class Store:
 
     async def every_ask(self, team_id: str) -> AsyncIterator[Ask]:
         """Every ask a workspace has, by walking its keys: for a one-off upgrade step, never a poll."""
-        async for key in self.redis.scan_iter(match=f"{{{team_id}:ask:*}}", count=500):
-            if key.endswith("}"):  # the ask itself, not its answers or cards
-                fields = await self.redis.hgetall(key)
+        async for keys in self._matching(f"{{{team_id}:ask:*}}"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    if key.endswith("}"):  # the ask itself, not its answers or cards
+                        pipe.hgetall(key)
+                found = await pipe.execute()
+            for fields in found:
                 if fields:
                     yield _ask_from_fields(fields)
+
+    async def _matching(self, pattern: str) -> AsyncIterator[list[str]]:
+        """The keys matching `pattern`, SCAN_BATCH at a time: one call per batch, not one per key."""
+        batch = []
+        async for key in self.redis.scan_iter(match=pattern, count=SCAN_BATCH):
+            batch.append(key)
+            if len(batch) == SCAN_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     async def load_asks(self, team_id: str, ask_ids: list[str]) -> list[Ask]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -360,8 +376,8 @@ class Store:
         The due indexes' entries are the scheduler's and the digests' to forget."""
         deleted = 0
         for pattern in (f"{{{team_id}}}:*", f"{{{team_id}:*"):  # {T}:… and {T:ask:…}, {T:jobs}…
-            async for key in self.redis.scan_iter(match=pattern, count=500):
-                deleted += await self.redis.unlink(key)
+            async for keys in self._matching(pattern):
+                deleted += await self.redis.unlink(*keys)  # on a Cluster, redis-py splits it by slot
         await self.redis.srem(TEAMS_KEY, team_id)
         return deleted
 
@@ -641,7 +657,7 @@ class Store:
 
     async def all_kudos(self, team_id: str) -> list[dict]:
         """Every week's thank-you notes in a workspace, for finding one person's among them."""
-        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=500)]
+        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for week in weeks:
                 pipe.lrange(week, 0, -1)
@@ -663,7 +679,7 @@ class Store:
         """The author's thank-you notes replaced wherever they are kept: every week's kudos (the
         digest's) and the thanks lists of the helpers they thanked (their Home tabs). Returns how
         many notes there were."""
-        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=500)]
+        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
         for key in (thanks_for_key(team_id, helper) for helper in sorted(helpers)):
             await self._redact_notes(keys=[key], args=[author, placeholder])
         return sum([await self._redact_notes(keys=[week], args=[author, placeholder]) for week in weeks])
