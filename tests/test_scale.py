@@ -45,8 +45,8 @@ def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run)
         jobs = await scheduler.claim_due("T0TEAM", now=2.0, lease_seconds=60, limit=10)
         completed = await scheduler.complete("T0TEAM", "j1", jobs[0].token)
         viewers = (await store.note_home_viewer("T0TEAM", HAL), await store.home_viewers("T0TEAM"))[1]
-        recent = await store.recent_asks("T0TEAM", ASKER, 10)
-        loaded = await store.load_asks("T0TEAM", recent[0])
+        recent = await store.home_basics("T0TEAM", ASKER, 10, 5)
+        loaded = [ask for ask, _ in (await store.home_asks("T0TEAM", ASKER, recent.by_ids, [], (0, 1))).by]
         balance = await store.balance("T0TEAM", HAL)
         # The due index lives in its own slot, beside every workspace's: polls, retention, forgetting.
         ran = []

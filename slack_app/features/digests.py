@@ -114,8 +114,10 @@ class Digests:
         await self.index.forget(team_id)
 
     async def settings_for(self, team_id: str) -> DigestSettings:
-        """The environment's defaults, overridden by what an admin chose on the Home tab."""
-        saved = await self.store.workspace_settings(team_id)
+        return self.settings_from(await self.store.workspace_settings(team_id))
+
+    def settings_from(self, saved: dict[str, str]) -> DigestSettings:
+        """The environment's defaults, overridden by what an admin chose on the Home tab (`saved`, as stored)."""
         settings = self.defaults
         if saved.get("digest_channel"):
             settings = replace(settings, channel=saved["digest_channel"])

@@ -11,12 +11,11 @@ from ..domain import availability
 from ..domain.availability import MAX_WEEKLY_LIMIT
 from ..domain.insights import Overview, WeekFigures, alt_text, say
 from ..domain.offers import offer_kinds
-from ..domain.working_hours import zone
 from ..slack.slack_api import Clients
 from ..store.store import Snapshot, Store
 from ..text.i18n import LANGUAGES, Language, language_of
 from ..text.render import render
-from .digests import Digests, time_zone_choices
+from .digests import Digests, DigestSettings, time_zone_choices
 from .insights_service import Insights
 from .people import People
 from .routing import card_state
@@ -36,57 +35,48 @@ class Home:
         self._viewers: dict[str, tuple[float, set[str]]] = {}  # team → (fresh until, who opened Home)
 
     async def view(self, team_id: str, user_id: str) -> tuple[dict, Overview | None]:
-        """The Home tab, and for an admin whose chart is not yet drawn for these figures, the figures."""
-        by_ids, for_ids, total_by, total_for = await self.store.recent_asks(team_id, user_id, ASKS_SHOWN)
-        asks_by, asks_for, thanks, balance, person, digest = await asyncio.gather(
-            self.store.load_asks(team_id, by_ids),
-            self.store.load_asks(team_id, for_ids),
-            self.store.thanks_received(team_id, user_id, THANKS_SHOWN),
-            self.store.balance(team_id, user_id),
+        """The Home tab, and for an admin whose chart is not yet drawn for these figures, the figures.
+        Two rounds of Redis reads (one more for an admin's figures): what is kept under the person
+        and their profile, then the asks those name."""
+        basics, person = await asyncio.gather(
+            self.store.home_basics(team_id, user_id, ASKS_SHOWN, THANKS_SHOWN),
             self.people.get(team_id, user_id),
-            self.digests.settings_for(team_id),
         )
         lang = language_of(person.locale)
-        answers, offers_for, offers_by, setting = await asyncio.gather(
-            self.store.answers_of(team_id, [ask.id for ask in asks_for], user_id),
-            self.store.offers_of(team_id, [ask.id for ask in asks_for], user_id),
-            self.store.offers_on(team_id, [ask.id for ask in asks_by]),
-            self._availability(team_id, user_id, person.tz, lang),
+        digest = self.digests.settings_from(basics.workspace_settings)
+        now = datetime.now(timezone.utc)
+        asks, (overview, chart) = await asyncio.gather(
+            self.store.home_asks(team_id, user_id, basics.by_ids, basics.for_ids, availability.week_bounds(now, person.tz)),
+            self._insights(team_id, digest, person.is_admin),
         )
-        overview = await self.insights.overview(team_id) if person.is_admin else None
-        chart = await self.insights.current_chart(team_id, overview) if overview else None
         return render(
             "home.json.j2",
             lang=lang,
             user=user_id,
-            asks_by=list(zip(asks_by, offers_by)),
+            asks_by=asks.by,
             asks_for=[(ask, card_state(ask, answer, offer), offer, [kind.value for kind in offer_kinds(ask)])
-                      for ask, answer, offer in zip(asks_for, answers, offers_for)],
-            availability=setting,
+                      for ask, answer, offer in asks.sent_to],
+            availability=_availability(basics.availability, asks.received_this_week, now, person.tz, lang),
             weekly_limits=range(1, MAX_WEEKLY_LIMIT + 1),
-            more_by=max(0, total_by - len(asks_by)),
-            more_for=max(0, total_for - len(asks_for)),
-            thanks=thanks,
-            balance=balance,
+            more_by=max(0, basics.total_by - len(asks.by)),
+            more_for=max(0, basics.total_for - len(asks.sent_to)),
+            thanks=basics.thanks,
+            balance=basics.balance,
             admin=person.is_admin,
             digest=digest,
             weekdays=[lang.weekday(day) for day in range(7)],
             time_zones=time_zone_choices(digest.tz, person.tz),
             languages=LANGUAGES,
-            today=datetime.now(zone(person.tz)).date(),
+            today=availability.local_today(now, person.tz),
             insights=insights_section(overview, chart, lang) if overview else None,
         ), (overview if overview and not chart else None)
 
-    async def _availability(self, team_id: str, user_id: str, tz: str, lang: Language) -> dict:
-        """The person's own setting and how it reads to them, with this week's count in their time zone."""
-        now = datetime.now(timezone.utc)
-        setting = (await self.store.availabilities(team_id, [user_id]))[user_id]
-        received = await self.store.cards_received(team_id, {user_id: availability.week_bounds(now, tz)})
-        today = availability.local_today(now, tz)
-        on_break = setting.on_break(today)
-        choice = "" if on_break else f"weekly:{setting.weekly_limit}" if setting.weekly() else "open"
-        return {"choice": choice, "until": setting.until.isoformat() if on_break else "",
-                "text": availability.describe(setting, today, received[user_id], lang)}
+    async def _insights(self, team_id: str, digest: DigestSettings, admin: bool) -> tuple[Overview | None, str | None]:
+        """An admin's figures, and the chart already drawn for them if there is one; nothing for anyone else."""
+        if not admin:
+            return None, None
+        overview = await self.insights.overview(team_id, settings=digest)
+        return overview, await self.insights.current_chart(team_id, overview)
 
     async def publish(self, team_id: str, user_id: str) -> None:
         client = await self.clients.for_team(team_id)
@@ -124,6 +114,15 @@ class Home:
             cached = (time.monotonic() + VIEWERS_CACHE_SECONDS, await self.store.home_viewers(team_id))
             self._viewers[team_id] = cached
         return cached[1]
+
+
+def _availability(setting: availability.Availability, received: int, now: datetime, tz: str, lang: Language) -> dict:
+    """The person's own setting and how it reads to them, with this week's count in their time zone."""
+    today = availability.local_today(now, tz)
+    on_break = setting.on_break(today)
+    choice = "" if on_break else f"weekly:{setting.weekly_limit}" if setting.weekly() else "open"
+    return {"choice": choice, "until": setting.until.isoformat() if on_break else "",
+            "text": availability.describe(setting, today, received, lang)}
 
 
 def insights_section(view: Overview, chart: str | None, lang: Language) -> dict:

@@ -12,7 +12,7 @@ from ..domain.insights import LONGER, WEEKS_SHOWN, Overview, WeekFigures, alt_te
 from ..observability import INSIGHTS
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.store import Store
-from .digests import Digests
+from .digests import Digests, DigestSettings
 from .lifecycle import iso_week
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,12 @@ class Insights:
 
     async def this_week(self, team_id: str) -> str:
         """This ISO week in the workspace's time zone (the one its digest runs on)."""
-        settings = await self.digests.settings_for(team_id)
-        return iso_week(datetime.now(timezone.utc), settings.tz)
+        return _this_week(await self.digests.settings_for(team_id))
 
-    async def overview(self, team_id: str, weeks: int = WEEKS_SHOWN) -> Overview:
-        """The last `weeks` ISO weeks, this one last: one hash read per week."""
-        names = weeks_up_to(await self.this_week(team_id), weeks)
+    async def overview(self, team_id: str, weeks: int = WEEKS_SHOWN, settings: DigestSettings | None = None) -> Overview:
+        """The last `weeks` ISO weeks, this one last, in one round trip (and one more to read the
+        workspace's settings, unless given)."""
+        names = weeks_up_to(_this_week(settings or await self.digests.settings_for(team_id)), weeks)
         return overview(names, await self.store.insight_counts(team_id, names))
 
     async def current_chart(self, team_id: str, view: Overview) -> str | None:
@@ -76,6 +76,10 @@ class Insights:
                 for figure, value in _gauge_values(figures).items():
                     if isinstance(value, (int, float)):  # FEWER and "nothing to measure" get no sample
                         INSIGHTS[figure].labels(team_id, span).set(value)
+
+
+def _this_week(settings: DigestSettings) -> str:
+    return iso_week(datetime.now(timezone.utc), settings.tz)
 
 
 def _gauge_values(figures: WeekFigures) -> dict:

@@ -187,6 +187,28 @@ def _snapshot(raw: str) -> Snapshot:
 
 
 @dataclass(frozen=True)
+class HomeBasics:
+    """A person's newest asks by and for them (ids) with how many there are in all, the thanks they
+    received, their balance and availability, and the workspace's settings (as kept)."""
+
+    by_ids: list[str]
+    for_ids: list[str]
+    total_by: int
+    total_for: int
+    thanks: list[dict]
+    balance: dict[str, int]
+    availability: Availability
+    workspace_settings: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HomeAsks:
+    by: list[tuple[Ask, dict[str, Offer]]]  # the person's asks, with every offer on each
+    sent_to: list[tuple[Ask, Answer | None, Offer | None]]  # asks sent to them, with their answer and offer
+    received_this_week: int
+
+
+@dataclass(frozen=True)
 class CardRef:
     ask_id: str
     teammate: str
@@ -298,14 +320,41 @@ class Store:
             found = await pipe.execute()
         return [_ask_from_fields(fields) for fields in found if fields]
 
-    async def recent_asks(self, team_id: str, user_id: str, limit: int) -> tuple[list[str], list[str], int, int]:
-        """Newest ask ids by and for a person, with how many of each there are in all."""
+    async def home_basics(self, team_id: str, user_id: str, asks_shown: int, thanks_shown: int) -> HomeBasics:
+        """What a person's Home tab starts from, in one round trip (all in the workspace's slot)."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zrevrange(asked_by_key(team_id, user_id), 0, limit - 1)
-            pipe.zrevrange(asked_of_key(team_id, user_id), 0, limit - 1)
+            pipe.zrevrange(asked_by_key(team_id, user_id), 0, asks_shown - 1)
+            pipe.zrevrange(asked_of_key(team_id, user_id), 0, asks_shown - 1)
             pipe.zcard(asked_by_key(team_id, user_id))
             pipe.zcard(asked_of_key(team_id, user_id))
-            return tuple(await pipe.execute())
+            pipe.lrange(thanks_for_key(team_id, user_id), 0, thanks_shown - 1)
+            pipe.hgetall(balance_key(team_id, user_id))
+            pipe.hget(availability_key(team_id), user_id)
+            pipe.hgetall(workspace_settings_key(team_id))
+            by_ids, for_ids, total_by, total_for, thanks, balance, availability, settings = await pipe.execute()
+        return HomeBasics(by_ids, for_ids, total_by, total_for, [json.loads(raw) for raw in thanks], _balance(balance),
+                          Availability.from_json(availability), settings)
+
+    async def home_asks(self, team_id: str, user_id: str, by_ids: list[str], for_ids: list[str],
+                        week: tuple[float, float]) -> HomeAsks:
+        """The asks a person made with every offer on each, the asks sent to them with their own answer
+        and offer, and how many asks reached them within `week` (epoch seconds): one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in by_ids:
+                pipe.hgetall(ask_key(team_id, ask_id))
+                pipe.hgetall(offers_key(team_id, ask_id))
+            for ask_id in for_ids:
+                pipe.hgetall(ask_key(team_id, ask_id))
+                pipe.hget(answers_key(team_id, ask_id), user_id)
+                pipe.hmget(offers_key(team_id, ask_id), [user_id, f"{user_id} notice"])
+            pipe.zcount(asked_of_key(team_id, user_id), week[0], f"({week[1]}")
+            *found, received = await pipe.execute()
+        by, rest = found[:2 * len(by_ids)], found[2 * len(by_ids):]
+        return HomeAsks(
+            by=[(_ask_from_fields(fields), _offers_from_fields(offers)) for fields, offers in zip(by[::2], by[1::2]) if fields],
+            sent_to=[(_ask_from_fields(fields), _answer(answer), _offer(user_id, *offer))
+                     for fields, answer, offer in zip(rest[::3], rest[1::3], rest[2::3]) if fields],
+            received_this_week=received)
 
     async def count_done(self, ask: Ask, this_week: str) -> None:
         """An ask marked done: its helpers' private balances, and the workspace's figures — the
@@ -354,8 +403,7 @@ class Store:
         return old.split(" ", 1)[1] if old else None
 
     async def balance(self, team_id: str, user_id: str) -> dict[str, int]:
-        raw = await self.redis.hgetall(balance_key(team_id, user_id))
-        return {"asked": int(raw.get("asked", 0)), "helped": int(raw.get("helped", 0))}
+        return _balance(await self.redis.hgetall(balance_key(team_id, user_id)))
 
     async def thanks_received(self, team_id: str, user_id: str, limit: int) -> list[dict]:
         return [json.loads(raw) for raw in await self.redis.lrange(thanks_for_key(team_id, user_id), 0, limit - 1)]
@@ -443,7 +491,7 @@ class Store:
             for ask_id in ask_ids:
                 pipe.hget(answers_key(team_id, ask_id), user)
             values = await pipe.execute()
-        return [_answers_from_fields({user: value}).get(user) if value else None for value in values]
+        return [_answer(value) for value in values]
 
     async def offers_of(self, team_id: str, ask_ids: list[str], user: str) -> list[Offer | None]:
         """One person's offer on each of these asks, in one round trip."""
@@ -451,7 +499,7 @@ class Store:
             for ask_id in ask_ids:
                 pipe.hmget(offers_key(team_id, ask_id), [user, f"{user} notice"])
             found = await pipe.execute()
-        return [Offer.from_json(user, raw, notice or "") if raw else None for raw, notice in found]
+        return [_offer(user, raw, notice) for raw, notice in found]
 
     async def offers_on(self, team_id: str, ask_ids: list[str]) -> list[dict[str, Offer]]:
         """Every offer on each of these asks (for their asker), in one round trip."""
@@ -725,6 +773,19 @@ def _lua_map(value) -> dict[str, str]:
 
 def _answers_from_fields(fields: dict[str, str]) -> dict[str, Answer]:
     return {user: Answer.ACCEPT if value == "accepted" else Answer.DECLINE for user, value in fields.items()}
+
+
+def _answer(value: str | None) -> Answer | None:
+    """One person's answer as kept in an ask's answers hash; None where they have not answered."""
+    return _answers_from_fields({"": value}).get("") if value else None
+
+
+def _offer(user: str, raw: str | None, notice: str | None) -> Offer | None:
+    return Offer.from_json(user, raw, notice or "") if raw else None
+
+
+def _balance(raw: dict[str, str]) -> dict[str, int]:
+    return {"asked": int(raw.get("asked", 0)), "helped": int(raw.get("helped", 0))}
 
 
 def _offers_from_fields(fields: dict[str, str]) -> dict[str, Offer]:
