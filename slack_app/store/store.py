@@ -387,10 +387,16 @@ class Store:
 
     async def insight_counts(self, team_id: str, weeks: list[str]) -> list[dict[str, str]]:
         """Each week's counters, in one round trip."""
+        return (await self.every_insight_count({team_id: weeks}))[team_id]
+
+    async def every_insight_count(self, weeks: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
+        """Each workspace's counters for each of its weeks, in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for week in weeks:
-                pipe.hgetall(insights_key(team_id, week))
-            return await pipe.execute()
+            for team_id, names in weeks.items():
+                for week in names:
+                    pipe.hgetall(insights_key(team_id, week))
+            found = iter(await pipe.execute())
+        return {team_id: [next(found) for _ in names] for team_id, names in weeks.items()}
 
     async def insights_chart(self, team_id: str) -> tuple[str, str] | None:
         raw = await self.redis.get(insights_chart_key(team_id))
@@ -433,6 +439,13 @@ class Store:
 
     async def workspace_settings(self, team_id: str) -> dict[str, str]:
         return await self.redis.hgetall(workspace_settings_key(team_id))
+
+    async def every_workspace_settings(self, team_ids: list[str]) -> list[dict[str, str]]:
+        """Each of these workspaces' settings, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for team_id in team_ids:
+                pipe.hgetall(workspace_settings_key(team_id))
+            return await pipe.execute()
 
     async def save_workspace_setting(self, team_id: str, name: str, value: str) -> None:
         await self.redis.hset(workspace_settings_key(team_id), name, value)
