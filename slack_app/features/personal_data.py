@@ -105,14 +105,15 @@ class PersonalData:
         then every message and Home tab that shows them is brought up to date."""
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         asks = await self.store.load_asks(team_id, by_ids)
-        for ask in asks:
-            await self.store.redact_ask(team_id, ask.id, ERASED)
         helpers = {helper for ask in asks for helper in ask.helpers}
-        notes = await self.store.redact_notes(team_id, user_id, helpers, ERASED)
-        offer_lines = await self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED)
-        for ask in [*asks, *await self.store.load_asks(team_id, offer_lines)]:  # every message showing their words
-            await self.store.owe(team_id, ask.id, messages=[*(f"card:{uid}" for uid in ask.teammates), "summary",
-                                                            "offer_notices:*"])
+        _, notes, offer_lines = await asyncio.gather(
+            self.store.redact_asks(team_id, [ask.id for ask in asks], ERASED),
+            self.store.redact_notes(team_id, user_id, helpers, ERASED),
+            self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED),
+        )
+        showing = [*asks, *await self.store.load_asks(team_id, offer_lines)]  # every message showing their words
+        await self.store.owe_redraws(team_id, {ask.id: [*(f"card:{uid}" for uid in ask.teammates), "summary", "offer_notices:*"]
+                                               for ask in showing})
         log.info("erased a person's words", extra={"team": team_id, "user": user_id, "asks": len(asks), "notes": notes,
                                                    "offer_lines": len(offer_lines)})
         return Erasure(asks=len(asks), notes=notes, offer_lines=offer_lines)

@@ -10,6 +10,7 @@ adds it right after the script.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -140,6 +141,7 @@ TEAMS_KEY = "slack-ask:teams"
 
 THANKS_KEPT_PER_PERSON = 20
 SCAN_BATCH = 500  # keys a walk over a workspace's keys asks for, and deletes or reads, at a time
+CALLS_AT_ONCE = 16  # script calls in flight for one person's many asks on a Cluster (an erasure)
 
 
 def insights_key(team_id: str, iso_week: str) -> str:
@@ -590,18 +592,24 @@ class Store:
             await self.redis.xadd(*_wake_entry(team_id, ask_id))
         return snapshot
 
-    async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict] | None = None,
-                  counting: str = "", messages: list[str] | None = None) -> int:
+    async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict], counting: str = "") -> int:
         """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
-        ask's `counting` field, incremented in the same step), and redraws of its messages ("card:<user>",
-        "summary"). Returns the counted value (0 without one)."""
-        this_time = secrets.token_hex(6)  # a value of its own, so a redraw owed meanwhile is not settled by this one
-        wanted = {"posts": posts or {}, "count": counting, "owe": {message: this_time for message in messages or []}}
-        raw = await self._owe(keys=self._change_keys(team_id, ask_id), args=[json.dumps(wanted)])
+        ask's `counting` field, incremented in the same step). Returns the counted value (0 without one)."""
+        raw = await self._owe(keys=self._change_keys(team_id, ask_id), args=[json.dumps({"posts": posts, "count": counting})])
         result = json.loads(raw)
         if result["wake"]:
             await self.redis.xadd(*_wake_entry(team_id, ask_id))
         return int(result["count"])
+
+    async def owe_redraws(self, team_id: str, messages: dict[str, list[str]]) -> None:
+        """Owes redraws of these asks' messages (ask id → its "card:<user>", "summary"…), in one round
+        trip on a single server."""
+        this_time = secrets.token_hex(6)  # a value of its own, so a redraw owed meanwhile is not settled by this one
+        calls = [(self._change_keys(team_id, ask_id), [json.dumps({"owe": {message: this_time for message in owed}})])
+                 for ask_id, owed in messages.items()]
+        for ask_id, raw in zip(messages, await self._each_slot(self._owe, calls)):
+            if json.loads(raw)["wake"]:
+                await self.redis.xadd(*_wake_entry(team_id, ask_id))
 
     async def owed(self, team_id: str, ask_id: str) -> tuple[dict[str, str], Snapshot]:
         """What an ask is owed, and the ask as it stands, in one round trip."""
@@ -732,23 +740,44 @@ class Store:
     async def is_home_viewer(self, team_id: str, user_id: str) -> bool:
         return bool(await self.redis.sismember(home_viewers_key(team_id), user_id))
 
-    async def redact_ask(self, team_id: str, ask_id: str, placeholder: str) -> None:
-        """The asker's own words in an ask — its line and its scope — replaced; its facts stay."""
-        await self.redis.hset(ask_key(team_id, ask_id), mapping={"text": placeholder, "scope": placeholder})
+    async def redact_asks(self, team_id: str, ask_ids: list[str], placeholder: str) -> None:
+        """The asker's own words in these asks — each one's line and scope — replaced, in one round
+        trip; their facts stay."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ask_id in ask_ids:
+                pipe.hset(ask_key(team_id, ask_id), mapping={"text": placeholder, "scope": placeholder})
+            await pipe.execute()
 
     async def redact_notes(self, team_id: str, author: str, helpers: set[str], placeholder: str) -> int:
         """The author's thank-you notes replaced wherever they are kept: every week's kudos (the
-        digest's) and the thanks lists of the helpers they thanked (their Home tabs). Returns how
-        many notes there were."""
+        digest's) and the thanks lists of the helpers they thanked (their Home tabs), in one step (all
+        in the workspace's slot). Returns how many notes there were."""
         weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
-        for key in (thanks_for_key(team_id, helper) for helper in sorted(helpers)):
-            await self._redact_notes(keys=[key], args=[author, placeholder])
-        return sum([await self._redact_notes(keys=[week], args=[author, placeholder]) for week in weeks])
+        lists = [*weeks, *(thanks_for_key(team_id, helper) for helper in sorted(helpers))]
+        changed = await self._redact_notes(keys=lists, args=[author, placeholder]) if lists else []
+        return sum(changed[:len(weeks)])
 
     async def redact_offer_notes(self, team_id: str, ask_ids: list[str], helper: str, placeholder: str) -> list[str]:
         """The helper's own lines on their offers replaced; returns the asks whose offer had one."""
-        return [ask_id for ask_id in ask_ids
-                if await self._redact_offer(keys=[offers_key(team_id, ask_id)], args=[helper, placeholder])]
+        had_line = await self._each_slot(self._redact_offer, [([offers_key(team_id, ask_id)], [helper, placeholder])
+                                                              for ask_id in ask_ids])
+        return [ask_id for ask_id, had in zip(ask_ids, had_line) if had]
+
+    async def _each_slot(self, script, calls: list[tuple[list[str], list]]) -> list:
+        """One script run on many slots' keys (keys, args): in one pipeline on a single server; on a
+        Cluster, whose pipelines run no scripts, CALLS_AT_ONCE at a time."""
+        if self._clustered:
+            room = asyncio.Semaphore(CALLS_AT_ONCE)  # the connection pool is everyone else's too
+
+            async def one(keys: list[str], args: list):
+                async with room:
+                    return await script(keys=keys, args=args)
+
+            return await asyncio.gather(*(one(keys, args) for keys, args in calls))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                await script(keys=keys, args=args, client=pipe)
+            return await pipe.execute()
 
     async def forget_person(self, team_id: str, user_id: str) -> None:
         """Drops the cached profile, so the next look-up asks Slack (and sees a deactivation)."""
