@@ -174,18 +174,13 @@ class Snapshot:
     offers: dict[str, Offer] = field(default_factory=dict)
 
 
-def _snapshot(raw: str) -> Snapshot:
-    data = json.loads(raw)
-    if data["outcome"] == "missing":
+def _snapshot(outcome: str, ask: dict[str, str], answers: dict[str, str], cards: dict[str, str],
+              offers: dict[str, str], first_yes: bool = False) -> Snapshot:
+    """A snapshot from the ask's four hashes as Redis holds them; "missing" without the ask."""
+    if not ask:
         return Snapshot("missing")
-    return Snapshot(
-        outcome=data["outcome"],
-        ask=_ask_from_fields(data["ask"]),
-        answers=_answers_from_fields(_lua_map(data["answers"])),
-        cards=_cards_from_fields(_lua_map(data["cards"])),
-        first_yes=bool(data.get("first_yes")),
-        offers=_offers_from_fields(_lua_map(data["offers"])),
-    )
+    return Snapshot(outcome, _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards),
+                    first_yes, _offers_from_fields(offers))
 
 
 @dataclass(frozen=True)
@@ -494,11 +489,7 @@ class Store:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in _ask_keys(team_id, ask_id):
                 pipe.hgetall(key)
-            ask, answers, cards, offers = await pipe.execute()
-        if not ask:
-            return Snapshot("missing")
-        return Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards),
-                        offers=_offers_from_fields(offers))
+            return _snapshot("current", *await pipe.execute())
 
     async def answers_of(self, team_id: str, ask_ids: list[str], user: str) -> list[Answer | None]:
         """One person's answer to each of these asks, in one round trip."""
@@ -587,18 +578,24 @@ class Store:
         return keys if self._clustered else [*keys, effect_stream_key(effect_shard(team_id, ask_id))]
 
     async def _committed(self, team_id: str, ask_id: str, raw: str) -> Snapshot:
-        snapshot = _snapshot(raw)
-        if json.loads(raw).get("wake"):  # only on a Cluster: the script could not reach the stream's slot
+        """A state change's script answered with the ask as it now stands (see _snapshot.lua)."""
+        data = json.loads(raw)
+        await self._wake(team_id, ask_id, data)
+        if data["outcome"] == "missing":
+            return Snapshot("missing")
+        return _snapshot(data["outcome"], data["ask"], *(_lua_map(data[name]) for name in ("answers", "cards", "offers")),
+                         first_yes=bool(data.get("first_yes")))
+
+    async def _wake(self, team_id: str, ask_id: str, result: dict) -> None:
+        if result.get("wake"):  # only on a Cluster: the script could not reach the stream's slot
             await self.redis.xadd(*_wake_entry(team_id, ask_id))
-        return snapshot
 
     async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict], counting: str = "") -> int:
         """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
         ask's `counting` field, incremented in the same step). Returns the counted value (0 without one)."""
         raw = await self._owe(keys=self._change_keys(team_id, ask_id), args=[json.dumps({"posts": posts, "count": counting})])
         result = json.loads(raw)
-        if result["wake"]:
-            await self.redis.xadd(*_wake_entry(team_id, ask_id))
+        await self._wake(team_id, ask_id, result)
         return int(result["count"])
 
     async def owe_redraws(self, team_id: str, messages: dict[str, list[str]]) -> None:
@@ -608,8 +605,7 @@ class Store:
         calls = [(self._change_keys(team_id, ask_id), [json.dumps({"owe": {message: this_time for message in owed}})])
                  for ask_id, owed in messages.items()]
         for ask_id, raw in zip(messages, await self._each_slot(self._owe, calls)):
-            if json.loads(raw)["wake"]:
-                await self.redis.xadd(*_wake_entry(team_id, ask_id))
+            await self._wake(team_id, ask_id, json.loads(raw))
 
     async def owed(self, team_id: str, ask_id: str) -> tuple[dict[str, str], Snapshot]:
         """What an ask is owed, and the ask as it stands, in one round trip."""
@@ -617,11 +613,8 @@ class Store:
             pipe.hgetall(owed_key(team_id, ask_id))
             for key in _ask_keys(team_id, ask_id):
                 pipe.hgetall(key)
-            owed, ask, answers, cards, offers = await pipe.execute()
-        if not ask:
-            return owed, Snapshot("missing")
-        return owed, Snapshot("current", _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards),
-                              offers=_offers_from_fields(offers))
+            owed, *ask = await pipe.execute()
+        return owed, _snapshot("current", *ask)
 
     async def settle(self, team_id: str, ask_id: str, done: dict[str, str]) -> int:
         """Forgets effects carried out (unless owed again since); returns how many are still owed."""
