@@ -124,9 +124,8 @@ class Lifecycle:
             await self._retire(ask)
         elif outcome == "done":
             await self.store.count_done(ask, await self.this_week(ask.team_id))
-            for helper in ask.helpers:
-                await self.scheduler.schedule(_job("thanks_reminder", ask, thanks_reminder_due(ask), helper))
-            await self._retire(ask)
+            reminders = [_job("thanks_reminder", ask, thanks_reminder_due(ask), helper) for helper in ask.helpers]
+            await self.scheduler.schedule(*reminders, self._forgetting(ask))
 
     async def thanked(self, team_id: str, iso_week: str, kudos: dict, ask: Ask | None = None) -> bool:
         """Files a thank-you note under its week; False if this helper was already thanked for this ask.
@@ -148,9 +147,12 @@ class Lifecycle:
                 retired += 1
         return retired
 
-    async def _retire(self, ask: Ask, cancelling: tuple[str, ...] = ()) -> None:
-        forget_at = ended_at(ask) + self.retention.ended_asks
-        await self.scheduler.schedule(_job("timer", ask, forget_at), cancelling=cancelling)
+    async def _retire(self, ask: Ask) -> None:
+        await self.scheduler.schedule(self._forgetting(ask))
+
+    def _forgetting(self, ask: Ask) -> Job:
+        """An ended ask's timer, set for when it is forgotten."""
+        return _job("timer", ask, ended_at(ask) + self.retention.ended_asks)
 
     async def snoozed(self, ask: Ask, now: datetime) -> None:
         # Counted from the check-in the asker answered, even when they answer it early.

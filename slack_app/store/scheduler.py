@@ -88,24 +88,20 @@ class Scheduler:
         self._running = asyncio.Semaphore(JOBS_AT_ONCE)
         self._in_flight: set[asyncio.Task] = set()
 
-    async def schedule(self, job: Job, *, cancelling: tuple[str, ...] = ()) -> Job:
-        """Adds the job, or replaces the one with its id (due time, payload and all), and cancels
-        the jobs named in `cancelling`, in one transaction.
-
-        Returns it as stored, with the token a later claim of this scheduling will carry.
-        """
-        stored = replace(job, token=secrets.token_hex(8))
+    async def schedule(self, *jobs: Job) -> None:
+        """Adds each job, or replaces the one with its id (due time, payload and all), in one
+        transaction: jobs of one workspace, each with a new token for a later claim to carry."""
+        team_id = jobs[0].team_id
         async with self.redis.pipeline(transaction=True) as pipe:
-            for job_id in cancelling:
-                self._remove(pipe, job.team_id, job_id)
-            pipe.hset(data_key(job.team_id), job.id, json.dumps(asdict(stored)))
-            pipe.zadd(due_key(job.team_id), {job.id: job.due})
-            # A worker may be running the old scheduling; it must not decide the new one's fate.
-            pipe.zrem(leases_key(job.team_id), job.id)
+            for job in jobs:
+                stored = replace(job, token=secrets.token_hex(8))
+                pipe.hset(data_key(team_id), job.id, json.dumps(asdict(stored)))
+                pipe.zadd(due_key(team_id), {job.id: job.due})
+                # A worker may be running the old scheduling; it must not decide the new one's fate.
+                pipe.zrem(leases_key(team_id), job.id)
             await pipe.execute()
-        # After the job is stored, never before: see due_index.py for why that order is what's safe.
-        await self.index.lower(job.team_id, job.due)
-        return stored
+        # After the jobs are stored, never before: see due_index.py for why that order is what's safe.
+        await self.index.lower(team_id, min(job.due for job in jobs))
 
     async def cancel(self, team_id: str, *job_ids: str) -> bool:
         """False if there was no such job (already run, or never scheduled)."""

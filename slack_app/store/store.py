@@ -357,10 +357,10 @@ class Store:
         """An ask marked done: its helpers' private balances, and the workspace's figures — the
         hours of help under the week it was sent, the helpers under this week."""
         team = ask.team_id
+        counts = [self._count_someone(team, helper, "helped", this_week) for helper in ask.helpers]
         if ask.week:
-            await self._count_week(team, ask.week, {"done": 1, "help_minutes": ask.estimate_minutes * len(ask.helpers)})
-        for helper in ask.helpers:
-            await self._count_someone(team, helper, "helped", this_week)
+            counts.append(self._count_week(team, ask.week, {"done": 1, "help_minutes": ask.estimate_minutes * len(ask.helpers)}))
+        await asyncio.gather(*counts)  # each its own step; none waits on another
 
     # --- the workspace's weekly figures (insights.py says what each counter means) ---
     #
