@@ -172,8 +172,8 @@ class Digests:
         posted = []
         while due := await self.index.take_due(now, WORKSPACES_PER_PASS, POST_LEASE_SECONDS):
             looked = []
-            for team_id, seen in due:
-                settings = await self.settings_for(team_id)
+            saved = await self.store.every_workspace_settings([team_id for team_id, _ in due])
+            for (team_id, seen), settings in zip(due, map(self.settings_from, saved)):
                 week = self.current_week(settings, now)
                 next_look = settings.next_slot(now)
                 if settings.channel and now >= settings.slot(week).timestamp():
