@@ -26,6 +26,7 @@ SNOOZE_FOR = timedelta(days=1)
 REOPENED_GRACE = timedelta(days=1)
 OPEN_ASK_LOOKS_EVERY = timedelta(days=1)  # never more than a check-in's shortest delay
 THANKS_REMINDER_AFTER = timedelta(hours=24)
+TIMERS_AT_ONCE = 500  # timers set in one transaction when an upgrade retires a workspace's ended asks
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,10 @@ class Lifecycle:
     async def retire_ended_asks(self, team_id: str) -> int:
         """Sets the forgetting timer of every ended ask in a workspace: for asks that ended under an
         older version, which kept them for ever. Returns how many."""
-        retired = 0
-        async for ask in self.store.every_ask(team_id):
-            if not ask.status.is_live:
-                await self._retire(ask)
-                retired += 1
-        return retired
+        timers = [self._forgetting(ask) async for ask in self.store.every_ask(team_id) if not ask.status.is_live]
+        for start in range(0, len(timers), TIMERS_AT_ONCE):
+            await self.scheduler.schedule(*timers[start:start + TIMERS_AT_ONCE])
+        return len(timers)
 
     async def _retire(self, ask: Ask) -> None:
         await self.scheduler.schedule(self._forgetting(ask))
