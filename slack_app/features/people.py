@@ -25,8 +25,10 @@ class People:
         wanted = list(dict.fromkeys(user_ids))
         people = await self.store.cached_people(team_id, wanted)
         missing = [uid for uid in wanted if uid not in people]
-        for person in await asyncio.gather(*(self._look_up_and_cache(team_id, uid) for uid in missing)):
-            people[person.id] = person
+        if missing:
+            found = await asyncio.gather(*(self._look_up(team_id, uid) for uid in missing))
+            await self.store.cache_people(team_id, found)
+            people.update((person.id, person) for person in found)
         return people
 
     async def language_of(self, team_id: str, user_id: str) -> Language:
@@ -42,11 +44,6 @@ class People:
         except (SlackApiError, OSError, NotInstalled):
             return ENGLISH
         return language_of(person.locale)
-
-    async def _look_up_and_cache(self, team_id: str, user_id: str) -> Person:
-        person = await self._look_up(team_id, user_id)
-        await self.store.cache_person(team_id, person)
-        return person
 
     async def _look_up(self, team_id: str, user_id: str) -> Person:
         client = await self.clients.for_team(team_id)
