@@ -141,8 +141,9 @@ class RedisInstallationStore(AsyncInstallationStore):
         if user_id:
             await self.redis.delete(installer_key(who, user_id))
             return
-        async for key in self.redis.scan_iter(match=f"{{{who}}}:install:installer*"):
-            await self.redis.delete(key)
+        installers = [key async for key in self.redis.scan_iter(match=f"{{{who}}}:install:installer*")]
+        if installers:
+            await self.redis.delete(*installers)  # one slot: the owner's
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
