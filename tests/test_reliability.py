@@ -71,11 +71,13 @@ def test_with_redis_gone_slack_hears_no_and_retries_are_processed_once_it_is_bac
                     "item": {"type": "message", "channel": cards[HAL].channel, "ts": cards[HAL].ts}, "event_ts": "1.0"}
 
         refused = slack.send_event(reaction, event_id="Ev0DURINGOUTAGE")
+        pressed = slack.click(HANA, cards[HANA], "ask_decline")
         command = slack.slash_ask(ASKER, "Review PR 412")
         with pytest.raises(urllib.error.HTTPError) as health:
             urllib.request.urlopen(server.url + "/healthz")
         assert refused.status >= 500 and health.value.code == 503
         assert command.status == 200 and command.json()["response_type"] == "ephemeral"
+        assert pressed.status == 200 and "couldn't save that" in pressed.json()["text"]  # the button: try again
         assert not fake_slack.calls_to("views.open")  # no modal half-opened
 
         servers.append(start())

@@ -13,6 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
+from ..features.answers import Answers
 from ..features.ask_forms import AskForms
 from ..features.availabilities import Availabilities
 from ..features.digests import Digests, DigestSettings
@@ -32,6 +33,7 @@ from ..store.sealing import Seal
 from ..store.store import Store
 from .background import Background
 from .edge import Edge
+from .express import Express
 from .listeners import register_listeners
 from .middleware import answer_failure, describe_request, remember_organisations
 from .services import Services, StoreHealth
@@ -81,6 +83,7 @@ def create_app(settings: Settings) -> SlackAsk:
         ask_forms=AskForms(store, clients),
         personal=PersonalData(store, lifecycle, router, home),
         effects=EffectQueue(redis, router.carry_out, retry_seconds=settings.effect_retry_seconds),
+        answers=Answers(store),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; what a change owes goes on the effect queue in
@@ -93,9 +96,11 @@ def create_app(settings: Settings) -> SlackAsk:
     bolt.middleware(describe_request)
     if installations is not None:
         bolt.middleware(remember_organisations(installations))
-    bolt.error(answer_failure(services.health.saw, people))
+    failed = answer_failure(services.health.saw, people)
+    bolt.error(failed)
     register_listeners(bolt, services)
-    return SlackAsk(bolt=bolt, asgi=asgi_app(bolt, services, redis), services=services)
+    express = Express(services.answers, failed)
+    return SlackAsk(bolt=bolt, asgi=asgi_app(bolt, express, services, redis), services=services)
 
 
 def _oauth(settings: Settings, installations: RedisInstallationStore | None, redis) -> dict:

@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from redis.exceptions import RedisError
@@ -79,7 +80,10 @@ SLACK_UNAVAILABLE = N_("slack-ask can't reach Slack right now, so that didn't go
 LANGUAGE_LOOKUP_SECONDS = 0.5
 
 
-def answer_failure(saw: Callable[[BaseException], None], people: People):
+FailureHandler = Callable[[Exception, dict, Any], Awaitable[BoltResponse]]  # (error, body, respond) → the answer
+
+
+def answer_failure(saw: Callable[[BaseException], None], people: People) -> FailureHandler:
     """Bolt's error handler: `saw` hears of every dependency failure (for /healthz); each person is
     answered in their language as far as it can still be found out."""
 

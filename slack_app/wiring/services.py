@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from ..domain.asks import Ask
+from ..features.answers import Answers
 from ..features.ask_forms import AskForms
 from ..features.availabilities import Availabilities
 from ..features.digests import Digests
@@ -104,6 +105,7 @@ class Services:
     ask_forms: AskForms
     personal: PersonalData
     effects: EffectQueue
+    answers: Answers
 
     async def send_ask(self, ask: Ask) -> bool:
         """Saves a new ask with its timers, all or nothing: False, with nothing of it kept, when

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from ..observability import EFFECTS_OLDEST_SECONDS, EFFECTS_PENDING, HTTP_RESPONSES, REDIS_ERRORS, REQUEST_SECONDS, metrics_text
 from .edge import Edge
+from .express import Express
 from .services import Services
 from .worker import SHUTDOWN_GRACE_SECONDS, run_effects, run_worker
 
@@ -33,21 +34,23 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def asgi_app(bolt: AsyncApp, services: Services, redis: Redis) -> Edge:
+def asgi_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis) -> Edge:
     """The routes, behind the edge that refuses what cannot be Slack's before reading it."""
     settings = services.settings
-    return Edge(routes_app(bolt, services, redis), signing_secret=settings.signing_secret,
+    return Edge(routes_app(bolt, express, services, redis), signing_secret=settings.signing_secret,
                 max_body=settings.max_body_bytes, signed_paths=[EVENTS_PATH])
 
 
-def routes_app(bolt: AsyncApp, services: Services, redis: Redis) -> Starlette:
+def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis) -> Starlette:
     slack = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
+        """Answers to cards take the express lane; Bolt dispatches the rest."""
         started = time.perf_counter()
         info = {"kind": "unverified", "detail": "", "team": None}
         try:
-            response = await slack.handle(request, {"request_info": info})
+            response = (await express.answer(await request.body(), request.headers.get("content-type", ""), info)
+                        or await slack.handle(request, {"request_info": info}))
         except ValueError:  # a body that isn't the JSON or form it claims to be, before any listener ran
             response = Response(status_code=400)
         seconds = time.perf_counter() - started

@@ -11,11 +11,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from ...domain import availability
-from ...domain.asks import Answer
 from ...domain.offers import Kind, already_asked, ask_full
+from ...features.answers import ANSWER_FOR_BUTTON
 from ...features.digests import valid_time, valid_time_zone
 from ...features.modals import ask_modal, erase_modal, offer_modal, thanks_modal
-from ...features.routing import VERB_FOR_ANSWER
 from ...ids import ActionId, BlockId
 from ...text.i18n import LANGUAGES, N_, language_code
 from ..services import LOOKUP_TIMEOUT_SECONDS, Services
@@ -43,10 +42,6 @@ def _ids(body: dict) -> tuple[str, str, str]:
 def register(app: AsyncApp, services: Services) -> None:
     store, lifecycle, background = services.store, services.lifecycle, services.background
 
-    async def record(body: dict, answer: Answer) -> None:
-        team_id, user, ask_id = _ids(body)
-        await store.answer(team_id, ask_id, user, VERB_FOR_ANSWER[answer])  # owes its messages, in the same step
-
     async def close(ack: AsyncAck, body: dict, respond: AsyncRespond, ending: str) -> None:
         team_id, user, ask_id = _ids(body)
         snapshot = await store.close(team_id, ask_id, ending, user)
@@ -60,14 +55,11 @@ def register(app: AsyncApp, services: Services) -> None:
             lang = await services.language_of(team_id, user)
             services.reply(respond, replace_original=True, text=lang.gettext(CHECK_IN_REPLIES[snapshot.outcome]))
 
+    # Over HTTP the express lane takes these first.
     @app.action(ActionId.ASK_ACCEPT)
-    async def accept(ack: AsyncAck, body: dict) -> None:
-        await record(body, Answer.ACCEPT)
-        await ack()
-
     @app.action(ActionId.ASK_DECLINE)
-    async def decline(ack: AsyncAck, body: dict) -> None:
-        await record(body, Answer.DECLINE)
+    async def answer(ack: AsyncAck, body: dict) -> None:
+        await services.answers.by_button(*_ids(body), ANSWER_FOR_BUTTON[body["actions"][0]["action_id"]])
         await ack()
 
     @app.action(ActionId.ASK_CANCEL)

@@ -7,8 +7,6 @@ import logging
 
 from slack_bolt.async_app import AsyncApp
 
-from ...domain.asks import answer_for_reaction
-from ...features.routing import UNDO_FOR_ANSWER, VERB_FOR_ANSWER
 from ...ids import EventType
 from ..services import Services
 
@@ -16,32 +14,10 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def on_reaction(body: dict, event: dict, undo: bool) -> None:
-        answer = answer_for_reaction(str(event.get("reaction", "")))
-        item = event.get("item") or {}
-        if answer is None or item.get("type") != "message":
-            return
-        team_id = body["team_id"]
-        event_id = body["event_id"]
-        # Slack retries an event it thinks we missed; the first delivery wins.
-        first, card = await services.store.first_sighting_and_card(team_id, event_id, item["channel"], item["ts"])
-        if not first or card is None or card.teammate != event.get("user"):
-            return
-        verb = (UNDO_FOR_ANSWER if undo else VERB_FOR_ANSWER)[answer]
-        try:
-            await services.store.answer(team_id, card.ask_id, card.teammate, verb)  # owes its messages too
-        except Exception:
-            # Answer non-2xx and forget the event so that Slack's retry is processed.
-            await services.store.forget_event(team_id, event_id)
-            raise
-
     @app.event(EventType.REACTION_ADDED)
-    async def reaction_added(body: dict, event: dict) -> None:
-        await on_reaction(body, event, undo=False)
-
     @app.event(EventType.REACTION_REMOVED)
-    async def reaction_removed(body: dict, event: dict) -> None:
-        await on_reaction(body, event, undo=True)
+    async def reaction(body: dict, event: dict) -> None:  # over HTTP the express lane takes these first
+        await services.answers.by_reaction(body["team_id"], body["event_id"], event)
 
     @app.event(EventType.APP_HOME_OPENED)
     async def home_opened(body: dict, event: dict) -> None:
