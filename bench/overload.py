@@ -18,7 +18,7 @@ import aiohttp
 import redis
 from fake import BenchSlack
 from fake_slack import Message
-from load import REQUEST_TIMEOUT_SECONDS, Payloads, Sender, Timed, sustained
+from load import REQUEST_TIMEOUT_SECONDS, Payloads, Sender, Timed, sustained, without_collector_pauses
 
 from slack_app.domain.asks import Ask
 from slack_app.store.store import EFFECT_SHARDS, _ask_fields, ask_key, card_index_key, cards_key, effect_stream_key
@@ -101,7 +101,7 @@ async def _offered(sender: Sender, requests: list, rate: float) -> list[Timed]:
     """Open loop: request i leaves at i / rate seconds, whether or not earlier ones were answered."""
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session, without_collector_pauses():
         start = time.monotonic()
         tasks = []
         for n, request in enumerate(requests):
