@@ -101,15 +101,16 @@ async def _offered(sender: Sender, requests: list, rate: float) -> list[Timed]:
     """Open loop: request i leaves at i / rate seconds, whether or not earlier ones were answered."""
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session, without_collector_pauses():
-        start = time.monotonic()
-        tasks = []
-        for n, request in enumerate(requests):
-            delay = start + n / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(sender.send(session, request)))
-        return list(await asyncio.gather(*tasks))
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        with without_collector_pauses():
+            start = time.monotonic()
+            tasks = []
+            for n, request in enumerate(requests):
+                delay = start + n / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.ensure_future(sender.send(session, request)))
+            return list(await asyncio.gather(*tasks))
 
 
 def offer(url: str, secret: str, fake: BenchSlack, redis_url: str, helper: str, cards: list[Message], rate: float,
