@@ -2,13 +2,18 @@
 
 Each Web API call waits for its turn in its workspace's budget for that method before it goes out;
 a 429 from Slack pushes that budget's next turn past Retry-After for every instance at once. Budgets
-of different workspaces are different keys, so a busy workspace never slows another.
+of different workspaces are different keys, so a busy workspace never slows another. The turns asked
+for in one pass of the event loop (an accept's five calls start together) are taken together, one
+round trip per workspace.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -43,15 +48,25 @@ def budget_key(workspace: str, method: str, channel: str = "") -> str:
     return f"slack-ask:rate:{{{workspace}}}:{method}" + (f":{channel}" if channel else "")
 
 
+@functools.lru_cache(maxsize=4096)
 def workspace_of(token: str) -> str:
     """A bot token stands for one workspace's installation; its digest names the budget, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Turn:
+    key: str
+    args: tuple[int, int, int]  # interval_ms, burst, hold_ms
+    waited: asyncio.Future  # → milliseconds until the turn
 
 
 class RateBudget:
     def __init__(self, redis: Redis, window_seconds: float = 60.0):
         self.window_seconds = window_seconds  # Slack's minute; only tests and the benchmark shorten it
         self._take_turn = redis.register_script(lua.source("take_turn"))
+        self._asked: dict[str, list[Turn]] = defaultdict(list)  # workspace → turns asked for in this pass
+        self._taking: set[asyncio.Task] = set()
 
     def _rule(self, method: str) -> tuple[int, int] | None:
         """(milliseconds between calls, calls that may go at once), or None for an unbudgeted method."""
@@ -64,8 +79,7 @@ class RateBudget:
         rule = self._rule(method)
         if rule is None:
             return
-        key = budget_key(workspace_of(token), method, channel if method == POST_MESSAGE else "")
-        wait_ms = int(await self._take_turn(keys=[key], args=[*rule, 0]))
+        wait_ms = await self._turn(token, method, channel, (*rule, 0))
         SLACK_BUDGET_WAIT.labels(method).observe(wait_ms / 1000)
         if wait_ms > 0:
             await asyncio.sleep(wait_ms / 1000)
@@ -75,5 +89,32 @@ class RateBudget:
         rule = self._rule(method)
         if rule is None:
             return
-        key = budget_key(workspace_of(token), method, channel if method == POST_MESSAGE else "")
-        await self._take_turn(keys=[key], args=[*rule, max(1, int(seconds * 1000))])
+        await self._turn(token, method, channel, (*rule, max(1, int(seconds * 1000))))
+
+    async def _turn(self, token: str, method: str, channel: str, args: tuple[int, int, int]) -> int:
+        workspace = workspace_of(token)
+        loop = asyncio.get_running_loop()
+        turn = Turn(budget_key(workspace, method, channel if method == POST_MESSAGE else ""), args, loop.create_future())
+        if not self._asked:
+            loop.call_soon(self._take_asked)
+        self._asked[workspace].append(turn)
+        return await turn.waited
+
+    def _take_asked(self) -> None:
+        asked, self._asked = self._asked, defaultdict(list)
+        for turns in asked.values():
+            task = asyncio.ensure_future(self._take(turns))
+            self._taking.add(task)
+            task.add_done_callback(self._taking.discard)
+
+    async def _take(self, turns: list[Turn]) -> None:
+        try:
+            waits = await self._take_turn(keys=[turn.key for turn in turns], args=[n for turn in turns for n in turn.args])
+        except Exception as error:  # each caller's Web API call fails with it, as it would have alone
+            for turn in turns:
+                if not turn.waited.done():
+                    turn.waited.set_exception(error)
+            return
+        for turn, wait_ms in zip(turns, waits):
+            if not turn.waited.done():  # (its caller may have been cancelled meanwhile)
+                turn.waited.set_result(int(wait_ms))

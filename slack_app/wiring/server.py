@@ -73,13 +73,22 @@ def work(settings: Settings) -> None:
         stopped = asyncio.Event()
         for stop_signal in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
-        async with run_worker(services):
+        async with services.clients.sharing_connections(), run_worker(services):
             await stopped.wait()
-        await services.background.drain(SHUTDOWN_GRACE_SECONDS)
+            await services.background.drain(SHUTDOWN_GRACE_SECONDS)
         await services.store.redis.aclose()
 
-    with with_redis(settings) as settings:
-        asyncio.run(until_stopped())
+    with with_redis(settings) as settings, event_loop() as loop:
+        loop.run(until_stopped())
+
+
+def event_loop() -> asyncio.Runner:
+    """uvloop's event loop where it is installed, as uvicorn picks it for `serve`."""
+    try:
+        import uvloop
+    except ImportError:  # (Windows)
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
 
 
 def digest(settings: Settings, *, post: bool, week: str | None, team: str | None, as_json: bool) -> int:
