@@ -102,6 +102,7 @@ def _environment(lang: Language) -> Environment:
     # fmt/plain/json did not encode (escaping mrkdwn's & < >): HTML autoescaping would corrupt it.
     env = Environment(  # nosec B701
         loader=FileSystemLoader(str(files("slack_app.blocks"))),
+        auto_reload=False,  # they ship with the code: no need to look at the files again on every render
         undefined=StrictUndefined,
         autoescape=False,
         finalize=_only_fragments,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -61,7 +62,17 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
     Every interface by default, like `serve --host`: it is a server, usually behind a proxy or in a container."""
     outlive_stop_signals()
     with with_redis(settings) as settings:
-        uvicorn_server(create_app(settings).asgi, host, settings.port).run()
+        asgi = create_app(settings).asgi
+        freeze_startup_objects()
+        uvicorn_server(asgi, host, settings.port).run()
+
+
+def freeze_startup_objects() -> None:
+    """What start-up built lives as long as the process: moved out of the garbage collector's sight,
+    so that its full collections under load walk only what requests and effects create since.
+    (Measured on the worker: about a sixth of an accept's CPU.)"""
+    gc.collect()
+    gc.freeze()
 
 
 def work(settings: Settings) -> None:
@@ -70,6 +81,7 @@ def work(settings: Settings) -> None:
 
     async def until_stopped() -> None:
         services = create_app(settings).services
+        freeze_startup_objects()
         stopped = asyncio.Event()
         for stop_signal in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
