@@ -37,11 +37,12 @@ READ_BATCH = 32
 READ_BLOCK_MS = 1000  # under the Redis client's 2 s socket timeout
 IN_FLIGHT = 128  # asks carried out at once per process; more waits in Redis, not in memory
 RETRY_SECONDS = 10.0
-# Requests come first: while the event loop runs this late, no new effect work starts in this process
-# (work under way goes on), so acks stay fast under any load and the backlog waits in Redis for a
-# quieter moment or another instance.
+# Requests come first in a process that serves them: while requests are coming in, each time its
+# event loop wakes a sleeper this late it halves how many asks it carries out at once, and each time
+# it is punctual it allows one more, up to IN_FLIGHT. Acks stay fast under any load; the backlog
+# waits in Redis for a quieter moment or a `slack-ask worker`, which has no requests to protect.
 LAG_CHECK_SECONDS = 0.02
-MAX_LAG_SECONDS = 0.01
+MAX_LAG_SECONDS = 0.005
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,9 @@ class EffectQueue:
         self.carry_out = carry_out
         self.retry_seconds = retry_seconds
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self._free = in_flight  # room for more asks under way
-        self._lag = 0.0  # how late the event loop last woke a sleeper, seconds
+        self.in_flight = in_flight
+        self._allowed = in_flight  # asks to carry out at once for now
+        self._taken = 0  # asks under way here, and entries being read for
         self._working: dict[int, set[str]] = defaultdict(set)  # shard → entry ids being carried out here
         self._tasks: set[asyncio.Task] = set()
 
@@ -84,9 +86,10 @@ class EffectQueue:
 
     # --- consuming ---
 
-    async def run(self, stop: asyncio.Event, grace_seconds: float) -> None:
+    async def run(self, stop: asyncio.Event, grace_seconds: float, *, requests: Callable[[], float] | None) -> None:
         """Consumes every shard until `stop` is set, then waits up to `grace_seconds` for work under way;
-        what is left stays pending and another consumer takes it over."""
+        what is left stays pending and another consumer takes it over. `requests`, in a process that
+        serves Slack's: when the latest came in (loop time), for requests to come first."""
         while not stop.is_set():
             try:
                 await self._prepare()
@@ -96,7 +99,8 @@ class EffectQueue:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
         loops = [asyncio.create_task(self._read(shard, stop), name=f"effects {shard}") for shard in range(EFFECT_SHARDS)]
-        loops.append(asyncio.create_task(self._watch_lag(stop), name="effects lag"))
+        if requests is not None:
+            loops.append(asyncio.create_task(self._watch_lag(requests, stop), name="effects lag"))
         loops.append(asyncio.create_task(self._every(self.retry_seconds / 2, self._reclaim, stop), name="effects reclaim"))
         loops.append(asyncio.create_task(self._every(self.retry_seconds / 3, self._keep, stop), name="effects keep"))
         await stop.wait()
@@ -114,45 +118,57 @@ class EffectQueue:
                 if "BUSYGROUP" not in str(error):
                     raise
 
-    async def _watch_lag(self, stop: asyncio.Event) -> None:
+    async def _watch_lag(self, requests: Callable[[], float], stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             started = loop.time()
             await asyncio.sleep(LAG_CHECK_SECONDS)
-            self._lag = loop.time() - started - LAG_CHECK_SECONDS
+            late = loop.time() - started - LAG_CHECK_SECONDS > MAX_LAG_SECONDS and requests() >= started
+            self._allowed = max(1, self._allowed // 2) if late else min(self.in_flight, self._allowed + 1)
 
-    async def _ready(self) -> int:
-        """Waits for room and a calm event loop; returns how many entries one shard may take now."""
-        while self._free <= 0 or self._lag > MAX_LAG_SECONDS:
+    async def _room(self) -> int:
+        """Waits for room for more asks; returns how many entries one shard may read now, taken until
+        they are started (or handed back by `_unused`)."""
+        while self._taken >= self._allowed:
             await asyncio.sleep(LAG_CHECK_SECONDS)
-        return max(1, min(READ_BATCH, self._free // EFFECT_SHARDS))
+        room = max(1, min(READ_BATCH, (self._allowed - self._taken) // EFFECT_SHARDS))
+        self._taken += room
+        return room
+
+    def _unused(self, room: int, started: int) -> None:
+        self._taken -= room - started
 
     async def _read(self, shard: int, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            count = await self._ready()
+            room, started = await self._room(), 0
             try:
                 reply = await self.redis.xreadgroup(GROUP, self.consumer, {effect_stream_key(shard): ">"},
-                                                    count=count, block=READ_BLOCK_MS)
+                                                    count=room, block=READ_BLOCK_MS)
+                for _, messages in reply or []:
+                    started += await self._start_all(shard, messages)
             except RedisError:
                 log.warning("reading effects failed; trying again", exc_info=True)
+                self._unused(room, started)
                 await asyncio.sleep(1.0)
-                continue
-            for _, messages in reply or []:
-                await self._start_all(shard, messages)
+            else:
+                self._unused(room, started)
 
     async def _reclaim(self) -> None:
         """Takes over entries idle for `retry_seconds`: their consumer died, or their effects failed."""
         for shard in range(EFFECT_SHARDS):
             start = "0-0"
             while True:
-                count = await self._ready()
-                reply = await self.redis.xautoclaim(effect_stream_key(shard), GROUP, self.consumer,
-                                                    int(self.retry_seconds * 1000), start_id=start, count=count)
-                start, messages = reply[0], reply[1]
-                fresh = [(entry_id, fields) for entry_id, fields in messages if entry_id not in self._working[shard]]
-                if fresh:
-                    EFFECTS.labels("reclaimed").inc(len(fresh))
-                await self._start_all(shard, fresh)
+                room, started = await self._room(), 0
+                try:
+                    reply = await self.redis.xautoclaim(effect_stream_key(shard), GROUP, self.consumer,
+                                                        int(self.retry_seconds * 1000), start_id=start, count=room)
+                    start, messages = reply[0], reply[1]
+                    fresh = [(entry_id, fields) for entry_id, fields in messages if entry_id not in self._working[shard]]
+                    if fresh:
+                        EFFECTS.labels("reclaimed").inc(len(fresh))
+                    started = await self._start_all(shard, fresh)
+                finally:
+                    self._unused(room, started)
                 if start in ("0-0", b"0-0"):
                     break
 
@@ -173,16 +189,19 @@ class EffectQueue:
             except RedisError:
                 log.warning("effect queue upkeep failed; trying again", exc_info=True)
 
-    async def _start_all(self, shard: int, messages: list) -> None:
+    async def _start_all(self, shard: int, messages: list) -> int:
+        """Starts carrying out each entry's ask; returns how many were started."""
+        started = 0
         for entry_id, fields in messages:
             if not fields:  # deleted while pending
                 await self._finish(Entry(shard, entry_id, "", ""))
                 continue
-            self._free -= 1
+            started += 1
             self._working[shard].add(entry_id)
             task = asyncio.create_task(self._carry(Entry(shard, entry_id, fields["team"], fields["ask"])))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        return started
 
     async def _carry(self, entry: Entry) -> None:
         try:
@@ -198,7 +217,7 @@ class EffectQueue:
             log.warning("could not acknowledge effects; they will be looked at again", exc_info=True)
         finally:
             self._working[entry.shard].discard(entry.id)
-            self._free += 1
+            self._taken -= 1
 
     async def _finish(self, entry: Entry) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:  # one stream, one slot

@@ -85,7 +85,7 @@ def work(settings: Settings) -> None:
         stopped = asyncio.Event()
         for stop_signal in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
-        async with services.clients.sharing_connections(), run_worker(services):
+        async with services.clients.sharing_connections(), run_worker(services, requests=None):
             await stopped.wait()
             await services.background.drain(SHUTDOWN_GRACE_SECONDS)
         await services.store.redis.aclose()

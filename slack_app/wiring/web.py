@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -44,8 +45,12 @@ def asgi_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis)
 def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis) -> Starlette:
     slack = AsyncSlackRequestHandler(bolt)
 
+    latest_request = 0.0  # event loop time: effects make way for requests while they come in
+
     async def slack_events(request: Request) -> Response:
         """Answers to cards take the express lane; Bolt dispatches the rest."""
+        nonlocal latest_request
+        latest_request = asyncio.get_running_loop().time()
         started = time.perf_counter()
         info = {"kind": "unverified", "detail": "", "team": None}
         try:
@@ -89,12 +94,16 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         async with contextlib.AsyncExitStack() as running:
             await running.enter_async_context(services.clients.sharing_connections())
             running.push_async_callback(services.background.drain, SHUTDOWN_GRACE_SECONDS)
+            def requests() -> float:
+                return latest_request
+
             if services.settings.app_token:
                 await running.enter_async_context(socket_mode(bolt, services))
+                requests = asyncio.get_running_loop().time  # its requests come unseen by this route: always "now"
             if services.settings.run_scheduler:
-                await running.enter_async_context(run_worker(services))
+                await running.enter_async_context(run_worker(services, requests=requests))
             else:  # tests drive the timed jobs themselves; what changes owe is carried out all the same
-                await running.enter_async_context(run_effects(services))
+                await running.enter_async_context(run_effects(services, requests=requests))
             if services.settings.metrics_port is not None:
                 await running.enter_async_context(metrics_listener(services.settings.metrics_port, scraped))
             yield

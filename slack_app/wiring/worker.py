@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from .services import Services
 
@@ -19,17 +20,18 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def run_worker(services: Services):
+async def run_worker(services: Services, *, requests: Callable[[], float] | None):
     """Carries out owed effects and runs timed work for as long as the block lasts, then lets the
-    current batch finish."""
-    async with run_effects(services), _running(
+    current batch finish. `requests`: when this process last took a request (event loop time), for
+    a process that serves them to put its acks before effects."""
+    async with run_effects(services, requests=requests), _running(
             lambda stop: _run_jobs(services, stop), lambda stop: _post_digests(services, stop)):
         yield
 
 
-def run_effects(services: Services):
+def run_effects(services: Services, *, requests: Callable[[], float] | None):
     """Carries out what committed changes owe (the effect queue) for as long as the block lasts."""
-    return _running(lambda stop: services.effects.run(stop, SHUTDOWN_GRACE_SECONDS))
+    return _running(lambda stop: services.effects.run(stop, SHUTDOWN_GRACE_SECONDS, requests=requests))
 
 
 @contextlib.asynccontextmanager
