@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import os
 import json
 import signal
 import sys
@@ -75,9 +77,15 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+# A worker is background work: where it shares a machine with `serve`, the acks come first.
+WORKER_NICENESS = 10
+
+
 def work(settings: Settings) -> None:
     """Runs only the timed-job worker, for deployments that separate it from the web servers."""
     outlive_stop_signals()
+    with contextlib.suppress(AttributeError, OSError):  # (no os.nice on Windows)
+        os.nice(WORKER_NICENESS)
 
     async def until_stopped() -> None:
         services = create_app(settings).services
