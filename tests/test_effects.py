@@ -5,6 +5,7 @@ Run alone with `python -m pytest -m reliability`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.request
@@ -260,6 +261,31 @@ def test_a_busy_workspace_never_slows_another_and_a_429_holds_off_every_instance
     assert busy >= 0.2  # 12 calls past the burst, 20 ms apart, whichever instance made them
     assert quiet < 0.05
     assert 0.25 <= held < 0.6
+
+
+def test_a_burst_of_modals_opens_while_their_triggers_are_good_and_still_spends_the_budget(redis_url, run):
+    from redis.asyncio import Redis
+
+    async def open_modals() -> tuple[list[float], float]:
+        client = Redis.from_url(redis_url)
+        budget = RateBudget(client)  # Slack's real minute: Tier 4 lets 16 go at once, then one every 0.6 s
+        started = time.monotonic()
+
+        async def one_modal() -> float:
+            await budget.wait_turn("xoxb-busy", "views.open")
+            return time.monotonic() - started
+
+        waited = await asyncio.gather(*(one_modal() for _ in range(40)))
+        started = time.monotonic()
+        await budget.wait_turn("xoxb-busy", "chat.update")  # another method's budget is its own
+        other = time.monotonic() - started
+        await client.aclose()
+        return sorted(waited), other
+
+    waited, other = run(open_modals())
+    assert waited[15] < 0.2 and 0.5 <= waited[16] < 0.9  # the burst at once, the next on its turn...
+    assert 0.9 <= waited[-1] < 1.5  # ...the rest held back at most a second, never past a trigger_id's 3 s
+    assert other < 0.2
 
 
 def test_every_method_the_app_calls_is_budgeted_at_its_catalogue_tier():
