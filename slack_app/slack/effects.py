@@ -39,8 +39,9 @@ IN_FLIGHT = 128  # asks carried out at once per process; more waits in Redis, no
 RETRY_SECONDS = 10.0
 # Requests come first in a process that serves them: while requests are coming in, each time its
 # event loop wakes a sleeper this late it halves how many asks it carries out at once (down to none),
-# and each time it is punctual it allows one more, up to IN_FLIGHT. Acks stay fast under any load; the
-# backlog waits in Redis for a quieter moment or a `slack-ask worker`, which has no requests to protect.
+# and each time it is punctual it doubles them again, up to IN_FLIGHT (so a quiet moment after a burst
+# is used at once). Acks stay fast under load; the backlog waits in Redis for a quieter moment or a
+# `slack-ask worker`, which has no requests to protect.
 LAG_CHECK_SECONDS = 0.02
 MAX_LAG_SECONDS = 0.005
 
@@ -124,7 +125,7 @@ class EffectQueue:
             started = loop.time()
             await asyncio.sleep(LAG_CHECK_SECONDS)
             late = loop.time() - started - LAG_CHECK_SECONDS > MAX_LAG_SECONDS and requests() >= started
-            self._allowed = self._allowed // 2 if late else min(self.in_flight, self._allowed + 1)
+            self._allowed = self._allowed // 2 if late else min(self.in_flight, self._allowed * 2 or 1)
 
     async def _room(self) -> int:
         """Waits for room for more asks; returns how many entries one shard may read now, taken until
