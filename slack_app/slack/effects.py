@@ -141,7 +141,7 @@ class EffectQueue:
 
     async def _read(self, shard: int, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            room, started = await self._room(), 0
+            room, started, failed = await self._room(), 0, False
             try:
                 reply = await self.redis.xreadgroup(GROUP, self.consumer, {effect_stream_key(shard): ">"},
                                                     count=room, block=READ_BLOCK_MS)
@@ -149,10 +149,11 @@ class EffectQueue:
                     started += await self._start_all(shard, messages)
             except RedisError:
                 log.warning("reading effects failed; trying again", exc_info=True)
+                failed = True
+            finally:
                 self._unused(room, started)
+            if failed:
                 await asyncio.sleep(1.0)
-            else:
-                self._unused(room, started)
 
     async def _reclaim(self) -> None:
         """Takes over entries idle for `retry_seconds`: their consumer died, or their effects failed."""

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.response import BoltResponse
 from starlette.responses import Response
 
 from ..features.answers import ANSWER_FOR_BUTTON, Answers
@@ -47,7 +47,7 @@ class Express:
                 await self.answers.by_button(payload["team"]["id"], payload["user"]["id"], str(action.get("value", "")),
                                              ANSWER_FOR_BUTTON[action["action_id"]])
         except Exception as error:
-            return _starlette(await self.failed(error, payload, AsyncRespond(response_url=payload.get("response_url"))))
+            return to_starlette_response(await self.failed(error, payload, AsyncRespond(response_url=payload.get("response_url"))))
         return Response()
 
 
@@ -67,8 +67,3 @@ def _answer_payload(body: bytes, content_type: str) -> dict | None:
     except (ValueError, KeyError, AttributeError, TypeError):  # not ours to judge: Bolt answers it as it would
         return None
     return payload if hot else None
-
-
-def _starlette(response: BoltResponse) -> Response:
-    return Response(response.body, status_code=response.status,
-                    headers={name: values[0] for name, values in response.headers.items() if values})

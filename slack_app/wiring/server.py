@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
 import json
+import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -20,12 +20,14 @@ import aiohttp
 import uvicorn
 from slack_sdk.errors import SlackApiError
 from starlette.types import ASGIApp
+from uvicorn.loops.auto import auto_loop_factory
 
 from ..domain.insights import FEWER, MIN_GROUP, week_line
 from ..settings import Settings
 from ..slack.slack_api import NotInstalled
 from ..store.embedded import embedded_valkey
 from .app import SlackAsk, create_app
+from .services import Services
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 
 T = TypeVar("T")
@@ -103,115 +105,100 @@ def work(settings: Settings) -> None:
 
 
 def event_loop() -> asyncio.Runner:
-    """uvloop's event loop where it is installed, as uvicorn picks it for `serve`."""
-    try:
-        import uvloop
-    except ImportError:  # (Windows)
-        return asyncio.Runner()
-    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    """The event loop uvicorn picks for `serve` (uvloop where it is installed)."""
+    return asyncio.Runner(loop_factory=auto_loop_factory())
+
+
+def with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    """Runs a one-off command's `work` with the app's services, against REDIS_URL or an embedded Valkey."""
+
+    async def run() -> T:
+        services = create_app(ready).services
+        try:
+            return await work(services)
+        finally:
+            await services.store.redis.aclose()
+
+    with with_redis(settings) as ready:
+        return asyncio.run(run())
 
 
 def digest(settings: Settings, *, post: bool, week: str | None, team: str | None, as_json: bool) -> int:
     """`slack-ask digest`: the scheduled digest's own code, run by hand."""
 
-    async def run() -> int:
-        services = create_app(settings).services
-        try:
-            team_id = team or (await services.clients.app_client.auth_test())["team_id"]
-            chosen = await services.digests.settings_for(team_id)
-            this_week = services.digests.current_week(chosen, time.time())
-            if post:
-                posted = await services.digests.post(team_id, this_week)
-                print(f"Posted the {this_week} digest to {chosen.channel}." if posted else
-                      f"Not posted: the {this_week} digest went out already, or no digest channel is set.")
-                return 0 if posted else 1
-            message = await services.digests.message(team_id, week or this_week)
-            print(readable(message) if message else "(an empty week, and DIGEST_SKIP_EMPTY is set: nothing would be posted)")
-            if as_json and message:
-                print(json.dumps(message, indent=2, ensure_ascii=False))
-            return 0
-        finally:
-            await services.store.redis.aclose()
+    async def run(services: Services) -> int:
+        team_id = team or (await services.clients.app_client.auth_test())["team_id"]
+        chosen = await services.digests.settings_for(team_id)
+        this_week = services.digests.current_week(chosen, time.time())
+        if post:
+            posted = await services.digests.post(team_id, this_week)
+            print(f"Posted the {this_week} digest to {chosen.channel}." if posted else
+                  f"Not posted: the {this_week} digest went out already, or no digest channel is set.")
+            return 0 if posted else 1
+        message = await services.digests.message(team_id, week or this_week)
+        print(readable(message) if message else "(an empty week, and DIGEST_SKIP_EMPTY is set: nothing would be posted)")
+        if as_json and message:
+            print(json.dumps(message, indent=2, ensure_ascii=False))
+        return 0
 
-    with with_redis(settings) as settings:
-        return asyncio.run(run())
+    return with_services(settings, run)
 
 
 def export_user(settings: Settings, *, team: str, user: str) -> int:
     """`slack-ask export-user`: everything kept about one person, as JSON on stdout."""
 
-    async def run() -> int:
-        services = create_app(settings).services
-        try:
-            print(json.dumps(await services.personal.export(team, user), indent=2, ensure_ascii=False))
-        finally:
-            await services.store.redis.aclose()
+    async def run(services: Services) -> int:
+        print(json.dumps(await services.personal.export(team, user), indent=2, ensure_ascii=False))
         return 0
 
-    with with_redis(settings) as settings:
-        return asyncio.run(run())
+    return with_services(settings, run)
 
 
 def erase_user(settings: Settings, *, team: str, user: str) -> int:
     """`slack-ask erase-user`: what one person wrote erased, then the messages that showed it redrawn."""
 
-    async def run() -> int:
-        services = create_app(settings).services
-        try:
-            async with services.clients.sharing_connections():
-                erasure = await services.personal.erase(team, user)
-                print(f"Erased what {user} wrote in {team}: the line and scope of {erasure.asks} ask(s), "
-                      f"{len(erasure.offer_lines)} line(s) on their offers and {erasure.notes} thank-you note(s).")
-                try:
-                    await services.personal.show_erased(team, user)
-                except (SlackApiError, aiohttp.ClientError, NotInstalled) as error:
-                    print(f"slack-ask: erased in storage, but Slack's messages could not all be redrawn ({error!r}); "
-                          "they show the placeholder once their ask next changes.", file=sys.stderr)
-        finally:
-            await services.store.redis.aclose()
+    async def run(services: Services) -> int:
+        async with services.clients.sharing_connections():
+            erasure = await services.personal.erase(team, user)
+            print(f"Erased what {user} wrote in {team}: the line and scope of {erasure.asks} ask(s), "
+                  f"{len(erasure.offer_lines)} line(s) on their offers and {erasure.notes} thank-you note(s).")
+            try:
+                await services.personal.show_erased(team, user)
+            except (SlackApiError, aiohttp.ClientError, NotInstalled) as error:
+                print(f"slack-ask: erased in storage, but Slack's messages could not all be redrawn ({error!r}); "
+                      "they show the placeholder once their ask next changes.", file=sys.stderr)
         return 0
 
-    with with_redis(settings) as settings:
-        return asyncio.run(run())
+    return with_services(settings, run)
 
 
 def rotate_key(settings: Settings) -> int:
     """`slack-ask rotate-key`: every installation re-sealed with the first SLACK_ASK_ENCRYPTION_KEY."""
 
-    async def run() -> int:
-        installations = create_app(settings).services.installations
-        try:
-            resealed = await installations.reseal_all()
-        finally:
-            await installations.redis.aclose()
+    async def run(services: Services) -> int:
+        resealed = await services.installations.reseal_all()
         print(f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "
               "older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY.")
         return 0
 
-    with with_redis(settings) as settings:
-        return asyncio.run(run())
+    return with_services(settings, run)
 
 
 def stats(settings: Settings, *, team: str | None, weeks: int, as_json: bool, chart: str | None) -> int:
     """`slack-ask stats`: the admins' figures, read from the weekly counters (never from the asks)."""
 
-    async def run() -> int:
-        services = create_app(settings).services
-        try:
-            team_id = team or (await services.clients.app_client.auth_test())["team_id"]
-            view = await services.insights.overview(team_id, weeks)
-        finally:
-            await services.store.redis.aclose()
-        print(json.dumps(view.as_json(), indent=2) if as_json else insights_table(view))
-        if chart:
-            from ..domain.insights_chart import chart_png
+    async def run(services: Services):
+        team_id = team or (await services.clients.app_client.auth_test())["team_id"]
+        return await services.insights.overview(team_id, weeks)
 
-            with open(chart, "wb") as out:
-                out.write(chart_png(view))
-        return 0
+    view = with_services(settings, run)
+    print(json.dumps(view.as_json(), indent=2) if as_json else insights_table(view))
+    if chart:
+        from ..domain.insights_chart import chart_png
 
-    with with_redis(settings) as settings:
-        return asyncio.run(run())
+        with open(chart, "wb") as out:
+            out.write(chart_png(view))
+    return 0
 
 
 def insights_table(view) -> str:

@@ -10,6 +10,13 @@ local notices = {took = 'helper_found', took_last = 'helper_found', withdrew = '
                  reopened = 'helper_stepped_back', all_declined = 'all_declined', expired = 'expired'}
 local quiet = {unchanged = true, missing = true, not_asker = true, not_allowed = true, not_teammate = true}
 
+local function is_teammate(user)
+  for _, teammate in ipairs(cjson.decode(redis.call('HGET', ask, 'teammates'))) do
+    if teammate == user then return true end
+  end
+  return false
+end
+
 local function tell(outcome, user)
   if quiet[outcome] then return end
   local teammates = cjson.decode(redis.call('HGET', ask, 'teammates'))
@@ -20,7 +27,7 @@ local function tell(outcome, user)
   elseif late[outcome] then
     owe('card:' .. user, seq() .. ' late')
   else
-    for _, teammate in ipairs(teammates) do if teammate == user then owe('card:' .. user) end end
+    if is_teammate(user) then owe('card:' .. user) end
   end
   if summary_changes[outcome] or redis.call('HEXISTS', offers, user) == 1 then owe('summary') end
   if notices[outcome] then owe_post('notice', {notice = notices[outcome], helper = user}) end

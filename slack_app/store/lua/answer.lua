@@ -16,9 +16,7 @@ local live = status == 'open' or status == 'taken'
 local outcome = 'unchanged'
 local first_yes = false  -- the ask's first yes ever: counted once, however often helpers step back
 
-local is_teammate = false
-for _, teammate in ipairs(teammates) do if teammate == user then is_teammate = true end end
-if not is_teammate then return told('not_teammate', user) end
+if not is_teammate(user) then return told('not_teammate', user) end
 
 local function withdraw_offer()
   local raw = redis.call('HGET', offers, user)

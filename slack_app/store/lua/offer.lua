@@ -9,11 +9,7 @@ if not status then return cjson.encode({outcome = 'missing'}) end
 --! include _snapshot
 --! include _owe
 --! include _tell
-local is_teammate = false
-for _, teammate in ipairs(cjson.decode(redis.call('HGET', ask, 'teammates'))) do
-  if teammate == user then is_teammate = true end
-end
-if not is_teammate then return told('not_teammate', user) end
+if not is_teammate(user) then return told('not_teammate', user) end
 if status ~= 'open' and status ~= 'taken' then return told('closed', user) end
 if redis.call('HGET', answers, user) == 'accepted' then return told('unchanged', user) end
 if status == 'taken' then return told('already_covered', user) end
