@@ -34,8 +34,9 @@ SLACK_SECONDS = Histogram("slack_ask_slack_api_seconds", "Web API call latency, 
 JOBS = Counter("slack_ask_jobs_total", "Timed jobs run, by kind and outcome", ["kind", "outcome"], registry=REGISTRY)
 SCHEDULER_LAG = Histogram("slack_ask_scheduler_lag_seconds", "How late a timed job started after its due time",
                           buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600), registry=REGISTRY)
-EFFECTS = Counter("slack_ask_effects_total", "Asks' owed effects carried out (done), left to retry, or taken over from "
-                  "a consumer that went quiet (reclaimed)", ["outcome"], registry=REGISTRY)
+EFFECTS = Counter("slack_ask_effects_total", "Asks' owed effects carried out (done), left to retry, taken over from "
+                  "a consumer that went quiet (reclaimed), or looked at through a Redis Cluster change's intent (intent)",
+                  ["outcome"], registry=REGISTRY)
 EFFECTS_PENDING = Gauge("slack_ask_effects_pending", "Asks with effects owed and not yet carried out (the effect queue's "
                         "depth, all instances)", registry=REGISTRY)
 EFFECTS_OLDEST_SECONDS = Gauge("slack_ask_effects_oldest_seconds", "Age of the oldest effect still owed", registry=REGISTRY)

@@ -126,3 +126,12 @@ def redis_cluster_url():
         node.close()
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def cluster_url(redis_cluster_url):
+    """The Cluster, emptied for each test."""
+    sync = redis.RedisCluster.from_url(redis_cluster_url)
+    sync.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+    sync.close()
+    return redis_cluster_url

@@ -13,16 +13,26 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
+import redis
 from fake_slack import TIER_LIMITS, FakeSlack
+from redis.asyncio import RedisCluster as AsyncRedisCluster
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
 from test_cli import instance, kill, start_instance
 from test_manifest import called_methods
 
 from slack_app.domain.asks import Ask
-from slack_app.slack.effects import GROUP
+from slack_app.slack.effects import GROUP, STREAMS
 from slack_app.slack.rate_budget import METHOD_TIERS, POST_MESSAGE, RateBudget, workspace_of
-from slack_app.store.store import EFFECT_SHARDS, Store, effect_shard, effect_stream_key
+from slack_app.store.store import (
+    EFFECT_SHARDS,
+    Store,
+    ask_key,
+    effect_intent_key,
+    effect_shard,
+    effect_stream_key,
+    owed_key,
+)
 from slack_app.wiring.app import create_app
 from slack_app.wiring.server import ThreadedServer
 
@@ -83,6 +93,141 @@ def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_noti
     assert told_someone_is_on_it(slow) == 1
     assert [len(slow.dms(uid)) for uid in TEN] == [1] * 10  # cards updated in place, never sent again
     assert every_card_final(slow, HAL, TEN)
+
+
+# --- a Redis Cluster: the stream entry is added after the script, so an intent is added before it --------
+
+class _Killed(Exception):
+    """The process dies here."""
+
+
+class _DiesAfterTheScript(Store):
+    """The real store, killed once a change's script committed, before the stream entry it asked for."""
+
+    woke: bool | None = None
+
+    async def _wake(self, team_id: str, ask_id: str, result: dict) -> None:
+        self.woke = result.get("wake")
+        raise _Killed
+
+
+class _DiesBeforeTheScript(Store):
+    """The real store, killed once a change's intent is added, before its script runs."""
+
+    async def _intend(self, team_id: str, ask_ids: list[str]) -> None:
+        await super()._intend(team_id, ask_ids)
+        raise _Killed
+
+
+async def _accept_and_die(store_class: type[Store], cluster_url: str, ask_id: str) -> bool | None:
+    client = AsyncRedisCluster.from_url(cluster_url, decode_responses=True)
+    store = store_class(client)
+    try:
+        with pytest.raises(_Killed):
+            await store.answer("T0TEAM", ask_id, HAL, "accept")
+    finally:
+        await client.aclose()
+    return getattr(store, "woke", None)
+
+
+def cluster_owes_nothing(cluster: redis.RedisCluster) -> bool:
+    """No owed hash on any node, no entry or intent in any stream."""
+    return not cluster.keys("{T0TEAM:ask:*}:owed", target_nodes=redis.RedisCluster.PRIMARIES) and not any(
+        cluster.xlen(stream) for stream in STREAMS)
+
+
+@pytest.fixture
+def on_a_cluster(settings, cluster_url, fake_slack):
+    """An instance on a three-node Cluster that takes over idle entries after a second, with an ask sent
+    to Hal and Hana and nothing owed; yields (Hal's card, a client of the Cluster)."""
+    server = ThreadedServer(create_app(replace(settings, redis_url=cluster_url, redis_cluster=True,
+                                               effect_retry_seconds=1.0))).start()
+    cluster = redis.RedisCluster.from_url(cluster_url, decode_responses=True)
+    try:
+        cards = send_ask(SlackRequests(server.url, settings.signing_secret, fake_slack), fake_slack, teammates=[HAL, HANA])
+        fake_slack.wait_for(lambda: cluster_owes_nothing(cluster), what="the ask sent, its intent let go")
+        yield cards[HAL], cluster
+    finally:
+        server.stop()
+        cluster.close()
+
+
+def test_on_a_cluster_an_accept_killed_before_its_stream_entry_still_tells_everyone_once(on_a_cluster, cluster_url,
+                                                                                          fake_slack, run):
+    card, cluster = on_a_cluster
+    ask_id = card.metadata["event_payload"]["ask_id"]
+
+    woke = run(_accept_and_die(_DiesAfterTheScript, cluster_url, ask_id))
+    entry = effect_stream_key(effect_shard("T0TEAM", ask_id))
+    stranded = cluster.hgetall(owed_key("T0TEAM", ask_id)), cluster.xlen(entry)
+    fake_slack.wait_for(lambda: every_card_final(fake_slack, HAL, [HAL, HANA]) and told_someone_is_on_it(fake_slack),
+                        timeout=10, what="every card final, through the intent")
+    fake_slack.wait_for(lambda: cluster_owes_nothing(cluster), what="nothing owed, no intent left")
+    fake_slack.settle(quiet=0.5)
+
+    assert woke is True and stranded[0] and stranded[1] == 0  # committed, owed, and no entry: only the intent leads there
+    assert told_someone_is_on_it(fake_slack) == 1
+    assert [len(fake_slack.dms(uid)) for uid in (HAL, HANA)] == [1, 1]  # cards updated in place
+
+
+def test_on_a_cluster_a_change_killed_before_its_script_sends_nothing_and_leaves_nothing(on_a_cluster, cluster_url,
+                                                                                          fake_slack, run):
+    card, cluster = on_a_cluster
+    ask_id = card.metadata["event_payload"]["ask_id"]
+    intents = effect_intent_key(effect_shard("T0TEAM", ask_id))
+    calls = len(fake_slack.calls)
+
+    run(_accept_and_die(_DiesBeforeTheScript, cluster_url, ask_id))
+    started = time.monotonic()
+    left = cluster.xlen(intents), cluster.exists(owed_key("T0TEAM", ask_id))
+    fake_slack.wait_for(lambda: cluster.xpending(intents, GROUP)["pending"] == 1, what="the intent read, left pending")
+    fake_slack.wait_for(lambda: cluster.xpending(intents, GROUP)["pending"] == 0 and cluster_owes_nothing(cluster),
+                        what="the intent let go")
+    waited = time.monotonic() - started
+    fake_slack.settle(quiet=0.3)
+
+    assert left == (1, 0)  # an intent, nothing committed
+    assert waited >= 0.9  # looked at only once idle for EFFECT_RETRY_SECONDS: its script has surely run, or never will
+    assert len(fake_slack.calls) == calls  # nothing sent
+    assert cluster.hget(ask_key("T0TEAM", ask_id), "status") == "open"
+    assert "You're on it" not in fake_slack.dms(HAL)[-1].all_text
+
+
+async def _accept_with_nothing_else_owed(store: Store, before_accept=lambda: None) -> Ask:
+    """Hal accepts an ask whose sending is done: the change that adds the ask to the effect queue."""
+    ask = Ask(team_id="T0TEAM", asker=ASKER, text="Review pull request 7", scope="retry.py", estimate_minutes=15,
+              decline_line="no_reason", teammates=[HAL])
+    await store.save_ask(ask)
+    await store.settle("T0TEAM", ask.id, (await store.owed("T0TEAM", ask.id))[0])
+    for stream in STREAMS:
+        await store.redis.delete(stream)
+    before_accept()
+    assert (await store.answer("T0TEAM", ask.id, HAL, "accept")).outcome == "took_last"
+    return ask
+
+
+def test_a_single_server_change_adds_no_intent_and_stays_one_round_trip(with_store, redis_sync):
+    ask = with_store(lambda store: _accept_with_nothing_else_owed(store, redis_sync.config_resetstat))
+    commands = redis_sync.info("commandstats")
+    scripts = commands["cmdstat_evalsha"]["calls"] - commands["cmdstat_evalsha"]["failed_calls"]  # (the first, NOSCRIPT)
+
+    entry = effect_stream_key(effect_shard("T0TEAM", ask.id))
+    assert [redis_sync.xlen(stream) for stream in STREAMS] == [int(stream == entry) for stream in STREAMS]
+    assert (scripts, commands["cmdstat_xadd"]["calls"]) == (1, 1)  # the script, and its own XADD
+    assert "cmdstat_xreadgroup" not in commands  # (no consumer ran meanwhile)
+
+
+def test_a_cluster_change_adds_its_intent_and_its_entry(cluster_url, run):
+    async def accept() -> tuple[Ask, list[int]]:
+        client = AsyncRedisCluster.from_url(cluster_url, decode_responses=True)
+        try:
+            return await _accept_with_nothing_else_owed(Store(client)), [await client.xlen(stream) for stream in STREAMS]
+        finally:
+            await client.aclose()
+
+    ask, lengths = run(accept())
+    shard = effect_shard("T0TEAM", ask.id)
+    assert lengths == [int(stream in (effect_stream_key(shard), effect_intent_key(shard))) for stream in STREAMS]
 
 
 # --- several consumers -------------------------------------------------------------------------------

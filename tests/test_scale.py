@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-import redis
 from redis.asyncio import RedisCluster
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask
@@ -16,14 +14,6 @@ from slack_app.store.scheduler import Job, Scheduler
 from slack_app.store.store import Store
 from slack_app.wiring.app import create_app
 from slack_app.wiring.server import ThreadedServer
-
-
-@pytest.fixture
-def cluster_url(redis_cluster_url):
-    sync = redis.RedisCluster.from_url(redis_cluster_url)
-    sync.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
-    sync.close()
-    return redis_cluster_url
 
 
 def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run):

@@ -9,6 +9,12 @@ any consumer then takes it over (XAUTOCLAIM) and carries it out again. That is s
 out is idempotent: messages are brought to the ask's current state, posts are claimed and looked for
 before being sent again.
 
+On a Redis Cluster each change also has an *intent* (store.py says why), in a stream beside its shard's
+read by the same group. An intent is left pending when first read, for its change's script may not have
+run yet; once idle for `retry_seconds` it is taken over like an entry whose consumer died, and its ask
+carried out (usually nothing is owed by then) and acknowledged. Intents owe nothing of their own, so
+the backlog does not count them.
+
 Overload therefore means a longer queue in Redis (visible on /metrics and /healthz, drained by adding
 workers), never a slower ack.
 """
@@ -30,7 +36,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from ..observability import EFFECTS
-from ..store.store import EFFECT_SHARDS, effect_stream_key
+from ..store.store import EFFECT_SHARDS, effect_intent_key, effect_stream_key
 
 GROUP = "slack-ask"
 READ_BATCH = 32
@@ -46,11 +52,13 @@ LAG_CHECK_SECONDS = 0.02
 MAX_LAG_SECONDS = 0.005
 
 log = logging.getLogger(__name__)
+INTENTS = frozenset(effect_intent_key(shard) for shard in range(EFFECT_SHARDS))
+STREAMS = [key for shard in range(EFFECT_SHARDS) for key in (effect_stream_key(shard), effect_intent_key(shard))]
 
 
 @dataclass(frozen=True)
 class Entry:
-    shard: int
+    stream: str
     id: str
     team_id: str
     ask_id: str
@@ -69,13 +77,16 @@ class EffectQueue:
         self.in_flight = in_flight
         self._allowed = in_flight  # asks to carry out at once for now
         self._taken = 0  # asks under way here, and entries being read for
-        self._working: dict[int, set[str]] = defaultdict(set)  # shard → entry ids being carried out here
+        self._working: dict[str, set[str]] = defaultdict(set)  # stream → entry ids being carried out here
         self._tasks: set[asyncio.Task] = set()
 
     # --- what is waiting ---
 
     async def backlog(self) -> tuple[int, float]:
-        """(entries owed, age in seconds of the oldest), over every shard, in one round trip."""
+        """(entries owed, age in seconds of the oldest), over every shard, in one round trip. A Cluster's
+        intents are left out: they owe nothing of their own, and each waits `retry_seconds` by design. (So the
+        effects of a change whose process died before adding its entry are not counted: its intent, taken over,
+        carries them out.)"""
         async with self.redis.pipeline(transaction=False) as pipe:
             for shard in range(EFFECT_SHARDS):
                 pipe.xlen(effect_stream_key(shard))
@@ -112,9 +123,9 @@ class EffectQueue:
             await asyncio.wait(set(self._tasks), timeout=grace_seconds)
 
     async def _prepare(self) -> None:
-        for shard in range(EFFECT_SHARDS):
+        for stream in STREAMS:
             try:
-                await self.redis.xgroup_create(effect_stream_key(shard), GROUP, id="0", mkstream=True)
+                await self.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
             except ResponseError as error:
                 if "BUSYGROUP" not in str(error):
                     raise
@@ -140,13 +151,16 @@ class EffectQueue:
         self._taken -= room - started
 
     async def _read(self, shard: int, stop: asyncio.Event) -> None:
+        """Reads the shard's new entries and intents (one slot): starts the entries, leaves the intents
+        pending until they are taken over."""
+        wanted = {effect_stream_key(shard): ">", effect_intent_key(shard): ">"}
         while not stop.is_set():
             room, started, failed = await self._room(), 0, False
             try:
-                reply = await self.redis.xreadgroup(GROUP, self.consumer, {effect_stream_key(shard): ">"},
-                                                    count=room, block=READ_BLOCK_MS)
-                for _, messages in reply or []:
-                    started += await self._start_all(shard, messages)
+                reply = await self.redis.xreadgroup(GROUP, self.consumer, wanted, count=room, block=READ_BLOCK_MS)
+                for stream, messages in reply or []:
+                    if stream not in INTENTS:
+                        started += await self._start_all(stream, messages)
             except RedisError:
                 log.warning("reading effects failed; trying again", exc_info=True)
                 failed = True
@@ -156,19 +170,20 @@ class EffectQueue:
                 await asyncio.sleep(1.0)
 
     async def _reclaim(self) -> None:
-        """Takes over entries idle for `retry_seconds`: their consumer died, or their effects failed."""
-        for shard in range(EFFECT_SHARDS):
+        """Takes over entries idle for `retry_seconds` (their consumer died, or their effects failed) and
+        intents as old (their change's script has run, or never will)."""
+        for stream in STREAMS:
             start = "0-0"
             while True:
                 room, started = await self._room(), 0
                 try:
-                    reply = await self.redis.xautoclaim(effect_stream_key(shard), GROUP, self.consumer,
-                                                        int(self.retry_seconds * 1000), start_id=start, count=room)
+                    reply = await self.redis.xautoclaim(stream, GROUP, self.consumer, int(self.retry_seconds * 1000),
+                                                        start_id=start, count=room)
                     start, messages = reply[0], reply[1]
-                    fresh = [(entry_id, fields) for entry_id, fields in messages if entry_id not in self._working[shard]]
+                    fresh = [(entry_id, fields) for entry_id, fields in messages if entry_id not in self._working[stream]]
                     if fresh:
-                        EFFECTS.labels("reclaimed").inc(len(fresh))
-                    started = await self._start_all(shard, fresh)
+                        EFFECTS.labels("intent" if stream in INTENTS else "reclaimed").inc(len(fresh))
+                    started = await self._start_all(stream, fresh)
                 finally:
                     self._unused(room, started)
                 if start in ("0-0", b"0-0"):
@@ -176,9 +191,9 @@ class EffectQueue:
 
     async def _keep(self) -> None:
         """Claims the entries under way here afresh, so nobody takes them over while they run."""
-        for shard, ids in list(self._working.items()):
+        for stream, ids in list(self._working.items()):
             if ids:
-                await self.redis.xclaim(effect_stream_key(shard), GROUP, self.consumer, 0, list(ids), justid=True)
+                await self.redis.xclaim(stream, GROUP, self.consumer, 0, list(ids), justid=True)
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
         while True:
@@ -191,16 +206,16 @@ class EffectQueue:
             except RedisError:
                 log.warning("effect queue upkeep failed; trying again", exc_info=True)
 
-    async def _start_all(self, shard: int, messages: list) -> int:
+    async def _start_all(self, stream: str, messages: list) -> int:
         """Starts carrying out each entry's ask; returns how many were started."""
         started = 0
         for entry_id, fields in messages:
             if not fields:  # deleted while pending
-                await self._finish(Entry(shard, entry_id, "", ""))
+                await self._finish(Entry(stream, entry_id, "", ""))
                 continue
             started += 1
-            self._working[shard].add(entry_id)
-            task = asyncio.create_task(self._carry(Entry(shard, entry_id, fields["team"], fields["ask"])))
+            self._working[stream].add(entry_id)
+            task = asyncio.create_task(self._carry(Entry(stream, entry_id, fields["team"], fields["ask"])))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return started
@@ -214,15 +229,16 @@ class EffectQueue:
         try:
             if done:
                 await self._finish(entry)
-            EFFECTS.labels("done" if done else "retry").inc()
+            if not (done and entry.stream in INTENTS):  # an intent taken over is counted as such
+                EFFECTS.labels("done" if done else "retry").inc()
         except RedisError:
             log.warning("could not acknowledge effects; they will be looked at again", exc_info=True)
         finally:
-            self._working[entry.shard].discard(entry.id)
+            self._working[entry.stream].discard(entry.id)
             self._taken -= 1
 
     async def _finish(self, entry: Entry) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:  # one stream, one slot
-            pipe.xack(effect_stream_key(entry.shard), GROUP, entry.id)
-            pipe.xdel(effect_stream_key(entry.shard), entry.id)
+            pipe.xack(entry.stream, GROUP, entry.id)
+            pipe.xdel(entry.stream, entry.id)
             await pipe.execute()

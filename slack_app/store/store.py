@@ -3,9 +3,18 @@
 Every key of one ask shares the hash tag `{team:ask:id}`, so each script touches one slot and the
 store runs unchanged on Redis Cluster. That includes the effects a change owes (`owed_key`), which
 the script committing the change records in the same step. The effect queue's streams are a fixed
-number of shards, each in a slot of its own (`effect_stream_key`); on a single server the script adds
-the shard's stream entry too, and on a Cluster (where one script cannot reach two slots) the store
-adds it right after the script.
+number of shards, each in a slot of its own (`effect_stream_key`), and the script adds the shard's
+stream entry when the ask's owed hash was empty.
+
+On a Cluster one script cannot reach two slots, so the store adds that entry right after the script:
+a process that died between the two would leave an owed hash nobody reads. So on a Cluster the store
+first adds an *intent* for the ask (`effect_intent_key`, a stream beside the shard's, in its slot),
+then runs the script, then adds the entry when the script says so (as before, so effects start at
+once). The effect queue looks at an intent only once it has been pending for EFFECT_RETRY_SECONDS,
+when its script has run (a script follows its intent within milliseconds) or never will: it carries
+out whatever the ask then owes, usually nothing. Every change's effects are thus recorded before the
+ack on a Cluster too, at the cost there of one more round trip per change (the single server's
+changes stay one round trip).
 """
 
 from __future__ import annotations
@@ -71,6 +80,11 @@ EFFECT_SHARDS = 8  # streams every instance consumes: enough to spread a Cluster
 def effect_stream_key(shard: int) -> str:
     """Stream: one entry per ask with effects owed. Each shard has a hash tag, so a slot, of its own."""
     return f"{{slack-ask:effects:{shard}}}"
+
+
+def effect_intent_key(shard: int) -> str:
+    """Stream, in the shard's slot: on a Cluster, one entry per change about to run (module docstring)."""
+    return f"{{slack-ask:effects:{shard}}}:intents"
 
 
 def effect_shard(team_id: str, ask_id: str) -> int:
@@ -239,6 +253,7 @@ class Store:
         then counts it (ask.week), last, so an ask taken back was never counted."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
+        await self._intend(team, [ask.id])
         async with self.redis.pipeline(transaction=not self._clustered) as pipe:
             pipe.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
             pipe.hset(owed_key(team, ask.id), "route", "1")
@@ -471,7 +486,7 @@ class Store:
         reopened, undeclined, unchanged, missing.
         """
         now = time.time()
-        raw = await self._answer(keys=self._change_keys(team_id, ask_id), args=[user, verb, now])
+        raw = await self._change(self._answer, team_id, ask_id, [user, verb, now])
         snapshot = await self._committed(team_id, ask_id, raw)
         await self._count_first_yes(team_id, snapshot, now)
         return snapshot
@@ -520,7 +535,7 @@ class Store:
         """Outcomes: offered, already_covered, closed, unchanged (one already waits, or they took it),
         not_teammate, missing."""
         args = [offer.helper, offer.to_json(), time.time()]
-        snapshot = await self._committed(team_id, ask_id, await self._offer(keys=self._change_keys(team_id, ask_id), args=args))
+        snapshot = await self._committed(team_id, ask_id, await self._change(self._offer, team_id, ask_id, args))
         if snapshot.outcome == "offered" and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
         return snapshot
@@ -536,7 +551,7 @@ class Store:
         suggestion_refused, not_asker, unchanged (no waiting offer), missing."""
         now = time.time()
         args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language]
-        snapshot = await self._committed(team_id, ask_id, await self._settle_offer(keys=self._change_keys(team_id, ask_id), args=args))
+        snapshot = await self._committed(team_id, ask_id, await self._change(self._settle_offer, team_id, ask_id, args))
         await self._count_first_yes(team_id, snapshot, now, offers_accepted=int(snapshot.outcome in OFFER_ACCEPTED))
         return snapshot
 
@@ -568,10 +583,27 @@ class Store:
 
         Outcomes: the ending itself, unchanged, not_asker, not_allowed, missing.
         """
-        raw = await self._close(keys=self._change_keys(team_id, ask_id), args=[ending, user, time.time()])
+        raw = await self._change(self._close, team_id, ask_id, [ending, user, time.time()])
         return await self._committed(team_id, ask_id, raw)
 
     # --- effects a change owes ---
+
+    async def _change(self, script, team_id: str, ask_id: str, args: list) -> str:
+        """Runs a script that commits a change to an ask and records what it owes, its intent first."""
+        await self._intend(team_id, [ask_id])
+        return await script(keys=self._change_keys(team_id, ask_id), args=args)
+
+    async def _intend(self, team_id: str, ask_ids: list[str]) -> None:
+        """On a Cluster only: the intents of changes about to run, before them (see the module docstring)."""
+        if not self._clustered:
+            return
+        if len(ask_ids) == 1:
+            await self.redis.xadd(*_intent_entry(team_id, ask_ids[0]))
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:  # one stream per shard, each in its slot
+            for ask_id in ask_ids:
+                pipe.xadd(*_intent_entry(team_id, ask_id))
+            await pipe.execute()
 
     def _change_keys(self, team_id: str, ask_id: str) -> list[str]:
         keys = [*_ask_keys(team_id, ask_id), owed_key(team_id, ask_id)]
@@ -593,7 +625,7 @@ class Store:
     async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict], counting: str = "") -> int:
         """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
         ask's `counting` field, incremented in the same step). Returns the counted value (0 without one)."""
-        raw = await self._owe(keys=self._change_keys(team_id, ask_id), args=[json.dumps({"posts": posts, "count": counting})])
+        raw = await self._change(self._owe, team_id, ask_id, [json.dumps({"posts": posts, "count": counting})])
         result = json.loads(raw)
         await self._wake(team_id, ask_id, result)
         return int(result["count"])
@@ -604,6 +636,7 @@ class Store:
         this_time = secrets.token_hex(6)  # a value of its own, so a redraw owed meanwhile is not settled by this one
         calls = [(self._change_keys(team_id, ask_id), [json.dumps({"owe": {message: this_time for message in owed}})])
                  for ask_id, owed in messages.items()]
+        await self._intend(team_id, list(messages))
         for ask_id, raw in zip(messages, await self._each_slot(self._owe, calls)):
             await self._wake(team_id, ask_id, json.loads(raw))
 
@@ -795,6 +828,10 @@ class Store:
 
 def _wake_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
     return effect_stream_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
+
+
+def _intent_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
+    return effect_intent_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
 
 
 def _ask_keys(team_id: str, ask_id: str) -> list[str]:
