@@ -248,7 +248,7 @@ class Store:
     # --- asks ---
 
     async def save_ask(self, ask: Ask) -> None:
-        """Stores the ask with its sending owed (one step), then the indexes that lead people to it, each
+        """Stores the ask with its sending owed (one step; on a Cluster, its intent first), then the indexes that lead people to it, each
         step all or nothing (a transaction), so a refused write leaves what `discard_ask` can take back;
         then counts it (ask.week), last, so an ask taken back was never counted."""
         ask.created_at = ask.created_at or time.time()

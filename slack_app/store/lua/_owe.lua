@@ -2,7 +2,8 @@
 -- owes (messages to bring up to date, notices to post) in the ask's `owed` hash, and wakes the
 -- effect queue when that hash was empty. Expects local `ask` (its key); KEYS[5] is the owed hash,
 -- KEYS[6] the effect stream shard (absent on a Redis Cluster, where the stream lives in another
--- slot: the script then answers wake = true and the store adds the stream entry itself).
+-- slot: the script then answers wake = true and the store adds the stream entry itself, having added the
+-- change's intent before the script, see store.py).
 -- Each change takes a new `effect_seq`, so an effect marked again while it runs stays owed.
 local owed, wake_stream = KEYS[5], KEYS[6]
 local owed_was_empty = redis.call('EXISTS', owed) == 0
