@@ -11,10 +11,10 @@ a process that died between the two would leave an owed hash nobody reads. So on
 first adds an *intent* for the ask (`effect_intent_key`, a stream beside the shard's, in its slot),
 then runs the script, then adds the entry when the script says so (as before, so effects start at
 once). The effect queue looks at an intent only once it has been pending for EFFECT_RETRY_SECONDS,
-when its script has run (a script follows its intent within milliseconds) or never will: it carries
-out whatever the ask then owes, usually nothing. Every change's effects are thus recorded before the
-ack on a Cluster too, at the cost there of one more round trip per change (the single server's
-changes stay one round trip).
+when its script has run (a script follows its intent within milliseconds; only a process frozen that
+long between the two would escape) or never will: it carries out whatever the ask then owes, usually
+nothing. Every change's effects are thus recorded before the ack on a Cluster too, at the cost there
+of one more round trip per change (the single server's changes stay one round trip, as before).
 """
 
 from __future__ import annotations
@@ -248,9 +248,9 @@ class Store:
     # --- asks ---
 
     async def save_ask(self, ask: Ask) -> None:
-        """Stores the ask with its sending owed (one step; on a Cluster, its intent first), then the indexes that lead people to it, each
-        step all or nothing (a transaction), so a refused write leaves what `discard_ask` can take back;
-        then counts it (ask.week), last, so an ask taken back was never counted."""
+        """Stores the ask with its sending owed (one step; on a Cluster, its intent first), then the indexes
+        that lead people to it, each step all or nothing (a transaction), so a refused write leaves what
+        `discard_ask` can take back; then counts it (ask.week), last, so an ask taken back was never counted."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
         await self._intend(team, [ask.id])
