@@ -171,6 +171,7 @@ OWNED = {
     "{slack-ask:jobs}:changes": "uninstall (scheduler.forget_workspace)",
     "{slack-ask:digests}:*": "uninstall (digests.forget_workspace)",
     "{slack-ask:effects:*}": "the effect queue: an entry goes once its ask owes nothing (the stream stays, empty)",
+    "{slack-ask:effects:*}:intents": "the effect queue: a Cluster change's intent goes once taken over (the stream stays)",
 }
 RETENTION_OWNED = [pattern for pattern, owner in OWNED.items() if "timer" in owner or "scheduler:" in owner]
 
