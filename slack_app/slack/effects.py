@@ -135,11 +135,11 @@ class EffectQueue:
         while not stop.is_set():
             started = loop.time()
             await asyncio.sleep(LAG_CHECK_SECONDS)
-            busy = requests() >= started
-            if busy and loop.time() - started - LAG_CHECK_SECONDS > MAX_LAG_SECONDS:
-                self._allowed //= 2
+            late = loop.time() - started - LAG_CHECK_SECONDS > MAX_LAG_SECONDS
+            if requests() < started:
+                self._allowed = min(self.in_flight, self._allowed * 2 or 1)
             else:
-                self._allowed = min(self.in_flight, self._allowed + 1 if busy else self._allowed * 2 or 1)
+                self._allowed = self._allowed // 2 if late else min(self.in_flight, self._allowed, self._taken) + 1
 
     async def _room(self) -> int:
         """Waits for room for more asks; returns how many entries one shard may read now, taken until
