@@ -230,6 +230,7 @@ class Store:
         self.redis = redis
         self._clustered = isinstance(redis, RedisCluster)
         self._answer = redis.register_script(lua.source("answer"))
+        self._first_sighting = redis.register_script(lua.source("first_sighting"))
         self._close = redis.register_script(lua.source("close"))
         self._owe = redis.register_script(lua.source("owe"))
         self._settle = redis.register_script(lua.source("settle"))
@@ -722,11 +723,9 @@ class Store:
     async def first_sighting_and_card(
         self, team_id: str, event_id: str, channel: str, ts: str
     ) -> tuple[bool, CardRef | None]:
-        """Marks an event seen and finds the card it reacts to, in one round trip."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(event_seen_key(team_id, event_id), "1", nx=True, ex=EVENT_SEEN_SECONDS)
-            pipe.get(card_index_key(team_id, channel, ts))
-            first, ref = await pipe.execute()
+        """Marks an event seen and finds the card it reacts to, in one round trip (on the ack path)."""
+        first, ref = await self._first_sighting(keys=[event_seen_key(team_id, event_id), card_index_key(team_id, channel, ts)],
+                                                args=[EVENT_SEEN_SECONDS])
         card = CardRef(*ref.split(" ", 1)) if ref else None
         return bool(first), card
 

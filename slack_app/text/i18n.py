@@ -111,6 +111,7 @@ class Language:
         name = self.locale.days["stand-alone"]["wide"][number]
         return name[:1].upper() + name[1:]
 
+    @lru_cache(maxsize=1024)  # noqa: B019 (one Language per code, kept for the process's life anyway)
     def duration(self, minutes: int, *, short: bool = False) -> str:
         """90 → '1 hour and 30 minutes'; short: '1 hr 30 mins'."""
         hours, rest = divmod(max(0, int(minutes)), 60)
