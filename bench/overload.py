@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import multiprocessing
+import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import redis
@@ -29,14 +32,33 @@ SEED_BATCH = 500
 DRAIN_POLL_SECONDS = 0.2
 
 
+@dataclass(frozen=True)
+class CpuPerAccept:
+    """CPU seconds one accept cost each part of the run while one process finished accepts.
+
+    On one machine the fake Slack and the load generator take their share of the cores the app drains
+    its backlog with; on Slack's real side they would be Slack's and the senders' own."""
+
+    app: float  # `slack-ask serve`: the ack and every effect
+    slack: float  # the fake Slack answering the app's calls (this process's other threads)
+    redis: float  # Valkey
+    load: float  # signing and sending the requests, reading the acks
+
+    @property
+    def machine(self) -> float:
+        return self.app + self.slack + self.redis + self.load
+
+
 @dataclass
 class Overload:
     finish_rate: float  # accepts/s one process finished, acks and effects both, closed loop
+    cpu: CpuPerAccept
     offered_rate: float
     offered_seconds: float
     acks: list[Timed]
     depth_at_end: int  # asks with effects owed when the offer ended
     drained_after: float | None  # seconds after the offer ended until nothing was owed; None: not within the limit
+    drain_limit: float
     processes: int
 
 
@@ -86,17 +108,35 @@ def wait_drained(redis_url: str, limit_seconds: float) -> float | None:
 
 
 def finish_rate(url: str, secret: str, fake: BenchSlack, redis_url: str, helper: str, cards: list[Message],
-                workers: int) -> float:
-    """Accepts/s one process finishes: all of `cards` accepted as fast as it acks, until nothing is owed."""
+                workers: int, app_cpu: Callable[[], float]) -> tuple[float, CpuPerAccept]:
+    """Accepts/s one process finishes (all of `cards` accepted as fast as it acks, until nothing is
+    owed), and what each accept cost every part of the run. `app_cpu`: the app's CPU seconds so far."""
     payloads = Payloads(url, secret, fake)
     taken = itertools.count()  # workers racing past the end repeat the last accept: a quiet no-op
+    redis_cpu = _valkey_cpu(redis_url)
+    before = app_cpu(), time.process_time(), time.thread_time(), redis_cpu()
     started = time.monotonic()
     asyncio.run(sustained(Sender(url, secret), lambda w, n: payloads.react(helper, cards[min(next(taken), len(cards) - 1)],
                                                                            "white_check_mark"),
                           workers, seconds=3600, max_requests=len(cards)))
     if wait_drained(redis_url, 600) is None:
         raise RuntimeError("slack-ask did not finish the accepts within 10 minutes")
-    return len(cards) / (time.monotonic() - started)
+    rate = len(cards) / (time.monotonic() - started)
+    app, process, load, valkey = (now - then for now, then in zip((app_cpu(), time.process_time(), time.thread_time(),
+                                                                   redis_cpu()), before))
+    return rate, CpuPerAccept(app=app / len(cards), slack=(process - load) / len(cards), redis=valkey / len(cards),
+                              load=load / len(cards))
+
+
+def _valkey_cpu(redis_url: str) -> Callable[[], float]:
+    with redis.Redis.from_url(redis_url) as valkey:
+        pid = valkey.info("server")["process_id"]
+    return lambda: _cpu_seconds(pid)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _offered_elsewhere(url: str, secret: str, requests: list, rate: float) -> list[Timed]:
@@ -128,10 +168,11 @@ async def _offered(sender: Sender, requests: list, rate: float) -> list[Timed]:
 
 
 def offer(url: str, secret: str, fake: BenchSlack, redis_url: str, helper: str, cards: list[Message], rate: float,
-          seconds: float, drain_limit: float, processes: int, finished: float) -> Overload:
+          seconds: float, drain_limit: float, processes: int, finished: float, cpu: CpuPerAccept) -> Overload:
     payloads = Payloads(url, secret, fake)
     requests = [payloads.react(helper, card, "white_check_mark") for card in cards[:int(rate * seconds)]]
     acks = _offered_elsewhere(url, secret, requests, rate)
     depth = owed(redis_url)
-    return Overload(finish_rate=finished, offered_rate=rate, offered_seconds=seconds, acks=acks, depth_at_end=depth,
-                    drained_after=wait_drained(redis_url, drain_limit), processes=processes)
+    return Overload(finish_rate=finished, cpu=cpu, offered_rate=rate, offered_seconds=seconds, acks=acks, depth_at_end=depth,
+                    drained_after=wait_drained(redis_url, drain_limit), drain_limit=drain_limit,
+                    processes=processes)

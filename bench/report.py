@@ -144,6 +144,20 @@ def _overload_rows(overloaded, bare_finished: float) -> list[str]:
         f"  acks over 3 s or failed (of {len(acks)})                          {late}",
         f"  asks with effects owed when the offer ended                {overloaded.depth_at_end}",
         f"  every effect done after the offer ended                    {drained}",
+        *_machine_rows(overloaded),
+    ]
+
+
+def _machine_rows(overloaded) -> list[str]:
+    """Whether this machine could finish the offered work in the burst and the drain limit at all."""
+    cpu, cores = overloaded.cpu, os.cpu_count() or 1
+    accepts = overloaded.offered_rate * overloaded.offered_seconds
+    available = cores * (overloaded.offered_seconds + overloaded.drain_limit)
+    return [
+        f"  CPU ms per accept (closed loop above): slack-ask {cpu.app * 1000:.2f}, fake Slack {cpu.slack * 1000:.2f},"
+        f" Valkey {cpu.redis * 1000:.2f}, load {cpu.load * 1000:.2f}",
+        f"  CPU the offered accepts need, all parts: {accepts * cpu.machine:.0f} core-s; slack-ask's own:"
+        f" {accepts * (cpu.app + cpu.redis):.0f} core-s; {cores} cores x (burst + {overloaded.drain_limit:.0f} s) give {available:.0f}",
     ]
 
 

@@ -122,14 +122,15 @@ def overload(slack_ask: Target, procs: Processes, app_env: dict, fake: BenchSlac
     """One process's finishing rate F (acks and effects, closed loop); then accepts offered at 4 F for
     --offer-seconds to the same process, with one `slack-ask worker` consuming effects beside it."""
     cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, options.finish_accepts)
-    finished = finish_rate(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, options.workers)
+    finished, cpu = finish_rate(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, options.workers,
+                                app_cpu=slack_ask.cpu_seconds)
     fake.settle(quiet=1.0, timeout=SETTLE_TIMEOUT_SECONDS)
     rate = OVERLOAD_FACTOR * finished
     cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, int(rate * options.offer_seconds) + 1)
     worker = procs.start_worker(app_env)
     try:
         return offer(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, rate, options.offer_seconds,
-                     DRAIN_LIMIT_SECONDS, processes=2, finished=finished)
+                     DRAIN_LIMIT_SECONDS, processes=2, finished=finished, cpu=cpu)
     finally:
         procs.stop(worker)
 

@@ -122,7 +122,7 @@ class FakeSlack(WebApi):
             started.set()
 
         def run() -> None:
-            self._loop = asyncio.new_event_loop()
+            self._loop = self.new_event_loop()
             self._loop.run_until_complete(serve())
             self._loop.run_forever()
 
@@ -131,6 +131,9 @@ class FakeSlack(WebApi):
         if not started.wait(10):
             raise RuntimeError("fake Slack did not start")
         return self
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.new_event_loop()
 
     def stop(self) -> None:
         if self._loop is None:

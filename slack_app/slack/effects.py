@@ -49,7 +49,7 @@ RETRY_SECONDS = 10.0
 # is used at once). Acks stay fast under load; the backlog waits in Redis for a quieter moment or a
 # `slack-ask worker`, which has no requests to protect.
 LAG_CHECK_SECONDS = 0.02
-MAX_LAG_SECONDS = 0.005
+MAX_LAG_SECONDS = 0.002
 
 log = logging.getLogger(__name__)
 INTENTS = frozenset(effect_intent_key(shard) for shard in range(EFFECT_SHARDS))
@@ -77,6 +77,7 @@ class EffectQueue:
         self.in_flight = in_flight
         self._allowed = in_flight  # asks to carry out at once for now
         self._taken = 0  # asks under way here, and entries being read for
+        self._requests: Callable[[], float] | None = None  # when this process last took a request (loop time)
         self._working: dict[str, set[str]] = defaultdict(set)  # stream → entry ids being carried out here
         self._tasks: set[asyncio.Task] = set()
 
@@ -111,6 +112,7 @@ class EffectQueue:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
         loops = [asyncio.create_task(self._read(shard, stop), name=f"effects {shard}") for shard in range(EFFECT_SHARDS)]
+        self._requests = requests
         if requests is not None:
             loops.append(asyncio.create_task(self._watch_lag(requests, stop), name="effects lag"))
         loops.append(asyncio.create_task(self._every(self.retry_seconds / 2, self._reclaim, stop), name="effects reclaim"))
@@ -144,6 +146,8 @@ class EffectQueue:
     async def _room(self) -> int:
         """Waits for room for more asks; returns how many entries one shard may read now, taken until
         they are started (or handed back by `_unused`)."""
+        if self._requests is not None and asyncio.get_running_loop().time() - self._requests() < LAG_CHECK_SECONDS:
+            self._allowed = min(self._allowed, self._taken)  # while requests come in, only the watcher adds room
         while self._taken >= self._allowed:
             await asyncio.sleep(LAG_CHECK_SECONDS)
         room = max(1, min(READ_BATCH, (self._allowed - self._taken) // EFFECT_SHARDS))
