@@ -15,6 +15,7 @@ from dataclasses import replace
 import pytest
 import redis
 from fake_slack import TIER_LIMITS, FakeSlack
+from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio import RedisCluster as AsyncRedisCluster
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
@@ -22,7 +23,7 @@ from test_cli import instance, kill, start_instance
 from test_manifest import called_methods
 
 from slack_app.domain.asks import Ask
-from slack_app.slack.effects import GROUP, STREAMS
+from slack_app.slack.effects import GROUP, STREAMS, EffectQueue
 from slack_app.slack.rate_budget import METHOD_TIERS, POST_MESSAGE, RateBudget, workspace_of
 from slack_app.store.store import (
     EFFECT_SHARDS,
@@ -31,6 +32,7 @@ from slack_app.store.store import (
     effect_intent_key,
     effect_shard,
     effect_stream_key,
+    effect_workers_key,
     owed_key,
 )
 from slack_app.wiring.app import create_app
@@ -440,3 +442,52 @@ def test_every_method_the_app_calls_is_budgeted_at_its_catalogue_tier():
     assert METHOD_TIERS == {method: tier_of[TIER_LIMITS[method]] for method in METHOD_TIERS}
     assert POST_MESSAGE not in TIER_LIMITS  # its limit is "special": about one a second per channel
     assert workspace_of("xoxb-secret") != "xoxb-secret" and "secret" not in workspace_of("xoxb-secret")
+
+
+# --- who carries out effects: a serving process's requests come first ------------------------------------
+
+def _share_a_queue(redis_url: str, run, *, with_worker: bool, asks: int = 20) -> dict[str, list[str]]:
+    """A serving process taking a request at every moment (and, if `with_worker`, a `slack-ask worker`)
+    consume one queue while `asks` asks come to owe effects: which of them carried out each ask."""
+    async def scenario() -> dict[str, list[str]]:
+        redis = AsyncRedis.from_url(redis_url, decode_responses=True)
+        carried: dict[str, list[str]] = {"worker": [], "serve": []}
+
+        def carrying_out(who: str):
+            async def carry_out(team_id: str, ask_id: str) -> bool:
+                carried[who].append(ask_id)
+                return True
+            return carry_out
+
+        stop, running = asyncio.Event(), []
+        if with_worker:
+            running.append(asyncio.create_task(EffectQueue(redis, carrying_out("worker")).run(stop, 1.0, requests=None)))
+            while not await redis.zcard(effect_workers_key()):
+                await asyncio.sleep(0.01)
+        serve = EffectQueue(redis, carrying_out("serve"))
+        running.append(asyncio.create_task(serve.run(stop, 1.0, requests=asyncio.get_running_loop().time)))
+        await asyncio.sleep(0.1)
+        for n in range(asks):  # as the committing scripts add them
+            await redis.xadd(effect_stream_key(effect_shard("T0TEAM", f"A{n}")), {"team": "T0TEAM", "ask": f"A{n}"})
+        deadline = time.monotonic() + 15
+        while len(carried["worker"]) + len(carried["serve"]) < asks and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*running)
+        carried["workers_left"] = [member for member in await redis.zrange(effect_workers_key(), 0, -1)]
+        await redis.aclose()
+        return carried
+
+    return run(scenario())
+
+
+def test_while_a_worker_is_alive_a_busy_serving_process_leaves_every_effect_to_it(redis_url, run):
+    carried = _share_a_queue(redis_url, run, with_worker=True)
+    assert sorted(carried["worker"]) == sorted(f"A{n}" for n in range(20))
+    assert carried["serve"] == []
+    assert carried["workers_left"] == []  # a worker that stops says so
+
+
+def test_without_a_worker_a_busy_serving_process_still_carries_out_every_effect(redis_url, run):
+    carried = _share_a_queue(redis_url, run, with_worker=False)
+    assert sorted(carried["serve"]) == sorted(f"A{n}" for n in range(20))

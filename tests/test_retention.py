@@ -172,6 +172,7 @@ OWNED = {
     "{slack-ask:digests}:*": "uninstall (digests.forget_workspace)",
     "{slack-ask:effects:*}": "the effect queue: an entry goes once its ask owes nothing (the stream stays, empty)",
     "{slack-ask:effects:*}:intents": "the effect queue: a Cluster change's intent goes once taken over (the stream stays)",
+    "{slack-ask:effects}:workers": "the effect queue: a worker's entry goes when it stops, or when silent 10 s",
 }
 RETENTION_OWNED = [pattern for pattern, owner in OWNED.items() if "timer" in owner or "scheduler:" in owner]
 

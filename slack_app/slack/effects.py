@@ -36,20 +36,23 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from ..observability import EFFECTS
-from ..store.store import EFFECT_SHARDS, effect_intent_key, effect_stream_key
+from ..store.store import EFFECT_SHARDS, effect_intent_key, effect_stream_key, effect_workers_key
 
 GROUP = "slack-ask"
 READ_BATCH = 32
 READ_BLOCK_MS = 1000  # under the Redis client's 2 s socket timeout
 IN_FLIGHT = 128  # asks carried out at once per process; more waits in Redis, not in memory
 RETRY_SECONDS = 10.0
-# Requests come first in a process that serves them: while requests are coming in, each time its
-# event loop wakes a sleeper this late it halves how many asks it carries out at once (down to none),
-# and each time it is punctual it doubles them again, up to IN_FLIGHT (so a quiet moment after a burst
-# is used at once). Acks stay fast under load; the backlog waits in Redis for a quieter moment or a
-# `slack-ask worker`, which has no requests to protect.
+# Requests come first in a process that serves them. While requests are coming in it takes no new
+# work beyond what its watcher allows: none at all while a `slack-ask worker` is alive (the worker has
+# no requests to protect, and shares the machine); otherwise each time its event loop wakes a sleeper
+# this late it halves how many asks it carries out at once (down to none), and each time it is
+# punctual it allows one more. In a quiet moment the allowance doubles, up to IN_FLIGHT, so the
+# backlog a burst left is drained at once. Acks stay fast under load; the backlog waits in Redis.
 LAG_CHECK_SECONDS = 0.02
 MAX_LAG_SECONDS = 0.002
+WORKER_BEAT_SECONDS = 2.0
+WORKER_GONE_SECONDS = 10.0  # a worker silent this long is taken for gone
 
 log = logging.getLogger(__name__)
 INTENTS = frozenset(effect_intent_key(shard) for shard in range(EFFECT_SHARDS))
@@ -78,6 +81,7 @@ class EffectQueue:
         self._allowed = in_flight  # asks to carry out at once for now
         self._taken = 0  # asks under way here, and entries being read for
         self._requests: Callable[[], float] | None = None  # when this process last took a request (loop time)
+        self._workers_alive = False  # (seen from a serving process)
         self._working: dict[str, set[str]] = defaultdict(set)  # stream → entry ids being carried out here
         self._tasks: set[asyncio.Task] = set()
 
@@ -114,13 +118,23 @@ class EffectQueue:
         loops = [asyncio.create_task(self._read(shard, stop), name=f"effects {shard}") for shard in range(EFFECT_SHARDS)]
         self._requests = requests
         if requests is not None:
+            with contextlib.suppress(RedisError):  # (the next look sees them)
+                await self._look_for_workers()
             loops.append(asyncio.create_task(self._watch_lag(requests, stop), name="effects lag"))
+            loops.append(asyncio.create_task(self._every(WORKER_BEAT_SECONDS, self._look_for_workers, stop), name="effects workers"))
+        else:
+            with contextlib.suppress(RedisError):  # (the next beat says it)
+                await self._beat()
+            loops.append(asyncio.create_task(self._every(WORKER_BEAT_SECONDS, self._beat, stop), name="effects beat"))
         loops.append(asyncio.create_task(self._every(self.retry_seconds / 2, self._reclaim, stop), name="effects reclaim"))
         loops.append(asyncio.create_task(self._every(self.retry_seconds / 3, self._keep, stop), name="effects keep"))
         await stop.wait()
         for loop in loops:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
+        if requests is None:
+            with contextlib.suppress(RedisError):
+                await self.redis.zrem(effect_workers_key(), self.consumer)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace_seconds)
 
@@ -140,8 +154,21 @@ class EffectQueue:
             late = loop.time() - started - LAG_CHECK_SECONDS > MAX_LAG_SECONDS
             if requests() < started:
                 self._allowed = min(self.in_flight, self._allowed * 2 or 1)
+            elif self._workers_alive:
+                self._allowed = 0
             else:
                 self._allowed = self._allowed // 2 if late else min(self.in_flight, self._allowed, self._taken) + 1
+
+    async def _beat(self) -> None:
+        """A worker says it is alive, and forgets workers long silent."""
+        now = time.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(effect_workers_key(), {self.consumer: now})
+            pipe.zremrangebyscore(effect_workers_key(), "-inf", now - WORKER_GONE_SECONDS)
+            await pipe.execute()
+
+    async def _look_for_workers(self) -> None:
+        self._workers_alive = await self.redis.zcount(effect_workers_key(), time.time() - WORKER_GONE_SECONDS, "+inf") > 0
 
     async def _room(self) -> int:
         """Waits for room for more asks; returns how many entries one shard may read now, taken until

@@ -82,6 +82,11 @@ def effect_stream_key(shard: int) -> str:
     return f"{{slack-ask:effects:{shard}}}"
 
 
+def effect_workers_key() -> str:
+    """Sorted set: each `slack-ask worker` consuming effects → when it last said so (epoch seconds)."""
+    return "{slack-ask:effects}:workers"
+
+
 def effect_intent_key(shard: int) -> str:
     """Stream, in the shard's slot: on a Cluster, one entry per change about to run (module docstring)."""
     return f"{{slack-ask:effects:{shard}}}:intents"
