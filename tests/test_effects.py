@@ -18,11 +18,12 @@ from fake_slack import TIER_LIMITS, FakeSlack
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio import RedisCluster as AsyncRedisCluster
 from slack_requests import SlackRequests
-from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
+from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask, stored_ask
 from test_cli import instance, kill, start_instance
 from test_manifest import called_methods
 
 from slack_app.domain.asks import Ask
+from slack_app.features.routing import EFFECTS_AT_ONCE
 from slack_app.slack.effects import GROUP, STREAMS, EffectQueue
 from slack_app.slack.rate_budget import METHOD_TIERS, POST_MESSAGE, RateBudget, workspace_of
 from slack_app.store.store import (
@@ -491,3 +492,26 @@ def test_while_a_worker_is_alive_a_busy_serving_process_leaves_every_effect_to_i
 def test_without_a_worker_a_busy_serving_process_still_carries_out_every_effect(redis_url, run):
     carried = _share_a_queue(redis_url, run, with_worker=False)
     assert sorted(carried["serve"]) == sorted(f"A{n}" for n in range(20))
+
+
+def test_a_storm_of_owed_posts_goes_out_sixteen_at_a_time_and_each_once(settings, fake_slack, redis_sync):
+    """Someone adding and removing ✅ a thousand times leaves their ask owing a thousand notices: carrying
+    them out must not open a thousand calls at once (they failed, and were looked for again one by one)."""
+    server = ThreadedServer(create_app(replace(settings, slack_rate_window=0.001))).start()  # budgets out of the way
+    try:
+        send_ask(SlackRequests(server.url, settings.signing_secret, fake_slack), fake_slack)
+        ask = stored_ask(redis_sync)  # its fields as stored
+        team_id, ask_id = ask["team_id"], ask["id"]
+        fake_slack.latency = 0.2
+        before = len(fake_slack.calls_to("chat.postMessage"))
+        storm = {f"storm:{n}": {"kind": "notice", "notice": "check_in", "snoozed": False} for n in range(48)}
+        server.call(server.app.services.store.owe(team_id, ask_id, posts=storm))
+        fake_slack.wait_for(lambda: len(fake_slack.calls_to("chat.postMessage")) - before >= 48, timeout=15, what="48 posts")
+        fake_slack.settle(quiet=0.5)
+    finally:
+        server.stop()
+    sent = fake_slack.calls_to("chat.postMessage")[before:]
+    assert len(sent) == 48
+    answered = sorted(call.at for call in sent)  # each 0.2 s after it was sent
+    assert max(sum(1 for at in answered if start <= at < start + 0.1) for start in answered) <= EFFECTS_AT_ONCE
+    assert not redis_sync.hgetall(owed_key(team_id, ask_id))

@@ -28,6 +28,9 @@ VERB_FOR_ANSWER = {Answer.ACCEPT: "accept", Answer.DECLINE: "decline"}
 UNDO_FOR_ANSWER = {Answer.ACCEPT: "withdraw_accept", Answer.DECLINE: "withdraw_decline"}
 
 FAN_OUT_AT_ONCE = 4  # cards in flight per ask: kind to rate limits, quick for ten teammates
+# One ask's owed updates and posts in flight at once: all of an accept on a ten-person ask in one wave,
+# but never the thousand calls a storm of owed posts (✅ added and removed a thousand times) would open.
+EFFECTS_AT_ONCE = 16
 # Message metadata marking a card, a summary or any other post, so that one whose sender may have
 # died before recording it is found in the DM rather than sent again.
 CARD_EVENT = "slack_ask_card"
@@ -106,8 +109,14 @@ class Router:
             outcomes["route"] = await _attempt(self.resume(snapshot), ask, "route")
             snapshot = await self.store.snapshot(ask.team_id, ask.id)  # with the cards just sent
         cards: dict[tuple, dict] = {}  # once per state and language: ten covered cards in one language, one rendering
-        work = {field: self._effect(snapshot, field, value, cards) for field, value in owed.items() if field != "route"}
-        results = await asyncio.gather(*(_attempt(effect, ask, field) for field, effect in work.items()))
+        work = {field: value for field, value in owed.items() if field != "route"}
+        at_once = asyncio.Semaphore(EFFECTS_AT_ONCE)
+
+        async def in_turn(field: str, value: str) -> bool:
+            async with at_once:
+                return await _attempt(self._effect(snapshot, field, value, cards), ask, field)
+
+        results = await asyncio.gather(*(in_turn(field, value) for field, value in work.items()))
         outcomes.update(zip(work, results))
         done = {field: owed[field] for field, finished in outcomes.items() if finished}
         return done, len(done) < len(owed)
