@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         cards = [ask.cards[HAL] for ask in create_asks(setup, fake, options.workers)]
 
         results = [measure(slack_ask, fake, cards, options)]
-        overloaded = overload(slack_ask, procs, app_env, fake, valkey.connection_url, options)
         procs.stop(slack_ask)
+        overloaded = overload(procs, app_env, fake, valkey.connection_url, options)
         for name, script in BASELINES:
             baseline = procs.start_baseline(name, script, fake.api_url, calls_spec(per_accept))
             warm_up(baseline, fake, cards[0])
@@ -118,9 +118,15 @@ DRAIN_LIMIT_SECONDS = 60.0
 RATE_WINDOW_SECONDS = "0.001"
 
 
-def overload(slack_ask: Target, procs: Processes, app_env: dict, fake: BenchSlack, redis_url: str, options) -> Overload:
+def overload(procs: Processes, app_env: dict, fake: BenchSlack, redis_url: str, options) -> Overload:
     """One process's finishing rate F (acks and effects, closed loop); then accepts offered at 4 F for
-    --offer-seconds to the same process, with one `slack-ask worker` consuming effects beside it."""
+    --offer-seconds to the same process, with one `slack-ask worker` consuming effects beside it.
+
+    A fresh process on an emptied Redis: the reactions before leave a backlog (a lone process under
+    closed-loop load acks first), which F would otherwise include."""
+    with redis.Redis.from_url(redis_url) as valkey:
+        valkey.flushall()
+    slack_ask = procs.start_slack_ask(app_env)
     cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, options.finish_accepts)
     finished, cpu = finish_rate(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, options.workers,
                                 app_cpu=slack_ask.cpu_seconds)
@@ -134,6 +140,7 @@ def overload(slack_ask: Target, procs: Processes, app_env: dict, fake: BenchSlac
                      DRAIN_LIMIT_SECONDS, processes=2, finished=finished, cpu=cpu)
     finally:
         procs.stop(worker)
+        procs.stop(slack_ask)
 
 
 # --- the weekly digest --------------------------------------------------------------------------------
