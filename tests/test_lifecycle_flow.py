@@ -90,8 +90,9 @@ def test_done_then_a_specific_thank_you_reaches_the_helper_and_is_kept_as_kudos(
     assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
     prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
     assert "<@U0HELP1> helped" in prompt.all_text and "What difference did it make?" in prompt.all_text
-    assert "Done — thank you for helping" in card_text(fake_slack, HAL)
-    assert "Done — thanks to <@U0HELP1>" in fake_slack.dms(ASKER)[0].all_text
+    # The card and the summary are brought up to date beside the prompt, not before it.
+    fake_slack.wait_for(lambda: "Done — thank you for helping" in card_text(fake_slack, HAL), what="Hal's card marked done")
+    fake_slack.wait_for(lambda: "Done — thanks to <@U0HELP1>" in fake_slack.dms(ASKER)[0].all_text, what="summary marked done")
 
     slack.click(ASKER, prompt, "thanks_open")
     fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.open")) == 1, what="thanks modal")
