@@ -12,18 +12,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import multiprocessing
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 import redis
 from fake import BenchSlack
 from fake_slack import Message
 from load import REQUEST_TIMEOUT_SECONDS, Payloads, Sender, Timed, sustained, without_collector_pauses
+from procs import cpu_seconds
 
 from slack_app.domain.asks import Ask
 from slack_app.slack.effects import WORKER_BEAT_SECONDS
@@ -154,12 +153,7 @@ def finish_rate(url: str, secret: str, fake: BenchSlack, redis_url: str, helper:
 def _valkey_cpu(redis_url: str) -> Callable[[], float]:
     with redis.Redis.from_url(redis_url) as valkey:
         pid = valkey.info("server")["process_id"]
-    return lambda: _cpu_seconds(pid)
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return lambda: cpu_seconds(pid)
 
 
 def _offered_elsewhere(url: str, secret: str, requests: list, rate: float) -> list[Timed]:

@@ -120,7 +120,7 @@ class EffectQueue:
         if requests is not None:
             with contextlib.suppress(RedisError):  # (the next look sees them)
                 await self._look_for_workers()
-            loops.append(asyncio.create_task(self._watch_lag(requests, stop), name="effects lag"))
+            loops.append(asyncio.create_task(self._watch_lag(stop), name="effects lag"))
             loops.append(asyncio.create_task(self._every(WORKER_BEAT_SECONDS, self._look_for_workers, stop), name="effects workers"))
         else:
             with contextlib.suppress(RedisError):  # (the next beat says it)
@@ -146,8 +146,8 @@ class EffectQueue:
                 if "BUSYGROUP" not in str(error):
                     raise
 
-    async def _watch_lag(self, requests: Callable[[], float], stop: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
+    async def _watch_lag(self, stop: asyncio.Event) -> None:
+        requests, loop = self._requests, asyncio.get_running_loop()
         while not stop.is_set():
             started = loop.time()
             await asyncio.sleep(LAG_CHECK_SECONDS)

@@ -603,9 +603,6 @@ class Store:
         """On a Cluster only: the intents of changes about to run, before them (see the module docstring)."""
         if not self._clustered:
             return
-        if len(ask_ids) == 1:
-            await self.redis.xadd(*_intent_entry(team_id, ask_ids[0]))
-            return
         async with self.redis.pipeline(transaction=False) as pipe:  # one stream per shard, each in its slot
             for ask_id in ask_ids:
                 pipe.xadd(*_intent_entry(team_id, ask_id))
