@@ -138,7 +138,7 @@ def _overload_rows(overloaded, bare_finished: float) -> list[str]:
         f"  finished accepts/s (acked and every Slack call made)       {overloaded.finish_rate:8.0f}"
         f"   bare AsyncApp, same calls: {bare_finished:.0f} events/s",
         f"offered open loop at 4x that, {overloaded.offered_rate:.0f}/s for {overloaded.offered_seconds:.0f} s, "
-        f"to that process with {overloaded.processes - 1} `slack-ask worker` (nice 10) beside it, from a process of its own",
+        f"to that process with {overloaded.processes - 1} `slack-ask worker` (idle scheduling class) beside it, from a process of its own",
         f"  ack p50 / p99 / max ms                                     {percentile(ms, 50) * 1000:5.0f} /"
         f" {percentile(ms, 99) * 1000:.0f} / {max(ms, default=math.nan) * 1000:.0f}",
         f"  acks over 3 s or failed (of {len(acks)})                          {late}",

@@ -79,15 +79,26 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-# A worker is background work: where it shares a machine with `serve`, the acks come first.
+# Where Linux's idle scheduling class is missing, a worker still steps back this far.
 WORKER_NICENESS = 10
+
+
+def step_back_for_requests() -> None:
+    """A worker is background work: where it shares a machine with `serve`, the acks come first. In Linux's idle
+    scheduling class any process with a request to answer takes the CPU from it at once; at nice 10 the worker
+    still finished its time slices first (ack p99 at 800/s beside a busy worker: 50 ms at nice 10, 7 ms idle).
+    On a machine of its own nothing competes, so it runs at full speed either way."""
+    with contextlib.suppress(AttributeError, OSError):  # (no idle class outside Linux)
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return
+    with contextlib.suppress(AttributeError, OSError):  # (no os.nice on Windows)
+        os.nice(WORKER_NICENESS)
 
 
 def work(settings: Settings) -> None:
     """Runs only the timed-job worker, for deployments that separate it from the web servers."""
     outlive_stop_signals()
-    with contextlib.suppress(AttributeError, OSError):  # (no os.nice on Windows)
-        os.nice(WORKER_NICENESS)
+    step_back_for_requests()
 
     async def until_stopped() -> None:
         services = create_app(settings).services
