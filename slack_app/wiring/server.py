@@ -67,16 +67,24 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
     outlive_stop_signals()
     with with_redis(settings) as settings:
         asgi = create_app(settings).asgi
-        freeze_startup_objects()
+        settle_the_collector()
         uvicorn_server(asgi, host, settings.port).run()
 
 
-def freeze_startup_objects() -> None:
-    """What start-up built lives as long as the process: moved out of the garbage collector's sight,
-    so that its full collections under load walk only what requests and effects create since.
-    (Measured on the worker: about a sixth of an accept's CPU.)"""
+# Requests and effects free what they make by reference counting: a 30-s burst of 24,000 accepts left
+# about 4,000 objects in cycles. Collecting the young generation every 700 net allocations (Python's
+# default) walked the in-flight asks' live objects again and again: 13 s of the two processes' CPU in
+# that run, about a fifth of it, to collect almost nothing.
+YOUNG_GENERATION_THRESHOLD = 50_000
+
+
+def settle_the_collector() -> None:
+    """What start-up built lives as long as the process: moved out of the garbage collector's sight, so
+    that its collections under load walk only what requests and effects create since; and those
+    collections come rarely, since what they create is nearly never garbage in a cycle."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 # Where Linux's idle scheduling class is missing, a worker still steps back this far.
@@ -102,7 +110,7 @@ def work(settings: Settings) -> None:
 
     async def until_stopped() -> None:
         services = create_app(settings).services
-        freeze_startup_objects()
+        settle_the_collector()
         stopped = asyncio.Event()
         for stop_signal in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
