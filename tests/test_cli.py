@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -18,6 +19,9 @@ import pytest
 from slack_requests import SlackRequests
 
 from slack_app.settings import MissingSetting, Settings
+from slack_app.slack.slack_api import SLACK_CONNECTIONS
+from slack_app.wiring.app import REDIS_CONNECTIONS
+from slack_app.wiring.server import REQUEST_SOCKETS
 from slack_app.store.sealing import Seal, new_key
 
 SERVE = [sys.executable, "-m", "slack_app.cli", "serve"]
@@ -185,6 +189,17 @@ def wait_for_health(url: str, timeout: float = 20.0) -> dict:
     raise AssertionError(f"{url} never answered")
 
 
+OPEN_FILES_HARD = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+def open_files_allowed(pid: int) -> int:
+    """The soft limit the kernel shows for a process."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError("no open-files limit listed")
+
+
 def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack, redis_url, run):
     from redis.asyncio import Redis
 
@@ -207,12 +222,15 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
     env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url,
                     SLACK_API_URL=fake_slack.api_url)
     process = subprocess.Popen([sys.executable, "-m", "slack_app.cli", "worker"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, OPEN_FILES_HARD)))
     try:
         fake_slack.wait_for(lambda: any("gentle nudge" in m.all_text for m in fake_slack.dms("U0ASKER")), timeout=15,
                             what="the worker's reminder")
         if hasattr(os, "SCHED_IDLE"):  # background work: any request to answer takes the CPU from it
             assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
+        # its Slack and Redis pools need more sockets than the usual default of 1,024 open files
+        assert open_files_allowed(process.pid) == min(OPEN_FILES_HARD, SLACK_CONNECTIONS + REDIS_CONNECTIONS + REQUEST_SOCKETS)
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

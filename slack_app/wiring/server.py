@@ -24,9 +24,9 @@ from uvicorn.loops.auto import auto_loop_factory
 
 from ..domain.insights import FEWER, MIN_GROUP, week_line
 from ..settings import Settings
-from ..slack.slack_api import NotInstalled
+from ..slack.slack_api import SLACK_CONNECTIONS, NotInstalled
 from ..store.embedded import embedded_valkey
-from .app import SlackAsk, create_app
+from .app import REDIS_CONNECTIONS, SlackAsk, create_app
 from .services import Services
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 
@@ -65,10 +65,27 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
 
     Every interface by default, like `serve --host`: it is a server, usually behind a proxy or in a container."""
     outlive_stop_signals()
+    allow_enough_open_files()
     with with_redis(settings) as settings:
         asgi = create_app(settings).asgi
         settle_the_collector()
         uvicorn_server(asgi, host, settings.port).run()
+
+
+# Sockets a process may hold at once beyond its Slack and Redis pools: the requests it is answering.
+REQUEST_SOCKETS = 2048
+
+
+def allow_enough_open_files() -> None:
+    """Its Slack and Redis connection pools and the requests it answers are more sockets than the 1,024
+    open files many systems allow a process by default: the soft limit goes up (within the hard one)."""
+    with contextlib.suppress(ImportError, ValueError, OSError):  # (no `resource` on Windows)
+        import resource
+
+        wanted = SLACK_CONNECTIONS + REDIS_CONNECTIONS + REQUEST_SOCKETS
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
 # Requests and effects free what they make by reference counting: a 30-s burst of 24,000 accepts left
@@ -106,6 +123,7 @@ def step_back_for_requests() -> None:
 def work(settings: Settings) -> None:
     """Runs only the timed-job worker, for deployments that separate it from the web servers."""
     outlive_stop_signals()
+    allow_enough_open_files()
     step_back_for_requests()
 
     async def until_stopped() -> None:
