@@ -88,10 +88,11 @@ def allow_enough_open_files() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
-# Requests and effects free what they make by reference counting: a 30-s burst of 24,000 accepts left
-# about 4,000 objects in cycles. Collecting the young generation every 700 net allocations (Python's
-# default) walked the in-flight asks' live objects again and again: 13 s of the two processes' CPU in
-# that run, about a fifth of it, to collect almost nothing.
+# Requests and effects free what they make by reference counting: in a 30-s burst of 24,000 accepts each
+# process's collections found a few thousand objects in cycles. Collecting the young generation every 700
+# net allocations (Python's default) walked the in-flight asks' live objects again and again: 13 s of the
+# two processes' CPU in that run, about a fifth of it. (Rarer collections let a ✅ toggled thousands of
+# times a second peak ~25 MB higher: BENCHMARKS.md.)
 YOUNG_GENERATION_THRESHOLD = 50_000
 
 
