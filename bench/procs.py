@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -11,10 +10,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from slack_app.wiring.server import raise_open_files_limit as app_raise_open_files_limit
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 STOP_GRACE_SECONDS = 10.0
 START_TIMEOUT_SECONDS = 30.0
+BENCH_OPEN_FILES = 65536
 
 # Set in the child before it execs the real command, so a child dies with the benchmark even if
 # the benchmark itself is SIGKILLed and no `finally` runs. The pid stays the same across exec.
@@ -63,12 +65,9 @@ def _proc_status_kb(pid: int, key: str) -> int:
     raise KeyError(key)
 
 
-def raise_open_files_limit(wanted: int = 65536) -> None:
+def raise_open_files_limit() -> None:
     """200 simultaneous requests, each fanning out to Slack calls, need more than the usual 1024 fds."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    app_raise_open_files_limit(BENCH_OPEN_FILES)
 
 
 def free_port() -> int:

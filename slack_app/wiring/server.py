@@ -78,11 +78,15 @@ REQUEST_SOCKETS = 2048
 
 def allow_enough_open_files() -> None:
     """Its Slack and Redis connection pools and the requests it answers are more sockets than the 1,024
-    open files many systems allow a process by default: the soft limit goes up (within the hard one)."""
+    open files many systems allow a process by default."""
+    raise_open_files_limit(SLACK_CONNECTIONS + REDIS_CONNECTIONS + REQUEST_SOCKETS)
+
+
+def raise_open_files_limit(wanted: int) -> None:
+    """The soft open-files limit goes up to `wanted` (within the hard one); never down."""
     with contextlib.suppress(ImportError, ValueError, OSError):  # (no `resource` on Windows)
         import resource
 
-        wanted = SLACK_CONNECTIONS + REDIS_CONNECTIONS + REQUEST_SOCKETS
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft != resource.RLIM_INFINITY and soft < wanted:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
