@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import common
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-
-import common
 
 
 def build(config: common.BaselineConfig) -> AsyncApp:

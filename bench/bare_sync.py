@@ -9,11 +9,10 @@ from __future__ import annotations
 import sys
 from http.server import HTTPServer
 
+import common
 import slack_bolt.app.app
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-
-import common
 
 
 class LoopbackHTTPServer(HTTPServer):

@@ -29,8 +29,15 @@ _SAMPLE_ASK = Ask(
     helpers=["U0HELP1"],
 )
 _CARD = render_card(_SAMPLE_ASK, "mine", ENGLISH)
-_NOTICE = render("asker_notice.json.j2", lang=ENGLISH, ask=_SAMPLE_ASK, notice="helper_found", helper="U0HELP1",
-                 snoozed=False, scope="")
+_NOTICE = render(
+    "asker_notice.json.j2",
+    lang=ENGLISH,
+    ask=_SAMPLE_ASK,
+    notice="helper_found",
+    helper="U0HELP1",
+    snoozed=False,
+    scope="",
+)
 
 # The Web API methods a reaction may cost, as the slack_sdk client method that makes each one.
 _CLIENT_METHODS = {"chat.update": "chat_update", "chat.postMessage": "chat_postMessage"}
@@ -87,7 +94,5 @@ def reaction_calls(event: dict, calls_per_reaction: dict[str, int]) -> list[tupl
         "chat.postMessage": {"channel": event["user"], **_NOTICE},
     }
     return [
-        (_CLIENT_METHODS[method], kwargs[method])
-        for method, count in calls_per_reaction.items()
-        for _ in range(count)
+        (_CLIENT_METHODS[method], kwargs[method]) for method, count in calls_per_reaction.items() for _ in range(count)
     ]

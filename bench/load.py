@@ -69,7 +69,7 @@ class Sender:
         try:
             async with session.post(self.url, data=data, headers=headers) as response:
                 status, body = response.status, await response.text()
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             status, body = 0, ""
         return Timed(started, time.monotonic() - started, status, body)
 

@@ -71,7 +71,9 @@ class Overload:
     processes: int
 
 
-def seed_asks(redis_url: str, fake: BenchSlack, team: str, asker: str, teammates: list[str], count: int) -> list[Message]:
+def seed_asks(
+    redis_url: str, fake: BenchSlack, team: str, asker: str, teammates: list[str], count: int
+) -> list[Message]:
     """`count` asks already sent; returns the first teammate's cards, in order."""
     helper_cards = []
     now = time.time()
@@ -79,12 +81,21 @@ def seed_asks(redis_url: str, fake: BenchSlack, team: str, asker: str, teammates
         for start in range(0, count, SEED_BATCH):
             with valkey.pipeline(transaction=False) as pipe:
                 for n in range(start, min(count, start + SEED_BATCH)):
-                    ask = Ask(team_id=team, asker=asker, text=f"Review pull request {n} before the release",
-                              scope="In: retry.py. Out: naming.", estimate_minutes=30, decline_line="no_reason",
-                              teammates=teammates, created_at=now)
+                    ask = Ask(
+                        team_id=team,
+                        asker=asker,
+                        text=f"Review pull request {n} before the release",
+                        scope="In: retry.py. Out: naming.",
+                        estimate_minutes=30,
+                        decline_line="no_reason",
+                        teammates=teammates,
+                        created_at=now,
+                    )
                     summary = _seed_message(fake, asker, f"Your ask {n}")
-                    pipe.hset(ask_key(team, ask.id), mapping={**_ask_fields(ask), "summary_channel": summary.channel,
-                                                              "summary_ts": summary.ts})
+                    pipe.hset(
+                        ask_key(team, ask.id),
+                        mapping={**_ask_fields(ask), "summary_channel": summary.channel, "summary_ts": summary.ts},
+                    )
                     for uid in teammates:
                         card = _seed_message(fake, uid, f"Can you help with pull request {n}?")
                         pipe.hset(cards_key(team, ask.id), uid, f"{card.channel} {card.ts}")
@@ -127,8 +138,16 @@ def wait_drained(redis_url: str, limit_seconds: float) -> float | None:
     return time.monotonic() - started
 
 
-def finish_rate(url: str, secret: str, fake: BenchSlack, redis_url: str, helper: str, cards: list[Message],
-                workers: int, app_cpu: Callable[[], float]) -> tuple[float, CpuPerAccept]:
+def finish_rate(
+    url: str,
+    secret: str,
+    fake: BenchSlack,
+    redis_url: str,
+    helper: str,
+    cards: list[Message],
+    workers: int,
+    app_cpu: Callable[[], float],
+) -> tuple[float, CpuPerAccept]:
     """Accepts/s one process finishes (all of `cards` accepted as fast as it acks, until nothing is
     owed), and what each accept cost every part of the run. `app_cpu`: the app's CPU seconds so far."""
     payloads = Payloads(url, secret, fake)
@@ -136,18 +155,27 @@ def finish_rate(url: str, secret: str, fake: BenchSlack, redis_url: str, helper:
     redis_cpu = _valkey_cpu(redis_url)
     before = app_cpu(), time.process_time(), time.thread_time(), redis_cpu()
     started = time.monotonic()
-    asyncio.run(sustained(Sender(url, secret), lambda w, n: payloads.react(helper, cards[min(next(taken), len(cards) - 1)],
-                                                                           "white_check_mark"),
-                          workers, seconds=3600, max_requests=len(cards)))
+    asyncio.run(
+        sustained(
+            Sender(url, secret),
+            lambda w, n: payloads.react(helper, cards[min(next(taken), len(cards) - 1)], "white_check_mark"),
+            workers,
+            seconds=3600,
+            max_requests=len(cards),
+        )
+    )
     with without_collector_pauses():  # the fake Slack's, which would slow the app's calls down
         drained = wait_drained(redis_url, 600)
     if drained is None:
         raise RuntimeError("slack-ask did not finish the accepts within 10 minutes")
     rate = len(cards) / (time.monotonic() - started)
-    app, process, load, valkey = (now - then for now, then in zip((app_cpu(), time.process_time(), time.thread_time(),
-                                                                   redis_cpu()), before))
-    return rate, CpuPerAccept(app=app / len(cards), slack=(process - load) / len(cards), redis=valkey / len(cards),
-                              load=load / len(cards))
+    app, process, load, valkey = (
+        now - then
+        for now, then in zip((app_cpu(), time.process_time(), time.thread_time(), redis_cpu()), before, strict=False)
+    )
+    return rate, CpuPerAccept(
+        app=app / len(cards), slack=(process - load) / len(cards), redis=valkey / len(cards), load=load / len(cards)
+    )
 
 
 def _valkey_cpu(redis_url: str) -> Callable[[], float]:
@@ -195,14 +223,34 @@ async def _warm_up(session: aiohttp.ClientSession, events_url: str) -> None:
         await asyncio.sleep(0.1)
 
 
-def offer(url: str, secret: str, fake: BenchSlack, redis_url: str, helper: str, cards: list[Message], rate: float,
-          seconds: float, drain_limit: float, processes: int, finished: float, cpu: CpuPerAccept) -> Overload:
+def offer(
+    url: str,
+    secret: str,
+    fake: BenchSlack,
+    redis_url: str,
+    helper: str,
+    cards: list[Message],
+    rate: float,
+    seconds: float,
+    drain_limit: float,
+    processes: int,
+    finished: float,
+    cpu: CpuPerAccept,
+) -> Overload:
     payloads = Payloads(url, secret, fake)
-    requests = [payloads.react(helper, card, "white_check_mark") for card in cards[:int(rate * seconds)]]
+    requests = [payloads.react(helper, card, "white_check_mark") for card in cards[: int(rate * seconds)]]
     with without_collector_pauses():  # the fake Slack answers the effect workers meanwhile
         acks = _offered_elsewhere(url, secret, requests, rate)
         depth = owed(redis_url)
         drained = wait_drained(redis_url, drain_limit)
-    return Overload(finish_rate=finished, cpu=cpu, offered_rate=rate, offered_seconds=seconds, acks=acks, depth_at_end=depth,
-                    drained_after=drained, drain_limit=drain_limit,
-                    processes=processes)
+    return Overload(
+        finish_rate=finished,
+        cpu=cpu,
+        offered_rate=rate,
+        offered_seconds=seconds,
+        acks=acks,
+        depth_at_end=depth,
+        drained_after=drained,
+        drain_limit=drain_limit,
+        processes=processes,
+    )

@@ -101,9 +101,14 @@ class Processes:
         """`slack-ask worker`: no port; it carries out the effect queue and timed jobs."""
         log = self.log_dir / f"worker-{len(self._running)}.log"
         with open(log, "wb") as out:
-            process = subprocess.Popen([sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), "-m", "slack_app.cli", "worker"],
-                                       cwd=self.log_dir, env={**self.env, **extra_env}, stdin=subprocess.DEVNULL,
-                                       stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), "-m", "slack_app.cli", "worker"],
+                cwd=self.log_dir,
+                env={**self.env, **extra_env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         target = Target("slack-ask worker", process, 0, log)
         self._running.append(target)
         time.sleep(2.0)  # imports and the consumer group; it has no port to wait for
@@ -154,7 +159,9 @@ def _wait_until_listening(target: Target) -> None:
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"{target.name} did not listen on {target.port} within {START_TIMEOUT_SECONDS:.0f}s:\n{_tail(target.log)}")
+    raise RuntimeError(
+        f"{target.name} did not listen on {target.port} within {START_TIMEOUT_SECONDS:.0f}s:\n{_tail(target.log)}"
+    )
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -181,4 +188,3 @@ def listen_overflows() -> int:
     lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines() if line.startswith("TcpExt:")]
     names, values = lines[0], lines[1]
     return int(values[names.index("ListenOverflows")])
-

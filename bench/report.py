@@ -107,8 +107,17 @@ class Trips:
 
 # --- rendering ------------------------------------------------------------------------------------------
 
-def render_report(results: list[TargetResult], trips: dict[str, Trips], per_accept: Counter, options, log_dir: Path,
-                  revision: str, digest_ms: float, overloaded) -> str:
+
+def render_report(
+    results: list[TargetResult],
+    trips: dict[str, Trips],
+    per_accept: Counter,
+    options,
+    log_dir: Path,
+    revision: str,
+    digest_ms: float,
+    overloaded,
+) -> str:
     calls_per_event = sum(per_accept.values())
     lines = _header(per_accept, options, log_dir, revision)
     lines += _row("", [result.name for result in results])
@@ -122,7 +131,10 @@ def render_report(results: list[TargetResult], trips: dict[str, Trips], per_acce
     bare_finished = results[1].reactions.work_per_second(calls_per_event)
     lines += _overload_rows(overloaded, bare_finished)
     lines += _trips_rows(trips)
-    lines += ["", f"digest build time, a week with 10,000 kudos (read from Redis, summarised, rendered): {digest_ms:.0f} ms"]
+    lines += [
+        "",
+        f"digest build time, a week with 10,000 kudos (read from Redis, summarised, rendered): {digest_ms:.0f} ms",
+    ]
     lines += _target_rows(results, trips, max(options.concurrency), digest_ms, overloaded, bare_finished)
     return "\n".join(lines)
 
@@ -192,7 +204,9 @@ def _reaction_rows(reactions: list[ReactionResult], calls_per_event: int, option
         *_row("  ack p50 ms", [_ms(r.ms(50)) for r in reactions]),
         *_row("  ack p99 ms", [_ms(r.ms(99)) for r in reactions]),
         *_row("  failed acks", [str(r.errors) for r in reactions]),
-        *_row("  events/s whose Slack calls were made", [f"{r.work_per_second(calls_per_event):.0f}" for r in reactions]),
+        *_row(
+            "  events/s whose Slack calls were made", [f"{r.work_per_second(calls_per_event):.0f}" for r in reactions]
+        ),
         *_row("  app CPU, % of one core", [f"{r.app_cpu_percent:.0f}" for r in reactions]),
         *_row("  benchmark CPU (load + fake Slack), %", [f"{r.bench_cpu_percent:.0f}" for r in reactions]),
     ]
@@ -236,15 +250,23 @@ def _trips_rows(trips: dict[str, Trips]) -> list[str]:
     lines = ["", "slack-ask's Redis work per answer (round trips = Valkey socket reads; each answer measured alone)"]
     for name, trip in trips.items():
         trips_text = f"{trip.reads} round trip" + ("" if trip.reads == 1 else "s")
-        lines.append(f"  {name:<20} {trips_text} ({trip.typical} of {trip.answers} answers exactly so); "
-                     f"commands: {trip.commands_text()}")
+        lines.append(
+            f"  {name:<20} {trips_text} ({trip.typical} of {trip.answers} answers exactly so); "
+            f"commands: {trip.commands_text()}"
+        )
     lines.append("  (commandstats counts the commands a script runs inside Valkey too: they cost no round trip.")
     lines.append("  Answers that overlapped slack-ask's own polling loops differ and are not the typical figure.)")
     return lines
 
 
-def _target_rows(results: list[TargetResult], trips: dict[str, Trips], concurrency: int, digest_ms: float,
-                 overloaded, bare_finished: float) -> list[str]:
+def _target_rows(
+    results: list[TargetResult],
+    trips: dict[str, Trips],
+    concurrency: int,
+    digest_ms: float,
+    overloaded,
+    bare_finished: float,
+) -> list[str]:
     mine, bare_async = results[0], results[1]
     burst = mine.bursts[concurrency]
     p99 = burst.ack_ms(99)
@@ -259,19 +281,33 @@ def _target_rows(results: list[TargetResult], trips: dict[str, Trips], concurren
         ("reactions >= 200 events/s (stretch 500)", f"{rate:.0f}/s", rate >= 200, rate >= 500),
         ("digest of 10,000 kudos built in < 1 s", f"{digest_ms:.0f} ms", digest_ms < 1000, None),
         ("stretch: peak RSS < 120 MB", f"{rss:.0f} MB", None, rss < 120),
-        ("ack p99 <= 50 ms at 4x the finishing rate", f"{percentile([a.seconds for a in overloaded.acks], 99) * 1000:.0f} ms",
-         percentile([a.seconds for a in overloaded.acks], 99) <= 0.05, None),
-        ("every effect done <= 60 s after that burst", "-" if overloaded.drained_after is None else
-         f"{overloaded.drained_after:.0f} s", overloaded.drained_after is not None, None),
-        ("finished accepts/s >= bare AsyncApp's", f"{overloaded.finish_rate:.0f} vs {bare_finished:.0f}",
-         overloaded.finish_rate >= bare_finished, None),
+        (
+            "ack p99 <= 50 ms at 4x the finishing rate",
+            f"{percentile([a.seconds for a in overloaded.acks], 99) * 1000:.0f} ms",
+            percentile([a.seconds for a in overloaded.acks], 99) <= 0.05,
+            None,
+        ),
+        (
+            "every effect done <= 60 s after that burst",
+            "-" if overloaded.drained_after is None else f"{overloaded.drained_after:.0f} s",
+            overloaded.drained_after is not None,
+            None,
+        ),
+        (
+            "finished accepts/s >= bare AsyncApp's",
+            f"{overloaded.finish_rate:.0f} vs {bare_finished:.0f}",
+            overloaded.finish_rate >= bare_finished,
+            None,
+        ),
     ]
     lines = ["", f"targets (slack-ask, at {concurrency} at once where it matters)"]
     for name, value, met, stretch in checks:
         verdicts = [verdict for verdict in (_verdict("target", met), _verdict("stretch", stretch)) if verdict]
         lines.append(f"  {name:<46} {value:>12}   {', '.join(verdicts)}")
     if burst.missed:
-        lines.append(f"  (the p99 and its ratio count the {burst.missed} failed acks too, which may have been quick ones)")
+        lines.append(
+            f"  (the p99 and its ratio count the {burst.missed} failed acks too, which may have been quick ones)"
+        )
     return lines
 
 

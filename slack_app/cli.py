@@ -16,13 +16,17 @@ DEFAULT_PLAYGROUND_PORT = 3000
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="slack-ask", description="Specific, bounded, easy-to-decline asks for help in Slack.")
+    parser = argparse.ArgumentParser(
+        prog="slack-ask", description="Specific, bounded, easy-to-decline asks for help in Slack."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the Slack app over HTTP")
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
     # A server for Slack (behind a proxy or in a container) listens on every interface unless told otherwise.
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")  # nosec B104
-    commands.add_parser("worker", help="run only the worker: the effect queue and timed jobs (expiry, check-ins, reminders, digests)")
+    commands.add_parser(
+        "worker", help="run only the worker: the effect queue and timed jobs (expiry, check-ins, reminders, digests)"
+    )
     digest = commands.add_parser("digest", help="preview or post the weekly kudos digest")
     action = digest.add_mutually_exclusive_group(required=True)
     action.add_argument("--preview", action="store_true", help="print the digest without posting it")
@@ -30,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     digest.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: this week in DIGEST_TZ); preview only")
     digest.add_argument("--team", help="workspace id, T… (default: the bot token's workspace)")
     digest.add_argument("--json", action="store_true", help="with --preview: print the Block Kit JSON too")
-    for name, does in (("export-user", "print everything slack-ask keeps about one person, as JSON"),
-                       ("erase-user", "erase what one person wrote (ask lines, scopes, thank-you notes)")):
+    for name, does in (
+        ("export-user", "print everything slack-ask keeps about one person, as JSON"),
+        ("erase-user", "erase what one person wrote (ask lines, scopes, thank-you notes)"),
+    ):
         person = commands.add_parser(name, help=does)
         person.add_argument("--team", required=True, help="their workspace id, T…")
         person.add_argument("--user", required=True, help="their user id, U… or W…")
@@ -39,13 +45,21 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("rotate-key", help="re-encrypt every installation with SLACK_ASK_ENCRYPTION_KEY's first key")
     stats = commands.add_parser("stats", help="how asking is going for the workspace, week by week (never per person)")
     stats.add_argument("--team", help="workspace id, T… (default: the bot token's workspace)")
-    stats.add_argument("--weeks", type=int, default=WEEKS_SHOWN,
-                       help=f"how many ISO weeks, ending with this one (1–{KEEP_WEEKS}; default {WEEKS_SHOWN})")
+    stats.add_argument(
+        "--weeks",
+        type=int,
+        default=WEEKS_SHOWN,
+        help=f"how many ISO weeks, ending with this one (1–{KEEP_WEEKS}; default {WEEKS_SHOWN})",
+    )
     stats.add_argument("--json", action="store_true", help="print the figures as JSON")
     stats.add_argument("--chart", metavar="FILE.png", help="also draw the trend chart into this PNG file")
     playground = commands.add_parser("playground", help="try the whole app in a browser, with no Slack workspace")
-    playground.add_argument("--port", type=int, default=DEFAULT_PLAYGROUND_PORT,
-                            help=f"port for the page (default: {DEFAULT_PLAYGROUND_PORT}; 0 picks a free one)")
+    playground.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PLAYGROUND_PORT,
+        help=f"port for the page (default: {DEFAULT_PLAYGROUND_PORT}; 0 picks a free one)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "keygen":  # needs no configuration: it only makes a key
@@ -74,8 +88,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "rotate-key":
         if not settings.oauth:
-            print("slack-ask: rotate-key is for OAuth mode (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): "
-                  "only installations are encrypted, and with SLACK_BOT_TOKEN there are none.", file=sys.stderr)
+            print(
+                "slack-ask: rotate-key is for OAuth mode (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): "
+                "only installations are encrypted, and with SLACK_BOT_TOKEN there are none.",
+                file=sys.stderr,
+            )
             return EXIT_CONFIG_ERROR
         return server.rotate_key(settings)
     if args.command == "export-user":

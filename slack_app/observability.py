@@ -20,29 +20,58 @@ from slack_sdk.http_retry.state import RetryState
 REGISTRY = CollectorRegistry()
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
 
-REQUEST_SECONDS = Histogram("slack_ask_request_seconds", "Time to answer Slack (the ack), by kind of request",
-                            ["kind"], buckets=FAST_BUCKETS, registry=REGISTRY)
-HTTP_RESPONSES = Counter("slack_ask_http_responses_total", "HTTP answers by route and status", ["route", "status"],
-                         registry=REGISTRY)
+REQUEST_SECONDS = Histogram(
+    "slack_ask_request_seconds",
+    "Time to answer Slack (the ack), by kind of request",
+    ["kind"],
+    buckets=FAST_BUCKETS,
+    registry=REGISTRY,
+)
+HTTP_RESPONSES = Counter(
+    "slack_ask_http_responses_total", "HTTP answers by route and status", ["route", "status"], registry=REGISTRY
+)
 SLACK_CALLS = Counter("slack_ask_slack_api_calls_total", "Web API calls by method", ["method"], registry=REGISTRY)
-SLACK_ERRORS = Counter("slack_ask_slack_api_errors_total", "Web API calls that failed, by method and error",
-                       ["method", "error"], registry=REGISTRY)
-SLACK_RATE_LIMITED = Counter("slack_ask_slack_api_rate_limited_total", "429 answers from the Web API, by method",
-                             ["method"], registry=REGISTRY)
-SLACK_SECONDS = Histogram("slack_ask_slack_api_seconds", "Web API call latency, retries included", ["method"],
-                          registry=REGISTRY)
+SLACK_ERRORS = Counter(
+    "slack_ask_slack_api_errors_total",
+    "Web API calls that failed, by method and error",
+    ["method", "error"],
+    registry=REGISTRY,
+)
+SLACK_RATE_LIMITED = Counter(
+    "slack_ask_slack_api_rate_limited_total", "429 answers from the Web API, by method", ["method"], registry=REGISTRY
+)
+SLACK_SECONDS = Histogram(
+    "slack_ask_slack_api_seconds", "Web API call latency, retries included", ["method"], registry=REGISTRY
+)
 JOBS = Counter("slack_ask_jobs_total", "Timed jobs run, by kind and outcome", ["kind", "outcome"], registry=REGISTRY)
-SCHEDULER_LAG = Histogram("slack_ask_scheduler_lag_seconds", "How late a timed job started after its due time",
-                          buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600), registry=REGISTRY)
-EFFECTS = Counter("slack_ask_effects_total", "Asks' owed effects carried out (done), left to retry, taken over from "
-                  "a consumer that went quiet (reclaimed), or looked at through a Redis Cluster change's intent (intent)",
-                  ["outcome"], registry=REGISTRY)
-EFFECTS_PENDING = Gauge("slack_ask_effects_pending", "Asks with effects owed and not yet carried out (the effect queue's "
-                        "depth, all instances)", registry=REGISTRY)
-EFFECTS_OLDEST_SECONDS = Gauge("slack_ask_effects_oldest_seconds", "Age of the oldest effect still owed", registry=REGISTRY)
-SLACK_BUDGET_WAIT = Histogram("slack_ask_slack_api_budget_wait_seconds", "Time a Web API call waited for its turn in "
-                              "the workspace's shared rate budget", ["method"],
-                              buckets=(0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60), registry=REGISTRY)
+SCHEDULER_LAG = Histogram(
+    "slack_ask_scheduler_lag_seconds",
+    "How late a timed job started after its due time",
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+    registry=REGISTRY,
+)
+EFFECTS = Counter(
+    "slack_ask_effects_total",
+    "Asks' owed effects carried out (done), left to retry, taken over from "
+    "a consumer that went quiet (reclaimed), or looked at through a Redis Cluster change's intent (intent)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+EFFECTS_PENDING = Gauge(
+    "slack_ask_effects_pending",
+    "Asks with effects owed and not yet carried out (the effect queue's depth, all instances)",
+    registry=REGISTRY,
+)
+EFFECTS_OLDEST_SECONDS = Gauge(
+    "slack_ask_effects_oldest_seconds", "Age of the oldest effect still owed", registry=REGISTRY
+)
+SLACK_BUDGET_WAIT = Histogram(
+    "slack_ask_slack_api_budget_wait_seconds",
+    "Time a Web API call waited for its turn in the workspace's shared rate budget",
+    ["method"],
+    buckets=(0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
 REDIS_ERRORS = Counter("slack_ask_redis_errors_total", "Redis operations that failed", ["where"], registry=REGISTRY)
 # The admins' insights, per workspace, over this week (weeks="1") or the last twelve (weeks="12"). Labels
 # name a workspace, never a person; a figure about fewer than 5 people or asks has no sample at all.
@@ -99,8 +128,14 @@ class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         super().__init__(**kwargs)
         self.budget = budget
 
-    async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
-                                             response: HttpResponse | None = None, error: Exception | None = None) -> None:
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
         method = request.url.rsplit("/", 1)[-1]
         SLACK_RATE_LIMITED.labels(method).inc()
         token = _bearer(request)

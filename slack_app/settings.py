@@ -20,8 +20,10 @@ WHERE_TO_FIND = {
     "SLACK_SIGNING_SECRET": "the Signing Secret under Basic Information",
 }
 NOT_FROM_SLACK = {
-    "SLACK_ASK_ENCRYPTION_KEY": ("SLACK_ASK_ENCRYPTION_KEY is not set: installations' tokens are encrypted with it. "
-                                 "Run `slack-ask keygen` and keep the key it prints in your secrets."),
+    "SLACK_ASK_ENCRYPTION_KEY": (
+        "SLACK_ASK_ENCRYPTION_KEY is not set: installations' tokens are encrypted with it. "
+        "Run `slack-ask keygen` and keep the key it prints in your secrets."
+    ),
 }
 
 
@@ -148,6 +150,8 @@ def _encryption_keys(value: str) -> tuple[str, ...]:
     keys = tuple(key.strip() for key in value.split(",") if key.strip())
     for position, key in enumerate(keys, 1):
         if not valid_key(key):
-            raise MissingSetting(f"SLACK_ASK_ENCRYPTION_KEY: key {position} is not a Fernet key "
-                                 "(32 url-safe base64 bytes); `slack-ask keygen` prints one.")
+            raise MissingSetting(
+                f"SLACK_ASK_ENCRYPTION_KEY: key {position} is not a Fernet key "
+                "(32 url-safe base64 bytes); `slack-ask keygen` prints one."
+            )
     return keys

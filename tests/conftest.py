@@ -92,6 +92,7 @@ def run():
 @pytest.fixture
 def with_store(redis_url, run):
     """Runs `work(store)` against the test's Redis: domain tests of the store's scripts, without Bolt."""
+
     def go(work):
         async def main():
             redis = RedisAsync.from_url(redis_url, decode_responses=True)
@@ -99,7 +100,9 @@ def with_store(redis_url, run):
                 return await work(Store(redis))
             finally:
                 await redis.aclose()
+
         return run(main())
+
     return go
 
 
@@ -108,12 +111,16 @@ def redis_cluster_url():
     """A real three-node Redis-protocol Cluster: three embedded servers, slots split between them."""
     import time
 
-    servers = [ValkeyServer(config={"cluster-enabled": "yes", "cluster-config-file": "nodes.conf",
-                                    "cluster-node-timeout": "2000"}) for _ in range(3)]
+    servers = [
+        ValkeyServer(
+            config={"cluster-enabled": "yes", "cluster-config-file": "nodes.conf", "cluster-node-timeout": "2000"}
+        )
+        for _ in range(3)
+    ]
     for server in servers:
         server.start()
     nodes = [redis.Redis(host=server.host, port=server.port) for server in servers]
-    for node, (first, last) in zip(nodes, [(0, 5460), (5461, 10922), (10923, 16383)]):
+    for node, (first, last) in zip(nodes, [(0, 5460), (5461, 10922), (10923, 16383)], strict=False):
         node.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
     for node in nodes[1:]:
         node.execute_command("CLUSTER", "MEET", servers[0].host, servers[0].port)

@@ -74,8 +74,14 @@ class FakeSlack(WebApi):
     app_token = "xapp-test-app-token"
     client_id, client_secret = "1234.5678", "test-client-secret"
 
-    def __init__(self, token: str, users: dict[str, dict] | None = None, latency: float = 0.0, validate: bool = True,
-                 rate_window: float | None = None):
+    def __init__(
+        self,
+        token: str,
+        users: dict[str, dict] | None = None,
+        latency: float = 0.0,
+        validate: bool = True,
+        rate_window: float | None = None,
+    ):
         super().__init__(token, users or DEFAULT_USERS, STRICT if validate else None)
         for uid in range(4, 13):  # enough teammates for the ten-person limit
             self.users.setdefault(f"U0HELP{uid}", person(f"U0HELP{uid}", f"Helper {uid}"))
@@ -178,8 +184,11 @@ class FakeSlack(WebApi):
         if over_budget:
             with self._lock:
                 self.rate_limited[method] += 1
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                     headers={"Retry-After": str(max(1, math.ceil(over_budget)))})
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(max(1, math.ceil(over_budget)))},
+            )
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = self._take_fault(method)
@@ -240,9 +249,14 @@ class FakeSlack(WebApi):
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         self._socket = socket
-        await socket.send_json({"type": "hello", "num_connections": 1,
-                                "debug_info": {"host": "fake", "approximate_connection_time": 3600},
-                                "connection_info": {"app_id": "A0SLACKASK"}})
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": "A0SLACKASK"},
+            }
+        )
         self.socket_connected.set()
         async for frame in socket:
             if frame.type.name == "TEXT":
@@ -261,8 +275,15 @@ class FakeSlack(WebApi):
         async def send() -> Any:
             acked = asyncio.get_running_loop().create_future()
             self._socket_acks[envelope_id] = acked
-            await self._socket.send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                          "accepts_response_payload": kind != "events_api", "retry_attempt": 0})
+            await self._socket.send_json(
+                {
+                    "envelope_id": envelope_id,
+                    "type": kind,
+                    "payload": payload,
+                    "accepts_response_payload": kind != "events_api",
+                    "retry_attempt": 0,
+                }
+            )
             return await asyncio.wait_for(acked, timeout)
 
         return asyncio.run_coroutine_threadsafe(send(), self._loop).result(timeout + 1)
@@ -275,7 +296,9 @@ class FakeSlack(WebApi):
 
     def _oauth_access(self, args: dict[str, Any], request: web.Request) -> dict:
         credentials = (args.get("client_id"), args.get("client_secret"))
-        if credentials != (self.client_id, self.client_secret) and not request.headers.get("Authorization", "").startswith("Basic "):
+        if credentials != (self.client_id, self.client_secret) and not request.headers.get(
+            "Authorization", ""
+        ).startswith("Basic "):
             return {"ok": False, "error": "invalid_client_id"}
         if args.get("grant_type") == "refresh_token":
             team = self._refresh_tokens.pop(args.get("refresh_token", ""), None)
@@ -287,9 +310,18 @@ class FakeSlack(WebApi):
         token = f"xoxb-{team.lower()}-{next(self._ts)}"
         with self._lock:
             self.tokens[token] = team
-        grant = {"ok": True, "access_token": token, "token_type": "bot", "scope": "commands,chat:write,users:read,reactions:read",
-                 "bot_user_id": self.bot_user_id, "app_id": "A0SLACKASK", "team": {"id": team, "name": f"Team {team}"},
-                 "enterprise": None, "is_enterprise_install": False, "authed_user": {"id": "U0ASKER"}}
+        grant = {
+            "ok": True,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write,users:read,reactions:read",
+            "bot_user_id": self.bot_user_id,
+            "app_id": "A0SLACKASK",
+            "team": {"id": team, "name": f"Team {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": "U0ASKER"},
+        }
         if rotating:
             refresh = f"xoxe-{team.lower()}-{next(self._ts)}"
             self._refresh_tokens[refresh] = team

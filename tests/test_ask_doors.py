@@ -20,7 +20,7 @@ QUESTION = "The retry logic in PR 412 times out on CI. Could someone look at the
 
 
 def opened_view(fake_slack, count: int = 1) -> dict:
-    call = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open")[count - 1:], what="views.open")[0]
+    call = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open")[count - 1 :], what="views.open")[0]
     view = call.args["view"]
     return json.loads(view) if isinstance(view, str) else view
 
@@ -34,6 +34,7 @@ def intro(view: dict) -> str:
 
 
 # --- the message shortcut ------------------------------------------------------------------------
+
 
 def test_message_shortcut_in_a_channel_prefills_the_first_sentence_and_the_messages_link(slack, fake_slack):
     message = fake_slack.say(HAL, GENERAL, QUESTION)
@@ -55,8 +56,9 @@ def test_message_shortcut_in_a_channel_prefills_the_first_sentence_and_the_messa
 
 def test_message_shortcut_in_a_thread_links_to_the_reply_in_its_thread(slack, fake_slack):
     parent = fake_slack.say(HAL, GENERAL, "Release train status for Friday.")
-    reply_in_thread = fake_slack.say(HANA, GENERAL, "Can someone pair on the flaky login test today? It fails one run in five.",
-                                     thread_ts=parent.ts)
+    reply_in_thread = fake_slack.say(
+        HANA, GENERAL, "Can someone pair on the flaky login test today? It fails one run in five.", thread_ts=parent.ts
+    )
 
     assert slack.message_shortcut(ASKER, reply_in_thread).status == 200
     blocks = blocks_of(opened_view(fake_slack))
@@ -83,7 +85,9 @@ def test_message_shortcut_where_slack_wont_link_still_opens_with_a_link_and_says
 
     assert fake_slack.calls_to("views.open")[0].at - started < 3.0
     scope = blocks_of(view)["scope"]["element"]["initial_value"]
-    assert scope.startswith(f"https://{TEAM_DOMAIN}.slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}")
+    assert scope.startswith(
+        f"https://{TEAM_DOMAIN}.slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}"
+    )
     assert blocks_of(view)["ask"]["element"]["initial_value"] == "The retry logic in PR 412 times out on CI."
     assert not fake_slack.responses and not fake_slack.calls_to("chat.postMessage")  # nothing said about it
 
@@ -96,7 +100,9 @@ def test_message_shortcut_in_a_dm_between_people_opens_with_a_built_link(slack, 
     blocks = blocks_of(opened_view(fake_slack))
 
     assert blocks["ask"]["element"]["initial_value"] == "Could you sanity check my on-call handover notes?"
-    assert blocks["scope"]["element"]["initial_value"].startswith(f"https://{TEAM_DOMAIN}.slack.com/archives/D0HALADA/p")
+    assert blocks["scope"]["element"]["initial_value"].startswith(
+        f"https://{TEAM_DOMAIN}.slack.com/archives/D0HALADA/p"
+    )
 
 
 def test_an_ask_started_from_a_message_goes_out_with_its_link(slack, fake_slack, redis_sync):
@@ -114,6 +120,7 @@ def test_an_ask_started_from_a_message_goes_out_with_its_link(slack, fake_slack,
 
 
 # --- the lightning menu and Home -----------------------------------------------------------------
+
 
 def test_global_shortcut_opens_a_blank_ask_with_the_start_small_hint_for_a_first_asker(slack, fake_slack):
     reply = slack.global_shortcut(ASKER)
@@ -140,8 +147,16 @@ def test_a_generous_helper_who_never_asked_is_nudged_privately_on_home(slack, fa
     store = app_server.app.services.store
 
     def helped_finish(helper):
-        ask = Ask(team_id="T0TEAM", asker=ASKER, text="Review the retry logic", scope="s", estimate_minutes=15,
-                  decline_line="no_reason", teammates=[helper], helpers=[helper])
+        ask = Ask(
+            team_id="T0TEAM",
+            asker=ASKER,
+            text="Review the retry logic",
+            scope="s",
+            estimate_minutes=15,
+            decline_line="no_reason",
+            teammates=[helper],
+            helpers=[helper],
+        )
         app_server.call(store.count_done(ask, "2026-W47"))
 
     for _ in range(3):
@@ -150,15 +165,24 @@ def test_a_generous_helper_who_never_asked_is_nudged_privately_on_home(slack, fa
 
     for user in (HAL, HANA):
         home_opened(slack, user)
-    published = fake_slack.wait_for(lambda: {c.args["user_id"]: json.dumps(c.args["view"], ensure_ascii=False)
-                                             for c in fake_slack.calls_to("views.publish")} if len(fake_slack.calls_to("views.publish")) == 2 else None,
-                                    what="both Home tabs")
+    published = fake_slack.wait_for(
+        lambda: (
+            {
+                c.args["user_id"]: json.dumps(c.args["view"], ensure_ascii=False)
+                for c in fake_slack.calls_to("views.publish")
+            }
+            if len(fake_slack.calls_to("views.publish")) == 2
+            else None
+        ),
+        what="both Home tabs",
+    )
 
     assert "asking is your turn to receive" in published[HAL].lower()
     assert "turn to receive" not in published[HANA]
 
 
 # --- /ask with mentions, user groups and channels ------------------------------------------------
+
 
 def test_slash_ask_with_mentions_chooses_them_and_keeps_the_ask_line_clean(slack, fake_slack):
     reply = slack.slash_ask(ASKER, "<@U0HELP1|hal> <@U0HELP2|hana> review the retry logic in PR 412")
@@ -195,7 +219,9 @@ def test_at_most_three_user_groups_are_looked_up_and_the_rest_are_named(slack, f
     for n in range(1, 5):
         fake_slack.usergroups[f"S0TEAM{n}"] = [f"U0HELP{n}"]
 
-    slack.slash_ask(ASKER, " ".join(f"<!subteam^S0TEAM{n}|@team{n}>" for n in range(1, 5)) + " review the launch checklist")
+    slack.slash_ask(
+        ASKER, " ".join(f"<!subteam^S0TEAM{n}|@team{n}>" for n in range(1, 5)) + " review the launch checklist"
+    )
     view = opened_view(fake_slack)
 
     assert blocks_of(view)["teammates"]["element"]["initial_users"] == [HAL, HANA, "U0HELP3"]
@@ -228,12 +254,16 @@ def test_slash_ask_help_is_a_short_private_how_to_instead_of_a_modal(slack, fake
 
 # --- coaching, never blocking --------------------------------------------------------------------
 
+
 def test_coaching_suggests_once_then_the_same_ask_goes_through_as_typed(slack, fake_slack, redis_sync):
     apologetic = "Sorry to bother, review the retry logic in PR 412"
 
     first = slack.submit_ask(ASKER, text=apologetic)
     assert first.json()["response_action"] == "errors"
-    assert "You don't need to apologise" in first.json()["errors"]["ask"] and "sorry to bother" in first.json()["errors"]["ask"]
+    assert (
+        "You don't need to apologise" in first.json()["errors"]["ask"]
+        and "sorry to bother" in first.json()["errors"]["ask"]
+    )
     assert not redis_sync.keys("{T0TEAM:ask:*")
 
     again = slack.submit_ask(ASKER, text=apologetic)
@@ -266,7 +296,9 @@ def test_a_vague_ask_is_coached_on_its_field(slack, fake_slack, redis_sync):
 def test_a_thank_you_that_apologises_is_coached_once(slack, fake_slack, redis_sync):
     taken_by_hal(slack, fake_slack)
     slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
-    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
+    prompt = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt"
+    )[0]
     slack.click(ASKER, prompt, "thanks_open")
     view = opened_view(fake_slack)
 
@@ -274,5 +306,7 @@ def test_a_thank_you_that_apologises_is_coached_once(slack, fake_slack, redis_sy
     coached = submit_thanks(slack, view, note)
     assert coached.json()["errors"]["note"].startswith("Say what their help changed")
     assert submit_thanks(slack, view, note).body == ""
-    delivered = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(HAL) if "says thanks" in m.all_text], what="thanks DM")[0]
+    delivered = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(HAL) if "says thanks" in m.all_text], what="thanks DM"
+    )[0]
     assert "the release went out on time" in delivered.all_text

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-
 ASKER, HAL, HANA, HUGO = "U0ASKER", "U0HELP1", "U0HELP2", "U0HELP3"
 
 
@@ -15,7 +14,9 @@ def send_ask(slack, fake_slack, teammates=(HAL, HANA, HUGO), **fields):
     """Submits a valid ask and waits until every teammate has their card."""
     reply = slack.submit_ask(ASKER, teammates=list(teammates), **fields)
     assert reply.status == 200 and reply.body == "", reply
-    fake_slack.wait_for(lambda: all(fake_slack.dms(uid) for uid in [*teammates, ASKER]), what="every card and the summary")
+    fake_slack.wait_for(
+        lambda: all(fake_slack.dms(uid) for uid in [*teammates, ASKER]), what="every card and the summary"
+    )
     fake_slack.settle(quiet=0.1)
     return {uid: fake_slack.dms(uid)[0] for uid in teammates}
 
@@ -31,6 +32,7 @@ def stored_ask(redis_sync):
 
 
 # --- the modal -----------------------------------------------------------------------------------
+
 
 def test_slash_ask_opens_the_modal_prefilled_with_the_command_text(slack, fake_slack):
     reply = slack.slash_ask(ASKER, "Review the retry logic in PR 412")
@@ -76,21 +78,24 @@ def test_slash_ask_with_storage_down_answers_kindly_and_opens_nothing(settings, 
     assert not fake_slack.calls_to("views.open")
 
 
-@pytest.mark.parametrize("fields, block_id, wording", [
-    ({"teammates": [ASKER, HAL]}, "teammates", "other than yourself"),
-    ({"teammates": [HAL, "U0BOT"]}, "teammates", "Build Bot"),
-    ({"teammates": ["U0GONE"]}, "teammates", "No longer in the workspace"),
-    ({"teammates": ["U0NOSUCH"]}, "teammates", "No longer in the workspace"),
-    ({"teammates": [f"U0HELP{n}" for n in range(1, 12)]}, "teammates", "at most 10"),
-    ({"teammates": []}, "teammates", "at least one"),
-    ({"text": "help pls"}, "ask", "Say a bit more"),
-    ({"scope": "   "}, "scope", "what is in and what is out"),
-    ({"estimate": None}, "estimate", "how long"),
-    ({"decline": None}, "decline", "how they can say no"),
-    ({"decline": "ignore-me"}, "decline", "how they can say no"),
-    ({"needed_by": "2020-01-01"}, "needed_by", "passed"),
-    ({"helpers_needed": "3", "teammates": [HAL, HANA]}, "helpers_needed", "more helpers than people"),
-])
+@pytest.mark.parametrize(
+    "fields, block_id, wording",
+    [
+        ({"teammates": [ASKER, HAL]}, "teammates", "other than yourself"),
+        ({"teammates": [HAL, "U0BOT"]}, "teammates", "Build Bot"),
+        ({"teammates": ["U0GONE"]}, "teammates", "No longer in the workspace"),
+        ({"teammates": ["U0NOSUCH"]}, "teammates", "No longer in the workspace"),
+        ({"teammates": [f"U0HELP{n}" for n in range(1, 12)]}, "teammates", "at most 10"),
+        ({"teammates": []}, "teammates", "at least one"),
+        ({"text": "help pls"}, "ask", "Say a bit more"),
+        ({"scope": "   "}, "scope", "what is in and what is out"),
+        ({"estimate": None}, "estimate", "how long"),
+        ({"decline": None}, "decline", "how they can say no"),
+        ({"decline": "ignore-me"}, "decline", "how they can say no"),
+        ({"needed_by": "2020-01-01"}, "needed_by", "passed"),
+        ({"helpers_needed": "3", "teammates": [HAL, HANA]}, "helpers_needed", "more helpers than people"),
+    ],
+)
 def test_invalid_ask_gets_a_field_error_and_sends_nothing(slack, fake_slack, redis_sync, fields, block_id, wording):
     reply = slack.submit_ask(ASKER, **fields)
 
@@ -105,6 +110,7 @@ def test_invalid_ask_gets_a_field_error_and_sends_nothing(slack, fake_slack, red
 
 
 # --- routing -------------------------------------------------------------------------------------
+
 
 def test_submitted_ask_is_stored_and_each_teammate_gets_one_card(slack, fake_slack, redis_sync):
     cards = send_ask(slack, fake_slack, needed_by="2099-03-06", helpers_needed="1")
@@ -144,6 +150,7 @@ def test_rate_limited_sends_wait_for_retry_after_and_still_deliver_every_card(sl
 
 
 # --- answers -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("reaction", ["white_check_mark", "heavy_check_mark", "+1", "raised_hands", "+1::skin-tone-3"])
 def test_accepting_by_reaction_takes_the_ask_and_tells_everyone_kindly(slack, fake_slack, redis_sync, reaction):
@@ -277,8 +284,13 @@ def test_simultaneous_accepts_have_exactly_one_winner(slack, fake_slack, redis_s
 
 def test_event_retries_and_duplicate_deliveries_do_nothing_twice(slack, fake_slack, redis_sync):
     cards = send_ask(slack, fake_slack)
-    event = {"type": "reaction_added", "user": HAL, "reaction": "white_check_mark",
-             "item": {"type": "message", "channel": cards[HAL].channel, "ts": cards[HAL].ts}, "event_ts": "1.0"}
+    event = {
+        "type": "reaction_added",
+        "user": HAL,
+        "reaction": "white_check_mark",
+        "item": {"type": "message", "channel": cards[HAL].channel, "ts": cards[HAL].ts},
+        "event_ts": "1.0",
+    }
 
     first = slack.send_event(event, event_id="Ev0DUPLICATE")
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -302,7 +314,9 @@ def test_cancel_closes_every_card_and_only_the_asker_may(slack, fake_slack, redi
     assert stored_ask(redis_sync)["status"] == "open"
 
     slack.click(ASKER, summary, "ask_cancel")
-    fake_slack.wait_for(lambda: all("No longer needed" in card_text(fake_slack, uid) for uid in cards), what="cards closed")
+    fake_slack.wait_for(
+        lambda: all("No longer needed" in card_text(fake_slack, uid) for uid in cards), what="cards closed"
+    )
     fake_slack.settle()
     assert stored_ask(redis_sync)["status"] == "cancelled"
     assert "Cancelled" in fake_slack.dms(ASKER)[0].all_text
@@ -356,4 +370,8 @@ def test_healthz_reports_redis(app_server):
 
     with urllib.request.urlopen(app_server.url + "/healthz") as response:
         assert response.status == 200
-        assert json.loads(response.read()) == {"status": "ok", "redis": "ok", "effects": {"pending": 0, "oldest_seconds": 0.0}}
+        assert json.loads(response.read()) == {
+            "status": "ok",
+            "redis": "ok",
+            "effects": {"pending": 0, "oldest_seconds": 0.0},
+        }

@@ -17,17 +17,37 @@ PEOPLE = {
 
 
 def draft(**changes) -> Draft:
-    fields = dict(text="Review the retry logic in PR 412", scope="In: retry.py. Out: tests.", estimate_minutes=30,
-                  decline_line="no_reason", teammates=["U0HAL"], needed_by=None, helpers_needed=1)
+    fields = dict(
+        text="Review the retry logic in PR 412",
+        scope="In: retry.py. Out: tests.",
+        estimate_minutes=30,
+        decline_line="no_reason",
+        teammates=["U0HAL"],
+        needed_by=None,
+        helpers_needed=1,
+    )
     return Draft(**{**fields, **changes})
 
 
-@pytest.mark.parametrize("reaction, answer", [
-    ("white_check_mark", Answer.ACCEPT), ("heavy_check_mark", Answer.ACCEPT), ("+1", Answer.ACCEPT),
-    ("raised_hands", Answer.ACCEPT), ("+1::skin-tone-3", Answer.ACCEPT), ("raised_hands::skin-tone-6", Answer.ACCEPT),
-    ("x", Answer.DECLINE), ("no_entry_sign", Answer.DECLINE), ("-1", Answer.DECLINE), ("-1::skin-tone-2", Answer.DECLINE),
-    ("tada", None), ("", None), ("x_x", None), ("white_check_mark_extra", None),
-])
+@pytest.mark.parametrize(
+    "reaction, answer",
+    [
+        ("white_check_mark", Answer.ACCEPT),
+        ("heavy_check_mark", Answer.ACCEPT),
+        ("+1", Answer.ACCEPT),
+        ("raised_hands", Answer.ACCEPT),
+        ("+1::skin-tone-3", Answer.ACCEPT),
+        ("raised_hands::skin-tone-6", Answer.ACCEPT),
+        ("x", Answer.DECLINE),
+        ("no_entry_sign", Answer.DECLINE),
+        ("-1", Answer.DECLINE),
+        ("-1::skin-tone-2", Answer.DECLINE),
+        ("tada", None),
+        ("", None),
+        ("x_x", None),
+        ("white_check_mark_extra", None),
+    ],
+)
 def test_reaction_vocabulary(reaction, answer):
     assert answer_for_reaction(reaction) is answer
 
@@ -41,20 +61,23 @@ def test_needed_by_today_is_fine_and_yesterday_is_not():
     assert "needed_by" in validate(draft(needed_by=date(2026, 11, 19)), "U0ASKER", PEOPLE, TODAY, ENGLISH)
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"text": "pls help"}, "ask"),
-    ({"text": "x" * 40}, "ask"),  # long but not words
-    ({"text": "Review the retry logic " + "x" * 200}, "ask"),
-    ({"scope": ""}, "scope"),
-    ({"estimate_minutes": 7}, "estimate"),
-    ({"decline_line": None}, "decline"),
-    ({"teammates": ["U0ASKER"]}, "teammates"),
-    ({"teammates": ["U0BOT"]}, "teammates"),
-    ({"teammates": ["U0GONE"]}, "teammates"),
-    ({"teammates": [f"U{n}" for n in range(11)]}, "teammates"),
-    ({"helpers_needed": 2}, "helpers_needed"),
-    ({"helpers_needed": 0}, "helpers_needed"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"text": "pls help"}, "ask"),
+        ({"text": "x" * 40}, "ask"),  # long but not words
+        ({"text": "Review the retry logic " + "x" * 200}, "ask"),
+        ({"scope": ""}, "scope"),
+        ({"estimate_minutes": 7}, "estimate"),
+        ({"decline_line": None}, "decline"),
+        ({"teammates": ["U0ASKER"]}, "teammates"),
+        ({"teammates": ["U0BOT"]}, "teammates"),
+        ({"teammates": ["U0GONE"]}, "teammates"),
+        ({"teammates": [f"U{n}" for n in range(11)]}, "teammates"),
+        ({"helpers_needed": 2}, "helpers_needed"),
+        ({"helpers_needed": 0}, "helpers_needed"),
+    ],
+)
 def test_vague_or_impossible_asks_name_the_field(changes, field):
     assert field in validate(draft(**changes), "U0ASKER", PEOPLE, TODAY, ENGLISH)
 

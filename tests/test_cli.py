@@ -20,9 +20,9 @@ from slack_requests import SlackRequests
 
 from slack_app.settings import MissingSetting, Settings
 from slack_app.slack.slack_api import SLACK_CONNECTIONS
+from slack_app.store.sealing import Seal, new_key
 from slack_app.wiring.app import REDIS_CONNECTIONS
 from slack_app.wiring.server import REQUEST_SOCKETS
-from slack_app.store.sealing import Seal, new_key
 
 SERVE = [sys.executable, "-m", "slack_app.cli", "serve"]
 
@@ -38,10 +38,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("present, missing", [
-    ({}, "SLACK_BOT_TOKEN"),
-    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
-])
+@pytest.mark.parametrize(
+    "present, missing",
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+    ],
+)
 def test_missing_credentials_give_one_clear_line_and_exit_2(tmp_path, present, missing):
     result = subprocess.run(SERVE, cwd=tmp_path, env=clean_env(**present), capture_output=True, text=True, timeout=30)
 
@@ -63,9 +66,13 @@ def test_settings_come_from_a_dotenv_file_with_the_environment_winning(tmp_path)
 
 
 def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp_path, fake_slack):
-    process, url, output_file = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="cli-secret",
-                                            SLACK_API_URL=fake_slack.api_url.rstrip("/"),
-                                            SLACK_ASK_DATA_DIR=str(tmp_path / "data"))
+    process, url, output_file = start_serve(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="cli-secret",
+        SLACK_API_URL=fake_slack.api_url.rstrip("/"),
+        SLACK_ASK_DATA_DIR=str(tmp_path / "data"),
+    )
     try:
         health = wait_for_health(url + "/healthz")
         slack = SlackRequests(url, "cli-secret", fake_slack)
@@ -93,7 +100,9 @@ def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp
 
 def private_socket_only(output: str) -> bool:
     """The embedded Valkey was reachable only through a Unix socket in a directory private to its user."""
-    url = json.loads(next(line for line in output.splitlines() if "started embedded Valkey" in line))["msg"].split(" at ")[1]
+    url = json.loads(next(line for line in output.splitlines() if "started embedded Valkey" in line))["msg"].split(
+        " at "
+    )[1]
     path = Path(url.split(",")[0].removeprefix("unix://"))
     return url.startswith("unix://") and path.name == "valkey.sock" and not path.parent.exists()  # removed on exit
 
@@ -116,8 +125,13 @@ def tcp_listeners(pid: int) -> list[str]:
 
 
 def test_embedded_valkey_listens_on_a_private_unix_socket_and_no_tcp_port(tmp_path, fake_slack):
-    process, url, _ = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="cli-secret",
-                                  SLACK_API_URL=fake_slack.api_url, SLACK_ASK_DATA_DIR=str(tmp_path / "data"))
+    process, url, _ = start_serve(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="cli-secret",
+        SLACK_API_URL=fake_slack.api_url,
+        SLACK_ASK_DATA_DIR=str(tmp_path / "data"),
+    )
     try:
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         (valkey,) = [int(pid) for pid in children if "valkey" in Path(f"/proc/{pid}/cmdline").read_text()]
@@ -128,7 +142,11 @@ def test_embedded_valkey_listens_on_a_private_unix_socket_and_no_tcp_port(tmp_pa
         assert tcp_listeners(valkey) == []
         assert mode == 0o700 and socket_dir.stat().st_uid == os.getuid()
         assert tcp_listeners(process.pid) != []  # the app itself, on its HTTP port
-        assert wait_for_health(url + "/healthz") == {"status": "ok", "redis": "ok", "effects": {"pending": 0, "oldest_seconds": 0.0}}
+        assert wait_for_health(url + "/healthz") == {
+            "status": "ok",
+            "redis": "ok",
+            "effects": {"pending": 0, "oldest_seconds": 0.0},
+        }
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -142,8 +160,14 @@ def start_serve(tmp_path, **env: str) -> tuple[subprocess.Popen, str, Path]:
     while it runs, which would stall the server once full)."""
     port, output = free_port(), tmp_path / f"serve-{len(list(tmp_path.glob('serve-*')))}.log"
     with open(output, "w") as log:
-        process = subprocess.Popen([*SERVE, "--port", str(port), "--host", "127.0.0.1"], cwd=tmp_path,
-                                   env=clean_env(**env), stdout=log, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [*SERVE, "--port", str(port), "--host", "127.0.0.1"],
+            cwd=tmp_path,
+            env=clean_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url + "/healthz")
@@ -156,8 +180,15 @@ def start_serve(tmp_path, **env: str) -> tuple[subprocess.Popen, str, Path]:
 def start_instance(tmp_path, redis_url: str, fake, **env: str) -> tuple[subprocess.Popen, SlackRequests]:
     """One of several `slack-ask serve` instances on one Redis and one fake Slack, which a test may kill:
     another takes over a dead one's effects after a second."""
-    process, url, _ = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
-                                  REDIS_URL=redis_url, SLACK_API_URL=fake.api_url, EFFECT_RETRY_SECONDS="1", **env)
+    process, url, _ = start_serve(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="s",
+        REDIS_URL=redis_url,
+        SLACK_API_URL=fake.api_url,
+        EFFECT_RETRY_SECONDS="1",
+        **env,
+    )
     return process, SlackRequests(url, "s", fake)
 
 
@@ -207,32 +238,63 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
     from slack_app.store.scheduler import Job, Scheduler
     from slack_app.store.store import Store
 
-    ask = Ask(team_id="T0TEAM", asker="U0ASKER", text="Review the retry logic in PR 412", scope="retry.py",
-              estimate_minutes=30, decline_line="no_reason", teammates=["U0HELP1"], helpers=["U0HELP1"],
-              status=Status.DONE, done_at=1.0)
+    ask = Ask(
+        team_id="T0TEAM",
+        asker="U0ASKER",
+        text="Review the retry logic in PR 412",
+        scope="retry.py",
+        estimate_minutes=30,
+        decline_line="no_reason",
+        teammates=["U0HELP1"],
+        helpers=["U0HELP1"],
+        status=Status.DONE,
+        done_at=1.0,
+    )
 
     async def prepare():
         redis = Redis.from_url(redis_url, decode_responses=True)
         await Store(redis).save_ask(ask)
-        await Scheduler(redis).schedule(Job(id=f"thanks_reminder:{ask.id}:U0HELP1", team_id="T0TEAM", kind="thanks_reminder",
-                                            due=0, payload={"ask_id": ask.id, "helper": "U0HELP1"}))
+        await Scheduler(redis).schedule(
+            Job(
+                id=f"thanks_reminder:{ask.id}:U0HELP1",
+                team_id="T0TEAM",
+                kind="thanks_reminder",
+                due=0,
+                payload={"ask_id": ask.id, "helper": "U0HELP1"},
+            )
+        )
         await redis.aclose()
 
     run(prepare())
-    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url,
-                    SLACK_API_URL=fake_slack.api_url)
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="s",
+        REDIS_URL=redis_url,
+        SLACK_API_URL=fake_slack.api_url,
+    )
     # started with the open-files soft limit many systems give a process (a shell sets it: a preexec_fn is not
     # safe beside this test process's threads)
-    process = subprocess.Popen(["sh", "-c", f'ulimit -Sn 1024 && exec "{sys.executable}" -m slack_app.cli worker'],
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        ["sh", "-c", f'ulimit -Sn 1024 && exec "{sys.executable}" -m slack_app.cli worker'],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
-        fake_slack.wait_for(lambda: any("gentle nudge" in m.all_text for m in fake_slack.dms("U0ASKER")), timeout=15,
-                            what="the worker's reminder")
+        fake_slack.wait_for(
+            lambda: any("gentle nudge" in m.all_text for m in fake_slack.dms("U0ASKER")),
+            timeout=15,
+            what="the worker's reminder",
+        )
         if hasattr(os, "SCHED_IDLE"):  # background work: any request to answer takes the CPU from it
             assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
         # its Slack and Redis pools need more sockets than the usual default of 1,024 open files
         wanted = SLACK_CONNECTIONS + REDIS_CONNECTIONS + REQUEST_SOCKETS
-        assert open_files_allowed(process.pid) == (wanted if OPEN_FILES_HARD == resource.RLIM_INFINITY else min(OPEN_FILES_HARD, wanted))
+        assert open_files_allowed(process.pid) == (
+            wanted if OPEN_FILES_HARD == resource.RLIM_INFINITY else min(OPEN_FILES_HARD, wanted)
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
@@ -243,17 +305,29 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
 
 
 def test_digest_in_oauth_mode_asks_which_workspace(tmp_path):
-    env = clean_env(SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="c", SLACK_SIGNING_SECRET="s", REDIS_URL="redis://127.0.0.1:1",
-                    SLACK_ASK_ENCRYPTION_KEY=new_key())
-    result = subprocess.run([sys.executable, "-m", "slack_app.cli", "digest", "--preview"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=30)
+    env = clean_env(
+        SLACK_CLIENT_ID="1.2",
+        SLACK_CLIENT_SECRET="c",
+        SLACK_SIGNING_SECRET="s",
+        REDIS_URL="redis://127.0.0.1:1",
+        SLACK_ASK_ENCRYPTION_KEY=new_key(),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "slack_app.cli", "digest", "--preview"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
     assert result.returncode == 2 and "--team" in result.stderr and "Traceback" not in result.stderr
 
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "slack_app.cli", *args], env=clean_env(**env), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "slack_app.cli", *args], env=clean_env(**env), capture_output=True, text=True, timeout=60
+    )
 
 
 OAUTH = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s"}
@@ -283,9 +357,17 @@ def test_keygen_prints_a_fresh_key_and_rotate_key_reseals_every_installation(red
     async def install_with(key: str) -> None:
         redis = Redis.from_url(redis_url, decode_responses=True)
         for team in ("T0ONE", "T0TWO"):
-            await RedisInstallationStore(redis, Seal((key,))).async_save(Installation(
-                app_id="A0SLACKASK", team_id=team, user_id="U0ADMIN", bot_token=f"xoxb-{team}-secret", bot_id="B1",
-                bot_user_id="U0SLACKASK", user_token=f"xoxp-{team}-secret"))
+            await RedisInstallationStore(redis, Seal((key,))).async_save(
+                Installation(
+                    app_id="A0SLACKASK",
+                    team_id=team,
+                    user_id="U0ADMIN",
+                    bot_token=f"xoxb-{team}-secret",
+                    bot_id="B1",
+                    bot_user_id="U0SLACKASK",
+                    user_token=f"xoxp-{team}-secret",
+                )
+            )
         await redis.aclose()
 
     run(install_with(old))

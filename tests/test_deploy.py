@@ -276,11 +276,20 @@ def test_final_stage_runs_as_a_fixed_non_root_uid():
 def test_runtime_stage_gets_only_the_venv_from_the_build_stage():
     final_copies = [arguments for keyword, arguments in FINAL if keyword in ("COPY", "ADD")]
     assert final_copies and all(arguments.startswith("--from=") for arguments in final_copies), final_copies
-    build_installs = [arguments for stage in STAGES[:-1] for keyword, arguments in stage if keyword == "RUN" and "pip install" in arguments]
+    build_installs = [
+        arguments
+        for stage in STAGES[:-1]
+        for keyword, arguments in stage
+        if keyword == "RUN" and "pip install" in arguments
+    ]
     assert build_installs, "no pip install in the build stage"
     assert all("--no-cache-dir" in run for run in build_installs), build_installs
-    assert any(re.search(r"pip install (--no-cache-dir )?\.(\s|$)", run) for run in build_installs), "the project itself (.) is not installed"
-    assert not any("-e" in shlex.split(run) for run in build_installs), "an editable install points back at the source tree"
+    assert any(re.search(r"pip install (--no-cache-dir )?\.(\s|$)", run) for run in build_installs), (
+        "the project itself (.) is not installed"
+    )
+    assert not any("-e" in shlex.split(run) for run in build_installs), (
+        "an editable install points back at the source tree"
+    )
 
 
 def test_dockerfile_copies_everything_pip_install_reads():
@@ -308,8 +317,14 @@ def test_dockerfile_copies_everything_pip_install_reads():
 
 def test_dockerignore_keeps_secrets_history_and_tests_out_of_the_context():
     patterns = dockerignore_patterns()
-    for path in [".env", ".git/HEAD", "tests/test_deploy.py", "bench/run.py", ".slack-ask/valkey/appendonly.aof",
-                 "slack_app/__pycache__/app.cpython-311.pyc"]:
+    for path in [
+        ".env",
+        ".git/HEAD",
+        "tests/test_deploy.py",
+        "bench/run.py",
+        ".slack-ask/valkey/appendonly.aof",
+        "slack_app/__pycache__/app.cpython-311.pyc",
+    ]:
         assert ignored(path, patterns), f"{path} would be sent to the builder"
     for path in ["pyproject.toml", "README.md", "slack_app/wiring/app.py", "blocks/ask_card.json.j2"]:
         assert not ignored(path, patterns), f"{path} is excluded but the build needs it"
@@ -419,7 +434,10 @@ def test_probes_hit_healthz_on_the_app_port():
     # well after readiness has already taken the pod out of the Service.
     liveness, readiness = container["livenessProbe"], container["readinessProbe"]
     assert liveness["periodSeconds"] * liveness["failureThreshold"] >= 30
-    assert readiness["periodSeconds"] * readiness["failureThreshold"] < liveness["periodSeconds"] * liveness["failureThreshold"]
+    assert (
+        readiness["periodSeconds"] * readiness["failureThreshold"]
+        < liveness["periodSeconds"] * liveness["failureThreshold"]
+    )
 
 
 def test_resources_are_requested_and_limited():
@@ -598,7 +616,7 @@ def test_compose_proxy_round_robins_over_exactly_the_app_replicas():
     mounts = [volume.split(":") for volume in proxy["volumes"]]
     config = next(DEPLOY / source for source, target, *_ in mounts if target == "/etc/caddy/Caddyfile")
     text = config.read_text()
-    upstreams = set(re.findall(r"([\w-]+):%d\b" % DEFAULT_PORT, text))
+    upstreams = set(re.findall(rf"([\w-]+):{DEFAULT_PORT}\b", text))
     assert upstreams == set(apps), upstreams
     assert "health_uri /healthz" in text
     assert "lb_policy round_robin" in text

@@ -22,8 +22,22 @@ from slack_app.text.i18n import ENGLISH, language
 from slack_app.text.render import SECTION_TEXT_LIMIT, escape_mrkdwn
 
 WEEK = "2026-W47"
-HOSTILE_UNITS = ["<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|x>", "&", "\"", "\\", "{{ 7*7 }}",
-                 "{% if 1 %}", "</script>", "\u202e", "😀", "\n", "*_~`"]
+HOSTILE_UNITS = [
+    "<!channel>",
+    "<!here>",
+    "<@U0VICTIM>",
+    "<https://evil.example|x>",
+    "&",
+    '"',
+    "\\",
+    "{{ 7*7 }}",
+    "{% if 1 %}",
+    "</script>",
+    "\u202e",
+    "😀",
+    "\n",
+    "*_~`",
+]
 
 
 def hostile(length: int) -> str:
@@ -31,10 +45,27 @@ def hostile(length: int) -> str:
     return (text * (length // len(text) + 1))[:length]
 
 
-def kudos(ask_id="A1", helper="U0HELPER", *, asker="U0ASKER", note="It shipped on time.", shared=True,
-          minutes=30, at=1_790_000_000.0, ask="Review the retry logic in PR 412") -> dict:
-    return {"ask_id": ask_id, "ask": ask, "asker": asker, "helper": helper, "note": note, "shared": shared,
-            "estimate_minutes": minutes, "at": at}
+def kudos(
+    ask_id="A1",
+    helper="U0HELPER",
+    *,
+    asker="U0ASKER",
+    note="It shipped on time.",
+    shared=True,
+    minutes=30,
+    at=1_790_000_000.0,
+    ask="Review the retry logic in PR 412",
+) -> dict:
+    return {
+        "ask_id": ask_id,
+        "ask": ask,
+        "asker": asker,
+        "helper": helper,
+        "note": note,
+        "shared": shared,
+        "estimate_minutes": minutes,
+        "at": at,
+    }
 
 
 def texts(message: dict) -> list[str]:
@@ -48,7 +79,11 @@ def texts(message: dict) -> list[str]:
 
 
 def note_sections(message: dict) -> list[str]:
-    return [block["text"]["text"] for block in message["blocks"] if block["type"] == "section" and " → " in block["text"]["text"]]
+    return [
+        block["text"]["text"]
+        for block in message["blocks"]
+        if block["type"] == "section" and " → " in block["text"]["text"]
+    ]
 
 
 def thanks_text(message: dict) -> str:
@@ -104,7 +139,9 @@ def test_the_headline_counts_distinct_asks_distinct_helpers_and_minutes_per_ask_
     assert "*4 asks helped* by *3 people* — about *3 hrs 20 mins* of time given." in headline
     assert "4 asks" in message["text"] and "3 people" in message["text"] and "3 hrs 20 mins" in message["text"]
     assert message["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Kudos this week"}}
-    assert message["blocks"][1]["elements"][0]["text"] == "Week 47, 2026 · Mon 16 Nov\u2009–\u2009Sun 22 Nov"  # Babel's thin spaces
+    assert (
+        message["blocks"][1]["elements"][0]["text"] == "Week 47, 2026 · Mon 16 Nov\u2009–\u2009Sun 22 Nov"
+    )  # Babel's thin spaces
     assert_within_limits(message)
 
 
@@ -115,8 +152,17 @@ def test_a_repeated_thank_you_for_the_same_ask_and_helper_counts_once():
     assert [note["note"] for note in digest.shared_notes] == ["first"]
 
 
-@pytest.mark.parametrize("minutes, label", [(0, "0 mins"), (45, "45 mins"), (60, "1 hr"), (195, "3 hrs 15 mins"),
-                                            (2 * 24 * 60 + 60, "49 hrs"), (600_000, "10,000 hrs")])
+@pytest.mark.parametrize(
+    "minutes, label",
+    [
+        (0, "0 mins"),
+        (45, "45 mins"),
+        (60, "1 hr"),
+        (195, "3 hrs 15 mins"),
+        (2 * 24 * 60 + 60, "49 hrs"),
+        (600_000, "10,000 hrs"),
+    ],
+)
 def test_time_is_shown_in_hours_and_minutes(minutes, label):
     assert format_minutes(minutes, ENGLISH) == label
 
@@ -164,8 +210,14 @@ def test_helpers_are_in_id_order_whatever_their_counts():
 
 
 def test_declines_are_no_input_and_the_digest_has_no_place_for_them():
-    assert set(Digest.__dataclass_fields__) == {"week", "asks_helped", "helpers", "minutes_given", "shared_notes",
-                                                "total_thanks"}
+    assert set(Digest.__dataclass_fields__) == {
+        "week",
+        "asks_helped",
+        "helpers",
+        "minutes_given",
+        "shared_notes",
+        "total_thanks",
+    }
     record = kudos()
     assert set(summarise([{**record, "declined_by": ["U0NOPE"]}], WEEK).shared_notes[0]) == set(record)
 
@@ -175,7 +227,9 @@ def test_declines_are_no_input_and_the_digest_has_no_place_for_them():
 
 def test_hostile_notes_and_asks_are_inert_and_shown_as_typed():
     note = "Thanks! <!channel> <@U0VICTIM> & {{ 7*7 }} {% if 1 %}x{% endif %} <https://evil.example|x>"
-    message = render_digest(summarise([kudos(note=note, ask="Fix <!here> & {{ 7*7 }}")], WEEK), skip_empty=False, lang=ENGLISH)
+    message = render_digest(
+        summarise([kudos(note=note, ask="Fix <!here> & {{ 7*7 }}")], WEEK), skip_empty=False, lang=ENGLISH
+    )
     everything = json.dumps(message, ensure_ascii=False)
 
     for ping in ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil"):
@@ -201,8 +255,18 @@ def test_a_pathological_note_stays_inside_its_section(note):
 
 
 def busy_week(count: int, helpers: int) -> list[dict]:
-    return [kudos(f"A{n:04d}", f"U0HELP{n % helpers:04d}", asker=f"U0ASK{n % 50:02d}", note=hostile(1000),
-                  ask=hostile(150), minutes=240, at=1_790_000_000.0 + n) for n in range(count)]
+    return [
+        kudos(
+            f"A{n:04d}",
+            f"U0HELP{n % helpers:04d}",
+            asker=f"U0ASK{n % 50:02d}",
+            note=hostile(1000),
+            ask=hostile(150),
+            minutes=240,
+            at=1_790_000_000.0 + n,
+        )
+        for n in range(count)
+    ]
 
 
 def test_a_busy_week_fits_slacks_limits_with_whole_notes_and_a_true_count_of_the_rest():
@@ -212,7 +276,7 @@ def test_a_busy_week_fits_slacks_limits_with_whole_notes_and_a_true_count_of_the
     assert_within_limits(message)
     shown = note_sections(message)
     assert 10 <= len(shown) < 500
-    for section, record in zip(shown, week):  # oldest first
+    for section, record in zip(shown, week, strict=False):  # oldest first
         assert quoted(record["note"]) in section  # every shown note whole
     more = [text for text in texts(message) if text.startswith("…and ")]
     assert more == [f"…and {500 - len(shown)} more thank-yous"]
@@ -253,8 +317,10 @@ def test_more_helpers_than_any_message_can_name_are_summed_up_at_the_end():
     assert_within_limits(message)
     line = thanks_text(message)
     named = re.findall(r"<@(U\d{31})>", line)
-    assert named == ids[:len(named)] and len(set(named)) == len(named)
-    assert line.endswith(f" and {30_000 - len(named):,} more — every one of these started with someone being asked, and saying yes.")
+    assert named == ids[: len(named)] and len(set(named)) == len(named)
+    assert line.endswith(
+        f" and {30_000 - len(named):,} more — every one of these started with someone being asked, and saying yes."
+    )
     assert len(note_sections(message)) >= 10
 
 
@@ -303,26 +369,34 @@ def test_a_week_with_only_private_notes_still_thanks_everyone():
     assert thanks_text(message).startswith("Thank you, <@U0HELPER> — ")
 
 
-@pytest.mark.parametrize("broken", [
-    None, "not a dict", 42, [], {},
-    {k: v for k, v in kudos().items() if k != "helper"},
-    {k: v for k, v in kudos().items() if k != "at"},
-    {**kudos(), "ask_id": ""},
-    {**kudos(), "ask_id": 7},
-    {**kudos(), "ask": None},
-    {**kudos(), "helper": "<!channel>"},
-    {**kudos(), "helper": "U" + "X" * 200},
-    {**kudos(), "helper": "U0HELPER\n"},
-    {**kudos(), "asker": 12},
-    {**kudos(), "note": ["x"]},
-    {**kudos(), "shared": "yes"},
-    {**kudos(), "estimate_minutes": "30"},
-    {**kudos(), "estimate_minutes": True},
-    {**kudos(), "estimate_minutes": -5},
-    {**kudos(), "estimate_minutes": 10**12},
-    {**kudos(), "at": "yesterday"},
-    {**kudos(), "at": float("nan")},
-], ids=repr)
+@pytest.mark.parametrize(
+    "broken",
+    [
+        None,
+        "not a dict",
+        42,
+        [],
+        {},
+        {k: v for k, v in kudos().items() if k != "helper"},
+        {k: v for k, v in kudos().items() if k != "at"},
+        {**kudos(), "ask_id": ""},
+        {**kudos(), "ask_id": 7},
+        {**kudos(), "ask": None},
+        {**kudos(), "helper": "<!channel>"},
+        {**kudos(), "helper": "U" + "X" * 200},
+        {**kudos(), "helper": "U0HELPER\n"},
+        {**kudos(), "asker": 12},
+        {**kudos(), "note": ["x"]},
+        {**kudos(), "shared": "yes"},
+        {**kudos(), "estimate_minutes": "30"},
+        {**kudos(), "estimate_minutes": True},
+        {**kudos(), "estimate_minutes": -5},
+        {**kudos(), "estimate_minutes": 10**12},
+        {**kudos(), "at": "yesterday"},
+        {**kudos(), "at": float("nan")},
+    ],
+    ids=repr,
+)
 def test_a_corrupted_record_is_skipped_and_the_rest_still_counts(broken):
     good = kudos("A2", "U0GOOD", note="The good note.", minutes=60)
     digest = summarise([broken, good], WEEK)

@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from slack_requests import SlackRequests
@@ -28,8 +29,13 @@ def served(tmp_path_factory):
 
     tmp_path = tmp_path_factory.mktemp("edge")
     fake = FakeSlack(token="xoxb-edge-token").start()
-    process, url, log = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-edge-token", SLACK_SIGNING_SECRET=SECRET,
-                                    SLACK_API_URL=fake.api_url, SLACK_ASK_DATA_DIR=str(tmp_path / "data"))
+    process, url, log = start_serve(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-edge-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.api_url,
+        SLACK_ASK_DATA_DIR=str(tmp_path / "data"),
+    )
     yield process, url, log, fake
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)
@@ -40,14 +46,21 @@ def served(tmp_path_factory):
 
 
 def rss(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
 
 
-def send_huge(url: str, headers: dict[str, str], *, declared: bool, size: int = HUGE, path: str = "/slack/events",
-              method: str = "POST") -> tuple[int, int]:
+def send_huge(
+    url: str,
+    headers: dict[str, str],
+    *,
+    declared: bool,
+    size: int = HUGE,
+    path: str = "/slack/events",
+    method: str = "POST",
+) -> tuple[int, int]:
     """Streams `size` bytes (with a Content-Length, or chunked) until the server answers; returns its
     status and how many bytes of the body had been sent by then."""
     host, port = urllib.parse.urlsplit(url).netloc.split(":")
@@ -77,12 +90,15 @@ def signed(body: str, timestamp: int | None = None) -> dict[str, str]:
     return payloads.signed_headers(SlackRequests("http://x", SECRET).signer, body, payloads.JSON, timestamp=timestamp)
 
 
-@pytest.mark.parametrize("headers, declared, status", [
-    pytest.param({"Content-Type": "application/json"}, True, 401, id="unsigned, declared"),
-    pytest.param({"Content-Type": "application/json"}, False, 401, id="unsigned, chunked"),
-    pytest.param(signed("{}"), True, 413, id="valid-looking headers, declared"),
-    pytest.param(signed("{}"), False, 413, id="valid-looking headers, chunked"),
-])
+@pytest.mark.parametrize(
+    "headers, declared, status",
+    [
+        pytest.param({"Content-Type": "application/json"}, True, 401, id="unsigned, declared"),
+        pytest.param({"Content-Type": "application/json"}, False, 401, id="unsigned, chunked"),
+        pytest.param(signed("{}"), True, 413, id="valid-looking headers, declared"),
+        pytest.param(signed("{}"), False, 413, id="valid-looking headers, chunked"),
+    ],
+)
 def test_a_200_mb_body_is_refused_fast_with_memory_flat(served, headers, declared, status):
     process, url, log, _ = served
     before, log_before = rss(process.pid), log.stat().st_size
@@ -98,8 +114,16 @@ def test_a_200_mb_body_is_refused_fast_with_memory_flat(served, headers, declare
     assert log.stat().st_size - log_before < 2048
 
 
-@pytest.mark.parametrize("path, method", [("/slack/install", "GET"), ("/healthz", "GET"), ("/metrics", "GET"),
-                                          ("/slack/oauth_redirect", "GET"), ("/nowhere", "POST")])
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/slack/install", "GET"),
+        ("/healthz", "GET"),
+        ("/metrics", "GET"),
+        ("/slack/oauth_redirect", "GET"),
+        ("/nowhere", "POST"),
+    ],
+)
 def test_every_route_refuses_an_oversized_body_the_same_way(served, path, method):
     process, url, _, _ = served
     before = rss(process.pid)
@@ -112,14 +136,16 @@ def test_every_route_refuses_an_oversized_body_the_same_way(served, path, method
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     """POSTs to /slack/events, sending the body only while the server has not answered yet."""
     host, port = urllib.parse.urlsplit(url).netloc.split(":")
-    head = "".join(f"{name}: {value}\r\n" for name, value in {"Host": host, "Content-Length": str(len(body)),
-                                                             "Connection": "close", **headers}.items())
+    head = "".join(
+        f"{name}: {value}\r\n"
+        for name, value in {"Host": host, "Content-Length": str(len(body)), "Connection": "close", **headers}.items()
+    )
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(f"POST /slack/events HTTP/1.1\r\n{head}\r\n".encode())
         for start in range(0, len(body), len(CHUNK)):
             if select.select([sock], [], [], 0)[0]:
                 break
-            sock.sendall(body[start:start + len(CHUNK)])
+            sock.sendall(body[start : start + len(CHUNK)])
         return int(sock.recv(4096).split(b" ", 2)[1])
 
 
@@ -141,9 +167,14 @@ def test_bad_signatures_are_refused_with_a_short_escaped_log_line(served):
     written = log.read_bytes()[log_before:]
     assert len(written) < 4096, len(written)
     lines = [json.loads(line) for line in written.decode().splitlines()]
-    assert [line["reason"] for line in lines] == ["signature does not match", "timestamp more than 5 minutes off",
-                                                  "malformed signature headers", "malformed signature headers",
-                                                  "unsigned", "signature does not match"]
+    assert [line["reason"] for line in lines] == [
+        "signature does not match",
+        "timestamp more than 5 minutes off",
+        "malformed signature headers",
+        "malformed signature headers",
+        "unsigned",
+        "signature does not match",
+    ]
     assert all(line["status"] == 401 and line["route"] == "'/slack/events'" for line in lines)
     assert "<!channel>" not in written.decode()
 
@@ -154,5 +185,7 @@ def test_a_real_request_within_the_limit_still_gets_through(served):
 
     assert slack.slash_ask("U0ASKER", "Review PR 412").status == 200
     fake.wait_for(lambda: fake.calls_to("views.open"), what="the modal")
-    challenge = slack.send(json.dumps({"type": "url_verification", "challenge": "c" * 100, "token": "t"}), payloads.JSON)
+    challenge = slack.send(
+        json.dumps({"type": "url_verification", "challenge": "c" * 100, "token": "t"}), payloads.JSON
+    )
     assert (challenge.status, challenge.json()) == (200, {"challenge": "c" * 100})

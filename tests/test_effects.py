@@ -50,24 +50,34 @@ def told_someone_is_on_it(fake: FakeSlack) -> int:
 def every_card_final(fake: FakeSlack, helper: str, teammates: list[str]) -> bool:
     """The helper's card says it's theirs, every other card says it's covered, the summary names the helper."""
     cards = {uid: fake.dms(uid)[-1].all_text for uid in teammates}
-    return ("You're on it" in cards[helper]
-            and all(f"Covered by <@{helper}>" in text for uid, text in cards.items() if uid != helper)
-            and "ask_done" in fake.dms(ASKER)[0].action_ids())
+    return (
+        "You're on it" in cards[helper]
+        and all(f"Covered by <@{helper}>" in text for uid, text in cards.items() if uid != helper)
+        and "ask_done" in fake.dms(ASKER)[0].action_ids()
+    )
 
 
 def owed_nothing(redis_sync) -> bool:
     return not redis_sync.keys("{T0TEAM:ask:*}:owed") and not sum(
-        redis_sync.xlen(effect_stream_key(shard)) for shard in range(EFFECT_SHARDS))
+        redis_sync.xlen(effect_stream_key(shard)) for shard in range(EFFECT_SHARDS)
+    )
 
 
 # --- crashes between the commit and the last effect ----------------------------------------------------
 
+
 def _notice_posted(fake: FakeSlack) -> bool:
-    return any(call.args.get("channel") == ASKER and "metadata" in call.args for call in fake.calls_to("chat.postMessage")[1:])
+    return any(
+        call.args.get("channel") == ASKER and "metadata" in call.args for call in fake.calls_to("chat.postMessage")[1:]
+    )
 
 
-@pytest.mark.parametrize("kill_when", ["right after the ack", "after some of the updates", "while the notice is on its way"])
-def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_notice(tmp_path, redis_url, redis_sync, kill_when):
+@pytest.mark.parametrize(
+    "kill_when", ["right after the ack", "after some of the updates", "while the notice is on its way"]
+)
+def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_notice(
+    tmp_path, redis_url, redis_sync, kill_when
+):
     slow = FakeSlack(token="xoxb-test-token", latency=0.4).start()
     first, slack = start_instance(tmp_path, redis_url, slow, SLACK_RATE_WINDOW="1")
     try:
@@ -85,8 +95,11 @@ def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_noti
 
         # The second instance takes over the dead one's entry after a second idle.
         with instance(tmp_path, redis_url, slow, SLACK_RATE_WINDOW="1"):
-            slow.wait_for(lambda: every_card_final(slow, HAL, TEN) and told_someone_is_on_it(slow), timeout=30,
-                          what="every card final after the restart")
+            slow.wait_for(
+                lambda: every_card_final(slow, HAL, TEN) and told_someone_is_on_it(slow),
+                timeout=30,
+                what="every card final after the restart",
+            )
             slow.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
             slow.settle(quiet=1.0)
     finally:
@@ -99,6 +112,7 @@ def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_noti
 
 
 # --- a Redis Cluster: the stream entry is added after the script, so an intent is added before it --------
+
 
 class _Killed(Exception):
     """The process dies here."""
@@ -136,18 +150,22 @@ async def _accept_and_die(store_class: type[Store], cluster_url: str, ask_id: st
 def cluster_owes_nothing(cluster: redis.RedisCluster) -> bool:
     """No owed hash on any node, no entry or intent in any stream."""
     return not cluster.keys("{T0TEAM:ask:*}:owed", target_nodes=redis.RedisCluster.PRIMARIES) and not any(
-        cluster.xlen(stream) for stream in STREAMS)
+        cluster.xlen(stream) for stream in STREAMS
+    )
 
 
 @pytest.fixture
 def on_a_cluster(settings, cluster_url, fake_slack):
     """An instance on a three-node Cluster that takes over idle entries after a second, with an ask sent
     to Hal and Hana and nothing owed; yields (Hal's card, a client of the Cluster)."""
-    server = ThreadedServer(create_app(replace(settings, redis_url=cluster_url, redis_cluster=True,
-                                               effect_retry_seconds=1.0))).start()
+    server = ThreadedServer(
+        create_app(replace(settings, redis_url=cluster_url, redis_cluster=True, effect_retry_seconds=1.0))
+    ).start()
     cluster = redis.RedisCluster.from_url(cluster_url, decode_responses=True)
     try:
-        cards = send_ask(SlackRequests(server.url, settings.signing_secret, fake_slack), fake_slack, teammates=[HAL, HANA])
+        cards = send_ask(
+            SlackRequests(server.url, settings.signing_secret, fake_slack), fake_slack, teammates=[HAL, HANA]
+        )
         fake_slack.wait_for(lambda: cluster_owes_nothing(cluster), what="the ask sent, its intent let go")
         yield cards[HAL], cluster
     finally:
@@ -155,26 +173,33 @@ def on_a_cluster(settings, cluster_url, fake_slack):
         cluster.close()
 
 
-def test_on_a_cluster_an_accept_killed_before_its_stream_entry_still_tells_everyone_once(on_a_cluster, cluster_url,
-                                                                                          fake_slack, run):
+def test_on_a_cluster_an_accept_killed_before_its_stream_entry_still_tells_everyone_once(
+    on_a_cluster, cluster_url, fake_slack, run
+):
     card, cluster = on_a_cluster
     ask_id = card.metadata["event_payload"]["ask_id"]
 
     woke = run(_accept_and_die(_DiesAfterTheScript, cluster_url, ask_id))
     entry = effect_stream_key(effect_shard("T0TEAM", ask_id))
     stranded = cluster.hgetall(owed_key("T0TEAM", ask_id)), cluster.xlen(entry)
-    fake_slack.wait_for(lambda: every_card_final(fake_slack, HAL, [HAL, HANA]) and told_someone_is_on_it(fake_slack),
-                        timeout=10, what="every card final, through the intent")
+    fake_slack.wait_for(
+        lambda: every_card_final(fake_slack, HAL, [HAL, HANA]) and told_someone_is_on_it(fake_slack),
+        timeout=10,
+        what="every card final, through the intent",
+    )
     fake_slack.wait_for(lambda: cluster_owes_nothing(cluster), what="nothing owed, no intent left")
     fake_slack.settle(quiet=0.5)
 
-    assert woke is True and stranded[0] and stranded[1] == 0  # committed, owed, and no entry: only the intent leads there
+    assert (
+        woke is True and stranded[0] and stranded[1] == 0
+    )  # committed, owed, and no entry: only the intent leads there
     assert told_someone_is_on_it(fake_slack) == 1
     assert [len(fake_slack.dms(uid)) for uid in (HAL, HANA)] == [1, 1]  # cards updated in place
 
 
-def test_on_a_cluster_a_change_killed_before_its_script_sends_nothing_and_leaves_nothing(on_a_cluster, cluster_url,
-                                                                                          fake_slack, run):
+def test_on_a_cluster_a_change_killed_before_its_script_sends_nothing_and_leaves_nothing(
+    on_a_cluster, cluster_url, fake_slack, run
+):
     card, cluster = on_a_cluster
     ask_id = card.metadata["event_payload"]["ask_id"]
     intents = effect_intent_key(effect_shard("T0TEAM", ask_id))
@@ -184,8 +209,10 @@ def test_on_a_cluster_a_change_killed_before_its_script_sends_nothing_and_leaves
     started = time.monotonic()
     left = cluster.xlen(intents), cluster.exists(owed_key("T0TEAM", ask_id))
     fake_slack.wait_for(lambda: cluster.xpending(intents, GROUP)["pending"] == 1, what="the intent read, left pending")
-    fake_slack.wait_for(lambda: cluster.xpending(intents, GROUP)["pending"] == 0 and cluster_owes_nothing(cluster),
-                        what="the intent let go")
+    fake_slack.wait_for(
+        lambda: cluster.xpending(intents, GROUP)["pending"] == 0 and cluster_owes_nothing(cluster),
+        what="the intent let go",
+    )
     waited = time.monotonic() - started
     fake_slack.settle(quiet=0.3)
 
@@ -198,8 +225,15 @@ def test_on_a_cluster_a_change_killed_before_its_script_sends_nothing_and_leaves
 
 async def _accept_with_nothing_else_owed(store: Store, before_accept=lambda: None) -> Ask:
     """Hal accepts an ask whose sending is done: the change that adds the ask to the effect queue."""
-    ask = Ask(team_id="T0TEAM", asker=ASKER, text="Review pull request 7", scope="retry.py", estimate_minutes=15,
-              decline_line="no_reason", teammates=[HAL])
+    ask = Ask(
+        team_id="T0TEAM",
+        asker=ASKER,
+        text="Review pull request 7",
+        scope="retry.py",
+        estimate_minutes=15,
+        decline_line="no_reason",
+        teammates=[HAL],
+    )
     await store.save_ask(ask)
     await store.settle("T0TEAM", ask.id, (await store.owed("T0TEAM", ask.id))[0])
     for stream in STREAMS:
@@ -212,7 +246,9 @@ async def _accept_with_nothing_else_owed(store: Store, before_accept=lambda: Non
 def test_a_single_server_change_adds_no_intent_and_stays_one_round_trip(with_store, redis_sync):
     ask = with_store(lambda store: _accept_with_nothing_else_owed(store, redis_sync.config_resetstat))
     commands = redis_sync.info("commandstats")
-    scripts = commands["cmdstat_evalsha"]["calls"] - commands["cmdstat_evalsha"]["failed_calls"]  # (the first, NOSCRIPT)
+    scripts = (
+        commands["cmdstat_evalsha"]["calls"] - commands["cmdstat_evalsha"]["failed_calls"]
+    )  # (the first, NOSCRIPT)
 
     entry = effect_stream_key(effect_shard("T0TEAM", ask.id))
     assert [redis_sync.xlen(stream) for stream in STREAMS] == [int(stream == entry) for stream in STREAMS]
@@ -224,7 +260,9 @@ def test_a_cluster_change_adds_its_intent_and_its_entry(cluster_url, run):
     async def accept() -> tuple[Ask, list[int]]:
         client = AsyncRedisCluster.from_url(cluster_url, decode_responses=True)
         try:
-            return await _accept_with_nothing_else_owed(Store(client)), [await client.xlen(stream) for stream in STREAMS]
+            return await _accept_with_nothing_else_owed(Store(client)), [
+                await client.xlen(stream) for stream in STREAMS
+            ]
         finally:
             await client.aclose()
 
@@ -235,7 +273,10 @@ def test_a_cluster_change_adds_its_intent_and_its_entry(cluster_url, run):
 
 # --- several consumers -------------------------------------------------------------------------------
 
-def test_two_instances_and_a_worker_share_the_queue_and_take_over_a_dead_consumers_entry(settings, fake_slack, redis_sync, run):
+
+def test_two_instances_and_a_worker_share_the_queue_and_take_over_a_dead_consumers_entry(
+    settings, fake_slack, redis_sync, run
+):
     fast = replace(settings, effect_retry_seconds=1.0)
     # An answer committed while no instance runs, read by a consumer that then dies without acknowledging it.
     servers = [ThreadedServer(create_app(fast)).start()]
@@ -249,21 +290,35 @@ def test_two_instances_and_a_worker_share_the_queue_and_take_over_a_dead_consume
     assert redis_sync.xreadgroup(GROUP, "dead-consumer", {stream: ">"}, count=10)  # taken, never acknowledged
 
     servers = [ThreadedServer(create_app(fast)).start() for _ in range(2)]
-    worker = ThreadedServer(create_app(replace(fast, run_scheduler=True))).start()  # `slack-ask worker`'s loops, and more
+    worker = ThreadedServer(
+        create_app(replace(fast, run_scheduler=True))
+    ).start()  # `slack-ask worker`'s loops, and more
     try:
-        fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text, timeout=10,
-                            what="the dead consumer's entry taken over")
+        fake_slack.wait_for(
+            lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text,
+            timeout=10,
+            what="the dead consumer's entry taken over",
+        )
         doors = [SlackRequests(server.url, settings.signing_secret, fake_slack) for server in servers]
         for n in range(4):  # each sent through one instance, taken through the other
             send_ask(doors[n % 2], fake_slack, teammates=[HAL, HANA, HUGO])
-            fake_slack.wait_for(lambda: len(fake_slack.dms(HUGO)) == n + 1, what="Hugo's new card")
+            fake_slack.wait_for(lambda n=n: len(fake_slack.dms(HUGO)) == n + 1, what="Hugo's new card")
             doors[(n + 1) % 2].click(HUGO, fake_slack.dms(HUGO)[-1], "ask_accept")
-        fake_slack.wait_for(lambda: all(len([m for m in fake_slack.dms(uid) if "Covered by <@U0HELP3>" in m.all_text]) == 4
-                                        for uid in (HAL, HANA)), timeout=15, what="every card covered")
+        fake_slack.wait_for(
+            lambda: all(
+                len([m for m in fake_slack.dms(uid) if "Covered by <@U0HELP3>" in m.all_text]) == 4
+                for uid in (HAL, HANA)
+            ),
+            timeout=15,
+            what="every card covered",
+        )
         fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
         fake_slack.settle(quiet=0.5)
-        consumers = {c["name"]: c for shard in range(EFFECT_SHARDS)
-                     for c in redis_sync.xinfo_consumers(effect_stream_key(shard), GROUP)}
+        consumers = {
+            c["name"]: c
+            for shard in range(EFFECT_SHARDS)
+            for c in redis_sync.xinfo_consumers(effect_stream_key(shard), GROUP)
+        }
     finally:
         for server in [*servers, worker]:
             server.stop()
@@ -284,6 +339,7 @@ async def _answer_alone(redis_url: str, ask_id: str) -> None:
 
 
 # --- overload ------------------------------------------------------------------------------------------
+
 
 def test_a_burst_beyond_capacity_never_acks_late_and_loses_nothing(settings, fake_slack, redis_sync, run):
     server = ThreadedServer(create_app(replace(settings, slack_rate_window=0.5))).start()
@@ -322,8 +378,18 @@ async def _asks_sent(redis_url: str, count: int) -> list[Ask]:
 
     client = Redis.from_url(redis_url, decode_responses=True)
     store = Store(client)
-    asks = [Ask(team_id="T0TEAM", asker=ASKER, text=f"Review pull request {n} today", scope="retry.py",
-                estimate_minutes=15, decline_line="no_reason", teammates=[HAL]) for n in range(count)]
+    asks = [
+        Ask(
+            team_id="T0TEAM",
+            asker=ASKER,
+            text=f"Review pull request {n} today",
+            scope="retry.py",
+            estimate_minutes=15,
+            decline_line="no_reason",
+            teammates=[HAL],
+        )
+        for n in range(count)
+    ]
     for ask in asks:
         await store.save_ask(ask)
     await client.aclose()
@@ -331,6 +397,7 @@ async def _asks_sent(redis_url: str, count: int) -> list[Ask]:
 
 
 # --- health and metrics --------------------------------------------------------------------------------
+
 
 def test_healthz_and_metrics_show_the_backlog(settings, redis_url, redis_sync):
     slow = FakeSlack(token="xoxb-test-token", latency=1.5).start()
@@ -355,6 +422,7 @@ def test_healthz_and_metrics_show_the_backlog(settings, redis_url, redis_sync):
 
 
 # --- Slack's rate tiers --------------------------------------------------------------------------------
+
 
 def test_twenty_asks_to_ten_teammates_accepted_at_once_end_final_within_the_tiers(settings, redis_sync):
     limited = FakeSlack(token="xoxb-test-token", rate_window=2.0).start()  # Slack's minute, made two seconds
@@ -441,16 +509,18 @@ def test_every_method_the_app_calls_is_budgeted_at_its_catalogue_tier():
     tier_of = {1: 1, 20: 2, 50: 3, 100: 4}
     tiered = {method for method in called_methods() | {"apps.connections.open": []} if method in TIER_LIMITS}
     assert tiered <= METHOD_TIERS.keys()
-    assert METHOD_TIERS == {method: tier_of[TIER_LIMITS[method]] for method in METHOD_TIERS}
+    assert {method: tier_of[TIER_LIMITS[method]] for method in METHOD_TIERS} == METHOD_TIERS
     assert POST_MESSAGE not in TIER_LIMITS  # its limit is "special": about one a second per channel
     assert workspace_of("xoxb-secret") != "xoxb-secret" and "secret" not in workspace_of("xoxb-secret")
 
 
 # --- who carries out effects: a serving process's requests come first ------------------------------------
 
+
 def _share_a_queue(redis_url: str, run, *, with_worker: bool, asks: int = 20) -> dict[str, list[str]]:
     """A serving process taking a request at every moment (and, if `with_worker`, a `slack-ask worker`)
     consume one queue while `asks` asks come to owe effects: which of them carried out each ask."""
+
     async def scenario() -> dict[str, list[str]]:
         redis = AsyncRedis.from_url(redis_url, decode_responses=True)
         carried: dict[str, list[str]] = {"worker": [], "serve": []}
@@ -459,11 +529,14 @@ def _share_a_queue(redis_url: str, run, *, with_worker: bool, asks: int = 20) ->
             async def carry_out(team_id: str, ask_id: str) -> bool:
                 carried[who].append(ask_id)
                 return True
+
             return carry_out
 
         stop, running = asyncio.Event(), []
         if with_worker:
-            running.append(asyncio.create_task(EffectQueue(redis, carrying_out("worker")).run(stop, 1.0, requests=None)))
+            running.append(
+                asyncio.create_task(EffectQueue(redis, carrying_out("worker")).run(stop, 1.0, requests=None))
+            )
             while not await redis.zcard(effect_workers_key()):
                 await asyncio.sleep(0.01)
         serve = EffectQueue(redis, carrying_out("serve"))
@@ -507,7 +580,9 @@ def test_a_storm_of_owed_posts_goes_out_sixteen_at_a_time_and_each_once(settings
         before = len(fake_slack.calls_to("chat.postMessage"))
         storm = {f"storm:{n}": {"kind": "notice", "notice": "check_in", "snoozed": False} for n in range(48)}
         server.call(server.app.services.store.owe(team_id, ask_id, posts=storm))
-        fake_slack.wait_for(lambda: len(fake_slack.calls_to("chat.postMessage")) - before >= 48, timeout=15, what="48 posts")
+        fake_slack.wait_for(
+            lambda: len(fake_slack.calls_to("chat.postMessage")) - before >= 48, timeout=15, what="48 posts"
+        )
         fake_slack.settle(quiet=0.5)
     finally:
         server.stop()

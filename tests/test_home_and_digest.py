@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fake_slack import Message, person
@@ -27,13 +27,16 @@ ADMIN = "U0ADMIN"
 
 
 def home_opened(slack, user):
-    return slack.send_event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
-                             "event_ts": "1.0"})
+    return slack.send_event(
+        {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home", "event_ts": "1.0"}
+    )
 
 
 def published_home(fake_slack, user, count=1) -> dict:
-    calls = fake_slack.wait_for(lambda: [c for c in fake_slack.calls_to("views.publish") if c.args["user_id"] == user][count - 1:],
-                                what=f"Home tab #{count} for {user}")
+    calls = fake_slack.wait_for(
+        lambda: [c for c in fake_slack.calls_to("views.publish") if c.args["user_id"] == user][count - 1 :],
+        what=f"Home tab #{count} for {user}",
+    )
     view = calls[-1].args["view"]
     return json.loads(view) if isinstance(view, str) else view
 
@@ -47,6 +50,7 @@ def as_message(view: dict) -> Message:
 
 
 # --- Home ----------------------------------------------------------------------------------------
+
 
 def test_home_shows_your_asks_asks_for_you_and_your_private_balance(slack, fake_slack):
     send_ask(slack, fake_slack, teammates=[HAL, HANA])
@@ -94,10 +98,30 @@ def test_home_of_someone_with_300_asks_stays_within_limits(app_server, slack, fa
 
     async def many():
         for n in range(300):
-            await stored_long_ago(Ask(team_id="T0TEAM", asker=ASKER, text=f"Ask number {n} <!channel>", scope="s" * 1500,
-                                      estimate_minutes=30, decline_line="later", teammates=[HAL], created_at=n + 1.0))
-            await stored_long_ago(Ask(team_id="T0TEAM", asker=HAL, text=f"Ask for you {n}", scope="x",
-                                      estimate_minutes=30, decline_line="later", teammates=[ASKER], created_at=n + 1.0))
+            await stored_long_ago(
+                Ask(
+                    team_id="T0TEAM",
+                    asker=ASKER,
+                    text=f"Ask number {n} <!channel>",
+                    scope="s" * 1500,
+                    estimate_minutes=30,
+                    decline_line="later",
+                    teammates=[HAL],
+                    created_at=n + 1.0,
+                )
+            )
+            await stored_long_ago(
+                Ask(
+                    team_id="T0TEAM",
+                    asker=HAL,
+                    text=f"Ask for you {n}",
+                    scope="x",
+                    estimate_minutes=30,
+                    decline_line="later",
+                    teammates=[ASKER],
+                    created_at=n + 1.0,
+                )
+            )
 
     app_server.call(many())
     home_opened(slack, ASKER)
@@ -114,12 +138,18 @@ def test_admins_choose_the_digest_channel_day_time_and_zone_on_home(slack, fake_
     assert "digest_settings" in json.dumps(view) and "Asia/Kolkata" in json.dumps(view)
 
     def choose(user, action_id, **chosen):
-        slack.send_interaction({
-            "type": "block_actions", "team": {"id": "T0TEAM"}, "user": {"id": user, "team_id": "T0TEAM"},
-            "api_app_id": "A0SLACKASK", "container": {"type": "view", "view_id": "V1"}, "trigger_id": "1.2.3",
-            "view": {"id": "V1", "type": "home"},
-            "actions": [{"action_id": action_id, "block_id": "digest_settings", "action_ts": "1.0", **chosen}],
-        })
+        slack.send_interaction(
+            {
+                "type": "block_actions",
+                "team": {"id": "T0TEAM"},
+                "user": {"id": user, "team_id": "T0TEAM"},
+                "api_app_id": "A0SLACKASK",
+                "container": {"type": "view", "view_id": "V1"},
+                "trigger_id": "1.2.3",
+                "view": {"id": "V1", "type": "home"},
+                "actions": [{"action_id": action_id, "block_id": "digest_settings", "action_ts": "1.0", **chosen}],
+            }
+        )
 
     choose(ADMIN, "digest_channel", type="channels_select", selected_channel="C0KUDOS")
     choose(ADMIN, "digest_day", type="static_select", selected_option={"value": "0"})
@@ -128,16 +158,28 @@ def test_admins_choose_the_digest_channel_day_time_and_zone_on_home(slack, fake_
     choose(HAL, "digest_channel", type="channels_select", selected_channel="C0HIJACK")  # not an admin
     choose(ADMIN, "digest_time", type="timepicker", selected_time="25:99")  # nonsense is ignored
 
-    assert redis_sync.hgetall("{T0TEAM}:settings") == {"digest_channel": "C0KUDOS", "digest_day": "0",
-                                                       "digest_time": "09:30", "digest_tz": "Asia/Kolkata"}
+    assert redis_sync.hgetall("{T0TEAM}:settings") == {
+        "digest_channel": "C0KUDOS",
+        "digest_day": "0",
+        "digest_time": "09:30",
+        "digest_tz": "Asia/Kolkata",
+    }
     latest = published_home(fake_slack, ADMIN, count=5)
     assert '"initial_time": "09:30"' in json.dumps(latest)
 
 
 # --- the digest's schedule -----------------------------------------------------------------------
 
-KUDOS = {"ask_id": "a1", "ask": "Review the retry logic", "asker": ASKER, "helper": HAL,
-         "note": "The release went out on time", "shared": True, "estimate_minutes": 30, "at": 1.0}
+KUDOS = {
+    "ask_id": "a1",
+    "ask": "Review the retry logic",
+    "asker": ASKER,
+    "helper": HAL,
+    "note": "The release went out on time",
+    "shared": True,
+    "estimate_minutes": 30,
+    "at": 1.0,
+}
 
 
 @pytest.fixture
@@ -149,9 +191,12 @@ def digest_world(redis_url, fake_slack, run):
             made = []
             for _ in range(posters):
                 redis = Redis.from_url(redis_url, decode_responses=True)
-                clients = Clients(Settings(bot_token="xoxb-test-token", signing_secret="s", slack_api_url=fake_slack.api_url))
+                clients = Clients(
+                    Settings(bot_token="xoxb-test-token", signing_secret="s", slack_api_url=fake_slack.api_url)
+                )
                 made.append(Digests(Store(redis), clients, settings))
             return made
+
         return run(build())
 
     return make
@@ -165,23 +210,27 @@ def seed(run, digests, week, kudos=KUDOS):
     async def go():
         await digests.track("T0TEAM")
         await digests.store.record_thanks("T0TEAM", week, kudos)
+
     run(go())
 
 
-@pytest.mark.parametrize("week, local_slot_utc", [
-    ("2026-W44", datetime(2026, 10, 30, 20, 0, tzinfo=timezone.utc)),  # Friday 16:00 EDT
-    ("2026-W45", datetime(2026, 11, 6, 21, 0, tzinfo=timezone.utc)),  # Friday 16:00 EST, after the clocks change
-])
+@pytest.mark.parametrize(
+    "week, local_slot_utc",
+    [
+        ("2026-W44", datetime(2026, 10, 30, 20, 0, tzinfo=UTC)),  # Friday 16:00 EDT
+        ("2026-W45", datetime(2026, 11, 6, 21, 0, tzinfo=UTC)),  # Friday 16:00 EST, after the clocks change
+    ],
+)
 def test_the_digest_goes_out_at_friday_four_local_time_across_dst(digest_world, fake_slack, run, week, local_slot_utc):
     [digests] = digest_world(DigestSettings(channel="C0KUDOS", tz="America/New_York"))
     seed(run, digests, week)
 
     with freeze_time(local_slot_utc, real_asyncio=True) as frozen:  # post_due reads the (frozen) clock itself
-        frozen.move_to(datetime.fromtimestamp(local_slot_utc.timestamp() - 60, timezone.utc))
+        frozen.move_to(datetime.fromtimestamp(local_slot_utc.timestamp() - 60, UTC))
         assert run(digests.post_due()) == []
         frozen.move_to(local_slot_utc)
         assert run(digests.post_due()) == [("T0TEAM", week)]
-        frozen.move_to(datetime.fromtimestamp(local_slot_utc.timestamp() + 3600, timezone.utc))
+        frozen.move_to(datetime.fromtimestamp(local_slot_utc.timestamp() + 3600, UTC))
         assert run(digests.post_due()) == []
 
     [post] = posts_to(fake_slack, "C0KUDOS")
@@ -190,14 +239,22 @@ def test_the_digest_goes_out_at_friday_four_local_time_across_dst(digest_world, 
 
 def test_a_thank_you_is_filed_under_the_week_the_workspaces_own_digest_posts(settings, redis_sync, run):
     services = create_app(replace(settings, workspace_tz="UTC")).services  # DIGEST_TZ says UTC...
-    kudos = {"ask_id": "a1", "ask": "Review PR 412", "asker": ASKER, "helper": HAL, "note": "It shipped on time",
-             "shared": True, "estimate_minutes": 30, "at": 0.0}
+    kudos = {
+        "ask_id": "a1",
+        "ask": "Review PR 412",
+        "asker": ASKER,
+        "helper": HAL,
+        "note": "It shipped on time",
+        "shared": True,
+        "estimate_minutes": 30,
+        "at": 0.0,
+    }
 
     async def thank() -> bool:
         await services.digests.save_setting("T0TEAM", "digest_tz", "Pacific/Kiritimati")  # ...an admin picked UTC+14
         return await services.lifecycle.thanked("T0TEAM", kudos)
 
-    sunday_noon_utc = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)  # already Monday 02:00 of W49 in Kiritimati
+    sunday_noon_utc = datetime(2026, 11, 29, 12, tzinfo=UTC)  # already Monday 02:00 of W49 in Kiritimati
     with freeze_time(sunday_noon_utc, real_asyncio=True):
         assert run(thank())
 
@@ -208,7 +265,7 @@ def test_a_thank_you_is_filed_under_the_week_the_workspaces_own_digest_posts(set
 def test_two_posters_racing_post_the_digest_once(digest_world, fake_slack, run):
     posters = digest_world(DigestSettings(channel="C0KUDOS"), posters=4)
     seed(run, posters[0], "2026-W47")
-    slot = datetime(2026, 11, 20, 16, tzinfo=timezone.utc).timestamp()
+    slot = datetime(2026, 11, 20, 16, tzinfo=UTC).timestamp()
 
     async def race():
         return await asyncio.gather(*(poster.post_due(now=slot) for poster in posters for _ in range(3)))
@@ -224,11 +281,11 @@ def test_a_missed_slot_is_posted_once_later_that_week_but_not_the_week_after(dig
     seed(run, digests, "2026-W46")
     seed(run, digests, "2026-W47")
 
-    sunday_w47 = datetime(2026, 11, 22, 12, tzinfo=timezone.utc).timestamp()  # Friday's slot passed while all were down
+    sunday_w47 = datetime(2026, 11, 22, 12, tzinfo=UTC).timestamp()  # Friday's slot passed while all were down
     assert run(digests.post_due(now=sunday_w47)) == [("T0TEAM", "2026-W47")]
     assert run(digests.post_due(now=sunday_w47 + 3600)) == []
 
-    monday_w48 = datetime(2026, 11, 23, 12, tzinfo=timezone.utc).timestamp()
+    monday_w48 = datetime(2026, 11, 23, 12, tzinfo=UTC).timestamp()
     assert run(digests.post_due(now=monday_w48)) == []  # W47 went out; W46 is history; W48's slot is Friday
     assert len(posts_to(fake_slack, "C0KUDOS")) == 1
 
@@ -237,7 +294,7 @@ def test_a_quiet_week_posts_a_warm_line_or_nothing(digest_world, fake_slack, run
     [warm] = digest_world(DigestSettings(channel="C0WARM"))
     [silent] = digest_world(DigestSettings(channel="C0SILENT", skip_empty=True))
     run(warm.track("T0TEAM"))
-    slot = datetime(2026, 11, 20, 16, tzinfo=timezone.utc).timestamp()
+    slot = datetime(2026, 11, 20, 16, tzinfo=UTC).timestamp()
 
     run(warm.post_due(now=slot))
     assert "quiet week" in posts_to(fake_slack, "C0WARM")[0].args["text"].lower()
@@ -252,13 +309,32 @@ def test_digest_preview_on_the_command_line(redis_url, run, tmp_path):
     async def seed_week():
         redis = Redis.from_url(redis_url, decode_responses=True)
         await Store(redis).record_thanks("T0TEAM", "2026-W47", {**KUDOS, "note": "Shipped on time <!channel>"})
-        await Store(redis).record_thanks("T0TEAM", "2026-W47", {**KUDOS, "ask_id": "a2", "note": "kept private", "shared": False})
+        await Store(redis).record_thanks(
+            "T0TEAM", "2026-W47", {**KUDOS, "ask_id": "a2", "note": "kept private", "shared": False}
+        )
         await redis.aclose()
 
     run(seed_week())
     env = clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url)
-    result = subprocess.run([sys.executable, "-m", "slack_app.cli", "digest", "--preview", "--week", "2026-W47",
-                             "--team", "T0TEAM", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "slack_app.cli",
+            "digest",
+            "--preview",
+            "--week",
+            "2026-W47",
+            "--team",
+            "T0TEAM",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert result.returncode == 0, result.stderr
     assert "Kudos this week" in result.stdout and "Shipped on time &lt;!channel&gt;" in result.stdout
@@ -273,8 +349,12 @@ def test_digest_post_on_the_command_line_posts_once_a_week(redis_url, run, tmp_p
         await redis.aclose()
 
     run(seed_week())
-    env = clean_env(SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url,
-                    SLACK_API_URL=fake_slack.api_url)
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="s",
+        REDIS_URL=redis_url,
+        SLACK_API_URL=fake_slack.api_url,
+    )
     command = [sys.executable, "-m", "slack_app.cli", "digest", "--post"]
     first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)

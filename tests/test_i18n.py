@@ -38,7 +38,9 @@ def source_messages() -> dict:
     with (ROOT / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     found = {}
-    for filename, lineno, message, _, _ in extract_from_dir(str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS):
+    for filename, lineno, message, _, _ in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS
+    ):
         found.setdefault(message, f"{filename}:{lineno}")
     return found
 
@@ -50,7 +52,9 @@ def catalog_problems(code: str, messages: dict) -> list[str]:
     for message_id, where in messages.items():
         key = message_id[0] if isinstance(message_id, tuple) else message_id
         entry = catalog.get(key)
-        forms = [] if entry is None else (list(entry.string) if isinstance(entry.string, (tuple, list)) else [entry.string])
+        forms = (
+            [] if entry is None else (list(entry.string) if isinstance(entry.string, (tuple, list)) else [entry.string])
+        )
         english = message_id[-1] if isinstance(message_id, tuple) else message_id
         if entry is None or not all(forms):
             problems.append(f"untranslated ({where}): {message_id!r}")
@@ -60,7 +64,9 @@ def catalog_problems(code: str, messages: dict) -> list[str]:
             problems.append(f"{len(forms)} plural forms where {code} has {catalog.num_plurals}: {message_id!r}")
         else:
             for form in forms:
-                if placeholders(form) != placeholders(english) or set(EMOJI.findall(form)) != set(EMOJI.findall(english)):
+                if placeholders(form) != placeholders(english) or set(EMOJI.findall(form)) != set(
+                    EMOJI.findall(english)
+                ):
                     problems.append(f"placeholders or emoji differ from English: {message_id!r} → {form!r}")
     return problems
 
@@ -73,22 +79,45 @@ def test_every_message_is_translated_in_every_catalog():
 
     assert not any(report.values()), "\n".join(
         [f"{code} ({LANGUAGES[code]}):\n  " + "\n  ".join(problems) for code, problems in report.items() if problems]
-        + [HOW_TO_UPDATE])
+        + [HOW_TO_UPDATE]
+    )
 
 
-@pytest.mark.parametrize("slack_locale, code", [
-    ("en-US", "en"), ("en-GB", "en"), ("es-ES", "es"), ("es-LA", "es"), ("fr-FR", "fr"), ("fr-CA", "fr"),
-    ("de-DE", "de"), ("pt-BR", "pt_BR"), ("pt-PT", "pt_BR"), ("ja-JP", "ja"), ("ko-KR", "en"), ("zh-CN", "en"),
-    ("", "en"), (None, "en"), ("nonsense", "en"),
-])
+@pytest.mark.parametrize(
+    "slack_locale, code",
+    [
+        ("en-US", "en"),
+        ("en-GB", "en"),
+        ("es-ES", "es"),
+        ("es-LA", "es"),
+        ("fr-FR", "fr"),
+        ("fr-CA", "fr"),
+        ("de-DE", "de"),
+        ("pt-BR", "pt_BR"),
+        ("pt-PT", "pt_BR"),
+        ("ja-JP", "ja"),
+        ("ko-KR", "en"),
+        ("zh-CN", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("nonsense", "en"),
+    ],
+)
 def test_slack_locales_become_one_of_the_languages_and_anything_else_english(slack_locale, code):
     assert language_code(slack_locale) == code
 
 
-@pytest.mark.parametrize("code, one, many", [
-    ("en", "1 ask", "2,500 asks"), ("es", "1 pedido", "2.500 pedidos"), ("de", "1 Anfrage", "2.500 Anfragen"),
-    ("fr", "1 demande", "2\u202f500 demandes"), ("pt_BR", "1 pedido", "2.500 pedidos"), ("ja", "1 件", "2,500 件"),
-])
+@pytest.mark.parametrize(
+    "code, one, many",
+    [
+        ("en", "1 ask", "2,500 asks"),
+        ("es", "1 pedido", "2.500 pedidos"),
+        ("de", "1 Anfrage", "2.500 Anfragen"),
+        ("fr", "1 demande", "2\u202f500 demandes"),
+        ("pt_BR", "1 pedido", "2.500 pedidos"),
+        ("ja", "1 件", "2,500 件"),
+    ],
+)
 def test_counts_follow_each_languages_plural_rules_and_number_format(code, one, many):
     lang = language(code)
     assert lang.ngettext("{count} ask", "{count} asks", 1) == one
@@ -96,6 +125,7 @@ def test_counts_follow_each_languages_plural_rules_and_number_format(code, one, 
 
 
 # --- end to end: each reader in their own language -----------------------------------------------
+
 
 @pytest.fixture
 def speakers(fake_slack):
@@ -122,8 +152,10 @@ def test_an_english_ask_reaches_spanish_and_japanese_helpers_in_their_languages(
 
     assert "Ya se encarga <@U0HELP2>: no necesitas hacer nada." in fake_slack.dms(HAL)[0].all_text
     assert "引き受けてくれてありがとうございます。" in fake_slack.dms(HANA)[0].all_text
-    fake_slack.wait_for(lambda: any("<@U0HELP2> is on your ask" in m.all_text for m in fake_slack.dms(ASKER)),
-                        what="the asker's notice, in English")
+    fake_slack.wait_for(
+        lambda: any("<@U0HELP2> is on your ask" in m.all_text for m in fake_slack.dms(ASKER)),
+        what="the asker's notice, in English",
+    )
 
 
 def test_the_modal_and_its_errors_are_in_the_language_of_whoever_opens_it(speakers, slack, fake_slack):
@@ -160,34 +192,60 @@ def test_a_refusal_is_in_the_language_of_whoever_pressed(speakers, slack, fake_s
     assert reply["text"] == "Solo quien hizo el pedido puede cancelarlo." and reply["response_type"] == "ephemeral"
 
 
-def test_an_admin_picks_the_workspace_language_and_the_digest_is_written_in_it(slack, fake_slack, redis_sync, redis_url, run):
+def test_an_admin_picks_the_workspace_language_and_the_digest_is_written_in_it(
+    slack, fake_slack, redis_sync, redis_url, run
+):
     fake_slack.users[ADMIN] = person(ADMIN, "Ada Admin", is_admin=True, locale="ja-JP")
     home_opened(slack, ADMIN)
-    options = [element for block in published_home(fake_slack, ADMIN)["blocks"] for element in block.get("elements", [])
-               if element.get("action_id") == "digest_language"][0]["options"]
+    options = [
+        element
+        for block in published_home(fake_slack, ADMIN)["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == "digest_language"
+    ][0]["options"]
     assert [option["text"]["text"] for option in options] == list(LANGUAGES.values())
 
-    slack.send_interaction({
-        "type": "block_actions", "team": {"id": "T0TEAM"}, "user": {"id": ADMIN, "team_id": "T0TEAM"},
-        "api_app_id": "A0SLACKASK", "container": {"type": "view", "view_id": "V1"}, "trigger_id": "1.2.3",
-        "view": {"id": "V1", "type": "home"},
-        "actions": [{"action_id": "digest_language", "block_id": "digest_settings", "action_ts": "1.0",
-                     "type": "static_select", "selected_option": {"value": "de"}}],
-    })
+    slack.send_interaction(
+        {
+            "type": "block_actions",
+            "team": {"id": "T0TEAM"},
+            "user": {"id": ADMIN, "team_id": "T0TEAM"},
+            "api_app_id": "A0SLACKASK",
+            "container": {"type": "view", "view_id": "V1"},
+            "trigger_id": "1.2.3",
+            "view": {"id": "V1", "type": "home"},
+            "actions": [
+                {
+                    "action_id": "digest_language",
+                    "block_id": "digest_settings",
+                    "action_ts": "1.0",
+                    "type": "static_select",
+                    "selected_option": {"value": "de"},
+                }
+            ],
+        }
+    )
 
     assert redis_sync.hget("{T0TEAM}:settings", "digest_language") == "de"
     latest = published_home(fake_slack, ADMIN, count=2)
     assert "ワークスペースの設定" in view_text(latest)  # the admin's own Home stays in their language
-    assert '"initial_option": {"text": {"type": "plain_text", "text": "Deutsch"}' in json.dumps(latest, ensure_ascii=False)
+    assert '"initial_option": {"text": {"type": "plain_text", "text": "Deutsch"}' in json.dumps(
+        latest, ensure_ascii=False
+    )
 
     async def post_this_week():
-        digests = Digests(Store(Redis.from_url(redis_url, decode_responses=True)),
-                          Clients(Settings(bot_token=BOT_TOKEN, signing_secret="s", slack_api_url=fake_slack.api_url)),
-                          DigestSettings(channel="C0KUDOS"))
+        digests = Digests(
+            Store(Redis.from_url(redis_url, decode_responses=True)),
+            Clients(Settings(bot_token=BOT_TOKEN, signing_secret="s", slack_api_url=fake_slack.api_url)),
+            DigestSettings(channel="C0KUDOS"),
+        )
         await digests.store.record_thanks("T0TEAM", "2026-W47", {**KUDOS, "estimate_minutes": 90})
         return await digests.post("T0TEAM", "2026-W47")
 
     assert run(post_this_week())
     digest = [call for call in fake_slack.calls_to("chat.postMessage") if call.args["channel"] == "C0KUDOS"][0].args
-    assert digest["text"] == "Dank für Woche 47/2026: Hilfe bei 1 Anfrage von 1 Person, etwa 1 Std. 30 Min. geschenkte Zeit."
+    assert (
+        digest["text"]
+        == "Dank für Woche 47/2026: Hilfe bei 1 Anfrage von 1 Person, etwa 1 Std. 30 Min. geschenkte Zeit."
+    )
     assert "The release went out on time" in json.dumps(digest["blocks"])  # the note as its asker wrote it

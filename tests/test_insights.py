@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from fake_slack import person
 from redis.asyncio import Redis
@@ -29,22 +29,41 @@ TEAM = "T0TEAM"
 
 
 def this_week() -> str:
-    return iso_week(datetime.now(timezone.utc), "UTC")
+    return iso_week(datetime.now(UTC), "UTC")
 
 
 # --- the figures and the privacy rule -----------------------------------------------------------
 
+
 def test_any_figure_about_fewer_than_five_shows_as_fewer_than_five_and_zero_stays_zero():
-    few = figures("2026-W47", Counter(asks=4, found_help=3, **{"yes_within:15": 3}, done=2, help_minutes=120,
-                                      thanked=1, people_both=1, people_only_asked=6, people_only_helped=0))
+    few = figures(
+        "2026-W47",
+        Counter(
+            asks=4,
+            found_help=3,
+            **{"yes_within:15": 3},
+            done=2,
+            help_minutes=120,
+            thanked=1,
+            people_both=1,
+            people_only_asked=6,
+            people_only_helped=0,
+        ),
+    )
     assert (few.asks_sent, few.found_help, few.median_minutes_to_yes, few.hours_of_help, few.thanked) == (FEWER,) * 5
     assert (few.asked_and_helped, few.only_asked, few.only_helped) == (FEWER, 6, 0)
     assert figures("2026-W48", Counter()).asks_sent == 0 and figures("2026-W48", Counter()).found_help is None
 
 
 def test_the_median_first_yes_comes_from_the_weeks_histogram():
-    counts = Counter(asks=10, found_help=7, done=5, help_minutes=450, thanked=5,
-                     **{"yes_within:5": 2, "yes_within:60": 1, "yes_within:240": 3, "yes_within:more": 1})
+    counts = Counter(
+        asks=10,
+        found_help=7,
+        done=5,
+        help_minutes=450,
+        thanked=5,
+        **{"yes_within:5": 2, "yes_within:60": 1, "yes_within:240": 3, "yes_within:more": 1},
+    )
     week = figures("2026-W47", counts)
     assert week.median_minutes_to_yes == 240  # the 4th of 7 first yeses falls in "within 4 hours"
     assert (week.asks_sent, week.found_help, week.hours_of_help, week.thanked) == (10, 0.7, 7.5, 0.5)
@@ -53,13 +72,19 @@ def test_the_median_first_yes_comes_from_the_weeks_histogram():
 
 def test_buckets_weeks_and_how_long_the_counters_last():
     assert [yes_bucket(s) for s in (0, 300, 301, 86400, 8 * 86400)] == [
-        "yes_within:5", "yes_within:5", "yes_within:15", "yes_within:1440", "yes_within:more"]
+        "yes_within:5",
+        "yes_within:5",
+        "yes_within:15",
+        "yes_within:1440",
+        "yes_within:more",
+    ]
     assert weeks_up_to("2027-W02", 4) == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"]
-    ends = datetime.fromtimestamp(keep_until("2026-W47"), timezone.utc)
+    ends = datetime.fromtimestamp(keep_until("2026-W47"), UTC)
     assert ends.date().isoformat() == "2027-03-02"  # 2026-W47 starts 16 Nov; + (14 + 1) weeks + a day
 
 
 # --- counted as asks change, compared with a recount from the raw asks ---------------------------
+
 
 def recount(raw_asks: list[dict], thanked: set[str], offers: dict[str, dict], tz: str = "UTC") -> dict[str, Counter]:
     """The figures' counters computed the slow way: every ask (and its offers), read back from Redis."""
@@ -75,15 +100,18 @@ def recount(raw_asks: list[dict], thanked: set[str], offers: dict[str, dict], tz
         if ask.status.value == "done":
             weeks[week]["done"] += 1
             weeks[week]["help_minutes"] += ask.estimate_minutes * len(ask.helpers)
-            helped[iso_week(datetime.fromtimestamp(ask.done_at, timezone.utc), tz)].update(ask.helpers)
+            helped[iso_week(datetime.fromtimestamp(ask.done_at, UTC), tz)].update(ask.helpers)
         if ask.id in thanked:
             weeks[week]["thanked"] += 1
         made = [json.loads(raw) for teammate, raw in offers[ask.id].items() if " " not in teammate]  # not "<id> notice"
         weeks[week]["offers_made"] += len(made)
         weeks[week]["offers_accepted"] += sum(offer["state"] == "accepted" for offer in made)
     for week in set(asked) | set(helped):
-        weeks[week].update(people_both=len(asked[week] & helped[week]), people_only_asked=len(asked[week] - helped[week]),
-                           people_only_helped=len(helped[week] - asked[week]))
+        weeks[week].update(
+            people_both=len(asked[week] & helped[week]),
+            people_only_asked=len(asked[week] - helped[week]),
+            people_only_helped=len(helped[week] - asked[week]),
+        )
     return {week: +counts for week, counts in weeks.items()}
 
 
@@ -102,10 +130,20 @@ def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_ur
         for number in range(60):
             asker, *teammates = rng.sample(people, rng.randint(2, 4))
             ago = rng.choice([0, 1, 2])
-            asks.append(Ask(team_id=TEAM, asker=asker, text=f"Ask number {number} please", scope="s",
-                            decline_line="no_reason", estimate_minutes=rng.choice([5, 15, 30, 60, 120, 240]),
-                            teammates=teammates, helpers_needed=rng.choice([1, 1, 2]) if len(teammates) > 1 else 1,
-                            created_at=now - ago * 7 * 86400 - rng.uniform(60, 3 * 86400) * (ago > 0), week=weeks[2 - ago]))
+            asks.append(
+                Ask(
+                    team_id=TEAM,
+                    asker=asker,
+                    text=f"Ask number {number} please",
+                    scope="s",
+                    decline_line="no_reason",
+                    estimate_minutes=rng.choice([5, 15, 30, 60, 120, 240]),
+                    teammates=teammates,
+                    helpers_needed=rng.choice([1, 1, 2]) if len(teammates) > 1 else 1,
+                    created_at=now - ago * 7 * 86400 - rng.uniform(60, 3 * 86400) * (ago > 0),
+                    week=weeks[2 - ago],
+                )
+            )
         for ask in sorted(asks, key=lambda ask: ask.created_at):  # time only moves forward
             await store.save_ask(ask)
         for ask in asks:  # everything after sending happens this week
@@ -114,9 +152,13 @@ def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_ur
                 verb = rng.choice(["accept", "accept", "decline", "none", "offer"])
                 if verb == "offer":  # later, a smaller yes, or someone else; the asker may take it up below
                     others = [p for p in people if p not in (ask.asker, *ask.teammates)]
-                    offer = rng.choice([Offer(teammate, Kind.LATER, by=date.today() + timedelta(days=3)),
-                                        Offer(teammate, Kind.SMALLER, minutes=15),
-                                        Offer(teammate, Kind.SUGGEST, suggested=rng.choice(others), suggested_name="P")])
+                    offer = rng.choice(
+                        [
+                            Offer(teammate, Kind.LATER, by=date.today() + timedelta(days=3)),
+                            Offer(teammate, Kind.SMALLER, minutes=15),
+                            Offer(teammate, Kind.SUGGEST, suggested=rng.choice(others), suggested_name="P"),
+                        ]
+                    )
                     if (await store.offer(TEAM, ask.id, offer)).outcome == "offered":
                         offered.append(teammate)
                 elif verb != "none":
@@ -127,8 +169,15 @@ def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_ur
                         await store.answer(TEAM, ask.id, teammate, "accept")
             for teammate in offered:
                 if rng.random() < 0.7:
-                    await store.settle_offer(TEAM, ask.id, ask.asker, rng.choice(["accept", "accept", "decline"]),
-                                             teammate, if_already_asked="asked", if_full="full")
+                    await store.settle_offer(
+                        TEAM,
+                        ask.id,
+                        ask.asker,
+                        rng.choice(["accept", "accept", "decline"]),
+                        teammate,
+                        if_already_asked="asked",
+                        if_full="full",
+                    )
             ending = rng.choice(["done", "done", "cancelled", "expired", "live"])
             if ending != "live":
                 snapshot = await store.close(TEAM, ask.id, ending, ask.asker)
@@ -141,10 +190,20 @@ def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_ur
                                 thanked.add(ask.id)
         raw = [await redis.hgetall(key) async for key in redis.scan_iter(match="{T0TEAM:ask:*}")]
         raw = [fields for fields in raw if "asker" in fields]
-        kept = dict(zip(weeks, [Counter({k: int(v) for k, v in c.items()}) for c in await store.insight_counts(TEAM, weeks)]))
+        kept = dict(
+            zip(
+                weeks,
+                [Counter({k: int(v) for k, v in c.items()}) for c in await store.insight_counts(TEAM, weeks)],
+                strict=False,
+            )
+        )
         ttls = [await redis.ttl(insights_key(TEAM, week)) for week in weeks]
-        markers = {ask.id for ask in map(_ask_from_fields, raw) for helper in ask.helpers
-                   if await redis.exists(thanked_key(TEAM, ask.id, helper))}
+        markers = {
+            ask.id
+            for ask in map(_ask_from_fields, raw)
+            for helper in ask.helpers
+            if await redis.exists(thanked_key(TEAM, ask.id, helper))
+        }
         offers = {fields["id"]: await redis.hgetall(offers_key(TEAM, fields["id"])) for fields in raw}
         await redis.aclose()
         return raw, {week: +counts for week, counts in kept.items()}, thanked, markers, offers, ttls
@@ -161,8 +220,16 @@ def test_counters_hold_numbers_only_and_outlive_the_asks(redis_url, run):
     async def go():
         redis = Redis.from_url(redis_url, decode_responses=True)
         store = Store(redis)
-        ask = Ask(team_id=TEAM, asker=ASKER, text="Review the retry logic in PR 412", scope="secret scope words",
-                  estimate_minutes=30, decline_line="no_reason", teammates=[HAL], week=this_week())
+        ask = Ask(
+            team_id=TEAM,
+            asker=ASKER,
+            text="Review the retry logic in PR 412",
+            scope="secret scope words",
+            estimate_minutes=30,
+            decline_line="no_reason",
+            teammates=[HAL],
+            week=this_week(),
+        )
         await store.save_ask(ask)
         await store.answer(TEAM, ask.id, HAL, "accept")
         await redis.delete(*[key async for key in redis.scan_iter(match="{T0TEAM:ask:*")])  # retention took the ask
@@ -172,11 +239,14 @@ def test_counters_hold_numbers_only_and_outlive_the_asks(redis_url, run):
 
     counters = run(go())
     assert counters["asks"] == "1" and counters["found_help"] == "1"
-    assert not any(person_id in json.dumps(counters) for person_id in (ASKER, HAL)) and "retry" not in json.dumps(counters)
+    assert not any(person_id in json.dumps(counters) for person_id in (ASKER, HAL)) and "retry" not in json.dumps(
+        counters
+    )
     assert all(value.lstrip("-").isdigit() for value in counters.values())
 
 
 # --- the admins' Home section --------------------------------------------------------------------
+
 
 def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack, fake_slack, redis_sync):
     fake_slack.users[ADMIN] = person(ADMIN, "Ada Admin", is_admin=True)
@@ -184,13 +254,22 @@ def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack,
     slack.react(HAL, cards[HAL], "white_check_mark")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(ASKER)[0].action_ids(), what="taken")
     slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_done")
-    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
+    prompt = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt"
+    )[0]
     slack.click(ASKER, prompt, "thanks_open")
     fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="thanks modal")
     assert submit_thanks(slack, last_view(fake_slack), "It unblocked the release this week").status == 200
     assert redis_sync.hgetall(insights_key(TEAM, this_week())) == {
-        "asks": "1", "found_help": "1", "yes_within:5": "1", "done": "1", "help_minutes": "30", "thanked": "1",
-        "people_only_asked": "1", "people_only_helped": "1"}
+        "asks": "1",
+        "found_help": "1",
+        "yes_within:5": "1",
+        "done": "1",
+        "help_minutes": "30",
+        "thanked": "1",
+        "people_only_asked": "1",
+        "people_only_helped": "1",
+    }
 
     home_opened(slack, ADMIN)
     view = published_home(fake_slack, ADMIN)  # at once, before the chart is drawn
@@ -206,14 +285,19 @@ def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack,
     uploaded = fake_slack.files[chart["slack_file"]["id"]]
     assert uploaded["complete"] and uploaded["content"].startswith(b"\x89PNG") and uploaded["filename"].endswith(".png")
     assert f"{this_week()}: fewer than 5 asks" in chart["alt_text"]
-    assert [len(fake_slack.calls_to(m)) for m in ("files.getUploadURLExternal", "files.completeUploadExternal")] == [1, 1]
+    assert [len(fake_slack.calls_to(m)) for m in ("files.getUploadURLExternal", "files.completeUploadExternal")] == [
+        1,
+        1,
+    ]
 
     home_opened(slack, ADMIN)  # the same figures: the same chart at once, not another upload
     assert next(b for b in published_home(fake_slack, ADMIN, count=3)["blocks"] if b["type"] == "image") == chart
     fake_slack.settle(quiet=0.3)
     assert len(fake_slack.calls_to("files.getUploadURLExternal")) == 1
 
-    redis_sync.hincrby(insights_key(TEAM, this_week()), "asks", 5)  # figures that now show: a new chart replaces the old
+    redis_sync.hincrby(
+        insights_key(TEAM, this_week()), "asks", 5
+    )  # figures that now show: a new chart replaces the old
     home_opened(slack, ADMIN)
     newer = next(b for b in published_home(fake_slack, ADMIN, count=5)["blocks"] if b["type"] == "image")
     assert newer["slack_file"]["id"] != chart["slack_file"]["id"] and chart["slack_file"]["id"] not in fake_slack.files
@@ -233,18 +317,28 @@ def test_without_the_chart_the_section_still_shows_the_figures(slack, fake_slack
 
 # --- slack-ask stats and /metrics ----------------------------------------------------------------
 
+
 def seed_six_asks(redis_url, run, helped: int = 5):
     async def go():
         redis = Redis.from_url(redis_url, decode_responses=True)
         store = Store(redis)
         for number in range(6):
             teammate = f"U0HELP{number + 4}"
-            ask = Ask(team_id=TEAM, asker=f"U0ASK{number}", text="Review the retry logic in PR 412", scope="s",
-                      estimate_minutes=60, decline_line="no_reason", teammates=[teammate], week=this_week())
+            ask = Ask(
+                team_id=TEAM,
+                asker=f"U0ASK{number}",
+                text="Review the retry logic in PR 412",
+                scope="s",
+                estimate_minutes=60,
+                decline_line="no_reason",
+                teammates=[teammate],
+                week=this_week(),
+            )
             await store.save_ask(ask)
             if number < helped:
                 await store.answer(TEAM, ask.id, teammate, "accept")
         await redis.aclose()
+
     run(go())
 
 
@@ -259,7 +353,9 @@ def test_stats_on_the_command_line_as_text_json_and_a_chart(redis_url, run, tmp_
     assert "people: 0 asked and helped, 6 only asked, 0 only helped" in text.stdout
 
     chart = tmp_path / "trend.png"
-    as_json = subprocess.run([*command, "--json", "--chart", str(chart)], env=env, capture_output=True, text=True, timeout=60)
+    as_json = subprocess.run(
+        [*command, "--json", "--chart", str(chart)], env=env, capture_output=True, text=True, timeout=60
+    )
     figures_now = json.loads(as_json.stdout)["weeks"][-1]
     assert len(json.loads(as_json.stdout)["weeks"]) == 4
     assert (figures_now["asks_sent"], figures_now["found_help"], figures_now["median_minutes_to_yes"]) == (6, 0.833, 5)

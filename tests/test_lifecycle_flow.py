@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from datetime import UTC
 
 import pytest
-
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text, send_ask, stored_ask
 
@@ -76,8 +76,14 @@ def taken_by_hal(slack, fake_slack, app_server=None, redis_sync=None):
 def submit_thanks(slack, view: dict, note: str, share: bool = True):
     values = {
         "note": {"value": {"type": "plain_text_input", "value": note}},
-        "share": {"value": {"type": "checkboxes", "selected_options": [
-            {"text": {"type": "plain_text", "text": "Share"}, "value": "share"}] if share else []}},
+        "share": {
+            "value": {
+                "type": "checkboxes",
+                "selected_options": [{"text": {"type": "plain_text", "text": "Share"}, "value": "share"}]
+                if share
+                else [],
+            }
+        },
     }
     payload = slack.view_submission(ASKER, values, callback_id="thanks_submit")
     payload["view"]["private_metadata"] = view["private_metadata"]
@@ -88,11 +94,17 @@ def test_done_then_a_specific_thank_you_reaches_the_helper_and_is_kept_as_kudos(
     taken_by_hal(slack, fake_slack)
 
     assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
-    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
+    prompt = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt"
+    )[0]
     assert "<@U0HELP1> helped" in prompt.all_text and "What difference did it make?" in prompt.all_text
     # The card and the summary are brought up to date beside the prompt, not before it.
-    fake_slack.wait_for(lambda: "Done — thank you for helping" in card_text(fake_slack, HAL), what="Hal's card marked done")
-    fake_slack.wait_for(lambda: "Done — thanks to <@U0HELP1>" in fake_slack.dms(ASKER)[0].all_text, what="summary marked done")
+    fake_slack.wait_for(
+        lambda: "Done — thank you for helping" in card_text(fake_slack, HAL), what="Hal's card marked done"
+    )
+    fake_slack.wait_for(
+        lambda: "Done — thanks to <@U0HELP1>" in fake_slack.dms(ASKER)[0].all_text, what="summary marked done"
+    )
 
     slack.click(ASKER, prompt, "thanks_open")
     fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.open")) == 1, what="thanks modal")
@@ -107,13 +119,17 @@ def test_done_then_a_specific_thank_you_reaches_the_helper_and_is_kept_as_kudos(
 
     note = "The release went out on time & nobody got paged <!here>."
     assert submit_thanks(slack, view, note).status == 200
-    delivered = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(HAL) if "says thanks" in m.all_text], what="thanks DM")[0]
+    delivered = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(HAL) if "says thanks" in m.all_text], what="thanks DM"
+    )[0]
     assert "<@U0ASKER> says thanks for *Review the retry logic in PR 412" in delivered.all_text
     assert "> The release went out on time &amp; nobody got paged &lt;!here&gt;." in delivered.all_text
     fake_slack.wait_for(lambda: "Your thanks for" in prompt_now(fake_slack, prompt).all_text, what="prompt marked sent")
 
     ask = load(redis_sync)
-    kudos = [json.loads(raw) for raw in redis_sync.lrange(f"{{T0TEAM}}:kudos:{iso_week(_utc(ask.done_at), 'UTC')}", 0, -1)]
+    kudos = [
+        json.loads(raw) for raw in redis_sync.lrange(f"{{T0TEAM}}:kudos:{iso_week(_utc(ask.done_at), 'UTC')}", 0, -1)
+    ]
     assert [(k["asker"], k["helper"], k["note"], k["shared"]) for k in kudos] == [(ASKER, HAL, note, True)]
 
     again = submit_thanks(slack, view, "Thanks once more for the release help")
@@ -125,9 +141,9 @@ def prompt_now(fake_slack, prompt):
 
 
 def _utc(epoch):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(epoch, timezone.utc)
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def test_only_the_asker_or_helper_can_mark_done(slack, fake_slack, redis_sync):
@@ -137,8 +153,11 @@ def test_only_the_asker_or_helper_can_mark_done(slack, fake_slack, redis_sync):
     slack.click(HANA, summary, "ask_done")
     fake_slack.wait_for(lambda: fake_slack.responses, what="ephemeral refusal")
 
-    assert fake_slack.responses[0] == {"response_type": "ephemeral", "replace_original": False,
-                                       "text": "Only the asker or the helper can do that."}
+    assert fake_slack.responses[0] == {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": "Only the asker or the helper can do that.",
+    }
     assert load(redis_sync).status.value == "taken"
 
     slack.click(ASKER, summary, "ask_done")
@@ -165,7 +184,9 @@ def test_a_forgotten_thank_you_gets_one_gentle_reminder_in_working_hours(slack, 
 def test_no_reminder_once_thanked(slack, fake_slack, redis_sync, app_server):
     taken_by_hal(slack, fake_slack, app_server, redis_sync)
     slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
-    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
+    prompt = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt"
+    )[0]
     slack.click(ASKER, prompt, "thanks_open")
     fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="thanks modal")
     submit_thanks(slack, last_view(fake_slack), "You unblocked the release, it shipped today", share=False)
@@ -200,7 +221,9 @@ def test_check_in_offers_done_still_going_once_and_cancel(slack, fake_slack, red
     assert second.action_ids() == ["ask_done", "ask_cancel"]  # it can be put off only once
 
     slack.click(ASKER, second, "ask_done")
-    fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="thanks prompt")
+    fake_slack.wait_for(
+        lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="thanks prompt"
+    )
     # The reply goes to the response URL after the ack, so it may land a moment after the prompt.
     fake_slack.wait_for(lambda: "Marked done" in fake_slack.responses[-1]["text"], what="the check-in replaced")
     assert load(redis_sync).status.value == "done"
@@ -254,7 +277,8 @@ def test_answers_touch_no_timer_and_a_cancelled_asks_timer_only_forgets_it(slack
     fake_slack.wait_for(lambda: load(redis_sync).status.value == "cancelled", what="cancelled")
     cancelled = load(redis_sync)
     assert redis_sync.zrange("{T0TEAM:jobs}:due", 0, -1, withscores=True) == [
-        (f"timer:{ask.id}", pytest.approx(cancelled.closed_at + 90 * 86400))]  # nothing more until it is forgotten
+        (f"timer:{ask.id}", pytest.approx(cancelled.closed_at + 90 * 86400))
+    ]  # nothing more until it is forgotten
 
 
 def test_serve_runs_the_worker_itself(settings, fake_slack, redis_sync):
@@ -264,7 +288,9 @@ def test_serve_runs_the_worker_itself(settings, fake_slack, redis_sync):
         send_ask(slack, fake_slack)
         ask = load(redis_sync)
         four_days_ago = ask.created_at - 4 * 86400
-        redis_sync.hset(next(k for k in redis_sync.keys("{T0TEAM:ask:*}") if k.count(":") == 2), "created_at", four_days_ago)
+        redis_sync.hset(
+            next(k for k in redis_sync.keys("{T0TEAM:ask:*}") if k.count(":") == 2), "created_at", four_days_ago
+        )
         redis_sync.zadd("{T0TEAM:jobs}:due", {f"timer:{ask.id}": four_days_ago + 86400})  # as if sent days ago
         redis_sync.zadd("{slack-ask:jobs}:next", {"T0TEAM": four_days_ago + 86400})  # and the due index with it
         fake_slack.wait_for(lambda: load(redis_sync).status.value == "expired", timeout=10, what="worker expired it")

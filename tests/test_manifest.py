@@ -160,7 +160,8 @@ def registrations() -> tuple[dict[str, set[str]], list[str]]:
 
 def _receiver_is_client(node: ast.expr) -> bool:
     return (isinstance(node, ast.Name) and node.id == "client") or (
-        isinstance(node, ast.Attribute) and node.attr == "client")
+        isinstance(node, ast.Attribute) and node.attr == "client"
+    )
 
 
 @cache

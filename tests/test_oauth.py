@@ -22,8 +22,13 @@ KEY = new_key()
 
 @pytest.fixture
 def oauth_server(settings, fake_slack):
-    distributed = replace(settings, bot_token=None, client_id=fake_slack.client_id, client_secret=fake_slack.client_secret,
-                          encryption_keys=(KEY,))
+    distributed = replace(
+        settings,
+        bot_token=None,
+        client_id=fake_slack.client_id,
+        client_secret=fake_slack.client_secret,
+        encryption_keys=(KEY,),
+    )
     assert distributed.oauth
     server = ThreadedServer(create_app(distributed)).start()
     yield server
@@ -91,7 +96,9 @@ def test_two_workspaces_side_by_side_never_see_each_others_asks(oauth_server, fa
     slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_cancel", team=OTHER)
     fake_slack.settle()
 
-    ask = next(redis_sync.hgetall(k) for k in redis_sync.keys("{T0TEAM:ask:*}") if ":answers" not in k and ":cards" not in k)
+    ask = next(
+        redis_sync.hgetall(k) for k in redis_sync.keys("{T0TEAM:ask:*}") if ":answers" not in k and ":cards" not in k
+    )
     assert ask["status"] == "open" and json.loads(ask["helpers"]) == []
     assert not [c for c in fake_slack.calls[before:] if c.method in ("chat.update", "chat.postMessage")]
     assert not redis_sync.keys(f"{{{OTHER}:ask:*")
@@ -153,14 +160,26 @@ def test_an_org_wide_install_serves_every_workspace_of_the_organisation(redis_ur
     async def scenario():
         redis = Redis.from_url(redis_url, decode_responses=True)
         store = RedisInstallationStore(redis, Seal((KEY,)))
-        await store.async_save(Installation(app_id="A0SLACKASK", enterprise_id="E0ORG", team_id=None, user_id="U0ADMIN",
-                                            bot_token="xoxb-org", bot_id="B1", bot_user_id="U0SLACKASK",
-                                            is_enterprise_install=True))
+        await store.async_save(
+            Installation(
+                app_id="A0SLACKASK",
+                enterprise_id="E0ORG",
+                team_id=None,
+                user_id="U0ADMIN",
+                bot_token="xoxb-org",
+                bot_id="B1",
+                bot_user_id="U0SLACKASK",
+                is_enterprise_install=True,
+            )
+        )
         by_bolt = await store.async_find_bot(enterprise_id="E0ORG", team_id="T0WS1", is_enterprise_install=True)
-        installation = await store.async_find_installation(enterprise_id="E0ORG", team_id=None, is_enterprise_install=True)
+        installation = await store.async_find_installation(
+            enterprise_id="E0ORG", team_id=None, is_enterprise_install=True
+        )
         await store.note_enterprise("T0WS1", "E0ORG")
-        settings = Settings(bot_token=None, signing_secret="s", client_id="1", client_secret="2",
-                            slack_api_url=fake_slack.api_url)
+        settings = Settings(
+            bot_token=None, signing_secret="s", client_id="1", client_secret="2", slack_api_url=fake_slack.api_url
+        )
         client = await Clients(settings, store).for_team("T0WS1")
         await store.async_delete_all(enterprise_id="E0ORG", team_id=None)
         gone = await store.async_find_bot(enterprise_id="E0ORG", team_id="T0WS1", is_enterprise_install=True)
@@ -176,9 +195,14 @@ def test_an_org_wide_install_serves_every_workspace_of_the_organisation(redis_ur
 
 def every_value(redis_sync) -> dict[str, str]:
     """Every key and everything stored under it, as text, whatever its type."""
-    readers = {"string": redis_sync.get, "hash": redis_sync.hgetall, "list": lambda k: redis_sync.lrange(k, 0, -1),
-               "set": redis_sync.smembers, "zset": lambda k: redis_sync.zrange(k, 0, -1, withscores=True),
-               "stream": lambda k: redis_sync.xrange(k)}
+    readers = {
+        "string": redis_sync.get,
+        "hash": redis_sync.hgetall,
+        "list": lambda k: redis_sync.lrange(k, 0, -1),
+        "set": redis_sync.smembers,
+        "zset": lambda k: redis_sync.zrange(k, 0, -1, withscores=True),
+        "stream": lambda k: redis_sync.xrange(k),
+    }
     values = {key: readers.get(redis_sync.type(key)) for key in redis_sync.scan_iter(count=1000)}
     return {key: repr(read(key)) for key, read in values.items() if read}  # (a key gone meanwhile has type none)
 
@@ -204,7 +228,9 @@ def legacy_json(model) -> str:
     return json.dumps({key: value for key, value in vars(model).items() if not key.startswith("_")}, default=str)
 
 
-def test_a_record_written_before_sealing_is_read_then_sealed_on_its_next_save(oauth_server, fake_slack, redis_sync, settings):
+def test_a_record_written_before_sealing_is_read_then_sealed_on_its_next_save(
+    oauth_server, fake_slack, redis_sync, settings
+):
     import time
 
     from slack_sdk.oauth.installation_store import Bot
@@ -214,15 +240,26 @@ def test_a_record_written_before_sealing_is_read_then_sealed_on_its_next_save(oa
     refresh = fake_slack.granted_refresh_tokens[-1]
 
     def legacy(expires_in: int) -> str:
-        return legacy_json(Bot(app_id="A0SLACKASK", team_id="T0TEAM", bot_token=token, bot_id="B0SLACKASK",
-                               bot_user_id="U0SLACKASK", bot_refresh_token=refresh,
-                               bot_token_expires_at=int(time.time()) + expires_in, installed_at=time.time()))
+        return legacy_json(
+            Bot(
+                app_id="A0SLACKASK",
+                team_id="T0TEAM",
+                bot_token=token,
+                bot_id="B0SLACKASK",
+                bot_user_id="U0SLACKASK",
+                bot_refresh_token=refresh,
+                bot_token_expires_at=int(time.time()) + expires_in,
+                installed_at=time.time(),
+            )
+        )
 
     redis_sync.set("{T0TEAM}:install:bot", legacy(4 * 3600))  # not due for rotation
 
     slack = SlackRequests(oauth_server.url, settings.signing_secret, fake_slack)
     assert slack.slash_ask(ASKER, "Review PR 412").status == 200
-    opened = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="the modal, with the plain record's token")
+    opened = fake_slack.wait_for(
+        lambda: fake_slack.calls_to("views.open"), what="the modal, with the plain record's token"
+    )
     assert opened[-1].token == token
     assert redis_sync.get("{T0TEAM}:install:bot").startswith("{")  # read as it was: nothing to save yet
 

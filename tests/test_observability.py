@@ -17,7 +17,9 @@ SECRET_ASK = "Review the zebra-striped quarterly migration plan"
 
 def metric(text: str, name: str, **labels: str) -> float:
     wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
-    pattern = rf"^{re.escape(name)}\{{{re.escape(wanted)}\}} ([0-9.e+]+)$" if labels else rf"^{re.escape(name)} ([0-9.e+]+)$"
+    pattern = (
+        rf"^{re.escape(name)}\{{{re.escape(wanted)}\}} ([0-9.e+]+)$" if labels else rf"^{re.escape(name)} ([0-9.e+]+)$"
+    )
     found = re.search(pattern, text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
 
@@ -51,8 +53,13 @@ def test_metrics_count_requests_slack_calls_429s_and_jobs(app_server, slack, fak
 
 
 def test_logs_are_one_json_object_per_line_without_tokens_or_ask_text(tmp_path, fake_slack, redis_url):
-    process, url, output_file = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="log-secret",
-                                            REDIS_URL=redis_url, SLACK_API_URL=fake_slack.api_url)
+    process, url, output_file = start_serve(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="log-secret",
+        REDIS_URL=redis_url,
+        SLACK_API_URL=fake_slack.api_url,
+    )
     try:
         slack = SlackRequests(url, "log-secret", fake_slack)
         cards = send_ask(slack, fake_slack, teammates=[HAL], text=SECRET_ASK)
@@ -66,7 +73,10 @@ def test_logs_are_one_json_object_per_line_without_tokens_or_ask_text(tmp_path, 
     lines = [line for line in output.splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is JSON
     requests = [r for r in records if r["msg"] == "slack request"]
-    assert {(r["kind"], r["detail"]) for r in requests} >= {("view_submission", "ask_submit"), ("event_callback", "reaction_added")}
+    assert {(r["kind"], r["detail"]) for r in requests} >= {
+        ("view_submission", "ask_submit"),
+        ("event_callback", "reaction_added"),
+    }
     assert all((r["team"], r["status"]) == ("T0TEAM", 200) and r["latency_ms"] > 0 for r in requests), requests
     assert "xoxb-test-token" not in output and "log-secret" not in output
     assert "zebra" not in output
@@ -78,8 +88,14 @@ def test_with_metrics_port_set_metrics_are_served_there_and_not_on_the_public_po
     from test_cli import free_port
 
     metrics_port = free_port()
-    process, url, _ = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="m-secret",
-                                  REDIS_URL=redis_url, SLACK_API_URL=fake_slack.api_url, METRICS_PORT=str(metrics_port))
+    process, url, _ = start_serve(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="m-secret",
+        REDIS_URL=redis_url,
+        SLACK_API_URL=fake_slack.api_url,
+        METRICS_PORT=str(metrics_port),
+    )
     try:
         SlackRequests(url, "m-secret", fake_slack).slash_ask(ASKER, "Review PR 412")
         scraped = scrape(f"http://127.0.0.1:{metrics_port}")

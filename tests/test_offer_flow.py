@@ -65,6 +65,7 @@ def no_channel_posts(fake_slack) -> bool:
 
 # --- later ---------------------------------------------------------------------------------------
 
+
 def test_later_accepted_makes_a_helper_and_moves_the_needed_by(slack, fake_slack, redis_sync):
     cards = send_ask(slack, fake_slack, decline="later", needed_by=days_ahead(2))
     card = cards[HAL]
@@ -79,7 +80,7 @@ def test_later_accepted_makes_a_helper_and_moves_the_needed_by(slack, fake_slack
     assert dm.action_ids() == ["offer_accept", "offer_decline"]
     fake_slack.wait_for(lambda: "Offered: by" in card_text(fake_slack, HAL), what="Hal's card says it waits")
     hal = fake_slack.dms(HAL)[0]
-    assert f"waiting for <@U0ASKER>" in hal.all_text and "after the needed-by date" in hal.all_text
+    assert "waiting for <@U0ASKER>" in hal.all_text and "after the needed-by date" in hal.all_text
     assert hal.action_ids() == ["ask_accept", "ask_decline"]  # still free to take it outright or pass
     assert "waiting for your answer" in summary_text(fake_slack)
 
@@ -102,7 +103,9 @@ def test_later_declined_thanks_the_helper_and_changes_nothing_else(slack, fake_s
     offer(slack, fake_slack, HAL, cards[HAL], "later", day=days_ahead(1))
     slack.click(ASKER, offer_dm(fake_slack), "offer_decline")
 
-    fake_slack.wait_for(lambda: "They found another way — thanks for offering" in card_text(fake_slack, HAL), what="kind no")
+    fake_slack.wait_for(
+        lambda: "They found another way — thanks for offering" in card_text(fake_slack, HAL), what="kind no"
+    )
     fake_slack.settle()
     assert fake_slack.dms(HAL)[0].action_ids() == []
     assert stored_ask(redis_sync)["status"] == "open" and not stored_ask(redis_sync)["needed_by"]
@@ -123,6 +126,7 @@ def test_a_past_day_is_refused_on_the_field(slack, fake_slack, redis_sync):
 
 # --- a smaller yes -------------------------------------------------------------------------------
 
+
 def test_a_smaller_yes_accepted_narrows_the_scope_in_the_summary_and_the_thanks_prompt(slack, fake_slack, redis_sync):
     cards = send_ask(slack, fake_slack, estimate="60")
     view = open_offer(slack, fake_slack, HAL, cards[HAL], "smaller")
@@ -138,8 +142,10 @@ def test_a_smaller_yes_accepted_narrows_the_scope_in_the_summary_and_the_thanks_
     fake_slack.wait_for(lambda: "has 15 minutes, not 1 hour — you said yes" in summary_text(fake_slack), what="summary")
 
     slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
-    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "What difference did it make" in m.all_text],
-                                 what="thank-you prompt")[0]
+    prompt = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(ASKER) if "What difference did it make" in m.all_text],
+        what="thank-you prompt",
+    )[0]
     assert "<@U0HELP1> helped with 15 minutes, not 1 hour" in prompt.all_text
 
 
@@ -160,6 +166,7 @@ def test_an_ask_of_five_minutes_offers_no_smaller_yes(slack, fake_slack):
 
 # --- try someone else ----------------------------------------------------------------------------
 
+
 def test_a_suggestion_the_asker_takes_up_sends_a_normal_card_and_counts_as_a_pass(slack, fake_slack, redis_sync):
     cards = send_ask(slack, fake_slack, teammates=(HAL, HANA), decline="redirect")
     assert cards[HAL].action_ids()[2] == "offer_suggest"  # invited by "Point me to someone else"
@@ -178,7 +185,7 @@ def test_a_suggestion_the_asker_takes_up_sends_a_normal_card_and_counts_as_a_pas
     assert "<@U0ASKER> is asking for a hand" in priya.all_text and "ask_accept" in priya.action_ids()
     stored = stored_ask(redis_sync)
     assert json.loads(stored["teammates"]) == [HAL, HANA, PRIYA]
-    assert redis_sync.hget("{T0TEAM:ask:%s}:answers" % stored["id"], HAL) == "declined"
+    assert redis_sync.hget(f"{{T0TEAM:ask:{stored['id']}}}:answers", HAL) == "declined"
     assert "You asked <@U0HELP4> too" in fake_slack.dms(ASKER)[1].all_text
     assert "<@U0HELP4>" in summary_text(fake_slack)
 
@@ -191,18 +198,23 @@ def test_not_now_contacts_nobody(slack, fake_slack, redis_sync):
     offer(slack, fake_slack, HAL, cards[HAL], "suggest", person=PRIYA)
     slack.click(ASKER, offer_dm(fake_slack), "offer_decline")
 
-    fake_slack.wait_for(lambda: "Not now — <@U0HELP4> wasn't contacted" in fake_slack.dms(ASKER)[1].all_text, what="not now")
+    fake_slack.wait_for(
+        lambda: "Not now — <@U0HELP4> wasn't contacted" in fake_slack.dms(ASKER)[1].all_text, what="not now"
+    )
     fake_slack.settle()
     assert not fake_slack.dms(PRIYA)
     assert json.loads(stored_ask(redis_sync)["teammates"]) == [HAL, HANA]
 
 
-@pytest.mark.parametrize("suggested, wording", [
-    (ASKER, "Ada Asker is the one asking"),
-    ("U0BOT", "Apps and bots can't help with this one: Build Bot"),
-    ("U0GONE", "Gone Person is no longer in the workspace"),
-    (HANA, "Hana Helper already has this ask"),
-])
+@pytest.mark.parametrize(
+    "suggested, wording",
+    [
+        (ASKER, "Ada Asker is the one asking"),
+        ("U0BOT", "Apps and bots can't help with this one: Build Bot"),
+        ("U0GONE", "Gone Person is no longer in the workspace"),
+        (HANA, "Hana Helper already has this ask"),
+    ],
+)
 def test_a_suggestion_that_cant_be_asked_is_refused_on_the_field(slack, fake_slack, redis_sync, suggested, wording):
     cards = send_ask(slack, fake_slack, teammates=(HAL, HANA))
     view = open_offer(slack, fake_slack, HAL, cards[HAL], "suggest")
@@ -223,8 +235,10 @@ def test_ask_them_too_answers_kindly_for_someone_on_a_break(slack, fake_slack, r
 
     fake_slack.wait_for(lambda: "taking a break" in fake_slack.dms(ASKER)[1].all_text, what="the kind answer")
     fake_slack.settle()
-    assert f"Helper 4 is taking a break from asks until {pretty(days_ahead(6))} — ask someone else, or after that." \
+    assert (
+        f"Helper 4 is taking a break from asks until {pretty(days_ahead(6))} — ask someone else, or after that."
         in fake_slack.dms(ASKER)[1].all_text
+    )
     assert fake_slack.dms(ASKER)[1].action_ids() == [] and not fake_slack.dms(PRIYA)
     assert json.loads(stored_ask(redis_sync)["teammates"]) == [HAL, HANA]
 
@@ -243,16 +257,28 @@ def test_only_the_asker_answers_an_offer(slack, fake_slack, redis_sync):
 
 # --- races and endings ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("trial", range(3))
-def test_an_accepted_offer_racing_a_take_it_leaves_exactly_one_helper_and_every_card_true(slack, fake_slack, redis_sync, trial):
+def test_an_accepted_offer_racing_a_take_it_leaves_exactly_one_helper_and_every_card_true(
+    slack, fake_slack, redis_sync, trial
+):
     cards = send_ask(slack, fake_slack, teammates=(HAL, HANA))
     offer(slack, fake_slack, HAL, cards[HAL], "later", day=days_ahead(1))
     dm = offer_dm(fake_slack)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        replies = list(pool.map(lambda go: go(), [lambda: slack.click(ASKER, dm, "offer_accept"),
-                                                  lambda: slack.react(HANA, cards[HANA], "white_check_mark")]))
-    fake_slack.wait_for(lambda: "You're on it" in card_text(fake_slack, HAL) + card_text(fake_slack, HANA), what="a winner")
+        replies = list(
+            pool.map(
+                lambda go: go(),
+                [
+                    lambda: slack.click(ASKER, dm, "offer_accept"),
+                    lambda: slack.react(HANA, cards[HANA], "white_check_mark"),
+                ],
+            )
+        )
+    fake_slack.wait_for(
+        lambda: "You're on it" in card_text(fake_slack, HAL) + card_text(fake_slack, HANA), what="a winner"
+    )
     fake_slack.settle(quiet=0.5)
 
     assert all(reply.status == 200 for reply in replies)
@@ -288,7 +314,9 @@ def test_an_offer_after_the_ask_was_covered_is_thanked(slack, fake_slack, redis_
 
     assert submit(slack, HAL, view, minutes="15").body == ""
 
-    fake_slack.wait_for(lambda: "Thanks for offering — Covered by <@U0HELP2>" in card_text(fake_slack, HAL), what="thanked")
+    fake_slack.wait_for(
+        lambda: "Thanks for offering — Covered by <@U0HELP2>" in card_text(fake_slack, HAL), what="thanked"
+    )
     fake_slack.settle()
     assert len(fake_slack.dms(ASKER)) == 2  # the summary and "is on your ask"; no offer DM
 
@@ -316,13 +344,16 @@ def test_taking_it_outright_while_an_offer_waits(slack, fake_slack, redis_sync):
 
     slack.click(HAL, fake_slack.dms(HAL)[0], "ask_accept")
 
-    fake_slack.wait_for(lambda: "answered the ask directly" in fake_slack.dms(ASKER)[1].all_text, what="offer DM updated")
+    fake_slack.wait_for(
+        lambda: "answered the ask directly" in fake_slack.dms(ASKER)[1].all_text, what="offer DM updated"
+    )
     fake_slack.settle()
     assert "You're on it" in card_text(fake_slack, HAL) and fake_slack.dms(ASKER)[1].action_ids() == []
     assert json.loads(stored_ask(redis_sync)["helpers"]) == [HAL]
 
 
 # --- safety and privacy --------------------------------------------------------------------------
+
 
 def test_hostile_offer_lines_are_shown_inert_and_never_logged(slack, fake_slack, redis_sync, caplog):
     caplog.set_level(logging.DEBUG)
@@ -364,18 +395,25 @@ def test_offers_stay_between_the_helper_and_the_asker(slack, fake_slack, redis_s
 
 # --- availability --------------------------------------------------------------------------------
 
+
 def take_a_break(slack, fake_slack, user, until: str) -> None:
     home_opened(slack, user)
     home = published_home(fake_slack, user)
     block, picker = payloads.find_element(as_message(home).blocks, "availability_break")
-    slack.send_interaction(payloads.block_actions(user, payloads.action(block, picker, until), team="T0TEAM", view=home))
-    fake_slack.wait_for(lambda: "Taking a break until" in view_text(published_home(fake_slack, user, 2)), what="break saved")
+    slack.send_interaction(
+        payloads.block_actions(user, payloads.action(block, picker, until), team="T0TEAM", view=home)
+    )
+    fake_slack.wait_for(
+        lambda: "Taking a break until" in view_text(published_home(fake_slack, user, 2)), what="break saved"
+    )
 
 
 def choose(slack, fake_slack, user, value: str, count: int) -> dict:
     home = published_home(fake_slack, user, count)
     block, select = payloads.find_element(as_message(home).blocks, "availability_mode")
-    slack.send_interaction(payloads.block_actions(user, payloads.action(block, select, value), team="T0TEAM", view=home))
+    slack.send_interaction(
+        payloads.block_actions(user, payloads.action(block, select, value), team="T0TEAM", view=home)
+    )
     return published_home(fake_slack, user, count + 1)
 
 
@@ -411,7 +449,10 @@ def test_at_their_weekly_limit_someone_is_kindly_unavailable_until_next_week(sla
     assert slack.submit_ask(ASKER, teammates=[HANA]).body == ""  # her one card this week
     refused = slack.submit_ask(ASKER, teammates=[HAL, HANA])
 
-    assert refused.json()["errors"]["teammates"] == "Hana Helper isn't taking more asks this week — ask someone else, or next week."
+    assert (
+        refused.json()["errors"]["teammates"]
+        == "Hana Helper isn't taking more asks this week — ask someone else, or next week."
+    )
     fake_slack.settle()
     assert len(fake_slack.dms(HANA)) == 1 and not fake_slack.dms(HAL)
     home_opened(slack, HANA)

@@ -4,7 +4,7 @@ scripts against a real Redis-protocol server), who can be asked this week — al
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 from freezegun import freeze_time
@@ -12,10 +12,21 @@ from freezegun import freeze_time
 from slack_app.domain import availability
 from slack_app.domain.asks import Ask, Person, Status
 from slack_app.domain.availability import Availability, Mode
+from slack_app.domain.offers import (
+    Kind,
+    Offer,
+    State,
+    accepted_scope,
+    ask_full,
+    is_after_needed_by,
+    later_errors,
+    offer_kinds,
+    smaller_errors,
+    smaller_estimates,
+    suggestion_error,
+)
 from slack_app.features.availabilities import Availabilities
 from slack_app.text.i18n import ENGLISH
-from slack_app.domain.offers import (Kind, Offer, State, accepted_scope, ask_full, is_after_needed_by, later_errors, offer_kinds,
-                              smaller_errors, smaller_estimates, suggestion_error)
 
 TEAM = "T0TEAM"
 TODAY = date(2026, 12, 1)
@@ -30,12 +41,21 @@ PEOPLE = {
 
 
 def new_ask(teammates=("U0HAL", "U0HANA"), estimate=60, decline="no_reason", needed_by=None, helpers_needed=1) -> Ask:
-    return Ask(team_id=TEAM, asker="U0ASKER", text="Review the retry logic in PR 412", scope="retry.py only",
-               estimate_minutes=estimate, decline_line=decline, teammates=list(teammates), needed_by=needed_by,
-               helpers_needed=helpers_needed)
+    return Ask(
+        team_id=TEAM,
+        asker="U0ASKER",
+        text="Review the retry logic in PR 412",
+        scope="retry.py only",
+        estimate_minutes=estimate,
+        decline_line=decline,
+        teammates=list(teammates),
+        needed_by=needed_by,
+        helpers_needed=helpers_needed,
+    )
 
 
 # --- what an offer may be ---------------------------------------------------------------------
+
 
 def test_a_later_day_must_be_picked_and_not_be_past_in_the_helpers_own_day():
     assert later_errors(None, None, TODAY, NOW, ENGLISH) == {"day": "Pick the day you could do it by."}
@@ -69,14 +89,17 @@ def test_the_card_shows_the_invited_offer_first_and_a_smaller_yes_only_when_one_
     assert offer_kinds(new_ask(estimate=5, decline="redirect")) == [Kind.SUGGEST, Kind.LATER]
 
 
-@pytest.mark.parametrize("suggested, wording", [
-    (None, "Pick a teammate"),
-    ("U0ASKER", "Ada is the one asking"),
-    ("U0BOT", "Apps and bots can't help"),
-    ("U0GONE", "no longer in the workspace"),
-    ("U0NOSUCH", "no longer in the workspace"),
-    ("U0HAL", "Hal already has this ask"),
-])
+@pytest.mark.parametrize(
+    "suggested, wording",
+    [
+        (None, "Pick a teammate"),
+        ("U0ASKER", "Ada is the one asking"),
+        ("U0BOT", "Apps and bots can't help"),
+        ("U0GONE", "no longer in the workspace"),
+        ("U0NOSUCH", "no longer in the workspace"),
+        ("U0HAL", "Hal already has this ask"),
+    ],
+)
 def test_a_suggestion_follows_the_ask_modals_rules(suggested, wording):
     assert wording in suggestion_error(new_ask(), suggested, PEOPLE.get(suggested), ENGLISH)
 
@@ -100,6 +123,7 @@ def test_an_offer_round_trips_as_json_and_reads_well():
 
 # --- availability -------------------------------------------------------------------------------
 
+
 def test_a_break_covers_every_day_through_its_last_and_then_lapses():
     on_break = availability.break_until(date(2026, 12, 8), TODAY)
     reason = availability.unavailable_reason(on_break, "Priya Raman", date(2026, 12, 8), 0, ENGLISH)
@@ -121,19 +145,23 @@ def test_availability_round_trips_and_defaults_to_open():
     setting = availability.break_until(date(2026, 12, 8), TODAY)
     assert Availability.from_json(setting.to_json()) == setting
     assert availability.describe(Availability(), TODAY, 4, ENGLISH) == "Open to asks."
-    assert availability.describe(availability.weekly(2), TODAY, 1, ENGLISH) == "At most 2 asks a week — 1 so far this week."
+    assert (
+        availability.describe(availability.weekly(2), TODAY, 1, ENGLISH)
+        == "At most 2 asks a week — 1 so far this week."
+    )
 
 
 def test_the_week_is_the_persons_own_iso_week():
-    sunday_evening_utc = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)  # already Monday in Kolkata
+    sunday_evening_utc = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)  # already Monday in Kolkata
     start, end = availability.week_bounds(sunday_evening_utc, "Asia/Kolkata")
-    assert datetime.fromtimestamp(start, timezone.utc) == datetime(2026, 12, 6, 18, 30, tzinfo=timezone.utc)
+    assert datetime.fromtimestamp(start, UTC) == datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
     assert end - start == 7 * 24 * 3600
     start, _ = availability.week_bounds(sunday_evening_utc, "America/New_York")  # still Sunday there
-    assert datetime.fromtimestamp(start, timezone.utc) == datetime(2026, 11, 30, 5, 0, tzinfo=timezone.utc)
+    assert datetime.fromtimestamp(start, UTC) == datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 
 
 # --- what the asker's answer does: the store's scripts ---------------------------------------------
+
 
 def test_accepting_a_later_offer_makes_a_helper_and_moves_the_needed_by(with_store):
     ask = new_ask(needed_by=date(2026, 12, 4))
@@ -179,14 +207,21 @@ def test_a_suggestion_counts_as_a_pass_and_adds_the_person_once_within_the_cap(w
         await store.save_ask(ask)
         offered = await store.offer(TEAM, ask.id, Offer("U0HAL", Kind.SUGGEST, suggested="U0PRIYA"))
         await store.offer(TEAM, ask.id, Offer("U0HANA", Kind.SUGGEST, suggested="U0PRIYA"))
-        first = await store.settle_offer(TEAM, ask.id, "U0ASKER", "accept", "U0HAL", "", "Priya Raman already has this ask.")
-        second = await store.settle_offer(TEAM, ask.id, "U0ASKER", "accept", "U0HANA", "", "Priya Raman already has this ask.")
+        first = await store.settle_offer(
+            TEAM, ask.id, "U0ASKER", "accept", "U0HAL", "", "Priya Raman already has this ask."
+        )
+        second = await store.settle_offer(
+            TEAM, ask.id, "U0ASKER", "accept", "U0HANA", "", "Priya Raman already has this ask."
+        )
         return offered, first, second
 
     offered, first, second = with_store(work)
     assert offered.answers["U0HAL"].value == "decline"
     assert first.outcome == "suggestion_sent" and first.ask.teammates == ["U0HAL", "U0HANA", "U0PRIYA"]
-    assert second.outcome == "suggestion_refused" and second.offers["U0HANA"].refusal == "Priya Raman already has this ask."
+    assert (
+        second.outcome == "suggestion_refused"
+        and second.offers["U0HANA"].refusal == "Priya Raman already has this ask."
+    )
     assert second.ask.teammates == ["U0HAL", "U0HANA", "U0PRIYA"]
 
 
@@ -198,8 +233,10 @@ def test_an_offer_on_a_covered_or_ended_ask_changes_nothing(with_store):
         await store.save_ask(ended)
         await store.answer(TEAM, covered.id, "U0HANA", "accept")
         await store.close(TEAM, ended.id, "cancelled", "U0ASKER")
-        return (await store.offer(TEAM, covered.id, Offer("U0HAL", Kind.LATER, by=TODAY)),
-                await store.offer(TEAM, ended.id, Offer("U0HAL", Kind.LATER, by=TODAY)))
+        return (
+            await store.offer(TEAM, covered.id, Offer("U0HAL", Kind.LATER, by=TODAY)),
+            await store.offer(TEAM, ended.id, Offer("U0HAL", Kind.LATER, by=TODAY)),
+        )
 
     on_covered, on_ended = with_store(work)
     assert on_covered.outcome == "already_covered" and on_covered.offers == {}
@@ -227,11 +264,16 @@ def test_an_accepted_offer_racing_a_take_it_for_the_last_slot_has_one_winner_in_
             ask = new_ask(teammates=["U0HAL", "U0HANA"])
             await store.save_ask(ask)
             await store.offer(TEAM, ask.id, Offer("U0HAL", Kind.SMALLER, minutes=15))
-            settled, took = await asyncio.gather(store.settle_offer(TEAM, ask.id, "U0ASKER", "accept", "U0HAL"),
-                                                 store.answer(TEAM, ask.id, "U0HANA", "accept"))
+            settled, took = await asyncio.gather(
+                store.settle_offer(TEAM, ask.id, "U0ASKER", "accept", "U0HAL"),
+                store.answer(TEAM, ask.id, "U0HANA", "accept"),
+            )
             final = await store.snapshot(TEAM, ask.id)
             assert len(final.ask.helpers) == 1 and final.ask.status is Status.TAKEN
-            assert {settled.outcome, took.outcome} in ({"offer_took_last", "already_covered"}, {"offer_lapsed", "took_last"})
+            assert {settled.outcome, took.outcome} in (
+                {"offer_took_last", "already_covered"},
+                {"offer_lapsed", "took_last"},
+            )
             outcomes.append(settled.outcome)
         return outcomes
 
@@ -240,13 +282,14 @@ def test_an_accepted_offer_racing_a_take_it_for_the_last_slot_has_one_winner_in_
 
 def test_cards_received_are_counted_in_each_persons_own_week(with_store):
     ask = new_ask(teammates=["U0PRIYA"])
-    ask.created_at = datetime(2026, 12, 6, 19, 0, tzinfo=timezone.utc).timestamp()  # Monday 00:30 in Kolkata
+    ask.created_at = datetime(2026, 12, 6, 19, 0, tzinfo=UTC).timestamp()  # Monday 00:30 in Kolkata
 
     async def work(store):
         await store.save_ask(ask)
-        monday = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
-        return await store.cards_received(TEAM, {"U0PRIYA": availability.week_bounds(monday, "Asia/Kolkata")}), \
-            await store.cards_received(TEAM, {"U0PRIYA": availability.week_bounds(monday, "Europe/London")})
+        monday = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+        return await store.cards_received(
+            TEAM, {"U0PRIYA": availability.week_bounds(monday, "Asia/Kolkata")}
+        ), await store.cards_received(TEAM, {"U0PRIYA": availability.week_bounds(monday, "Europe/London")})
 
     kolkata, london = with_store(work)
     assert kolkata == {"U0PRIYA": 1}  # her new week
@@ -257,19 +300,22 @@ def test_the_weekly_limit_turns_over_at_each_persons_own_midnight_on_monday(with
     """Hana lives in Tokyo, Hal in New York; each may have one card a week. Both got one on Sunday
     6 Dec 2026 at 14:00 UTC (Sunday 23:00 in Tokyo, 09:00 in New York). Two hours later it is Monday
     in Tokyo, so Hana can be asked again; in New York it is still Sunday, so Hal can't."""
-    people = {"U0HANA": Person("U0HANA", "Hana", tz="Asia/Tokyo"), "U0HAL": Person("U0HAL", "Hal", tz="America/New_York")}
+    people = {
+        "U0HANA": Person("U0HANA", "Hana", tz="Asia/Tokyo"),
+        "U0HAL": Person("U0HAL", "Hal", tz="America/New_York"),
+    }
 
     async def work(store):
         checker = Availabilities(store, people=None)
         for uid in people:
             await store.set_availability(TEAM, uid, availability.weekly(1))
-        with freeze_time(datetime(2026, 12, 6, 14, 0, tzinfo=timezone.utc), real_asyncio=True) as clock:
+        with freeze_time(datetime(2026, 12, 6, 14, 0, tzinfo=UTC), real_asyncio=True) as clock:
             before = await checker.unavailable(TEAM, people, ENGLISH)
             await store.save_ask(new_ask(teammates=["U0HANA", "U0HAL"]))
             sunday = await checker.unavailable(TEAM, people, ENGLISH)
-            clock.move_to(datetime(2026, 12, 6, 16, 0, tzinfo=timezone.utc))
+            clock.move_to(datetime(2026, 12, 6, 16, 0, tzinfo=UTC))
             later = await checker.unavailable(TEAM, people, ENGLISH)
-            clock.move_to(datetime(2026, 12, 7, 5, 0, tzinfo=timezone.utc))  # Monday 00:00 in New York
+            clock.move_to(datetime(2026, 12, 7, 5, 0, tzinfo=UTC))  # Monday 00:00 in New York
             monday = await checker.unavailable(TEAM, people, ENGLISH)
         return before, sunday, later, monday
 

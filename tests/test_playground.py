@@ -26,7 +26,6 @@ from test_cli import clean_env
 from slack_app.domain.asks import Ask
 from slack_app.domain.offers import Kind
 from slack_app.features.modals import ask_modal, offer_modal
-from slack_app.text.i18n import ENGLISH
 from slack_app.playground.checks import (
     ANSWERED_METHOD_SCOPES,
     Checks,
@@ -35,11 +34,19 @@ from slack_app.playground.checks import (
     check_view,
 )
 from slack_app.playground.server import GENERAL, KUDOS, PlaygroundServer, playground_settings
+from slack_app.text.i18n import ENGLISH
 
 PLAYGROUND = [sys.executable, "-m", "slack_app.cli", "playground"]
 ADA, HAL, HANA, HUGO, PRIYA = "U0ADA", "U0HAL", "U0HANA", "U0HUGO", "U0PRIYA"
-ASK = {"ask": "Review the retry logic in PR 412", "scope": "In: retry.py. Out: tests.", "estimate": "30",
-       "decline": "no_reason", "teammates": [HAL, HANA], "needed_by": None, "helpers_needed": "1"}
+ASK = {
+    "ask": "Review the retry logic in PR 412",
+    "scope": "In: retry.py. Out: tests.",
+    "estimate": "30",
+    "decline": "no_reason",
+    "teammates": [HAL, HANA],
+    "needed_by": None,
+    "helpers_needed": "1",
+}
 
 
 def dm(user: str) -> str:
@@ -47,8 +54,12 @@ def dm(user: str) -> str:
 
 
 def post_json(url: str, body: dict, headers: dict | None = None) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         text = response.read()
     return json.loads(text) if text.startswith(b"{") else {}
@@ -80,8 +91,14 @@ class Page:
 
     def dm(self, user: str, containing: str) -> dict:
         """The newest message in the person's DM with the app that contains `containing`, once it is there."""
-        return self.wait_for(user, lambda s: next((m for m in reversed(s["conversations"][s["dm"]])
-                                                    if containing in json.dumps(m, ensure_ascii=False)), None), f"{containing!r} for {user}")
+        return self.wait_for(
+            user,
+            lambda s: next(
+                (m for m in reversed(s["conversations"][s["dm"]]) if containing in json.dumps(m, ensure_ascii=False)),
+                None,
+            ),
+            f"{containing!r} for {user}",
+        )
 
     def call_api(self, method: str, **args: Any) -> dict:
         """A Web API call as the app would make it, with its bot token."""
@@ -130,8 +147,11 @@ def test_an_ask_goes_from_slash_command_to_each_helper_and_a_reaction_takes_it(p
 
 
 def general(page: Page, user: str, containing: str) -> dict:
-    return page.wait_for(user, lambda s: next((m for m in s["conversations"][GENERAL] if containing in m["text"]), None),
-                         f"{containing!r} in #general")
+    return page.wait_for(
+        user,
+        lambda s: next((m for m in s["conversations"][GENERAL] if containing in m["text"]), None),
+        f"{containing!r} in #general",
+    )
 
 
 def modal_blocks(modal: dict) -> dict:
@@ -143,7 +163,9 @@ def test_the_message_shortcut_starts_an_ask_from_a_message_and_coaching_shows_on
     page.do("shortcut", ADA, channel=GENERAL, ts=message["ts"], callback_id="ask_about_message")
 
     blocks = modal_blocks(page.wait_for(ADA, lambda s: s["modal"], "the ask modal"))
-    assert blocks["ask"]["element"]["initial_value"] == "The retry logic in PR 412 times out on CI about one run in five."
+    assert (
+        blocks["ask"]["element"]["initial_value"] == "The retry logic in PR 412 times out on CI about one run in five."
+    )
     scope = blocks["scope"]["element"]["initial_value"]
     assert scope.startswith(page.playground.permalink(GENERAL, message["ts"]))
 
@@ -164,7 +186,10 @@ def test_mentions_typed_in_slash_ask_arrive_escaped_and_are_chosen(page):
     blocks = modal_blocks(page.wait_for(ADA, lambda s: s["modal"], "the ask modal"))
     assert blocks["teammates"]["element"]["initial_users"] == [HAL, HANA, "U0HUGO"]
     assert blocks["ask"]["element"]["initial_value"] == "Check the onboarding copy & tone in #general"
-    assert page.playground.escaped("@hana & <b> @nobody #general") == "<@U0HANA|hana.sato> &amp; &lt;b&gt; @nobody <#C0GENERAL|general>"
+    assert (
+        page.playground.escaped("@hana & <b> @nobody #general")
+        == "<@U0HANA|hana.sato> &amp; &lt;b&gt; @nobody <#C0GENERAL|general>"
+    )
 
 
 def test_plain_text_in_a_channel_is_a_message_and_the_lightning_menu_opens_a_blank_ask(page):
@@ -192,8 +217,13 @@ def test_buttons_on_the_home_tab_answer_an_ask(page):
 
     page.do("home", HAL)
     home = page.wait_for(HAL, lambda s: s["home"], "Hal's Home tab")
-    page.do("action", HAL, surface="home", block_id=next(b["block_id"] for b in home["blocks"] if b.get("block_id", "").startswith("for-")),
-            action_id="ask_accept")
+    page.do(
+        "action",
+        HAL,
+        surface="home",
+        block_id=next(b["block_id"] for b in home["blocks"] if b.get("block_id", "").startswith("for-")),
+        action_id="ask_accept",
+    )
 
     page.dm(HAL, "You're on it")
     page.wait_for(HAL, lambda s: "You're on it" in json.dumps(s["home"]), "Home kept current")
@@ -223,7 +253,9 @@ def test_an_admin_chooses_the_digest_settings_on_home(page):
 
     def chosen(state: dict) -> tuple:
         settings = next(block for block in state["home"]["blocks"] if block.get("block_id") == "digest_settings")
-        day, time_of_day = (next(e for e in settings["elements"] if e["action_id"] == a) for a in ("digest_day", "digest_time"))
+        day, time_of_day = (
+            next(e for e in settings["elements"] if e["action_id"] == a) for a in ("digest_day", "digest_time")
+        )
         return day["initial_option"]["value"], time_of_day["initial_time"]
 
     page.wait_for(PRIYA, lambda s: chosen(s) == ("0", "09:30"), "Home showing Monday at 09:30")
@@ -268,19 +300,26 @@ def test_every_offer_and_the_availability_setting_can_be_played(page):
     page.dm(ADA, "You said yes")
 
     send_ask(page, teammates=[HUGO, PRIYA], estimate="60")
-    page.wait_for(PRIYA, lambda s: any("is asking" in json.dumps(m) for m in s["conversations"][s["dm"]]), "Priya's card")
+    page.wait_for(
+        PRIYA, lambda s: any("is asking" in json.dumps(m) for m in s["conversations"][s["dm"]]), "Priya's card"
+    )
     offer_from_card(page, HUGO, "smaller", {"minutes": "15", "note": "the error handling"})
     press(page, ADA, page.dm(ADA, "has 15 minutes"), "offer_decline")
     page.dm(HUGO, "They found another way")
     offer_from_card(page, PRIYA, "suggest", {"person": HAL, "note": "he wrote it"})
     press(page, ADA, page.dm(ADA, "suggests"), "offer_accept")
-    page.wait_for(HAL, lambda s: len([m for m in s["conversations"][s["dm"]] if "is asking for a hand" in json.dumps(m)]) == 2,
-                  "Hal's second card")
+    page.wait_for(
+        HAL,
+        lambda s: len([m for m in s["conversations"][s["dm"]] if "is asking for a hand" in json.dumps(m)]) == 2,
+        "Hal's second card",
+    )
 
     page.do("home", HANA)
     page.wait_for(HANA, lambda s: s["home"], "Hana's Home tab")
     page.do("action", HANA, surface="home", block_id="availability", action_id="availability_break", chosen=soon)
-    page.wait_for(HANA, lambda s: f'"initial_date": "{soon}"' in json.dumps(s["home"]), "the break on Home (in Japanese)")
+    page.wait_for(
+        HANA, lambda s: f'"initial_date": "{soon}"' in json.dumps(s["home"]), "the break on Home (in Japanese)"
+    )
     send_ask(page, teammates=[HANA])
     errors = page.wait_for(ADA, lambda s: s["modal"] and s["modal"]["errors"], "the kind answer on the field")
     assert "Hana Sato is taking a break from asks until" in errors["teammates"]
@@ -323,15 +362,19 @@ def test_what_slack_would_reject_is_shown_in_the_page(page):
 
 # --- without the reference data: slack_sdk's models and the numeric limits ---
 
+
 def test_without_the_reference_data_block_kit_is_checked_with_slack_sdk_models(monkeypatch, tmp_path):
     monkeypatch.setenv("SLACK_REFERENCE_DIR", str(tmp_path / "absent"))
     checks = Checks.best_available()
 
     assert isinstance(checks.block_kit, ModelBlockKit) and checks.catalogue is None
-    assert checks.rejection("chat.postMessage", {"channel": ADA, "text": "x", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]}).problems \
-        == ["blocks: text attribute cannot exceed 3000 characters at [0]"]
-    assert checks.rejection("chat.postMessage", {"channel": ADA, "text": "x", "blocks": [{"type": "nonsense"}]}).problems \
-        == ["blocks: unknown block type 'nonsense' at [0]"]
+    assert checks.rejection(
+        "chat.postMessage",
+        {"channel": ADA, "text": "x", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]},
+    ).problems == ["blocks: text attribute cannot exceed 3000 characters at [0]"]
+    assert checks.rejection(
+        "chat.postMessage", {"channel": ADA, "text": "x", "blocks": [{"type": "nonsense"}]}
+    ).problems == ["blocks: unknown block type 'nonsense' at [0]"]
     assert checks.rejection("chat.frobnicate", {}) is None  # no catalogue, no method check
     assert "Methods and arguments: not checked" in " ".join(checks.describe())
 
@@ -366,22 +409,41 @@ def test_the_apps_own_views_and_messages_pass_the_fallback_checks(page):
 
     assert check_view(models, ask_modal(ENGLISH, "Review PR 412"), "modal") == []
     for kind in Kind:
-        assert check_view(models, offer_modal(ENGLISH, Ask("T", ADA, "Review PR 412", "tests", 60, "later", [HAL]), kind), "modal") == []
+        assert (
+            check_view(
+                models, offer_modal(ENGLISH, Ask("T", ADA, "Review PR 412", "tests", 60, "later", [HAL]), kind), "modal"
+            )
+            == []
+        )
     for user in (ADA, HAL, HANA):
         state = page.state(user)
         for message in [*state["conversations"][state["dm"]], *state["conversations"][KUDOS]]:
             assert check_blocks(models, message["blocks"], 50, "blocks") == []
-    assert check_view(models, {k: v for k, v in page.state(HAL)["home"].items() if k not in ("id", "team_id", "state", "hash")}, "home") == []
+    assert (
+        check_view(
+            models,
+            {k: v for k, v in page.state(HAL)["home"].items() if k not in ("id", "team_id", "state", "hash")},
+            "home",
+        )
+        == []
+    )
 
 
 # --- `slack-ask playground`, the command ---
+
 
 def start_playground(tmp_path: Path, port: int = 0) -> tuple[subprocess.Popen, str, Path]:
     """`slack-ask playground` as its own process, once it has printed its URL; output goes to a file."""
     output = tmp_path / "playground.log"
     with open(output, "w") as log:
-        process = subprocess.Popen([*PLAYGROUND, "--port", str(port)], cwd=tmp_path, env=clean_env(),
-                                   stdout=log, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [*PLAYGROUND, "--port", str(port)],
+            cwd=tmp_path,
+            env=clean_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     deadline = time.monotonic() + 30
     while not (printed := re.search(r"open (http://\S+/)", output.read_text())):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -409,8 +471,14 @@ def test_the_command_serves_the_page_and_stops_cleanly_on_sigterm(tmp_path):
 
 def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as taken:
-        result = subprocess.run([*PLAYGROUND, "--port", str(taken.getsockname()[1])], cwd=tmp_path, env=clean_env(),
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [*PLAYGROUND, "--port", str(taken.getsockname()[1])],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--port 0" in result.stderr

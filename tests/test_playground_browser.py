@@ -23,11 +23,21 @@ CHROMIUM = Path("/usr/bin/chromium")
 # README's screenshots are refreshed with SLACK_ASK_SCREENSHOTS=docs/screenshots; other runs keep theirs
 # out of the tree (the digest shows the week's dates, so it would change every week).
 SCREENSHOTS = Path(os.environ.get("SLACK_ASK_SCREENSHOTS") or tempfile.mkdtemp(prefix="slack-ask-screenshots-"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STEP_TIMEOUT_MS = 10_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+)
 
 
 @pytest.fixture
@@ -131,7 +141,9 @@ def test_an_ask_from_slash_command_to_the_digest(page):
 
     be(page, "Hal")
     thanks = latest_message(page, "says thanks for")
-    expect(thanks).to_contain_text("The release went out on time & nobody got paged <!here>.")  # shown as typed, pings nobody
+    expect(thanks).to_contain_text(
+        "The release went out on time & nobody got paged <!here>."
+    )  # shown as typed, pings nobody
     shot(thanks, "thanks-dm")
 
     page.get_by_role("button", name="# kudos").click()
@@ -155,6 +167,7 @@ def test_an_ask_from_slash_command_to_the_digest(page):
     page.set_viewport_size({"width": 1280, "height": 1500})  # the whole Home, chart included
     shot(page.locator("#surface"), "insights")
 
+
 def test_an_ask_started_from_a_message_with_coaching_on_the_way(page):
     be(page, "Ada")
     page.get_by_role("button", name="# general").click()
@@ -162,7 +175,9 @@ def test_an_ask_started_from_a_message_with_coaching_on_the_way(page):
     question.get_by_role("button", name="Ask for help with this").click()
 
     modal = page.get_by_role("dialog")
-    expect(modal.get_by_label("What do you need?")).to_have_value("The retry logic in PR 412 times out on CI about one run in five.")
+    expect(modal.get_by_label("What do you need?")).to_have_value(
+        "The retry logic in PR 412 times out on CI about one run in five."
+    )
     scope = modal.get_by_label("Scope: what's in, what's out")
     expect(scope).to_have_value(re.compile(r"^https://\S+/archives/C0GENERAL/p\d+\n"))
     scope.press("Control+End")

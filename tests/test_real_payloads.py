@@ -24,7 +24,9 @@ SUBSCRIBED = set(yaml.safe_load((ROOT / "manifest.yml").read_text())["settings"]
 
 
 def sample_files() -> list[Path]:
-    return sorted(path for path in SAMPLES.iterdir() if path.suffix in (".json", ".txt") and not path.name.startswith("_"))
+    return sorted(
+        path for path in SAMPLES.iterdir() if path.suffix in (".json", ".txt") and not path.name.startswith("_")
+    )
 
 
 def as_slack_sends_it(path: Path) -> tuple[str, str]:
@@ -47,8 +49,13 @@ def expected_status(path: Path) -> str:
 
 
 def test_the_samples_cover_org_level_events():
-    org_level = [path.name for path in sample_files() if path.suffix == ".json"
-                 and "enterprise_id" in (body := json.loads(path.read_text())) and not body.get("team_id")]
+    org_level = [
+        path.name
+        for path in sample_files()
+        if path.suffix == ".json"
+        and "enterprise_id" in (body := json.loads(path.read_text()))
+        and not body.get("team_id")
+    ]
     assert len(sample_files()) >= 35 and len(org_level) >= 3
 
 
@@ -63,42 +70,105 @@ def test_every_recorded_payload_gets_2xx_if_subscribed_and_bolts_404_if_not(serv
     assert status == expected_status(path), (reply.status, reply.body[:300])
 
 
-ORG_WIDE = {"enterprise_id": "E111", "team_id": None, "user_id": "U0SLACKASK", "is_bot": True, "is_enterprise_install": True}
+ORG_WIDE = {
+    "enterprise_id": "E111",
+    "team_id": None,
+    "user_id": "U0SLACKASK",
+    "is_bot": True,
+    "is_enterprise_install": True,
+}
 
 
 @pytest.fixture
 def oauth_app(settings, fake_slack):
-    distributed = replace(settings, bot_token=None, client_id=fake_slack.client_id, client_secret=fake_slack.client_secret,
-                          encryption_keys=(KEY,))
+    distributed = replace(
+        settings,
+        bot_token=None,
+        client_id=fake_slack.client_id,
+        client_secret=fake_slack.client_secret,
+        encryption_keys=(KEY,),
+    )
     server = ThreadedServer(create_app(distributed)).start()
     yield server
     server.stop()
 
 
-@pytest.mark.parametrize("sample", ["test_events_token_revocations__event_payload__L143.json",
-                                    "test_events_token_revocations__event_payload__L106.json"])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "test_events_token_revocations__event_payload__L143.json",
+        "test_events_token_revocations__event_payload__L106.json",
+    ],
+)
 def test_an_organisations_uninstall_forgets_its_installation_and_every_workspace_of_it(
-        oauth_app, fake_slack, redis_sync, settings, sample):
+    oauth_app, fake_slack, redis_sync, settings, sample
+):
     from slack_sdk.oauth.installation_store import Installation
 
     installations = oauth_app.app.services.installations
-    oauth_app.call(installations.async_save(Installation(
-        app_id="A0SLACKASK", enterprise_id="E111", team_id=None, user_id="U0ADMIN", bot_token="xoxb-org",
-        bot_id="B1", bot_user_id="U0SLACKASK", is_enterprise_install=True)))
-    oauth_app.call(installations.async_save(Installation(
-        app_id="A0SLACKASK", team_id="T0OTHER", user_id="U0ADMIN", bot_token="xoxb-other", bot_id="B1",
-        bot_user_id="U0SLACKASK")))
+    oauth_app.call(
+        installations.async_save(
+            Installation(
+                app_id="A0SLACKASK",
+                enterprise_id="E111",
+                team_id=None,
+                user_id="U0ADMIN",
+                bot_token="xoxb-org",
+                bot_id="B1",
+                bot_user_id="U0SLACKASK",
+                is_enterprise_install=True,
+            )
+        )
+    )
+    oauth_app.call(
+        installations.async_save(
+            Installation(
+                app_id="A0SLACKASK",
+                team_id="T0OTHER",
+                user_id="U0ADMIN",
+                bot_token="xoxb-other",
+                bot_id="B1",
+                bot_user_id="U0SLACKASK",
+            )
+        )
+    )
     fake_slack.tokens["xoxb-org"] = "T0TEAM"
     slack = SlackRequests(oauth_app.url, settings.signing_secret, fake_slack)
     for team in ("T0TEAM", "T0WS2"):  # workspaces of the organisation, seen through its requests
-        signed = slack.send(json.dumps({**slack.event_envelope({"type": "app_home_opened", "user": "U0ASKER", "tab": "home",
-                                                                "channel": "D0ASKER", "event_ts": "1.0"}, team=team),
-                                        "enterprise_id": "E111", "authorizations": [ORG_WIDE]}), payloads.JSON)
+        signed = slack.send(
+            json.dumps(
+                {
+                    **slack.event_envelope(
+                        {
+                            "type": "app_home_opened",
+                            "user": "U0ASKER",
+                            "tab": "home",
+                            "channel": "D0ASKER",
+                            "event_ts": "1.0",
+                        },
+                        team=team,
+                    ),
+                    "enterprise_id": "E111",
+                    "authorizations": [ORG_WIDE],
+                }
+            ),
+            payloads.JSON,
+        )
         assert signed.status == 200
     for team in ("T0TEAM", "T0WS2", "T0OTHER"):
-        oauth_app.call(oauth_app.app.services.store.save_ask(Ask(
-            team_id=team, asker="U0ASKER", text="Review PR 412", scope="retry.py", estimate_minutes=30,
-            decline_line="no_reason", teammates=[HAL])))
+        oauth_app.call(
+            oauth_app.app.services.store.save_ask(
+                Ask(
+                    team_id=team,
+                    asker="U0ASKER",
+                    text="Review PR 412",
+                    scope="retry.py",
+                    estimate_minutes=30,
+                    decline_line="no_reason",
+                    teammates=[HAL],
+                )
+            )
+        )
     assert redis_sync.keys("{T0WS2}:home_viewers") and redis_sync.keys("{E111}:install:*")
     fake_slack.wait_for(lambda: not redis_sync.keys("*:owed"), what="the asks sent")
     fake_slack.settle()  # the Home tabs opened above are published: nothing of theirs is still on its way

@@ -30,7 +30,9 @@ def own_redis(tmp_path):
     port = free_port()
 
     def start() -> ValkeyServer:
-        server = ValkeyServer(port=port, data_dir=tmp_path / "valkey", persist=True, appendonly="yes", appendfsync="always")
+        server = ValkeyServer(
+            port=port, data_dir=tmp_path / "valkey", persist=True, appendonly="yes", appendfsync="always"
+        )
         server.start()
         return server
 
@@ -55,7 +57,9 @@ def test_asks_sent_before_a_redis_restart_are_answered_after_it(settings, fake_s
         servers.append(start())  # same port, same append-only file
 
         assert slack.react(HAL, cards[HAL], "white_check_mark").status == 200
-        fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in card_text(fake_slack, HANA), what="covered after restart")
+        fake_slack.wait_for(
+            lambda: "Covered by <@U0HELP1>" in card_text(fake_slack, HANA), what="covered after restart"
+        )
         fake_slack.wait_for(lambda: any("is on your ask" in m.all_text for m in fake_slack.dms(ASKER)), what="told")
     finally:
         server.stop()
@@ -67,8 +71,13 @@ def test_with_redis_gone_slack_hears_no_and_retries_are_processed_once_it_is_bac
     try:
         cards = send_ask(slack, fake_slack, teammates=[HAL, HANA])
         servers[0].stop()
-        reaction = {"type": "reaction_added", "user": HAL, "reaction": "white_check_mark",
-                    "item": {"type": "message", "channel": cards[HAL].channel, "ts": cards[HAL].ts}, "event_ts": "1.0"}
+        reaction = {
+            "type": "reaction_added",
+            "user": HAL,
+            "reaction": "white_check_mark",
+            "item": {"type": "message", "channel": cards[HAL].channel, "ts": cards[HAL].ts},
+            "event_ts": "1.0",
+        }
 
         refused = slack.send_event(reaction, event_id="Ev0DURINGOUTAGE")
         pressed = slack.click(HANA, cards[HANA], "ask_decline")
@@ -96,23 +105,34 @@ def test_slack_5xx_is_retried_with_backoff_and_everyone_gets_exactly_one_card(sl
     fake_slack.fail(method, status=500, times=2)
     cards = send_ask(slack, fake_slack, teammates=[HAL, HANA, HUGO])
     slack.react(HAL, cards[HAL], "white_check_mark")
-    fake_slack.wait_for(lambda: all("Covered by" in card_text(fake_slack, uid) for uid in (HANA, HUGO))
-                        and "You're on it" in card_text(fake_slack, HAL), what="every card updated, after retries")
+    fake_slack.wait_for(
+        lambda: (
+            all("Covered by" in card_text(fake_slack, uid) for uid in (HANA, HUGO))
+            and "You're on it" in card_text(fake_slack, HAL)
+        ),
+        what="every card updated, after retries",
+    )
     fake_slack.settle(quiet=1.5)  # longer than the retry backoff: nothing more is on its way
 
     assert [len(fake_slack.dms(uid)) for uid in (HAL, HANA, HUGO)] == [1, 1, 1]
-    assert len(fake_slack.calls_to(method)) >= 2 + (4 if method == "chat.postMessage" else 3)  # the failures, then the rest
+    assert len(fake_slack.calls_to(method)) >= 2 + (
+        4 if method == "chat.postMessage" else 3
+    )  # the failures, then the rest
 
 
 def test_a_timed_out_post_that_reached_slack_is_found_not_sent_again(settings, fake_slack, redis_sync):
-    server, slack = serve_on(replace(settings, slack_timeout=0.5, effect_retry_seconds=1.0), fake_slack, settings.redis_url)
+    server, slack = serve_on(
+        replace(settings, slack_timeout=0.5, effect_retry_seconds=1.0), fake_slack, settings.redis_url
+    )
     try:
         fake_slack.fail("chat.postMessage", status=0, retry_after=1)  # the summary times out, yet is posted
         fake_slack.fail("chat.postMessage", status=0, retry_after=1)
         slack.submit_ask(ASKER, teammates=[HAL, HANA, HUGO])
         fake_slack.wait_for(lambda: all(fake_slack.dms(uid) for uid in (HAL, HANA, HUGO)), what="cards")
         # The sending is tried again once its queue entry has been idle a second: found, not sent.
-        fake_slack.wait_for(lambda: stored_ask(redis_sync).get("summary_ts"), timeout=10, what="the summary found and recorded")
+        fake_slack.wait_for(
+            lambda: stored_ask(redis_sync).get("summary_ts"), timeout=10, what="the summary found and recorded"
+        )
         fake_slack.wait_for(lambda: not redis_sync.keys("{T0TEAM:ask:*}:owed"), timeout=10, what="nothing owed")
         fake_slack.settle()
     finally:
@@ -120,16 +140,25 @@ def test_a_timed_out_post_that_reached_slack_is_found_not_sent_again(settings, f
 
     assert [len(fake_slack.dms(uid)) for uid in (HAL, HANA, HUGO)] == [1, 1, 1]
     assert len(redis_sync.hgetall(next(k for k in redis_sync.keys("{T0TEAM:ask:*}:cards")))) == 3
-    assert all(" " in value for value in redis_sync.hgetall(next(iter(redis_sync.keys("{T0TEAM:ask:*}:cards")))).values())
+    assert all(
+        " " in value for value in redis_sync.hgetall(next(iter(redis_sync.keys("{T0TEAM:ask:*}:cards")))).values()
+    )
 
 
 def test_an_event_delivered_four_times_two_at_once_has_one_effect(slack, fake_slack):
     cards = send_ask(slack, fake_slack, teammates=[HAL, HANA])
-    reaction = {"type": "reaction_added", "user": HAL, "reaction": "+1",
-                "item": {"type": "message", "channel": cards[HAL].channel, "ts": cards[HAL].ts}, "event_ts": "1.0"}
+    reaction = {
+        "type": "reaction_added",
+        "user": HAL,
+        "reaction": "+1",
+        "item": {"type": "message", "channel": cards[HAL].channel, "ts": cards[HAL].ts},
+        "event_ts": "1.0",
+    }
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        together = list(pool.map(lambda n: slack.send_event(reaction, event_id="Ev0FOURTIMES", retry_num=n or None), [0, 1]))
+        together = list(
+            pool.map(lambda n: slack.send_event(reaction, event_id="Ev0FOURTIMES", retry_num=n or None), [0, 1])
+        )
     later = [slack.send_event(reaction, event_id="Ev0FOURTIMES", retry_num=n) for n in (2, 3)]
     fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="asker told")
     fake_slack.settle()
@@ -150,7 +179,9 @@ def test_an_instance_killed_mid_fan_out_leaves_every_teammate_exactly_one_card(t
 
         ask_key = next(k for k in redis_sync.keys("{T0TEAM:ask:*}") if k.count(":") == 2)
         with instance(tmp_path, redis_url, slow):  # takes over the dead instance's queue entry once idle a second
-            slow.wait_for(lambda: all(len(slow.dms(uid)) >= 1 for uid in TEN), timeout=20, what="every card after restart")
+            slow.wait_for(
+                lambda: all(len(slow.dms(uid)) >= 1 for uid in TEN), timeout=20, what="every card after restart"
+            )
             slow.settle(quiet=1.0)
     finally:
         first.kill()

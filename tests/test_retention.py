@@ -30,17 +30,26 @@ START = datetime(2026, 1, 14, 10, tzinfo=UTC)  # a Wednesday
 
 # --- across time, at the domain level -----------------------------------------------------------------
 
+
 def new_ask(asker=ASKER, teammates=(HAL, HANA), text="Review the retry logic in PR 412") -> Ask:
-    return Ask(team_id=TEAM, asker=asker, text=text, scope="retry.py", estimate_minutes=30,
-               decline_line="no_reason", teammates=list(teammates))
+    return Ask(
+        team_id=TEAM,
+        asker=asker,
+        text=text,
+        scope="retry.py",
+        estimate_minutes=30,
+        decline_line="no_reason",
+        teammates=list(teammates),
+    )
 
 
 def ask_keys_of(redis_sync, ask_id: str) -> list[str]:
     return redis_sync.keys(f"{{{TEAM}:ask:{ask_id}}}*")
 
 
-def test_an_ended_ask_is_forgotten_after_the_retention_window_once_and_exactly(settings, fake_slack, redis_sync, run,
-                                                                               caplog):
+def test_an_ended_ask_is_forgotten_after_the_retention_window_once_and_exactly(
+    settings, fake_slack, redis_sync, run, caplog
+):
     instances = [create_app(settings).services for _ in range(2)]  # two app instances polling one Redis
     services = instances[0]
 
@@ -55,11 +64,22 @@ def test_an_ended_ask_is_forgotten_after_the_retention_window_once_and_exactly(s
     async def done_and_thanked(ask: Ask, helper: str, note: str) -> None:
         await services.store.answer(TEAM, ask.id, helper, "accept")
         await services.lifecycle.ended(await services.store.close(TEAM, ask.id, "done", ASKER))
-        kudos = {"ask_id": ask.id, "ask": ask.text, "asker": ASKER, "helper": helper, "note": note, "shared": True,
-                 "estimate_minutes": 30, "at": datetime.now(UTC).timestamp()}
+        kudos = {
+            "ask_id": ask.id,
+            "ask": ask.text,
+            "asker": ASKER,
+            "helper": helper,
+            "note": note,
+            "shared": True,
+            "estimate_minutes": 30,
+            "at": datetime.now(UTC).timestamp(),
+        }
         assert await services.lifecycle.thanked(TEAM, kudos)
 
-    with freeze_time(START, real_asyncio=True) as clock, caplog.at_level(logging.INFO, logger="slack_app.features.lifecycle"):
+    with (
+        freeze_time(START, real_asyncio=True) as clock,
+        caplog.at_level(logging.INFO, logger="slack_app.features.lifecycle"),
+    ):
         old = run(send(new_ask()))
         run(done_and_thanked(old, HAL, "The release went out on time"))
         old_week = iso_week(START, "UTC")
@@ -86,8 +106,14 @@ def test_an_ended_ask_is_forgotten_after_the_retention_window_once_and_exactly(s
             "old_cards": [key for key in old_cards if redis_sync.exists(key)],
             "thanked_markers": sorted(redis_sync.keys(f"{{{TEAM}}}:thanked:*")),
             "timers": sorted(redis_sync.hkeys(f"{{{TEAM}:jobs}}:data")),
-            "balance": [{role: count for role, count in redis_sync.hgetall(balance_key(TEAM, uid)).items()
-                         if role in ("asked", "helped")} for uid in (ASKER, HAL)],
+            "balance": [
+                {
+                    role: count
+                    for role, count in redis_sync.hgetall(balance_key(TEAM, uid)).items()
+                    if role in ("asked", "helped")
+                }
+                for uid in (ASKER, HAL)
+            ],
             "old_kudos": len(redis_sync.lrange(kudos_key(TEAM, old_week), 0, -1)),
         }
 
@@ -141,8 +167,9 @@ def test_the_windows_come_from_the_environment():
 
     base = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y"}
     defaults = Settings.from_env(base, dotenv_path="/nonexistent/.env")
-    chosen = Settings.from_env({**base, "SLACK_ASK_RETENTION_DAYS": "30", "SLACK_ASK_KUDOS_WEEKS": "8"},
-                               dotenv_path="/nonexistent/.env")
+    chosen = Settings.from_env(
+        {**base, "SLACK_ASK_RETENTION_DAYS": "30", "SLACK_ASK_KUDOS_WEEKS": "8"}, dotenv_path="/nonexistent/.env"
+    )
     assert (defaults.retention_days, defaults.kudos_weeks) == (90, 52)
     assert (chosen.retention_days, chosen.kudos_weeks) == (30, 8)
     with pytest.raises(MissingSetting, match="SLACK_ASK_RETENTION_DAYS"):
@@ -185,7 +212,9 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
     services = app_server.app.services
     taken_by_hal(slack, fake_slack, app_server, redis_sync)  # a card, a reaction (its event key), an accept
     slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_done")
-    prompt = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt")[0]
+    prompt = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(ASKER) if "thanks_open" in m.action_ids()], what="prompt"
+    )[0]
     slack.click(ASKER, prompt, "thanks_open")
     fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="thanks modal")
     submit_thanks(slack, last_view(fake_slack), "You unblocked the release, it shipped today")
@@ -199,9 +228,12 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
     slot = digest.slot(iso_week(datetime.now(UTC), digest.tz)).timestamp()
     assert app_server.call(services.digests.post_due(now=max(now, slot + 1)))  # this week's slot: posted, marked
     send_ask(slack, fake_slack, teammates=[HUGO])
-    summary = fake_slack.wait_for(lambda: [m for m in fake_slack.dms(ASKER) if "ask_cancel" in m.action_ids()],
-                                  what="the second ask's summary")[-1]
-    offer(slack, fake_slack, HUGO, fake_slack.dms(HUGO)[-1], "later", day=days_ahead(2))  # an offer, lapsing with the ask
+    summary = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(ASKER) if "ask_cancel" in m.action_ids()], what="the second ask's summary"
+    )[-1]
+    offer(
+        slack, fake_slack, HUGO, fake_slack.dms(HUGO)[-1], "later", day=days_ahead(2)
+    )  # an offer, lapsing with the ask
     offer_dm(fake_slack, count=len(fake_slack.dms(ASKER)) + 1)
     app_server.call(services.store.set_availability(TEAM, HAL, weekly(3)))  # as Hal sets it on Home
     slack.click(ASKER, summary, "ask_cancel")
@@ -213,8 +245,11 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
     assert unowned == [], "keys with neither an expiry nor an owner that deletes them"
     expiring = {key.split(":")[1] for key, ttl in created.items() if ttl > 0}
     # De-duplication, the users.info cache, the week's digest marker, the workspace's weekly figures.
-    assert {"event", "person", "digest", "insights"} <= expiring <= {"event", "person", "digest", "insights",
-                                                                     "insights_chart", "coached"}
+    assert (
+        {"event", "person", "digest", "insights"}
+        <= expiring
+        <= {"event", "person", "digest", "insights", "insights_chart", "coached"}
+    )
 
     # The owners do delete: past both windows the timers have removed everything they own …
     worker_at(app_server, now + 91 * DAY)
@@ -233,9 +268,11 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
 
 # --- Redis out of memory --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def full_redis(redis_sync):
     """The shared server, made to refuse writes as a full Redis under noeviction does."""
+
     def fill():
         # The fixture's FLUSHALL may still be freeing the last test's data in the background;
         # measured before that ends, "full" would soon have room again.
@@ -244,12 +281,14 @@ def full_redis(redis_sync):
         used = int(redis_sync.info("memory")["used_memory"])
         redis_sync.config_set("maxmemory-policy", "noeviction")
         redis_sync.config_set("maxmemory", used + 1024)
+
     yield fill
     redis_sync.config_set("maxmemory", 0)
 
 
 def test_out_of_memory_answers_kindly_keeps_nothing_half_written_and_healthz_says_why(
-        slack, fake_slack, redis_sync, app_server, full_redis):
+    slack, fake_slack, redis_sync, app_server, full_redis
+):
     import json
     import urllib.error
     import urllib.request
@@ -331,8 +370,15 @@ def test_one_workspaces_retention_and_uninstall_leave_anothers_data_alone(settin
         assert run(services.send_ask(mine))
         run(services.lifecycle.ended(run(services.store.close(TEAM, mine.id, "cancelled", ASKER))))
         clock.move_to(START + timedelta(days=30))
-        theirs = Ask(team_id=other, asker=ASKER, text="Same people, another workspace", scope="s", estimate_minutes=30,
-                     decline_line="no_reason", teammates=[HAL])
+        theirs = Ask(
+            team_id=other,
+            asker=ASKER,
+            text="Same people, another workspace",
+            scope="s",
+            estimate_minutes=30,
+            decline_line="no_reason",
+            teammates=[HAL],
+        )
         assert run(services.send_ask(theirs))
         run(services.lifecycle.ended(run(services.store.close(other, theirs.id, "cancelled", ASKER))))
         their_keys = sorted(key for key in redis_sync.keys(f"*{other}*"))
@@ -345,7 +391,12 @@ def test_one_workspaces_retention_and_uninstall_leave_anothers_data_alone(settin
         run(services.store.forget_workspace(TEAM))
 
     # Its ask, and its sending still owed (no instance here carries out effects; answers and cards never written).
-    assert mine_after == [] and sorted(theirs_after) == [f"{{{other}:ask:{theirs.id}}}", f"{{{other}:ask:{theirs.id}}}:owed"]
+    assert mine_after == [] and sorted(theirs_after) == [
+        f"{{{other}:ask:{theirs.id}}}",
+        f"{{{other}:ask:{theirs.id}}}:owed",
+    ]
     assert sorted(key for key in redis_sync.keys(f"*{other}*")) == their_keys  # untouched throughout
     assert redis_sync.zscore(next_key("jobs"), other) is not None and redis_sync.zscore(next_key("jobs"), TEAM) is None
-    assert redis_sync.hget(balance_key(other, ASKER), "asked") == "1" and not redis_sync.exists(balance_key(TEAM, ASKER))
+    assert redis_sync.hget(balance_key(other, ASKER), "asked") == "1" and not redis_sync.exists(
+        balance_key(TEAM, ASKER)
+    )

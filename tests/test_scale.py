@@ -20,15 +20,25 @@ def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run)
     async def exercise():
         client = RedisCluster.from_url(cluster_url, decode_responses=True)
         store, scheduler = Store(client), Scheduler(client)
-        ask = Ask(team_id="T0TEAM", asker=ASKER, text="Review the retry logic in PR 412", scope="retry.py",
-                  estimate_minutes=30, decline_line="no_reason", teammates=[HAL, HANA], week="2026-W47")
+        ask = Ask(
+            team_id="T0TEAM",
+            asker=ASKER,
+            text="Review the retry logic in PR 412",
+            scope="retry.py",
+            estimate_minutes=30,
+            decline_line="no_reason",
+            teammates=[HAL, HANA],
+            week="2026-W47",
+        )
         await store.save_ask(ask)
         await store.record_card("T0TEAM", ask.id, HAL, "D0HELP1", "1.1")
         first, card = await store.first_sighting_and_card("T0TEAM", "Ev1", "D0HELP1", "1.1")
         took = await store.answer("T0TEAM", ask.id, HAL, "accept")
         done = await store.close("T0TEAM", ask.id, "done", ASKER)
         await store.count_done(done.ask, "2026-W47")
-        thanked = await store.record_thanks("T0TEAM", "2026-W47", {"ask_id": ask.id, "helper": HAL, "note": "n"}, done.ask)
+        thanked = await store.record_thanks(
+            "T0TEAM", "2026-W47", {"ask_id": ask.id, "helper": HAL, "note": "n"}, done.ask
+        )
         counted = (await store.insight_counts("T0TEAM", ["2026-W47"]))[0]
         claimed = await store.claim_digest("T0TEAM", "2026-W47", 1.0, 60)
         await scheduler.schedule(Job(id="j1", team_id="T0TEAM", kind="k", due=1.0))
@@ -46,31 +56,63 @@ def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run)
         dropped = await store.forget_kudos("T0TEAM", "2026-W47")
         await scheduler.forget_workspace("T0OTHER")
         await client.aclose()
-        return (first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted,
-                (polled, ran, forgot, dropped))
+        return (
+            first,
+            card,
+            took,
+            done,
+            thanked,
+            claimed,
+            jobs,
+            completed,
+            viewers,
+            loaded,
+            balance,
+            counted,
+            (polled, ran, forgot, dropped),
+        )
 
-    first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted, later = run(exercise())
+    first, card, took, done, thanked, claimed, jobs, completed, viewers, loaded, balance, counted, later = run(
+        exercise()
+    )
     assert first and card.teammate == HAL
     assert took.outcome == "took_last" and done.outcome == "done"
     assert thanked and claimed and [job.id for job in jobs] == ["j1"] and completed
     assert viewers == {HAL} and loaded[0].status.value == "done" and balance == {"asked": 0, "helped": 1}
-    assert {key: counted[key] for key in ("asks", "found_help", "done", "help_minutes", "thanked", "people_only_asked",
-                                          "people_only_helped")} == {"asks": "1", "found_help": "1", "done": "1",
-                                                                     "help_minutes": "30", "thanked": "1",
-                                                                     "people_only_asked": "1", "people_only_helped": "1"}
+    assert {
+        key: counted[key]
+        for key in ("asks", "found_help", "done", "help_minutes", "thanked", "people_only_asked", "people_only_helped")
+    } == {
+        "asks": "1",
+        "found_help": "1",
+        "done": "1",
+        "help_minutes": "30",
+        "thanked": "1",
+        "people_only_asked": "1",
+        "people_only_helped": "1",
+    }
     assert later == (1, ["j2"], True, 1)
 
 
 def test_the_whole_ask_flow_on_a_cluster(cluster_url, fake_slack, tmp_path):
-    settings = Settings(bot_token="xoxb-test-token", signing_secret="cluster-secret", redis_url=cluster_url,
-                        redis_cluster=True, slack_api_url=fake_slack.api_url, data_dir=tmp_path, run_scheduler=False)
+    settings = Settings(
+        bot_token="xoxb-test-token",
+        signing_secret="cluster-secret",
+        redis_url=cluster_url,
+        redis_cluster=True,
+        slack_api_url=fake_slack.api_url,
+        data_dir=tmp_path,
+        run_scheduler=False,
+    )
     server = ThreadedServer(create_app(settings)).start()
     try:
         slack = SlackRequests(server.url, "cluster-secret", fake_slack)
         cards = send_ask(slack, fake_slack, teammates=[HAL, HANA])
         slack.react(HAL, cards[HAL], "white_check_mark")
         fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text, what="covered")
-        fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(ASKER)[0].action_ids(), what="Mark done on the summary")
+        fake_slack.wait_for(
+            lambda: "ask_done" in fake_slack.dms(ASKER)[0].action_ids(), what="Mark done on the summary"
+        )
         slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_done")
         fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
     finally:
@@ -78,8 +120,10 @@ def test_the_whole_ask_flow_on_a_cluster(cluster_url, fake_slack, tmp_path):
 
 
 def test_settings_read_redis_cluster_from_the_environment():
-    settings = Settings.from_env({"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y", "REDIS_URL": "redis://n1:6379",
-                                  "REDIS_CLUSTER": "1"}, dotenv_path="/nonexistent/.env")
+    settings = Settings.from_env(
+        {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "y", "REDIS_URL": "redis://n1:6379", "REDIS_CLUSTER": "1"},
+        dotenv_path="/nonexistent/.env",
+    )
     assert settings.redis_cluster is True and settings.redis_url == "redis://n1:6379"
 
 
@@ -92,7 +136,9 @@ def test_any_instance_can_serve_any_request(settings, fake_slack, redis_sync):
 
         to_second.react(HAL, cards[HAL], "white_check_mark")
         to_first.react(HANA, cards[HANA], "+1")
-        fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text, what="Hana's card covered")
+        fake_slack.wait_for(
+            lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text, what="Hana's card covered"
+        )
         fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done on Hal's card")
         to_second.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
         fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
@@ -112,8 +158,13 @@ def test_sigterm_finishes_in_flight_work_and_exits_0(tmp_path, redis_url):
     from test_cli import start_serve
 
     slow_slack = FakeSlack(token="xoxb-test-token", latency=1.0).start()
-    process, url, output_file = start_serve(tmp_path, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
-                                            REDIS_URL=redis_url, SLACK_API_URL=slow_slack.api_url)
+    process, url, output_file = start_serve(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="s",
+        REDIS_URL=redis_url,
+        SLACK_API_URL=slow_slack.api_url,
+    )
     try:
         slack = SlackRequests(url, "s", slow_slack)
         assert slack.submit_ask(ASKER, teammates=[HAL, HANA]).status == 200  # acked; the fan-out is still running

@@ -304,11 +304,17 @@ def test_an_old_workers_complete_does_not_undo_a_new_schedule(redis_url, run):
     ("friday_evening", "tokyo_nine", "new_york_nine"),
     [
         # New York springs forward on Sunday 2026-03-08: Monday 09:00 EDT is 13:00 UTC, not 14:00.
-        (datetime(2026, 3, 6, 23, 30, tzinfo=UTC), datetime(2026, 3, 9, 0, tzinfo=UTC),
-         datetime(2026, 3, 9, 13, tzinfo=UTC)),
+        (
+            datetime(2026, 3, 6, 23, 30, tzinfo=UTC),
+            datetime(2026, 3, 9, 0, tzinfo=UTC),
+            datetime(2026, 3, 9, 13, tzinfo=UTC),
+        ),
         # New York falls back on Sunday 2026-11-01: Monday 09:00 EST is 14:00 UTC, not 13:00.
-        (datetime(2026, 10, 30, 23, 30, tzinfo=UTC), datetime(2026, 11, 2, 0, tzinfo=UTC),
-         datetime(2026, 11, 2, 14, tzinfo=UTC)),
+        (
+            datetime(2026, 10, 30, 23, 30, tzinfo=UTC),
+            datetime(2026, 11, 2, 0, tzinfo=UTC),
+            datetime(2026, 11, 2, 14, tzinfo=UTC),
+        ),
     ],
     ids=["spring-forward", "fall-back"],
 )
@@ -365,9 +371,13 @@ def test_due_jobs_run_in_every_workspace_and_each_keeps_its_keys_in_one_slot(red
     keys, index, runs, left = run(scenario())
 
     assert keys == {
-        "{T0ONE:jobs}:due", "{T0ONE:jobs}:data", "{T0ONE:jobs}:leases",
-        "{T0TWO:jobs}:due", "{T0TWO:jobs}:data",
-        next_key("jobs"), changes_key("jobs"),
+        "{T0ONE:jobs}:due",
+        "{T0ONE:jobs}:data",
+        "{T0ONE:jobs}:leases",
+        "{T0TWO:jobs}:due",
+        "{T0TWO:jobs}:data",
+        next_key("jobs"),
+        changes_key("jobs"),
     }
     for prefix in ("{T0ONE:", "{T0TWO:", "{slack-ask:jobs}"):
         assert len({key_slot(key.encode()) for key in keys if key.startswith(prefix)}) == 1
@@ -445,8 +455,11 @@ def test_workspaces_an_older_version_listed_are_indexed_on_start(redis_url, run)
     async def scenario():
         async with workers(redis_url) as (scheduler,):
             # As the previous version left things: the job, and its workspace in a plain set.
-            await scheduler.redis.hset(data_key(TEAM), "checkin:a1", '{"id": "checkin:a1", "team_id": "T0TEAM", '
-                                       '"kind": "checkin", "due": 1.0, "payload": {}, "token": "t"}')
+            await scheduler.redis.hset(
+                data_key(TEAM),
+                "checkin:a1",
+                '{"id": "checkin:a1", "team_id": "T0TEAM", "kind": "checkin", "due": 1.0, "payload": {}, "token": "t"}',
+            )
             await scheduler.redis.zadd(due_key(TEAM), {"checkin:a1": 1.0})
             await scheduler.redis.sadd(LEGACY_TEAMS_KEY, TEAM)
             before = await scheduler.run_due({"checkin": remind}, now=now)
@@ -511,7 +524,9 @@ def test_a_slow_job_holds_up_no_other(redis_url, run):
             await scheduler.schedule(Job(id="slow", team_id=TEAM, kind="slow", due=now))
             await scheduler.schedule(Job(id="quick", team_id="T0OTHER", kind="quick", due=now + 0.2))
             stop = asyncio.Event()
-            polling = asyncio.create_task(scheduler.run_forever({"slow": slow, "quick": quick}, poll_seconds=0.02, stop=stop))
+            polling = asyncio.create_task(
+                scheduler.run_forever({"slow": slow, "quick": quick}, poll_seconds=0.02, stop=stop)
+            )
             for _ in range(300):
                 if "quick" in ran:
                     break

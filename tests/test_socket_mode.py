@@ -36,8 +36,13 @@ def test_the_whole_flow_over_socket_mode(socket_server, fake_slack):
     fake_slack.wait_for(lambda: fake_slack.dms(HAL) and fake_slack.dms(HANA), what="cards")
     fake_slack.settle(quiet=0.2)
     card = fake_slack.dms(HAL)[0]
-    reaction = {"type": "reaction_added", "user": HAL, "reaction": "white_check_mark",
-                "item": {"type": "message", "channel": card.channel, "ts": card.ts}, "event_ts": "1.0"}
+    reaction = {
+        "type": "reaction_added",
+        "user": HAL,
+        "reaction": "white_check_mark",
+        "item": {"type": "message", "channel": card.channel, "ts": card.ts},
+        "event_ts": "1.0",
+    }
     fake_slack.socket_request("events_api", slack.event_envelope(reaction))
     fake_slack.wait_for(lambda: "Covered by <@U0HELP1>" in fake_slack.dms(HANA)[0].all_text, what="covered")
 
@@ -45,7 +50,11 @@ def test_the_whole_flow_over_socket_mode(socket_server, fake_slack):
 def test_socket_mode_still_answers_healthz_and_takes_nothing_over_http(socket_server, fake_slack):
     fake_slack.socket_connected.wait(5)
     with urllib.request.urlopen(socket_server.url + "/healthz") as response:
-        assert json.loads(response.read()) == {"status": "ok", "redis": "ok", "effects": {"pending": 0, "oldest_seconds": 0.0}}
+        assert json.loads(response.read()) == {
+            "status": "ok",
+            "redis": "ok",
+            "effects": {"pending": 0, "oldest_seconds": 0.0},
+        }
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(socket_server.url + "/slack/events", data=b"{}", method="POST"))
     assert refused.value.code == 404

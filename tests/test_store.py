@@ -8,8 +8,16 @@ TEAM = "T0TEAM"
 
 
 def new_ask(teammates, helpers_needed=1) -> Ask:
-    return Ask(team_id=TEAM, asker="U0ASKER", text="Review the retry logic in PR 412", scope="retry.py only",
-               estimate_minutes=30, decline_line="no_reason", teammates=teammates, helpers_needed=helpers_needed)
+    return Ask(
+        team_id=TEAM,
+        asker="U0ASKER",
+        text="Review the retry logic in PR 412",
+        scope="retry.py only",
+        estimate_minutes=30,
+        decline_line="no_reason",
+        teammates=teammates,
+        helpers_needed=helpers_needed,
+    )
 
 
 def test_an_ask_round_trips_through_redis(with_store):
@@ -35,7 +43,9 @@ def test_one_winner_when_ten_accept_at_once_in_a_hundred_trials(with_store):
             results = await asyncio.gather(*(store.answer(TEAM, ask.id, uid, "accept") for uid in teammates))
             winners.append([r.outcome for r in results].count("took_last"))
             assert [r.outcome for r in results].count("already_covered") == 9
-            assert (await store.load_ask(TEAM, ask.id)).helpers == [r for r in results if r.outcome == "took_last"][0].ask.helpers
+            assert (await store.load_ask(TEAM, ask.id)).helpers == [r for r in results if r.outcome == "took_last"][
+                0
+            ].ask.helpers
         return winners
 
     assert with_store(work) == [1] * 100
@@ -59,8 +69,17 @@ def test_answers_are_idempotent_and_reversible(with_store):
         return outcomes, await store.load_ask(TEAM, ask.id)
 
     outcomes, ask = with_store(work)
-    assert outcomes == ["took_last", "unchanged", "unchanged", "reopened", "unchanged", "declined", "undeclined",
-                        "not_teammate", "missing"]
+    assert outcomes == [
+        "took_last",
+        "unchanged",
+        "unchanged",
+        "reopened",
+        "unchanged",
+        "declined",
+        "undeclined",
+        "not_teammate",
+        "missing",
+    ]
     assert ask.status is Status.OPEN and ask.helpers == []
 
 

@@ -22,8 +22,22 @@ from slack_app.text.render import escape_mrkdwn, fmt, render
 
 EVERY_LANGUAGE = [language(code) for code in LANGUAGES]
 
-HOSTILE_UNITS = ["<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|x>", "&", "\"", "\\", "{{ 7*7 }}",
-                 "{% if 1 %}", "</script>", "\u202e", "😀", "\n", "*_~`"]
+HOSTILE_UNITS = [
+    "<!channel>",
+    "<!here>",
+    "<@U0VICTIM>",
+    "<https://evil.example|x>",
+    "&",
+    '"',
+    "\\",
+    "{{ 7*7 }}",
+    "{% if 1 %}",
+    "</script>",
+    "\u202e",
+    "😀",
+    "\n",
+    "*_~`",
+]
 
 
 def hostile(length: int) -> str:
@@ -37,20 +51,39 @@ def all_amp(length: int) -> str:
 
 def asks() -> list[Ask]:
     made = []
-    for text, scope in [(hostile(ASK_MAX_LENGTH), hostile(SCOPE_MAX_LENGTH)), (all_amp(ASK_MAX_LENGTH), all_amp(SCOPE_MAX_LENGTH))]:
+    for text, scope in [
+        (hostile(ASK_MAX_LENGTH), hostile(SCOPE_MAX_LENGTH)),
+        (all_amp(ASK_MAX_LENGTH), all_amp(SCOPE_MAX_LENGTH)),
+    ]:
         for status in Status:
-            made.append(Ask(team_id="T0TEAM", asker="U0ASKER", text=text, scope=scope, estimate_minutes=240,
-                            decline_line="redirect", teammates=[f"U0HELP{n}" for n in range(10)], helpers_needed=5,
-                            needed_by=date(2099, 12, 31), status=status, helpers=[f"U0HELP{n}" for n in range(5)]))
+            made.append(
+                Ask(
+                    team_id="T0TEAM",
+                    asker="U0ASKER",
+                    text=text,
+                    scope=scope,
+                    estimate_minutes=240,
+                    decline_line="redirect",
+                    teammates=[f"U0HELP{n}" for n in range(10)],
+                    helpers_needed=5,
+                    needed_by=date(2099, 12, 31),
+                    status=status,
+                    helpers=[f"U0HELP{n}" for n in range(5)],
+                )
+            )
     return made
 
 
 def hostile_offers() -> dict[str, Offer]:
     """One offer of each kind in various states, from ten teammates, with lines as long and hostile as allowed."""
     note = hostile(NOTE_MAX_LENGTH)
-    made = [Offer("U0HELP0", Kind.LATER, by=date(2099, 12, 31), at="15:00", after_needed_by=True),
-            Offer("U0HELP0", Kind.SMALLER, minutes=15, note=note),
-            Offer("U0HELP0", Kind.SUGGEST, suggested="U0HELP9", suggested_name=hostile(80), note=note, refusal=hostile(200))]
+    made = [
+        Offer("U0HELP0", Kind.LATER, by=date(2099, 12, 31), at="15:00", after_needed_by=True),
+        Offer("U0HELP0", Kind.SMALLER, minutes=15, note=note),
+        Offer(
+            "U0HELP0", Kind.SUGGEST, suggested="U0HELP9", suggested_name=hostile(80), note=note, refusal=hostile(200)
+        ),
+    ]
     every = [Offer(**{**offer.__dict__, "state": state}) for offer in made for state in State]
     return {f"U0HELP{n}": Offer(**{**offer.__dict__, "helper": f"U0HELP{n}"}) for n, offer in enumerate(every[:10])}
 
@@ -64,33 +97,76 @@ def message_contexts():
         # Every offer on an open ask, where they are made; one of them on the others.
         some = list(offers.values()) if ask.status is Status.OPEN else [offers["U0HELP0"]]
         for state in CARD_STATES:
-            for offer in (some if state == "offered" else [None, *some]):
-                yield "ask_card.json.j2", {"ask": ask, "state": state, "helpers": ask.helpers, "offer": offer,
-                                           "offer_kinds": ["suggest", "later", "smaller"], "invited": "suggest"}
+            for offer in some if state == "offered" else [None, *some]:
+                yield (
+                    "ask_card.json.j2",
+                    {
+                        "ask": ask,
+                        "state": state,
+                        "helpers": ask.helpers,
+                        "offer": offer,
+                        "offer_kinds": ["suggest", "later", "smaller"],
+                        "invited": "suggest",
+                    },
+                )
         yield "asker_summary.json.j2", {"ask": ask, "offers": offers}
         for offer in offers.values():
             yield "offer_notice.json.j2", {"ask": ask, "offer": offer}
-        for notice in ("helper_found", "helper_stepped_back", "all_declined", "thanks_prompt", "thanks_reminder",
-                       "thanks_sent", "check_in", "expired"):
+        for notice in (
+            "helper_found",
+            "helper_stepped_back",
+            "all_declined",
+            "thanks_prompt",
+            "thanks_reminder",
+            "thanks_sent",
+            "check_in",
+            "expired",
+        ):
             for snoozed in (False, True):
-                yield "asker_notice.json.j2", {"ask": ask, "notice": notice, "helper": "U0HELP1", "snoozed": snoozed,
-                                               "scope": "15 minutes, not half a day"}
+                yield (
+                    "asker_notice.json.j2",
+                    {
+                        "ask": ask,
+                        "notice": notice,
+                        "helper": "U0HELP1",
+                        "snoozed": snoozed,
+                        "scope": "15 minutes, not half a day",
+                    },
+                )
         yield "thanks_delivered.json.j2", {"ask": ask, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]}
     yield "unavailable.json.j2", {"what": hostile(100)}
     yield "ask_help.json.j2", {}
     for note in (hostile(THANKS_MAX_LENGTH), all_amp(THANKS_MAX_LENGTH)):
-        week = [{"ask_id": f"A{n}", "ask": note[:ASK_MAX_LENGTH], "asker": f"U0ASK{n % 50}", "helper": f"U0HELP{n % 200}",
-                 "note": note, "shared": n % 5 != 0, "estimate_minutes": 240, "at": float(n)} for n in range(500)]
+        week = [
+            {
+                "ask_id": f"A{n}",
+                "ask": note[:ASK_MAX_LENGTH],
+                "asker": f"U0ASK{n % 50}",
+                "helper": f"U0HELP{n % 200}",
+                "note": note,
+                "shared": n % 5 != 0,
+                "estimate_minutes": 240,
+                "at": float(n),
+            }
+            for n in range(500)
+        ]
         yield "digest.json.j2", digest_context(summarise(week, "2026-W47"), ENGLISH)
     yield "digest.json.j2", digest_context(summarise([], "2026-W47"), ENGLISH)
 
 
-RENDERED_BY_TESTS = {"ask_modal.json.j2", "thanks_modal.json.j2", "home.json.j2", "erase_modal.json.j2",
-                     "offer_modal.json.j2"} | {name for name, _ in message_contexts()}
+RENDERED_BY_TESTS = {
+    "ask_modal.json.j2",
+    "thanks_modal.json.j2",
+    "home.json.j2",
+    "erase_modal.json.j2",
+    "offer_modal.json.j2",
+} | {name for name, _ in message_contexts()}
 
 
 def test_every_template_is_covered_here():
-    templates = {p.name for p in files("slack_app.blocks").iterdir() if p.name.endswith(".j2") and not p.name.startswith("_")}
+    templates = {
+        p.name for p in files("slack_app.blocks").iterdir() if p.name.endswith(".j2") and not p.name.startswith("_")
+    }
     assert templates == RENDERED_BY_TESTS
 
 
@@ -132,7 +208,11 @@ def test_messages_are_valid_and_inert_with_hostile_input(name, lang, contexts):
         text = json.dumps(message, ensure_ascii=False)
         for ping in ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil"):
             assert ping not in text, where
-        typed = context["ask"].text if "ask" in context else context.get("what", "") + "".join(n["note"] for n in context.get("notes", []))
+        typed = (
+            context["ask"].text
+            if "ask" in context
+            else context.get("what", "") + "".join(n["note"] for n in context.get("notes", []))
+        )
         if "{{ 7*7 }}" in json.dumps(typed, ensure_ascii=False):
             assert "{{ 7*7 }}" in text, where  # shown as typed: Jinja never evaluates user input
 
@@ -149,8 +229,14 @@ def test_the_modal_is_a_valid_view_with_a_hostile_prefill(lang):
 @pytest.mark.parametrize("lang", EVERY_LANGUAGE, ids=lambda lang: lang.code)
 def test_the_modal_stays_valid_with_every_intro_note_and_hostile_group_names(lang):
     handles = [f"@{hostile(40)}{n}" for n in range(30)]
-    view = ask_modal(lang, "Review PR 412", first_ask=True, teammates=[f"U0HELP{n}" for n in range(1, 15)],
-                     groups_cut={handle: 7 for handle in handles[:3]}, groups_unlisted=handles[3:])
+    view = ask_modal(
+        lang,
+        "Review PR 412",
+        first_ask=True,
+        teammates=[f"U0HELP{n}" for n in range(1, 15)],
+        groups_cut={handle: 7 for handle in handles[:3]},
+        groups_unlisted=handles[3:],
+    )
 
     assert _check_view(view, "modal") == []
     assert len(view["blocks"][0]["elements"]) <= 10
@@ -176,15 +262,50 @@ def test_the_modals_are_valid_views_when_sending_again_and_saying_thanks(lang):
 def test_the_home_tab_of_someone_with_many_asks_stays_a_valid_view(admin, lang):
     made = asks()
     offers = hostile_offers()
-    mine = {"open": offers["U0HELP0"], "offered": offers["U0HELP0"], "mine": offers["U0HELP7"], "passed": offers["U0HELP9"]}
-    view = render("home.json.j2", lang=lang, user="U0ASKER", asks_by=[(ask, offers) for ask in made[:10]],
-                  asks_for=[(ask, state, mine.get(state), ["later", "smaller", "suggest"]) for ask, state in zip(made, [
-                      "open", "offered", "mine", "done", "covered", "offered_late", "passed", "closed", "offer_declined", "open"])],
-                  availability={"choice": "", "until": "2099-12-31", "text": hostile(300)}, weekly_limits=range(1, 11),
-        more_by=290, more_for=290, thanks=[{"note": hostile(THANKS_MAX_LENGTH), "asker": "U0ASKER", "ask": hostile(150)}] * 5,
-        balance={"asked": 300, "helped": 1}, admin=admin, digest=DigestSettings(channel="C0KUDOS"),
-        weekdays=[lang.weekday(day) for day in range(7)], time_zones=time_zone_choices("Asia/Kolkata"), languages=LANGUAGES,
-        today=date(2099, 12, 29), insights=insights_section(busy_weeks(), "F0CHART", lang) if admin else None)
+    mine = {
+        "open": offers["U0HELP0"],
+        "offered": offers["U0HELP0"],
+        "mine": offers["U0HELP7"],
+        "passed": offers["U0HELP9"],
+    }
+    view = render(
+        "home.json.j2",
+        lang=lang,
+        user="U0ASKER",
+        asks_by=[(ask, offers) for ask in made[:10]],
+        asks_for=[
+            (ask, state, mine.get(state), ["later", "smaller", "suggest"])
+            for ask, state in zip(
+                made,
+                [
+                    "open",
+                    "offered",
+                    "mine",
+                    "done",
+                    "covered",
+                    "offered_late",
+                    "passed",
+                    "closed",
+                    "offer_declined",
+                    "open",
+                ],
+                strict=False,
+            )
+        ],
+        availability={"choice": "", "until": "2099-12-31", "text": hostile(300)},
+        weekly_limits=range(1, 11),
+        more_by=290,
+        more_for=290,
+        thanks=[{"note": hostile(THANKS_MAX_LENGTH), "asker": "U0ASKER", "ask": hostile(150)}] * 5,
+        balance={"asked": 300, "helped": 1},
+        admin=admin,
+        digest=DigestSettings(channel="C0KUDOS"),
+        weekdays=[lang.weekday(day) for day in range(7)],
+        time_zones=time_zone_choices("Asia/Kolkata"),
+        languages=LANGUAGES,
+        today=date(2099, 12, 29),
+        insights=insights_section(busy_weeks(), "F0CHART", lang) if admin else None,
+    )
 
     assert _check_view(view, "home") == []
     text = json.dumps(view, ensure_ascii=False)
@@ -196,8 +317,19 @@ def test_the_home_tab_of_someone_with_many_asks_stays_a_valid_view(admin, lang):
 def busy_weeks():
     """Twelve weeks of figures, each as long as they get, and one too few to show."""
     names = weeks_up_to("2026-W47", 12)
-    raw = [{"asks": "12345", "found_help": "12000", "yes_within:more": "12000", "done": "9999", "help_minutes": "99999999",
-            "thanked": "7777", "people_both": "999", "people_only_asked": "4", "people_only_helped": "5"}] * 12
+    raw = [
+        {
+            "asks": "12345",
+            "found_help": "12000",
+            "yes_within:more": "12000",
+            "done": "9999",
+            "help_minutes": "99999999",
+            "thanked": "7777",
+            "people_both": "999",
+            "people_only_asked": "4",
+            "people_only_helped": "5",
+        }
+    ] * 12
     return overview(names, raw)
 
 
@@ -216,4 +348,3 @@ def test_a_template_that_prints_a_raw_value_fails_loudly():
     template = _environment(ENGLISH).from_string('{"text": "{{ value }}"}')
     with pytest.raises(TypeError, match="JSON-encoded"):
         template.render(value="<!channel>")
-

@@ -32,8 +32,15 @@ def utc(*parts: int) -> datetime:
         # Sunday 23:59 EST → Monday 09:00 EST.
         ("America/New_York", utc(2026, 1, 19, 4, 59), utc(2026, 1, 19, 14)),
     ],
-    ids=["london-night", "new-york-night", "kolkata-early", "tokyo-friday-evening",
-         "london-friday-evening", "sydney-weekend", "new-york-sunday-night"],
+    ids=[
+        "london-night",
+        "new-york-night",
+        "kolkata-early",
+        "tokyo-friday-evening",
+        "london-friday-evening",
+        "sydney-weekend",
+        "new-york-sunday-night",
+    ],
 )
 def test_outside_working_hours_moves_to_the_next_local_nine_oclock(tz, due, expected):
     assert next_working_time(due, tz) == expected
@@ -80,9 +87,16 @@ def test_eighteen_hundred_exactly_is_already_evening():
         # Sydney falls back on Sunday 2026-04-05: Friday 18:00 AEDT → Monday 09:00 AEST.
         ("Australia/Sydney", utc(2026, 4, 3, 7), utc(2026, 4, 5, 23)),
     ],
-    ids=["new-york-spring-friday", "new-york-spring-sunday", "new-york-fall-friday",
-         "new-york-fall-first-0130", "new-york-fall-second-0130", "london-spring", "london-fall",
-         "sydney-fall"],
+    ids=[
+        "new-york-spring-friday",
+        "new-york-spring-sunday",
+        "new-york-fall-friday",
+        "new-york-fall-first-0130",
+        "new-york-fall-second-0130",
+        "london-spring",
+        "london-fall",
+        "sydney-fall",
+    ],
 )
 def test_dst_changes_keep_nine_oclock_local(tz, due, expected):
     assert next_working_time(due, tz) == expected
@@ -108,9 +122,7 @@ def test_a_naive_datetime_is_refused():
         next_working_time(datetime(2026, 1, 14, 9), "Europe/London")
 
 
-@pytest.mark.parametrize(
-    "tz", ["Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "Asia/Kolkata"]
-)
+@pytest.mark.parametrize("tz", ["Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "Asia/Kolkata"])
 def test_every_quarter_hour_across_dst_changes_lands_on_the_earliest_working_instant(tz):
     # Six weeks spanning New York's and London's spring changes and Sydney's autumn one, in
     # quarter hours, which every one of these zones' offsets is a multiple of.

@@ -141,10 +141,13 @@ def validate(draft: Draft, asker: str, people: dict[str, Person], today: date, l
     """Field errors keyed by block id, worded for the person filling the modal, in their language."""
     errors: dict[str, str] = {}
     if not _is_specific(draft.text):
-        errors[BlockId.ASK] = lang.gettext("Say a bit more: what exactly, and what done looks like (at least a few words).")
+        errors[BlockId.ASK] = lang.gettext(
+            "Say a bit more: what exactly, and what done looks like (at least a few words)."
+        )
     elif len(draft.text) > ASK_MAX_LENGTH:
-        errors[BlockId.ASK] = lang.gettext("Keep the ask to one line ({limit} characters); put details in the scope.",
-                                     limit=ASK_MAX_LENGTH)
+        errors[BlockId.ASK] = lang.gettext(
+            "Keep the ask to one line ({limit} characters); put details in the scope.", limit=ASK_MAX_LENGTH
+        )
     if not draft.scope.strip():
         errors[BlockId.SCOPE] = lang.gettext("Say what is in and what is out, so they know where it ends.")
     elif len(draft.scope) > SCOPE_MAX_LENGTH:
@@ -161,7 +164,9 @@ def validate(draft: Draft, asker: str, people: dict[str, Person], today: date, l
     if not 1 <= draft.helpers_needed <= MAX_HELPERS_NEEDED:
         errors[BlockId.HELPERS_NEEDED] = lang.gettext("Ask for between 1 and {most} helpers.", most=MAX_HELPERS_NEEDED)
     elif draft.teammates and draft.helpers_needed > len(draft.teammates):
-        errors[BlockId.HELPERS_NEEDED] = lang.gettext("You need more helpers than people you're asking; add teammates or need fewer.")
+        errors[BlockId.HELPERS_NEEDED] = lang.gettext(
+            "You need more helpers than people you're asking; add teammates or need fewer."
+        )
     return errors
 
 

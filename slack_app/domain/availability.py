@@ -30,16 +30,24 @@ class Availability:
     until: date | None = None  # a break's last day
 
     def to_json(self) -> str:
-        return json.dumps({"mode": self.mode.value, "weekly_limit": self.weekly_limit,
-                           "until": self.until.isoformat() if self.until else ""})
+        return json.dumps(
+            {
+                "mode": self.mode.value,
+                "weekly_limit": self.weekly_limit,
+                "until": self.until.isoformat() if self.until else "",
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: str | None) -> Availability:
         if not raw:
             return cls()
         data = json.loads(raw)
-        return cls(mode=Mode(data["mode"]), weekly_limit=int(data.get("weekly_limit") or 0),
-                   until=date.fromisoformat(data["until"]) if data.get("until") else None)
+        return cls(
+            mode=Mode(data["mode"]),
+            weekly_limit=int(data.get("weekly_limit") or 0),
+            until=date.fromisoformat(data["until"]) if data.get("until") else None,
+        )
 
     def on_break(self, today: date) -> bool:
         return self.mode is Mode.BREAK and self.until is not None and today <= self.until
@@ -71,12 +79,16 @@ def week_bounds(now: datetime, tz: str) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
-def unavailable_reason(availability: Availability, name: str, today: date, cards_this_week: int,
-                       lang: Language) -> str | None:
+def unavailable_reason(
+    availability: Availability, name: str, today: date, cards_this_week: int, lang: Language
+) -> str | None:
     """Why someone can't be sent an ask now, worded kindly for the asker, or None if they can."""
     if availability.on_break(today):
-        return lang.gettext("{name} is taking a break from asks until {day} — ask someone else, or after that.",
-                            name=name, day=lang.date(availability.until))
+        return lang.gettext(
+            "{name} is taking a break from asks until {day} — ask someone else, or after that.",
+            name=name,
+            day=lang.date(availability.until),
+        )
     if availability.weekly() and cards_this_week >= availability.weekly_limit:
         return lang.gettext("{name} isn't taking more asks this week — ask someone else, or next week.", name=name)
     return None
@@ -85,9 +97,13 @@ def unavailable_reason(availability: Availability, name: str, today: date, cards
 def describe(availability: Availability, today: date, cards_this_week: int, lang: Language) -> str:
     """The person's own setting, as their Home tab shows it to them."""
     if availability.on_break(today):
-        return lang.gettext("Taking a break until {day}: no new asks reach you; what you already took stays yours.",
-                            day=lang.date(availability.until))
+        return lang.gettext(
+            "Taking a break until {day}: no new asks reach you; what you already took stays yours.",
+            day=lang.date(availability.until),
+        )
     if availability.weekly():
         limit = lang.ngettext("At most {count} ask a week", "At most {count} asks a week", availability.weekly_limit)
-        return lang.gettext("{limit} — {received} so far this week.", limit=limit, received=lang.number(cards_this_week))
+        return lang.gettext(
+            "{limit} — {received} so far this week.", limit=limit, received=lang.number(cards_this_week)
+        )
     return lang.gettext("Open to asks.")

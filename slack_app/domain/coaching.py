@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 import yaml
@@ -23,16 +23,24 @@ from .asks import ESTIMATES, Draft, estimate_label
 
 # Text a person quotes rather than says: code spans and blocks, "quoted" or “quoted” strings, > quoted lines,
 # and links (a message shortcut starts the scope with one).
-_QUOTED = re.compile(r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»|„[^“\n]*“|「[^」\n]*」|^\s*>.*$|<?https?://\S+",
-                     re.DOTALL | re.MULTILINE)
+_QUOTED = re.compile(
+    r"```.*?```|`[^`\n]*`|\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»|„[^“\n]*“|「[^」\n]*」|^\s*>.*$|<?https?://\S+",
+    re.DOTALL | re.MULTILINE,
+)
 _WORD = re.compile(r"[\w']+")
 # Scripts written without spaces between words: a phrase in one is looked for anywhere, not as whole words.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 APOLOGY_SUGGESTION = N_("You don't need to apologise — asking is normal. Want to drop “{phrase}”?")
-VAGUE_ASK = N_("Say what done looks like, e.g. “Review the retry logic in PR 412 — done when you've approved or commented.”")
-VAGUE_SCOPE = N_("Say what done looks like and what's out, beyond the ask itself, e.g. “Done: approved or commented. Out: naming, tests.”")
-TOO_LONG = N_("You call it “{phrase}” but picked {estimate}. Is that right? An honest, smaller estimate is easier to say yes to.")
+VAGUE_ASK = N_(
+    "Say what done looks like, e.g. “Review the retry logic in PR 412 — done when you've approved or commented.”"
+)
+VAGUE_SCOPE = N_(
+    "Say what done looks like and what's out, beyond the ask itself, e.g. “Done: approved or commented. Out: naming, tests.”"
+)
+TOO_LONG = N_(
+    "You call it “{phrase}” but picked {estimate}. Is that right? An honest, smaller estimate is easier to say yes to."
+)
 TOO_SHORT = N_("“{phrase}” sounds bigger than {estimate}. Check the estimate, so a yes means what they think it does.")
 THANKS_SUGGESTION = N_("Say what their help changed instead of apologising, e.g. “The release went out on time.”")
 
@@ -55,7 +63,7 @@ def _data() -> dict:
     return yaml.safe_load(files("slack_app.domain").joinpath("coaching.yaml").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def rules(code: str = DEFAULT_LANGUAGE) -> Rules:
     data = _data()
     apology, vague, estimate, thanks = data["apology"], data["vague"], data["estimate"], data["thanks"]

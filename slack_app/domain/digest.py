@@ -79,16 +79,23 @@ def _valid(record: Any) -> dict | None:
     if not isinstance(record, dict):
         return None
     ask_id, minutes = record.get("ask_id"), record.get("estimate_minutes")
-    if not (isinstance(ask_id, str) and ask_id
-            and isinstance(record.get("ask"), str)
-            and _is_user_id(record.get("asker"))
-            and _is_user_id(record.get("helper"))
-            and isinstance(record.get("note"), str)
-            and isinstance(record.get("shared"), bool)
-            and isinstance(minutes, int) and not isinstance(minutes, bool) and 0 <= minutes <= MAX_ESTIMATE_MINUTES
-            and _is_number(record.get("at"))):
+    if not (
+        isinstance(ask_id, str)
+        and ask_id
+        and isinstance(record.get("ask"), str)
+        and _is_user_id(record.get("asker"))
+        and _is_user_id(record.get("helper"))
+        and isinstance(record.get("note"), str)
+        and isinstance(record.get("shared"), bool)
+        and isinstance(minutes, int)
+        and not isinstance(minutes, bool)
+        and 0 <= minutes <= MAX_ESTIMATE_MINUTES
+        and _is_number(record.get("at"))
+    ):
         return None
-    return {key: record[key] for key in ("ask_id", "ask", "asker", "helper", "note", "shared", "estimate_minutes", "at")}
+    return {
+        key: record[key] for key in ("ask_id", "ask", "asker", "helper", "note", "shared", "estimate_minutes", "at")
+    }
 
 
 def summarise(kudos: list[dict], week: str) -> Digest:
@@ -215,8 +222,10 @@ def _thanks_blocks(helpers: list[str], lang: Language) -> list[dict]:
     texts = _thanks_texts(helpers, MAX_THANKS_BLOCKS * CONTEXT_ELEMENT_LIMIT, lang)
     if len(texts) <= MAX_THANKS_SECTIONS:
         return [{"type": "section", "texts": [text]} for text in texts]
-    return [{"type": "context", "texts": texts[start:start + CONTEXT_ELEMENT_LIMIT]}
-            for start in range(0, len(texts), CONTEXT_ELEMENT_LIMIT)]
+    return [
+        {"type": "context", "texts": texts[start : start + CONTEXT_ELEMENT_LIMIT]}
+        for start in range(0, len(texts), CONTEXT_ELEMENT_LIMIT)
+    ]
 
 
 def digest_context(digest: Digest, lang: Language) -> dict:
@@ -233,7 +242,7 @@ def digest_context(digest: Digest, lang: Language) -> dict:
     thanks = _thanks_blocks(digest.helpers, lang)
     # Whole notes, oldest first, as many as fit; when some don't, "…and N more thank-yous" takes
     # the place of the divider before the thank-you line.
-    notes = digest.shared_notes[:MESSAGE_BLOCK_LIMIT - FIXED_BLOCKS - len(thanks)]
+    notes = digest.shared_notes[: MESSAGE_BLOCK_LIMIT - FIXED_BLOCKS - len(thanks)]
     return {
         "digest": digest,
         **labels,

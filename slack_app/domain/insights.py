@@ -27,7 +27,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from ..text.i18n import ENGLISH, N_, Language
 
@@ -44,6 +44,7 @@ Figure = int | float | str | None  # a number, FEWER, or None where there is not
 
 # --- weeks and buckets ------------------------------------------------------------------------
 
+
 def week_start(week: str) -> date:
     year, number = week.split("-W")
     return date.fromisocalendar(int(year), int(number), 1)
@@ -51,7 +52,7 @@ def week_start(week: str) -> date:
 
 def keep_until(week: str) -> int:
     """When a week's counters expire: KEEP_WEEKS after the week ended (a day's slack for time zones)."""
-    ends = datetime.combine(week_start(week) + timedelta(weeks=KEEP_WEEKS + 1, days=1), time(0), tzinfo=timezone.utc)
+    ends = datetime.combine(week_start(week) + timedelta(weeks=KEEP_WEEKS + 1, days=1), time(0), tzinfo=UTC)
     return int(ends.timestamp())
 
 
@@ -90,6 +91,7 @@ def _median_bound(counts: Counter) -> int | str | None:
 
 # --- the privacy rule -------------------------------------------------------------------------
 
+
 def _count(value: int) -> int | str:
     return value if value == 0 or value >= MIN_GROUP else FEWER
 
@@ -107,6 +109,7 @@ def _guarded(value: Figure, population: int) -> Figure:
 
 
 # --- figures ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class WeekFigures:
@@ -148,8 +151,7 @@ class Overview:
     total: WeekFigures  # the whole span (people are counted per week only)
 
     def as_json(self) -> dict:
-        return {"weeks": [asdict(week) for week in self.weeks], "total": asdict(self.total),
-                "fewer_than": MIN_GROUP}
+        return {"weeks": [asdict(week) for week in self.weeks], "total": asdict(self.total), "fewer_than": MIN_GROUP}
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.as_json(), sort_keys=True).encode()).hexdigest()[:16]
@@ -158,11 +160,14 @@ class Overview:
 def overview(weeks: list[str], raw: list[dict[str, str]]) -> Overview:
     counts = [Counter({field: int(value) for field, value in fields.items()}) for fields in raw]
     total = sum(counts, Counter())
-    return Overview(weeks=[figures(week, count) for week, count in zip(weeks, counts)],
-                    total=figures(f"{weeks[0]}…{weeks[-1]}", total, people=False))
+    return Overview(
+        weeks=[figures(week, count) for week, count in zip(weeks, counts, strict=False)],
+        total=figures(f"{weeks[0]}…{weeks[-1]}", total, people=False),
+    )
 
 
 # --- words ------------------------------------------------------------------------------------
+
 
 def say(value: Figure, kind: str = "count", lang: Language | None = None) -> str:
     """A figure as a person reads it: in `lang`, or without one in the command line's compact English."""
@@ -189,7 +194,11 @@ def _say_in(value: Figure, kind: str, lang: Language) -> str:
     if kind == "share":
         return lang.percent(value)
     if kind == "wait":
-        return lang.gettext("over a week") if value == LONGER else lang.gettext("within {duration}", duration=_duration_in(value, lang))
+        return (
+            lang.gettext("over a week")
+            if value == LONGER
+            else lang.gettext("within {duration}", duration=_duration_in(value, lang))
+        )
     if kind == "hours":
         return lang.hours(value)
     return lang.number(value)
@@ -211,23 +220,34 @@ def _duration(minutes: int) -> str:
 
 def week_line(week: WeekFigures) -> str:
     """One week on one line: the chart's alt text and the CLI's table are made of these."""
-    line = (f"{week.week}: {say(week.asks_sent)} asks, {say(week.found_help, 'share')} found help, "
-            f"first yes {say(week.median_minutes_to_yes, 'wait')}, {say(week.hours_of_help, 'hours')} of help, "
-            f"{say(week.thanked, 'share')} thanked, offers {say(week.offers_made)} made / {say(week.offers_accepted)} accepted")
+    line = (
+        f"{week.week}: {say(week.asks_sent)} asks, {say(week.found_help, 'share')} found help, "
+        f"first yes {say(week.median_minutes_to_yes, 'wait')}, {say(week.hours_of_help, 'hours')} of help, "
+        f"{say(week.thanked, 'share')} thanked, offers {say(week.offers_made)} made / {say(week.offers_accepted)} accepted"
+    )
     if week.asked_and_helped is not None:
-        line += (f"; people: {say(week.asked_and_helped)} asked and helped, {say(week.only_asked)} only asked, "
-                 f"{say(week.only_helped)} only helped")
+        line += (
+            f"; people: {say(week.asked_and_helped)} asked and helped, {say(week.only_asked)} only asked, "
+            f"{say(week.only_helped)} only helped"
+        )
     return line
 
 
 def alt_text(view: Overview, limit: int = 2000, lang: Language = ENGLISH) -> str:
     """The chart's figures in words, newest week first, within Slack's alt text limit."""
-    text = lang.gettext("Asks per week and the share that found help, {first} to {last}.",
-                        first=view.weeks[0].week, last=view.weeks[-1].week)
+    text = lang.gettext(
+        "Asks per week and the share that found help, {first} to {last}.",
+        first=view.weeks[0].week,
+        last=view.weeks[-1].week,
+    )
     for week in reversed(view.weeks):
-        shorter = " " + lang.gettext("{week}: {asks} asks, {found} found help, {thanked} thanked.", week=week.week,
-                                     asks=say(week.asks_sent, lang=lang), found=say(week.found_help, "share", lang),
-                                     thanked=say(week.thanked, "share", lang))
+        shorter = " " + lang.gettext(
+            "{week}: {asks} asks, {found} found help, {thanked} thanked.",
+            week=week.week,
+            asks=say(week.asks_sent, lang=lang),
+            found=say(week.found_help, "share", lang),
+            thanked=say(week.thanked, "share", lang),
+        )
         if len(text) + len(shorter) > limit:
             break
         text += shorter

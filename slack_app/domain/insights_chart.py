@@ -31,16 +31,21 @@ def chart_png(view: Overview) -> bytes:
 
     asks = [week.asks_sent if isinstance(week.asks_sent, int) else 0 for week in view.weeks]
     asks_axis.bar(positions, asks, color=BAR_COLOUR, label="asks sent")
-    for x, week in zip(positions, view.weeks):
+    for x, week in zip(positions, view.weeks, strict=False):
         if week.asks_sent == FEWER:
             asks_axis.annotate("<5", (x, 0), ha="center", va="bottom", fontsize=8, color="grey")
     asks_axis.set_ylabel("asks sent")
     asks_axis.set_ylim(bottom=0, top=max([*asks, MIN_AXIS]) * 1.2)
 
-    shares = [(x, week.found_help * 100) for x, week in zip(positions, view.weeks) if isinstance(week.found_help, float)]
+    shares = [
+        (x, week.found_help * 100)
+        for x, week in zip(positions, view.weeks, strict=False)
+        if isinstance(week.found_help, float)
+    ]
     if shares:
-        share_axis.plot([x for x, _ in shares], [y for _, y in shares], color=LINE_COLOUR, marker="o",
-                        label="% found help")
+        share_axis.plot(
+            [x for x, _ in shares], [y for _, y in shares], color=LINE_COLOUR, marker="o", label="% found help"
+        )
     share_axis.set_ylim(0, 105)
     share_axis.set_ylabel("% found help")
 
@@ -51,4 +56,3 @@ def chart_png(view: Overview) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
-

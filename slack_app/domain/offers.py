@@ -59,7 +59,7 @@ class Offer:
         return self.state is State.WAITING
 
     def when_label(self, lang: Language) -> str:
-        """"Thu 4 Dec", or "Thu 4 Dec, 15:00" with a time, as the reader's language writes a date."""
+        """ "Thu 4 Dec", or "Thu 4 Dec, 15:00" with a time, as the reader's language writes a date."""
         if self.by is None:
             return ""
         return lang.date(self.by) + (f", {self.at}" if self.at else "")
@@ -116,6 +116,7 @@ def smaller_estimates(ask: Ask) -> list[int]:
 
 # --- what an offer may be: errors keyed by the offer modal's block ids ---
 
+
 def later_errors(day: date | None, at: time | None, today: date, now: time, lang: Language) -> dict[str, str]:
     """`today` and `now` are the helper's own, in their time zone."""
     if day is None:
@@ -135,8 +136,9 @@ def is_after_needed_by(ask: Ask, day: date) -> bool:
 def smaller_errors(ask: Ask, minutes: int | None, note: str, lang: Language) -> dict[str, str]:
     errors = note_errors(note, lang)
     if minutes not in smaller_estimates(ask):
-        errors[BlockId.MINUTES] = lang.gettext("Pick how much time you have — less than the ask's {estimate}.",
-                                         estimate=ask.estimate_label(lang))
+        errors[BlockId.MINUTES] = lang.gettext(
+            "Pick how much time you have — less than the ask's {estimate}.", estimate=ask.estimate_label(lang)
+        )
     return errors
 
 
@@ -175,6 +177,7 @@ def already_asked(name: str, lang: Language) -> str:
 
 # --- how an offer reads ---
 
+
 def offered_scope(offer: Offer, ask: Ask, lang: Language) -> str:
     """What a smaller yes offers against what was asked: "15 minutes, not 1 hour"."""
     return lang.gettext("{offered}, not {asked}", offered=offer.minutes_label(lang), asked=ask.estimate_label(lang))
@@ -185,4 +188,3 @@ def accepted_scope(offer: Offer | None, ask: Ask, lang: Language) -> str:
     if offer is None or offer.kind is not Kind.SMALLER or offer.state is not State.ACCEPTED:
         return ""
     return offered_scope(offer, ask, lang)
-

@@ -40,10 +40,14 @@ class AskForms:
     async def from_command(self, team_id: str, user: str, text: str, channel: str, lang: Language) -> dict:
         """/ask's text: people it mentions are chosen, a user group's members up to the cap, the rest is the ask."""
         parsed = parse_command(text)
-        handles = [(gid, lang.gettext(UNNAMED_GROUP) if handle == UNNAMED_GROUP else handle) for gid, handle in parsed.groups.items()]
+        handles = [
+            (gid, lang.gettext(UNNAMED_GROUP) if handle == UNNAMED_GROUP else handle)
+            for gid, handle in parsed.groups.items()
+        ]
         groups = handles[:MAX_GROUPS_EXPANDED]
-        members, first_ask = await asyncio.gather(self._members(team_id, [gid for gid, _ in groups]),
-                                                  self._first_ask(team_id, user))
+        members, first_ask = await asyncio.gather(
+            self._members(team_id, [gid for gid, _ in groups]), self._first_ask(team_id, user)
+        )
         chosen = list(parsed.users)
         cut: dict[str, int] = {}
         unlisted = [handle for gid, handle in groups if members.get(gid) is None]
@@ -54,8 +58,9 @@ class AskForms:
             chosen += fresh[:room]
             if len(fresh) > room:
                 cut[handle] = len(fresh) - room
-        return ask_modal(lang, parsed.text, channel, teammates=chosen, first_ask=first_ask, groups_cut=cut,
-                         groups_unlisted=unlisted)
+        return ask_modal(
+            lang, parsed.text, channel, teammates=chosen, first_ask=first_ask, groups_cut=cut, groups_unlisted=unlisted
+        )
 
     async def from_message(self, team_id: str, user: str, payload: dict, lang: Language) -> dict:
         """A message shortcut: the ask line from the message's first sentence, the scope from its link."""
@@ -67,8 +72,9 @@ class AskForms:
             domain = str(_object(payload.get("team")).get("domain") or "")
             link = fallback_permalink(domain, channel, ts, str(message.get("thread_ts") or ""))
         text = message.get("text") if isinstance(message.get("text"), str) else ""
-        return ask_modal(lang, first_sentence(text, ASK_MAX_LENGTH), channel, scope=f"{link}\n" if link else "",
-                         first_ask=first_ask)
+        return ask_modal(
+            lang, first_sentence(text, ASK_MAX_LENGTH), channel, scope=f"{link}\n" if link else "", first_ask=first_ask
+        )
 
     async def _first_ask(self, team_id: str, user: str) -> bool:
         try:
@@ -81,9 +87,10 @@ class AskForms:
             return ""
         try:
             client = await self.clients.for_team(team_id)
-            response = await asyncio.wait_for(client.chat_getPermalink(channel=channel, message_ts=ts),
-                                              LOOKUP_TIMEOUT_SECONDS)
-        except (SlackApiError, OSError, asyncio.TimeoutError) as error:
+            response = await asyncio.wait_for(
+                client.chat_getPermalink(channel=channel, message_ts=ts), LOOKUP_TIMEOUT_SECONDS
+            )
+        except (TimeoutError, SlackApiError, OSError) as error:
             log.info("no permalink from Slack", extra={"error": type(error).__name__})
             return ""
         return str(response.get("permalink") or "")
@@ -96,14 +103,15 @@ class AskForms:
 
         async def members(group_id: str) -> list[str] | None:
             try:
-                response = await asyncio.wait_for(client.usergroups_users_list(usergroup=group_id),
-                                                  LOOKUP_TIMEOUT_SECONDS)
-            except (SlackApiError, OSError, asyncio.TimeoutError) as error:
+                response = await asyncio.wait_for(
+                    client.usergroups_users_list(usergroup=group_id), LOOKUP_TIMEOUT_SECONDS
+                )
+            except (TimeoutError, SlackApiError, OSError) as error:
                 log.info("couldn't list a user group", extra={"error": type(error).__name__})
                 return None
             return [uid for uid in response.get("users") or [] if isinstance(uid, str)]
 
-        return dict(zip(group_ids, await asyncio.gather(*(members(gid) for gid in group_ids))))
+        return dict(zip(group_ids, await asyncio.gather(*(members(gid) for gid in group_ids)), strict=False))
 
 
 def _object(value: object) -> dict:

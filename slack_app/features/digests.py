@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time as clock
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
@@ -31,13 +31,48 @@ log = logging.getLogger(__name__)
 POST_LEASE_SECONDS = 120.0
 WORKSPACES_PER_PASS = 100
 COMMON_TIME_ZONES = [
-    "UTC", "Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago",
-    "America/New_York", "America/Halifax", "America/Sao_Paulo", "Atlantic/Azores", "Europe/London", "Europe/Lisbon",
-    "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/Amsterdam", "Europe/Stockholm",
-    "Europe/Warsaw", "Europe/Athens", "Europe/Helsinki", "Europe/Istanbul", "Africa/Lagos", "Africa/Cairo",
-    "Africa/Johannesburg", "Africa/Nairobi", "Asia/Dubai", "Asia/Karachi", "Asia/Kolkata", "Asia/Dhaka",
-    "Asia/Bangkok", "Asia/Jakarta", "Asia/Singapore", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Manila",
-    "Asia/Seoul", "Asia/Tokyo", "Australia/Perth", "Australia/Adelaide", "Australia/Brisbane", "Australia/Sydney",
+    "UTC",
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Halifax",
+    "America/Sao_Paulo",
+    "Atlantic/Azores",
+    "Europe/London",
+    "Europe/Lisbon",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Amsterdam",
+    "Europe/Stockholm",
+    "Europe/Warsaw",
+    "Europe/Athens",
+    "Europe/Helsinki",
+    "Europe/Istanbul",
+    "Africa/Lagos",
+    "Africa/Cairo",
+    "Africa/Johannesburg",
+    "Africa/Nairobi",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Jakarta",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Manila",
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Australia/Perth",
+    "Australia/Adelaide",
+    "Australia/Brisbane",
+    "Australia/Sydney",
     "Pacific/Auckland",
 ]
 
@@ -53,7 +88,7 @@ class DigestSettings:
 
     def next_slot(self, now: float) -> float:
         """When this week's digest is due, or next week's once this week's slot has passed."""
-        moment = datetime.fromtimestamp(now, timezone.utc)
+        moment = datetime.fromtimestamp(now, UTC)
         this_week = self.slot(iso_week(moment, self.tz)).timestamp()
         if now < this_week:
             return this_week
@@ -64,7 +99,7 @@ class DigestSettings:
         year, number = week.split("-W")
         day = date.fromisocalendar(int(year), int(number), self.day + 1)
         hour, minute = (int(part) for part in self.time.split(":"))
-        return datetime.combine(day, time(hour, minute), tzinfo=zone(self.tz)).astimezone(timezone.utc)
+        return datetime.combine(day, time(hour, minute), tzinfo=zone(self.tz)).astimezone(UTC)
 
 
 def valid_time(value: str) -> bool:
@@ -133,19 +168,24 @@ class Digests:
 
     async def message(self, team_id: str, week: str, settings: DigestSettings | None = None) -> dict | None:
         settings = settings or await self.settings_for(team_id)
-        return render_digest(summarise(await self.store.kudos(team_id, week), week), skip_empty=settings.skip_empty,
-                             lang=language(settings.language))
+        return render_digest(
+            summarise(await self.store.kudos(team_id, week), week),
+            skip_empty=settings.skip_empty,
+            lang=language(settings.language),
+        )
 
     def current_week(self, settings: DigestSettings, now: float) -> str:
-        return iso_week(datetime.fromtimestamp(now, timezone.utc), settings.tz)
+        return iso_week(datetime.fromtimestamp(now, UTC), settings.tz)
 
-    async def post(self, team_id: str, week: str, now: float | None = None,
-                   settings: DigestSettings | None = None) -> bool:
+    async def post(
+        self, team_id: str, week: str, now: float | None = None, settings: DigestSettings | None = None
+    ) -> bool:
         """Posts a week's digest unless it went out already; True if this call posted it."""
         return await self._post(team_id, week, now, settings) == "posted"
 
-    async def _post(self, team_id: str, week: str, now: float | None = None,
-                    settings: DigestSettings | None = None) -> str:
+    async def _post(
+        self, team_id: str, week: str, now: float | None = None, settings: DigestSettings | None = None
+    ) -> str:
         """posted; taken (sent already, or no channel); failed (try again after a lease)."""
         now = clock.time() if now is None else now
         settings = settings or await self.settings_for(team_id)
@@ -173,7 +213,7 @@ class Digests:
         while due := await self.index.take_due(now, WORKSPACES_PER_PASS, POST_LEASE_SECONDS):
             looked = []
             saved = await self.store.every_workspace_settings([team_id for team_id, _ in due])
-            for (team_id, seen), settings in zip(due, map(self.settings_from, saved)):
+            for (team_id, seen), settings in zip(due, map(self.settings_from, saved), strict=False):
                 week = self.current_week(settings, now)
                 next_look = settings.next_slot(now)
                 if settings.channel and now >= settings.slot(week).timestamp():

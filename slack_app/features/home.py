@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..domain import availability
 from ..domain.availability import MAX_WEEKLY_LIMIT
@@ -44,9 +44,11 @@ class Home:
         )
         lang = language_of(person.locale)
         digest = self.digests.settings_from(basics.workspace_settings)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         asks, (overview, chart) = await asyncio.gather(
-            self.store.home_asks(team_id, user_id, basics.by_ids, basics.for_ids, availability.week_bounds(now, person.tz)),
+            self.store.home_asks(
+                team_id, user_id, basics.by_ids, basics.for_ids, availability.week_bounds(now, person.tz)
+            ),
             self._insights(team_id, digest, person.is_admin),
         )
         return render(
@@ -54,8 +56,10 @@ class Home:
             lang=lang,
             user=user_id,
             asks_by=asks.by,
-            asks_for=[(ask, card_state(ask, answer, offer), offer, [kind.value for kind in offer_kinds(ask)])
-                      for ask, answer, offer in asks.sent_to],
+            asks_for=[
+                (ask, card_state(ask, answer, offer), offer, [kind.value for kind in offer_kinds(ask)])
+                for ask, answer, offer in asks.sent_to
+            ],
             availability=_availability(basics.availability, asks.received_this_week, now, person.tz, lang),
             weekly_limits=range(1, MAX_WEEKLY_LIMIT + 1),
             more_by=max(0, basics.total_by - len(asks.by)),
@@ -121,21 +125,32 @@ def _availability(setting: availability.Availability, received: int, now: dateti
     today = availability.local_today(now, tz)
     on_break = setting.on_break(today)
     choice = "" if on_break else f"weekly:{setting.weekly_limit}" if setting.weekly() else "open"
-    return {"choice": choice, "until": setting.until.isoformat() if on_break else "",
-            "text": availability.describe(setting, today, received, lang)}
+    return {
+        "choice": choice,
+        "until": setting.until.isoformat() if on_break else "",
+        "text": availability.describe(setting, today, received, lang),
+    }
 
 
 def insights_section(view: Overview, chart: str | None, lang: Language) -> dict:
     """The admins' section in their language: the span's totals, last week's and this week's people, the chart's file."""
-    return {"total": _total_fields(view, lang), "people": [_people_line(week, lang) for week in view.weeks[-2:]],
-            "chart": chart, "alt_text": alt_text(view, lang=lang),
-            "span": lang.gettext("{first} to {last}", first=view.weeks[0].week, last=view.weeks[-1].week)}
+    return {
+        "total": _total_fields(view, lang),
+        "people": [_people_line(week, lang) for week in view.weeks[-2:]],
+        "chart": chart,
+        "alt_text": alt_text(view, lang=lang),
+        "span": lang.gettext("{first} to {last}", first=view.weeks[0].week, last=view.weeks[-1].week),
+    }
 
 
 def _people_line(week: WeekFigures, lang: Language) -> str:
-    return lang.gettext("{week}: {both} asked and helped, {asked} only asked, {helped} only helped", week=week.week,
-                        both=say(week.asked_and_helped, lang=lang), asked=say(week.only_asked, lang=lang),
-                        helped=say(week.only_helped, lang=lang))
+    return lang.gettext(
+        "{week}: {both} asked and helped, {asked} only asked, {helped} only helped",
+        week=week.week,
+        both=say(week.asked_and_helped, lang=lang),
+        asked=say(week.only_asked, lang=lang),
+        helped=say(week.only_helped, lang=lang),
+    )
 
 
 def _total_fields(view: Overview, lang: Language) -> list[tuple[str, str]]:
@@ -146,5 +161,8 @@ def _total_fields(view: Overview, lang: Language) -> list[tuple[str, str]]:
         (lang.gettext("First yes, median"), say(total.median_minutes_to_yes, "wait", lang)),
         (lang.gettext("Help given"), say(total.hours_of_help, "hours", lang)),
         (lang.gettext("Ended with a thank-you"), say(total.thanked, "share", lang)),
-        (lang.gettext("Offers made / accepted"), f"{say(total.offers_made, lang=lang)} / {say(total.offers_accepted, lang=lang)}"),
+        (
+            lang.gettext("Offers made / accepted"),
+            f"{say(total.offers_made, lang=lang)} / {say(total.offers_accepted, lang=lang)}",
+        ),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 
@@ -33,7 +33,9 @@ class Insights:
         """This ISO week in the workspace's time zone (the one its digest runs on)."""
         return _this_week(await self.digests.settings_for(team_id))
 
-    async def overview(self, team_id: str, weeks: int = WEEKS_SHOWN, settings: DigestSettings | None = None) -> Overview:
+    async def overview(
+        self, team_id: str, weeks: int = WEEKS_SHOWN, settings: DigestSettings | None = None
+    ) -> Overview:
         """The last `weeks` ISO weeks, this one last, in one round trip (and one more to read the
         workspace's settings, unless given)."""
         names = weeks_up_to(_this_week(settings or await self.digests.settings_for(team_id)), weeks)
@@ -53,8 +55,9 @@ class Insights:
         png = await asyncio.to_thread(chart_png, view)
         try:
             client = await self.clients.for_team(team_id)
-            uploaded = await client.files_upload_v2(content=png, filename=CHART_FILENAME,
-                                                    title="How asking is going", alt_txt=alt_text(view, 1000))
+            uploaded = await client.files_upload_v2(
+                content=png, filename=CHART_FILENAME, title="How asking is going", alt_txt=alt_text(view, 1000)
+            )
             file_id = uploaded["file"]["id"]
         except (SlackApiError, NotInstalled) as error:
             log.warning("insights chart not uploaded", extra={"team": team_id, "error": repr(error)})
@@ -74,10 +77,12 @@ class Insights:
             gauge.clear()
         teams = await self.store.teams()
         for start in range(0, len(teams), GAUGE_BATCH):
-            batch = teams[start:start + GAUGE_BATCH]
+            batch = teams[start : start + GAUGE_BATCH]
             saved = await self.store.every_workspace_settings(batch)
-            weeks = {team_id: weeks_up_to(_this_week(self.digests.settings_from(settings)), WEEKS_SHOWN)
-                     for team_id, settings in zip(batch, saved)}
+            weeks = {
+                team_id: weeks_up_to(_this_week(self.digests.settings_from(settings)), WEEKS_SHOWN)
+                for team_id, settings in zip(batch, saved, strict=False)
+            }
             for team_id, counts in (await self.store.every_insight_count(weeks)).items():
                 _set_gauges(team_id, overview(weeks[team_id], counts))
 
@@ -90,12 +95,17 @@ def _set_gauges(team_id: str, view: Overview) -> None:
 
 
 def _this_week(settings: DigestSettings) -> str:
-    return iso_week(datetime.now(timezone.utc), settings.tz)
+    return iso_week(datetime.now(UTC), settings.tz)
 
 
 def _gauge_values(figures: WeekFigures) -> dict:
     wait = figures.median_minutes_to_yes
-    return {"asks_sent": figures.asks_sent, "found_help_ratio": figures.found_help,
-            "median_minutes_to_first_yes": float("inf") if wait == LONGER else wait,
-            "help_hours": figures.hours_of_help, "thanked_ratio": figures.thanked,
-            "offers_made": figures.offers_made, "offers_accepted": figures.offers_accepted}
+    return {
+        "asks_sent": figures.asks_sent,
+        "found_help_ratio": figures.found_help,
+        "median_minutes_to_first_yes": float("inf") if wait == LONGER else wait,
+        "help_hours": figures.hours_of_help,
+        "thanked_ratio": figures.thanked,
+        "offers_made": figures.offers_made,
+        "offers_accepted": figures.offers_accepted,
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from ..domain.asks import Ask, Status
 from ..domain.working_hours import next_working_time, zone
@@ -38,12 +38,12 @@ class Retention:
 
 
 def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, timezone.utc)
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def end_of_day(day: date, tz: str) -> datetime:
     """Midnight after `day` where the asker lives: a needed-by date means 'by the end of that day'."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone(tz)).astimezone(timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone(tz)).astimezone(UTC)
 
 
 def expiry_deadline(ask: Ask) -> datetime:
@@ -63,7 +63,9 @@ def check_in_due(ask: Ask) -> datetime:
     if ask.needed_by:
         due = end_of_day(ask.needed_by, ask.asker_tz)
     else:
-        due = _utc(ask.taken_at) + max(CHECK_IN_AFTER_AT_LEAST, CHECK_IN_ESTIMATE_FACTOR * timedelta(minutes=ask.estimate_minutes))
+        due = _utc(ask.taken_at) + max(
+            CHECK_IN_AFTER_AT_LEAST, CHECK_IN_ESTIMATE_FACTOR * timedelta(minutes=ask.estimate_minutes)
+        )
     return next_working_time(due, ask.asker_tz)
 
 
@@ -79,8 +81,7 @@ def iso_week(moment: datetime, tz: str) -> str:
 def week_end(week: str) -> datetime:
     """The end of an ISO week wherever it ends last (UTC−12), so no time zone's week is cut short."""
     year, number = week.split("-W")
-    return datetime.combine(date.fromisocalendar(int(year), int(number), 7) + timedelta(days=1), time(12),
-                            tzinfo=timezone.utc)
+    return datetime.combine(date.fromisocalendar(int(year), int(number), 7) + timedelta(days=1), time(12), tzinfo=UTC)
 
 
 def ended_at(ask: Ask) -> datetime:
@@ -90,7 +91,9 @@ def ended_at(ask: Ask) -> datetime:
 
 def _job(kind: str, ask: Ask, due: datetime, helper: str = "") -> Job:
     job_id = f"{kind}:{ask.id}" + (f":{helper}" if helper else "")
-    return Job(id=job_id, team_id=ask.team_id, kind=kind, due=due.timestamp(), payload={"ask_id": ask.id, "helper": helper})
+    return Job(
+        id=job_id, team_id=ask.team_id, kind=kind, due=due.timestamp(), payload={"ask_id": ask.id, "helper": helper}
+    )
 
 
 class Lifecycle:
@@ -100,8 +103,13 @@ class Lifecycle:
     outlives the ask's end: it is set for the moment the retention window closes, and then forgets
     the ask, so an ask never lingers without something that will remove it."""
 
-    def __init__(self, store: Store, scheduler: Scheduler, this_week: Callable[[str], Awaitable[str]],
-                 retention: Retention = Retention()):
+    def __init__(
+        self,
+        store: Store,
+        scheduler: Scheduler,
+        this_week: Callable[[str], Awaitable[str]],
+        retention: Retention = Retention(),
+    ):
         self.store = store
         self.scheduler = scheduler
         self.this_week = this_week  # team → this ISO week in the workspace's time zone
@@ -135,8 +143,13 @@ class Lifecycle:
         The week's notes are forgotten by a timer set first, so no note is ever kept without one."""
         iso_week = await self.this_week(team_id)
         due = week_end(iso_week) + self.retention.kudos
-        job = Job(id=f"forget_kudos:{iso_week}", team_id=team_id, kind="forget_kudos", due=due.timestamp(),
-                  payload={"week": iso_week})
+        job = Job(
+            id=f"forget_kudos:{iso_week}",
+            team_id=team_id,
+            kind="forget_kudos",
+            due=due.timestamp(),
+            payload={"week": iso_week},
+        )
         await self.scheduler.schedule(job)
         return await self.store.record_thanks(team_id, iso_week, kudos, ask)
 
@@ -145,7 +158,7 @@ class Lifecycle:
         older version, which kept them for ever. Returns how many."""
         timers = [self._forgetting(ask) async for ask in self.store.every_ask(team_id) if not ask.status.is_live]
         for start in range(0, len(timers), TIMERS_AT_ONCE):
-            await self.scheduler.schedule(*timers[start:start + TIMERS_AT_ONCE])
+            await self.scheduler.schedule(*timers[start : start + TIMERS_AT_ONCE])
         return len(timers)
 
     async def _retire(self, ask: Ask) -> None:
@@ -171,7 +184,7 @@ class Lifecycle:
     async def _timer(self, job: Job) -> None:
         ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
         # The job runs once due, perhaps late; its due time is when it was meant to look.
-        now = max(datetime.now(timezone.utc), _utc(job.due))
+        now = max(datetime.now(UTC), _utc(job.due))
         if ask is None:
             return
         if not ask.status.is_live:
@@ -215,4 +228,6 @@ class Lifecycle:
 
     async def _forget_kudos(self, job: Job) -> None:
         dropped = await self.store.forget_kudos(job.team_id, job.payload["week"])
-        log.info("thank-you notes forgotten", extra={"team": job.team_id, "week": job.payload["week"], "notes": dropped})
+        log.info(
+            "thank-you notes forgotten", extra={"team": job.team_id, "week": job.payload["week"], "notes": dropped}
+        )

@@ -15,9 +15,18 @@ from ..text.i18n import N_, Language
 from ..text.render import render
 
 
-def ask_modal(lang: Language, ask_text: str = "", channel: str = "", *, again: Ask | None = None, scope: str = "",
-              teammates: list[str] | None = None, first_ask: bool = False, groups_cut: dict[str, int] | None = None,
-              groups_unlisted: list[str] | None = None) -> dict:
+def ask_modal(
+    lang: Language,
+    ask_text: str = "",
+    channel: str = "",
+    *,
+    again: Ask | None = None,
+    scope: str = "",
+    teammates: list[str] | None = None,
+    first_ask: bool = False,
+    groups_cut: dict[str, int] | None = None,
+    groups_unlisted: list[str] | None = None,
+) -> dict:
     """The ask modal in `lang`, prefilled from where it was opened, or from an earlier ask to send again.
 
     `groups_cut`: user group handle → how many of its members didn't fit; `groups_unlisted`: handles whose
@@ -46,8 +55,14 @@ def ask_modal(lang: Language, ask_text: str = "", channel: str = "", *, again: A
 def thanks_modal(lang: Language, ask: Ask, helper: str, prompt_channel: str, prompt_ts: str) -> dict:
     """The thank-you modal, in the asker's language."""
     metadata = {"ask": ask.id, "helper": helper, "channel": prompt_channel, "ts": prompt_ts}
-    return render("thanks_modal.json.j2", lang=lang, ask=ask, helper=helper, metadata=json.dumps(metadata),
-                  note_max_length=asks.THANKS_MAX_LENGTH)
+    return render(
+        "thanks_modal.json.j2",
+        lang=lang,
+        ask=ask,
+        helper=helper,
+        metadata=json.dumps(metadata),
+        note_max_length=asks.THANKS_MAX_LENGTH,
+    )
 
 
 def erase_modal(lang: Language) -> dict:
@@ -59,10 +74,16 @@ OFFER_TITLES = {Kind.LATER: N_("Later"), Kind.SMALLER: N_("A smaller yes"), Kind
 
 def offer_modal(lang: Language, ask: Ask, kind: Kind) -> dict:
     """A small form for one offer, in the helper's language: a day (and time), less time, or a teammate."""
-    return render("offer_modal.json.j2", lang=lang, ask=ask, kind=kind.value, title=lang.gettext(OFFER_TITLES[kind]),
-                  metadata=json.dumps({"ask": ask.id, "kind": kind.value}),
-                  smaller={minutes: estimate_label(minutes, lang) for minutes in offers.smaller_estimates(ask)},
-                  note_max_length=offers.NOTE_MAX_LENGTH)
+    return render(
+        "offer_modal.json.j2",
+        lang=lang,
+        ask=ask,
+        kind=kind.value,
+        title=lang.gettext(OFFER_TITLES[kind]),
+        metadata=json.dumps({"ask": ask.id, "kind": kind.value}),
+        smaller={minutes: estimate_label(minutes, lang) for minutes in offers.smaller_estimates(ask)},
+        note_max_length=offers.NOTE_MAX_LENGTH,
+    )
 
 
 @dataclass(frozen=True)

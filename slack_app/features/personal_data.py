@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..domain.asks import Answer, Ask
 from ..domain.offers import Offer
@@ -33,13 +33,18 @@ class Erasure:
     offer_lines: list[str] = field(default_factory=list)  # the asks whose offer of theirs had a line
 
     def summary(self, lang: Language) -> str:
-        said = lang.gettext("Erased what you wrote in slack-ask: the line and scope of {asks} and {notes}. "
-                            "Counts and other people's own words stay.",
-                            asks=lang.ngettext("{count} ask", "{count} asks", self.asks),
-                            notes=lang.ngettext("{count} thank-you note", "{count} thank-you notes", self.notes))
+        said = lang.gettext(
+            "Erased what you wrote in slack-ask: the line and scope of {asks} and {notes}. "
+            "Counts and other people's own words stay.",
+            asks=lang.ngettext("{count} ask", "{count} asks", self.asks),
+            notes=lang.ngettext("{count} thank-you note", "{count} thank-you notes", self.notes),
+        )
         if self.offer_lines:
-            said += " " + lang.ngettext("Also the line on {count} of your offers.", "Also the lines on {count} of your offers.",
-                                        len(self.offer_lines))
+            said += " " + lang.ngettext(
+                "Also the line on {count} of your offers.",
+                "Also the lines on {count} of your offers.",
+                len(self.offer_lines),
+            )
         return said
 
 
@@ -56,7 +61,18 @@ class PersonalData:
         """Everything kept about a person: their asks, their answers, the thank-you notes they wrote
         and received, and their settings. Of anyone else only the user ids their records name."""
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
-        asks_by, asks_for, answers, offers_made, offers_received, settings, kudos, balance, profile, viewer = await asyncio.gather(
+        (
+            asks_by,
+            asks_for,
+            answers,
+            offers_made,
+            offers_received,
+            settings,
+            kudos,
+            balance,
+            profile,
+            viewer,
+        ) = await asyncio.gather(
             self.store.load_asks(team_id, by_ids),
             self.store.load_asks(team_id, for_ids),
             self.store.answers_of(team_id, for_ids, user_id),
@@ -68,34 +84,59 @@ class PersonalData:
             self.store.cached_person_record(team_id, user_id),
             self.store.is_home_viewer(team_id, user_id),
         )
-        answer_of, offer_of, offers_on = dict(zip(for_ids, answers)), dict(zip(for_ids, offers_made)), dict(zip(by_ids, offers_received))
+        answer_of, offer_of, offers_on = (
+            dict(zip(for_ids, answers, strict=False)),
+            dict(zip(for_ids, offers_made, strict=False)),
+            dict(zip(by_ids, offers_received, strict=False)),
+        )
         return {
             "about": f"Everything slack-ask keeps about {user_id} in workspace {team_id}.",
-            "exported_at": _iso(datetime.now(timezone.utc).timestamp()),
+            "exported_at": _iso(datetime.now(UTC).timestamp()),
             "team": team_id,
             "user": user_id,
-            "asks_you_made": [{**_own_ask(ask), "offers_on_it": [_offer(offer, mine=False) for offer in offers_on.get(ask.id, {}).values()]}
-                              for ask in asks_by],
-            "asks_sent_to_you": [{**_ask_for_you(ask, answer_of.get(ask.id)),
-                                  "your_offer": _offer(offer_of[ask.id], mine=True) if offer_of.get(ask.id) else None}
-                                 for ask in asks_for],
+            "asks_you_made": [
+                {
+                    **_own_ask(ask),
+                    "offers_on_it": [_offer(offer, mine=False) for offer in offers_on.get(ask.id, {}).values()],
+                }
+                for ask in asks_by
+            ],
+            "asks_sent_to_you": [
+                {
+                    **_ask_for_you(ask, answer_of.get(ask.id)),
+                    "your_offer": _offer(offer_of[ask.id], mine=True) if offer_of.get(ask.id) else None,
+                }
+                for ask in asks_for
+            ],
             "thanks_you_wrote": [_note(record, "helper") for record in kudos if record["asker"] == user_id],
             "thanks_you_received": [_note(record, "asker") for record in kudos if record["helper"] == user_id],
-            "settings": {"asked_and_helped": balance, "home_tab_opened": viewer, "profile_from_slack": profile,
-                         "availability": json.loads(settings[user_id].to_json())},
+            "settings": {
+                "asked_and_helped": balance,
+                "home_tab_opened": viewer,
+                "profile_from_slack": profile,
+                "availability": json.loads(settings[user_id].to_json()),
+            },
         }
 
     async def send_export(self, team_id: str, user_id: str, lang: Language) -> None:
         """The export as a JSON file in the person's DM with the app, introduced in their language."""
         data = await self.export(team_id, user_id)
-        await self.router.send_file(team_id, user_id, filename=f"slack-ask-{team_id}-{user_id}.json", data=data,
-                                    comment=lang.gettext("Here is everything slack-ask keeps about you, as a JSON file."))
+        await self.router.send_file(
+            team_id,
+            user_id,
+            filename=f"slack-ask-{team_id}-{user_id}.json",
+            data=data,
+            comment=lang.gettext("Here is everything slack-ask keeps about you, as a JSON file."),
+        )
 
     async def _kudos(self, team_id: str, user_id: str) -> list[dict]:
         # A helper's own thanks list is newest-first and capped; the weekly lists hold them all.
         records = [*await self.store.all_kudos(team_id), *await self.store.thanks_received(team_id, user_id, 1000)]
-        unique = {(record["ask_id"], record["helper"]): record for record in records
-                  if user_id in (record.get("asker"), record.get("helper"))}
+        unique = {
+            (record["ask_id"], record["helper"]): record
+            for record in records
+            if user_id in (record.get("asker"), record.get("helper"))
+        }
         return sorted(unique.values(), key=lambda record: record.get("at", 0))
 
     # --- erasing what they wrote ---
@@ -112,18 +153,31 @@ class PersonalData:
             self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED),
         )
         showing = [*asks, *await self.store.load_asks(team_id, offer_lines)]  # every message showing their words
-        await self.store.owe_redraws(team_id, {ask.id: [*(f"card:{uid}" for uid in ask.teammates), "summary", "offer_notices:*"]
-                                               for ask in showing})
-        log.info("erased a person's words", extra={"team": team_id, "user": user_id, "asks": len(asks), "notes": notes,
-                                                   "offer_lines": len(offer_lines)})
+        await self.store.owe_redraws(
+            team_id,
+            {ask.id: [*(f"card:{uid}" for uid in ask.teammates), "summary", "offer_notices:*"] for ask in showing},
+        )
+        log.info(
+            "erased a person's words",
+            extra={
+                "team": team_id,
+                "user": user_id,
+                "asks": len(asks),
+                "notes": notes,
+                "offer_lines": len(offer_lines),
+            },
+        )
         return Erasure(asks=len(asks), notes=notes, offer_lines=offer_lines)
 
     async def show_erased(self, team_id: str, user_id: str) -> None:
         """After an erasure: Home tabs re-rendered from the store, which no longer has the words (cards,
         summaries and offer DMs were owed their redraw by the erasure itself)."""
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
-        offered = [ask_id for ask_id, offer in zip(for_ids, await self.store.offers_of(team_id, for_ids, user_id))
-                   if offer is not None and offer.note == ERASED]  # their offer's line shows in the asker's DMs
+        offered = [
+            ask_id
+            for ask_id, offer in zip(for_ids, await self.store.offers_of(team_id, for_ids, user_id), strict=False)
+            if offer is not None and offer.note == ERASED
+        ]  # their offer's line shows in the asker's DMs
         concerned = {user_id}
         for ask in await self.store.load_asks(team_id, [*by_ids, *offered]):
             concerned.update([ask.asker, *ask.teammates])
@@ -145,38 +199,64 @@ class PersonalData:
                 changes.append((snapshot, user_id))
         waiting = await self.store.load_asks(team_id, for_ids)
         answers = await self.store.answers_of(team_id, [ask.id for ask in waiting], user_id)
-        for ask, answer in zip(waiting, answers):
+        for ask, answer in zip(waiting, answers, strict=False):
             if ask.status.is_live and answer is None:
                 changes.append((await self.store.answer(team_id, ask.id, user_id, "decline"), user_id))
         return changes
 
 
 def _iso(timestamp: float) -> str | None:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat() if timestamp else None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
 
 
 def _own_ask(ask: Ask) -> dict:
-    return {"id": ask.id, "text": ask.text, "scope": ask.scope, "estimate_minutes": ask.estimate_minutes,
-            "decline_line": ask.decline_line, "teammates": ask.teammates, "helpers_needed": ask.helpers_needed,
-            "needed_by": ask.needed_by.isoformat() if ask.needed_by else None, "status": ask.status.value,
-            "helpers": ask.helpers, "asked_at": _iso(ask.created_at), "taken_at": _iso(ask.taken_at),
-            "done_at": _iso(ask.done_at)}
+    return {
+        "id": ask.id,
+        "text": ask.text,
+        "scope": ask.scope,
+        "estimate_minutes": ask.estimate_minutes,
+        "decline_line": ask.decline_line,
+        "teammates": ask.teammates,
+        "helpers_needed": ask.helpers_needed,
+        "needed_by": ask.needed_by.isoformat() if ask.needed_by else None,
+        "status": ask.status.value,
+        "helpers": ask.helpers,
+        "asked_at": _iso(ask.created_at),
+        "taken_at": _iso(ask.taken_at),
+        "done_at": _iso(ask.done_at),
+    }
 
 
 def _ask_for_you(ask: Ask, answer: Answer | None) -> dict:
     """An ask someone sent them: its facts and their answer, not the asker's words."""
-    return {"id": ask.id, "asker": ask.asker, "asked_at": _iso(ask.created_at), "status": ask.status.value,
-            "your_answer": {Answer.ACCEPT: "took it", Answer.DECLINE: "passed", None: "no answer"}[answer]}
+    return {
+        "id": ask.id,
+        "asker": ask.asker,
+        "asked_at": _iso(ask.created_at),
+        "status": ask.status.value,
+        "your_answer": {Answer.ACCEPT: "took it", Answer.DECLINE: "passed", None: "no answer"}[answer],
+    }
 
 
 def _offer(offer: Offer, mine: bool) -> dict:
     """An offer's facts; its line only for the person who wrote it."""
-    facts = {"kind": offer.kind.value, "state": offer.state.value, "by": offer.by.isoformat() if offer.by else None,
-             "at": offer.at or None, "minutes": offer.minutes or None, "suggested": offer.suggested or None,
-             "made_at": _iso(offer.made_at)}
+    facts = {
+        "kind": offer.kind.value,
+        "state": offer.state.value,
+        "by": offer.by.isoformat() if offer.by else None,
+        "at": offer.at or None,
+        "minutes": offer.minutes or None,
+        "suggested": offer.suggested or None,
+        "made_at": _iso(offer.made_at),
+    }
     return {**facts, "note": offer.note} if mine else {"from": offer.helper, **facts}
 
 
 def _note(record: dict, other: str) -> dict:
-    return {"ask_id": record["ask_id"], other: record[other], "note": record["note"],
-            "shared_in_digest": bool(record.get("shared")), "at": _iso(float(record.get("at", 0)))}
+    return {
+        "ask_id": record["ask_id"],
+        other: record[other],
+        "note": record["note"],
+        "shared_in_digest": bool(record.get("shared")),
+        "at": _iso(float(record.get("at", 0))),
+    }

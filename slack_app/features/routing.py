@@ -69,8 +69,16 @@ def card_state(ask: Ask, answer: Answer | None, offer: Offer | None = None, *, o
 def render_card(ask: Ask, state: str, lang: Language, offer: Offer | None = None) -> dict:
     """A teammate's card in their language; `offer` is theirs, the only one they ever see."""
     kind = invited(ask)
-    return render("ask_card.json.j2", lang=lang, ask=ask, state=state, helpers=ask.helpers, offer=offer,
-                  offer_kinds=[k.value for k in offer_kinds(ask)], invited=kind.value if kind else "")
+    return render(
+        "ask_card.json.j2",
+        lang=lang,
+        ask=ask,
+        state=state,
+        helpers=ask.helpers,
+        offer=offer,
+        offer_kinds=[k.value for k in offer_kinds(ask)],
+        invited=kind.value if kind else "",
+    )
 
 
 def render_offer_notice(ask: Ask, offer: Offer) -> dict:
@@ -117,7 +125,7 @@ class Router:
                 return await _attempt(self._effect(snapshot, field, value, cards), ask, field)
 
         results = await asyncio.gather(*(in_turn(field, value) for field, value in work.items()))
-        outcomes.update(zip(work, results))
+        outcomes.update(zip(work, results, strict=False))
         done = {field: owed[field] for field, finished in outcomes.items() if finished}
         return done, len(done) < len(owed)
 
@@ -150,9 +158,13 @@ class Router:
         pending = await self.store.pending_cards(ask.team_id, ask.id)
         results = await asyncio.gather(
             self._send_summary_once(ask),
-            *(self._send_card_once(snapshot, teammate, teammate in pending, sending)
-              for teammate in ask.teammates if teammate not in snapshot.cards),
-            return_exceptions=True)
+            *(
+                self._send_card_once(snapshot, teammate, teammate in pending, sending)
+                for teammate in ask.teammates
+                if teammate not in snapshot.cards
+            ),
+            return_exceptions=True,
+        )
         failures = [result for result in results if isinstance(result, BaseException)]
         if failures:
             raise failures[0]
@@ -164,13 +176,17 @@ class Router:
         found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
         if found is None and earlier in (None, PENDING):
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
-            sent = await self._post(ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)})
+            sent = await self._post(
+                ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
+            )
             found = sent["channel"], sent["ts"]
         if found:
             await self.store.record_summary(ask.team_id, ask.id, *found)
             await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
 
-    async def _send_card_once(self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore) -> None:
+    async def _send_card_once(
+        self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore
+    ) -> None:
         ask = snapshot.ask
         async with sending:
             found = await self._find_message(ask, teammate, CARD_EVENT) if pending else None
@@ -198,8 +214,11 @@ class Router:
         for message in history.get("messages", []):
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload", {})
-            if (metadata.get("event_type") == event_type and payload.get("ask_id") == ask.id
-                    and payload.get("post", "") == post_id):
+            if (
+                metadata.get("event_type") == event_type
+                and payload.get("ask_id") == ask.id
+                and payload.get("post", "") == post_id
+            ):
                 return channel, message["ts"]
         return None
 
@@ -210,7 +229,11 @@ class Router:
             return
         ask = snapshot.ask
         offer = snapshot.offers.get(teammate)
-        look = card_state(ask, snapshot.answers.get(teammate), offer, offered_late=offered_late), ask.language_of(teammate), offer
+        look = (
+            card_state(ask, snapshot.answers.get(teammate), offer, offered_late=offered_late),
+            ask.language_of(teammate),
+            offer,
+        )
         if look not in cards:
             cards[look] = render_card(ask, *look)
         await self._update(ask.team_id, *snapshot.cards[teammate], cards[look])
@@ -225,10 +248,13 @@ class Router:
         """The asker's DMs about offers that this change alters: always the answerer's own ("*": every
         one), and every waiting one when the ask's status moved (they become answerable, or lapse)."""
         ask = snapshot.ask
-        await asyncio.gather(*(
-            self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
-            for teammate, offer in snapshot.offers.items()
-            if offer.notice_ts and (user in ("*", teammate) or (moved and offer.waiting))))
+        await asyncio.gather(
+            *(
+                self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
+                for teammate, offer in snapshot.offers.items()
+                if offer.notice_ts and (user in ("*", teammate) or (moved and offer.waiting))
+            )
+        )
 
     # --- posts: notices to the asker, thanks to a helper ---
 
@@ -241,19 +267,33 @@ class Router:
             return
         if payload["kind"] == "thanks":
             helper = payload["helper"]
-            message = render("thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask, asker=ask.asker,
-                             note=payload["note"])
+            message = render(
+                "thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask, asker=ask.asker, note=payload["note"]
+            )
             await self._post_once(ask, helper, post_id, message)
             if payload.get("channel") and payload.get("ts"):  # the asker's prompt now says the thanks went out
-                notice = render("asker_notice.json.j2", lang=ask.language_of(ask.asker), ask=ask, notice="thanks_sent",
-                                helper=helper, snoozed=False)
+                notice = render(
+                    "asker_notice.json.j2",
+                    lang=ask.language_of(ask.asker),
+                    ask=ask,
+                    notice="thanks_sent",
+                    helper=helper,
+                    snoozed=False,
+                )
                 await self._update(ask.team_id, payload["channel"], payload["ts"], notice)
             return
         lang, helper = ask.language_of(ask.asker), payload.get("helper", "")
         # A thank-you prompt names what the helper took on, when theirs was a smaller yes.
         scope = accepted_scope(snapshot.offers.get(helper), ask, lang) if payload["notice"] == "thanks_prompt" else ""
-        message = render("asker_notice.json.j2", lang=lang, ask=ask, notice=payload["notice"], helper=helper,
-                         snoozed=bool(payload.get("snoozed")), scope=scope)
+        message = render(
+            "asker_notice.json.j2",
+            lang=lang,
+            ask=ask,
+            notice=payload["notice"],
+            helper=helper,
+            snoozed=bool(payload.get("snoozed")),
+            scope=scope,
+        )
         await self._post_once(ask, ask.asker, post_id, message)
 
     async def _post_once(self, ask: Ask, user: str, post_id: str, message: dict) -> tuple[str, str]:
@@ -276,8 +316,13 @@ class Router:
         """A JSON file in the app's DM with a person (files.uploadV2: upload URL, upload, complete)."""
         client = await self.clients.for_team(team_id)
         channel = (await client.conversations_open(users=user))["channel"]["id"]
-        await client.files_upload_v2(channel=channel, filename=filename, title=filename, initial_comment=comment,
-                                     content=json.dumps(data, indent=2, ensure_ascii=False))
+        await client.files_upload_v2(
+            channel=channel,
+            filename=filename,
+            title=filename,
+            initial_comment=comment,
+            content=json.dumps(data, indent=2, ensure_ascii=False),
+        )
 
     # --- Web API ---
 
@@ -301,9 +346,14 @@ async def _attempt(effect, ask: Ask, field: str) -> bool:
         await effect
     except Exception as error:
         if not _transient(error):
-            log.exception("effect failed for good; dropped", extra={"ask": ask.id, "team": ask.team_id, "effect": field})
+            log.exception(
+                "effect failed for good; dropped", extra={"ask": ask.id, "team": ask.team_id, "effect": field}
+            )
             return True
-        log.warning("effect failed; trying again later", extra={"ask": ask.id, "team": ask.team_id, "effect": field, "error": repr(error)})
+        log.warning(
+            "effect failed; trying again later",
+            extra={"ask": ask.id, "team": ask.team_id, "effect": field, "error": repr(error)},
+        )
         return False
     return True
 

@@ -89,8 +89,13 @@ class SchemaBlockKit:
         schema = json.loads(schema_path.read_text())
         defs = dict(schema["$defs"])
         for view in ("modal_view", "home_view"):
-            defs[view] = {**defs[view], "properties": {**defs[view]["properties"],
-                                                       "blocks": _without_items(defs[view]["properties"]["blocks"])}}
+            defs[view] = {
+                **defs[view],
+                "properties": {
+                    **defs[view]["properties"],
+                    "blocks": _without_items(defs[view]["properties"]["blocks"]),
+                },
+            }
         surface = {"$schema": schema["$schema"], "$defs": defs}
         self._surfaces = {
             "blocks": jsonschema.Draft202012Validator({**_without_items(schema), "$defs": defs}),
@@ -98,7 +103,9 @@ class SchemaBlockKit:
             "home": jsonschema.Draft202012Validator({**surface, "$ref": "#/$defs/home_view"}),
         }
         self._block = jsonschema.Draft202012Validator({**surface, "$ref": "#/$defs/block"})
-        self._errors_of_json_block = lru_cache(maxsize=cached_blocks)(lambda text: self._errors_of_value(json.loads(text)))
+        self._errors_of_json_block = lru_cache(maxsize=cached_blocks)(
+            lambda text: self._errors_of_value(json.loads(text))
+        )
 
     def block_errors(self, blocks: Any) -> list[str]:
         return self._errors("blocks", blocks, blocks, [])
@@ -107,7 +114,9 @@ class SchemaBlockKit:
         return self._errors(kind, view, view.get("blocks") if isinstance(view, dict) else None, ["blocks"])
 
     def _errors(self, kind: str, value: Any, blocks: Any, path: list) -> list[str]:
-        errors = [f"{error.message} at {list(error.absolute_path)}" for error in self._surfaces[kind].iter_errors(value)]
+        errors = [
+            f"{error.message} at {list(error.absolute_path)}" for error in self._surfaces[kind].iter_errors(value)
+        ]
         for index, block in enumerate(blocks if isinstance(blocks, list) else []):
             errors += [f"{message} at {path + [index] + inner}" for message, inner in self._errors_of_block(block)]
         return errors
@@ -190,7 +199,11 @@ def _duplicate_ids(blocks: list, where: str) -> list[str]:
     for block in blocks:
         if not isinstance(block, dict):
             continue
-        elements = block.get("elements", []) if block.get("type") == "actions" else [block.get("element") or block.get("accessory") or {}]
+        elements = (
+            block.get("elements", [])
+            if block.get("type") == "actions"
+            else [block.get("element") or block.get("accessory") or {}]
+        )
         for element in elements:
             if isinstance(element, dict) and element.get("action_id"):
                 action_ids[(block.get("block_id"), element["action_id"])] += 1
@@ -226,7 +239,9 @@ class Checks:
     @classmethod
     def from_reference(cls, reference: Path, manifest: Path | None = None) -> Checks:
         """Every check, from the reference data; fails if it (or jsonschema) is missing."""
-        return cls(SchemaBlockKit(reference / SCHEMA), _catalogue(reference), manifest_scopes(manifest) if manifest else None)
+        return cls(
+            SchemaBlockKit(reference / SCHEMA), _catalogue(reference), manifest_scopes(manifest) if manifest else None
+        )
 
     @classmethod
     def best_available(cls) -> Checks:
@@ -245,9 +260,11 @@ class Checks:
         """What is checked, in words for the page."""
         return [
             f"Block Kit: {self.block_kit.description}, ≤ {MESSAGE_BLOCK_LIMIT} blocks a message, ≤ {VIEW_BLOCK_LIMIT} a view",
-            "Methods and arguments: Slack's method catalogue" if self.catalogue is not None
+            "Methods and arguments: Slack's method catalogue"
+            if self.catalogue is not None
             else "Methods and arguments: not checked (no slack-reference found)",
-            "Scopes: not checked (no manifest.yml found)" if self.granted is None
+            "Scopes: not checked (no manifest.yml found)"
+            if self.granted is None
             else f"Scopes: manifest.yml's bot scopes, for {'every method' if self.catalogue is not None else 'the methods the playground answers'}",
         ]
 
@@ -263,8 +280,11 @@ class Checks:
         return Rejection("invalid_arguments", problems) if problems else None
 
     def _missing_scope(self, method: str, spec: dict) -> str | None:
-        needed = (ANSWERED_METHOD_SCOPES.get(method, []) if self.catalogue is None
-                  else [scope["name"] for scope in spec.get("scopes", {}).get("bot", [])])
+        needed = (
+            ANSWERED_METHOD_SCOPES.get(method, [])
+            if self.catalogue is None
+            else [scope["name"] for scope in spec.get("scopes", {}).get("bot", [])]
+        )
         if self.granted is None or not needed or self.granted.intersection(needed):
             return None
         return f"missing scope: needs {' or '.join(needed)}; manifest.yml grants {', '.join(sorted(self.granted))}"
@@ -272,8 +292,14 @@ class Checks:
     @staticmethod
     def _argument_problems(spec: dict, args: dict[str, Any]) -> list[str]:
         known = spec.get("args", {})
-        problems = [f"missing required argument {name}" for name, arg in known.items() if arg.get("required") and name not in args]
-        return problems + [f"unknown argument {name}" for name in args if name not in known and name not in ALWAYS_ACCEPTED_ARGS]
+        problems = [
+            f"missing required argument {name}"
+            for name, arg in known.items()
+            if arg.get("required") and name not in args
+        ]
+        return problems + [
+            f"unknown argument {name}" for name in args if name not in known and name not in ALWAYS_ACCEPTED_ARGS
+        ]
 
     def content_problems(self, method: str, args: dict[str, Any]) -> list[str]:
         """A message's blocks and text, or a view: what Slack checks wherever the app sends them."""

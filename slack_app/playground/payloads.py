@@ -29,8 +29,14 @@ def new_trigger_id() -> str:
     return f"{next(_ids)}.{next(_ids)}.trigger"
 
 
-def signed_headers(signer: SignatureVerifier, body: str, content_type: str, *, timestamp: int | None = None,
-                   signature: str | None = None) -> dict[str, str]:
+def signed_headers(
+    signer: SignatureVerifier,
+    body: str,
+    content_type: str,
+    *,
+    timestamp: int | None = None,
+    signature: str | None = None,
+) -> dict[str, str]:
     """Slack's headers for a request body; a given timestamp or signature stands in for the real one."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     if signature is None:
@@ -52,16 +58,36 @@ def _user(user: str, team: str) -> dict:
 
 # --- slash commands ---
 
-def command_fields(user: str, text: str, *, team: str, response_url: str, command: str = "/ask",
-                   channel_id: str = "C0GENERAL", channel_name: str = "general", trigger_id: str | None = None) -> dict[str, str]:
+
+def command_fields(
+    user: str,
+    text: str,
+    *,
+    team: str,
+    response_url: str,
+    command: str = "/ask",
+    channel_id: str = "C0GENERAL",
+    channel_name: str = "general",
+    trigger_id: str | None = None,
+) -> dict[str, str]:
     return {
-        "token": LEGACY_TOKEN, "team_id": team, "team_domain": TEAM_DOMAIN, "channel_id": channel_id,
-        "channel_name": channel_name, "user_id": user, "user_name": user.lower(), "command": command, "text": text,
-        "api_app_id": APP_ID, "response_url": response_url, "trigger_id": trigger_id or new_trigger_id(),
+        "token": LEGACY_TOKEN,
+        "team_id": team,
+        "team_domain": TEAM_DOMAIN,
+        "channel_id": channel_id,
+        "channel_name": channel_name,
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "response_url": response_url,
+        "trigger_id": trigger_id or new_trigger_id(),
     }
 
 
 # --- events ---
+
 
 def event_envelope(event: dict, *, team: str, event_id: str | None = None) -> dict:
     return {
@@ -72,7 +98,15 @@ def event_envelope(event: dict, *, team: str, event_id: str | None = None) -> di
         "type": "event_callback",
         "event_id": event_id or f"Ev{next(_ids):08d}",
         "event_time": int(time.time()),
-        "authorizations": [{"enterprise_id": None, "team_id": team, "user_id": BOT_USER_ID, "is_bot": True, "is_enterprise_install": False}],
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
         "is_ext_shared_channel": False,
     }
 
@@ -89,11 +123,18 @@ def reaction_event(user: str, channel: str, ts: str, reaction: str, *, removed: 
 
 
 def home_opened_event(user: str, channel: str, view: dict | None = None) -> dict:
-    event = {"type": "app_home_opened", "user": user, "channel": channel, "tab": "home", "event_ts": f"{time.time():.6f}"}
+    event = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel,
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
     return {**event, "view": view} if view else event
 
 
 # --- interactions ---
+
 
 def view_submission(user: str, view: dict, values: dict, *, team: str) -> dict:
     """Submitting `view` (as the app sent it, with Slack's id) with its inputs in `values`."""
@@ -104,19 +145,34 @@ def view_submission(user: str, view: dict, values: dict, *, team: str) -> dict:
         "api_app_id": APP_ID,
         "token": LEGACY_TOKEN,
         "trigger_id": new_trigger_id(),
-        "view": {"team_id": team, "type": "modal", "hash": "h", "root_view_id": view.get("id"), "app_id": APP_ID,
-                 "bot_id": BOT_ID, **view, "state": {"values": values}},
+        "view": {
+            "team_id": team,
+            "type": "modal",
+            "hash": "h",
+            "root_view_id": view.get("id"),
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            **view,
+            "state": {"values": values},
+        },
         "response_urls": [],
         "is_enterprise_install": False,
     }
 
 
-def message_shortcut(user: str, message: Message, callback_id: str, *, team: str, response_url: str,
-                     channel_name: str = "") -> dict:
+def message_shortcut(
+    user: str, message: Message, callback_id: str, *, team: str, response_url: str, channel_name: str = ""
+) -> dict:
     """Someone chose one of the app's shortcuts from a message's menu (a `message_action`)."""
-    shown = {"type": "message", "ts": message.ts, "text": message.text, "user": message.user or BOT_USER_ID,
-             **({"thread_ts": message.thread_ts} if message.thread_ts else {}),
-             **({"blocks": message.blocks} if message.blocks else {}), **({} if message.user else {"bot_id": BOT_ID})}
+    shown = {
+        "type": "message",
+        "ts": message.ts,
+        "text": message.text,
+        "user": message.user or BOT_USER_ID,
+        **({"thread_ts": message.thread_ts} if message.thread_ts else {}),
+        **({"blocks": message.blocks} if message.blocks else {}),
+        **({} if message.user else {"bot_id": BOT_ID}),
+    }
     return {
         "type": "message_action",
         "token": LEGACY_TOKEN,
@@ -135,13 +191,27 @@ def message_shortcut(user: str, message: Message, callback_id: str, *, team: str
 
 def global_shortcut(user: str, callback_id: str, *, team: str) -> dict:
     """Someone chose one of the app's shortcuts from the lightning menu."""
-    return {"type": "shortcut", "token": LEGACY_TOKEN, "action_ts": f"{time.time():.6f}",
-            "team": {"id": team, "domain": TEAM_DOMAIN}, "user": _user(user, team), "callback_id": callback_id,
-            "trigger_id": new_trigger_id(), "is_enterprise_install": False}
+    return {
+        "type": "shortcut",
+        "token": LEGACY_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team, "domain": TEAM_DOMAIN},
+        "user": _user(user, team),
+        "callback_id": callback_id,
+        "trigger_id": new_trigger_id(),
+        "is_enterprise_install": False,
+    }
 
 
-def block_actions(user: str, action: dict, *, team: str, message: Message | None = None, view: dict | None = None,
-                  response_url: str = "") -> dict:
+def block_actions(
+    user: str,
+    action: dict,
+    *,
+    team: str,
+    message: Message | None = None,
+    view: dict | None = None,
+    response_url: str = "",
+) -> dict:
     """Someone used an element on a message (with a response_url) or on a view such as the Home tab."""
     payload = {
         "type": "block_actions",
@@ -155,8 +225,16 @@ def block_actions(user: str, action: dict, *, team: str, message: Message | None
     }
     if message is not None:
         payload.update(
-            container={"type": "message", "message_ts": message.ts, "channel_id": message.channel, "is_ephemeral": False},
-            channel={"id": message.channel, "name": "directmessage" if message.channel.startswith("D") else message.channel},
+            container={
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+            },
+            channel={
+                "id": message.channel,
+                "name": "directmessage" if message.channel.startswith("D") else message.channel,
+            },
             message={"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks},
             response_url=response_url,
         )
@@ -167,9 +245,15 @@ def block_actions(user: str, action: dict, *, team: str, message: Message | None
 
 def find_element(blocks: list[dict], action_id: str, block_id: str | None = None) -> tuple[dict, dict]:
     """The block and interactive element with this action_id (and block_id, when given)."""
-    found = next(((block, element) for block in blocks
-                  for element in [*block.get("elements", []), block.get("accessory") or {}]
-                  if element.get("action_id") == action_id and block_id in (None, block.get("block_id"))), None)
+    found = next(
+        (
+            (block, element)
+            for block in blocks
+            for element in [*block.get("elements", []), block.get("accessory") or {}]
+            if element.get("action_id") == action_id and block_id in (None, block.get("block_id"))
+        ),
+        None,
+    )
     if found is None:
         raise LookupError(f"no element with action_id {action_id!r}")
     return found
@@ -177,8 +261,12 @@ def find_element(blocks: list[dict], action_id: str, block_id: str | None = None
 
 def action(block: dict, element: dict, chosen: Any = None) -> dict:
     """One entry of block_actions' `actions`: the element, and what was chosen in it."""
-    pressed = {"type": element["type"], "action_id": element["action_id"], "block_id": block.get("block_id", "b"),
-               "action_ts": str(time.time())}
+    pressed = {
+        "type": element["type"],
+        "action_id": element["action_id"],
+        "block_id": block.get("block_id", "b"),
+        "action_ts": str(time.time()),
+    }
     if element["type"] == "button":
         return {**pressed, "value": element.get("value", ""), "text": element["text"]}
     return {**pressed, **chosen_state(element, chosen)}
@@ -187,9 +275,14 @@ def action(block: dict, element: dict, chosen: Any = None) -> dict:
 def state_values(view: dict, inputs: dict[str, Any]) -> dict:
     """A view's state.values on submission, from what was chosen in each input block (by block_id)."""
     return {
-        block["block_id"]: {block["element"]["action_id"]: {"type": block["element"]["type"],
-                                                             **chosen_state(block["element"], inputs.get(block["block_id"]))}}
-        for block in view.get("blocks", []) if block.get("type") == "input" and block.get("block_id")
+        block["block_id"]: {
+            block["element"]["action_id"]: {
+                "type": block["element"]["type"],
+                **chosen_state(block["element"], inputs.get(block["block_id"])),
+            }
+        }
+        for block in view.get("blocks", [])
+        if block.get("type") == "input" and block.get("block_id")
     }
 
 
@@ -206,13 +299,21 @@ def chosen_state(element: dict, chosen: Any) -> dict:
         return {"selected_options": [option for value in chosen or [] if (option := _option(element, value))]}
     if kind == "multi_users_select":
         return {"selected_users": list(chosen or [])}
-    single = {"users_select": "selected_user", "channels_select": "selected_channel", "conversations_select": "selected_conversation",
-              "datepicker": "selected_date", "timepicker": "selected_time"}
+    single = {
+        "users_select": "selected_user",
+        "channels_select": "selected_channel",
+        "conversations_select": "selected_conversation",
+        "datepicker": "selected_date",
+        "timepicker": "selected_time",
+    }
     if kind in single:
         return {single[kind]: chosen or None}
     raise ValueError(f"no state for a {kind} element")
 
 
 def _option(element: dict, value: Any) -> dict | None:
-    options = [*element.get("options", []), *(o for group in element.get("option_groups", []) for o in group["options"])]
+    options = [
+        *element.get("options", []),
+        *(o for group in element.get("option_groups", []) for o in group["options"]),
+    ]
     return next((option for option in options if option.get("value") == value), None)

@@ -58,10 +58,18 @@ PEOPLE = {
 USER_GROUPS = {"S0DESIGN": ("design", ["U0HANA", "U0HUGO"])}  # id → (handle, members)
 # What #general starts with, so there is something to ask about with the message shortcut.
 GENERAL_CHATTER = [
-    ("U0HAL", "The retry logic in PR 412 times out on CI about one run in five. Could someone look at the backoff "
-              "before Friday's release?", None),
-    ("U0HANA", "Sorry to bother everyone — the new onboarding copy is in the doc and I'd love a second pair of eyes on "
-               "the tone.", None),
+    (
+        "U0HAL",
+        "The retry logic in PR 412 times out on CI about one run in five. Could someone look at the backoff "
+        "before Friday's release?",
+        None,
+    ),
+    (
+        "U0HANA",
+        "Sorry to bother everyone — the new onboarding copy is in the doc and I'd love a second pair of eyes on "
+        "the tone.",
+        None,
+    ),
     ("U0HUGO", "It's the jitter: every client retries at the same moment. Happy to pair on it.", 0),
 ]
 SHORTCUTS = {"ask_about_message", "new_ask"}  # manifest.yml's shortcuts: a message one and a global one
@@ -120,9 +128,16 @@ class Playground(WebApi):
         app.router.add_get("/", self._page)
         app.router.add_static("/static/", STATIC)
         app.router.add_get("/playground/state", self._state)
-        for name, handler in {"command": self.command, "submit": self.submit, "close": self.close_modal,
-                              "action": self.act, "shortcut": self.shortcut, "react": self.react, "home": self.open_home,
-                              "digest": self.run_digest}.items():
+        for name, handler in {
+            "command": self.command,
+            "submit": self.submit,
+            "close": self.close_modal,
+            "action": self.act,
+            "shortcut": self.shortcut,
+            "react": self.react,
+            "home": self.open_home,
+            "digest": self.run_digest,
+        }.items():
             app.router.add_post(f"/playground/{name}", self._page_action(handler))
         app.on_startup.append(self._open_session)
         app.on_shutdown.append(self._close)
@@ -152,7 +167,9 @@ class Playground(WebApi):
     # --- the page's JSON API ---
 
     async def _state(self, request: web.Request) -> web.Response:
-        viewer = self._person(request.query.get("as") or next(iter(self.users)))  # a new page starts as the first person
+        viewer = self._person(
+            request.query.get("as") or next(iter(self.users))
+        )  # a new page starts as the first person
         if self._version == int(request.query.get("since", -1)):  # nothing new for this page yet: wait for it
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), LONG_POLL_SECONDS)
@@ -184,8 +201,9 @@ class Playground(WebApi):
             "people": list(self.users.values()),
             "channels": [{"id": channel, "name": name} for channel, name in CHANNELS.items()],
             "dm": self.dm_channel(viewer),
-            "conversations": {channel: self._conversation_for(viewer, channel)
-                              for channel in [self.dm_channel(viewer), *CHANNELS]},
+            "conversations": {
+                channel: self._conversation_for(viewer, channel) for channel in [self.dm_channel(viewer), *CHANNELS]
+            },
             "modal": {"view": modal[-1], "errors": self.modal_errors.get(viewer, {})} if modal else None,
             "home": self.homes.get(viewer),
             "problems": [*self.violations, *self.failures],
@@ -194,12 +212,24 @@ class Playground(WebApi):
         }
 
     def _conversation_for(self, viewer: str, channel: str) -> list[dict]:
-        shown = [{"ts": m.ts, "text": m.text, "blocks": m.blocks, "edited": bool(m.history), "user": m.user,
-                  "thread_ts": m.thread_ts, "reactions": self._reactions_on(m, viewer),
-                  "files": [{"id": f["id"], "title": f["title"], "size": len(f["content"])} for f in m.files]}
-                 for m in self.conversation(channel)]
-        shown += [{"ts": e.ts, "text": e.text, "blocks": e.blocks, "ephemeral": True, "sender": e.sender}
-                  for e in self.ephemerals if e.user == viewer and e.channel == channel]
+        shown = [
+            {
+                "ts": m.ts,
+                "text": m.text,
+                "blocks": m.blocks,
+                "edited": bool(m.history),
+                "user": m.user,
+                "thread_ts": m.thread_ts,
+                "reactions": self._reactions_on(m, viewer),
+                "files": [{"id": f["id"], "title": f["title"], "size": len(f["content"])} for f in m.files],
+            }
+            for m in self.conversation(channel)
+        ]
+        shown += [
+            {"ts": e.ts, "text": e.text, "blocks": e.blocks, "ephemeral": True, "sender": e.sender}
+            for e in self.ephemerals
+            if e.user == viewer and e.channel == channel
+        ]
         return sorted(shown, key=lambda m: float(m["ts"]))
 
     def _reactions_on(self, message: Message, viewer: str) -> list[dict]:
@@ -217,11 +247,19 @@ class Playground(WebApi):
             return
         command, _, text = typed.partition(" ")
         if command not in COMMANDS:
-            self._tell(user, channel, f"`{command}` is not a command slack-ask knows here. Try `/ask` and what you need.")
+            self._tell(
+                user, channel, f"`{command}` is not a command slack-ask knows here. Try `/ask` and what you need."
+            )
             return
-        fields = payloads.command_fields(user, self.escaped(text.strip()), team=self.team_id, command=command,
-                                         channel_id=channel, channel_name=CHANNELS.get(channel, "directmessage"),
-                                         response_url=self._response_url(user, channel, ""))
+        fields = payloads.command_fields(
+            user,
+            self.escaped(text.strip()),
+            team=self.team_id,
+            command=command,
+            channel_id=channel,
+            channel_name=CHANNELS.get(channel, "directmessage"),
+            response_url=self._response_url(user, channel, ""),
+        )
         answer = await self._deliver(payloads.form_body(fields), payloads.FORM, command, user, fields["trigger_id"])
         if answer:
             self._show_reply(user, channel, "", answer)
@@ -256,7 +294,9 @@ class Playground(WebApi):
         values = payloads.state_values(view, body.get("values") or {})
         payload = payloads.view_submission(user, view, values, team=self.team_id)
         what = f"submitting {view.get('callback_id')}"
-        answer = await self._deliver(payloads.interaction_body(payload), payloads.FORM, what, user, payload["trigger_id"])
+        answer = await self._deliver(
+            payloads.interaction_body(payload), payloads.FORM, what, user, payload["trigger_id"]
+        )
         if answer is None:
             self.modal_errors[user] = {"": "We had some trouble connecting. Try again?"}  # Slack's own words
             return
@@ -281,13 +321,22 @@ class Playground(WebApi):
             if view is None:
                 raise LookupError("no Home tab published for this person")
             block, element = payloads.find_element(view["blocks"], body["action_id"], body.get("block_id"))
-            payload = payloads.block_actions(user, payloads.action(block, element, body.get("chosen")), team=self.team_id, view=view)
+            payload = payloads.block_actions(
+                user, payloads.action(block, element, body.get("chosen")), team=self.team_id, view=view
+            )
         else:
             message = self._message(user, body)
             block, element = payloads.find_element(message.blocks, body["action_id"], body.get("block_id"))
-            payload = payloads.block_actions(user, payloads.action(block, element, body.get("chosen")), team=self.team_id,
-                                             message=message, response_url=self._response_url(user, message.channel, message.ts))
-        await self._deliver(payloads.interaction_body(payload), payloads.FORM, body["action_id"], user, payload["trigger_id"])
+            payload = payloads.block_actions(
+                user,
+                payloads.action(block, element, body.get("chosen")),
+                team=self.team_id,
+                message=message,
+                response_url=self._response_url(user, message.channel, message.ts),
+            )
+        await self._deliver(
+            payloads.interaction_body(payload), payloads.FORM, body["action_id"], user, payload["trigger_id"]
+        )
 
     async def shortcut(self, user: str, body: dict) -> None:
         """A shortcut: from a message's menu when the page names a message, else from the lightning menu."""
@@ -296,9 +345,14 @@ class Playground(WebApi):
             raise LookupError(f"no shortcut {callback_id!r} in manifest.yml")
         if body.get("ts"):
             message = self._message(user, body)
-            payload = payloads.message_shortcut(user, message, callback_id, team=self.team_id,
-                                                channel_name=CHANNELS.get(message.channel, "directmessage"),
-                                                response_url=self._response_url(user, message.channel, ""))
+            payload = payloads.message_shortcut(
+                user,
+                message,
+                callback_id,
+                team=self.team_id,
+                channel_name=CHANNELS.get(message.channel, "directmessage"),
+                response_url=self._response_url(user, message.channel, ""),
+            )
         else:
             payload = payloads.global_shortcut(user, callback_id, team=self.team_id)
         await self._deliver(payloads.interaction_body(payload), payloads.FORM, callback_id, user, payload["trigger_id"])
@@ -314,7 +368,9 @@ class Playground(WebApi):
         await self._send_event(event, f":{name}: {'removed' if removed else 'added'}")
 
     async def open_home(self, user: str, body: dict) -> None:
-        await self._send_event(payloads.home_opened_event(user, self.dm_channel(user), self.homes.get(user)), "opening Home")
+        await self._send_event(
+            payloads.home_opened_event(user, self.dm_channel(user), self.homes.get(user)), "opening Home"
+        )
 
     async def run_digest(self, user: str, body: dict) -> dict:
         """`slack-ask digest --post`: the scheduled digest's own code, as a separate process, like a cron job."""
@@ -324,8 +380,16 @@ class Playground(WebApi):
         self._bump()
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "slack_app.cli", "digest", "--post", env=self._digest_env(),
-                cwd=self.settings.data_dir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                sys.executable,
+                "-m",
+                "slack_app.cli",
+                "digest",
+                "--post",
+                env=self._digest_env(),
+                cwd=self.settings.data_dir,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             out, err = await process.communicate()
         finally:
             self.digest_running = False
@@ -340,9 +404,17 @@ class Playground(WebApi):
         """The app's own configuration, so the digest process reads the same Redis and posts to the playground."""
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "DIGEST_"))}
         s = self.settings
-        return {**inherited, "SLACK_BOT_TOKEN": s.bot_token, "SLACK_SIGNING_SECRET": s.signing_secret, "REDIS_URL": s.redis_url,
-                "SLACK_API_URL": s.slack_api_url, "DIGEST_CHANNEL": s.digest_channel, "DIGEST_DAY": str(s.digest_day),
-                "DIGEST_TIME": s.digest_time, "DIGEST_TZ": s.workspace_tz}
+        return {
+            **inherited,
+            "SLACK_BOT_TOKEN": s.bot_token,
+            "SLACK_SIGNING_SECRET": s.signing_secret,
+            "REDIS_URL": s.redis_url,
+            "SLACK_API_URL": s.slack_api_url,
+            "DIGEST_CHANNEL": s.digest_channel,
+            "DIGEST_DAY": str(s.digest_day),
+            "DIGEST_TIME": s.digest_time,
+            "DIGEST_TZ": s.workspace_tz,
+        }
 
     # --- sending to the app ---
 
@@ -356,10 +428,14 @@ class Playground(WebApi):
             self._triggers[trigger_id] = (user, time.monotonic())
         headers = payloads.signed_headers(self.signer, body, content_type)
         try:
-            async with self._session.post(self.app_url + "/slack/events", data=body.encode(), headers=headers) as response:
+            async with self._session.post(
+                self.app_url + "/slack/events", data=body.encode(), headers=headers
+            ) as response:
                 status, text = response.status, await response.text()
         except TimeoutError:
-            self.failures.append(f"{what}: the app took longer than {SLACK_TIMEOUT_SECONDS:.0f} s to answer; Slack would give up")
+            self.failures.append(
+                f"{what}: the app took longer than {SLACK_TIMEOUT_SECONDS:.0f} s to answer; Slack would give up"
+            )
             return None
         except aiohttp.ClientError as error:
             self.failures.append(f"{what}: couldn't reach the app ({error})")
@@ -386,11 +462,15 @@ class Playground(WebApi):
             with self._lock:
                 del self.messages[(channel, ts)]
         elif original and message.get("replace_original"):
-            self._update({"channel": channel, "ts": ts, "text": message.get("text", ""), "blocks": message.get("blocks", [])})
+            self._update(
+                {"channel": channel, "ts": ts, "text": message.get("text", ""), "blocks": message.get("blocks", [])}
+            )
         elif message.get("response_type") == "in_channel":
             self._post({"channel": channel, "text": message.get("text", ""), "blocks": message.get("blocks", [])})
         else:
-            self.ephemerals.append(Ephemeral(user, channel, self._next_ts(), message.get("text", ""), message.get("blocks", [])))
+            self.ephemerals.append(
+                Ephemeral(user, channel, self._next_ts(), message.get("text", ""), message.get("blocks", []))
+            )
 
     def _tell(self, user: str, channel: str, text: str) -> None:
         """A word from Slack itself, as Slackbot says it."""
@@ -449,7 +529,7 @@ class Playground(WebApi):
 
     def _close_modals(self, user: str, everything: bool = False) -> None:
         stack = self.modals.get(user, [])
-        del stack[0 if everything else -1:]
+        del stack[0 if everything else -1 :]
         self.modal_errors.pop(user, None)
 
     def _field_errors(self, view: dict, errors: dict, what: str) -> dict[str, str]:
@@ -514,8 +594,10 @@ def run(port: int) -> int:
     try:
         listening = socket.create_server((HOST, port))
     except OSError as error:
-        print(f"slack-ask playground: can't listen on port {port} ({error.strerror}); try --port 0 for any free port",
-              file=sys.stderr)
+        print(
+            f"slack-ask playground: can't listen on port {port} ({error.strerror}); try --port 0 for any free port",
+            file=sys.stderr,
+        )
         return EXIT_PORT_TAKEN
     outlive_stop_signals()
     with contextlib.ExitStack() as running:

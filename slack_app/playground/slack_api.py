@@ -74,8 +74,18 @@ def _collect_text(node: Any, parts: list[str]) -> None:
 
 def person(user_id: str, name: str, tz: str = "Europe/London", locale: str = "en-GB", **extra: Any) -> dict:
     """A users.info `user` object (`locale` is only answered to a call with include_locale, as Slack does)."""
-    return {"id": user_id, "name": name.lower().replace(" ", "."), "real_name": name, "tz": tz, "locale": locale,
-            "deleted": False, "is_bot": False, "is_admin": False, "is_owner": False, **extra}
+    return {
+        "id": user_id,
+        "name": name.lower().replace(" ", "."),
+        "real_name": name,
+        "tz": tz,
+        "locale": locale,
+        "deleted": False,
+        "is_bot": False,
+        "is_admin": False,
+        "is_owner": False,
+        **extra,
+    }
 
 
 class WebApi:
@@ -155,7 +165,9 @@ class WebApi:
         if rejection:
             with self._lock:
                 self.violations.extend(f"{method}: {problem}" for problem in rejection.problems)
-            return web.json_response({"ok": False, "error": rejection.error, "response_metadata": {"messages": rejection.problems}})
+            return web.json_response(
+                {"ok": False, "error": rejection.error, "response_metadata": {"messages": rejection.problems}}
+            )
         unknown = self._unknown_files(args)
         if unknown:  # Slack: "the user posting these blocks must have access to this file"
             with self._lock:
@@ -212,11 +224,18 @@ class WebApi:
         with self._lock:
             for upload in uploads:
                 upload["complete"] = True  # shared: blocks may show it now
-        shared = [{"id": item["id"], "title": item.get("title") or upload["filename"], **upload}
-                  for item, upload in zip(listed, uploads)]
+        shared = [
+            {"id": item["id"], "title": item.get("title") or upload["filename"], **upload}
+            for item, upload in zip(listed, uploads, strict=False)
+        ]
         if args.get("channel_id"):
-            message = Message(channel=args["channel_id"], ts=self._next_ts(), text=args.get("initial_comment", ""),
-                              blocks=[], files=shared)
+            message = Message(
+                channel=args["channel_id"],
+                ts=self._next_ts(),
+                text=args.get("initial_comment", ""),
+                blocks=[],
+                files=shared,
+            )
             with self._lock:
                 self.messages[(message.channel, message.ts)] = message
         return {"ok": True, "files": [{"id": item["id"], "title": item["title"]} for item in shared]}
@@ -227,15 +246,26 @@ class WebApi:
             upload = self.files.get(request.match_info["file_id"])
         if upload is None or not upload.get("complete"):
             return web.Response(status=404)
-        return web.Response(body=upload["content"], content_type="image/png" if upload["filename"].endswith(".png") else "application/octet-stream")
+        return web.Response(
+            body=upload["content"],
+            content_type="image/png" if upload["filename"].endswith(".png") else "application/octet-stream",
+        )
 
     # --- answers ---
 
     def _answer(self, method: str, args: dict[str, Any], token: str = "") -> dict:
         if method == "auth.test":
             team = self.tokens.get(token, self.team_id)
-            return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake Team", "user": "slack-ask",
-                    "team_id": team, "user_id": self.bot_user_id, "bot_id": BOT_ID, "is_enterprise_install": False}
+            return {
+                "ok": True,
+                "url": "https://fake.slack.test/",
+                "team": "Fake Team",
+                "user": "slack-ask",
+                "team_id": team,
+                "user_id": self.bot_user_id,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
         if method == "users.info":
             user = self.users.get(args["user"])
             if user is None:
@@ -259,7 +289,11 @@ class WebApi:
             return self._permalink(args)
         if method == "usergroups.users.list":
             members = self.usergroups.get(args.get("usergroup", ""))
-            return {"ok": True, "users": list(members)} if members is not None else {"ok": False, "error": "no_such_subteam"}
+            return (
+                {"ok": True, "users": list(members)}
+                if members is not None
+                else {"ok": False, "error": "no_such_subteam"}
+            )
         if method == "files.completeUploadExternal":
             return self._complete_upload(args)
         if method == "files.delete":
@@ -269,7 +303,16 @@ class WebApi:
 
     def _show_view(self, method: str, args: dict[str, Any]) -> dict:
         view = as_json(args["view"])
-        return {"ok": True, "view": {**view, "id": f"V{next(self._ts):08d}", "team_id": self.team_id, "state": {"values": {}}, "hash": "h"}}
+        return {
+            "ok": True,
+            "view": {
+                **view,
+                "id": f"V{next(self._ts):08d}",
+                "team_id": self.team_id,
+                "state": {"values": {}},
+                "hash": "h",
+            },
+        }
 
     def _permalink(self, args: dict[str, Any]) -> dict:
         channel = args.get("channel", "")
@@ -289,19 +332,39 @@ class WebApi:
             if channel not in self.users:
                 return {"ok": False, "error": "channel_not_found"}
             channel = self.dm_channel(channel)
-        message = Message(channel=channel, ts=self._next_ts(), text=args.get("text", ""), blocks=as_json(args.get("blocks", [])),
-                          metadata=as_json(args["metadata"]) if args.get("metadata") else None)
+        message = Message(
+            channel=channel,
+            ts=self._next_ts(),
+            text=args.get("text", ""),
+            blocks=as_json(args.get("blocks", [])),
+            metadata=as_json(args["metadata"]) if args.get("metadata") else None,
+        )
         with self._lock:
             self.messages[(channel, message.ts)] = message
-        return {"ok": True, "channel": channel, "ts": message.ts, "message": {"type": "message", "text": message.text, "ts": message.ts}}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": message.ts,
+            "message": {"type": "message", "text": message.text, "ts": message.ts},
+        }
 
     def _history(self, args: dict[str, Any]) -> dict:
         found = self.conversation(args["channel"])[::-1]
         limit = int(args.get("limit", 100))
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        return {"ok": True, "has_more": len(found) > limit, "messages": [
-            {"type": "message", "ts": m.ts, "text": m.text, **({"metadata": m.metadata} if with_metadata and m.metadata else {})}
-            for m in found[:limit]]}
+        return {
+            "ok": True,
+            "has_more": len(found) > limit,
+            "messages": [
+                {
+                    "type": "message",
+                    "ts": m.ts,
+                    "text": m.text,
+                    **({"metadata": m.metadata} if with_metadata and m.metadata else {}),
+                }
+                for m in found[:limit]
+            ],
+        }
 
     def _update(self, args: dict[str, Any]) -> dict:
         key = (args["channel"], args["ts"])

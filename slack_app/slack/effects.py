@@ -71,8 +71,15 @@ CarryOut = Callable[[str, str], Awaitable[bool]]  # (team, ask) → True once no
 
 
 class EffectQueue:
-    def __init__(self, redis: Redis, carry_out: CarryOut, *, retry_seconds: float = RETRY_SECONDS,
-                 in_flight: int = IN_FLIGHT, consumer: str | None = None):
+    def __init__(
+        self,
+        redis: Redis,
+        carry_out: CarryOut,
+        *,
+        retry_seconds: float = RETRY_SECONDS,
+        in_flight: int = IN_FLIGHT,
+        consumer: str | None = None,
+    ):
         self.redis = redis
         self.carry_out = carry_out
         self.retry_seconds = retry_seconds
@@ -115,18 +122,26 @@ class EffectQueue:
                 log.warning("effect queue not ready; trying again", exc_info=True)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
-        loops = [asyncio.create_task(self._read(shard, stop), name=f"effects {shard}") for shard in range(EFFECT_SHARDS)]
+        loops = [
+            asyncio.create_task(self._read(shard, stop), name=f"effects {shard}") for shard in range(EFFECT_SHARDS)
+        ]
         self._requests = requests
         if requests is not None:
             with contextlib.suppress(RedisError):  # (the next look sees them)
                 await self._look_for_workers()
             loops.append(asyncio.create_task(self._watch_lag(stop), name="effects lag"))
-            loops.append(asyncio.create_task(self._every(WORKER_BEAT_SECONDS, self._look_for_workers, stop), name="effects workers"))
+            loops.append(
+                asyncio.create_task(
+                    self._every(WORKER_BEAT_SECONDS, self._look_for_workers, stop), name="effects workers"
+                )
+            )
         else:
             with contextlib.suppress(RedisError):  # (the next beat says it)
                 await self._beat()
             loops.append(asyncio.create_task(self._every(WORKER_BEAT_SECONDS, self._beat, stop), name="effects beat"))
-        loops.append(asyncio.create_task(self._every(self.retry_seconds / 2, self._reclaim, stop), name="effects reclaim"))
+        loops.append(
+            asyncio.create_task(self._every(self.retry_seconds / 2, self._reclaim, stop), name="effects reclaim")
+        )
         loops.append(asyncio.create_task(self._every(self.retry_seconds / 3, self._keep, stop), name="effects keep"))
         await stop.wait()
         for loop in loops:
@@ -168,7 +183,9 @@ class EffectQueue:
             await pipe.execute()
 
     async def _look_for_workers(self) -> None:
-        self._workers_alive = await self.redis.zcount(effect_workers_key(), time.time() - WORKER_GONE_SECONDS, "+inf") > 0
+        self._workers_alive = (
+            await self.redis.zcount(effect_workers_key(), time.time() - WORKER_GONE_SECONDS, "+inf") > 0
+        )
 
     async def _room(self) -> int:
         """Waits for room for more asks; returns how many entries one shard may read now, taken until
@@ -211,10 +228,13 @@ class EffectQueue:
             while True:
                 room, started = await self._room(), 0
                 try:
-                    reply = await self.redis.xautoclaim(stream, GROUP, self.consumer, int(self.retry_seconds * 1000),
-                                                        start_id=start, count=room)
+                    reply = await self.redis.xautoclaim(
+                        stream, GROUP, self.consumer, int(self.retry_seconds * 1000), start_id=start, count=room
+                    )
                     start, messages = reply[0], reply[1]
-                    fresh = [(entry_id, fields) for entry_id, fields in messages if entry_id not in self._working[stream]]
+                    fresh = [
+                        (entry_id, fields) for entry_id, fields in messages if entry_id not in self._working[stream]
+                    ]
                     if fresh:
                         EFFECTS.labels("intent" if stream in INTENTS else "reclaimed").inc(len(fresh))
                     started = await self._start_all(stream, fresh)
@@ -258,7 +278,9 @@ class EffectQueue:
         try:
             done = await self.carry_out(entry.team_id, entry.ask_id)
         except Exception:
-            log.exception("carrying out effects failed; trying again later", extra={"team": entry.team_id, "ask": entry.ask_id})
+            log.exception(
+                "carrying out effects failed; trying again later", extra={"team": entry.team_id, "ask": entry.ask_id}
+            )
             done = False
         try:
             if done:

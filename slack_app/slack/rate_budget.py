@@ -48,6 +48,16 @@ POST_MESSAGE_PER_MINUTE = 60
 BURST_SHARE = 6  # up to a sixth of a minute's budget may go at once
 
 
+class TurnLater(Exception):
+    """A background call's turn in its workspace's budget is `retry_in` seconds away: the work that wanted it
+    is put back with that due time rather than sleeping while it holds one of the process's slots."""
+
+    def __init__(self, method: str, retry_in: float):
+        super().__init__(f"{method}: next turn in {retry_in:.3f}s")
+        self.method = method
+        self.retry_in = retry_in
+
+
 def budget_key(workspace: str, method: str, channel: str = "") -> str:
     """One workspace's budgets share its hash tag; chat.postMessage's is per channel."""
     return f"slack-ask:rate:{{{workspace}}}:{method}" + (f":{channel}" if channel else "")
@@ -75,7 +85,9 @@ class RateBudget:
 
     def _rule(self, method: str) -> tuple[int, int] | None:
         """(milliseconds between calls, calls that may go at once), or None for an unbudgeted method."""
-        per_minute = POST_MESSAGE_PER_MINUTE if method == POST_MESSAGE else TIER_PER_MINUTE.get(METHOD_TIERS.get(method, 0))
+        per_minute = (
+            POST_MESSAGE_PER_MINUTE if method == POST_MESSAGE else TIER_PER_MINUTE.get(METHOD_TIERS.get(method, 0))
+        )
         if per_minute is None:
             return None
         return int(self.window_seconds * 1000 / per_minute), max(1, per_minute // BURST_SHARE)
@@ -99,7 +111,9 @@ class RateBudget:
     async def _turn(self, token: str, method: str, channel: str, args: tuple[int, int, int]) -> int:
         workspace = workspace_of(token)
         loop = asyncio.get_running_loop()
-        turn = Turn(budget_key(workspace, method, channel if method == POST_MESSAGE else ""), args, loop.create_future())
+        turn = Turn(
+            budget_key(workspace, method, channel if method == POST_MESSAGE else ""), args, loop.create_future()
+        )
         if not self._asked:
             loop.call_soon(self._take_asked)
         self._asked[workspace].append(turn)
@@ -114,12 +128,14 @@ class RateBudget:
 
     async def _take(self, turns: list[Turn]) -> None:
         try:
-            waits = await self._take_turn(keys=[turn.key for turn in turns], args=[n for turn in turns for n in turn.args])
+            waits = await self._take_turn(
+                keys=[turn.key for turn in turns], args=[n for turn in turns for n in turn.args]
+            )
         except Exception as error:  # each caller's Web API call fails with it, as it would have alone
             for turn in turns:
                 if not turn.waited.done():
                     turn.waited.set_exception(error)
             return
-        for turn, wait_ms in zip(turns, waits):
+        for turn, wait_ms in zip(turns, waits, strict=False):
             if not turn.waited.done():  # (its caller may have been cancelled meanwhile)
                 turn.waited.set_result(int(wait_ms))

@@ -21,9 +21,6 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from ..store.installations import RedisInstallationStore
-from .effects import IN_FLIGHT
-from .rate_budget import RateBudget
 from ..observability import (
     SLACK_CALLS,
     SLACK_ERRORS,
@@ -31,6 +28,9 @@ from ..observability import (
     CountingRateLimitHandler,
 )
 from ..settings import Settings
+from ..store.installations import RedisInstallationStore
+from .effects import IN_FLIGHT
+from .rate_budget import RateBudget
 
 ROTATE_MINUTES_BEFORE = 10
 TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token is never an expired one
@@ -40,11 +40,27 @@ TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token
 # Slack answering in 300 ms; aiohttp's default is 100).
 CALLS_PER_ASK = 6
 SLACK_CONNECTIONS = IN_FLIGHT * CALLS_PER_ASK
-SAFE_TO_REPEAT = {"chat.update", "views.publish", "users.info", "conversations.open", "conversations.history", "auth.test",
-                  "chat.getPermalink", "usergroups.users.list"}
+SAFE_TO_REPEAT = {
+    "chat.update",
+    "views.publish",
+    "users.info",
+    "conversations.open",
+    "conversations.history",
+    "auth.test",
+    "chat.getPermalink",
+    "usergroups.users.list",
+}
 # What the app asks for when a workspace installs it; tests/test_manifest.py keeps it equal to manifest.yml.
-BOT_SCOPES = ["commands", "chat:write", "users:read", "reactions:read", "im:write", "im:history", "usergroups:read",
-              "files:write"]
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "users:read",
+    "reactions:read",
+    "im:write",
+    "im:history",
+    "usergroups:read",
+    "files:write",
+]
 
 
 class MeteredWebClient(AsyncWebClient):
@@ -81,8 +97,14 @@ class TimeoutRetryHandler(AsyncRetryHandler):
     """Retries a timed-out call when doing it twice is harmless; a timed-out post is left to the
     delivery check, which looks for the message before sending it again."""
 
-    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                               error: Exception | None = None) -> bool:
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         method = request.url.rsplit("/", 1)[-1]
         return isinstance(error, asyncio.TimeoutError) and method in SAFE_TO_REPEAT
 
@@ -112,14 +134,20 @@ class NotInstalled(Exception):
 class Clients:
     """The Web API client for a workspace: the one bot token, or the one its installation holds."""
 
-    def __init__(self, settings: Settings, installations: RedisInstallationStore | None = None,
-                 budget: RateBudget | None = None):
+    def __init__(
+        self, settings: Settings, installations: RedisInstallationStore | None = None, budget: RateBudget | None = None
+    ):
         self.settings = settings
         self.installations = installations
         self.budget = budget
         self.app_client = web_client(settings, settings.bot_token, budget)  # OAuth mode: no token, for oauth.v2.access
-        self._rotator = (AsyncTokenRotator(client_id=settings.client_id, client_secret=settings.client_secret,
-                                           client=self.app_client) if installations else None)
+        self._rotator = (
+            AsyncTokenRotator(
+                client_id=settings.client_id, client_secret=settings.client_secret, client=self.app_client
+            )
+            if installations
+            else None
+        )
         self._by_token: dict[str, AsyncWebClient] = {}  # safe to lose: rebuilt from the installation
         self._by_team: dict[str, tuple[float, AsyncWebClient]] = {}  # team → (fresh until, its client)
         self._looking_up: dict[str, asyncio.Future] = {}  # team → its lookup in flight
@@ -175,7 +203,9 @@ class Clients:
         bot = await self.installations.find_workspace_bot(team_id)
         if bot is None:
             return None
-        refreshed = await self._rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE)
+        refreshed = await self._rotator.perform_bot_token_rotation(
+            bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE
+        )
         if refreshed is not None:
             await self.installations.async_save_bot(refreshed)
             return refreshed

@@ -50,13 +50,17 @@ class DueIndex:
         other pollers leave it to this one (and pick it up if this one dies); with the change count
         to hand back to `settle`."""
         flat = await self._take(keys=self.keys, args=[repr(float(now)), limit, repr(float(now + hold_seconds))])
-        return list(zip(flat[::2], flat[1::2]))
+        return list(zip(flat[::2], flat[1::2], strict=False))
 
     async def settle(self, looked: list[tuple[str, str, float | None]]) -> None:
         """(workspace, change count seen, next moment or None for nothing left): sets each entry
         unless it was lowered since it was taken, in which case the lower value stands."""
         if looked:
-            args = [value for team_id, seen, at in looked for value in (team_id, seen, "" if at is None else repr(float(at)))]
+            args = [
+                value
+                for team_id, seen, at in looked
+                for value in (team_id, seen, "" if at is None else repr(float(at)))
+            ]
             await self._settle(keys=self.keys, args=args)
 
     async def entries(self) -> int:

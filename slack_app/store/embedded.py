@@ -23,8 +23,14 @@ def embedded_valkey(data_dir: Path) -> Iterator[str]:
     other local user can reach it the way they could a TCP port on 127.0.0.1."""
     with tempfile.TemporaryDirectory(prefix="slack-ask-valkey-") as private:  # created 0700
         socket_path = Path(private) / "valkey.sock"
-        server = ValkeyServer(port=NO_TCP, data_dir=data_dir / "valkey", persist=True, appendonly="yes",
-                              unix_socket_path=socket_path, unix_socket_perm="700")
+        server = ValkeyServer(
+            port=NO_TCP,
+            data_dir=data_dir / "valkey",
+            persist=True,
+            appendonly="yes",
+            unix_socket_path=socket_path,
+            unix_socket_perm="700",
+        )
         server.start()
         url = f"unix://{socket_path}"
         log.info("REDIS_URL is unset: started embedded Valkey at %s, data in %s", url, server.data_dir)

@@ -102,19 +102,27 @@ class RedisInstallationStore(AsyncInstallationStore):
     async def async_save_bot(self, bot: Bot) -> None:
         await self.redis.set(bot_key(owner(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)), self._json(bot))
 
-    async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
-                             is_enterprise_install: bool | None = False) -> Bot | None:
+    async def async_find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
         bot = self._load(Bot, await self.redis.get(bot_key(owner(enterprise_id, team_id, is_enterprise_install))))
         if bot is None and enterprise_id and team_id:  # a workspace of an org-wide install
             bot = self._load(Bot, await self.redis.get(bot_key(enterprise_id)))
         return bot
 
-    async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
-                                      is_enterprise_install: bool | None = False) -> Installation | None:
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
         who = owner(enterprise_id, team_id, is_enterprise_install)
         installation = self._load(Installation, await self.redis.get(installer_key(who, user_id)))
-        bot = await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
-                                        is_enterprise_install=is_enterprise_install)
+        bot = await self.async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
         if installation is not None and bot is not None:
             # The bot token may have been rotated since this installer record was written.
             installation.bot_token, installation.bot_refresh_token = bot.bot_token, bot.bot_refresh_token
@@ -135,8 +143,9 @@ class RedisInstallationStore(AsyncInstallationStore):
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.redis.delete(bot_key(owner(enterprise_id, team_id)))
 
-    async def async_delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
-                                        user_id: str | None = None) -> None:
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
         who = owner(enterprise_id, team_id)
         if user_id:
             await self.redis.delete(installer_key(who, user_id))

@@ -45,6 +45,7 @@ JOBS_CLAIMED_AT_MOST = 4 * JOBS_AT_ONCE
 
 # --- key builders -----------------------------------------------------------------------------
 
+
 def due_key(team_id: str) -> str:
     """Sorted set: job id → due time, epoch seconds."""
     return f"{{{team_id}:jobs}}:due"
@@ -121,8 +122,9 @@ class Scheduler:
         """Leases up to `limit` jobs that are due, or whose last lease lapsed, until now + lease_seconds."""
         return (await self._claim_and_look_ahead(team_id, now, lease_seconds, limit))[0]
 
-    async def _claim_and_look_ahead(self, team_id: str, now: float, lease_seconds: float,
-                                    limit: int) -> tuple[list[Job], float | None]:
+    async def _claim_and_look_ahead(
+        self, team_id: str, now: float, lease_seconds: float, limit: int
+    ) -> tuple[list[Job], float | None]:
         """The jobs claimed, and when the workspace next needs a look (None: it has no jobs)."""
         records, next_look = await self._claim(
             keys=[due_key(team_id), leases_key(team_id), data_key(team_id)],
@@ -151,11 +153,15 @@ class Scheduler:
         making it wait) never holds up the next poll, so one job's delay is not every job's."""
         started = []
         while len(self._in_flight) < JOBS_CLAIMED_AT_MOST and (
-                due := await self.index.take_due(now, WORKSPACES_PER_PASS, WORKSPACE_HOLD_SECONDS)):
-            claims = await asyncio.gather(*(self._claim_and_look_ahead(team_id, now, self.lease_seconds, self.batch)
-                                            for team_id, _ in due))
+            due := await self.index.take_due(now, WORKSPACES_PER_PASS, WORKSPACE_HOLD_SECONDS)
+        ):
+            claims = await asyncio.gather(
+                *(self._claim_and_look_ahead(team_id, now, self.lease_seconds, self.batch) for team_id, _ in due)
+            )
             # A workspace with more due than one batch keeps a due entry, so the next pass takes it again.
-            await self.index.settle([(team_id, seen, next_look) for (team_id, seen), (_, next_look) in zip(due, claims)])
+            await self.index.settle(
+                [(team_id, seen, next_look) for (team_id, seen), (_, next_look) in zip(due, claims, strict=False)]
+            )
             for jobs, _ in claims:
                 for job in jobs:
                     task = asyncio.create_task(self._run(job, handlers), name=f"job {job.kind}")
@@ -215,4 +221,3 @@ class Scheduler:
         JOBS.labels(job.kind, "done").inc()
         log.info("job", extra={**fields, "duration_ms": round((time.time() - started) * 1000, 1)})
         return True
-

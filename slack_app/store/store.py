@@ -47,6 +47,7 @@ DIGEST_MARKER_SECONDS = 14 * 24 * 3600
 
 # --- key builders -----------------------------------------------------------------------------
 
+
 def ask_key(team_id: str, ask_id: str) -> str:
     return f"{{{team_id}:ask:{ask_id}}}"
 
@@ -193,13 +194,25 @@ class Snapshot:
     offers: dict[str, Offer] = field(default_factory=dict)
 
 
-def _snapshot(outcome: str, ask: dict[str, str], answers: dict[str, str], cards: dict[str, str],
-              offers: dict[str, str], first_yes: bool = False) -> Snapshot:
+def _snapshot(
+    outcome: str,
+    ask: dict[str, str],
+    answers: dict[str, str],
+    cards: dict[str, str],
+    offers: dict[str, str],
+    first_yes: bool = False,
+) -> Snapshot:
     """A snapshot from the ask's four hashes as Redis holds them; "missing" without the ask."""
     if not ask:
         return Snapshot("missing")
-    return Snapshot(outcome, _ask_from_fields(ask), _answers_from_fields(answers), _cards_from_fields(cards),
-                    first_yes, _offers_from_fields(offers))
+    return Snapshot(
+        outcome,
+        _ask_from_fields(ask),
+        _answers_from_fields(answers),
+        _cards_from_fields(cards),
+        first_yes,
+        _offers_from_fields(offers),
+    )
 
 
 @dataclass(frozen=True)
@@ -350,11 +363,20 @@ class Store:
             pipe.hget(availability_key(team_id), user_id)
             pipe.hgetall(workspace_settings_key(team_id))
             by_ids, for_ids, total_by, total_for, thanks, balance, availability, settings = await pipe.execute()
-        return HomeBasics(by_ids, for_ids, total_by, total_for, [json.loads(raw) for raw in thanks], _balance(balance),
-                          Availability.from_json(availability), settings)
+        return HomeBasics(
+            by_ids,
+            for_ids,
+            total_by,
+            total_for,
+            [json.loads(raw) for raw in thanks],
+            _balance(balance),
+            Availability.from_json(availability),
+            settings,
+        )
 
-    async def home_asks(self, team_id: str, user_id: str, by_ids: list[str], for_ids: list[str],
-                        week: tuple[float, float]) -> HomeAsks:
+    async def home_asks(
+        self, team_id: str, user_id: str, by_ids: list[str], for_ids: list[str], week: tuple[float, float]
+    ) -> HomeAsks:
         """The asks a person made with every offer on each, the asks sent to them with their own answer
         and offer, and how many asks reached them within `week` (epoch seconds): one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -367,12 +389,20 @@ class Store:
                 pipe.hmget(offers_key(team_id, ask_id), [user_id, f"{user_id} notice"])
             pipe.zcount(asked_of_key(team_id, user_id), week[0], f"({week[1]}")
             *found, received = await pipe.execute()
-        by, rest = found[:2 * len(by_ids)], found[2 * len(by_ids):]
+        by, rest = found[: 2 * len(by_ids)], found[2 * len(by_ids) :]
         return HomeAsks(
-            by=[(_ask_from_fields(fields), _offers_from_fields(offers)) for fields, offers in zip(by[::2], by[1::2]) if fields],
-            sent_to=[(_ask_from_fields(fields), _answer(answer), _offer(user_id, *offer))
-                     for fields, answer, offer in zip(rest[::3], rest[1::3], rest[2::3]) if fields],
-            received_this_week=received)
+            by=[
+                (_ask_from_fields(fields), _offers_from_fields(offers))
+                for fields, offers in zip(by[::2], by[1::2], strict=False)
+                if fields
+            ],
+            sent_to=[
+                (_ask_from_fields(fields), _answer(answer), _offer(user_id, *offer))
+                for fields, answer, offer in zip(rest[::3], rest[1::3], rest[2::3], strict=False)
+                if fields
+            ],
+            received_this_week=received,
+        )
 
     async def count_done(self, ask: Ask, this_week: str) -> None:
         """An ask marked done: its helpers' private balances, and the workspace's figures — the
@@ -380,7 +410,9 @@ class Store:
         team = ask.team_id
         counts = [self._count_someone(team, helper, "helped", this_week) for helper in ask.helpers]
         if ask.week:
-            counts.append(self._count_week(team, ask.week, {"done": 1, "help_minutes": ask.estimate_minutes * len(ask.helpers)}))
+            counts.append(
+                self._count_week(team, ask.week, {"done": 1, "help_minutes": ask.estimate_minutes * len(ask.helpers)})
+            )
         await asyncio.gather(*counts)  # each its own step; none waits on another
 
     # --- the workspace's weekly figures (insights.py says what each counter means) ---
@@ -394,14 +426,17 @@ class Store:
         flat = [part for field_amount in amounts.items() for part in field_amount]
         await self._count_insights(keys=[insights_key(team_id, week)], args=[keep_until(week), *flat])
 
-    async def _count_someone(self, team_id: str, user_id: str, role: str, week: str,
-                             amounts: dict[str, int] | None = None) -> None:
+    async def _count_someone(
+        self, team_id: str, user_id: str, role: str, week: str, amounts: dict[str, int] | None = None
+    ) -> None:
         if not week:  # an ask from before the counters: only the private balance counts it
             await self.redis.hincrby(balance_key(team_id, user_id), role, 1)
             return
         flat = [part for field_amount in (amounts or {}).items() for part in field_amount]
-        await self._count_person(keys=[balance_key(team_id, user_id), insights_key(team_id, week)],
-                                 args=[role, week, keep_until(week), *flat])
+        await self._count_person(
+            keys=[balance_key(team_id, user_id), insights_key(team_id, week)],
+            args=[role, week, keep_until(week), *flat],
+        )
 
     async def insight_counts(self, team_id: str, weeks: list[str]) -> list[dict[str, str]]:
         """Each week's counters, in one round trip."""
@@ -422,8 +457,9 @@ class Store:
 
     async def swap_insights_chart(self, team_id: str, fingerprint: str, file_id: str) -> str | None:
         """Keeps the new chart; returns the file id it replaced, whose Slack file can go."""
-        old = await self.redis.set(insights_chart_key(team_id), f"{fingerprint} {file_id}", ex=INSIGHTS_CHART_SECONDS,
-                                   get=True)
+        old = await self.redis.set(
+            insights_chart_key(team_id), f"{fingerprint} {file_id}", ex=INSIGHTS_CHART_SECONDS, get=True
+        )
         return old.split(" ", 1)[1] if old else None
 
     async def balance(self, team_id: str, user_id: str) -> dict[str, int]:
@@ -469,8 +505,11 @@ class Store:
         await self.redis.hset(workspace_settings_key(team_id), name, value)
 
     async def claim_digest(self, team_id: str, iso_week: str, now: float, lease_seconds: float) -> bool:
-        return bool(await self._claim_digest(keys=[digest_sent_key(team_id, iso_week)],
-                                             args=[now, now + lease_seconds, DIGEST_MARKER_SECONDS]))
+        return bool(
+            await self._claim_digest(
+                keys=[digest_sent_key(team_id, iso_week)], args=[now, now + lease_seconds, DIGEST_MARKER_SECONDS]
+            )
+        )
 
     async def digest_was_sent(self, team_id: str, iso_week: str) -> bool:
         return await self.redis.hget(digest_sent_key(team_id, iso_week), "state") == "sent"
@@ -546,9 +585,18 @@ class Store:
             await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
         return snapshot
 
-    async def settle_offer(self, team_id: str, ask_id: str, user: str, verb: str, helper: str,
-                           refusal: str = "", if_already_asked: str = "", if_full: str = "",
-                           suggested_language: str = "") -> Snapshot:
+    async def settle_offer(
+        self,
+        team_id: str,
+        ask_id: str,
+        user: str,
+        verb: str,
+        helper: str,
+        refusal: str = "",
+        if_already_asked: str = "",
+        if_full: str = "",
+        suggested_language: str = "",
+    ) -> Snapshot:
         """The asker's answer (verb: accept or decline) to `helper`'s offer. For a suggestion: why that
         person can't be asked (""), what to say if the script finds them already asked, or the ask full, and
         the language they read, for their card.
@@ -572,7 +620,7 @@ class Store:
 
     async def availabilities(self, team_id: str, user_ids: list[str]) -> dict[str, Availability]:
         found = await self.redis.hmget(availability_key(team_id), user_ids) if user_ids else []
-        return {uid: Availability.from_json(raw) for uid, raw in zip(user_ids, found)}
+        return {uid: Availability.from_json(raw) for uid, raw in zip(user_ids, found, strict=False)}
 
     async def set_availability(self, team_id: str, user_id: str, availability: Availability) -> None:
         await self.redis.hset(availability_key(team_id), user_id, availability.to_json())
@@ -582,7 +630,7 @@ class Store:
         async with self.redis.pipeline(transaction=False) as pipe:
             for user_id, (start, end) in spans.items():
                 pipe.zcount(asked_of_key(team_id, user_id), start, f"({end}")
-            return dict(zip(spans, await pipe.execute()))
+            return dict(zip(spans, await pipe.execute(), strict=False))
 
     async def close(self, team_id: str, ask_id: str, ending: str, user: str = "") -> Snapshot:
         """ending: cancelled (asker only), done (asker or a helper), expired (only while open).
@@ -618,8 +666,12 @@ class Store:
         await self._wake(team_id, ask_id, data)
         if data["outcome"] == "missing":
             return Snapshot("missing")
-        return _snapshot(data["outcome"], data["ask"], *(_lua_map(data[name]) for name in ("answers", "cards", "offers")),
-                         first_yes=bool(data.get("first_yes")))
+        return _snapshot(
+            data["outcome"],
+            data["ask"],
+            *(_lua_map(data[name]) for name in ("answers", "cards", "offers")),
+            first_yes=bool(data.get("first_yes")),
+        )
 
     async def _wake(self, team_id: str, ask_id: str, result: dict) -> None:
         if result.get("wake"):  # only on a Cluster: the script could not reach the stream's slot
@@ -637,10 +689,12 @@ class Store:
         """Owes redraws of these asks' messages (ask id → its "card:<user>", "summary"…), in one round
         trip on a single server."""
         this_time = secrets.token_hex(6)  # a value of its own, so a redraw owed meanwhile is not settled by this one
-        calls = [(self._change_keys(team_id, ask_id), [json.dumps({"owe": {message: this_time for message in owed}})])
-                 for ask_id, owed in messages.items()]
+        calls = [
+            (self._change_keys(team_id, ask_id), [json.dumps({"owe": {message: this_time for message in owed}})])
+            for ask_id, owed in messages.items()
+        ]
         await self._intend(team_id, list(messages))
-        for ask_id, raw in zip(messages, await self._each_slot(self._owe, calls)):
+        for ask_id, raw in zip(messages, await self._each_slot(self._owe, calls), strict=False):
             await self._wake(team_id, ask_id, json.loads(raw))
 
     async def owed(self, team_id: str, ask_id: str) -> tuple[dict[str, str], Snapshot]:
@@ -679,9 +733,16 @@ class Store:
         """Files a thank-you note; False if this helper was already thanked for this ask. The ask's
         first thank-you counts in the workspace's figures, under the week the ask was sent in."""
         week = ask.week if ask else ""
-        others = [thanked_key(team_id, ask.id, helper) for helper in ask.helpers if helper != kudos["helper"]] if ask else []
-        keys = [thanked_key(team_id, kudos["ask_id"], kudos["helper"]), kudos_key(team_id, iso_week),
-                thanks_for_key(team_id, kudos["helper"]), insights_key(team_id, week), *others]
+        others = (
+            [thanked_key(team_id, ask.id, helper) for helper in ask.helpers if helper != kudos["helper"]] if ask else []
+        )
+        keys = [
+            thanked_key(team_id, kudos["ask_id"], kudos["helper"]),
+            kudos_key(team_id, iso_week),
+            thanks_for_key(team_id, kudos["helper"]),
+            insights_key(team_id, week),
+            *others,
+        ]
         args = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else ""]
         return bool(await self._thanks(keys=keys, args=args))
 
@@ -726,8 +787,9 @@ class Store:
         self, team_id: str, event_id: str, channel: str, ts: str
     ) -> tuple[bool, CardRef | None]:
         """Marks an event seen and finds the card it reacts to, in one round trip (on the ack path)."""
-        first, ref = await self._first_sighting(keys=[event_seen_key(team_id, event_id), card_index_key(team_id, channel, ts)],
-                                                args=[EVENT_SEEN_SECONDS])
+        first, ref = await self._first_sighting(
+            keys=[event_seen_key(team_id, event_id), card_index_key(team_id, channel, ts)], args=[EVENT_SEEN_SECONDS]
+        )
         card = CardRef(*ref.split(" ", 1)) if ref else None
         return bool(first), card
 
@@ -782,13 +844,14 @@ class Store:
         weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
         lists = [*weeks, *(thanks_for_key(team_id, helper) for helper in sorted(helpers))]
         changed = await self._redact_notes(keys=lists, args=[author, placeholder]) if lists else []
-        return sum(changed[:len(weeks)])
+        return sum(changed[: len(weeks)])
 
     async def redact_offer_notes(self, team_id: str, ask_ids: list[str], helper: str, placeholder: str) -> list[str]:
         """The helper's own lines on their offers replaced; returns the asks whose offer had one."""
-        had_line = await self._each_slot(self._redact_offer, [([offers_key(team_id, ask_id)], [helper, placeholder])
-                                                              for ask_id in ask_ids])
-        return [ask_id for ask_id, had in zip(ask_ids, had_line) if had]
+        had_line = await self._each_slot(
+            self._redact_offer, [([offers_key(team_id, ask_id)], [helper, placeholder]) for ask_id in ask_ids]
+        )
+        return [ask_id for ask_id, had in zip(ask_ids, had_line, strict=False) if had]
 
     async def _each_slot(self, script, calls: list[tuple[list[str], list]]) -> list:
         """One script run on many slots' keys (keys, args): in one pipeline on a single server; on a
@@ -815,7 +878,7 @@ class Store:
     async def cached_people(self, team_id: str, user_ids: list[str]) -> dict[str, Person]:
         """Those of these people the cache knows, in one round trip (their keys share the team's slot)."""
         found = await self.redis.mget([person_key(team_id, uid) for uid in user_ids])
-        people = {uid: json.loads(raw) for uid, raw in zip(user_ids, found) if raw}
+        people = {uid: json.loads(raw) for uid, raw in zip(user_ids, found, strict=False) if raw}
         # Cached before people had a language: looked up again, so they read slack-ask in theirs.
         return {uid: Person(**fields) for uid, fields in people.items() if "locale" in fields}
 
@@ -836,7 +899,12 @@ def _intent_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
 
 
 def _ask_keys(team_id: str, ask_id: str) -> list[str]:
-    return [ask_key(team_id, ask_id), answers_key(team_id, ask_id), cards_key(team_id, ask_id), offers_key(team_id, ask_id)]
+    return [
+        ask_key(team_id, ask_id),
+        answers_key(team_id, ask_id),
+        cards_key(team_id, ask_id),
+        offers_key(team_id, ask_id),
+    ]
 
 
 # cjson encodes an empty Lua table as {}, whether it was meant as a list or a map.
@@ -867,8 +935,11 @@ def _balance(raw: dict[str, str]) -> dict[str, int]:
 
 def _offers_from_fields(fields: dict[str, str]) -> dict[str, Offer]:
     """Offers by teammate, each with where its DM to the asker is (the `<teammate> notice` fields)."""
-    return {user: Offer.from_json(user, raw, fields.get(f"{user} notice", ""))
-            for user, raw in fields.items() if " " not in user}
+    return {
+        user: Offer.from_json(user, raw, fields.get(f"{user} notice", ""))
+        for user, raw in fields.items()
+        if " " not in user
+    }
 
 
 def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:

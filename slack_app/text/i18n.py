@@ -11,12 +11,12 @@ Which language someone reads is their Slack locale (`users.info` with `include_l
 
 from __future__ import annotations
 
+import datetime
 import gettext
 import io
 import string
 from dataclasses import dataclass
-import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -146,7 +146,7 @@ def _between(pattern: str) -> str:
     return pattern.replace("{0}", "", 1).replace("{1}", "", 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def language(code: str) -> Language:
     """The Language for one of LANGUAGES' codes; any other code gets English."""
     code = code if code in LANGUAGES else DEFAULT_LANGUAGE

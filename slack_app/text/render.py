@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -96,7 +96,7 @@ def _only_fragments(value: Any) -> Any:
     raise TypeError(f"template printed {value!r} without plain/fmt/json: every value must be JSON-encoded")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _environment(lang: Language) -> Environment:
     # Not autoescaped: the templates write JSON for Slack, not HTML, and `finalize` refuses any value that
     # fmt/plain/json did not encode (escaping mrkdwn's & < >): HTML autoescaping would corrupt it.
@@ -111,10 +111,21 @@ def _environment(lang: Language) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     # ngettext fills in `{count}` itself, as this language writes numbers; anything else goes through fmt.
-    env.install_gettext_callables(gettext=lang.translations.gettext,
-                                  ngettext=lambda singular, plural, count: lang.ngettext(singular, plural, count))
-    env.globals.update(fmt=fmt, plain=plain, json=to_json, mention=mention, clip=clip, quote=quote, lang=lang,
-                       mentions=lambda user_ids: mentions(user_ids, lang), **JINJA_GLOBALS)
+    env.install_gettext_callables(
+        gettext=lang.translations.gettext,
+        ngettext=lambda singular, plural, count: lang.ngettext(singular, plural, count),
+    )
+    env.globals.update(
+        fmt=fmt,
+        plain=plain,
+        json=to_json,
+        mention=mention,
+        clip=clip,
+        quote=quote,
+        lang=lang,
+        mentions=lambda user_ids: mentions(user_ids, lang),
+        **JINJA_GLOBALS,
+    )
     env.filters.update(plain=plain, json=to_json, mention=mention, clip=clip)
     return env
 

@@ -39,7 +39,6 @@ from .middleware import answer_failure, describe_request, remember_organisations
 from .services import Services, StoreHealth
 from .web import INSTALL_PATH, REDIRECT_PATH, asgi_app
 
-
 REDIS_CONNECTIONS = 256
 REDIS_POOL_WAIT_SECONDS = 2.0
 
@@ -90,9 +89,13 @@ def create_app(settings: Settings) -> SlackAsk:
     # that same Redis step, and is carried out by whichever instance reads it.
     # Signatures are checked at the edge (edge.py), before the body is even read; Bolt's own check
     # would only repeat it, and log the whole body of a request that fails.
-    bolt = AsyncApp(client=clients.app_client, signing_secret=settings.signing_secret or None,
-                    process_before_response=True, request_verification_enabled=False,
-                    **_oauth(settings, installations, redis))
+    bolt = AsyncApp(
+        client=clients.app_client,
+        signing_secret=settings.signing_secret or None,
+        process_before_response=True,
+        request_verification_enabled=False,
+        **_oauth(settings, installations, redis),
+    )
     bolt.middleware(describe_request)
     if installations is not None:
         bolt.middleware(remember_organisations(installations))
@@ -126,14 +129,19 @@ def connect_redis(settings: Settings) -> Redis | RedisCluster:
     # A restarted or failed-over server drops every pooled connection; retrying on a fresh one hides
     # that blip. The scripts are idempotent, so a repeat changes nothing; at worst a private
     # asked/helped counter counts once too often.
-    options = {"decode_responses": True, "socket_connect_timeout": 1, "socket_timeout": 2,
-               "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-               "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
+    options = {
+        "decode_responses": True,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 2,
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS, **options)
     # A burst beyond the pool waits briefly for a connection instead of failing as if Redis were down.
-    pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS,
-                                           timeout=REDIS_POOL_WAIT_SECONDS, **options)
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT_SECONDS, **options
+    )
     return Redis(connection_pool=pool)
 
 
@@ -142,7 +150,10 @@ def retention(settings: Settings) -> Retention:
 
 
 def digest_defaults(settings: Settings) -> DigestSettings:
-    return DigestSettings(channel=settings.digest_channel, day=settings.digest_day, time=settings.digest_time,
-                          tz=settings.workspace_tz, skip_empty=settings.digest_skip_empty)
-
-
+    return DigestSettings(
+        channel=settings.digest_channel,
+        day=settings.digest_day,
+        time=settings.digest_time,
+        tz=settings.workspace_tz,
+        skip_empty=settings.digest_skip_empty,
+    )

@@ -40,8 +40,15 @@ class Refused(Exception):
 
 
 class Edge:
-    def __init__(self, app, *, signing_secret: str, max_body: int, signed_paths: Iterable[str],
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        app,
+        *,
+        signing_secret: str,
+        max_body: int,
+        signed_paths: Iterable[str],
+        clock: Callable[[], float] = time.time,
+    ):
         self.app = app
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.max_body = max_body
@@ -112,13 +119,24 @@ class Edge:
 
     async def _refuse(self, scope: Scope, headers: dict[bytes, bytes], refused: Refused, send: Send) -> None:
         path = scope["path"]
-        log.warning("request refused", extra={
-            "route": ascii(path[:LOGGED_PATH_CHARS]), "status": refused.status, "reason": refused.reason,
-            "size": refused.size, "content_type": ascii(headers.get(b"content-type", b"")[:LOGGED_PATH_CHARS]),
-        })
+        log.warning(
+            "request refused",
+            extra={
+                "route": ascii(path[:LOGGED_PATH_CHARS]),
+                "status": refused.status,
+                "reason": refused.reason,
+                "size": refused.size,
+                "content_type": ascii(headers.get(b"content-type", b"")[:LOGGED_PATH_CHARS]),
+            },
+        )
         HTTP_RESPONSES.labels(path if path in self.signed_paths else "other", str(refused.status)).inc()
-        await send({"type": "http.response.start", "status": refused.status,
-                    "headers": [(b"content-length", b"0"), (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": refused.status,
+                "headers": [(b"content-length", b"0"), (b"connection", b"close")],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})
 
 

@@ -44,10 +44,16 @@ class Express:
                 await self.answers.by_reaction(payload["team_id"], payload["event_id"], payload["event"])
             else:
                 action = payload["actions"][0]
-                await self.answers.by_button(payload["team"]["id"], payload["user"]["id"], str(action.get("value", "")),
-                                             ANSWER_FOR_BUTTON[action["action_id"]])
+                await self.answers.by_button(
+                    payload["team"]["id"],
+                    payload["user"]["id"],
+                    str(action.get("value", "")),
+                    ANSWER_FOR_BUTTON[action["action_id"]],
+                )
         except Exception as error:
-            return to_starlette_response(await self.failed(error, payload, AsyncRespond(response_url=payload.get("response_url"))))
+            return to_starlette_response(
+                await self.failed(error, payload, AsyncRespond(response_url=payload.get("response_url")))
+            )
         return Response()
 
 
@@ -60,8 +66,11 @@ def _answer_payload(body: bytes, content_type: str) -> dict | None:
         elif content_type.startswith("application/x-www-form-urlencoded"):
             payload = json.loads(parse_qs(body.decode())["payload"][0])
             actions = payload.get("actions") or []
-            hot = (payload.get("type") == "block_actions" and len(actions) == 1
-                   and actions[0].get("action_id") in ANSWER_FOR_BUTTON)
+            hot = (
+                payload.get("type") == "block_actions"
+                and len(actions) == 1
+                and actions[0].get("action_id") in ANSWER_FOR_BUTTON
+            )
         else:
             return None
     except (ValueError, KeyError, AttributeError, TypeError):  # not ours to judge: Bolt answers it as it would

@@ -71,11 +71,17 @@ def remember_organisations(installations: RedisInstallationStore):
 # Checked first: aiohttp's connection errors are OSErrors too, and a person should hear which one is down.
 SLACK_DOWN = (aiohttp.ClientError,)
 DEPENDENCY_DOWN = (*SLACK_DOWN, RedisError, OSError, asyncio.TimeoutError)
-FIRST_FIELD = {CallbackId.ASK_SUBMIT: BlockId.ASK, CallbackId.THANKS_SUBMIT: BlockId.NOTE}  # where a modal shows a whole-form error
-UNAVAILABLE = N_("slack-ask couldn't save that just now (its storage is unreachable or full), so it didn't go "
-                 "through. Nothing was lost — please try again in a minute.")
-SLACK_UNAVAILABLE = N_("slack-ask can't reach Slack right now, so that didn't go through. "
-                       "Nothing was lost — please try again in a minute.")
+FIRST_FIELD = {
+    CallbackId.ASK_SUBMIT: BlockId.ASK,
+    CallbackId.THANKS_SUBMIT: BlockId.NOTE,
+}  # where a modal shows a whole-form error
+UNAVAILABLE = N_(
+    "slack-ask couldn't save that just now (its storage is unreachable or full), so it didn't go "
+    "through. Nothing was lost — please try again in a minute."
+)
+SLACK_UNAVAILABLE = N_(
+    "slack-ask can't reach Slack right now, so that didn't go through. Nothing was lost — please try again in a minute."
+)
 # With a dependency down, the person's language is what the other one can still tell, if it answers at once.
 LANGUAGE_LOOKUP_SECONDS = 0.5
 
@@ -103,7 +109,7 @@ async def _language(people: People, body: dict) -> Language:
         return ENGLISH
     try:
         return await asyncio.wait_for(people.language_of(team_id, user_id), LANGUAGE_LOOKUP_SECONDS)
-    except (asyncio.TimeoutError, *DEPENDENCY_DOWN):
+    except (TimeoutError, *DEPENDENCY_DOWN):
         return ENGLISH
 
 
@@ -118,17 +124,26 @@ async def answer_kindly(error: Exception, body: dict, respond, people: People) -
     slack_down = isinstance(error, SLACK_DOWN)
     if not slack_down:
         REDIS_ERRORS.labels("listener").inc()
-    log.error("dependency down", exc_info=error, extra={"kind": kind, "detail": detail,
-                                                        "dependency": "slack" if slack_down else "storage"})
+    log.error(
+        "dependency down",
+        exc_info=error,
+        extra={"kind": kind, "detail": detail, "dependency": "slack" if slack_down else "storage"},
+    )
     if kind == "event_callback":
         return BoltResponse(status=503, body="")
     unavailable = (await _language(people, body)).gettext(SLACK_UNAVAILABLE if slack_down else UNAVAILABLE)
     if kind == "view_submission":  # keep the modal open, with what they typed, and say why
         field = FIRST_FIELD.get(detail, BlockId.ASK)
-        return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: unavailable}}),
-                            headers={"content-type": ["application/json"]})
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_action": "errors", "errors": {field: unavailable}}),
+            headers={"content-type": ["application/json"]},
+        )
     if kind == "block_actions" and body.get("response_url"):
         with contextlib.suppress(Exception):
             await respond(response_type="ephemeral", replace_original=False, text=unavailable)
-    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": unavailable}),
-                        headers={"content-type": ["application/json"]})
+    return BoltResponse(
+        status=200,
+        body=json.dumps({"response_type": "ephemeral", "text": unavailable}),
+        headers={"content-type": ["application/json"]},
+    )

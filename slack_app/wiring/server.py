@@ -36,7 +36,9 @@ T = TypeVar("T")
 def uvicorn_server(asgi: ASGIApp, host: str, port: int) -> uvicorn.Server:
     """The one server configuration `serve`, the tests and the tools all run."""
     return uvicorn.Server(
-        uvicorn.Config(asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10)
+        uvicorn.Config(
+            asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10
+        )
     )
 
 
@@ -89,7 +91,9 @@ def raise_open_files_limit(wanted: int) -> None:
 
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft != resource.RLIM_INFINITY and soft < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+            resource.setrlimit(
+                resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
+            )
 
 
 # Requests and effects free what they make by reference counting: in a 30-s burst of 24,000 accepts each
@@ -174,11 +178,16 @@ def digest(settings: Settings, *, post: bool, week: str | None, team: str | None
         this_week = services.digests.current_week(chosen, time.time())
         if post:
             posted = await services.digests.post(team_id, this_week)
-            print(f"Posted the {this_week} digest to {chosen.channel}." if posted else
-                  f"Not posted: the {this_week} digest went out already, or no digest channel is set.")
+            print(
+                f"Posted the {this_week} digest to {chosen.channel}."
+                if posted
+                else f"Not posted: the {this_week} digest went out already, or no digest channel is set."
+            )
             return 0 if posted else 1
         message = await services.digests.message(team_id, week or this_week)
-        print(readable(message) if message else "(an empty week, and DIGEST_SKIP_EMPTY is set: nothing would be posted)")
+        print(
+            readable(message) if message else "(an empty week, and DIGEST_SKIP_EMPTY is set: nothing would be posted)"
+        )
         if as_json and message:
             print(json.dumps(message, indent=2, ensure_ascii=False))
         return 0
@@ -202,13 +211,18 @@ def erase_user(settings: Settings, *, team: str, user: str) -> int:
     async def run(services: Services) -> int:
         async with services.clients.sharing_connections():
             erasure = await services.personal.erase(team, user)
-            print(f"Erased what {user} wrote in {team}: the line and scope of {erasure.asks} ask(s), "
-                  f"{len(erasure.offer_lines)} line(s) on their offers and {erasure.notes} thank-you note(s).")
+            print(
+                f"Erased what {user} wrote in {team}: the line and scope of {erasure.asks} ask(s), "
+                f"{len(erasure.offer_lines)} line(s) on their offers and {erasure.notes} thank-you note(s)."
+            )
             try:
                 await services.personal.show_erased(team, user)
             except (SlackApiError, aiohttp.ClientError, NotInstalled) as error:
-                print(f"slack-ask: erased in storage, but Slack's messages could not all be redrawn ({error!r}); "
-                      "they show the placeholder once their ask next changes.", file=sys.stderr)
+                print(
+                    f"slack-ask: erased in storage, but Slack's messages could not all be redrawn ({error!r}); "
+                    "they show the placeholder once their ask next changes.",
+                    file=sys.stderr,
+                )
         return 0
 
     return with_services(settings, run)
@@ -219,8 +233,10 @@ def rotate_key(settings: Settings) -> int:
 
     async def run(services: Services) -> int:
         resealed = await services.installations.reseal_all()
-        print(f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "
-              "older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY.")
+        print(
+            f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "
+            "older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY."
+        )
         return 0
 
     return with_services(settings, run)
@@ -244,8 +260,11 @@ def stats(settings: Settings, *, team: str | None, weeks: int, as_json: bool, ch
 
 
 def insights_table(view) -> str:
-    lines = [f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week} (never about any one person;",
-             f"a figure about fewer than {MIN_GROUP} people or asks shows as \"{FEWER}\").", ""]
+    lines = [
+        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week} (never about any one person;",
+        f'a figure about fewer than {MIN_GROUP} people or asks shows as "{FEWER}").',
+        "",
+    ]
     lines += [week_line(week) for week in view.weeks]
     return "\n".join([*lines, "", "All these weeks: " + week_line(view.total).split(": ", 1)[1]])
 
@@ -256,7 +275,9 @@ def readable(message: dict) -> str:
     for block in message.get("blocks", []):
         if isinstance(block.get("text"), dict):
             lines.append(block["text"]["text"])
-        lines += [element["text"] for element in block.get("elements", []) if isinstance(element, dict) and "text" in element]
+        lines += [
+            element["text"] for element in block.get("elements", []) if isinstance(element, dict) and "text" in element
+        ]
         lines += [field["text"] for field in block.get("fields", [])]
         if block.get("type") == "divider":
             lines.append("—" * 20)
@@ -270,8 +291,9 @@ class ThreadedServer:
         self.app = app
         self._server = uvicorn_server(app.asgi, host, port)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._server.serve(),),
-                                        name="slack-ask-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_until_complete, args=(self._server.serve(),), name="slack-ask-server", daemon=True
+        )
         self.host = host
         self.port = port
 

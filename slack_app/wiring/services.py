@@ -79,7 +79,7 @@ class StoreHealth:
     async def _ping(self) -> bool:
         try:
             await asyncio.wait_for(self.store.ping(), PING_TIMEOUT_SECONDS)
-        except (RedisError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, RedisError, OSError):
             REDIS_ERRORS.labels("ping").inc()
             return False
         self._fresh_until = time.monotonic() + HEALTH_FRESH_SECONDS
@@ -130,19 +130,31 @@ class Services:
         """The language `user_id` reads slack-ask in; English if it can't be found out quickly."""
         try:
             return await asyncio.wait_for(self.people.language_of(team_id, user_id), LANGUAGE_LOOKUP_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return ENGLISH
 
-    def open_modal(self, team_id: str, user_id: str, trigger_id: str,
-                   build: Callable[[Language], dict | Awaitable[dict]], respond: AsyncRespond | None = None) -> None:
+    def open_modal(
+        self,
+        team_id: str,
+        user_id: str,
+        trigger_id: str,
+        build: Callable[[Language], dict | Awaitable[dict]],
+        respond: AsyncRespond | None = None,
+    ) -> None:
         """Opens the modal `build` makes in the language of `user_id`, off the ack path; Slack's trigger_id
         is good for 3 seconds, so this comes first.
 
         `build` may return a view still in the making (an AskForms coroutine, whose lookups keep inside that time)."""
         self.background.spawn_now(self._open_modal(team_id, user_id, trigger_id, build, respond), "views.open")
 
-    async def _open_modal(self, team_id: str, user_id: str, trigger_id: str,
-                          build: Callable[[Language], dict | Awaitable[dict]], respond: AsyncRespond | None) -> None:
+    async def _open_modal(
+        self,
+        team_id: str,
+        user_id: str,
+        trigger_id: str,
+        build: Callable[[Language], dict | Awaitable[dict]],
+        respond: AsyncRespond | None,
+    ) -> None:
         lang = await self.language_of(team_id, user_id)
         try:
             view = build(lang)
@@ -153,8 +165,11 @@ class Services:
         except SlackApiError as error:
             log.warning("views.open failed", extra={"error": error.response.get("error")})
             if respond:
-                await respond(response_type="ephemeral", replace_original=False,
-                              text=lang.gettext("Slack didn't let the form open in time. Try again and it should appear."))
+                await respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text=lang.gettext("Slack didn't let the form open in time. Try again and it should appear."),
+                )
 
     def reply(self, respond: AsyncRespond, **message) -> None:
         """Answers through the response URL after the ack, which must not wait on that HTTP call."""

@@ -20,7 +20,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..observability import EFFECTS_OLDEST_SECONDS, EFFECTS_PENDING, HTTP_RESPONSES, REDIS_ERRORS, REQUEST_SECONDS, metrics_text
+from ..observability import (
+    EFFECTS_OLDEST_SECONDS,
+    EFFECTS_PENDING,
+    HTTP_RESPONSES,
+    REDIS_ERRORS,
+    REQUEST_SECONDS,
+    metrics_text,
+)
 from .edge import Edge
 from .express import Express
 from .services import Services
@@ -38,8 +45,12 @@ EVENTS_PATH = "/slack/events"
 def asgi_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis) -> Edge:
     """The routes, behind the edge that refuses what cannot be Slack's before reading it."""
     settings = services.settings
-    return Edge(routes_app(bolt, express, services, redis), signing_secret=settings.signing_secret,
-                max_body=settings.max_body_bytes, signed_paths=[EVENTS_PATH])
+    return Edge(
+        routes_app(bolt, express, services, redis),
+        signing_secret=settings.signing_secret,
+        max_body=settings.max_body_bytes,
+        signed_paths=[EVENTS_PATH],
+    )
 
 
 def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis) -> Starlette:
@@ -54,14 +65,17 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         started = time.perf_counter()
         info = {"kind": "unverified", "detail": "", "team": None}
         try:
-            response = (await express.answer(await request.body(), request.headers.get("content-type", ""), info)
-                        or await slack.handle(request, {"request_info": info}))
+            response = await express.answer(
+                await request.body(), request.headers.get("content-type", ""), info
+            ) or await slack.handle(request, {"request_info": info})
         except ValueError:  # a body that isn't the JSON or form it claims to be, before any listener ran
             response = Response(status_code=400)
         seconds = time.perf_counter() - started
         REQUEST_SECONDS.labels(info["kind"]).observe(seconds)
         HTTP_RESPONSES.labels(EVENTS_PATH, str(response.status_code)).inc()
-        log.info("slack request", extra={**info, "status": response.status_code, "latency_ms": round(seconds * 1000, 2)})
+        log.info(
+            "slack request", extra={**info, "status": response.status_code, "latency_ms": round(seconds * 1000, 2)}
+        )
         return response
 
     async def healthz(request: Request) -> Response:
@@ -94,6 +108,7 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         async with contextlib.AsyncExitStack() as running:
             await running.enter_async_context(services.clients.sharing_connections())
             running.push_async_callback(services.background.drain, SHUTDOWN_GRACE_SECONDS)
+
             def requests() -> float:
                 return latest_request
 
@@ -126,6 +141,7 @@ async def metrics_listener(port: int, scraped: Callable[[], Awaitable[bytes]]):
     """/metrics alone on METRICS_PORT (every interface, for Prometheus to scrape), while the block lasts.
 
     A GET-only aiohttp app: it never reads a request body, so it needs no edge of its own."""
+
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(body=await scraped(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -24,8 +24,10 @@ async def run_worker(services: Services, *, requests: Callable[[], float] | None
     """Carries out owed effects and runs timed work for as long as the block lasts, then lets the
     current batch finish. `requests`: when this process last took a request (event loop time), for
     a process that serves them to put its acks before effects."""
-    async with run_effects(services, requests=requests), _running(
-            lambda stop: _run_jobs(services, stop), lambda stop: _post_digests(services, stop)):
+    async with (
+        run_effects(services, requests=requests),
+        _running(lambda stop: _run_jobs(services, stop), lambda stop: _post_digests(services, stop)),
+    ):
         yield
 
 

@@ -15,5 +15,7 @@ _INCLUDE = "--! include "
 @cache
 def source(name: str) -> str:
     text = files(__package__).joinpath(f"{name}.lua").read_text(encoding="utf-8")
-    return "".join(source(line[len(_INCLUDE):].strip()) + "\n" if line.startswith(_INCLUDE) else line
-                   for line in text.splitlines(keepends=True))
+    return "".join(
+        source(line[len(_INCLUDE) :].strip()) + "\n" if line.startswith(_INCLUDE) else line
+        for line in text.splitlines(keepends=True)
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -49,7 +49,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if snapshot.outcome in REFUSALS:
             lang = await services.language_of(team_id, user)
-            services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS[snapshot.outcome]))
+            services.reply(
+                respond,
+                response_type="ephemeral",
+                replace_original=False,
+                text=lang.gettext(REFUSALS[snapshot.outcome]),
+            )
             return
         if body["actions"][0].get("block_id") == BlockId.CHECK_IN and snapshot.outcome in CHECK_IN_REPLIES:
             lang = await services.language_of(team_id, user)
@@ -77,12 +82,17 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         lang = await services.language_of(team_id, user)
         if ask is None or ask.asker != user:
-            services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_allowed"]))
+            services.reply(
+                respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_allowed"])
+            )
             return
         if await store.snooze_check_in(team_id, ask_id):
-            await lifecycle.snoozed(ask, datetime.now(timezone.utc))
-        services.reply(respond, replace_original=True,
-                       text=lang.gettext("Got it — still going. I'll check in once more tomorrow, and that's it."))
+            await lifecycle.snoozed(ask, datetime.now(UTC))
+        services.reply(
+            respond,
+            replace_original=True,
+            text=lang.gettext("Got it — still going. I'll check in once more tomorrow, and that's it."),
+        )
 
     @app.action(ActionId.THANKS_OPEN)
     async def open_thanks(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -92,12 +102,18 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if ask is None or ask.asker != user:
             lang = await services.language_of(team_id, user)
-            services.reply(respond, response_type="ephemeral", replace_original=False,
-                           text=lang.gettext("Only the asker can send this thank-you."))
+            services.reply(
+                respond,
+                response_type="ephemeral",
+                replace_original=False,
+                text=lang.gettext("Only the asker can send this thank-you."),
+            )
             return
         container = body.get("container", {})
         channel, ts = container.get("channel_id", ""), container.get("message_ts", "")
-        services.open_modal(team_id, user, body["trigger_id"], lambda lang: thanks_modal(lang, ask, helper, channel, ts), respond)
+        services.open_modal(
+            team_id, user, body["trigger_id"], lambda lang: thanks_modal(lang, ask, helper, channel, ts), respond
+        )
 
     @app.action(ActionId.ASK_AGAIN)
     async def ask_again(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -115,7 +131,9 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if ask is None or user not in ask.teammates:
             lang = await services.language_of(team_id, user)
-            services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_teammate"]))
+            services.reply(
+                respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_teammate"])
+            )
             return
         services.open_modal(team_id, user, body["trigger_id"], lambda lang: offer_modal(lang, ask, kind), respond)
 
@@ -141,22 +159,36 @@ def register(app: AsyncApp, services: Services) -> None:
             lang = snapshot.ask.language_of(user)
             try:
                 refusal, person = await asyncio.wait_for(
-                    services.availabilities.suggestion_refusal(snapshot.ask, offer, lang), LOOKUP_TIMEOUT_SECONDS)
-            except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
+                    services.availabilities.suggestion_refusal(snapshot.ask, offer, lang), LOOKUP_TIMEOUT_SECONDS
+                )
+            except (TimeoutError, SlackApiError, RedisError, OSError):
                 log.warning("could not look up a suggested teammate", exc_info=True)
                 await ack()
-                services.reply(respond, response_type="ephemeral", replace_original=False,
-                               text=lang.gettext("Couldn't check that teammate just now — press the button again."))
+                services.reply(
+                    respond,
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text=lang.gettext("Couldn't check that teammate just now — press the button again."),
+                )
                 return
-            refusals = (refusal, already_asked(person.name or offer.suggested, lang), ask_full(lang),
-                        language_code(person.locale))
+            refusals = (
+                refusal,
+                already_asked(person.name or offer.suggested, lang),
+                ask_full(lang),
+                language_code(person.locale),
+            )
         snapshot = await store.settle_offer(team_id, ask_id, user, verb, helper, *refusals)
         if snapshot.outcome == "suggestion_sent":
-            await store.note_asked(team_id, ask_id, offer.suggested, datetime.now(timezone.utc).timestamp())
+            await store.note_asked(team_id, ask_id, offer.suggested, datetime.now(UTC).timestamp())
         await ack()
         if snapshot.outcome == "not_asker":
             lang = await services.language_of(team_id, user)
-            services.reply(respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_asker_offer"]))
+            services.reply(
+                respond,
+                response_type="ephemeral",
+                replace_original=False,
+                text=lang.gettext(REFUSALS["not_asker_offer"]),
+            )
 
     @app.action(ActionId.OFFER_ACCEPT)
     async def accept_offer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -179,8 +211,11 @@ def register(app: AsyncApp, services: Services) -> None:
     async def availability_mode(ack: AsyncAck, body: dict) -> None:
         chosen = selected(body, "selected_option") or ""
         mode, _, limit = chosen.partition(":")
-        setting = availability.Availability() if chosen == "open" else (
-            availability.weekly(int(limit)) if mode == "weekly" and limit.isdigit() else None)
+        setting = (
+            availability.Availability()
+            if chosen == "open"
+            else (availability.weekly(int(limit)) if mode == "weekly" and limit.isdigit() else None)
+        )
         await save_availability(ack, body, setting)
 
     @app.action(ActionId.AVAILABILITY_BREAK)
@@ -191,14 +226,16 @@ def register(app: AsyncApp, services: Services) -> None:
         except ValueError:
             day = None
         person = await services.people.get(team_id, user)
-        today = availability.local_today(datetime.now(timezone.utc), person.tz)
+        today = availability.local_today(datetime.now(UTC), person.tz)
         await save_availability(ack, body, availability.break_until(day, today) if day else None)
 
     @app.action(ActionId.HOME_NEW_ASK)
     async def new_ask_from_home(ack: AsyncAck, body: dict) -> None:
         await ack()
         team_id, user = body["team"]["id"], body["user"]["id"]
-        services.open_modal(team_id, user, body["trigger_id"], lambda lang: services.ask_forms.blank(team_id, user, lang))
+        services.open_modal(
+            team_id, user, body["trigger_id"], lambda lang: services.ask_forms.blank(team_id, user, lang)
+        )
 
     @app.action(ActionId.HOME_EXPORT_DATA)
     async def export_data(ack: AsyncAck, body: dict) -> None:

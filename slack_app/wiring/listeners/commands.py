@@ -25,5 +25,10 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         team_id, user, trigger_id = body["team_id"], body.get("user_id", ""), body["trigger_id"]
         channel = body.get("channel_id", "")
-        services.open_modal(team_id, user, trigger_id,
-                            lambda lang: services.ask_forms.from_command(team_id, user, text, channel, lang), respond)
+        services.open_modal(
+            team_id,
+            user,
+            trigger_id,
+            lambda lang: services.ask_forms.from_command(team_id, user, text, channel, lang),
+            respond,
+        )

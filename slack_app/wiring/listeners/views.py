@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -33,27 +33,39 @@ def register(app: AsyncApp, services: Services) -> None:
             people = await asyncio.wait_for(
                 services.people.get_many(team_id, [asker, *draft.teammates]), LOOKUP_TIMEOUT_SECONDS
             )
-        except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, SlackApiError, RedisError, OSError):
             log.warning("could not look up teammates", exc_info=True)
             lang = await _cached_language(services, team_id, asker)
-            await ack(response_action="errors", errors={BlockId.TEAMMATES: lang.gettext("Couldn't check these teammates just now — press Send again.")})
+            await ack(
+                response_action="errors",
+                errors={BlockId.TEAMMATES: lang.gettext("Couldn't check these teammates just now — press Send again.")},
+            )
             return
         lang = language_of(people[asker].locale)
-        errors = validate(draft, asker, people, today=local_today(datetime.now(timezone.utc), people[asker].tz), lang=lang)
+        errors = validate(draft, asker, people, today=local_today(datetime.now(UTC), people[asker].tz), lang=lang)
         if not errors:
-            unavailable = await services.availabilities.unavailable(team_id, {uid: people[uid] for uid in draft.teammates}, lang)
+            unavailable = await services.availabilities.unavailable(
+                team_id, {uid: people[uid] for uid in draft.teammates}, lang
+            )
             if unavailable:
                 errors[BlockId.TEAMMATES] = " ".join(unavailable.values())
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         suggestion = coach_ask(draft, lang)
-        if suggestion and await _first_time_coached(services, team_id, view, draft.text, draft.scope, draft.estimate_minutes):
+        if suggestion and await _first_time_coached(
+            services, team_id, view, draft.text, draft.scope, draft.estimate_minutes
+        ):
             await ack(response_action="errors", errors=suggestion)
             return
         ask = _ask_from(draft, team_id, asker, people)
         if not await services.send_ask(ask):
-            await ack(response_action="errors", errors={BlockId.ASK: lang.gettext("Couldn't save your ask just now, so nothing was sent. Press Send again.")})
+            await ack(
+                response_action="errors",
+                errors={
+                    BlockId.ASK: lang.gettext("Couldn't save your ask just now, so nothing was sent. Press Send again.")
+                },
+            )
             return
         await ack()
 
@@ -69,24 +81,38 @@ def register(app: AsyncApp, services: Services) -> None:
         ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
         draft = parse_offer(view.get("state", {}).get("values", {}))
         try:
-            people = await asyncio.wait_for(services.people.get_many(team_id, [helper, *filter(None, [draft.suggested])]),
-                                            LOOKUP_TIMEOUT_SECONDS)
-        except (SlackApiError, RedisError, OSError, asyncio.TimeoutError):
+            people = await asyncio.wait_for(
+                services.people.get_many(team_id, [helper, *filter(None, [draft.suggested])]), LOOKUP_TIMEOUT_SECONDS
+            )
+        except (TimeoutError, SlackApiError, RedisError, OSError):
             log.warning("could not look up people for an offer", exc_info=True)
             lang = await _cached_language(services, team_id, helper)
-            await ack(response_action="errors", errors={first_field: lang.gettext("Couldn't check this just now — press the button again.")})
+            await ack(
+                response_action="errors",
+                errors={first_field: lang.gettext("Couldn't check this just now — press the button again.")},
+            )
             return
         lang = language_of(people[helper].locale)
         if ask is None or helper not in ask.teammates:
-            await ack(response_action="errors", errors={first_field: lang.gettext("This ask wasn't sent to you, so there's nothing to offer on it.")})
+            await ack(
+                response_action="errors",
+                errors={first_field: lang.gettext("This ask wasn't sent to you, so there's nothing to offer on it.")},
+            )
             return
         offer, errors = _offer_from(kind, draft, ask, helper, people, lang)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         snapshot = await services.store.offer(team_id, ask.id, offer)
-        if snapshot.outcome == "unchanged" and helper in snapshot.offers and snapshot.answers.get(helper) is not Answer.ACCEPT:
-            await ack(response_action="errors", errors={first_field: lang.gettext("You've already made an offer on this one — they'll answer it.")})
+        if (
+            snapshot.outcome == "unchanged"
+            and helper in snapshot.offers
+            and snapshot.answers.get(helper) is not Answer.ACCEPT
+        ):
+            await ack(
+                response_action="errors",
+                errors={first_field: lang.gettext("You've already made an offer on this one — they'll answer it.")},
+            )
             return
         await ack()  # the offer owes its messages in the step that records it
 
@@ -107,17 +133,39 @@ def register(app: AsyncApp, services: Services) -> None:
         ask = await services.store.load_ask(team_id, str(about.get("ask", "")))
         helper = str(about.get("helper", ""))
         if ask is None or ask.asker != asker or helper not in ask.helpers:
-            await ack(response_action="errors", errors={BlockId.NOTE: lang.gettext("This thank-you doesn't match an ask of yours that someone helped with.")})
+            await ack(
+                response_action="errors",
+                errors={
+                    BlockId.NOTE: lang.gettext("This thank-you doesn't match an ask of yours that someone helped with.")
+                },
+            )
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # Owed before it is filed: a thank-you filed is one delivered. A second one for the same
         # helper is owed under the same id, so it is never delivered.
-        delivery = {"kind": "thanks", "helper": helper, "note": note, "channel": about.get("channel", ""), "ts": about.get("ts", "")}
+        delivery = {
+            "kind": "thanks",
+            "helper": helper,
+            "note": note,
+            "channel": about.get("channel", ""),
+            "ts": about.get("ts", ""),
+        }
         await services.store.owe(team_id, ask.id, posts={f"thanks:{helper}": delivery})
-        kudos = {"ask_id": ask.id, "ask": ask.text, "asker": asker, "helper": helper, "note": note, "shared": shared,
-                 "estimate_minutes": ask.estimate_minutes, "at": now.timestamp()}
+        kudos = {
+            "ask_id": ask.id,
+            "ask": ask.text,
+            "asker": asker,
+            "helper": helper,
+            "note": note,
+            "shared": shared,
+            "estimate_minutes": ask.estimate_minutes,
+            "at": now.timestamp(),
+        }
         if not await services.lifecycle.thanked(team_id, kudos, ask):
-            await ack(response_action="errors", errors={BlockId.NOTE: lang.gettext("You've already thanked them for this one — it was delivered.")})
+            await ack(
+                response_action="errors",
+                errors={BlockId.NOTE: lang.gettext("You've already thanked them for this one — it was delivered.")},
+            )
             return
         await ack()
 
@@ -145,17 +193,22 @@ async def _first_time_coached(services: Services, team_id: str, view: dict, *coa
         return False
 
 
-
-def _offer_from(kind: Kind, draft: OfferDraft, ask: Ask, helper: str, people: dict[str, Person],
-                lang: Language) -> tuple[Offer | None, dict[str, str]]:
+def _offer_from(
+    kind: Kind, draft: OfferDraft, ask: Ask, helper: str, people: dict[str, Person], lang: Language
+) -> tuple[Offer | None, dict[str, str]]:
     """The offer the modal describes, or the errors to show on its fields, in the helper's language."""
     if kind is Kind.LATER:
         now = datetime.now(zone(people[helper].tz))
         errors = offers.later_errors(draft.day, draft.at, now.date(), now.time(), lang)
         if errors:
             return None, errors
-        return Offer(helper, kind, by=draft.day, at=draft.at.strftime("%H:%M") if draft.at else "",
-                     after_needed_by=offers.is_after_needed_by(ask, draft.day)), {}
+        return Offer(
+            helper,
+            kind,
+            by=draft.day,
+            at=draft.at.strftime("%H:%M") if draft.at else "",
+            after_needed_by=offers.is_after_needed_by(ask, draft.day),
+        ), {}
     if kind is Kind.SMALLER:
         errors = offers.smaller_errors(ask, draft.minutes, draft.note, lang)
         return (None, errors) if errors else (Offer(helper, kind, minutes=draft.minutes, note=draft.note), {})
