@@ -187,8 +187,9 @@ class PersonalData:
 
     async def deactivated(self, team_id: str, user_id: str) -> list[tuple[Snapshot, str]]:
         """Their open asks end gently (cancelled: cards say no longer needed, nobody is blamed); asks
-        still waiting for their answer take it as a pass, which nobody is told about. Returns each
-        change with who made it, for the messages to follow."""
+        still waiting for their answer take it as a pass, which nobody is told about; live asks they
+        took and had not finished are open again (their asker is told they stepped back), each with its
+        timer set again. Returns each change with who made it, for the messages to follow."""
         await self.store.forget_person(team_id, user_id)
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         changes = []
@@ -202,6 +203,11 @@ class PersonalData:
         for ask, answer in zip(waiting, answers, strict=False):
             if ask.status.is_live and answer is None:
                 changes.append((await self.store.answer(team_id, ask.id, user_id, "decline"), user_id))
+            elif ask.status.is_live and answer is Answer.ACCEPT:
+                snapshot = await self.store.answer(team_id, ask.id, user_id, "withdraw_accept")
+                if snapshot.ask is not None and snapshot.ask.status.is_live:
+                    await self.lifecycle.reopened(snapshot.ask)
+                changes.append((snapshot, user_id))
         return changes
 
 

@@ -51,6 +51,8 @@ def _marker(event_type: str, ask: Ask, user: str, post_id: str = "") -> dict:
 def card_state(ask: Ask, answer: Answer | None, offer: Offer | None = None, *, offered_late: bool = False) -> str:
     if ask.status is Status.DONE and answer is Answer.ACCEPT:
         return "done"
+    if ask.status is Status.CLOSED_QUIETLY and answer is Answer.ACCEPT:
+        return "closed_quietly"
     if not ask.status.is_live:
         return "closed"
     if answer is Answer.ACCEPT:

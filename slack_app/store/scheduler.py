@@ -104,6 +104,23 @@ class Scheduler:
         # After the jobs are stored, never before: see due_index.py for why that order is what's safe.
         await self.index.lower(team_id, min(job.due for job in jobs))
 
+    async def schedule_unless_scheduled(self, job: Job) -> bool:
+        """Adds the job unless one with its id is already waiting (which keeps its due time); True if added."""
+        stored = replace(job, token=secrets.token_hex(8))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(data_key(job.team_id), job.id, json.dumps(asdict(stored)))
+            pipe.zadd(due_key(job.team_id), {job.id: job.due}, nx=True)
+            added, _ = await pipe.execute()
+        if added:
+            await self.index.lower(job.team_id, job.due)
+        return bool(added)
+
+    async def scheduled(self, team_id: str, job_ids: list[str]) -> list[bool]:
+        """Whether each of these jobs is waiting (or running), in one call."""
+        if not job_ids:
+            return []
+        return [bool(found) for found in await self.redis.hmget(data_key(team_id), job_ids)]
+
     async def cancel(self, team_id: str, *job_ids: str) -> bool:
         """False if there was no such job (already run, or never scheduled)."""
         async with self.redis.pipeline(transaction=True) as pipe:

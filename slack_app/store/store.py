@@ -123,6 +123,12 @@ def asked_by_key(team_id: str, user_id: str) -> str:
     return f"{{{team_id}}}:asked_by:{user_id}"
 
 
+def asks_sent_key(team_id: str) -> str:
+    """Sorted set: every ask a workspace keeps → when it was sent. How the backstop pass finds an ask
+    no timer owns, without a walk over the keyspace."""
+    return f"{{{team_id}}}:asks_sent"
+
+
 def asked_of_key(team_id: str, user_id: str) -> str:
     """Sorted set: the asks sent to a person, by when."""
     return f"{{{team_id}}}:asked_of:{user_id}"
@@ -283,6 +289,7 @@ class Store:
             await self.redis.xadd(*_wake_entry(team, ask.id))
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
             pipe.zadd(asked_by_key(team, ask.asker), {ask.id: ask.created_at})
+            pipe.zadd(asks_sent_key(team), {ask.id: ask.created_at})
             for teammate in ask.teammates:
                 pipe.zadd(asked_of_key(team, teammate), {ask.id: ask.created_at})
             await pipe.execute()
@@ -298,10 +305,12 @@ class Store:
                 pipe.hgetall(key)
             fields, answers, cards, _offers = await pipe.execute()  # the offers go with the ask's keys
         if not fields:
+            await self.redis.zrem(asks_sent_key(team_id), ask_id)  # a crash part-way may have left it
             return False
         ask = _ask_from_fields(fields)
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
             pipe.zrem(asked_by_key(team_id, ask.asker), ask_id)
+            pipe.zrem(asks_sent_key(team_id), ask_id)
             for teammate in set(ask.teammates) | set(answers):
                 pipe.zrem(asked_of_key(team_id, teammate), ask_id)
             for channel, ts in _cards_from_fields(cards).values():
@@ -317,6 +326,7 @@ class Store:
         await self.forget_ask(ask.team_id, ask.id)
         async with self.redis.pipeline(transaction=True) as pipe:  # in case the ask hash itself never made it
             pipe.zrem(asked_by_key(ask.team_id, ask.asker), ask.id)
+            pipe.zrem(asks_sent_key(ask.team_id), ask.id)
             for teammate in ask.teammates:
                 pipe.zrem(asked_of_key(ask.team_id, teammate), ask.id)
             await pipe.execute()
@@ -332,6 +342,20 @@ class Store:
             for fields in found:
                 if fields:
                     yield _ask_from_fields(fields)
+
+    async def asks_sent_before(self, team_id: str, before: float, skip: int, limit: int) -> list[str]:
+        """Up to `limit` of the workspace's asks sent before `before` (epoch seconds), oldest first,
+        after the first `skip`."""
+        return await self.redis.zrangebyscore(asks_sent_key(team_id), "-inf", f"({before}", start=skip, num=limit)
+
+    async def index_asks_sent(self, asks: list[Ask]) -> None:
+        """Puts asks sent before the workspace's index existed in it."""
+        for start in range(0, len(asks), SCAN_BATCH):
+            batch = asks[start : start + SCAN_BATCH]
+            await self.redis.zadd(asks_sent_key(batch[0].team_id), {ask.id: ask.created_at for ask in batch})
+
+    async def workspace_setting(self, team_id: str, name: str) -> str | None:
+        return await self.redis.hget(workspace_settings_key(team_id), name)
 
     async def _matching(self, pattern: str) -> AsyncIterator[list[str]]:
         """The keys matching `pattern`, SCAN_BATCH at a time: one call per batch, not one per key."""
@@ -633,7 +657,8 @@ class Store:
             return dict(zip(spans, await pipe.execute(), strict=False))
 
     async def close(self, team_id: str, ask_id: str, ending: str, user: str = "") -> Snapshot:
-        """ending: cancelled (asker only), done (asker or a helper), expired (only while open).
+        """ending: cancelled (asker only), done (asker or a helper), expired (only while open),
+        closed_quietly (only while taken).
 
         Outcomes: the ending itself, unchanged, not_asker, not_allowed, missing.
         """
@@ -677,10 +702,14 @@ class Store:
         if result.get("wake"):  # only on a Cluster: the script could not reach the stream's slot
             await self.redis.xadd(*_wake_entry(team_id, ask_id))
 
-    async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict], counting: str = "") -> int:
+    async def owe(
+        self, team_id: str, ask_id: str, *, posts: dict[str, dict], counting: str = "", stamp: dict | None = None
+    ) -> int:
         """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
-        ask's `counting` field, incremented in the same step). Returns the counted value (0 without one)."""
-        raw = await self._change(self._owe, team_id, ask_id, [json.dumps({"posts": posts, "count": counting})])
+        ask's `counting` field, incremented in the same step; `stamp`: fields of the ask set in that step
+        too). Returns the counted value (0 without one)."""
+        wanted = {"posts": posts, "count": counting, "stamp": stamp or {}}
+        raw = await self._change(self._owe, team_id, ask_id, [json.dumps(wanted)])
         result = json.loads(raw)
         await self._wake(team_id, ask_id, result)
         return int(result["count"])
@@ -989,6 +1018,7 @@ def _ask_from_fields(fields: dict[str, str]) -> Ask:
         asker_tz=fields.get("asker_tz", "UTC"),
         check_in_snoozed=fields.get("check_in_snoozed") == "1",
         check_ins_sent=int(fields.get("check_ins_sent", 0)),
+        checked_in_at=float(fields.get("checked_in_at", 0)),
         reopened_at=float(fields.get("reopened_at", 0)),
         summary_channel=fields.get("summary_channel", ""),
         summary_ts=fields.get("summary_ts", ""),

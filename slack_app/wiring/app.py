@@ -146,7 +146,11 @@ def connect_redis(settings: Settings) -> Redis | RedisCluster:
 
 
 def retention(settings: Settings) -> Retention:
-    return Retention(ended_asks=timedelta(days=settings.retention_days), kudos=timedelta(weeks=settings.kudos_weeks))
+    return Retention(
+        ended_asks=timedelta(days=settings.retention_days),
+        kudos=timedelta(weeks=settings.kudos_weeks),
+        quiet_close=timedelta(days=settings.quiet_close_days),
+    )
 
 
 def digest_defaults(settings: Settings) -> DigestSettings:

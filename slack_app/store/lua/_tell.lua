@@ -1,8 +1,9 @@
 -- Included after _owe: what each outcome of an answer, an ending or an offer owes, the one place that
 -- decides which messages a change touches. Expects locals ask, answers, cards and offers (keys).
-local status_changes = {took_last = true, reopened = true, cancelled = true, expired = true, offer_took_last = true}
+local status_changes = {took_last = true, reopened = true, cancelled = true, expired = true, offer_took_last = true,
+                        closed_quietly = true}
 local summary_changes = {took = true, took_last = true, withdrew = true, reopened = true, cancelled = true,
-                         expired = true, done = true, offered = true, offer_took = true, offer_took_last = true,
+                         expired = true, closed_quietly = true, done = true, offered = true, offer_took = true, offer_took_last = true,
                          offer_declined = true, offer_lapsed = true, suggestion_sent = true, suggestion_refused = true}
 -- Outcomes that find the ask already covered: the answerer's card thanks them for offering.
 local late = {already_covered = true, offer_lapsed = true}
