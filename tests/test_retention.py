@@ -184,6 +184,7 @@ OWNED = {
     "{T0TEAM}:card:*": "the ask's timer (card index entries go with the ask)",
     "{T0TEAM}:asked_by:*": "the ask's timer (its id; the set goes when empty)",
     "{T0TEAM}:asked_of:*": "the ask's timer (its id; the set goes when empty)",
+    "{T0TEAM}:asks_sent": "the ask's timer (its id; the backstop pass's index, gone when empty)",
     "{T0TEAM}:thanked:*": "the ask's timer",
     "{T0TEAM}:kudos:*": "the week's forget_kudos timer, SLACK_ASK_KUDOS_WEEKS after the week",
     "{T0TEAM}:thanks_for:*": "the week's forget_kudos timer (and capped at 20)",
