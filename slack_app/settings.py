@@ -54,7 +54,9 @@ class Settings:
     encryption_keys: tuple[str, ...] = ()  # SLACK_ASK_ENCRYPTION_KEY: the first seals, all open
     retention_days: int = 90  # SLACK_ASK_RETENTION_DAYS: an ended ask is forgotten this long after it ended
     kudos_weeks: int = 52  # SLACK_ASK_KUDOS_WEEKS: thank-you notes are dropped this long after their week
-    quiet_close_days: int = 14  # SLACK_ASK_QUIET_CLOSE_DAYS: a taken ask never marked done closes this long after its check-ins
+    quiet_close_days: int = (
+        14  # SLACK_ASK_QUIET_CLOSE_DAYS: a taken ask never marked done closes this long after its check-ins
+    )
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
     effect_retry_seconds: float = 10.0  # EFFECT_RETRY_SECONDS: an effect's consumer silent this long is presumed dead
     slack_rate_window: float = 60.0  # SLACK_RATE_WINDOW: the minute of Slack's rate tiers; tests shorten it

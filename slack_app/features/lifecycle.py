@@ -253,10 +253,12 @@ class Lifecycle:
             return
         if ask.check_ins_sent < (2 if ask.check_in_snoozed else 1):
             check_in = {"kind": "notice", "notice": "check_in", "snoozed": ask.check_in_snoozed}
+            # Numbered within this taking: one reopened and taken again is checked in with afresh.
+            taking = f"{ask.taken_at:.0f}:" if ask.reopened_at else ""
             await self.store.owe(
                 ask.team_id,
                 ask.id,
-                posts={"check_in:#": check_in},
+                posts={f"check_in:{taking}#": check_in},
                 counting="check_ins_sent",
                 stamp={"checked_in_at": repr(now.timestamp())},
             )
@@ -279,15 +281,16 @@ class Lifecycle:
 
     async def _backstop(self, job: Job) -> None:
         """Gives a timer, due now, to every ask sent longer ago than the retention window that has none:
-        its handler then ends it or forgets it as it would have. Comes back daily. What it reads is the
-        asks older than the window, which their timers keep few."""
+        its handler then ends it or forgets it as it would have. Comes back daily while the workspace
+        keeps any ask. What it reads is the asks older than the window, which their timers keep few."""
         team_id, now = job.team_id, max(datetime.now(UTC), _utc(job.due))
         await self._index_older_asks(team_id)
         before, seen = (now - self.retention.ended_asks).timestamp(), 0
         while page := await self.store.asks_sent_before(team_id, before, seen, BACKSTOP_BATCH):
             seen += len(page)
             await self._give_timers(team_id, page, now)
-        await self.scheduler.schedule(replace(job, due=(now + BACKSTOP_EVERY).timestamp()))
+        if await self.store.keeps_asks(team_id):  # else the workspace's next ask starts it again
+            await self.scheduler.schedule(replace(job, due=(now + BACKSTOP_EVERY).timestamp()))
 
     async def _give_timers(self, team_id: str, ask_ids: list[str], now: datetime) -> None:
         timed = await self.scheduler.scheduled(team_id, [f"timer:{ask_id}" for ask_id in ask_ids])

@@ -348,6 +348,9 @@ class Store:
         after the first `skip`."""
         return await self.redis.zrangebyscore(asks_sent_key(team_id), "-inf", f"({before}", start=skip, num=limit)
 
+    async def keeps_asks(self, team_id: str) -> bool:
+        return bool(await self.redis.exists(asks_sent_key(team_id)))
+
     async def index_asks_sent(self, asks: list[Ask]) -> None:
         """Puts asks sent before the workspace's index existed in it."""
         for start in range(0, len(asks), SCAN_BATCH):
