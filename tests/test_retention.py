@@ -188,6 +188,10 @@ OWNED = {
     "{T0TEAM}:thanked:*": "the ask's timer",
     "{T0TEAM}:kudos:*": "the week's forget_kudos timer, SLACK_ASK_KUDOS_WEEKS after the week",
     "{T0TEAM}:thanks_for:*": "the week's forget_kudos timer (and capped at 20)",
+    "{T0TEAM}:notes_of:*": "the week's forget_kudos timer (the week leaves each person's index)",
+    "{T0TEAM}:thanks_dms:*": "the week's forget_kudos timer (where its thank-you DMs went)",
+    "{T0TEAM}:digest_posts": "the week's forget_kudos timer (where its digest went)",
+    "{T0TEAM}:suggested_in:*": "the ask's timer (its id; the set goes when empty)",
     "{T0TEAM:jobs}:*": "the scheduler: a job's keys go when it ran or was cancelled",
     "{slack-ask:jobs}:next": "the scheduler: a workspace's entry goes when it has no jobs",
     # Small aggregates and per-workspace state, kept while the workspace has the app installed:

@@ -133,7 +133,10 @@ def message_contexts():
                         "scope": "15 minutes, not half a day",
                     },
                 )
-        yield "thanks_delivered.json.j2", {"ask": ask, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]}
+        yield (
+            "thanks_delivered.json.j2",
+            {"ask_text": ask.text, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]},
+        )
     yield "unavailable.json.j2", {"what": hostile(100)}
     yield "ask_help.json.j2", {}
     for note in (hostile(THANKS_MAX_LENGTH), all_amp(THANKS_MAX_LENGTH)):

@@ -270,9 +270,14 @@ class Router:
         if payload["kind"] == "thanks":
             helper = payload["helper"]
             message = render(
-                "thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask, asker=ask.asker, note=payload["note"]
+                "thanks_delivered.json.j2",
+                lang=ask.language_of(helper),
+                ask_text=ask.text,
+                asker=ask.asker,
+                note=payload["note"],
             )
-            await self._post_once(ask, helper, post_id, message)
+            channel, ts = await self._post_once(ask, helper, post_id, message, redraw=True)
+            await self.store.record_thanks_dm(ask.team_id, ask.asker, ask.id, helper, channel, ts)
             if payload.get("channel") and payload.get("ts"):  # the asker's prompt now says the thanks went out
                 notice = render(
                     "asker_notice.json.j2",
@@ -298,11 +303,16 @@ class Router:
         )
         await self._post_once(ask, ask.asker, post_id, message)
 
-    async def _post_once(self, ask: Ask, user: str, post_id: str, message: dict) -> tuple[str, str]:
-        """(channel, ts) of the post, sent now or found to have gone out before."""
+    async def _post_once(
+        self, ask: Ask, user: str, post_id: str, message: dict, *, redraw: bool = False
+    ) -> tuple[str, str]:
+        """(channel, ts) of the post, sent now or found to have gone out before — then, with `redraw`,
+        brought to `message` (a thank-you an erasure reached while it was on its way)."""
         earlier = await self.store.claim_post(ask.team_id, ask.id, post_id)
         if earlier not in (None, PENDING):
             channel, ts = earlier.split(" ", 1)
+            if redraw:
+                await self._update(ask.team_id, channel, ts, message)
             return channel, ts  # it went out
         found = await self._find_message(ask, user, POST_EVENT, post_id) if earlier == PENDING else None
         if found is None:
@@ -310,6 +320,12 @@ class Router:
             found = sent["channel"], sent["ts"]
         await self.store.record_post(ask.team_id, ask.id, post_id, *found)
         return found
+
+    async def redraw_thanks(self, team_id: str, author: str, helper: str, where: tuple[str, str], placeholder: str):
+        """A thank-you DM already in a helper's Slack, redrawn with the author's words replaced."""
+        lang = await self.home.people.language_of(team_id, helper)
+        message = render("thanks_delivered.json.j2", lang=lang, ask_text=placeholder, asker=author, note=placeholder)
+        await self._update(team_id, *where, message)
 
     async def tell_person(self, team_id: str, user: str, text: str) -> None:
         await self._post(team_id, user, {"text": text})

@@ -165,6 +165,11 @@ class Scheduler:
             succeeded += sum(await asyncio.gather(*started))
         return succeeded
 
+    async def run_due_of(self, team_id: str, handlers: Handlers) -> int:
+        """Runs one workspace's jobs due now, and waits for them; returns how many succeeded."""
+        jobs = await self.claim_due(team_id, time.time(), self.lease_seconds, self.batch)
+        return sum(await asyncio.gather(*(self._run(job, handlers) for job in jobs)))
+
     async def _start_due(self, handlers: Handlers, now: float) -> list[asyncio.Task]:
         """Claims what is due and starts running it, without waiting for it: a slow handler (Slack
         making it wait) never holds up the next poll, so one job's delay is not every job's."""

@@ -188,6 +188,30 @@ def kudos_key(team_id: str, iso_week: str) -> str:
     return f"{{{team_id}}}:kudos:{iso_week}"
 
 
+def notes_of_key(team_id: str, user_id: str) -> str:
+    """Set: the weeks under which a person wrote or received thank-you notes. How their export and
+    erasure find those notes, after the asks they thank for are forgotten too; each week leaves it
+    when its notes are dropped."""
+    return f"{{{team_id}}}:notes_of:{user_id}"
+
+
+def thanks_dms_key(team_id: str, author: str) -> str:
+    """Hash: `<ask id> <helper>` → "channel ts", where the thank-you DM a person wrote reached the
+    helper: kept as long as the note (its week's notes dropped, it goes), so an erasure can redraw it."""
+    return f"{{{team_id}}}:thanks_dms:{author}"
+
+
+def digest_posts_key(team_id: str) -> str:
+    """Hash: week → "channel ts" of that week's digest post, kept as long as the week's notes, so an
+    erasure can redraw it without the erased notes."""
+    return f"{{{team_id}}}:digest_posts"
+
+
+def suggested_in_key(team_id: str, user_id: str) -> str:
+    """Sorted set: asks where a teammate suggested this person (Try someone else) → when; each goes with its ask."""
+    return f"{{{team_id}}}:suggested_in:{user_id}"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What a script did (`outcome`) and the ask, its answers, cards and offers as they now stand."""
@@ -261,6 +285,8 @@ class Store:
         self._thanks = redis.register_script(lua.source("record_thanks"))
         self._claim_digest = redis.register_script(lua.source("claim_digest"))
         self._redact_notes = redis.register_script(lua.source("redact_notes"))
+        self._forget_notes = redis.register_script(lua.source("forget_notes"))
+        self._redact_owed_thanks = redis.register_script(lua.source("redact_owed_thanks"))
         self._count_insights = redis.register_script(lua.source("count_insights"))
         self._count_person = redis.register_script(lua.source("count_person"))
         self._offer = redis.register_script(lua.source("offer"))
@@ -303,7 +329,7 @@ class Store:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in _ask_keys(team_id, ask_id):
                 pipe.hgetall(key)
-            fields, answers, cards, _offers = await pipe.execute()  # the offers go with the ask's keys
+            fields, answers, cards, offers = await pipe.execute()  # the offers go with the ask's keys
         if not fields:
             await self.redis.zrem(asks_sent_key(team_id), ask_id)  # a crash part-way may have left it
             return False
@@ -317,6 +343,9 @@ class Store:
                 pipe.delete(card_index_key(team_id, channel, ts))
             for helper in ask.helpers:
                 pipe.delete(thanked_key(team_id, ask_id, helper))
+            for offer in _offers_from_fields(offers).values():
+                if offer.suggested:
+                    pipe.zrem(suggested_in_key(team_id, offer.suggested), ask_id)
             await pipe.execute()
         await self.redis.unlink(*_ask_keys(team_id, ask_id), posts_key(team_id, ask_id), owed_key(team_id, ask_id))
         return True
@@ -608,6 +637,8 @@ class Store:
         not_teammate, missing."""
         args = [offer.helper, offer.to_json(), time.time()]
         snapshot = await self._committed(team_id, ask_id, await self._change(self._offer, team_id, ask_id, args))
+        if snapshot.outcome == "offered" and offer.suggested:
+            await self.note_suggested(team_id, ask_id, offer.suggested, time.time())
         if snapshot.outcome == "offered" and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
         return snapshot
@@ -773,22 +804,28 @@ class Store:
             kudos_key(team_id, iso_week),
             thanks_for_key(team_id, kudos["helper"]),
             insights_key(team_id, week),
+            notes_of_key(team_id, kudos["asker"]),
+            notes_of_key(team_id, kudos["helper"]),
             *others,
         ]
-        args = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else ""]
+        args = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else "", iso_week]
         return bool(await self._thanks(keys=keys, args=args))
 
     async def forget_kudos(self, team_id: str, iso_week: str) -> int:
-        """Drops a week's thank-you notes, and those copies of them in people's Home tab lists."""
-        records = await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)
-        async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
-            for raw in records:
-                helper = json.loads(raw).get("helper")
-                if isinstance(helper, str):
-                    pipe.lrem(thanks_for_key(team_id, helper), 0, raw)
-            pipe.delete(kudos_key(team_id, iso_week))
-            await pipe.execute()
-        return len(records)
+        """Drops a week's thank-you notes, their copies in the helpers' Home tab lists (found by ask and
+        helper, whatever an erasure rewrote), the week in each person's index, where their DMs and the
+        week's digest post are: in one step, all in the workspace's slot."""
+        records = [json.loads(raw) for raw in await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)]
+        helpers = sorted({record["helper"] for record in records})
+        people = sorted({*helpers, *(record["asker"] for record in records)})
+        keys = [
+            kudos_key(team_id, iso_week),
+            digest_posts_key(team_id),
+            *(thanks_for_key(team_id, helper) for helper in helpers),
+            *(notes_of_key(team_id, person) for person in people),
+            *(thanks_dms_key(team_id, person) for person in people),
+        ]
+        return int(await self._forget_notes(keys=keys, args=[iso_week, len(helpers), len(people)]))
 
     async def was_thanked(self, team_id: str, ask_id: str, helper: str) -> bool:
         return bool(await self.redis.exists(thanked_key(team_id, ask_id, helper)))
@@ -845,14 +882,28 @@ class Store:
             by, of = await pipe.execute()
         return by, of
 
-    async def all_kudos(self, team_id: str) -> list[dict]:
-        """Every week's thank-you notes in a workspace, for finding one person's among them."""
-        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
+    async def notes_of(self, team_id: str, user_id: str) -> list[dict]:
+        """Every thank-you note a person wrote or received, from the weeks their index names: two round
+        trips however large the workspace."""
+        weeks = sorted(await self.redis.smembers(notes_of_key(team_id, user_id)))
         async with self.redis.pipeline(transaction=False) as pipe:
             for week in weeks:
-                pipe.lrange(week, 0, -1)
+                pipe.lrange(kudos_key(team_id, week), 0, -1)
             found = await pipe.execute()
-        return [json.loads(raw) for records in found for raw in records]
+        records = [{**json.loads(raw), "week": week} for week, raws in zip(weeks, found, strict=True) for raw in raws]
+        return [record for record in records if user_id in (record.get("asker"), record.get("helper"))]
+
+    async def index_notes(self, team_id: str) -> None:
+        """Puts notes filed before the per-person index existed in it: a walk over the workspace's
+        weekly lists, the one time (an upgrade step)."""
+        async for keys in self._matching(kudos_key(team_id, "*")):
+            for key in keys:
+                week = key.rsplit(":", 1)[1]
+                records = [json.loads(raw) for raw in await self.redis.lrange(key, 0, -1)]
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for person in {name for record in records for name in (record["asker"], record["helper"])}:
+                        pipe.sadd(notes_of_key(team_id, person), week)
+                    await pipe.execute()
 
     async def cached_person_record(self, team_id: str, user_id: str) -> dict | None:
         raw = await self.redis.get(person_key(team_id, user_id))
@@ -869,14 +920,46 @@ class Store:
                 pipe.hset(ask_key(team_id, ask_id), mapping={"text": placeholder, "scope": placeholder})
             await pipe.execute()
 
-    async def redact_notes(self, team_id: str, author: str, helpers: set[str], placeholder: str) -> int:
-        """The author's thank-you notes replaced wherever they are kept: every week's kudos (the
-        digest's) and the thanks lists of the helpers they thanked (their Home tabs), in one step (all
-        in the workspace's slot). Returns how many notes there were."""
-        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
-        lists = [*weeks, *(thanks_for_key(team_id, helper) for helper in sorted(helpers))]
-        changed = await self._redact_notes(keys=lists, args=[author, placeholder]) if lists else []
-        return sum(changed[: len(weeks)])
+    async def redact_notes(self, team_id: str, author: str, placeholder: str) -> list[dict]:
+        """The author's thank-you notes replaced wherever they are kept: the weeks their index names (the
+        digest's lists) and the thanks lists of the helpers they thanked (their Home tabs), in one step
+        (all in the workspace's slot), asks long forgotten included. Returns the notes as they were."""
+        notes = [note for note in await self.notes_of(team_id, author) if note["asker"] == author]
+        weeks = sorted({note["week"] for note in notes})
+        helpers = sorted({note["helper"] for note in notes})
+        lists = [*(kudos_key(team_id, week) for week in weeks), *(thanks_for_key(team_id, h) for h in helpers)]
+        if lists:
+            await self._redact_notes(keys=lists, args=[author, placeholder])
+        return notes
+
+    async def redact_owed_thanks(self, team_id: str, ask_ids: list[str], placeholder: str) -> None:
+        """Thank-yous still waiting to be delivered for these asks carry the placeholder instead of the note."""
+        await self._each_slot(
+            self._redact_owed_thanks, [([owed_key(team_id, ask_id)], [placeholder]) for ask_id in ask_ids]
+        )
+
+    async def record_thanks_dm(self, team_id: str, author: str, ask_id: str, helper: str, channel: str, ts: str):
+        await self.redis.hset(thanks_dms_key(team_id, author), f"{ask_id} {helper}", f"{channel} {ts}")
+
+    async def thanks_dms(self, team_id: str, author: str) -> dict[tuple[str, str], tuple[str, str]]:
+        """(ask id, helper) → (channel, ts) of each thank-you DM the author's words reached."""
+        found = await self.redis.hgetall(thanks_dms_key(team_id, author))
+        return {tuple(key.split(" ", 1)): tuple(value.split(" ", 1)) for key, value in found.items()}
+
+    async def record_digest_post(self, team_id: str, week: str, channel: str, ts: str) -> None:
+        """Where a week's digest went, while its notes are kept (an unshared week has none to keep)."""
+        if await self.redis.exists(kudos_key(team_id, week)):
+            await self.redis.hset(digest_posts_key(team_id), week, f"{channel} {ts}")
+
+    async def digest_posts(self, team_id: str, weeks: list[str]) -> dict[str, tuple[str, str]]:
+        found = await self.redis.hmget(digest_posts_key(team_id), weeks) if weeks else []
+        return {week: tuple(value.split(" ", 1)) for week, value in zip(weeks, found, strict=True) if value}
+
+    async def note_suggested(self, team_id: str, ask_id: str, suggested: str, at: float) -> None:
+        await self.redis.zadd(suggested_in_key(team_id, suggested), {ask_id: at})
+
+    async def suggested_in(self, team_id: str, user_id: str) -> list[str]:
+        return await self.redis.zrange(suggested_in_key(team_id, user_id), 0, -1)
 
     async def redact_offer_notes(self, team_id: str, ask_ids: list[str], helper: str, placeholder: str) -> list[str]:
         """The helper's own lines on their offers replaced; returns the asks whose offer had one."""

@@ -53,7 +53,7 @@ async def _run_jobs(services: Services, stop: asyncio.Event) -> None:
         await services.lifecycle.start_backstops(await services.store.teams())
     except Exception:
         log.exception("could not adopt what an older version left; retried at the next start")
-    await services.scheduler.run_forever(services.lifecycle.handlers(), stop=stop)
+    await services.scheduler.run_forever(services.job_handlers(), stop=stop)
 
 
 async def _post_digests(services: Services, stop: asyncio.Event) -> None:
