@@ -304,11 +304,13 @@ class Lifecycle:
             await self.store.forget_ask(team_id, ask_id)  # only its index entry was left
 
     async def _index_older_asks(self, team_id: str) -> None:
-        """Once per workspace: asks sent before the backstop's index existed are put in it (a walk over
-        the workspace's keys, the one time)."""
+        """Once per workspace: asks sent and thank-yous filed before their indexes existed are put in
+        them (the backstop's, and each person's weeks with notes): a walk over the workspace's keys,
+        the one time."""
         if await self.store.workspace_setting(team_id, ASKS_INDEXED):
             return
         await self.store.index_asks_sent([ask async for ask in self.store.every_ask(team_id)])
+        await self.store.index_notes(team_id)
         await self.store.save_workspace_setting(team_id, ASKS_INDEXED, "1")
 
     async def _remind_thanks(self, job: Job) -> None:
