@@ -86,6 +86,12 @@ def test_an_erasure_after_day_90_reaches_the_note_its_home_copy_its_dm_and_the_d
         clock.move_to(START + timedelta(days=91))
         run(poll())  # the ask is forgotten; its note is kept for the digest and Hal's Home
         forgotten = run(services.store.load_ask(TEAM, ask.id)) is None
+        still_showing_the_ask = [
+            (user, m.all_text)
+            for user in (ASKER, HAL, HANA)
+            for m in fake_slack.dms(user)
+            if ASK_LINE in m.all_text and "says thanks for" not in m.all_text
+        ]
         scans_before = scans(redis_sync)
         run(services.personal.erase_soon(TEAM, ASKER))
         run(services.run_jobs_of(TEAM))
@@ -100,6 +106,10 @@ def test_an_erasure_after_day_90_reaches_the_note_its_home_copy_its_dm_and_the_d
         run(poll())  # the week's notes are dropped, the rewritten Home copy with them
 
     assert delivered_before and digest_before and forgotten
+    # Forgetting the ask redrew every message about it (cards, summary, notices) without its words;
+    # the thank-you DM is Hal's, and keeps its note until its week is dropped or Ada erases it.
+    assert still_showing_the_ask == []
+    assert "details are no longer kept" in fake_slack.dms(HANA)[0].all_text
     assert erased == {"week": [ERASED], "hal_home": [ERASED]}
     assert scans_during_erase == 0  # found through Ada's index of weeks
     dm = thanks_dm(fake_slack)

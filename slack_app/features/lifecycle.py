@@ -124,11 +124,13 @@ class Lifecycle:
         scheduler: Scheduler,
         this_week: Callable[[str], Awaitable[str]],
         retention: Retention = Retention(),
+        redraw_forgotten: Callable[[str, str], Awaitable[None]] | None = None,
     ):
         self.store = store
         self.scheduler = scheduler
         self.this_week = this_week  # team → this ISO week in the workspace's time zone
         self.retention = retention
+        self.redraw_forgotten = redraw_forgotten  # (team, ask): its messages in Slack lose their words first
 
     # --- planning: called right after a state change, before Slack gets its ack ---
 
@@ -244,6 +246,8 @@ class Lifecycle:
             return
         reminders = [f"thanks_reminder:{ask.id}:{helper}" for helper in ask.helpers]
         await self.scheduler.cancel(ask.team_id, *reminders)
+        if self.redraw_forgotten is not None:
+            await self.redraw_forgotten(ask.team_id, ask.id)
         await self.store.forget_ask(ask.team_id, ask.id)
         log.info("ask forgotten", extra={"team": ask.team_id, "ask": ask.id})
 

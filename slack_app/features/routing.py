@@ -258,6 +258,34 @@ class Router:
             )
         )
 
+    async def redraw_forgotten(self, team_id: str, ask_id: str) -> None:
+        """Before an ask is forgotten: every message slack-ask sent about it — cards, the summary, offer
+        DMs and notices to the asker — redrawn without anyone's words, so Slack keeps them no longer
+        than Redis does. The thank-you DM is the helper's, and stays until its note's week is dropped.
+        A message Slack can no longer update is passed over; a transient failure raises (retried)."""
+        snapshot = await self.store.snapshot(team_id, ask_id)
+        ask = snapshot.ask
+        if ask is None:
+            return
+        readers = [(teammate, where) for teammate, where in snapshot.cards.items()]
+        if ask.summary_ts:
+            readers.append((ask.asker, (ask.summary_channel, ask.summary_ts)))
+        readers += [(ask.asker, (o.notice_channel, o.notice_ts)) for o in snapshot.offers.values() if o.notice_ts]
+        readers += [
+            (ask.asker, tuple(where.split(" ", 1)))
+            for post_id, where in (await self.store.posts_of(team_id, ask_id)).items()
+            if where != PENDING and ":thanks:" not in post_id
+        ]
+        for reader, (channel, ts) in readers:
+            try:
+                await self._update(team_id, channel, ts, render("ask_forgotten.json.j2", lang=ask.language_of(reader)))
+            except Exception as error:
+                if _transient(error):
+                    raise
+                log.warning(
+                    "a forgotten ask's message could not be redrawn", extra={"ask": ask_id, "error": repr(error)}
+                )
+
     # --- posts: notices to the asker, thanks to a helper ---
 
     async def _post_owed(self, snapshot: Snapshot, post_id: str, payload: dict) -> None:

@@ -783,6 +783,10 @@ class Store:
             claimed, value = await pipe.execute()
         return None if claimed else value
 
+    async def posts_of(self, team_id: str, ask_id: str) -> dict[str, str]:
+        """Post id → "channel ts" (or PENDING) of every post about the ask."""
+        return await self.redis.hgetall(posts_key(team_id, ask_id))
+
     async def record_post(self, team_id: str, ask_id: str, post_id: str, channel: str, ts: str) -> None:
         await self.redis.hset(posts_key(team_id, ask_id), post_id, f"{channel} {ts}")
 

@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> SlackAsk:
     insights = Insights(store, digests, clients)
     home = Home(store, people, digests, insights, clients)
     router = Router(store, clients, home)
-    lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings))
+    lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings), router.redraw_forgotten)
     services = Services(
         settings=settings,
         clients=clients,
