@@ -208,3 +208,22 @@ def test_export_includes_offers_that_suggest_the_person_without_the_suggesters_l
     assert "Hana wrote the retry code" not in json.dumps(hana)  # Hal's line is Hal's
     run(services.store.forget_ask(TEAM, ask.id))
     assert not redis_sync.exists(suggested_in_key(TEAM, HANA))  # the index goes with the ask
+
+
+def test_an_erasure_handed_over_survives_the_instance_that_took_it(settings, fake_slack, redis_sync, run):
+    """The modal's instance only stores the job before its ack; if it dies there, any other instance
+    (here a second app, as a `slack-ask worker` would be) carries the erasure out and tells the person."""
+    first, second = create_app(settings).services, create_app(settings).services
+    ask = run(helped_and_thanked(first))
+    run(first.router.carry_out(TEAM, ask.id))
+
+    run(first.personal.erase_soon(TEAM, ASKER))  # … and the first instance is gone before running it
+    handed_over = redis_sync.hexists(f"{{{TEAM}:jobs}}:data", f"erase:{ASKER}")
+    ran = run(second.scheduler.run_due(second.job_handlers()))
+    fake_slack.settle(quiet=0.2)
+
+    assert handed_over and ran >= 1
+    assert not redis_sync.hexists(f"{{{TEAM}:jobs}}:data", f"erase:{ASKER}")  # done, once
+    assert [json.loads(raw)["note"] for raw in redis_sync.lrange(thanks_for_key(TEAM, HAL), 0, -1)] == [ERASED]
+    assert NOTE not in thanks_dm(fake_slack).all_text
+    assert sum("Erased what you wrote" in m.all_text for m in fake_slack.dms(ASKER)) == 1
