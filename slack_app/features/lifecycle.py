@@ -28,7 +28,7 @@ OPEN_ASK_LOOKS_EVERY = timedelta(days=1)  # never more than a check-in's shortes
 THANKS_REMINDER_AFTER = timedelta(hours=24)
 TIMERS_AT_ONCE = 500  # timers set in one transaction when an upgrade retires a workspace's ended asks
 BACKSTOP_EVERY = timedelta(days=1)
-BACKSTOP_BATCH = 500  # asks one backstop pass looks at; more, and it comes back at once for the rest
+BACKSTOP_BATCH = 500  # asks a backstop pass reads at a time
 ASKS_INDEXED = "asks_indexed"  # workspace setting: its asks from before the backstop's index are in it
 
 

@@ -820,8 +820,8 @@ class Store:
         helper, whatever an erasure rewrote), the week in each person's index, where their DMs and the
         week's digest post are: in one step, all in the workspace's slot."""
         records = [json.loads(raw) for raw in await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)]
-        helpers = sorted({record["helper"] for record in records})
-        people = sorted({*helpers, *(record["asker"] for record in records)})
+        helpers = sorted({record.get("helper") for record in records} - {None})
+        people = sorted({*helpers, *(record.get("asker") for record in records)} - {None})
         keys = [
             kudos_key(team_id, iso_week),
             digest_posts_key(team_id),
@@ -905,7 +905,7 @@ class Store:
                 week = key.rsplit(":", 1)[1]
                 records = [json.loads(raw) for raw in await self.redis.lrange(key, 0, -1)]
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    for person in {name for record in records for name in (record["asker"], record["helper"])}:
+                    for person in {record.get(role) for record in records for role in ("asker", "helper")} - {None}:
                         pipe.sadd(notes_of_key(team_id, person), week)
                     await pipe.execute()
 

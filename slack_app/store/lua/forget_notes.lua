@@ -9,12 +9,12 @@ local dropped = {}
 local records = redis.call('LRANGE', KEYS[1], 0, -1)
 for _, raw in ipairs(records) do
   local record = cjson.decode(raw)
-  dropped[record.ask_id .. ' ' .. record.helper] = true
+  dropped[tostring(record.ask_id) .. ' ' .. tostring(record.helper)] = true
 end
 for index = 3, 2 + helpers do
   for _, raw in ipairs(redis.call('LRANGE', KEYS[index], 0, -1)) do
     local record = cjson.decode(raw)
-    if dropped[record.ask_id .. ' ' .. record.helper] then redis.call('LREM', KEYS[index], 0, raw) end
+    if dropped[tostring(record.ask_id) .. ' ' .. tostring(record.helper)] then redis.call('LREM', KEYS[index], 0, raw) end
   end
 end
 for index = 3 + helpers, 2 + helpers + people do redis.call('SREM', KEYS[index], week) end
