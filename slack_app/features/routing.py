@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from ..domain.asks import Answer, Ask, Status
 from ..domain.offers import Offer, State, accepted_scope, invited, offer_kinds
+from ..slack.rate_budget import TurnLater
 from ..slack.slack_api import Clients
 from ..store.store import PENDING, Snapshot, Store
 from ..text.i18n import Language
@@ -280,7 +281,7 @@ class Router:
             try:
                 await self._update(team_id, channel, ts, render("ask_forgotten.json.j2", lang=ask.language_of(reader)))
             except Exception as error:
-                if _transient(error):
+                if _transient(error) or isinstance(error, TurnLater):  # the whole forgetting is tried again
                     raise
                 log.warning(
                     "a forgotten ask's message could not be redrawn", extra={"ask": ask_id, "error": repr(error)}
