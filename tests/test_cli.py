@@ -226,7 +226,7 @@ def kill(process: subprocess.Popen) -> None:
     process.wait(10)
 
 
-def wait_for_health(url: str, timeout: float = 20.0) -> dict:
+def wait_for_health(url: str, timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

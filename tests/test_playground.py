@@ -80,7 +80,7 @@ class Page:
         with urllib.request.urlopen(f"{self.url}playground/state?as={user}", timeout=10) as response:
             return json.loads(response.read())
 
-    def wait_for(self, user: str, condition: Callable[[dict], Any], what: str, timeout: float = 10.0) -> Any:
+    def wait_for(self, user: str, condition: Callable[[dict], Any], what: str, timeout: float = 60.0) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = condition(self.state(user))
