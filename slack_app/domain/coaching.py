@@ -61,7 +61,10 @@ class Rules:
 
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
-    return yaml.safe_load(files("slack_app.domain").joinpath("coaching.yaml").read_text(encoding="utf-8"))
+    data: dict[str, Any] = yaml.safe_load(
+        files("slack_app.domain").joinpath("coaching.yaml").read_text(encoding="utf-8")
+    )
+    return data
 
 
 @cache

@@ -173,7 +173,7 @@ def _and_more(count: int, lang: Language) -> str:
 def _thanks_texts(helpers: list[str], max_texts: int, lang: Language) -> list[Mrkdwn]:
     """'Thank you, <@A>, <@B> and <@C> — …' split into texts of at most SECTION_TEXT_LIMIT, at most
     `max_texts` of them (past that, the last names become '… and N more')."""
-    names = [mention(helper) for helper in helpers]
+    names: list[str] = [mention(helper) for helper in helpers]
     opening, closing = lang.gettext(THANKS_OPENING), lang.gettext(THANKS_CLOSING)
     between, before_last = lang.list_separators()
     tail_room = len(_and_more(1_000_000, lang))
@@ -256,4 +256,5 @@ def render_digest(digest: Digest, *, skip_empty: bool, lang: Language) -> dict[s
     """The chat.postMessage payload ({"text", "blocks"}) in `lang`, or None for a quiet week when skip_empty."""
     if digest.quiet and skip_empty:
         return None
-    return render(TEMPLATE, lang=lang, **digest_context(digest, lang))
+    payload: dict[str, Any] = render(TEMPLATE, lang=lang, **digest_context(digest, lang))
+    return payload
