@@ -181,7 +181,7 @@ def announce_start(settings: Settings, role: str, *, embedded: bool, listening: 
     """The one line each start logs: what runs, how Slack reaches it, which store it uses, where it listens."""
     mode = "Socket Mode" if settings.app_token else "HTTP"
     credentials = "OAuth installations" if settings.oauth else "one bot token"
-    store = ("Redis Cluster" if settings.redis_cluster else "Redis") + f" at {redis_location(settings.redis_url)}"
+    store = ("Redis Cluster" if settings.redis_cluster else "Redis") + f" at {redis_location(settings.redis_url or '')}"
     if embedded:
         store = f"embedded Valkey at {settings.redis_url}, data in {settings.data_dir / 'valkey'}"
     where = f", listening on {listening}" if listening else ""
