@@ -189,7 +189,9 @@ def test_a_refusal_is_in_the_language_of_whoever_pressed(speakers, slack, fake_s
     slack.click(HAL, summary, "ask_cancel")  # someone else's ask: only its asker may cancel it
     reply = fake_slack.wait_for(lambda: fake_slack.responses, what="the refusal")[0]
 
-    assert reply["text"] == "Solo quien pidió ayuda puede cancelar la petición." and reply["response_type"] == "ephemeral"
+    assert (
+        reply["text"] == "Solo quien pidió ayuda puede cancelar la petición." and reply["response_type"] == "ephemeral"
+    )
 
 
 def test_an_admin_picks_the_workspace_language_and_the_digest_is_written_in_it(
@@ -246,6 +248,6 @@ def test_an_admin_picks_the_workspace_language_and_the_digest_is_written_in_it(
     digest = [call for call in fake_slack.calls_to("chat.postMessage") if call.args["channel"] == "C0KUDOS"][0].args
     assert (
         digest["text"]
-        == "Dank für Woche 47/2026: Hilfe bei 1 Anfrage von 1 Person, etwa 1 Std. 30 Min. geschenkte Zeit."
+        == "Dankeschöns aus Woche 47/2026: Hilfe bei 1 Anfrage von 1 Person, etwa 1 Std. 30 Min. geschenkte Zeit."
     )
     assert "The release went out on time" in json.dumps(digest["blocks"])  # the note as its asker wrote it
