@@ -85,24 +85,18 @@ def rules(code: str = DEFAULT_LANGUAGE) -> Rules:
 
 def said(text: str) -> str:
     """What the person says in their own words: lower case, straight apostrophes, quotes and code left out."""
-    return _unquoted(text).lower()
-
-
-def _unquoted(text: str) -> str:
-    """`text` with straight apostrophes and its quotes and code blanked out, character for character, so a
-    match in it is at the same place in what the person typed."""
-    return _QUOTED.sub(lambda quoted: " " * len(quoted.group()), text.replace("’", "'"))
+    return _QUOTED.sub(" ", text.replace("’", "'")).lower()
 
 
 def find_phrase(text: str, phrases: tuple[str, ...]) -> str | None:
-    """The first of `phrases` (in their order) that `text` says as whole words, outside quotes and code, as
-    the person wrote it: echoed back in their own casing ("Kurzer Blick", not "kurzer blick")."""
-    own = _unquoted(text)
+    """The first of `phrases` (in their order) that `text` says as whole words, outside quotes and code."""
+    own = said(text)
     for phrase in phrases:
-        pattern = re.escape(phrase) if _UNSPACED.search(phrase) else r"(?<![\w'])" + re.escape(phrase) + r"(?![\w'])"
-        found = re.search(pattern, own, re.IGNORECASE)
-        if found:
-            return text[found.start() : found.end()]
+        if _UNSPACED.search(phrase):
+            if phrase in own:
+                return phrase
+        elif re.search(r"(?<![\w'])" + re.escape(phrase) + r"(?![\w'])", own):
+            return phrase
     return None
 
 
