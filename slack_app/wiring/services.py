@@ -145,7 +145,9 @@ class Services:
         is good for 3 seconds, so this comes first.
 
         `build` may return a view still in the making (an AskForms coroutine, whose lookups keep inside that time)."""
-        self.background.spawn_now(self._open_modal(team_id, user_id, trigger_id, build, respond), "views.open")
+        self.background.spawn_now(
+            self._open_modal(team_id, user_id, trigger_id, build, respond), "views.open", for_a_person=True
+        )
 
     async def _open_modal(
         self,

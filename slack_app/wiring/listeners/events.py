@@ -22,7 +22,9 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event(EventType.APP_HOME_OPENED)
     async def home_opened(body: dict, event: dict) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
-            await services.background.spawn(services.home.opened(body["team_id"], event["user"]), "home opened")
+            await services.background.spawn(
+                services.home.opened(body["team_id"], event["user"]), "home opened", for_a_person=True
+            )
 
     @app.event(EventType.USER_CHANGE)
     async def user_changed(body: dict, event: dict) -> None:
