@@ -58,7 +58,7 @@ def create_app(settings: Settings) -> SlackAsk:
     clients = Clients(settings, installations, RateBudget(redis, settings.slack_rate_window))
     store = Store(redis)
     scheduler = Scheduler(redis)
-    people = People(store, clients)
+    people = People(store, clients, refresh_after_seconds=settings.directory_days * 24 * 3600)
     digests = Digests(store, clients, digest_defaults(settings))
     insights = Insights(store, digests, clients)
     home = Home(store, people, digests, insights, clients)
