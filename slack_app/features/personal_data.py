@@ -86,7 +86,7 @@ class PersonalData:
             self.store.availabilities(team_id, [user_id]),
             self._kudos(team_id, user_id),
             self.store.balance(team_id, user_id),
-            self.store.cached_person_record(team_id, user_id),
+            self.store.directory_record(team_id, user_id),
             self.store.is_home_viewer(team_id, user_id),
             self._suggestions_of(team_id, user_id),
         )
@@ -200,6 +200,7 @@ class PersonalData:
         await self.store.redact_owed_thanks(team_id, by_ids, ERASED)
         notes = await self.store.redact_notes(team_id, user_id, ERASED)
         offer_lines = await self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED)
+        await self.store.forget_from_directory(team_id, user_id)  # Slack's own data, told again when needed
         showing = [*asks, *await self.store.load_asks(team_id, offer_lines)]  # every message showing their words
         if showing:
             await self.store.owe_redraws(
@@ -246,7 +247,6 @@ class PersonalData:
         still waiting for their answer take it as a pass, which nobody is told about; live asks they
         took and had not finished are open again (their asker is told they stepped back), each with its
         timer set again. Returns each change with who made it, for the messages to follow."""
-        await self.store.forget_person(team_id, user_id)
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         changes = []
         for ask in await self.store.load_asks(team_id, by_ids):
