@@ -232,11 +232,21 @@ def rotate_key(settings: Settings) -> int:
     """`slack-ask rotate-key`: every installation re-sealed with the first SLACK_ASK_ENCRYPTION_KEY."""
 
     async def run(services: Services) -> int:
-        resealed = await services.installations.reseal_all()
-        print(
-            f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "
-            "older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY."
-        )
+        outcome = await services.installations.reseal_all()
+        count = outcome.resealed
+        print(f"Re-encrypted {count} installation record{'s' if count != 1 else ''} with the first key.")
+        for key in outcome.unreadable:
+            print(f"Not opened by any key in SLACK_ASK_ENCRYPTION_KEY, left as it is: {key}", file=sys.stderr)
+        for key in outcome.busy:
+            print(f"Changed by a running instance on every try, left for the next run: {key}", file=sys.stderr)
+        if outcome.unreadable or outcome.busy:
+            print(
+                "Keep the older keys in SLACK_ASK_ENCRYPTION_KEY for now: run rotate-key again, "
+                "and reinstall any workspace whose record no key opens.",
+                file=sys.stderr,
+            )
+            return 1
+        print("Older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY.")
         return 0
 
     return with_services(settings, run)
