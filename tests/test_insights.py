@@ -20,7 +20,15 @@ from test_lifecycle_flow import last_view, submit_thanks
 from test_observability import scrape
 
 from slack_app.domain.asks import Ask
-from slack_app.domain.insights import FEWER, KEEP_WEEKS, figures, keep_until, weeks_up_to, yes_bucket
+from slack_app.domain.insights import (
+    FEWER,
+    KEEP_WEEKS,
+    figures,
+    keep_until,
+    last_ended,
+    weeks_up_to,
+    yes_bucket,
+)
 from slack_app.domain.offers import Kind, Offer
 from slack_app.features.lifecycle import iso_week
 from slack_app.store.store import Store, _ask_from_fields, insights_key, offers_key, thanked_key
@@ -30,6 +38,26 @@ TEAM = "T0TEAM"
 
 def this_week() -> str:
     return iso_week(datetime.now(UTC), "UTC")
+
+
+def last_week() -> str:
+    """The newest week the figures show: a week shows once it has ended."""
+    return last_ended(this_week())
+
+
+def nth_home(fake_slack, user: str, n: int) -> dict:
+    """The n-th Home tab published for `user` (waiting for it), whatever came after it."""
+    calls = fake_slack.wait_for(
+        lambda: [c for c in fake_slack.calls_to("views.publish") if c.args["user_id"] == user][n - 1 :],
+        what=f"Home tab #{n} for {user}",
+    )
+    view = calls[0].args["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def week_ends(redis_sync, week: str = "") -> None:
+    """This week's counters become last week's, as if the week had ended (the app's clock is real time)."""
+    redis_sync.rename(insights_key(TEAM, week or this_week()), insights_key(TEAM, last_week()))
 
 
 # --- the figures and the privacy rule -----------------------------------------------------------
@@ -57,7 +85,7 @@ def test_any_figure_about_fewer_than_five_shows_as_fewer_than_five_and_zero_stay
 
 def test_the_median_first_yes_comes_from_the_weeks_histogram():
     counts = Counter(
-        asks=10,
+        asks=12,
         found_help=7,
         done=5,
         help_minutes=450,
@@ -66,7 +94,7 @@ def test_the_median_first_yes_comes_from_the_weeks_histogram():
     )
     week = figures("2026-W47", counts)
     assert week.median_minutes_to_yes == 240  # the 4th of 7 first yeses falls in "within 4 hours"
-    assert (week.asks_sent, week.found_help, week.hours_of_help, week.thanked) == (10, 0.7, 7.5, 0.5)
+    assert (week.asks_sent, week.found_help, week.hours_of_help, week.thanked) == (12, 0.583, 7.5, 0.417)
     assert figures("W", Counter(found_help=5, **{"yes_within:more": 5})).median_minutes_to_yes == "more"
 
 
@@ -271,37 +299,40 @@ def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack,
         "people_only_helped": "1",
     }
 
+    home_opened(slack, ADMIN)  # the week in progress shows nothing yet: nobody can watch one person's yes
+    text = view_text(nth_home(fake_slack, ADMIN, 2))
+    assert this_week() not in text and "*Asks sent*\n0" in text and "*Found help*\n—" in text
+
+    week_ends(redis_sync)
     home_opened(slack, ADMIN)
-    view = published_home(fake_slack, ADMIN)  # at once, before the chart is drawn
+    view = nth_home(fake_slack, ADMIN, 3)  # at once, before the chart is drawn
     assert not [block for block in view["blocks"] if block["type"] == "image"]
-    view = published_home(fake_slack, ADMIN, count=2)  # again, with it
+    view = nth_home(fake_slack, ADMIN, 4)  # again, with it
     text = view_text(view)
-    assert "How asking is going" in text and "only admins see this" in text
-    assert "*Asks sent*\nfewer than 5" in text and "*Found help*\nfewer than 5" in text  # one ask: nothing to read
-    assert f"{this_week()}: 0 asked and helped, fewer than 5 only asked, fewer than 5 only helped" in text
+    assert "How asking is going" in text and "only admins see this" in text and "weeks that have ended" in text
+    # One ask: nothing to read, and the total says only what the weeks show (that week had at least one).
+    assert "*Asks sent*\nat least 1" in text and "*Found help*\nfewer than 5" in text
+    assert f"{last_week()}: 0 asked and helped, fewer than 5 only asked, fewer than 5 only helped" in text
     assert HAL not in json.dumps(view) and ASKER not in json.dumps(view)  # nobody is named
 
     chart = next(block for block in view["blocks"] if block["type"] == "image")
     uploaded = fake_slack.files[chart["slack_file"]["id"]]
     assert uploaded["complete"] and uploaded["content"].startswith(b"\x89PNG") and uploaded["filename"].endswith(".png")
-    assert f"{this_week()}: fewer than 5 asks" in chart["alt_text"]
-    assert [len(fake_slack.calls_to(m)) for m in ("files.getUploadURLExternal", "files.completeUploadExternal")] == [
-        1,
-        1,
-    ]
+    assert f"{last_week()}: fewer than 5 asks" in chart["alt_text"] and this_week() not in chart["alt_text"]
+    uploads = len(fake_slack.calls_to("files.getUploadURLExternal"))
+    assert uploads == len(fake_slack.calls_to("files.completeUploadExternal")) == 2  # the empty span's, then this
 
     home_opened(slack, ADMIN)  # the same figures: the same chart at once, not another upload
-    assert next(b for b in published_home(fake_slack, ADMIN, count=3)["blocks"] if b["type"] == "image") == chart
+    assert next(b for b in nth_home(fake_slack, ADMIN, 5)["blocks"] if b["type"] == "image") == chart
     fake_slack.settle(quiet=0.3)
-    assert len(fake_slack.calls_to("files.getUploadURLExternal")) == 1
+    assert len(fake_slack.calls_to("files.getUploadURLExternal")) == uploads
 
-    redis_sync.hincrby(
-        insights_key(TEAM, this_week()), "asks", 5
-    )  # figures that now show: a new chart replaces the old
+    redis_sync.hincrby(insights_key(TEAM, last_week()), "asks", 5)  # figures that now show: a new chart
     home_opened(slack, ADMIN)
-    newer = next(b for b in published_home(fake_slack, ADMIN, count=5)["blocks"] if b["type"] == "image")
+    newer = next(b for b in nth_home(fake_slack, ADMIN, 7)["blocks"] if b["type"] == "image")
     assert newer["slack_file"]["id"] != chart["slack_file"]["id"] and chart["slack_file"]["id"] not in fake_slack.files
-    assert [c.args["file"] for c in fake_slack.calls_to("files.delete")] == [chart["slack_file"]["id"]]
+    assert chart["slack_file"]["id"] in [c.args["file"] for c in fake_slack.calls_to("files.delete")]
+    assert "*Asks sent*\n6" in view_text(nth_home(fake_slack, ADMIN, 7))
 
     home_opened(slack, HAL)
     assert "How asking is going" not in view_text(published_home(fake_slack, HAL))  # admins only
@@ -318,7 +349,9 @@ def test_without_the_chart_the_section_still_shows_the_figures(slack, fake_slack
 # --- slack-ask stats and /metrics ----------------------------------------------------------------
 
 
-def seed_six_asks(redis_url, run, helped: int = 5):
+def seed_six_asks(redis_url, run, helped: int = 5, week: str = ""):
+    """Six asks sent in `week` (by default last week, the newest the figures show), `helped` of them taken."""
+
     async def go():
         redis = Redis.from_url(redis_url, decode_responses=True)
         store = Store(redis)
@@ -332,7 +365,7 @@ def seed_six_asks(redis_url, run, helped: int = 5):
                 estimate_minutes=60,
                 decline_line="no_reason",
                 teammates=[teammate],
-                week=this_week(),
+                week=week or last_week(),
             )
             await store.save_ask(ask)
             if number < helped:
@@ -342,28 +375,50 @@ def seed_six_asks(redis_url, run, helped: int = 5):
     run(go())
 
 
-def test_stats_on_the_command_line_as_text_json_and_a_chart(redis_url, run, tmp_path):
-    seed_six_asks(redis_url, run)
+def stats_command(redis_url, *options: str) -> subprocess.CompletedProcess:
     env = clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url)
-    command = [sys.executable, "-m", "slack_app.cli", "stats", "--team", TEAM, "--weeks", "4"]
+    command = [sys.executable, "-m", "slack_app.cli", "stats", "--team", TEAM, *options]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
-    text = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+def test_stats_on_the_command_line_as_text_json_and_a_chart(redis_url, run, tmp_path):
+    seed_six_asks(redis_url, run, helped=6)
+    seed_six_asks(redis_url, run, helped=1, week=this_week())  # the week in progress: not shown until it ends
+
+    text = stats_command(redis_url, "--weeks", "4")
     assert text.returncode == 0, text.stderr
-    assert f"{this_week()}: 6 asks, 83% found help, first yes within 5 min" in text.stdout
+    assert f"{last_week()}: 6 asks, 100% found help, first yes within 5 min" in text.stdout
     assert "people: 0 asked and helped, 6 only asked, 0 only helped" in text.stdout
+    assert this_week() not in text.stdout and "All these weeks: 6 asks, 100% found help" in text.stdout
 
     chart = tmp_path / "trend.png"
-    as_json = subprocess.run(
-        [*command, "--json", "--chart", str(chart)], env=env, capture_output=True, text=True, timeout=60
-    )
-    figures_now = json.loads(as_json.stdout)["weeks"][-1]
-    assert len(json.loads(as_json.stdout)["weeks"]) == 4
-    assert (figures_now["asks_sent"], figures_now["found_help"], figures_now["median_minutes_to_yes"]) == (6, 0.833, 5)
+    as_json = stats_command(redis_url, "--weeks", "4", "--json", "--chart", str(chart))
+    shown = json.loads(as_json.stdout)
+    figures_now = shown["weeks"][-1]
+    assert [week["week"] for week in shown["weeks"]] == weeks_up_to(last_week(), 4)
+    assert (figures_now["asks_sent"], figures_now["found_help"], figures_now["median_minutes_to_yes"]) == (6, 1.0, 5)
     assert figures_now["hours_of_help"] == 0 and figures_now["only_helped"] == 0
     assert chart.read_bytes().startswith(b"\x89PNG")
 
-    too_many = subprocess.run([*command[:-1], "40"], env=env, capture_output=True, text=True, timeout=60)
+    too_many = stats_command(redis_url, "--weeks", "40")
     assert too_many.returncode == 2 and "--weeks must be between 1 and 14" in too_many.stderr
+
+
+def test_stats_for_any_weeks_cannot_be_differenced_into_a_hidden_week(redis_url, redis_sync):
+    """Issue 24's reproduction: the week before shows 7 asks, last week "fewer than 5", and the total was 10,
+    so last week had 3 asks, none found help. Now no span's total is exact while a week in it is hidden."""
+    before = weeks_up_to(last_week(), 2)[0]
+    redis_sync.hset(insights_key(TEAM, before), mapping={"asks": 7, "found_help": 7, "yes_within:5": 7})
+    redis_sync.hset(insights_key(TEAM, last_week()), mapping={"asks": 3})
+
+    outputs = {weeks: stats_command(redis_url, "--weeks", str(weeks), "--json") for weeks in (1, 2, 12)}
+    totals = {weeks: json.loads(result.stdout)["total"] for weeks, result in outputs.items()}
+    assert totals[1]["asks_sent"] == "fewer than 5"  # one week: the week itself
+    assert totals[2]["asks_sent"] == {"at_least": 8} == totals[12]["asks_sent"]  # 7, and at least 1
+    assert totals[2]["found_help"] == {"in_weeks_shown": 1.0}  # 7 of 7 in the week that shows
+    text = stats_command(redis_url, "--weeks", "2").stdout
+    assert f"{last_week()}: fewer than 5 asks, fewer than 5 found help" in text
+    assert "All these weeks: at least 8 asks, 100% (weeks shown) found help" in text
 
 
 def test_metrics_carry_workspace_gauges_with_no_person_in_them(app_server, redis_url, run):

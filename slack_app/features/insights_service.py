@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 
-from ..domain.insights import LONGER, WEEKS_SHOWN, Overview, WeekFigures, alt_text, overview, weeks_up_to
+from ..domain.insights import (
+    LONGER,
+    WEEKS_SHOWN,
+    Overview,
+    WeekFigures,
+    alt_text,
+    last_ended,
+    overview,
+    weeks_up_to,
+)
 from ..observability import INSIGHTS
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.store import Store
@@ -36,9 +45,10 @@ class Insights:
     async def overview(
         self, team_id: str, weeks: int = WEEKS_SHOWN, settings: DigestSettings | None = None
     ) -> Overview:
-        """The last `weeks` ISO weeks, this one last, in one round trip (and one more to read the
-        workspace's settings, unless given)."""
-        names = weeks_up_to(_this_week(settings or await self.digests.settings_for(team_id)), weeks)
+        """The last `weeks` ISO weeks that have ended, oldest first, in one round trip (and one more to
+        read the workspace's settings, unless given). This week shows once it has ended: until then its
+        figures would move as each person answers."""
+        names = weeks_up_to(last_ended(_this_week(settings or await self.digests.settings_for(team_id))), weeks)
         return overview(names, await self.store.insight_counts(team_id, names))
 
     async def current_chart(self, team_id: str, view: Overview) -> str | None:
@@ -80,7 +90,7 @@ class Insights:
             batch = teams[start : start + GAUGE_BATCH]
             saved = await self.store.every_workspace_settings(batch)
             weeks = {
-                team_id: weeks_up_to(_this_week(self.digests.settings_from(settings)), WEEKS_SHOWN)
+                team_id: weeks_up_to(last_ended(_this_week(self.digests.settings_from(settings))), WEEKS_SHOWN)
                 for team_id, settings in zip(batch, saved, strict=False)
             }
             for team_id, counts in (await self.store.every_insight_count(weeks)).items():
