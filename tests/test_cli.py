@@ -158,6 +158,7 @@ def start_serve(tmp_path, **env: str) -> tuple[subprocess.Popen, str, Path]:
 
     Returns the process, its URL and the file its output goes to (a file, not a pipe nobody reads
     while it runs, which would stall the server once full)."""
+    env.setdefault("METRICS_PORT", "0")  # not the default 9090, which the machine's other tests may hold
     port, output = free_port(), tmp_path / f"serve-{len(list(tmp_path.glob('serve-*')))}.log"
     with open(output, "w") as log:
         process = subprocess.Popen(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from fake_slack import person
@@ -31,7 +32,17 @@ from slack_app.domain.insights import (
 )
 from slack_app.domain.offers import Kind, Offer
 from slack_app.features.lifecycle import iso_week
-from slack_app.store.store import Store, _ask_from_fields, insights_key, offers_key, thanked_key
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
+from slack_app.store.store import (
+    TEAMS_KEY,
+    Store,
+    _ask_from_fields,
+    insights_key,
+    offers_key,
+    thanked_key,
+    workspace_settings_key,
+)
 
 TEAM = "T0TEAM"
 
@@ -421,11 +432,51 @@ def test_stats_for_any_weeks_cannot_be_differenced_into_a_hidden_week(redis_url,
     assert "All these weeks: at least 8 asks, 100% (weeks shown) found help" in text
 
 
-def test_metrics_carry_workspace_gauges_with_no_person_in_them(app_server, redis_url, run):
-    seed_six_asks(redis_url, run, helped=4)
-    text = scrape(app_server.url)
-    insight_lines = [line for line in text.splitlines() if line.startswith("slack_ask_insights_")]
-    assert 'slack_ask_insights_asks_sent{team="T0TEAM",weeks="1"} 6.0' in insight_lines
-    assert 'slack_ask_insights_found_help_ratio{team="T0TEAM",weeks="12"} 0.667' in insight_lines
-    assert not [line for line in insight_lines if "median_minutes" in line]  # 4 first yeses: fewer than 5, no sample
-    assert not [line for line in insight_lines if "U0" in line]
+def redis_calls(redis_sync, *commands: str) -> int:
+    stats = redis_sync.info("commandstats")
+    return sum(stats.get(f"cmdstat_{command}", {}).get("calls", 0) for command in commands)
+
+
+def insight_samples(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("slack_ask_insights_")]
+
+
+def test_metrics_have_no_workspace_series_by_default_and_a_scrape_reads_no_workspace(app_server, redis_sync):
+    for number in range(300):  # many installed workspaces, each with settings and a week of figures
+        team = f"T0MANY{number:03d}"
+        redis_sync.sadd(TEAMS_KEY, team)
+        redis_sync.hset(workspace_settings_key(team), "tz", "Europe/Paris")
+        redis_sync.hset(insights_key(team, last_week()), mapping={"asks": 9})
+    before = redis_calls(redis_sync, "hgetall", "smembers", "hget", "hmget")
+    texts = [scrape(app_server.metrics_url) for _ in range(3)]
+
+    assert redis_calls(redis_sync, "hgetall", "smembers", "hget", "hmget") == before  # nothing per workspace
+    assert all(not insight_samples(text) and "slack_ask_effects_pending 0.0" in text for text in texts)
+
+
+def test_with_metrics_insights_set_gauges_show_only_exact_figures_refreshed_in_the_background(settings, redis_sync):
+    redis_sync.sadd(TEAMS_KEY, TEAM)
+    six = {"asks": 6, "found_help": 6, "yes_within:5": 6, "people_only_asked": 6}
+    redis_sync.hset(insights_key(TEAM, last_week()), mapping=six)  # 6 asks, all found help
+    redis_sync.hset(insights_key(TEAM, weeks_up_to(last_week(), 2)[0]), mapping={"asks": 3})  # hidden
+    redis_sync.hset(insights_key(TEAM, this_week()), mapping={"asks": 40})  # in progress: never a sample
+    server = ThreadedServer(create_app(replace(settings, metrics_insights=True))).start()
+    try:
+        before = redis_calls(redis_sync, "hgetall")
+        deadline = time.monotonic() + 30
+        while not insight_samples(text := scrape(server.metrics_url)):  # the first scrape starts the refresh
+            assert time.monotonic() < deadline, "the insights gauges never came"
+            time.sleep(0.05)
+        for _ in range(5):
+            text = scrape(server.metrics_url)
+        calls = redis_calls(redis_sync, "hgetall") - before
+    finally:
+        server.stop()
+
+    samples = insight_samples(text)
+    assert 'slack_ask_insights_asks_sent{team="T0TEAM",weeks="1"} 6.0' in samples
+    assert 'slack_ask_insights_found_help_ratio{team="T0TEAM",weeks="1"} 1.0' in samples
+    # The 12 weeks' total hides a week ("at least 7"): not exact, so no sample that could be differenced.
+    assert not [line for line in samples if 'weeks="12"' in line and ("asks_sent" in line or "ratio" in line)]
+    assert not [line for line in samples if "U0" in line]
+    assert calls == 1 + 12  # one refresh however many scrapes: the settings, then the twelve weeks

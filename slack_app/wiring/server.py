@@ -312,6 +312,12 @@ class ThreadedServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        """Where /metrics is served (METRICS_PORT, on METRICS_HOST), never on `url`."""
+        settings = self.app.services.settings
+        return f"http://{settings.metrics_host}:{self.app.services.metrics_port}"
+
     def start(self, timeout: float = 10.0) -> ThreadedServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
