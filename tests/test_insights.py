@@ -32,8 +32,6 @@ from slack_app.domain.insights import (
 )
 from slack_app.domain.offers import Kind, Offer
 from slack_app.features.lifecycle import iso_week
-from slack_app.wiring.app import create_app
-from slack_app.wiring.server import ThreadedServer
 from slack_app.store.store import (
     TEAMS_KEY,
     Store,
@@ -43,6 +41,8 @@ from slack_app.store.store import (
     thanked_key,
     workspace_settings_key,
 )
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 TEAM = "T0TEAM"
 
