@@ -28,7 +28,7 @@ import pytest
 import yaml
 from starlette.applications import Starlette
 
-from slack_app.settings import DEFAULT_PORT, WHERE_TO_FIND
+from slack_app.settings import DEFAULT_PORT, WHERE_TO_FIND, Settings
 from slack_app.wiring.server import uvicorn_server
 from slack_app.wiring.worker import SHUTDOWN_GRACE_SECONDS
 
@@ -621,3 +621,29 @@ def test_compose_proxy_round_robins_over_exactly_the_app_replicas():
     assert "health_uri /healthz" in text
     assert "lb_policy round_robin" in text
     assert all(proxy["depends_on"][name]["condition"] == "service_healthy" for name in apps)
+
+
+def test_metrics_are_bound_for_the_pod_and_carry_no_workspace_series_by_default():
+    configmap = manifests()["ConfigMap"]["data"]
+    assert configmap["METRICS_HOST"] == "0.0.0.0"  # nosec B104  (Prometheus scrapes the pod's IP)
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "s", **configmap}
+    assert Settings.from_env(env, dotenv_path="/nonexistent").metrics_insights is False
+
+
+def test_compose_serves_metrics_on_their_own_port_that_nothing_publishes():
+    apps = app_services()
+    for name, service in apps.items():
+        env = environment(service)
+        assert int(env["METRICS_PORT"]) != DEFAULT_PORT and env["METRICS_HOST"] == "0.0.0.0", name  # nosec B104
+        assert "ports" not in service, f"{name} publishes a port of its own"
+    published = [port for service in SERVICES.values() for port in service.get("ports", [])]
+    assert published and all(str(port).rsplit(":", 1)[-1] == "80" for port in published), published
+
+
+def test_compose_proxy_forwards_only_slacks_paths():
+    text = (DEPLOY / "Caddyfile").read_text()
+    site = text[text.index(":80 {") :]
+    assert "@slack path /slack/*" in site and "handle @slack {" in site
+    proxied = site[site.index("handle @slack {") : site.index("\thandle {")]
+    assert "reverse_proxy" in proxied and "reverse_proxy" not in site.replace(proxied, "")
+    assert "respond 404" in site[site.index("\thandle {") :]  # /metrics, /healthz and the rest: not found
