@@ -38,6 +38,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from ..text.i18n import ENGLISH, N_, Language
 
@@ -198,7 +199,7 @@ def figures(week: str, counts: Counter, people: bool = True) -> WeekFigures:
     )
 
 
-def total(span: str, weeks: list[WeekFigures], counts: list[Counter]) -> WeekFigures:
+def total(span: str, weeks: list[WeekFigures], counts: list[Counter[str]]) -> WeekFigures:
     """A span's totals that give away no hidden week: exact where every week shows, else from the weeks
     that show only (see the module's docstring). A single week's total is that week, as it shows."""
     if len(weeks) == 1:
@@ -215,13 +216,13 @@ def total(span: str, weeks: list[WeekFigures], counts: list[Counter]) -> WeekFig
     )
 
 
-def _least(shown: Figure, count: Counter, whole: str) -> int:
+def _least(shown: Figure, count: Counter[str], whole: str) -> int:
     """The least a hidden week's count can be, as its figure tells anyone: 1 for "fewer than 5", and all
     but 4 of what the week shows for "all but fewer than 5"."""
     return count[whole] - (MIN_GROUP - 1) if shown == ALL_BUT_FEWER else 1
 
 
-def _total_count(weeks: list[WeekFigures], counts: list[Counter], figure: str) -> Figure:
+def _total_count(weeks: list[WeekFigures], counts: list[Counter[str]], figure: str) -> Figure:
     shown = [getattr(week, figure) for week in weeks]
     exact = sum(value for value in shown if _exact(value))
     if all(_exact(value) for value in shown):
@@ -230,7 +231,7 @@ def _total_count(weeks: list[WeekFigures], counts: list[Counter], figure: str) -
     return AtLeast(exact + sum(_least(v, c, whole) for v, c in zip(shown, counts, strict=True) if not _exact(v)))
 
 
-def _total_share(weeks: list[WeekFigures], counts: list[Counter], figure: str, field: str) -> Figure:
+def _total_share(weeks: list[WeekFigures], counts: list[Counter[str]], figure: str, field: str) -> Figure:
     shown = [(getattr(week, figure), count) for week, count in zip(weeks, counts, strict=True)]
     visible = [count for value, count in shown if isinstance(value, float)]
     if all(_exact(value) for value, _ in shown):
@@ -240,7 +241,7 @@ def _total_share(weeks: list[WeekFigures], counts: list[Counter], figure: str, f
     return InWeeksShown(round(sum(c[field] for c in visible) / sum(c["asks"] for c in visible), 3))
 
 
-def _total_median(weeks: list[WeekFigures], counts: list[Counter]) -> Figure:
+def _total_median(weeks: list[WeekFigures], counts: list[Counter[str]]) -> Figure:
     shown = [(week.median_minutes_to_yes, count) for week, count in zip(weeks, counts, strict=True)]
     visible = sum((count for value, count in shown if value is not None and _exact(value)), Counter())
     median = _median_bound(visible)
@@ -260,19 +261,19 @@ class Overview:
     weeks: list[WeekFigures]  # oldest first, the last week that has ended last
     total: WeekFigures  # the whole span (people are counted per week only)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"weeks": [_json(week) for week in self.weeks], "total": _json(self.total), "fewer_than": MIN_GROUP}
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.as_json(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _json(week: WeekFigures) -> dict:
+def _json(week: WeekFigures) -> dict[str, Any]:
     """A partial total as {"at_least": N} or {"in_weeks_shown": X}, so a script cannot take it for exact."""
     return {field.name: _plain(getattr(week, field.name)) for field in fields(week)}
 
 
-def _plain(value: Figure):
+def _plain(value: Figure) -> Figure | dict[str, int | float | str]:
     if isinstance(value, AtLeast):
         return {"at_least": value.value}
     if isinstance(value, InWeeksShown):
