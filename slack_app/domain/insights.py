@@ -223,8 +223,8 @@ def _least(shown: Figure, count: Counter[str], whole: str) -> int:
 
 
 def _total_count(weeks: list[WeekFigures], counts: list[Counter[str]], figure: str) -> Figure:
-    shown = [getattr(week, figure) for week in weeks]
-    exact = sum(value for value in shown if _exact(value))
+    shown: list[Figure] = [getattr(week, figure) for week in weeks]
+    exact = sum(value for value in shown if isinstance(value, int))  # a count shows as a whole number
     if all(_exact(value) for value in shown):
         return exact
     whole = "offers_made" if figure == "offers_accepted" else "asks"
@@ -252,7 +252,7 @@ def _total_median(weeks: list[WeekFigures], counts: list[Counter[str]]) -> Figur
 
 def _total_hours(weeks: list[WeekFigures]) -> Figure:
     shown = [week.hours_of_help for week in weeks]
-    exact = round(sum(value for value in shown if _exact(value)), 1)
+    exact = round(sum(value for value in shown if isinstance(value, (int, float))), 1)
     return exact if all(_exact(value) for value in shown) else AtLeast(exact)
 
 
