@@ -132,3 +132,26 @@ def test_metrics_are_private_by_default_on_their_own_port_and_local_interface():
         raise AssertionError("a port that is no number was taken")
     except MissingSetting as problem:
         assert "METRICS_PORT='ninety'" in str(problem)
+
+
+def test_a_metrics_port_already_taken_leaves_slack_served_and_says_so(settings, caplog):
+    from dataclasses import replace
+
+    from slack_app.wiring.app import create_app
+    from slack_app.wiring.server import ThreadedServer
+
+    first = ThreadedServer(create_app(settings)).start()
+    try:
+        taken = first.app.services.metrics_port
+        second = ThreadedServer(create_app(replace(settings, metrics_port=taken))).start()
+        try:
+            with urllib.request.urlopen(second.url + "/healthz") as response:
+                healthy = response.status
+            assert second.app.services.metrics_port is None
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+    assert healthy == 200
+    assert any("/metrics not served" in record.getMessage() for record in caplog.records)
