@@ -111,7 +111,7 @@ def test_a_start_logs_one_line_with_version_mode_store_and_port_and_no_warning(t
     assert [line["level"] for line in lines] == ["INFO"], lines
     start = lines[0]["msg"]
     assert start.startswith("slack-ask 0.1.0 serve: HTTP, one bot token; store: embedded Valkey at unix://")
-    assert start.endswith(f"listening on 127.0.0.1:{url.rsplit(':', 1)[1]}")
+    assert f"listening on 127.0.0.1:{url.rsplit(':', 1)[1]}, /metrics on 127.0.0.1:" in start  # METRICS_PORT 0
     assert f"data in {tmp_path / 'd' / 'valkey'}" in start
 
 

@@ -90,13 +90,20 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
     allow_enough_open_files()
     embedded = not settings.redis_url
     with with_redis(settings) as settings:
-        asgi = create_app(settings).asgi
+        app = create_app(settings)
         settle_the_collector()
 
-        def listening(port: int) -> None:
-            announce_start(settings, "serve", embedded=embedded, listening=f"{host}:{port}")
+        def listening(port: int) -> None:  # after the lifespan's start, so /metrics is bound by now
+            metrics = app.services.metrics_port
+            announce_start(
+                settings,
+                "serve",
+                embedded=embedded,
+                listening=f"{host}:{port}",
+                metrics=f"{settings.metrics_host}:{metrics}" if metrics else None,
+            )
 
-        uvicorn_server(asgi, host, settings.port, listening).run()
+        uvicorn_server(app.asgi, host, settings.port, listening).run()
 
 
 # Sockets a process may hold at once beyond its Slack and Redis pools: the requests it is answering.
@@ -177,14 +184,19 @@ def work(settings: Settings) -> None:
         loop.run(until_stopped())
 
 
-def announce_start(settings: Settings, role: str, *, embedded: bool, listening: str | None = None) -> None:
-    """The one line each start logs: what runs, how Slack reaches it, which store it uses, where it listens."""
+def announce_start(
+    settings: Settings, role: str, *, embedded: bool, listening: str | None = None, metrics: str | None = None
+) -> None:
+    """The one line each start logs: what runs, how Slack reaches it, which store it uses, where it listens
+    (and serves /metrics)."""
     mode = "Socket Mode" if settings.app_token else "HTTP"
     credentials = "OAuth installations" if settings.oauth else "one bot token"
     store = ("Redis Cluster" if settings.redis_cluster else "Redis") + f" at {redis_location(settings.redis_url or '')}"
     if embedded:
         store = f"embedded Valkey at {settings.redis_url}, data in {settings.data_dir / 'valkey'}"
     where = f", listening on {listening}" if listening else ""
+    if listening:
+        where += f", /metrics on {metrics}" if metrics else ", no /metrics"
     log.info(
         "slack-ask %s %s: %s, %s; store: %s%s",
         VERSION,

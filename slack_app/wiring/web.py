@@ -159,7 +159,7 @@ async def metrics_listener(host: str, port: int, scraped: Callable[[], Awaitable
         yield None
         return
     bound = runner.addresses[0][1]
-    log.info("serving /metrics on %s:%s", host, bound)
+    log.debug("serving /metrics on %s:%s", host, bound)  # `serve`'s start line says where
     try:
         yield bound
     finally:
