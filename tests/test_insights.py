@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from fake_slack import person
 from redis.asyncio import Redis
+from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask
 from test_cli import clean_env
 from test_home_and_digest import ADMIN, home_opened, published_home, view_text
@@ -480,3 +481,49 @@ def test_with_metrics_insights_set_gauges_show_only_exact_figures_refreshed_in_t
     assert not [line for line in samples if 'weeks="12"' in line and ("asks_sent" in line or "ratio" in line)]
     assert not [line for line in samples if "U0" in line]
     assert calls == 1 + 12  # one refresh however many scrapes: the settings, then the twelve weeks
+
+
+def test_home_stats_and_metrics_print_exactly_the_figures_the_privacy_test_checks(settings, fake_slack, redis_sync):
+    """test_insights_privacy.py proves its property on overview(); here every surface, run for real, prints
+    exactly that overview's figures for one history with hidden weeks in it."""
+    from test_insights_privacy import insight_history
+
+    from slack_app.domain.insights import overview
+    from slack_app.features.home import insights_section
+    from slack_app.features.insights_service import _samples
+    from slack_app.text.i18n import ENGLISH
+
+    names = weeks_up_to(last_week(), 12)
+    raw = insight_history(len(names))
+    redis_sync.sadd(TEAMS_KEY, TEAM)
+    for week, counters in zip(names, raw, strict=True):
+        if counters:
+            redis_sync.hset(insights_key(TEAM, week), mapping=counters)
+    redis_sync.hset(insights_key(TEAM, this_week()), mapping={"asks": 3})  # in progress: nowhere
+    expected = overview(names, raw)
+    section = insights_section(expected, None, ENGLISH)
+    assert any(figure.startswith("at least") for _, figure in section["total"])  # the history hides weeks
+
+    fake_slack.users[ADMIN] = person(ADMIN, "Ada Admin", is_admin=True)
+    server = ThreadedServer(create_app(replace(settings, metrics_insights=True))).start()
+    try:
+        home_opened(SlackRequests(server.url, settings.signing_secret, fake_slack), ADMIN)
+        view = nth_home(fake_slack, ADMIN, 2)  # with its chart
+        deadline = time.monotonic() + 30
+        while not insight_samples(metrics := scrape(server.metrics_url)):
+            assert time.monotonic() < deadline, "the insights gauges never came"
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    cli = stats_command(settings.redis_url, "--weeks", "12", "--json")
+
+    assert json.loads(cli.stdout) == json.loads(json.dumps(expected.as_json()))
+    fields = next(block for block in view["blocks"] if block.get("block_id") == "insights")["fields"]
+    assert [field["text"] for field in fields] == [f"*{label}*\n{figure}" for label, figure in section["total"]]
+    assert next(b for b in view["blocks"] if b["type"] == "image")["alt_text"] == section["alt_text"]
+    assert " · ".join(section["people"]) in view_text(view)
+    shown = {
+        f'slack_ask_insights_{figure}{{team="{team}",weeks="{span}"}} {float(value)}'
+        for figure, team, span, value in _samples(TEAM, expected)
+    }
+    assert set(insight_samples(metrics)) == shown

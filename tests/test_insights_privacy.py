@@ -87,6 +87,14 @@ def week_counts(draw) -> dict[str, str]:
 histories = st.lists(week_counts(), min_size=KEEP_WEEKS, max_size=KEEP_WEEKS)
 
 
+def insight_history(weeks: int) -> list[dict[str, str]]:
+    """A fixed history with quiet weeks in it, for the end-to-end test of every surface (test_insights.py)."""
+    busy = {"asks": "9", "found_help": "8", "yes_within:60": "8", "done": "6", "help_minutes": "300"}
+    busy |= {"thanked": "3", "offers_made": "6", "offers_accepted": "6", "people_both": "5", "people_only_asked": "6"}
+    quiet = {"asks": "3", "found_help": "1", "yes_within:5": "1", "people_only_asked": "2"}
+    return [quiet if week % 4 == 1 else {} if week % 4 == 3 else busy for week in range(weeks)]
+
+
 # --- what an admin sees, as equations and bounds --------------------------------------------------
 
 
