@@ -132,6 +132,7 @@ def said(text: str) -> str:
     return _own_words(text).lower()
 
 
+@cache
 def _pattern(phrase: str) -> re.Pattern[str]:
     if _UNSPACED.search(phrase):  # no spaces to find words by; a number still stands alone: 5分 is not in 45分
         return re.compile(("(?<![0-9])" if phrase[:1].isdigit() else "") + re.escape(phrase), re.IGNORECASE)
