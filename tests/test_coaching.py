@@ -234,6 +234,7 @@ ASKS = [
     ("en", 'Find why the export says "Sorry, something went wrong"', 30, None, None),
     ("en", "Help me with the deploy of billing to staging", 60, None, None),
     ("en", "Can you look at the flaky login test?", 30, None, None),
+    ("en", "CI takes 45 minutes on every push, find out why", 240, None, None),  # "5 minutes" is not in "45"
     # Español
     ("es", "Perdona que te moleste, ¿puedes revisar el PR 412?", 30, "apology", "Perdona que te moleste"),
     ("es", "Disculpe, ¿podría revisar la lógica de reintentos del PR 412?", 30, "apology", "Disculpe"),
