@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
+from typing import Any
 
 import yaml
 
@@ -85,8 +86,11 @@ class Rules:
 
 
 @lru_cache(maxsize=1)
-def _data() -> dict:
-    return yaml.safe_load(files("slack_app.domain").joinpath("coaching.yaml").read_text(encoding="utf-8"))
+def _data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(
+        files("slack_app.domain").joinpath("coaching.yaml").read_text(encoding="utf-8")
+    )
+    return data
 
 
 @cache
@@ -94,10 +98,10 @@ def rules(code: str = DEFAULT_LANGUAGE) -> Rules:
     data = _data()
     codes = list(dict.fromkeys([code if code in LANGUAGES else DEFAULT_LANGUAGE, DEFAULT_LANGUAGE]))
 
-    def listed(lists: dict | None) -> tuple[str, ...]:
+    def listed(lists: dict[str, Any] | None) -> tuple[str, ...]:
         return tuple(dict.fromkeys(str(phrase) for c in codes for phrase in (lists or {}).get(c) or []))
 
-    def read(section: dict) -> Phrases:
+    def read(section: dict[str, Any]) -> Phrases:
         return Phrases(
             anywhere=listed(section.get("phrases")),
             openers=listed(section.get("openers")),
@@ -174,7 +178,7 @@ def concrete_words(text: str, r: Rules) -> set[str]:
     own = said(text)
     for filler in sorted((w for w in r.empty_words if _UNSPACED.search(w)), key=len, reverse=True):
         own = own.replace(filler, " ")
-    words = set()
+    words: set[str] = set()
     for word in _WORD.findall(own):
         words.update(_HIRAGANA.split(word) if _UNSPACED.search(word) else [word.strip("'")])
     return words - r.empty_words - {""}
