@@ -141,7 +141,7 @@ def message_contexts():
                         "notice": notice,
                         "helper": "U0HELP1",
                         "snoozed": snoozed,
-                        "scope": "15 minutes, not half a day",
+                        "scope": "15 minutes",
                     },
                 )
         yield (
