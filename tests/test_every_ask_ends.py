@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 from test_ask_flow import ASKER, HAL, HANA, HUGO, card_text
+from test_home_and_digest import home_opened, published_home, view_text
 from test_lifecycle_flow import check_ins, effects_done, load, taken_by_hal, worker_at
 from test_offer_flow import days_ahead, offer, offer_dm
 from test_retention import START, new_ask
@@ -60,7 +61,7 @@ def test_an_ask_reopened_after_its_check_in_still_ends_and_is_forgotten(slack, f
     assert seen[10] == ("expired", True)  # nobody took it again: it ended, and its timer will forget it
     assert seen[100] == (None, False)  # 90 days after it ended, forgotten
     assert seen[400] == (None, False)
-    assert "Nobody was free" in told[10][0] and "No longer needed" in told[10][1]
+    assert "No one took on" in told[10][0] and "No longer needed" in told[10][1]
     assert all("details are no longer kept" in text for text in told[100])  # forgotten in Slack too
     assert redis_sync.zcard(asks_sent_key(TEAM)) == 0
 
@@ -89,6 +90,10 @@ def test_a_taken_ask_never_marked_done_closes_quietly_after_the_setting_then_is_
     for teammate in (HANA, HUGO):
         assert "No longer needed" in card_text(fake_slack, teammate)
     assert len(fake_slack.dms(ASKER)) == asker_dms + 1  # the check-in, and no note after it
+    for person in (HAL, ASKER):  # their Home tabs say so too
+        publishes = len([c for c in fake_slack.calls_to("views.publish") if c.args["user_id"] == person])
+        assert home_opened(slack, person).status == 200
+        assert "Closed — no thank-you needed" in view_text(published_home(fake_slack, person, count=publishes + 1))
     assert has_timer(redis_sync, ask.id)  # now set for forgetting it
 
     worker_at(app_server, closes.timestamp() + 91 * DAY)
