@@ -234,12 +234,12 @@ class Lifecycle:
             reminder = {"kind": "notice", "notice": "thanks_reminder", "helper": helper}
             await self.store.owe(ask.team_id, ask.id, posts={f"thanks_reminder:{helper}": reminder})
         if ask and ask.step:  # its workflow has waited for thanks as long as the asker is left to think of them
-            await self.store.owe_step_completion(ask.team_id, ask.id)
+            await self.store.owe_step_completion(ask.team_id, ask.id, "thanks_waited")
 
     async def _step_limit(self, job: Job) -> None:
         """Slack's limit on a running step: the step completes with what is known, if it hasn't."""
         if await self.store.load_ask(job.team_id, job.payload["ask_id"]):
-            await self.store.owe_step_completion(job.team_id, job.payload["ask_id"])
+            await self.store.owe_step_completion(job.team_id, job.payload["ask_id"], "limit_reached")
 
     async def _forget_kudos(self, job: Job) -> None:
         dropped = await self.store.forget_kudos(job.team_id, job.payload["week"])

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from slack_sdk.errors import SlackApiError
 
 from ..domain import workflow_step
-from ..domain.asks import Ask, validate
+from ..domain.asks import Ask, Status, validate
 from ..domain.availability import local_today
 from ..ids import StepInput
 from ..slack.slack_api import Clients
@@ -111,14 +111,15 @@ class WorkflowSteps:
         if not run or run.get("completed") == COMPLETED:
             return
         thanked = {helper for helper in ask.helpers if await self.store.was_thanked(ask.team_id, ask.id, helper)}
+        # The timers' moments as they noted them (a timer runs when due, perhaps late), or as the clock has them.
         now = datetime.now(UTC)
-        settled = bool(ask.helpers) and (set(ask.helpers) <= thanked or now >= thanks_reminder_due(ask))
+        waited = bool(run.get("thanks_waited")) or (ask.status is Status.DONE and now >= thanks_reminder_due(ask))
         ended = workflow_step.outcome(
             ask,
             snapshot.answers,
             _named(run),
-            thanks_settled=settled,
-            past_limit=now >= workflow_step.limit_at(ask),
+            thanks_settled=bool(ask.helpers) and (set(ask.helpers) <= thanked or waited),
+            past_limit=bool(run.get("limit_reached")) or now >= workflow_step.limit_at(ask),
         )
         if ended is None:
             return  # the next change that may end it owes the step another look

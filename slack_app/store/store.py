@@ -78,7 +78,8 @@ def posts_key(team_id: str, ask_id: str) -> str:
 def step_key(team_id: str, ask_id: str) -> str:
     """Hash: the Workflow Builder step run that sent the ask — `execution` (its function_execution_id),
     `token` (the one it completes with, sealed where installations are), `named` (the teammates its inputs
-    named, JSON) and `completed` (PENDING while its completion may be on its way to Slack, then "done")."""
+    named, JSON), `completed` (PENDING while its completion may be on its way to Slack, then "done"), and the
+    moments its timers saw come: `limit_reached` (Slack's limit on a running step), `thanks_waited`."""
     return f"{{{team_id}:ask:{ask_id}}}:step"
 
 
@@ -773,8 +774,11 @@ class Store:
     async def record_step_completed(self, team_id: str, ask_id: str) -> None:
         await self.redis.hset(step_key(team_id, ask_id), "completed", COMPLETED)
 
-    async def owe_step_completion(self, team_id: str, ask_id: str) -> None:
-        """Owes the ask's step a look: a change outside the ask's scripts (a thank-you, a timer) may let it complete."""
+    async def owe_step_completion(self, team_id: str, ask_id: str, moment: str = "") -> None:
+        """Owes the ask's step a look: a change outside the ask's scripts (a thank-you, a timer) may let it
+        complete. `moment`: a timer's moment that has come (`limit_reached`, `thanks_waited`), noted first."""
+        if moment:
+            await self.redis.hset(step_key(team_id, ask_id), moment, "1")
         await self.owe_redraws(team_id, {ask_id: [STEP_EFFECT]})
 
     async def snooze_check_in(self, team_id: str, ask_id: str) -> bool:
