@@ -139,7 +139,9 @@ def test_a_cancelled_ask_completes_the_step_as_cancelled_with_nobody_helping(sla
 
 def test_everyone_passing_completes_the_step_at_once(slack, fake_slack):
     run_step(slack, fake_slack)
-    cards = fake_slack.wait_for(lambda: fake_slack.dms(HAL) and fake_slack.dms(HANA) and fake_slack.dms(ASKER), what="cards")
+    cards = fake_slack.wait_for(
+        lambda: fake_slack.dms(HAL) and fake_slack.dms(HANA) and fake_slack.dms(ASKER), what="cards"
+    )
     assert cards
     slack.react(HAL, fake_slack.dms(HAL)[0], "x")
     slack.react(HANA, fake_slack.dms(HANA)[0], "x")
@@ -238,12 +240,12 @@ def test_the_failure_is_worded_in_the_askers_language(slack, fake_slack):
 def test_a_kill_between_the_asks_end_and_the_completion_still_completes_the_step_once(
     tmp_path, redis_url, redis_sync, kill_when
 ):
-    fake = FakeSlack(token="xoxb-test-token").start()
+    fake = FakeSlack(token="xoxb-test-token", latency=0.3).start()  # the completion takes a while to reach Slack
     first, slack = start_instance(tmp_path, redis_url, fake, SLACK_RATE_WINDOW="1")
     try:
         run_step(slack, fake)
         if kill_when == "while the completion is on its way":
-            fake.fail("functions.completeSuccess", status=0, retry_after=30)  # carried out, answered too late
+            fake.fail("functions.completeSuccess", status=0, retry_after=5)  # carried out, answered after the kill
         take_do_and_thank(slack, fake)
         if kill_when == "while the completion is on its way":
             fake.wait_for(lambda: fake.calls_to("functions.completeSuccess"), timeout=15, what="the completion sent")
