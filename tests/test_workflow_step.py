@@ -276,3 +276,76 @@ def test_the_run_token_is_kept_beside_the_ask_and_forgotten_with_it(slack, fake_
     run = redis_sync.hgetall(step_key("T0TEAM", ask_id))
     assert run["execution"] == EXECUTION and json.loads(run["named"]) == [HAL, HANA]
     assert redis_sync.hget(ask_key, "step") == EXECUTION and redis_sync.hget(ask_key, "workflow") == "New starter"
+
+
+def test_a_done_ask_nobody_thanked_completes_the_step_once_the_asker_was_reminded(settings, slack, fake_slack, run):
+    from slack_app.wiring.app import create_app
+
+    run_step(slack, fake_slack)
+    card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
+    slack.react(HAL, card, "white_check_mark")
+    fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done")
+    slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
+    fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
+
+    app = create_app(settings)  # the thank-you reminder comes due, the next working day or later
+    later = datetime.now(UTC) + timedelta(days=4)
+    assert run(app.services.scheduler.run_due(app.services.lifecycle.handlers(), now=later.timestamp()))
+
+    fake_slack.wait_for(lambda: completed(fake_slack), timeout=15, what="the step completed")
+    assert fake_slack.executions[EXECUTION].outputs == {
+        "outcome": "done",
+        "helpers": [HAL],
+        "helped_minutes": 30,
+        "thanked": False,
+    }
+
+
+# --- the outcome, as the domain words it ---------------------------------------------------------------------
+
+
+def _ask(status, helpers=(), teammates=(HAL, HANA)):
+    from slack_app.domain.asks import Ask
+
+    return Ask(
+        "T0TEAM",
+        ASKER,
+        "Walk them through it",
+        "In and out",
+        30,
+        "later",
+        list(teammates),
+        status=status,
+        helpers=list(helpers),
+        created_at=1.0,
+    )
+
+
+def test_a_helper_the_step_did_not_name_makes_it_covered_by_others():
+    from slack_app.domain.asks import Status
+    from slack_app.domain.workflow_step import Outcome, outcome, outputs
+
+    ask = _ask(Status.DONE, helpers=["U0PRIYA"], teammates=[HAL, "U0PRIYA"])  # Hal suggested Priya
+    ended = outcome(ask, {}, [HAL], thanks_settled=True, past_limit=False)
+    assert ended is Outcome.COVERED_BY_OTHERS
+    assert outputs(ask, ended, {"U0PRIYA"}) == {
+        "outcome": "covered_by_others",
+        "helpers": ["U0PRIYA"],
+        "helped_minutes": 30,
+        "thanked": True,
+    }
+
+
+def test_an_ask_that_expired_after_everyone_passed_says_so_and_a_live_one_waits():
+    from slack_app.domain.asks import Answer, Status
+    from slack_app.domain.workflow_step import Outcome, outcome
+
+    passed = {HAL: Answer.DECLINE, HANA: Answer.DECLINE}
+    assert outcome(_ask(Status.EXPIRED), passed, [HAL, HANA], thanks_settled=False, past_limit=False) is (
+        Outcome.EVERYONE_PASSED
+    )
+    assert outcome(_ask(Status.EXPIRED), {HAL: Answer.DECLINE}, [HAL], thanks_settled=False, past_limit=False) is (
+        Outcome.EXPIRED
+    )
+    assert outcome(_ask(Status.TAKEN, [HAL]), {}, [HAL], thanks_settled=False, past_limit=False) is None
+    assert outcome(_ask(Status.DONE, [HAL]), {}, [HAL], thanks_settled=False, past_limit=False) is None

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from ..domain import workflow_step
@@ -43,7 +44,7 @@ ALREADY_COMPLETED = {"execution_not_in_running_state", "function_execution_not_f
 TOKEN_REFUSED = {"invalid_auth", "token_expired", "token_revoked", "not_authed"}
 
 
-class NotSent(Exception):
+class NotSent(RedisError):
     """The ask could not be saved (Redis refused): Slack is answered with an error and delivers the event again."""
 
 
