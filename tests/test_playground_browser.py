@@ -247,7 +247,6 @@ def test_the_sample_workflow_sends_its_ask_and_shows_the_step_completing_when_th
     page.get_by_role("button", name="Run workflow").click()
     run = page.locator("#workflow-runs .workflow-run").last
     expect(run).to_contain_text("Running — the step completes when the ask ends.")
-    shot(page.locator(".main"), "workflow-running")
 
     be(page, "Hal")  # the ask is Ada's, with the workflow's quiet note
     page.locator("#sidebar [data-place=messages]").click()
