@@ -23,13 +23,13 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from ..domain import workflow_step
-from ..domain.asks import Ask, Status, validate
+from ..domain.asks import Ask, Person, Status, validate
 from ..domain.availability import local_today
 from ..ids import StepInput
 from ..slack.slack_api import Clients
 from ..store.sealing import Seal
 from ..store.store import COMPLETED, Snapshot, Store
-from ..text.i18n import ENGLISH, language_of
+from ..text.i18n import ENGLISH, Language, language_of
 from .ask_forms import ask_from_draft
 from .availabilities import Availabilities
 from .lifecycle import thanks_reminder_due
@@ -90,7 +90,7 @@ class WorkflowSteps:
         return None
 
     @staticmethod
-    def _errors(request: workflow_step.StepRequest, people: dict, lang) -> dict[str, str]:
+    def _errors(request: workflow_step.StepRequest, people: dict[str, Person], lang: Language) -> dict[str, str]:
         """The form's errors for these inputs (keyed by the inputs, which share the form's field names)."""
         errors: dict[str, str] = {}
         asker_problem = workflow_step.asker_error(request.asker, people, lang)
