@@ -349,3 +349,26 @@ def test_an_ask_that_expired_after_everyone_passed_says_so_and_a_live_one_waits(
     )
     assert outcome(_ask(Status.TAKEN, [HAL]), {}, [HAL], thanks_settled=False, past_limit=False) is None
     assert outcome(_ask(Status.DONE, [HAL]), {}, [HAL], thanks_settled=False, past_limit=False) is None
+
+
+def test_on_a_redis_cluster_the_step_still_completes_once(settings, cluster_url, fake_slack):
+    from dataclasses import replace
+
+    from slack_requests import SlackRequests
+
+    from slack_app.wiring.app import create_app
+    from slack_app.wiring.server import ThreadedServer
+
+    server = ThreadedServer(create_app(replace(settings, redis_url=cluster_url, redis_cluster=True))).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        run_step(slack, fake_slack)
+        take_do_and_thank(slack, fake_slack)
+        fake_slack.wait_for(lambda: completed(fake_slack), timeout=15, what="the step completed")
+        fake_slack.settle(quiet=0.5)
+    finally:
+        server.stop()
+
+    run = fake_slack.executions[EXECUTION]
+    assert run.completions == 1 and len(fake_slack.calls_to("functions.completeSuccess")) == 1
+    assert run.outputs == {"outcome": "done", "helpers": [HAL], "helped_minutes": 30, "thanked": True}
