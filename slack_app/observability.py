@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -115,8 +116,15 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("slack_bolt", "slack_sdk"):
+    # uvicorn's start and stop chatter says nothing about the setup; slack-ask's own start line does.
+    for noisy in ("slack_bolt", "slack_sdk", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Bolt warns that the token is unused because it was given our client, which holds that very token.
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_not_the_unused_token_warning)
+
+
+def _not_the_unused_token_warning(record: logging.LogRecord) -> bool:
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
