@@ -64,7 +64,7 @@ def take_do_and_thank(slack, fake: FakeSlack) -> None:
     fake.wait_for(lambda: "ask_done" in fake.dms(HAL)[0].action_ids(), what="Mark done on Hal's card")
     assert slack.click(HAL, fake.dms(HAL)[0], "ask_done").status == 200
     prompt = fake.wait_for(
-        lambda: [m for m in fake.dms(ASKER) if "thanks_open" in m.action_ids()], timeout=15, what="thanks prompt"
+        lambda: [m for m in fake.dms(ASKER) if "thanks_open" in m.action_ids()], what="thanks prompt"
     )[0]
     views_before = len(fake.calls_to("views.open"))
     slack.click(ASKER, prompt, "thanks_open")
@@ -97,7 +97,7 @@ def test_taken_done_and_thanked_completes_the_step_once_with_its_outcome(slack, 
     run_step(slack, fake_slack)
     take_do_and_thank(slack, fake_slack)
 
-    fake_slack.wait_for(lambda: completed(fake_slack), timeout=15, what="the step completed")
+    fake_slack.wait_for(lambda: completed(fake_slack), what="the step completed")
     fake_slack.wait_for(lambda: not redis_sync.keys("{T0TEAM:ask:*}:owed"), what="nothing owed")
     fake_slack.settle(quiet=0.3)
     run = fake_slack.executions[EXECUTION]
@@ -164,7 +164,7 @@ def test_an_ask_outliving_slacks_limit_completes_the_step_with_what_is_known(set
     ran = run(app.services.scheduler.run_due(app.services.lifecycle.handlers(), now=later.timestamp()))
     assert ran
 
-    fake_slack.wait_for(lambda: completed(fake_slack), timeout=15, what="the step completed")
+    fake_slack.wait_for(lambda: completed(fake_slack), what="the step completed")
     assert fake_slack.executions[EXECUTION].outputs == {
         "outcome": "unfinished",
         "helpers": [HAL],
@@ -248,7 +248,7 @@ def test_a_kill_between_the_asks_end_and_the_completion_still_completes_the_step
             fake.fail("functions.completeSuccess", status=0, retry_after=5)  # carried out, answered after the kill
         take_do_and_thank(slack, fake)
         if kill_when == "while the completion is on its way":
-            fake.wait_for(lambda: fake.calls_to("functions.completeSuccess"), timeout=15, what="the completion sent")
+            fake.wait_for(lambda: fake.calls_to("functions.completeSuccess"), what="the completion sent")
         kill(first)
         step = next(iter(redis_sync.keys("{T0TEAM:ask:*}:step")))
         assert redis_sync.hget(step, "completed") != "done"  # the kill came before the completion was recorded
@@ -292,7 +292,7 @@ def test_a_done_ask_nobody_thanked_completes_the_step_once_the_asker_was_reminde
     later = datetime.now(UTC) + timedelta(days=4)
     assert run(app.services.scheduler.run_due(app.services.lifecycle.handlers(), now=later.timestamp()))
 
-    fake_slack.wait_for(lambda: completed(fake_slack), timeout=15, what="the step completed")
+    fake_slack.wait_for(lambda: completed(fake_slack), what="the step completed")
     assert fake_slack.executions[EXECUTION].outputs == {
         "outcome": "done",
         "helpers": [HAL],
@@ -364,7 +364,7 @@ def test_on_a_redis_cluster_the_step_still_completes_once(settings, cluster_url,
         slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
         run_step(slack, fake_slack)
         take_do_and_thank(slack, fake_slack)
-        fake_slack.wait_for(lambda: completed(fake_slack), timeout=15, what="the step completed")
+        fake_slack.wait_for(lambda: completed(fake_slack), what="the step completed")
         fake_slack.settle(quiet=0.5)
     finally:
         server.stop()
