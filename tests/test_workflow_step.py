@@ -254,8 +254,8 @@ def test_a_kill_between_the_asks_end_and_the_completion_still_completes_the_step
         assert redis_sync.hget(step, "completed") != "done"  # the kill came before the completion was recorded
 
         with instance(tmp_path, redis_url, fake, SLACK_RATE_WINDOW="1"):
-            fake.wait_for(lambda: redis_sync.hget(step, "completed") == "done", timeout=30, what="the step completed")
-            fake.wait_for(lambda: not redis_sync.keys("{T0TEAM:ask:*}:owed"), timeout=10, what="nothing owed")
+            fake.wait_for(lambda: redis_sync.hget(step, "completed") == "done", what="the step completed")
+            fake.wait_for(lambda: not redis_sync.keys("{T0TEAM:ask:*}:owed"), what="nothing owed")
             fake.settle(quiet=1.0)
     finally:
         first.kill()
