@@ -113,7 +113,7 @@ def test_done_but_not_yet_thanked_keeps_the_step_running_for_the_thank_you(slack
     card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
     slack.react(HAL, card, "white_check_mark")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done")
-    slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
+    assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
     fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
     fake_slack.wait_for(lambda: not redis_sync.keys("{T0TEAM:ask:*}:owed"), what="the step looked at")
 
@@ -285,7 +285,7 @@ def test_a_done_ask_nobody_thanked_completes_the_step_once_the_asker_was_reminde
     card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
     slack.react(HAL, card, "white_check_mark")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done")
-    slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
+    assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
     fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
 
     app = create_app(settings)  # the thank-you reminder comes due, the next working day or later
