@@ -59,7 +59,8 @@ def completed(fake: FakeSlack, execution: str = EXECUTION):
 
 def take_do_and_thank(slack, fake: FakeSlack) -> None:
     """Hal takes the ask, marks it done, and the asker thanks him."""
-    card = fake.wait_for(lambda: fake.dms(HAL), what="Hal's card")[0]
+    card = fake.wait_for(lambda: fake.dms(ASKER) and fake.dms(HAL), what="Hal's card and the summary")[0]
+    fake.settle(quiet=0.5)  # the app has recorded where the card is, so a reaction to it finds its ask
     slack.react(HAL, card, "white_check_mark")
     fake.wait_for(lambda: "ask_done" in fake.dms(HAL)[0].action_ids(), what="Mark done on Hal's card")
     assert slack.click(HAL, fake.dms(HAL)[0], "ask_done").status == 200
@@ -111,6 +112,7 @@ def test_taken_done_and_thanked_completes_the_step_once_with_its_outcome(slack, 
 def test_done_but_not_yet_thanked_keeps_the_step_running_for_the_thank_you(slack, fake_slack, redis_sync):
     run_step(slack, fake_slack)
     card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
+    fake_slack.settle(quiet=0.5)  # the app has recorded where the card is, so a reaction to it finds its ask
     slack.react(HAL, card, "white_check_mark")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done")
     assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
@@ -142,6 +144,7 @@ def test_everyone_passing_completes_the_step_at_once(slack, fake_slack):
     cards = fake_slack.wait_for(
         lambda: fake_slack.dms(HAL) and fake_slack.dms(HANA) and fake_slack.dms(ASKER), what="cards"
     )
+    fake_slack.settle(quiet=0.5)
     assert cards
     slack.react(HAL, fake_slack.dms(HAL)[0], "x")
     slack.react(HANA, fake_slack.dms(HANA)[0], "x")
@@ -155,6 +158,7 @@ def test_an_ask_outliving_slacks_limit_completes_the_step_with_what_is_known(set
 
     run_step(slack, fake_slack)
     card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
+    fake_slack.settle(quiet=0.5)  # the app has recorded where the card is, so a reaction to it finds its ask
     slack.react(HAL, card, "white_check_mark")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="taken")
 
@@ -283,6 +287,7 @@ def test_a_done_ask_nobody_thanked_completes_the_step_once_the_asker_was_reminde
 
     run_step(slack, fake_slack)
     card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
+    fake_slack.settle(quiet=0.5)  # the app has recorded where the card is, so a reaction to it finds its ask
     slack.react(HAL, card, "white_check_mark")
     fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done")
     assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
