@@ -42,6 +42,7 @@ EVENT_SCOPES: dict[str, set[str]] = {
     "app_uninstalled": set(),
     "tokens_revoked": set(),
     "user_change": {"users:read"},
+    "team_join": {"users:read"},
     "function_executed": set(),
 }
 
