@@ -67,10 +67,12 @@ class Settings:
         return bool(self.client_id and self.client_secret and not self.bot_token)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv_path: str | os.PathLike = ".env") -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv_path: str | os.PathLike[str] = ".env"
+    ) -> Settings:
         """Environment variables win over `.env`; a missing token or secret raises MissingSetting."""
-        env = {**dotenv_values(dotenv_path), **(os.environ if environ is None else environ)}
-        env = {key: value for key, value in env.items() if value not in (None, "")}
+        found = {**dotenv_values(dotenv_path), **(os.environ if environ is None else environ)}
+        env = {key: value for key, value in found.items() if value}
         oauth = "SLACK_CLIENT_ID" in env and "SLACK_CLIENT_SECRET" in env and "SLACK_BOT_TOKEN" not in env
         required = ["SLACK_SIGNING_SECRET"] if oauth else ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
         if env.get("SLACK_APP_TOKEN"):

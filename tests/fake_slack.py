@@ -158,7 +158,8 @@ class FakeSlack(WebApi):
         body = {"ok": False, "error": "ratelimited"} if status == 429 else {"ok": False, "error": "internal_error"}
         self._faults[method].append(Fault(status=status, times=times, retry_after=retry_after, body=body))
 
-    def wait_for(self, condition: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    def wait_for(self, condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+        """Polls until `condition` holds; the ceiling is generous, for it costs time only when something is wrong."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = condition()
