@@ -29,6 +29,7 @@ from slack_app.domain.insights import (
     WEEKS_SHOWN,
     AtLeast,
     InWeeksShown,
+    Overview,
     overview,
     weeks_up_to,
 )
@@ -170,88 +171,103 @@ class Knowledge:
         return {var: low for var, (low, high) in bounds.items() if low == high}
 
 
-def cell(field: str, week: int) -> tuple:
-    return (field, week)
+def cell(field: str, week: int, moment: int = 0) -> tuple:
+    """A week's counter as it stands at a moment an admin looks (one moment, 0, unless said)."""
+    return (field, week, moment)
 
 
-def window_row(field: str, weeks: range, minus: str | None = None) -> dict:
-    row = {cell(field, week): 1 for week in weeks}
+def window_row(field: str, weeks: range, minus: str | None = None, moment: int = 0) -> dict:
+    row = {cell(field, week, moment): 1 for week in weeks}
     if minus:
-        row.update({cell(minus, week): -1 for week in weeks})
+        row.update({cell(minus, week, moment): -1 for week in weeks})
     return row
 
 
-def read_count(knowledge: Knowledge, figure, field: str, week: int, whole: str | None = None, least: int = 1) -> None:
+def read_count(
+    knowledge: Knowledge, figure, field: str, week: int, whole: str | None = None, least: int = 1, moment: int = 0
+) -> None:
     """One week's count (or the part of a share, `whole` the count it is part of) as an admin reads it."""
-    var = cell(field, week)
+    var = cell(field, week, moment)
     if figure == FEWER:
         knowledge.bound(var, least, 4)
     elif figure == ALL_BUT_FEWER:  # the rest of the whole is 1–4
-        rest = cell(f"{whole}-{field}", week)
+        rest = cell(f"{whole}-{field}", week, moment)
         knowledge.bound(rest, 1, 4)
-        knowledge.learn({cell(whole, week): 1, var: -1, rest: -1}, 0)
+        knowledge.learn({cell(whole, week, moment): 1, var: -1, rest: -1}, 0)
     elif isinstance(figure, int):
         knowledge.learn({var: 1}, figure)
 
 
-def read_share(knowledge: Knowledge, share, field: str, week: int, asks_shown) -> None:
+def read_share(knowledge: Knowledge, share, field: str, week: int, asks_shown, moment: int = 0) -> None:
     if share is None:
-        knowledge.learn({cell(field, week): 1}, 0)
+        knowledge.learn({cell(field, week, moment): 1}, 0)
     elif isinstance(share, float):  # times the week's asks, shown (≥ 5): the exact count
-        knowledge.learn({cell(field, week): 1}, round(share * asks_shown))
+        knowledge.learn({cell(field, week, moment): 1}, round(share * asks_shown))
     else:  # of fewer than 5 asks, the part may be none
-        read_count(knowledge, share, field, week, "asks", least=1 if isinstance(asks_shown, int) else 0)
+        least = 1 if isinstance(asks_shown, int) else 0
+        read_count(knowledge, share, field, week, "asks", least=least, moment=moment)
 
 
-def read_week(knowledge: Knowledge, figures: dict, week: int) -> None:
-    read_count(knowledge, figures["asks_sent"], "asks", week)
+def read_week(knowledge: Knowledge, figures: dict, week: int, moment: int = 0) -> None:
+    read_count(knowledge, figures["asks_sent"], "asks", week, moment=moment)
     for field in ("found_help", "thanked"):
-        read_share(knowledge, figures[field], field, week, figures["asks_sent"])
-    read_count(knowledge, figures["offers_made"], "offers_made", week)
-    read_count(knowledge, figures["offers_accepted"], "offers_accepted", week, "offers_made")
+        read_share(knowledge, figures[field], field, week, figures["asks_sent"], moment)
+    read_count(knowledge, figures["offers_made"], "offers_made", week, moment=moment)
+    read_count(knowledge, figures["offers_accepted"], "offers_accepted", week, "offers_made", moment=moment)
     for people, field in (
         ("asked_and_helped", "people_both"),
         ("only_asked", "people_only_asked"),
         ("only_helped", "people_only_helped"),
     ):
-        read_count(knowledge, figures[people], field, week)
+        read_count(knowledge, figures[people], field, week, moment=moment)
 
 
-def read_total(knowledge: Knowledge, total: dict, weeks: range) -> None:
+def read_total(knowledge: Knowledge, total: dict, weeks: range, moment: int = 0) -> None:
     """A span's totals: exact numbers are equations over the span; partial ones must add nothing new."""
     asks = total["asks_sent"]
     if isinstance(asks, int):
-        knowledge.learn(window_row("asks", weeks), asks)
+        knowledge.learn(window_row("asks", weeks, moment=moment), asks)
     for share, field in (("found_help", "found_help"), ("thanked", "thanked")):
         if isinstance(total[share], float) and isinstance(asks, int):
-            knowledge.learn(window_row(field, weeks), round(total[share] * asks))
+            knowledge.learn(window_row(field, weeks, moment=moment), round(total[share] * asks))
     for figure, field in (("offers_made", "offers_made"), ("offers_accepted", "offers_accepted")):
         if isinstance(total[figure], int):
-            knowledge.learn(window_row(field, weeks), total[figure])
+            knowledge.learn(window_row(field, weeks, moment=moment), total[figure])
+
+
+def read_views(knowledge: Knowledge, views: dict[int, Overview], last: int, moment: int = 0) -> list[dict]:
+    """What an admin reads at one moment: `views[N]` is `stats --weeks N` (Home's is N = 12, and /metrics'
+    is drawn from it), each ending with week index `last`, the newest week shown then."""
+    seen = []
+    for count, view in sorted(views.items()):
+        shown = view.as_json()
+        span = range(last + 1 - count, last + 1)
+        for week, figures in zip(span, shown["weeks"], strict=True):
+            read_week(knowledge, figures, week, moment)
+        read_total(knowledge, shown["total"], span, moment)
+        seen.append(shown)
+        if count == WEEKS_SHOWN:  # /metrics, where a setting asks for it: the last week, and the 12 weeks
+            for figures, weeks in ((view.weeks[-1], range(last, last + 1)), (view.total, span)):
+                read_gauges(knowledge, _gauge_values(figures), weeks, moment)
+    return seen
+
+
+def read_gauges(knowledge: Knowledge, gauges: dict, weeks: range, moment: int) -> None:
+    if isinstance(gauges["asks_sent"], int):
+        knowledge.learn(window_row("asks", weeks, moment=moment), gauges["asks_sent"])
+    for name, field in (("offers_made", "offers_made"), ("offers_accepted", "offers_accepted")):
+        if isinstance(gauges[name], int):
+            knowledge.learn(window_row(field, weeks, moment=moment), gauges[name])
+    for name, field in (("found_help_ratio", "found_help"), ("thanked_ratio", "thanked")):
+        if isinstance(gauges[name], float) and isinstance(gauges["asks_sent"], int):
+            knowledge.learn(window_row(field, weeks, moment=moment), round(gauges[name] * gauges["asks_sent"]))
 
 
 def everything_an_admin_sees(raw: list[dict[str, str]]) -> tuple[Knowledge, list[dict]]:
-    knowledge, seen = Knowledge(), []
-    for count in range(1, KEEP_WEEKS + 1):  # `stats --weeks N`, for every N (and Home's is N = 12)
-        view = overview(weeks_up_to(LAST_ENDED, count), raw[-count:])
-        shown = view.as_json()
-        span = range(KEEP_WEEKS - count, KEEP_WEEKS)
-        for week, figures in zip(span, shown["weeks"], strict=True):
-            read_week(knowledge, figures, week)
-        read_total(knowledge, shown["total"], span)
-        seen.append(shown)
-        if count == WEEKS_SHOWN:  # /metrics, where a setting asks for it: the last week, and the 12 weeks
-            for figures, weeks in ((view.weeks[-1], range(KEEP_WEEKS - 1, KEEP_WEEKS)), (view.total, span)):
-                gauges = _gauge_values(figures)
-                if isinstance(gauges["asks_sent"], int):
-                    knowledge.learn(window_row("asks", weeks), gauges["asks_sent"])
-                for name, field in (("offers_made", "offers_made"), ("offers_accepted", "offers_accepted")):
-                    if isinstance(gauges[name], int):
-                        knowledge.learn(window_row(field, weeks), gauges[name])
-                for name, field in (("found_help_ratio", "found_help"), ("thanked_ratio", "thanked")):
-                    if isinstance(gauges[name], float) and isinstance(gauges["asks_sent"], int):
-                        knowledge.learn(window_row(field, weeks), round(gauges[name] * gauges["asks_sent"]))
-    return knowledge, seen
+    """At one moment, drawn by overview() itself (`stats --weeks N` for every N)."""
+    knowledge = Knowledge()
+    views = {count: overview(weeks_up_to(LAST_ENDED, count), raw[-count:]) for count in range(1, KEEP_WEEKS + 1)}
+    return knowledge, read_views(knowledge, views, KEEP_WEEKS - 1)
 
 
 def true_count(raw: list[dict[str, str]], name: str, weeks: range) -> int:
