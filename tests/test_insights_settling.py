@@ -3,7 +3,8 @@
 once, and a yes or a thank-you arriving later — which still counts towards the week its ask was sent —
 never changes what any surface shows. Otherwise two looks at the same week, differenced, would show one
 person's reply. The clock is moved with freezegun, across time zones (the workspace's digest time zone
-defines its weeks); the app runs in-process on it, against the real Redis and the fake Slack over HTTP."""
+defines its weeks); the app runs in-process on it, against the real Redis and the fake Slack over HTTP.
+The weeks are in 2030: Redis keeps its own clock, and a week's keys expire some months after it."""
 
 from __future__ import annotations
 
@@ -73,9 +74,9 @@ def what_an_admin_sees(services, settings, run, capsys, fake_slack) -> dict:
 @pytest.mark.parametrize(
     ("tz", "sent", "week"),
     [
-        ("UTC", (2026, 10, 28, 10), "2026-W44"),
-        ("Pacific/Kiritimati", (2026, 10, 28, 10), "2026-W44"),  # UTC+14: its weeks end 14 h before UTC's
-        ("America/Los_Angeles", (2026, 10, 28, 10), "2026-W44"),  # its clocks go back on 1 Nov, in that week
+        ("UTC", (2030, 10, 30, 10), "2030-W44"),
+        ("Pacific/Kiritimati", (2030, 10, 30, 10), "2030-W44"),  # UTC+14: its weeks end 14 h before UTC's
+        ("America/Los_Angeles", (2030, 10, 30, 10), "2030-W44"),  # its clocks go back on 3 Nov, in that week
     ],
 )
 def test_a_week_shows_once_settled_and_late_replies_never_move_any_figure(
@@ -84,7 +85,7 @@ def test_a_week_shows_once_settled_and_late_replies_never_move_any_figure(
     settings = replace(settings, workspace_tz=tz, metrics_insights=True)
     services = create_app(settings).services
     fake_slack.users[ADMIN] = person(ADMIN, "Ada Admin", is_admin=True)
-    week_ends = local(tz, 2026, 11, 2)  # Monday 00:00 there: the end of 2026-W44 in that time zone
+    week_ends = local(tz, 2030, 11, 4)  # Monday 00:00 there: the end of 2030-W44 in that time zone
 
     async def send(number: int) -> Ask:
         ask = new_ask(number)
@@ -121,7 +122,7 @@ def test_a_week_shows_once_settled_and_late_replies_never_move_any_figure(
         clock.move_to(week_ends + SETTLE - timedelta(minutes=1))  # ended, not yet settled: shown nowhere
         run(yes(asks[10]))  # before it settles, a yes still counts in what will be shown: 11 of 20
         unsettled = what_an_admin_sees(services, settings, run, capsys, fake_slack)
-        assert {shown["weeks"][-1]["week"] for shown in unsettled["stats"].values()} == {"2026-W43"}
+        assert {shown["weeks"][-1]["week"] for shown in unsettled["stats"].values()} == {"2030-W43"}
         assert week not in json.dumps(unsettled["home"]) and week not in unsettled["table"]
 
         clock.move_to(week_ends + SETTLE + timedelta(minutes=1))  # settled: shown, everywhere
@@ -152,7 +153,7 @@ def test_a_week_shows_once_settled_and_late_replies_never_move_any_figure(
 def test_instances_racing_to_show_a_settled_week_freeze_it_once_while_replies_keep_coming(redis_url, run):
     """Many first looks at once, from two instances, while yeses are counted into the same week: every look
     returns the one snapshot, taken once (a single settled_at), whatever came in after it."""
-    week = "2026-W44"
+    week = "2030-W44"
 
     async def race() -> tuple[list, list, dict]:
         clients = [Redis.from_url(redis_url, decode_responses=True) for _ in range(2)]
