@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .domain.insights import SETTLE_DAYS_AT_MOST
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_METRICS_PORT = 9090  # Prometheus's usual exporter port; never the public PORT
@@ -64,6 +66,7 @@ class Settings:
     directory_days: int = (
         7  # SLACK_ASK_DIRECTORY_DAYS: a workspace's people directory is refilled from users.list this often
     )
+    insights_settle_days: int = 7  # INSIGHTS_SETTLE_DAYS: a week's figures show this long after it ends, frozen
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
     effect_retry_seconds: float = 10.0  # EFFECT_RETRY_SECONDS: an effect's consumer silent this long is presumed dead
     slack_rate_window: float = 60.0  # SLACK_RATE_WINDOW: the minute of Slack's rate tiers; tests shorten it
@@ -121,6 +124,7 @@ class Settings:
             kudos_weeks=_positive(env, "SLACK_ASK_KUDOS_WEEKS", 52),
             quiet_close_days=_positive(env, "SLACK_ASK_QUIET_CLOSE_DAYS", 14),
             directory_days=_positive(env, "SLACK_ASK_DIRECTORY_DAYS", 7),
+            insights_settle_days=_settle_days(env.get("INSIGHTS_SETTLE_DAYS", "7")),
             effect_retry_seconds=float(env.get("EFFECT_RETRY_SECONDS", 10)),
             slack_rate_window=float(env.get("SLACK_RATE_WINDOW", 60)),
         )
@@ -142,6 +146,14 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     value = env.get(name, str(default))
     if not value.strip().isdigit() or int(value) < 1:
         raise MissingSetting(f"{name}={value!r} is not a whole number of at least 1.")
+    return int(value)
+
+
+def _settle_days(value: str) -> int:
+    if not value.strip().isdigit() or int(value) > SETTLE_DAYS_AT_MOST:
+        raise MissingSetting(
+            f"INSIGHTS_SETTLE_DAYS={value!r} is not a whole number of days from 0 to {SETTLE_DAYS_AT_MOST}."
+        )
     return int(value)
 
 

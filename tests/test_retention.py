@@ -254,8 +254,9 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
     unowned = [key for key, ttl in created.items() if ttl < 0 and owner_of(key) is None]
     assert unowned == [], "keys with neither an expiry nor an owner that deletes them"
     expiring = {key.split(":")[1] for key, ttl in created.items() if ttl > 0}
-    # De-duplication, the week's digest marker, the workspace's weekly figures.
-    assert {"event", "digest", "insights"} <= expiring <= {"event", "digest", "insights", "insights_chart", "coached"}
+    # De-duplication, the week's digest marker, the workspace's weekly figures (and, once shown, their snapshots).
+    shown = {"insights_settled", "insights_chart", "coached"}
+    assert {"event", "digest", "insights"} <= expiring <= {"event", "digest", "insights", *shown}
 
     # The owners do delete: past both windows the timers have removed everything they own …
     worker_at(app_server, now + 91 * DAY)

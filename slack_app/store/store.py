@@ -203,12 +203,19 @@ def insights_key(team_id: str, iso_week: str) -> str:
     return f"{{{team_id}}}:insights:{iso_week}"
 
 
+def settled_insights_key(team_id: str, iso_week: str) -> str:
+    """Hash: the week's counters as they stood when it was first shown, after it settled, and `settled_at`
+    (epoch seconds): all admins ever see of that week (see insights.py). Expires with the counters."""
+    return f"{{{team_id}}}:insights_settled:{iso_week}"
+
+
 def insights_chart_key(team_id: str) -> str:
     """The chart last uploaded to Slack for the insights: its figures' fingerprint and file id."""
     return f"{{{team_id}}}:insights_chart"
 
 
 INSIGHTS_CHART_SECONDS = 8 * 24 * 3600  # unused for a week, it is drawn afresh
+SETTLED_AT = "settled_at"  # the field of a week's insights snapshot saying when it was made (settle_week.lua)
 
 
 def kudos_key(team_id: str, iso_week: str) -> str:
@@ -317,6 +324,7 @@ class Store:
         self._redact_owed_thanks = redis.register_script(lua.source("redact_owed_thanks"))
         self._count_insights = redis.register_script(lua.source("count_insights"))
         self._count_person = redis.register_script(lua.source("count_person"))
+        self._settle_week = redis.register_script(lua.source("settle_week"))
         self._offer = redis.register_script(lua.source("offer"))
         self._settle_offer = redis.register_script(lua.source("settle_offer"))
         self._redact_offer = redis.register_script(lua.source("redact_offer"))
@@ -529,17 +537,40 @@ class Store:
         )
 
     async def insight_counts(self, team_id: str, weeks: list[str]) -> list[dict[str, str]]:
-        """Each week's counters, in one round trip."""
-        return (await self.every_insight_count({team_id: weeks}))[team_id]
-
-    async def every_insight_count(self, weeks: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
-        """Each workspace's counters for each of its weeks, in one round trip."""
+        """Each week's counters as they are now, in one round trip: what is counted, not what is shown."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for team_id, names in weeks.items():
-                for week in names:
-                    pipe.hgetall(insights_key(team_id, week))
-            found = iter(await pipe.execute())
-        return {team_id: [next(found) for _ in names] for team_id, names in weeks.items()}
+            for week in weeks:
+                pipe.hgetall(insights_key(team_id, week))
+            return await pipe.execute()
+
+    async def settled_insight_counts(self, team_id: str, weeks: list[str], now: float) -> list[dict[str, str]]:
+        """The counters of weeks that have settled, as admins see them (every_settled_insight_count)."""
+        return (await self.every_settled_insight_count({team_id: weeks}, now))[team_id]
+
+    async def every_settled_insight_count(
+        self, weeks: dict[str, list[str]], now: float
+    ) -> dict[str, list[dict[str, str]]]:
+        """Each workspace's settled weeks as they stood when each was first shown: its snapshot, made now
+        (atomically, once) for a week shown for the first time. One round trip; one more the first time."""
+        wanted = [(team_id, week) for team_id, names in weeks.items() for week in names]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for team_id, week in wanted:
+                pipe.hgetall(settled_insights_key(team_id, week))
+            found = await pipe.execute()
+        unsettled = [index for index, snapshot in enumerate(found) if SETTLED_AT not in snapshot]
+        calls = [
+            (
+                [insights_key(*wanted[index]), settled_insights_key(*wanted[index])],
+                [int(now), keep_until(wanted[index][1])],
+            )
+            for index in unsettled
+        ]
+        for index, flat in zip(unsettled, await self._each_slot(self._settle_week, calls), strict=True):
+            found[index] = dict(zip(flat[::2], flat[1::2], strict=True))
+        counters = iter(
+            [{field: value for field, value in snapshot.items() if field != SETTLED_AT} for snapshot in found]
+        )
+        return {team_id: [next(counters) for _ in names] for team_id, names in weeks.items()}
 
     async def insights_chart(self, team_id: str) -> tuple[str, str] | None:
         raw = await self.redis.get(insights_chart_key(team_id))

@@ -61,7 +61,7 @@ def create_app(settings: Settings) -> SlackAsk:
     scheduler = Scheduler(redis)
     people = People(store, clients, refresh_after_seconds=settings.directory_days * 24 * 3600)
     digests = Digests(store, clients, digest_defaults(settings))
-    insights = Insights(store, digests, clients)
+    insights = Insights(store, digests, clients, settings.insights_settle_days)
     home = Home(store, people, digests, insights, clients)
     availabilities = Availabilities(store, people)
     steps = WorkflowSteps(

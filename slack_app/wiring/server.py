@@ -338,9 +338,10 @@ def stats(settings: Settings, *, team: str | None, weeks: int, as_json: bool, ch
 
 def insights_table(view) -> str:
     lines = [
-        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week}: weeks that have ended, never about",
-        f'any one person. A figure about fewer than {MIN_GROUP} people or asks shows as "{FEWER}", and a total adds',
-        'up only the weeks that show ("at least" where some are hidden).',
+        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week}: weeks that have ended and settled,",
+        "each as it stood when first shown (later replies never change it), never about any one person. A figure",
+        f'about fewer than {MIN_GROUP} people or asks shows as "{FEWER}", and a total adds up only the weeks that',
+        'show ("at least" where some are hidden).',
         "",
     ]
     lines += [week_line(week) for week in view.weeks]
