@@ -9,7 +9,8 @@ successor that finds a step begun knows its predecessor is gone: only then does 
 step may have sent, and send it again if it is not there.
 
 The lease is an absolute moment in Redis (the hosts' clocks are assumed to agree within a fraction of a
-lease, as NTP keeps them), never a key TTL.
+lease, as NTP keeps them), never a key TTL. Its key goes when it is let go, or with what it guards (an
+ask's lease with the ask).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from redis.exceptions import RedisError
 from . import lua
 
 log = logging.getLogger(__name__)
-
-KEEP_LAPSED_LEASES = 10  # a lease key outlives its lease this many times over, then Redis tidies it away
 
 
 class LeaseLost(Exception):
@@ -55,7 +54,7 @@ class Lease:
         taken = bool(
             await self.leases.hold(
                 keys=[self.key],
-                args=[self.token, int(renewing), repr(now), repr(now + seconds), int(seconds * KEEP_LAPSED_LEASES) + 1],
+                args=[self.token, int(renewing), repr(now), repr(now + seconds)],
             )
         )
         if taken:
