@@ -375,15 +375,15 @@ async def _attempt(effect, ask: Ask, field: str) -> Carried:
     except Exception as error:
         kind = "permanent" if isinstance(error, NotInstalled) else failure_kind(error)
         fields = {"ask": ask.id, "team": ask.team_id, "effect": field}
+        code = slack_error_code(error) if isinstance(error, SlackApiError) else repr(error)
         if kind == "permanent":
-            code = slack_error_code(error) if isinstance(error, SlackApiError) else type(error).__name__
-            EFFECTS_DROPPED.labels(code).inc()
+            EFFECTS_DROPPED.labels(code if isinstance(error, SlackApiError) else type(error).__name__).inc()
             log.error("effect refused by Slack for good; dropped", extra={**fields, "error": code})
             return Carried(done=True)
         if kind == "later":
             return Carried(turn_in=max(_turns(error)))
-        log.warning("effect failed; trying again later", extra={**fields, "error": repr(error)[:300]})
-        return Carried(failure=f"{field}: {error!r}"[:500])
+        log.warning("effect failed; trying again later", extra={**fields, "error": code[:300]})
+        return Carried(failure=f"{field}: {code}"[:500])
     return Carried(done=True)
 
 

@@ -29,7 +29,7 @@ from ..observability import (
 )
 from ..settings import Settings
 from ..store.installations import RedisInstallationStore
-from .effects import IN_FLIGHT
+from .effects import IN_FLIGHT, slack_error_code
 from .rate_budget import RateBudget
 
 ROTATE_MINUTES_BEFORE = 10
@@ -77,7 +77,7 @@ class MeteredWebClient(AsyncWebClient):
         try:
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
-            SLACK_ERRORS.labels(api_method, str(error.response.get("error", "unknown"))).inc()
+            SLACK_ERRORS.labels(api_method, slack_error_code(error)).inc()  # (an HTML 503's body is no JSON)
             raise
         except Exception as error:
             SLACK_ERRORS.labels(api_method, type(error).__name__).inc()
