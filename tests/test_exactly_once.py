@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from fake_slack import FakeSlack
@@ -22,6 +24,7 @@ from test_cli import clean_env
 from test_effects import _asks_sent, owed_nothing, told_someone_is_on_it
 
 from slack_app.domain.asks import Ask
+from slack_app.features import digests as digests_module
 from slack_app.wiring.app import create_app
 from slack_app.wiring.server import ThreadedServer
 
@@ -191,3 +194,44 @@ def test_an_html_503_is_counted_by_status_and_its_effect_tried_again(settings, f
 
     assert len(notices_to_asker(fake_slack)) == 1
     assert 'slack_ask_slack_api_errors_total{error="http_503",method="chat.postMessage"}' in metrics
+
+
+# --- the weekly digest: once per workspace and week, whatever the pass's length ---------------------------
+
+
+def test_two_instances_posting_digests_for_many_workspaces_post_each_once_however_long_a_pass_takes(
+    settings, fake_slack, run, monkeypatch
+):
+    """Issue 23 reproduced it at full scale (1,000 workspaces, 2 instances, a 120 s lease: 39 digests twice);
+    here the lease is 0.2 s and a pass over 60 workspaces takes longer than that."""
+    monkeypatch.setattr(digests_module, "POST_LEASE_SECONDS", 0.2)
+    teams = [f"T0DIGEST{n:02d}" for n in range(60)]
+    two = [create_app(settings).services for _ in range(2)]
+    fake_slack.latency = 0.02
+    today = datetime.now(UTC).weekday()
+
+    async def both_polling() -> None:
+        for team_id in teams:
+            for name, value in {
+                "digest_channel": f"C0{team_id}",
+                "digest_day": str(today),
+                "digest_time": "00:00",
+            }.items():
+                await two[0].store.save_workspace_setting(team_id, name, value)
+        await two[0].digests.track(*teams)
+
+        async def poll(services, until: float) -> None:
+            while time.monotonic() < until:
+                await services.digests.post_due()
+                await asyncio.sleep(0.02)
+
+        until = time.monotonic() + 3.0
+        await asyncio.gather(*(poll(services, until) for services in two))
+        for services in two:
+            await services.store.redis.aclose()
+
+    run(both_polling())
+    fake_slack.settle(quiet=0.3)
+
+    posts = Counter(call.args["channel"] for call in fake_slack.calls_to("chat.postMessage"))
+    assert posts == {f"C0{team_id}": 1 for team_id in teams}  # every workspace's digest, each once
