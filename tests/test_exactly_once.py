@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fake_slack import FakeSlack
+from redis.asyncio import Redis as AsyncRedis
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask, stored_ask
 from test_cli import clean_env
@@ -25,6 +26,8 @@ from test_effects import _asks_sent, owed_nothing, told_someone_is_on_it
 
 from slack_app.domain.asks import Ask
 from slack_app.features import digests as digests_module
+from slack_app.slack.effects import GROUP, STREAMS, Carried, EffectQueue
+from slack_app.store.store import EFFECT_SHARDS, effect_shard, effect_stream_key, owed_key
 from slack_app.wiring.app import create_app
 from slack_app.wiring.server import ThreadedServer
 
@@ -235,3 +238,126 @@ def test_two_instances_posting_digests_for_many_workspaces_post_each_once_howeve
 
     posts = Counter(call.args["channel"] for call in fake_slack.calls_to("chat.postMessage"))
     assert posts == {f"C0{team_id}": 1 for team_id in teams}  # every workspace's digest, each once
+
+
+# --- self-healing ----------------------------------------------------------------------------------------
+
+
+def consumers(redis_sync) -> set[str]:
+    return {c["name"] for stream in STREAMS for c in redis_sync.xinfo_consumers(stream, GROUP)}
+
+
+def test_after_redis_loses_its_data_the_queue_mends_itself_and_sweeps_up_what_is_owed(settings, fake_slack, redis_sync):
+    quick = replace(settings, effect_retry_seconds=0.3, effect_sweep_seconds=0.5)
+    server = ThreadedServer(create_app(quick)).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        send_ask(slack, fake_slack, teammates=[HAL])
+        redis_sync.flushall()  # Redis restarted without its data, or failed over to an empty replica
+        send_ask(slack, fake_slack, teammates=[HANA])  # its entry lands in a stream with no group: NOGROUP, mended
+        ask = stored_ask(redis_sync)  # (the only one left)
+        # What a change owes with its queue entry lost (a Cluster's shard failed over without it):
+        notice = {"kind": "notice", "notice": "check_in", "snoozed": False}
+        redis_sync.hset(owed_key(ask["team_id"], ask["id"]), "post:check_in:1", json.dumps(notice))
+        fake_slack.wait_for(lambda: notices_to_asker(fake_slack), timeout=15, what="the owed notice, swept up")
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
+        # A consumer long gone and holding nothing (a process that stopped) is deleted:
+        redis_sync.xreadgroup(GROUP, "gone-consumer", {effect_stream_key(0): ">"}, count=1)
+        assert "gone-consumer" in consumers(redis_sync)
+        fake_slack.wait_for(
+            lambda: "gone-consumer" not in consumers(redis_sync), timeout=15, what="the gone consumer deleted"
+        )
+        still_reading = consumers(redis_sync)
+        fake_slack.settle(quiet=0.5)
+        metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
+    finally:
+        server.stop()
+
+    assert len(notices_to_asker(fake_slack)) == 1
+    assert [len(fake_slack.dms(uid)) for uid in (HAL, HANA)] == [1, 1]
+    assert still_reading  # the live consumers stay
+    assert 'slack_ask_effects_total{outcome="swept"} 1.0' in metrics
+
+
+def test_an_entry_naming_no_ask_is_dropped_and_its_shard_still_read(settings, fake_slack, redis_sync):
+    server = ThreadedServer(create_app(settings)).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        for shard in range(EFFECT_SHARDS):
+            redis_sync.xadd(effect_stream_key(shard), {"junk": "1"})  # not an entry this app wrote
+        cards = send_ask(slack, fake_slack, teammates=[HAL, HANA])
+        assert slack.click(HAL, cards[HAL], "ask_accept").status == 200
+        fake_slack.wait_for(lambda: told_someone_is_on_it(fake_slack) == 1, what="the asker told")
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), what="nothing owed, the junk gone")
+    finally:
+        server.stop()
+
+
+def test_a_busy_workspace_never_holds_up_another_and_a_turn_waited_for_holds_no_slot(redis_url, run):
+    """One workspace's 60 asks each take a second (Slack slow for it); another's 5 asks, queued after, start at
+    once. An ask waiting 0.5 s for its rate-budget turn is put back: its workspace's one slot serves another
+    ask meanwhile."""
+
+    async def scenario() -> dict:
+        redis = AsyncRedis.from_url(redis_url, decode_responses=True)
+        started: dict[str, float] = {}
+        busy_now, busy_most, turns = [0], [0], Counter()
+
+        async def carry_out(team_id: str, ask_id: str) -> Carried:
+            started[ask_id] = time.monotonic()
+            if team_id == "T0BUSY":
+                busy_now[0] += 1
+                busy_most[0] = max(busy_most[0], busy_now[0])
+                await asyncio.sleep(1.0)
+                busy_now[0] -= 1
+            if ask_id == "WAITS" and not turns[ask_id]:
+                turns[ask_id] += 1
+                return Carried(turn_in=0.5)
+            return Carried(done=True)
+
+        async def queued(team_id: str, ask_id: str) -> None:
+            await redis.xadd(effect_stream_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id})
+
+        async def wait_until(condition, seconds: float = 10.0) -> None:
+            deadline = time.monotonic() + seconds
+            while not condition() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+
+        outcome = {}
+        stop = asyncio.Event()
+        queue = EffectQueue(redis, carry_out, retry_seconds=1.0, in_flight=16, per_workspace=4)
+        running = asyncio.create_task(queue.run(stop, 1.0, requests=None))
+        await asyncio.sleep(0.2)
+        for n in range(60):
+            await queued("T0BUSY", f"B{n}")
+        await asyncio.sleep(0.3)
+        queued_at = time.monotonic()
+        for n in range(5):
+            await queued("T0QUIET", f"Q{n}")
+        await wait_until(lambda: all(f"Q{n}" in started for n in range(5)))
+        outcome["quiet_waited"] = max(started[f"Q{n}"] for n in range(5)) - queued_at
+        outcome["busy_most"] = busy_most[0]
+        stop.set()
+        await running
+
+        await redis.delete(*STREAMS)  # the busy workspace's leftovers gone
+        one_slot = EffectQueue(redis, carry_out, retry_seconds=1.0, per_workspace=1)  # one ask of a workspace at once
+        stop = asyncio.Event()
+        running = asyncio.create_task(one_slot.run(stop, 1.0, requests=None))
+        await asyncio.sleep(0.2)
+        await queued("T0QUIET", "WAITS")
+        await wait_until(lambda: "WAITS" in started)
+        first_try = started["WAITS"]
+        await queued("T0QUIET", "MEANWHILE")
+        await wait_until(lambda: "MEANWHILE" in started and started["WAITS"] > first_try)
+        outcome["meanwhile_after"] = started["MEANWHILE"] - first_try
+        outcome["retried_after"] = started["WAITS"] - first_try
+        stop.set()
+        await running
+        await redis.aclose()
+        return outcome
+
+    outcome = run(scenario())
+    assert outcome["quiet_waited"] < 0.5, outcome  # not behind the busy workspace's second-long asks
+    assert outcome["busy_most"] == 4, outcome  # the busy workspace kept to its cap
+    assert outcome["meanwhile_after"] < 0.4 <= outcome["retried_after"] < 2.0, outcome
