@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -21,8 +22,8 @@ from fake_slack import FakeSlack
 from redis.asyncio import Redis as AsyncRedis
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask, stored_ask
-from test_cli import clean_env
-from test_effects import _asks_sent, owed_nothing, told_someone_is_on_it
+from test_cli import clean_env, start_instance
+from test_effects import TEN, _asks_sent, owed_nothing, told_someone_is_on_it
 
 from slack_app.domain.asks import Ask
 from slack_app.features import digests as digests_module
@@ -361,3 +362,31 @@ def test_a_busy_workspace_never_holds_up_another_and_a_turn_waited_for_holds_no_
     assert outcome["quiet_waited"] < 0.5, outcome  # not behind the busy workspace's second-long asks
     assert outcome["busy_most"] == 4, outcome  # the busy workspace kept to its cap
     assert outcome["meanwhile_after"] < 0.4 <= outcome["retried_after"] < 2.0, outcome
+
+
+# --- a rolling deploy: an instance stopped mid-fan-out keeps its work through its grace period --------------
+
+
+def test_an_instance_stopped_mid_fan_out_finishes_it_and_nobody_sends_a_card_twice(tmp_path, settings, redis_sync):
+    slow = FakeSlack(token="xoxb-test-token", latency=1.0).start()
+    first, slack = start_instance(tmp_path, settings.redis_url, slow)  # takes over idle entries after a second
+    second = None
+    try:
+        assert slack.submit_ask(ASKER, teammates=TEN).status == 200
+        slow.wait_for(lambda: len(slow.calls_to("chat.postMessage")) >= 2, what="the fan-out under way")
+        second = ThreadedServer(
+            create_app(replace(settings, slack_api_url=slow.api_url, effect_retry_seconds=1.0))
+        ).start()
+        first.send_signal(signal.SIGTERM)  # a deploy: the first stops taking work and finishes what it has
+        slow.wait_for(lambda: all(slow.dms(uid) for uid in TEN), timeout=30, what="every card")
+        slow.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="nothing owed")
+        slow.settle(quiet=2.0)  # longer than a takeover would take
+        first.wait(30)
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+        slow.stop()
+
+    assert [len(slow.dms(uid)) for uid in TEN] == [1] * 10
+    assert len(slow.dms(ASKER)) == 1  # the summary, once
