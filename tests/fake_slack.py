@@ -189,7 +189,8 @@ class FakeSlack(WebApi):
         with self._lock:
             self._outages.clear()
 
-    def wait_for(self, condition: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    def wait_for(self, condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+        """Polls until `condition` holds; the ceiling is generous, for it costs time only when something is wrong."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = condition()

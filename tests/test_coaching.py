@@ -142,10 +142,10 @@ def test_the_phrase_lists_are_data_and_all_lower_case_in_every_language(code):
     "code, text, scope, estimate, field, wording",
     [
         ("es", "Perdón por molestar, ¿puedes revisar el PR 412?", GOOD_SCOPE, 30, "ask", "No hace falta pedir perdón"),
-        ("es", "¿Me puedes ayudar con esto?", GOOD_SCOPE, 30, "ask", "cómo se ve terminado"),
+        ("es", "¿Me puedes ayudar con esto?", GOOD_SCOPE, 30, "ask", "cuándo estará terminada"),
         ("es", "Vistazo rápido a la lógica de reintentos del PR 412", GOOD_SCOPE, 240, "estimate", "media jornada"),
         ("fr", "Désolé de vous déranger : relire la PR 412", GOOD_SCOPE, 30, "ask", "« désolé de vous déranger »"),
-        ("de", "Kurzer Blick auf die Retry-Logik in PR 412", GOOD_SCOPE, 240, "estimate", "ein halber Tag"),
+        ("de", "Kurzer Blick auf die Retry-Logik in PR 412", GOOD_SCOPE, 240, "estimate", "4 Stunden (halber Tag)"),
         ("de", "Kannst du mir bitte mal helfen?", GOOD_SCOPE, 30, "ask", "woran man erkennt"),
         ("pt_BR", "Desculpa incomodar, pode revisar o PR 412?", GOOD_SCOPE, 30, "ask", "“desculpa incomodar”"),
         (

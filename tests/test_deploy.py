@@ -284,12 +284,26 @@ def test_runtime_stage_gets_only_the_venv_from_the_build_stage():
     ]
     assert build_installs, "no pip install in the build stage"
     assert all("--no-cache-dir" in run for run in build_installs), build_installs
-    assert any(re.search(r"pip install (--no-cache-dir )?\.(\s|$)", run) for run in build_installs), (
+    assert any(re.search(r"pip install (--[\w-]+ )*\.(\s|$)", run) for run in build_installs), (
         "the project itself (.) is not installed"
     )
     assert not any("-e" in shlex.split(run) for run in build_installs), (
         "an editable install points back at the source tree"
     )
+
+
+def test_the_image_installs_exactly_the_locked_versions_and_resolves_nothing_itself():
+    """What CI tested is what ships: the hashed lock first, then the project without dependencies."""
+    build_installs = [
+        shlex.split(arguments)
+        for stage in STAGES[:-1]
+        for keyword, arguments in stage
+        if keyword == "RUN" and "pip install" in arguments
+    ]
+    lock, project = build_installs
+    assert {"--require-hashes", "--no-deps", "-r", "deploy/requirements.lock"} <= set(lock), lock
+    assert project[-1] == "." and "--no-deps" in project, project
+    assert "deploy/requirements.lock" in copy_sources(INSTRUCTIONS)
 
 
 def test_dockerfile_copies_everything_pip_install_reads():

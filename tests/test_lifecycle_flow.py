@@ -293,7 +293,7 @@ def test_serve_runs_the_worker_itself(settings, fake_slack, redis_sync):
         )
         redis_sync.zadd("{T0TEAM:jobs}:due", {f"timer:{ask.id}": four_days_ago + 86400})  # as if sent days ago
         redis_sync.zadd("{slack-ask:jobs}:next", {"T0TEAM": four_days_ago + 86400})  # and the due index with it
-        fake_slack.wait_for(lambda: load(redis_sync).status.value == "expired", timeout=10, what="worker expired it")
+        fake_slack.wait_for(lambda: load(redis_sync).status.value == "expired", what="worker expired it")
         fake_slack.wait_for(lambda: "Nobody was free" in fake_slack.dms(ASKER)[-1].all_text, what="asker told")
     finally:
         server.stop()

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
+from typing import Any
 
 import yaml
 
@@ -59,8 +60,11 @@ class Rules:
 
 
 @lru_cache(maxsize=1)
-def _data() -> dict:
-    return yaml.safe_load(files("slack_app.domain").joinpath("coaching.yaml").read_text(encoding="utf-8"))
+def _data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(
+        files("slack_app.domain").joinpath("coaching.yaml").read_text(encoding="utf-8")
+    )
+    return data
 
 
 @cache
@@ -69,7 +73,7 @@ def rules(code: str = DEFAULT_LANGUAGE) -> Rules:
     apology, vague, estimate, thanks = data["apology"], data["vague"], data["estimate"], data["thanks"]
     codes = list(dict.fromkeys([code if code in LANGUAGES else DEFAULT_LANGUAGE, DEFAULT_LANGUAGE]))
 
-    def phrases(lists: dict) -> tuple[str, ...]:
+    def phrases(lists: dict[str, Any]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(str(phrase) for c in codes for phrase in lists.get(c) or []))
 
     return Rules(

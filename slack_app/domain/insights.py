@@ -28,6 +28,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from ..text.i18n import ENGLISH, N_, Language
 
@@ -150,7 +151,7 @@ class Overview:
     weeks: list[WeekFigures]  # oldest first, the current week last
     total: WeekFigures  # the whole span (people are counted per week only)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"weeks": [asdict(week) for week in self.weeks], "total": asdict(self.total), "fewer_than": MIN_GROUP}
 
     def fingerprint(self) -> str:

@@ -77,8 +77,7 @@ from ..store.store import (
     owed_key,
     owed_keys_pattern,
 )
-from . import rate_budget
-from .rate_budget import TurnLater
+from .rate_budget import TurnLater, late_turns_put_back
 
 GROUP = "slack-ask"
 READ_BATCH = 32
@@ -112,9 +111,6 @@ WORKER_GONE_SECONDS = 10.0  # a worker silent this long is taken for gone
 TEMPORARY_SLACK_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
 )
-# The opt-in under which a background call whose rate-budget turn is not due raises TurnLater instead of
-# sleeping (issue 22's rate_budget.py). Until that lands, calls wait for their turn as before.
-late_turns_put_back = getattr(rate_budget, "late_turns_put_back", contextlib.nullcontext)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

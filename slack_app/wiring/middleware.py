@@ -17,6 +17,7 @@ from slack_bolt.response import BoltResponse
 from ..features.people import People
 from ..ids import BlockId, CallbackId
 from ..observability import REDIS_ERRORS
+from ..slack.rate_budget import for_a_waiting_person
 from ..store.installations import RedisInstallationStore
 from ..text.i18n import ENGLISH, N_, Language
 
@@ -46,6 +47,13 @@ async def describe_request(req, resp, next):
     return await next()
 
 
+async def for_the_person_waiting(req, resp, next):
+    """Whatever a listener asks of Slack before its answer, a person is waiting for: those calls go at
+    once (rate_budget.py). Work it hands to the background decides for itself (Background.spawn)."""
+    with for_a_waiting_person():
+        return await next()
+
+
 def workspace_of(body: dict) -> str | None:
     """The workspace a payload came from: events carry team_id, interactions team.id."""
     team = body.get("team")
@@ -71,7 +79,7 @@ def remember_organisations(installations: RedisInstallationStore):
 # Checked first: aiohttp's connection errors are OSErrors too, and a person should hear which one is down.
 SLACK_DOWN = (aiohttp.ClientError,)
 DEPENDENCY_DOWN = (*SLACK_DOWN, RedisError, OSError, asyncio.TimeoutError)
-FIRST_FIELD = {
+FIRST_FIELD: dict[str, BlockId] = {
     CallbackId.ASK_SUBMIT: BlockId.ASK,
     CallbackId.THANKS_SUBMIT: BlockId.NOTE,
 }  # where a modal shows a whole-form error

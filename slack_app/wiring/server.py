@@ -6,14 +6,18 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from importlib.metadata import version
 from typing import Any, TypeVar
 
 import aiohttp
@@ -33,15 +37,31 @@ from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 EXIT_USAGE = 2  # a command given what it cannot act on, as the command line's own errors
 
 T = TypeVar("T")
+VERSION = version("slack-ask")
+log = logging.getLogger(__name__)
 
 
-def uvicorn_server(asgi: ASGIApp, host: str, port: int) -> uvicorn.Server:
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, which says once, when it listens, which port it has (port 0 asks for any free one)."""
+
+    def __init__(self, config: uvicorn.Config, listening: Callable[[int], None] | None = None):
+        super().__init__(config)
+        self._listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._listening is not None:
+            self._listening(self.servers[0].sockets[0].getsockname()[1])
+
+
+def uvicorn_server(
+    asgi: ASGIApp, host: str, port: int, listening: Callable[[int], None] | None = None
+) -> AnnouncingServer:
     """The one server configuration `serve`, the tests and the tools all run."""
-    return uvicorn.Server(
-        uvicorn.Config(
-            asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10
-        )
+    config = uvicorn.Config(
+        asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10
     )
+    return AnnouncingServer(config, listening)
 
 
 @contextmanager
@@ -70,10 +90,15 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
     Every interface by default, like `serve --host`: it is a server, usually behind a proxy or in a container."""
     outlive_stop_signals()
     allow_enough_open_files()
+    embedded = not settings.redis_url
     with with_redis(settings) as settings:
         asgi = create_app(settings).asgi
         settle_the_collector()
-        uvicorn_server(asgi, host, settings.port).run()
+
+        def listening(port: int) -> None:
+            announce_start(settings, "serve", embedded=embedded, listening=f"{host}:{port}")
+
+        uvicorn_server(asgi, host, settings.port, listening).run()
 
 
 # Sockets a process may hold at once beyond its Slack and Redis pools: the requests it is answering.
@@ -140,6 +165,7 @@ def work(settings: Settings) -> None:
     async def until_stopped() -> None:
         services = create_app(settings).services
         settle_the_collector()
+        announce_start(settings, "worker", embedded=embedded)
         stopped = asyncio.Event()
         for stop_signal in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
@@ -148,8 +174,37 @@ def work(settings: Settings) -> None:
             await services.background.drain(SHUTDOWN_GRACE_SECONDS)
         await services.store.redis.aclose()
 
+    embedded = not settings.redis_url
     with with_redis(settings) as settings, event_loop() as loop:
         loop.run(until_stopped())
+
+
+def announce_start(settings: Settings, role: str, *, embedded: bool, listening: str | None = None) -> None:
+    """The one line each start logs: what runs, how Slack reaches it, which store it uses, where it listens."""
+    mode = "Socket Mode" if settings.app_token else "HTTP"
+    credentials = "OAuth installations" if settings.oauth else "one bot token"
+    store = ("Redis Cluster" if settings.redis_cluster else "Redis") + f" at {redis_location(settings.redis_url or '')}"
+    if embedded:
+        store = f"embedded Valkey at {settings.redis_url}, data in {settings.data_dir / 'valkey'}"
+    where = f", listening on {listening}" if listening else ""
+    log.info(
+        "slack-ask %s %s: %s, %s; store: %s%s",
+        VERSION,
+        role,
+        mode,
+        credentials,
+        store,
+        where,
+        extra={"version": VERSION, "role": role, "mode": mode, "credentials": credentials, "store": store},
+    )
+
+
+def redis_location(url: str) -> str:
+    """REDIS_URL without its password: the log says where the store is, never how to get in."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    where = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit((parts.scheme, where, parts.path, "", ""))
 
 
 def event_loop() -> asyncio.Runner:

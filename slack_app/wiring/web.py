@@ -64,7 +64,7 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         nonlocal latest_request
         latest_request = asyncio.get_running_loop().time()
         started = time.perf_counter()
-        info = {"kind": "unverified", "detail": "", "team": None}
+        info: dict[str, str | None] = {"kind": "unverified", "detail": "", "team": None}
         try:
             response = await express.answer(
                 await request.body(), request.headers.get("content-type", ""), info
@@ -84,7 +84,7 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         problem = await services.health.problem()
         if problem is not None:
             return JSONResponse({"status": "unavailable", "redis": problem}, status_code=503)
-        body = {"status": "ok", "redis": "ok"}
+        body: dict[str, object] = {"status": "ok", "redis": "ok"}
         with contextlib.suppress(RedisError, OSError):
             pending, oldest = await services.effects.backlog()
             dead = await services.effects.dead_count()  # each one a message not sent: `slack-ask effects list`
