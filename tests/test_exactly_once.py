@@ -27,6 +27,7 @@ from test_effects import TEN, _asks_sent, owed_nothing, told_someone_is_on_it
 
 from slack_app.domain.asks import Ask
 from slack_app.features import digests as digests_module
+from slack_app.observability import REGISTRY
 from slack_app.slack.effects import GROUP, STREAMS, Carried, EffectQueue
 from slack_app.store.store import EFFECT_SHARDS, effect_shard, effect_stream_key, owed_key
 from slack_app.wiring.app import create_app
@@ -390,3 +391,36 @@ def test_an_instance_stopped_mid_fan_out_finishes_it_and_nobody_sends_a_card_twi
 
     assert [len(slow.dms(uid)) for uid in TEN] == [1] * 10
     assert len(slow.dms(ASKER)) == 1  # the summary, once
+
+
+# --- the rate budget's turn: work put back, not slept on ------------------------------------------------------
+
+
+def effects_counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("slack_ask_effects_total", {"outcome": outcome}) or 0.0
+
+
+def test_effects_waiting_for_their_rate_budget_turn_are_put_back_and_all_end_final(settings, redis_sync):
+    limited = FakeSlack(token="xoxb-test-token", rate_window=2.0).start()  # Slack's minute, made two seconds
+    server = ThreadedServer(create_app(replace(settings, slack_api_url=limited.api_url, slack_rate_window=2.0))).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, limited)
+        for _ in range(10):
+            assert slack.submit_ask(ASKER, teammates=TEN).status == 200
+        limited.wait_for(lambda: all(len(limited.dms(uid)) == 10 for uid in TEN), timeout=60, what="every card")
+        limited.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="every card recorded")
+        put_back_before, dead_before = effects_counted("later"), effects_counted("dead")
+        for card in limited.dms(HAL):
+            assert slack.click(HAL, card, "ask_accept").status == 200
+        limited.wait_for(lambda: owed_nothing(redis_sync), timeout=60, what="every effect carried out")
+        limited.settle(quiet=0.5)
+        put_back, dead = effects_counted("later") - put_back_before, effects_counted("dead") - dead_before
+    finally:
+        server.stop()
+        limited.stop()
+
+    assert put_back > 0  # chat.update's Tier 3 in a two-second minute: turns further off were put back
+    assert all("You're on it" in card.all_text for card in limited.dms(HAL))
+    assert all(f"Covered by <@{HAL}>" in card.all_text for uid in TEN[1:] for card in limited.dms(uid))
+    assert told_someone_is_on_it(limited) == 10
+    assert dead == 0
