@@ -100,6 +100,7 @@ class FakeSlack(WebApi):
             self.users.setdefault(f"U0HELP{uid}", person(f"U0HELP{uid}", f"Helper {uid}"))
         self.validate = validate  # False skips the checks: benchmarks must not spend CPU on them
         self.latency = latency
+        self.latency_of: dict[str, float] = {}  # method → its own latency, instead of `latency`
         self._codes: dict[str, tuple[str, bool]] = {}  # OAuth code → (workspace, rotating tokens?)
         self._refresh_tokens: dict[str, str] = {}
         self.granted_refresh_tokens: list[str] = []  # every refresh token ever handed out, spent or not
@@ -221,8 +222,9 @@ class FakeSlack(WebApi):
                 status=429,
                 headers={"Retry-After": str(max(1, math.ceil(over_budget)))},
             )
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        latency = self.latency_of.get(method, self.latency)
+        if latency:
+            await asyncio.sleep(latency)
         outage = self._outage(method)
         if outage:
             return web.Response(status=outage.status, text=outage.body, content_type=outage.content_type)
