@@ -99,6 +99,10 @@ class Router:
         self.clients = clients
         self.home = home  # refresh_for(snapshot): keeps Home tabs current
         self.leases = Leases(store.redis, lease_seconds)
+        # How long a post may take to reach Slack: the holder's lease is stretched that far before it sends, so
+        # a successor (should the holder die) looks for it only once it could have landed. (A retry of a 5xx by
+        # the client starts later; while the holder lives its renewals cover it, and a 5xx means not posted.)
+        self._post_seconds = clients.settings.slack_timeout + lease_seconds
 
     async def carry_out(self, team_id: str, ask_id: str) -> Carried:
         """Everything the ask is owed, until nothing is, by the one holder of the ask's lease: busy when
@@ -344,7 +348,7 @@ class Router:
     # --- Web API ---
 
     async def _post(self, team_id: str, user_or_channel: str, message: dict) -> dict:
-        async with _fenced():
+        async with _fenced(self._post_seconds):
             client = await self.clients.for_team(team_id)
             response = await client.chat_postMessage(channel=user_or_channel, **message)
         return {"channel": response["channel"], "ts": response["ts"]}
@@ -356,9 +360,10 @@ class Router:
 
 
 @contextlib.asynccontextmanager
-async def _fenced():
-    """A post or an update by the ask's holder: only while its lease surely holds (LeaseLost otherwise). One
-    whose outcome is unknown (a timeout, a 5xx: it may yet reach Slack) leaves the lease to lapse rather than
+async def _fenced(stretch: float = 0.0):
+    """A post or an update by the ask's holder: only while its lease surely holds (LeaseLost otherwise), a post
+    with its lease stretched over the whole time it may take to reach Slack (`stretch`). One
+    whose outcome is unknown (no answer came: it may yet reach Slack) leaves the lease to lapse rather than
     be let go, so the next holder, a lease later, finds the post it sent, and an update that lands late is
     followed, not preceded, by the one drawing the newer state. That is how an older state never overwrites a
     newer one: one holder at a time draws each message, each time from the ask as it stands; a version kept
@@ -366,10 +371,14 @@ async def _fenced():
     lease = HOLDING.get()
     if lease is not None:
         lease.check()
+        if stretch:
+            await lease.stretch(stretch)
     try:
         yield
     except Exception as error:
-        if lease is not None and failure_kind(error) == "temporary":
+        # Slack's answer, even a 5xx, says the call was not carried out; no answer (a timeout, a dropped
+        # connection) leaves it unknown.
+        if lease is not None and not isinstance(error, SlackApiError) and failure_kind(error) == "temporary":
             lease.uncertain = True
         raise
 

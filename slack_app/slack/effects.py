@@ -56,7 +56,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import aiohttp
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError, ResponseError
 from slack_sdk.errors import SlackApiError
@@ -165,9 +164,8 @@ def failure_kind(error: BaseException) -> str:
         status = slack_status(error)
         temporary = status == 429 or status >= 500 or slack_error_code(error) in TEMPORARY_SLACK_ERRORS
         return "temporary" if temporary else "permanent"
-    if isinstance(error, (aiohttp.ClientError, TimeoutError, OSError, RedisError)):
-        return "temporary"
-    return "temporary"  # a bug, perhaps: tried again, then a dead letter to look at and replay once mended
+    # Timeouts, connection faults, Redis; or a bug: tried again, then a dead letter to replay once it is mended.
+    return "temporary"
 
 
 def slack_status(error: SlackApiError) -> int:

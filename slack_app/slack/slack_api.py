@@ -113,6 +113,20 @@ class BudgetRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         super().__init__(**kwargs)
         self.budget = budget
 
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        # The TurnLater this handler raised comes back to the retry loop as an error beside the same 429
+        # response: that is the call put back, not another 429 to count and hold for again.
+        if isinstance(error, TurnLater):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
     async def prepare_for_next_attempt_async(
         self,
         *,
