@@ -89,8 +89,9 @@ SLACK_BUDGET_WAIT = Histogram(
     registry=REGISTRY,
 )
 REDIS_ERRORS = Counter("slack_ask_redis_errors_total", "Redis operations that failed", ["where"], registry=REGISTRY)
-# The admins' insights, per workspace, over this week (weeks="1") or the last twelve (weeks="12"). Labels
-# name a workspace, never a person; a figure about fewer than 5 people or asks has no sample at all.
+# The admins' insights, per workspace, over the last week that ended (weeks="1") or the last twelve
+# (weeks="12"), only with METRICS_INSIGHTS set. Labels name a workspace, never a person; a figure about
+# fewer than 5 people or asks, or a total that is not exact (a week of it hidden), has no sample at all.
 INSIGHTS = {
     figure: Gauge(f"slack_ask_insights_{figure}", help_text, ["team", "weeks"], registry=REGISTRY)
     for figure, help_text in {

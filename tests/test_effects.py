@@ -405,7 +405,7 @@ def test_healthz_and_metrics_show_the_backlog(settings, redis_url, redis_sync):
         time.sleep(0.3)
         with urllib.request.urlopen(server.url + "/healthz") as response:
             health = json.loads(response.read())
-        with urllib.request.urlopen(server.url + "/metrics") as response:
+        with urllib.request.urlopen(server.metrics_url + "/metrics") as response:
             metrics = response.read().decode()
         slow.wait_for(lambda: owed_nothing(redis_sync), what="sent")
         with urllib.request.urlopen(server.url + "/healthz") as response:

@@ -167,7 +167,7 @@ def test_effects_out_of_tries_become_a_dead_letter_shown_on_healthz_and_metrics_
             if n == 1:
                 dropped = cli(quick, "drop", letter)
             else:
-                metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
+                metrics = urllib.request.urlopen(server.metrics_url + "/metrics").read().decode()
                 fake_slack.end_outages()
                 retried = cli(quick, "retry", "--all")
                 fake_slack.wait_for(lambda: notices_to_asker(fake_slack), timeout=10, what="the notice, retried")
@@ -203,7 +203,7 @@ def test_an_html_503_is_counted_by_status_and_its_effect_tried_again(settings, f
         fake_slack.wait_for(lambda: notices_to_asker(fake_slack), timeout=20, what="the notice, after the incident")
         fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
         fake_slack.settle(quiet=0.5)
-        metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
+        metrics = urllib.request.urlopen(server.metrics_url + "/metrics").read().decode()
     finally:
         server.stop()
 

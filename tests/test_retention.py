@@ -237,9 +237,11 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
     summary = fake_slack.wait_for(
         lambda: [m for m in fake_slack.dms(ASKER) if "ask_cancel" in m.action_ids()], what="the second ask's summary"
     )[-1]
-    offer(
-        slack, fake_slack, HUGO, fake_slack.dms(HUGO)[-1], "later", day=days_ahead(2)
-    )  # an offer, lapsing with the ask
+    hugos_card = fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(HUGO) if "offer_later" in m.action_ids()],
+        what="Hugo's card of the second ask",
+    )[-1]
+    offer(slack, fake_slack, HUGO, hugos_card, "later", day=days_ahead(2))  # an offer, lapsing with the ask
     offer_dm(fake_slack, count=len(fake_slack.dms(ASKER)) + 1)
     app_server.call(services.store.set_availability(TEAM, HAL, weekly(3)))  # as Hal sets it on Home
     slack.click(ASKER, summary, "ask_cancel")

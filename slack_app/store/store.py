@@ -177,7 +177,8 @@ def thanks_for_key(team_id: str, user_id: str) -> str:
 
 
 def balance_key(team_id: str, user_id: str) -> str:
-    """Hash: how many asks a person made and helped finish. Shown to them alone."""
+    """Hash: how many asks a person made and helped finish. Never shown as a tally (no ledger): it only decides
+    who sees a first-ask hint, and is in the person's own data download."""
     return f"{{{team_id}}}:balance:{user_id}"
 
 
