@@ -456,6 +456,7 @@ def test_effects_waiting_for_their_rate_budget_turn_are_put_back_and_all_end_fin
     assert all(f"Covered by <@{HAL}>" in card.all_text for uid in TEN[1:] for card in limited.dms(uid))
     assert told_someone_is_on_it(limited) == 10
     assert dead == 0
+    assert not limited.calls_to("conversations.history")  # a post put back never went out: no DM searched for it
 
 
 # --- killed with posts on their way ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,6 +19,7 @@ from ..domain.asks import Answer, Ask, Status
 from ..domain.offers import Offer, State, accepted_scope, invited, offer_kinds
 from ..observability import EFFECTS_DROPPED
 from ..slack.effects import RETRY_SECONDS, Carried, failure_kind, slack_error_code
+from ..slack.rate_budget import TurnLater
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.leases import Lease, Leases
 from ..store.store import PENDING, Snapshot, Store, holder_key
@@ -197,9 +199,10 @@ class Router:
         found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
         if found is None and earlier in (None, PENDING):
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
-            sent = await self._post(
-                ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
-            )
+            async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, SUMMARY_POST)):
+                sent = await self._post(
+                    ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
+                )
             found = sent["channel"], sent["ts"]
         if found:
             await self.store.record_summary(ask.team_id, ask.id, *found)
@@ -224,7 +227,8 @@ class Router:
 
     async def _send_card(self, ask: Ask, teammate: str, state: str, offer: Offer | None = None) -> None:
         card = render_card(ask, state, ask.language_of(teammate), offer)
-        sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
+        async with _unclaimed_if_put_back(lambda: self.store.unclaim_card(ask.team_id, ask.id, teammate)):
+            sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
 
     async def _find_message(self, ask: Ask, user: str, event_type: str, post_id: str = "") -> tuple[str, str] | None:
@@ -325,7 +329,9 @@ class Router:
             return channel, ts  # it went out
         found = await self._find_message(ask, user, POST_EVENT, post_id) if earlier == PENDING else None
         if found is None:
-            sent = await self._post(ask.team_id, user, {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)})
+            async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, post_id)):
+                marked = {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)}
+                sent = await self._post(ask.team_id, user, marked)
             found = sent["channel"], sent["ts"]
         await self.store.record_post(ask.team_id, ask.id, post_id, *found)
         return found
@@ -357,6 +363,18 @@ class Router:
         async with _fenced():
             client = await self.clients.for_team(team_id)
             await client.chat_update(channel=channel, ts=ts, **message)
+
+
+@contextlib.asynccontextmanager
+async def _unclaimed_if_put_back(unclaim: Callable[[], Awaitable[None]]):
+    """A post put back for its rate-budget turn never went out (TurnLater comes before the call, or after a 429):
+    its claim is taken back, so the next try sends it without first searching the DM (Tier 3 calls, spent
+    again at every turn otherwise)."""
+    try:
+        yield
+    except TurnLater:
+        await unclaim()
+        raise
 
 
 @contextlib.asynccontextmanager

@@ -304,6 +304,7 @@ class Store:
         self._offer = redis.register_script(lua.source("offer"))
         self._settle_offer = redis.register_script(lua.source("settle_offer"))
         self._redact_offer = redis.register_script(lua.source("redact_offer"))
+        self._unclaim = redis.register_script(lua.source("unclaim"))
         self._people = redis.register_script(lua.source("people"))
 
     async def ping(self) -> bool:
@@ -769,6 +770,13 @@ class Store:
             pipe.hget(posts_key(team_id, ask_id), post_id)
             claimed, value = await pipe.execute()
         return None if claimed else value
+
+    async def unclaim_post(self, team_id: str, ask_id: str, post_id: str) -> None:
+        """A pending claim taken back: nothing went out (unclaim.lua)."""
+        await self._unclaim(keys=[posts_key(team_id, ask_id)], args=[post_id, PENDING])
+
+    async def unclaim_card(self, team_id: str, ask_id: str, teammate: str) -> None:
+        await self._unclaim(keys=[cards_key(team_id, ask_id)], args=[teammate, PENDING])
 
     async def record_post(self, team_id: str, ask_id: str, post_id: str, channel: str, ts: str) -> None:
         await self.redis.hset(posts_key(team_id, ask_id), post_id, f"{channel} {ts}")
