@@ -22,7 +22,7 @@ from ..slack.effects import RETRY_SECONDS, Carried, failure_kind, slack_error_co
 from ..slack.rate_budget import TurnLater
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.leases import Lease, Leases
-from ..store.store import PENDING, Snapshot, Store, holder_key
+from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store, holder_key
 from ..text.i18n import Language
 from ..text.render import render
 
@@ -96,10 +96,13 @@ class Router:
     message to the ask's current state, and posting notices. Run from the effect queue, by any
     instance, at least once; done so that running it twice shows nothing twice."""
 
-    def __init__(self, store: Store, clients: Clients, home: Any, lease_seconds: float = RETRY_SECONDS):
+    def __init__(
+        self, store: Store, clients: Clients, home: Any, steps: Any = None, lease_seconds: float = RETRY_SECONDS
+    ):
         self.store = store
         self.clients = clients
         self.home = home  # refresh_for(snapshot): keeps Home tabs current
+        self.steps = steps  # complete_if_ended(snapshot): a workflow's step told how its ask ended
         self.leases = Leases(store.redis, lease_seconds)
         # How long a post may take to reach Slack: the holder's lease is stretched that far before it sends, so
         # a successor (should the holder die) looks for it only once it could have landed. (A retry of a 5xx by
@@ -164,6 +167,8 @@ class Router:
             return self.home.refresh_for(snapshot)
         if kind == "post":
             return self._post_owed(snapshot, field, json.loads(value))
+        if kind == STEP_EFFECT:
+            return self.steps.complete_if_ended(snapshot)
         return _unknown(field)  # from a newer version of the app, perhaps: dropped, loudly
 
     # --- sending an ask ---
