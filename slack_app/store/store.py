@@ -70,9 +70,25 @@ def owed_key(team_id: str, ask_id: str) -> str:
     return f"{{{team_id}:ask:{ask_id}}}:owed"
 
 
+def owed_keys_pattern() -> str:
+    """Matches every ask's owed hash (for the effect queue's sweep)."""
+    return "{*:ask:*}:owed"
+
+
+def ask_of_owed_key(key: str) -> tuple[str, str]:
+    """(team, ask) of an owed hash's key."""
+    team_id, _, ask_id = key[1 : key.index("}")].partition(":ask:")
+    return team_id, ask_id
+
+
 def posts_key(team_id: str, ask_id: str) -> str:
     """Hash: post id → "channel ts" once a post about the ask reached Slack, PENDING while it may be on its way."""
     return f"{{{team_id}:ask:{ask_id}}}:posts"
+
+
+def holder_key(team_id: str, ask_id: str) -> str:
+    """Hash: the lease of whoever is carrying out the ask's owed effects (leases.py)."""
+    return f"{{{team_id}:ask:{ask_id}}}:holder"
 
 
 def step_key(team_id: str, ask_id: str) -> str:
@@ -107,6 +123,22 @@ def effect_workers_key() -> str:
 def effect_intent_key(shard: int) -> str:
     """Stream, in the shard's slot: on a Cluster, one entry per change about to run (module docstring)."""
     return f"{{slack-ask:effects:{shard}}}:intents"
+
+
+def effect_later_key(shard: int) -> str:
+    """Sorted set, in the shard's slot: entries put back until their due time (a retry's backoff, a rate-budget
+    turn, an ask another process holds), each as JSON, scored by when it is due (epoch seconds)."""
+    return f"{{slack-ask:effects:{shard}}}:later"
+
+
+def effect_dead_key(shard: int) -> str:
+    """Stream, in the shard's slot: entries whose tries or age ran out (`slack-ask effects list`)."""
+    return f"{{slack-ask:effects:{shard}}}:dead"
+
+
+def effect_sweep_key() -> str:
+    """A lease (leases.py): which process looks for owed effects without a queue entry, once in a while."""
+    return "{slack-ask:effects}:sweep"
 
 
 def effect_shard(team_id: str, ask_id: str) -> int:
@@ -328,6 +360,7 @@ class Store:
         self._offer = redis.register_script(lua.source("offer"))
         self._settle_offer = redis.register_script(lua.source("settle_offer"))
         self._redact_offer = redis.register_script(lua.source("redact_offer"))
+        self._unclaim = redis.register_script(lua.source("unclaim"))
         self._people = redis.register_script(lua.source("people"))
 
     async def ping(self) -> bool:
@@ -388,6 +421,7 @@ class Store:
             *_ask_keys(team_id, ask_id),
             posts_key(team_id, ask_id),
             owed_key(team_id, ask_id),
+            holder_key(team_id, ask_id),
             step_key(team_id, ask_id),
         )
         return True
@@ -851,6 +885,13 @@ class Store:
     async def posts_of(self, team_id: str, ask_id: str) -> dict[str, str]:
         """Post id → "channel ts" (or PENDING) of every post about the ask."""
         return await self.redis.hgetall(posts_key(team_id, ask_id))
+
+    async def unclaim_post(self, team_id: str, ask_id: str, post_id: str) -> None:
+        """A pending claim taken back: nothing went out (unclaim.lua)."""
+        await self._unclaim(keys=[posts_key(team_id, ask_id)], args=[post_id, PENDING])
+
+    async def unclaim_card(self, team_id: str, ask_id: str, teammate: str) -> None:
+        await self._unclaim(keys=[cards_key(team_id, ask_id)], args=[teammate, PENDING])
 
     async def record_post(self, team_id: str, ask_id: str, post_id: str, channel: str, ts: str) -> None:
         await self.redis.hset(posts_key(team_id, ask_id), post_id, f"{channel} {ts}")

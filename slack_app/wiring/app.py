@@ -67,7 +67,7 @@ def create_app(settings: Settings) -> SlackAsk:
     steps = WorkflowSteps(
         store, people, availabilities, clients, Seal(settings.encryption_keys) if settings.encryption_keys else None
     )
-    router = Router(store, clients, home, steps)
+    router = Router(store, clients, home, steps, lease_seconds=settings.effect_retry_seconds)
     lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings), router.redraw_forgotten)
     services = Services(
         settings=settings,
@@ -86,7 +86,15 @@ def create_app(settings: Settings) -> SlackAsk:
         health=StoreHealth(store),
         ask_forms=AskForms(store, clients),
         personal=PersonalData(store, lifecycle, router, home),
-        effects=EffectQueue(redis, router.carry_out, retry_seconds=settings.effect_retry_seconds),
+        effects=EffectQueue(
+            redis,
+            router.carry_out,
+            retry_seconds=settings.effect_retry_seconds,
+            max_attempts=settings.effect_max_attempts,
+            max_age_seconds=settings.effect_max_age_seconds,
+            per_workspace=settings.effects_per_workspace,
+            sweep_seconds=settings.effect_sweep_seconds,
+        ),
         answers=Answers(store),
         workflow_steps=steps,
     )
