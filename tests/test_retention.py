@@ -202,6 +202,7 @@ OWNED = {
     "{T0TEAM}:people": "the directory's full refresh (drops whom Slack no longer lists), erase-user, uninstall",
     "{T0TEAM}:people:building": "the directory's refresh: renamed into place when done, dropped by the next if it lapsed",
     "{T0TEAM}:people:state": "uninstall (forget_workspace): when the directory was last filled",
+    "{T0TEAM}:bot": "uninstall (forget_workspace): who the bot is, as auth.test said once",
     "slack-ask:teams": "uninstall (forget_workspace)",
     "{slack-ask:jobs}:changes": "uninstall (scheduler.forget_workspace)",
     "{slack-ask:digests}:*": "uninstall (digests.forget_workspace)",

@@ -279,6 +279,11 @@ def suggested_in_key(team_id: str, user_id: str) -> str:
     return f"{{{team_id}}}:suggested_in:{user_id}"
 
 
+def bot_identity_key(team_id: str) -> str:
+    """Who the workspace's bot is (auth.test's answer and the token's digest), so a restart never needs Slack for it."""
+    return f"{{{team_id}}}:bot"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What a script did (`outcome`) and the ask, its answers, cards and offers as they now stand."""
@@ -1051,6 +1056,13 @@ class Store:
                     for person in {record.get(role) for record in records for role in ("asker", "helper")} - {None}:
                         pipe.sadd(notes_of_key(team_id, person), week)
                     await pipe.execute()
+
+    async def bot_identity(self, team_id: str) -> dict[str, str]:
+        found: dict[str, str] = await self.redis.hgetall(bot_identity_key(team_id))
+        return found
+
+    async def remember_bot_identity(self, team_id: str, identity: dict[str, str]) -> None:
+        await self.redis.hset(bot_identity_key(team_id), mapping=identity)
 
     async def directory_record(self, team_id: str, user_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hget(people_key(team_id), user_id)

@@ -36,7 +36,13 @@ from .background import Background
 from .edge import Edge
 from .express import Express
 from .listeners import register_listeners
-from .middleware import answer_failure, describe_request, for_the_person_waiting, remember_organisations
+from .middleware import (
+    answer_failure,
+    describe_request,
+    for_the_person_waiting,
+    remember_organisations,
+    remembered_identity,
+)
 from .services import Services, StoreHealth
 from .web import INSTALL_PATH, REDIRECT_PATH, asgi_app
 
@@ -108,7 +114,7 @@ def create_app(settings: Settings) -> SlackAsk:
         signing_secret=settings.signing_secret or None,
         process_before_response=True,
         request_verification_enabled=False,
-        **_oauth(settings, installations, redis),
+        **(_oauth(settings, installations, redis) or {"authorize": remembered_identity(store, clients.app_client)}),
     )
     bolt.middleware(describe_request)
     bolt.middleware(for_the_person_waiting)
