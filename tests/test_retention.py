@@ -15,7 +15,7 @@ from freezegun import freeze_time
 from redis.asyncio import Redis
 from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
 from test_lifecycle_flow import last_view, submit_thanks, taken_by_hal, worker_at
-from test_offer_flow import days_ahead, offer, offer_dm
+from test_offer_flow import days_ahead, offer, offer_to_answer
 
 from slack_app.domain.asks import Ask
 from slack_app.domain.availability import weekly
@@ -248,7 +248,7 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
         what="Hugo's card of the second ask",
     )[-1]
     offer(slack, fake_slack, HUGO, hugos_card, "later", day=days_ahead(2))  # an offer, lapsing with the ask
-    offer_dm(fake_slack, count=len(fake_slack.dms(ASKER)) + 1)
+    offer_to_answer(fake_slack)
     app_server.call(services.store.set_availability(TEAM, HAL, weekly(3)))  # as Hal sets it on Home
     slack.click(ASKER, summary, "ask_cancel")
     fake_slack.wait_for(lambda: "No longer needed" in fake_slack.dms(HUGO)[-1].all_text, what="cancelled")
