@@ -186,7 +186,7 @@ class People:
             self.tally.other[f"ask: {_error_of(reply.body)}"] += 1
         else:
             sent.outcome = "unknown"
-            self.tally.other[f"ask: HTTP {reply.status}"] += 1
+            self.tally.other[f"ask: {_status(reply)}"] += 1
 
     # --- acting on what people see ---
 
@@ -294,7 +294,7 @@ class People:
         if reply.ok:
             self.tally.acked[action] += 1
         else:
-            self.tally.other[f"{action}: HTTP {reply.status}" + (" with a message" if reply.body else "")] += 1
+            self.tally.other[f"{action}: {_status(reply)}" + (" with a message" if reply.body else "")] += 1
         return reply
 
     async def _modal(self, action: str, seen: Seen, message, action_id: str, inputs) -> None:
@@ -342,6 +342,12 @@ class People:
             if reply.status != 0 or reply.seconds >= 1.0:  # an answer, or a request that may have been taken
                 return reply
         return reply
+
+
+def _status(reply: Timed) -> str:
+    if reply.status:
+        return f"HTTP {reply.status}"
+    return "no answer in 10 s" if reply.seconds >= REQUEST_TIMEOUT_SECONDS - 0.5 else "every serve refused"
 
 
 def _payload_of(request: Prepared) -> str:
