@@ -334,20 +334,41 @@ class People:
         self.tally.other[f"{action}: never answered"] += 1
 
     async def _send(self, request: Prepared) -> Timed:
-        """Through a random `serve`, and the others in turn when one refuses the connection (it is down)."""
-        order = self.rng.sample(self.senders, len(self.senders))
-        reply = None
-        for sender in order:
-            reply = await sender.send(self._session, request)
-            if reply.status != 0 or reply.seconds >= 1.0:  # an answer, or a request that may have been taken
-                return reply
+        """Through a random `serve`, and the others in turn while one refuses the connection (it is down), as
+        a load balancer would; a request that reached a process is never sent again (it may have been done)."""
+        reply = Timed(time.monotonic(), 0.0, 0, "")
+        for sender in self.rng.sample(self.senders, len(self.senders)):
+            try:
+                return await self._send_one(sender, request)
+            except aiohttp.ClientConnectorError:
+                continue  # refused: nothing reached the app
         return reply
+
+    async def _send_one(self, sender: Sender, request: Prepared) -> Timed:
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": request.content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": sender.signer.generate_signature(timestamp=timestamp, body=request.body),
+            **request.headers,
+        }
+        started = time.monotonic()
+        try:
+            async with self._session.post(sender.url, data=request.body.encode(), headers=headers) as response:
+                status, body = response.status, await response.text()
+        except aiohttp.ClientConnectorError:
+            raise
+        except (TimeoutError, aiohttp.ClientError):
+            status, body = 0, ""
+        return Timed(started, time.monotonic() - started, status, body)
 
 
 def _status(reply: Timed) -> str:
     if reply.status:
         return f"HTTP {reply.status}"
-    return "no answer in 10 s" if reply.seconds >= REQUEST_TIMEOUT_SECONDS - 0.5 else "every serve refused"
+    if reply.seconds >= REQUEST_TIMEOUT_SECONDS - 0.5:
+        return "no answer in 10 s"
+    return "connection lost" if reply.seconds else "every serve refused"
 
 
 def _payload_of(request: Prepared) -> str:
