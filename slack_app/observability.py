@@ -52,9 +52,28 @@ SCHEDULER_LAG = Histogram(
 )
 EFFECTS = Counter(
     "slack_ask_effects_total",
-    "Asks' owed effects carried out (done), left to retry, taken over from "
-    "a consumer that went quiet (reclaimed), or looked at through a Redis Cluster change's intent (intent)",
+    "Effect queue entries by outcome: carried out (done); failed for now and put back to retry after a backoff "
+    "(retry); put back for a rate-budget turn (later) or because another process holds the ask (busy); out of "
+    "tries or age, into the dead letters (dead); taken over from a consumer that went quiet (reclaimed); looked "
+    "at through a Redis Cluster change's intent (intent); queued again by the sweep (swept)",
     ["outcome"],
+    registry=REGISTRY,
+)
+EFFECTS_DROPPED = Counter(
+    "slack_ask_effects_dropped_total",
+    "Owed effects ended for good because Slack refused them in a way no retry mends, by Slack's error",
+    ["error"],
+    registry=REGISTRY,
+)
+EFFECTS_DEAD = Gauge(
+    "slack_ask_effects_dead",
+    "Effect queue entries whose tries or age ran out, waiting in the dead letters (`slack-ask effects list`)",
+    registry=REGISTRY,
+)
+LOOP_FAILURES = Counter(
+    "slack_ask_loop_failures_total",
+    "Background loops that failed and were started again, by loop",
+    ["loop"],
     registry=REGISTRY,
 )
 EFFECTS_PENDING = Gauge(

@@ -57,6 +57,10 @@ class Settings:
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
     effect_retry_seconds: float = 10.0  # EFFECT_RETRY_SECONDS: an effect's consumer silent this long is presumed dead
     slack_rate_window: float = 60.0  # SLACK_RATE_WINDOW: the minute of Slack's rate tiers; tests shorten it
+    effect_max_attempts: int = 25  # EFFECT_MAX_ATTEMPTS: tries before an ask's effects become a dead letter
+    effect_max_age_seconds: float = 86400.0  # EFFECT_MAX_AGE_SECONDS: ... or after this long owed
+    effects_per_workspace: int = 16  # EFFECTS_PER_WORKSPACE: one workspace's asks carried out at once per process
+    effect_sweep_seconds: float = 300.0  # EFFECT_SWEEP_SECONDS: how often owed effects without an entry are looked for
 
     @property
     def oauth(self) -> bool:
@@ -107,6 +111,10 @@ class Settings:
             kudos_weeks=_positive(env, "SLACK_ASK_KUDOS_WEEKS", 52),
             effect_retry_seconds=float(env.get("EFFECT_RETRY_SECONDS", 10)),
             slack_rate_window=float(env.get("SLACK_RATE_WINDOW", 60)),
+            effect_max_attempts=_positive(env, "EFFECT_MAX_ATTEMPTS", 25),
+            effect_max_age_seconds=float(env.get("EFFECT_MAX_AGE_SECONDS", 86400)),
+            effects_per_workspace=_positive(env, "EFFECTS_PER_WORKSPACE", 16),
+            effect_sweep_seconds=float(env.get("EFFECT_SWEEP_SECONDS", 300)),
         )
 
 

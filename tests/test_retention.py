@@ -200,6 +200,9 @@ OWNED = {
     "{slack-ask:effects:*}": "the effect queue: an entry goes once its ask owes nothing (the stream stays, empty)",
     "{slack-ask:effects:*}:intents": "the effect queue: a Cluster change's intent goes once taken over (the stream stays)",
     "{slack-ask:effects}:workers": "the effect queue: a worker's entry goes when it stops, or when silent 10 s",
+    "{slack-ask:effects:*}:later": "the effect queue: an entry put back goes into its stream when due",
+    "{slack-ask:effects:*}:dead": "the effect queue: `slack-ask effects retry|drop`",
+    "{slack-ask:effects}:sweep": "the effect queue: one small lease, kept",
 }
 RETENTION_OWNED = [pattern for pattern, owner in OWNED.items() if "timer" in owner or "scheduler:" in owner]
 

@@ -6,18 +6,20 @@ Knows Slack's Web API (through the client) but nothing of Bolt: listeners call i
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 from typing import Any
 
-import aiohttp
-from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from ..domain.asks import Answer, Ask, Status
 from ..domain.offers import Offer, State, accepted_scope, invited, offer_kinds
-from ..slack.slack_api import Clients
-from ..store.store import PENDING, Snapshot, Store
+from ..observability import EFFECTS_DROPPED
+from ..slack.effects import RETRY_SECONDS, Carried, failure_kind, slack_error_code
+from ..slack.slack_api import Clients, NotInstalled
+from ..store.leases import Lease, Leases
+from ..store.store import PENDING, Snapshot, Store, holder_key
 from ..text.i18n import Language
 from ..text.render import render
 
@@ -38,9 +40,9 @@ SUMMARY_EVENT = "slack_ask_summary"
 POST_EVENT = "slack_ask_post"
 SUMMARY_POST = "summary"
 SEARCH_DEPTH = 50
-# Failures worth trying again later (the client has already retried 429s, 5xx and timeouts a few
-# times); any other failure of an effect is logged and the effect dropped, never retried forever.
-TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, OSError, RedisError)
+# The lease of the carrier at work in this task (and the tasks it gathers): checked before each post and
+# update, so a carrier that lost it to another never acts beside it.
+HOLDING: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("slack_ask_holding", default=None)
 
 
 def _marker(event_type: str, ask: Ask, user: str, post_id: str = "") -> dict:
@@ -91,27 +93,39 @@ class Router:
     message to the ask's current state, and posting notices. Run from the effect queue, by any
     instance, at least once; done so that running it twice shows nothing twice."""
 
-    def __init__(self, store: Store, clients: Clients, home: Any):
+    def __init__(self, store: Store, clients: Clients, home: Any, lease_seconds: float = RETRY_SECONDS):
         self.store = store
         self.clients = clients
         self.home = home  # refresh_for(snapshot): keeps Home tabs current
+        self.leases = Leases(store.redis, lease_seconds)
 
-    async def carry_out(self, team_id: str, ask_id: str) -> bool:
-        """Everything the ask is owed, until nothing is. False if some effect failed for now and is
-        to be tried again later (its queue entry stays pending)."""
+    async def carry_out(self, team_id: str, ask_id: str) -> Carried:
+        """Everything the ask is owed, until nothing is, by the one holder of the ask's lease: busy when
+        another process holds it; not done when some effect failed for now, or waits for its rate-budget
+        turn, and is to be tried again later (its queue entry is put back)."""
+        async with self.leases.holding(holder_key(team_id, ask_id)) as lease:
+            if lease is None:
+                return Carried(busy=True)
+            holding = HOLDING.set(lease)
+            try:
+                return await self._carry_out_held(team_id, ask_id)
+            finally:
+                HOLDING.reset(holding)
+
+    async def _carry_out_held(self, team_id: str, ask_id: str) -> Carried:
         while True:
             owed, snapshot = await self.store.owed(team_id, ask_id)
             if not owed:
-                return True
-            done, again = await self._carry_out(snapshot, owed) if snapshot.ask else (owed, False)
+                return Carried(done=True)
+            done, left = await self._carry_out(snapshot, owed) if snapshot.ask else (owed, Carried(done=True))
             still_owed = await self.store.settle(team_id, ask_id, done)
-            if again:
-                return False
+            if not left.done:
+                return left
             if not still_owed:
-                return True
+                return Carried(done=True)
 
-    async def _carry_out(self, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], bool]:
-        """(the effects done or given up, whether any is to be tried again)."""
+    async def _carry_out(self, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], Carried]:
+        """(the effects done or given up, how the rest went)."""
         ask, outcomes = snapshot.ask, {}
         if "route" in owed:
             outcomes["route"] = await _attempt(self.resume(snapshot), ask, "route")
@@ -120,14 +134,14 @@ class Router:
         work = {field: value for field, value in owed.items() if field != "route"}
         at_once = asyncio.Semaphore(EFFECTS_AT_ONCE)
 
-        async def in_turn(field: str, value: str) -> bool:
+        async def in_turn(field: str, value: str) -> Carried:
             async with at_once:
                 return await _attempt(self._effect(snapshot, field, value, cards), ask, field)
 
         results = await asyncio.gather(*(in_turn(field, value) for field, value in work.items()))
         outcomes.update(zip(work, results, strict=False))
-        done = {field: owed[field] for field, finished in outcomes.items() if finished}
-        return done, len(done) < len(owed)
+        done = {field: owed[field] for field, outcome in outcomes.items() if outcome.done}
+        return done, _together(list(outcomes.values()))
 
     def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]):
         kind, _, rest = field.partition(":")
@@ -165,9 +179,11 @@ class Router:
             ),
             return_exceptions=True,
         )
-        failures = [result for result in results if isinstance(result, BaseException)]
-        if failures:
+        failures = [result for result in results if isinstance(result, Exception)]
+        if len(failures) == 1:
             raise failures[0]
+        if failures:  # each one's kind counts: a card refused for good must not hide one to try again
+            raise ExceptionGroup("sending an ask failed in part", failures)
 
     async def _send_summary_once(self, ask: Ask) -> None:
         if ask.summary_ts:
@@ -327,11 +343,22 @@ class Router:
     # --- Web API ---
 
     async def _post(self, team_id: str, user_or_channel: str, message: dict) -> dict:
+        lease = HOLDING.get()
+        if lease is not None:
+            lease.check()
         client = await self.clients.for_team(team_id)
-        response = await client.chat_postMessage(channel=user_or_channel, **message)
+        try:
+            response = await client.chat_postMessage(channel=user_or_channel, **message)
+        except Exception as error:
+            if lease is not None and failure_kind(error) == "temporary":
+                lease.uncertain = True  # it may yet reach Slack: a successor looks for it only once the lease lapsed
+            raise
         return {"channel": response["channel"], "ts": response["ts"]}
 
     async def _update(self, team_id: str, channel: str, ts: str, message: dict) -> None:
+        lease = HOLDING.get()
+        if lease is not None:
+            lease.check()
         client = await self.clients.for_team(team_id)
         await client.chat_update(channel=channel, ts=ts, **message)
 
@@ -340,25 +367,36 @@ async def _unknown(field: str) -> None:
     raise ValueError(f"unknown effect {field}")
 
 
-async def _attempt(effect, ask: Ask, field: str) -> bool:
-    """True when the effect is done, or failed in a way trying again would not mend."""
+async def _attempt(effect, ask: Ask, field: str) -> Carried:
+    """How one effect went: done (or refused by Slack for good: dropped, with one log line, counted), waiting
+    for a rate-budget turn, or failed for now."""
     try:
         await effect
     except Exception as error:
-        if not _transient(error):
-            log.exception(
-                "effect failed for good; dropped", extra={"ask": ask.id, "team": ask.team_id, "effect": field}
-            )
-            return True
-        log.warning(
-            "effect failed; trying again later",
-            extra={"ask": ask.id, "team": ask.team_id, "effect": field, "error": repr(error)},
-        )
-        return False
-    return True
+        kind = "permanent" if isinstance(error, NotInstalled) else failure_kind(error)
+        fields = {"ask": ask.id, "team": ask.team_id, "effect": field}
+        if kind == "permanent":
+            code = slack_error_code(error) if isinstance(error, SlackApiError) else type(error).__name__
+            EFFECTS_DROPPED.labels(code).inc()
+            log.error("effect refused by Slack for good; dropped", extra={**fields, "error": code})
+            return Carried(done=True)
+        if kind == "later":
+            return Carried(turn_in=max(_turns(error)))
+        log.warning("effect failed; trying again later", extra={**fields, "error": repr(error)[:300]})
+        return Carried(failure=f"{field}: {error!r}"[:500])
+    return Carried(done=True)
 
 
-def _transient(error: Exception) -> bool:
-    if isinstance(error, SlackApiError):
-        return error.response.get("error") == "ratelimited"  # still limited after the client's retries
-    return isinstance(error, TRANSIENT)
+def _turns(error: BaseException) -> list[float]:
+    """The rate-budget waits a failure (or a group of them) names."""
+    if isinstance(error, BaseExceptionGroup):
+        return [wait for inner in error.exceptions for wait in _turns(inner)] or [0.0]
+    return [getattr(error, "retry_in", 0.0)]
+
+
+def _together(outcomes: list[Carried]) -> Carried:
+    """Several effects' outcomes as one: done when all are; else the first failure, or the latest turn."""
+    if all(outcome.done for outcome in outcomes):
+        return Carried(done=True)
+    failed = [outcome for outcome in outcomes if outcome.failure]
+    return failed[0] if failed else Carried(turn_in=max(outcome.turn_in for outcome in outcomes))

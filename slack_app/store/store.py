@@ -70,9 +70,25 @@ def owed_key(team_id: str, ask_id: str) -> str:
     return f"{{{team_id}:ask:{ask_id}}}:owed"
 
 
+def owed_keys_pattern() -> str:
+    """Matches every ask's owed hash (for the effect queue's sweep)."""
+    return "{*:ask:*}:owed"
+
+
+def ask_of_owed_key(key: str) -> tuple[str, str]:
+    """(team, ask) of an owed hash's key."""
+    team_id, _, ask_id = key[1 : key.index("}")].partition(":ask:")
+    return team_id, ask_id
+
+
 def posts_key(team_id: str, ask_id: str) -> str:
     """Hash: post id → "channel ts" once a post about the ask reached Slack, PENDING while it may be on its way."""
     return f"{{{team_id}:ask:{ask_id}}}:posts"
+
+
+def holder_key(team_id: str, ask_id: str) -> str:
+    """Hash: the lease of whoever is carrying out the ask's owed effects (leases.py)."""
+    return f"{{{team_id}:ask:{ask_id}}}:holder"
 
 
 EFFECT_SHARDS = 8  # streams every instance consumes: enough to spread a Cluster's load, few to poll
@@ -91,6 +107,22 @@ def effect_workers_key() -> str:
 def effect_intent_key(shard: int) -> str:
     """Stream, in the shard's slot: on a Cluster, one entry per change about to run (module docstring)."""
     return f"{{slack-ask:effects:{shard}}}:intents"
+
+
+def effect_later_key(shard: int) -> str:
+    """Sorted set, in the shard's slot: entries put back until their due time (a retry's backoff, a rate-budget
+    turn, an ask another process holds), each as JSON, scored by when it is due (epoch seconds)."""
+    return f"{{slack-ask:effects:{shard}}}:later"
+
+
+def effect_dead_key(shard: int) -> str:
+    """Stream, in the shard's slot: entries whose tries or age ran out (`slack-ask effects list`)."""
+    return f"{{slack-ask:effects:{shard}}}:dead"
+
+
+def effect_sweep_key() -> str:
+    """A lease (leases.py): which process looks for owed effects without a queue entry, once in a while."""
+    return "{slack-ask:effects}:sweep"
 
 
 def effect_shard(team_id: str, ask_id: str) -> int:
@@ -309,7 +341,12 @@ class Store:
             for helper in ask.helpers:
                 pipe.delete(thanked_key(team_id, ask_id, helper))
             await pipe.execute()
-        await self.redis.unlink(*_ask_keys(team_id, ask_id), posts_key(team_id, ask_id), owed_key(team_id, ask_id))
+        await self.redis.unlink(
+            *_ask_keys(team_id, ask_id),
+            posts_key(team_id, ask_id),
+            owed_key(team_id, ask_id),
+            holder_key(team_id, ask_id),
+        )
         return True
 
     async def discard_ask(self, ask: Ask) -> None:

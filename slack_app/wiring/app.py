@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> SlackAsk:
     digests = Digests(store, clients, digest_defaults(settings))
     insights = Insights(store, digests, clients)
     home = Home(store, people, digests, insights, clients)
-    router = Router(store, clients, home)
+    router = Router(store, clients, home, lease_seconds=settings.effect_retry_seconds)
     lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings))
     services = Services(
         settings=settings,
@@ -81,7 +81,15 @@ def create_app(settings: Settings) -> SlackAsk:
         health=StoreHealth(store),
         ask_forms=AskForms(store, clients),
         personal=PersonalData(store, lifecycle, router, home),
-        effects=EffectQueue(redis, router.carry_out, retry_seconds=settings.effect_retry_seconds),
+        effects=EffectQueue(
+            redis,
+            router.carry_out,
+            retry_seconds=settings.effect_retry_seconds,
+            max_attempts=settings.effect_max_attempts,
+            max_age_seconds=settings.effect_max_age_seconds,
+            per_workspace=settings.effects_per_workspace,
+            sweep_seconds=settings.effect_sweep_seconds,
+        ),
         answers=Answers(store),
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
