@@ -54,6 +54,9 @@ class Settings:
     encryption_keys: tuple[str, ...] = ()  # SLACK_ASK_ENCRYPTION_KEY: the first seals, all open
     retention_days: int = 90  # SLACK_ASK_RETENTION_DAYS: an ended ask is forgotten this long after it ended
     kudos_weeks: int = 52  # SLACK_ASK_KUDOS_WEEKS: thank-you notes are dropped this long after their week
+    directory_days: int = (
+        7  # SLACK_ASK_DIRECTORY_DAYS: a workspace's people directory is refilled from users.list this often
+    )
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
     effect_retry_seconds: float = 10.0  # EFFECT_RETRY_SECONDS: an effect's consumer silent this long is presumed dead
     slack_rate_window: float = 60.0  # SLACK_RATE_WINDOW: the minute of Slack's rate tiers; tests shorten it
@@ -109,6 +112,7 @@ class Settings:
             encryption_keys=_encryption_keys(env.get("SLACK_ASK_ENCRYPTION_KEY", "")),
             retention_days=_positive(env, "SLACK_ASK_RETENTION_DAYS", 90),
             kudos_weeks=_positive(env, "SLACK_ASK_KUDOS_WEEKS", 52),
+            directory_days=_positive(env, "SLACK_ASK_DIRECTORY_DAYS", 7),
             effect_retry_seconds=float(env.get("EFFECT_RETRY_SECONDS", 10)),
             slack_rate_window=float(env.get("SLACK_RATE_WINDOW", 60)),
             effect_max_attempts=_positive(env, "EFFECT_MAX_ATTEMPTS", 25),
