@@ -233,7 +233,8 @@ def _check_ask(
             report.expect(
                 "every card shows its ask's final state",
                 any(_same(card, render_card(drawn, state, lang, offer)) for state in looks),
-                f"ask {ask.id} ({ask.status.value}) card of {teammate}: expected {sorted(looks)}",
+                f"ask {ask.id} ({ask.status.value}) card of {teammate}: expected {sorted(looks)}, "
+                f"shows {_card_look(card, ask, lang, offer)}",
             )
     # Offers: the asker was told of each, and the DM shows the offer as it stands.
     for helper, offer in snapshot.offers.items():
@@ -260,6 +261,18 @@ def _check_ask(
         report.expect("every check-in counted was posted", f"post:check_in:{n}" in posts, f"ask {ask.id} check-in {n}")
     for user, post in posts_in_slack.get(ask.id, []):
         report.expect("every post in Slack is recorded in Redis", post in posts, f"ask {ask.id} {post} to {user}")
+
+
+ALL_CARD_STATES = ("open", "mine", "passed", "covered", "offered_late", "offered", "offer_declined", "closed", "done")
+
+
+def _card_look(card, ask, lang, offer) -> str:
+    """Which state a card shows, as the ask stands (else as it stood when taken): for a violation's report."""
+    for drawn in (ask, replace(ask, status=Status.TAKEN), replace(ask, status=Status.OPEN)):
+        for state in ALL_CARD_STATES:
+            if _same(card, render_card(drawn, state, lang, offer)):
+                return f"{state} (as if {drawn.status.value})"
+    return "none of them"
 
 
 def _dm_user(channel: str) -> str:

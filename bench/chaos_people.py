@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import aiohttp
-from load import Payloads, Prepared, Sender, Timed
+from load import Prepared, Sender, Timed
+from slack_requests import SlackRequests
 
 from slack_app.domain.asks import DECLINE_LINES
 from slack_app.features.routing import CARD_EVENT, POST_EVENT, SUMMARY_EVENT
@@ -38,6 +39,13 @@ NOTES = [
     "The release went out on time and nobody got paged over the weekend.",
     "Pairing on the flaky test saved me a whole afternoon of guessing.",
 ]
+
+
+class Payloads(SlackRequests):
+    """The tests' payloads, built but not sent; each person's workspace is given with every one."""
+
+    def send(self, body: str, content_type: str, *, headers: dict[str, str] | None = None, **_) -> Prepared:
+        return Prepared(body, content_type, headers or {})
 
 
 @dataclass
@@ -294,7 +302,14 @@ class People:
         if reply.ok:
             self.tally.acked[action] += 1
         else:
-            self.tally.other[f"{action}: {_status(reply)}" + (" with a message" if reply.body else "")] += 1
+            said = (
+                f" saying {_error_of(reply.body)}"
+                if reply.body.startswith("{")
+                else " with a message"
+                if reply.body
+                else ""
+            )
+            self.tally.other[f"{action}: {_status(reply)}{said}"] += 1
         return reply
 
     async def _modal(self, action: str, seen: Seen, message, action_id: str, inputs) -> None:
