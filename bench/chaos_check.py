@@ -270,7 +270,11 @@ def _card_look(card, ask, lang, offer) -> str:
     """Which state a card shows, as the ask stands (else as it stood when taken): for a violation's report."""
     for drawn in (ask, replace(ask, status=Status.TAKEN), replace(ask, status=Status.OPEN)):
         for state in ALL_CARD_STATES:
-            if _same(card, render_card(drawn, state, lang, offer)):
+            try:
+                drawn_card = render_card(drawn, state, lang, offer)
+            except Exception:  # noqa: BLE001 — a state this card cannot be drawn in (an offer's, without one)
+                continue
+            if _same(card, drawn_card):
                 return f"{state} (as if {drawn.status.value})"
     return "none of them"
 
