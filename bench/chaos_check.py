@@ -224,16 +224,17 @@ def _check_ask(
         for card in cards[:1]:
             offer = snapshot.offers.get(teammate)
             answer = snapshot.answers.get(teammate)
-            # A done ask redraws its helpers' cards; the others keep how it looked while it was taken.
-            drawn = (
-                ask if ask.status is not Status.DONE or teammate in ask.helpers else replace(ask, status=Status.TAKEN)
-            )
-            looks = {card_state(drawn, answer, offer, offered_late=late) for late in (False, True)}
+            # A done ask redraws its helpers' cards (_tell.lua); another teammate's card shows the ask as it
+            # was when taken, or as it is now if an update owed earlier was carried out after the done.
+            looks = {(ask, card_state(ask, answer, offer, offered_late=late)) for late in (False, True)}
+            if ask.status is Status.DONE and teammate not in ask.helpers:
+                taken = replace(ask, status=Status.TAKEN)
+                looks |= {(taken, card_state(taken, answer, offer, offered_late=late)) for late in (False, True)}
             lang = ask.language_of(teammate)
             report.expect(
                 "every card shows its ask's final state",
-                any(_same(card, render_card(drawn, state, lang, offer)) for state in looks),
-                f"ask {ask.id} ({ask.status.value}) card of {teammate}: expected {sorted(looks)}, "
+                any(_same(card, render_card(drawn, state, lang, offer)) for drawn, state in looks),
+                f"ask {ask.id} ({ask.status.value}) card of {teammate}: expected {sorted({s for _, s in looks})}, "
                 f"shows {_card_look(card, ask, lang, offer)}",
             )
     # Offers: the asker was told of each, and the DM shows the offer as it stands.
