@@ -226,10 +226,10 @@ def _check_ask(
             answer = snapshot.answers.get(teammate)
             # A done ask redraws its helpers' cards (_tell.lua); another teammate's card shows the ask as it
             # was when taken, or as it is now if an update owed earlier was carried out after the done.
-            looks = {(ask, card_state(ask, answer, offer, offered_late=late)) for late in (False, True)}
+            looks = [(ask, card_state(ask, answer, offer, offered_late=late)) for late in (False, True)]
             if ask.status is Status.DONE and teammate not in ask.helpers:
                 taken = replace(ask, status=Status.TAKEN)
-                looks |= {(taken, card_state(taken, answer, offer, offered_late=late)) for late in (False, True)}
+                looks += [(taken, card_state(taken, answer, offer, offered_late=late)) for late in (False, True)]
             lang = ask.language_of(teammate)
             report.expect(
                 "every card shows its ask's final state",

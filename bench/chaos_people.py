@@ -194,7 +194,7 @@ class People:
             self.tally.other[f"ask: {_error_of(reply.body)}"] += 1
         else:
             sent.outcome = "unknown"
-            self.tally.other[f"ask: {_status(reply)}"] += 1
+            self.tally.other[f"ask: {_status(reply)} {reply.body[:60]!r}"] += 1
 
     # --- acting on what people see ---
 
@@ -302,13 +302,7 @@ class People:
         if reply.ok:
             self.tally.acked[action] += 1
         else:
-            said = (
-                f" saying {_error_of(reply.body)}"
-                if reply.body.startswith("{")
-                else " with a message"
-                if reply.body
-                else ""
-            )
+            said = f" saying {_error_of(reply.body)}" if reply.body.startswith("{") else f" saying {reply.body[:60]!r}"
             self.tally.other[f"{action}: {_status(reply)}{said}"] += 1
         return reply
 
