@@ -63,14 +63,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cluster", action="store_true", help="a three-node Redis Cluster instead of one Valkey")
     parser.add_argument("--workspaces", type=int, default=6)
     parser.add_argument("--people", type=int, default=80, help="people per workspace")
-    parser.add_argument("--asks", type=int, help="asks to send (default 2,200 in 10 minutes, pro rata)")
-    parser.add_argument("--actions", type=int, help="answers, offers, cancels, dones, thanks (default 5 per ask)")
+    parser.add_argument("--asks", type=int, help="asks to send (default 2,600 in 10 minutes, pro rata)")
+    parser.add_argument("--actions", type=int, help="answers, offers, cancels, dones, thanks (default 6 per ask)")
     parser.add_argument("--min-faults", type=int, help="fewer faults fail the run (default 200 in 10 min, pro rata)")
     parser.add_argument("--kill-every", type=float, default=2.6, help="mean seconds between SIGKILLs (default 2.6)")
     args = parser.parse_args(argv)
     scale = args.seconds / FULL_RUN_SECONDS
-    args.asks = args.asks or round(2200 * scale)
-    args.actions = args.actions or 5 * args.asks
+    args.asks = args.asks or round(2600 * scale)
+    args.actions = args.actions or 6 * args.asks
     args.min_faults = args.min_faults if args.min_faults is not None else math.floor(200 * scale)
     return args
 

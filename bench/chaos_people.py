@@ -114,7 +114,7 @@ class People:
             while time.monotonic() < stop_at:
                 await asyncio.sleep(self.rng.expovariate(rate))
                 self.learn()
-                work = self.new_ask() if self.rng.random() < asks_per_second / rate else self.act()
+                work = self.new_ask() if self.rng.random() < asks_per_second / rate else self._something_to_do()
                 if work is None:
                     continue
                 await room.acquire()
@@ -197,6 +197,14 @@ class People:
             self.tally.other[f"ask: {_status(reply)} {reply.body[:60]!r}"] += 1
 
     # --- acting on what people see ---
+
+    def _something_to_do(self, tries: int = 6):
+        """An action someone can take now (a button they see, a reaction to take back), if any."""
+        for _ in range(tries):
+            work = self.act()
+            if work is not None:
+                return work
+        return None
 
     def act(self):
         choice = self.rng.random()
