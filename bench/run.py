@@ -245,6 +245,7 @@ def digest_build_ms(redis_url: str, api_url: str) -> float:
 @dataclass(frozen=True)
 class SentAsk:
     id: str
+    team: str
     cards: dict[str, Message]  # teammate → their card, as the fake Slack holds it now
 
 
@@ -281,7 +282,10 @@ def create_asks(setup: SlackRequests, fake: BenchSlack, count: int, teammates: l
     for uid in teammates:
         for ask_id, card in cards[uid].items():
             fake.teams[(card.channel, card.ts)] = team_of_ask[ask_id]
-    return [SentAsk(ask_id, {uid: cards[uid][ask_id] for uid in teammates}) for ask_id in sorted(cards[HAL])]
+    return [
+        SentAsk(ask_id, team_of_ask[ask_id], {uid: cards[uid][ask_id] for uid in teammates})
+        for ask_id in sorted(cards[HAL])
+    ]
 
 
 def _ask_id(card: Message) -> str | None:
@@ -392,7 +396,7 @@ def _stats(valkey: redis.Redis) -> dict:
 
 def _check_all_taken(valkey: redis.Redis, asks: list[SentAsk]) -> None:
     """Every answer must have done its work: an ask whose accept counted is taken."""
-    statuses = Counter(valkey.hget(ask_key(TEAM, ask.id), "status") for ask in asks)
+    statuses = Counter(valkey.hget(ask_key(ask.team, ask.id), "status") for ask in asks)
     if statuses != Counter(taken=len(asks)):
         raise RuntimeError(f"answers did not all count: {statuses}")
 

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 REGISTRY = CollectorRegistry()
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
@@ -88,8 +89,9 @@ SLACK_BUDGET_WAIT = Histogram(
     registry=REGISTRY,
 )
 REDIS_ERRORS = Counter("slack_ask_redis_errors_total", "Redis operations that failed", ["where"], registry=REGISTRY)
-# The admins' insights, per workspace, over this week (weeks="1") or the last twelve (weeks="12"). Labels
-# name a workspace, never a person; a figure about fewer than 5 people or asks has no sample at all.
+# The admins' insights, per workspace, over the last week that ended (weeks="1") or the last twelve
+# (weeks="12"), only with METRICS_INSIGHTS set. Labels name a workspace, never a person; a figure about
+# fewer than 5 people or asks, or a total that is not exact (a week of it hidden), has no sample at all.
 INSIGHTS = {
     figure: Gauge(f"slack_ask_insights_{figure}", help_text, ["team", "weeks"], registry=REGISTRY)
     for figure, help_text in {
@@ -130,5 +132,12 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("slack_bolt", "slack_sdk"):
+    # uvicorn's start and stop chatter says nothing about the setup; slack-ask's own start line does.
+    for noisy in ("slack_bolt", "slack_sdk", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Bolt warns that the token is unused because it was given our client, which holds that very token.
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_not_the_unused_token_warning)
+
+
+def _not_the_unused_token_warning(record: logging.LogRecord) -> bool:
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()

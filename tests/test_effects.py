@@ -98,7 +98,7 @@ def test_an_instance_killed_after_an_accept_leaves_every_card_final_and_one_noti
                 timeout=30,
                 what="every card final after the restart",
             )
-            slow.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
+            slow.wait_for(lambda: owed_nothing(redis_sync), what="nothing owed")
             slow.settle(quiet=1.0)
     finally:
         first.kill()
@@ -310,7 +310,7 @@ def test_two_instances_and_a_worker_share_the_queue_and_take_over_a_dead_consume
             timeout=15,
             what="every card covered",
         )
-        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), what="nothing owed")
         fake_slack.settle(quiet=0.5)
         consumers = {
             c["name"]: c
@@ -345,7 +345,7 @@ def test_a_burst_beyond_capacity_never_acks_late_and_loses_nothing(settings, fak
     try:
         slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
         asks = run(_asks_sent(settings.redis_url, count))
-        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="every ask sent")
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), what="every ask sent")
         cards = {card.metadata["event_payload"]["ask_id"]: card for card in fake_slack.dms(HAL)}
         assert slack.react(HAL, cards[asks[0].id], "eyes").status == 200  # Bolt's one auth.test, before Slack slows
         fake_slack.latency = 0.5  # and Slack slow: far more work than one process finishes in the burst
@@ -405,9 +405,9 @@ def test_healthz_and_metrics_show_the_backlog(settings, redis_url, redis_sync):
         time.sleep(0.3)
         with urllib.request.urlopen(server.url + "/healthz") as response:
             health = json.loads(response.read())
-        with urllib.request.urlopen(server.url + "/metrics") as response:
+        with urllib.request.urlopen(server.metrics_url + "/metrics") as response:
             metrics = response.read().decode()
-        slow.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="sent")
+        slow.wait_for(lambda: owed_nothing(redis_sync), what="sent")
         with urllib.request.urlopen(server.url + "/healthz") as response:
             after = json.loads(response.read())
     finally:
@@ -429,8 +429,8 @@ def test_twenty_asks_to_ten_teammates_accepted_at_once_end_final_within_the_tier
         slack = SlackRequests(server.url, settings.signing_secret, limited)
         for _ in range(20):
             assert slack.submit_ask(ASKER, teammates=TEN).status == 200
-        limited.wait_for(lambda: all(len(limited.dms(uid)) == 20 for uid in TEN), timeout=30, what="every card")
-        limited.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="every card recorded")
+        limited.wait_for(lambda: all(len(limited.dms(uid)) == 20 for uid in TEN), what="every card")
+        limited.wait_for(lambda: owed_nothing(redis_sync), what="every card recorded")
         started = time.monotonic()
         for card in limited.dms(HAL):
             assert slack.click(HAL, card, "ask_accept").status == 200

@@ -39,7 +39,9 @@ def test_forty_first_time_askers_naming_forty_first_time_teammates_at_once(setti
     def first_day(n: int) -> tuple[float, int, str]:
         """One person's /ask and Send: (seconds until their modal opened, presses of Send, what the last said)."""
         asker, trigger = askers[n], f"launch.{n}.trigger"
-        fields = payloads.command_fields(asker, "", team=TEAM, response_url=fake.response_url("cmd"), trigger_id=trigger)
+        fields = payloads.command_fields(
+            asker, "", team=TEAM, response_url=fake.response_url("cmd"), trigger_id=trigger
+        )
         started = time.monotonic()
         assert slack.send_form(fields).status == 200
         opened = fake.wait_for(

@@ -13,6 +13,7 @@ from fake_slack import FakeSlack, person
 from slack_requests import SlackRequests
 
 from slack_app.features.people import person_from_slack
+from slack_app.settings import MissingSetting, Settings
 from slack_app.store.store import people_key, people_state_key
 from slack_app.wiring.app import create_app
 from slack_app.wiring.server import ThreadedServer
@@ -178,3 +179,30 @@ def test_the_directory_is_refreshed_in_full_once_it_is_older_than_the_setting(se
     finally:
         server.stop()
     assert directory(redis_sync) == as_slack_shows(fake_slack.users)
+
+
+def test_a_persons_record_is_in_their_export_and_goes_with_an_erasure(slack, fake_slack, redis_sync, app_server):
+    assert slack.slash_ask("U0ASKER").status == 200
+    fake_slack.wait_for(lambda: filled(redis_sync), what="the directory filled")
+    personal = app_server.app.services.personal
+
+    exported = app_server.call(personal.export("T0TEAM", "U0HELP1"))
+    assert exported["settings"]["profile_from_slack"]["name"] == "Hal Helper"
+
+    app_server.call(personal.erase("T0TEAM", "U0HELP1"))  # what the erase modal and `slack-ask erase-user` run
+    assert "U0HELP1" not in directory(redis_sync) and "U0HELP2" in directory(redis_sync)
+    assert app_server.call(personal.export("T0TEAM", "U0HELP1"))["settings"]["profile_from_slack"] is None
+    # Slack's own data about a current member: told again when slack-ask next needs it (to write to them).
+    assert app_server.call(app_server.app.services.people.get("T0TEAM", "U0HELP1")).name == "Hal Helper"
+    assert "U0HELP1" in directory(redis_sync)
+
+
+def test_the_directory_refresh_setting_is_read_once_and_checked():
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    assert Settings.from_env(base, dotenv_path="/nonexistent/.env").directory_days == 7
+    assert (
+        Settings.from_env({**base, "SLACK_ASK_DIRECTORY_DAYS": "2"}, dotenv_path="/nonexistent/.env").directory_days
+        == 2
+    )
+    with pytest.raises(MissingSetting, match="SLACK_ASK_DIRECTORY_DAYS"):
+        Settings.from_env({**base, "SLACK_ASK_DIRECTORY_DAYS": "0"}, dotenv_path="/nonexistent/.env")

@@ -80,7 +80,7 @@ class Page:
         with urllib.request.urlopen(f"{self.url}playground/state?as={user}", timeout=10) as response:
             return json.loads(response.read())
 
-    def wait_for(self, user: str, condition: Callable[[dict], Any], what: str, timeout: float = 10.0) -> Any:
+    def wait_for(self, user: str, condition: Callable[[dict], Any], what: str, timeout: float = 60.0) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = condition(self.state(user))
@@ -89,15 +89,18 @@ class Page:
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}; {user} sees {json.dumps(self.state(user))[:2000]}")
 
-    def dm(self, user: str, containing: str) -> dict:
-        """The newest message in the person's DM with the app that contains `containing`, once it is there."""
+    def dm(self, user: str, containing: str, button: str | None = None) -> dict:
+        """The newest message in the person's DM with the app that contains `containing` (and the `button`
+        to press, when given: a summary may say the same words before the message with the button arrives)."""
+
+        def wanted(message: dict) -> bool:
+            shown = json.dumps(message, ensure_ascii=False)
+            return containing in shown and (button is None or f'"action_id": "{button}"' in shown)
+
         return self.wait_for(
             user,
-            lambda s: next(
-                (m for m in reversed(s["conversations"][s["dm"]]) if containing in json.dumps(m, ensure_ascii=False)),
-                None,
-            ),
-            f"{containing!r} for {user}",
+            lambda s: next((m for m in reversed(s["conversations"][s["dm"]]) if wanted(m)), None),
+            f"{containing!r} for {user}" + (f" with {button}" if button else ""),
         )
 
     def call_api(self, method: str, **args: Any) -> dict:
@@ -172,7 +175,7 @@ def test_the_message_shortcut_starts_an_ask_from_a_message_and_coaching_shows_on
     values = {**ASK, "ask": "Sorry to bother you: fix the retry backoff in PR 412", "scope": scope + "Done: CI green."}
     page.do("submit", ADA, values=values)
     errors = page.wait_for(ADA, lambda s: s["modal"] and s["modal"]["errors"], "the coaching")
-    assert list(errors) == ["ask"] and "sorry to bother" in errors["ask"]
+    assert list(errors) == ["ask"] and "“Sorry to bother”" in errors["ask"]  # quoted back as typed
 
     page.do("submit", ADA, values=values)  # sent again unchanged: it goes
     page.wait_for(ADA, lambda s: s["modal"] is None, "the modal to close")
@@ -295,7 +298,7 @@ def test_every_offer_and_the_availability_setting_can_be_played(page):
 
     offer_from_card(page, HAL, "later", {"day": soon, "time": "15:00"})
     page.dm(HAL, "Offered: by")
-    press(page, ADA, page.dm(ADA, "could do this by"), "offer_accept")
+    press(page, ADA, page.dm(ADA, "could do this by", "offer_accept"), "offer_accept")
     page.dm(HAL, "You're on it")
     page.dm(ADA, "You said yes")
 
@@ -304,10 +307,10 @@ def test_every_offer_and_the_availability_setting_can_be_played(page):
         PRIYA, lambda s: any("is asking" in json.dumps(m) for m in s["conversations"][s["dm"]]), "Priya's card"
     )
     offer_from_card(page, HUGO, "smaller", {"minutes": "15", "note": "the error handling"})
-    press(page, ADA, page.dm(ADA, "has 15 minutes"), "offer_decline")
+    press(page, ADA, page.dm(ADA, "can give 15 minutes", "offer_decline"), "offer_decline")
     page.dm(HUGO, "They found another way")
     offer_from_card(page, PRIYA, "suggest", {"person": HAL, "note": "he wrote it"})
-    press(page, ADA, page.dm(ADA, "suggests"), "offer_accept")
+    press(page, ADA, page.dm(ADA, "suggests", "offer_accept"), "offer_accept")
     page.wait_for(
         HAL,
         lambda s: len([m for m in s["conversations"][s["dm"]] if "is asking for a hand" in json.dumps(m)]) == 2,

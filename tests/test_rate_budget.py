@@ -191,3 +191,29 @@ def test_every_method_the_app_calls_is_budgeted_at_its_catalogue_tier():
     assert {method: tier_of[TIER_LIMITS[method]] for method in METHOD_TIERS} == METHOD_TIERS
     assert POST_MESSAGE not in TIER_LIMITS  # its limit is "special": about one a second per channel
     assert budget_key("T0TEAM", "users.info") == "slack-ask:rate:{T0TEAM}:users.info"  # the workspace's, not a token's
+
+
+def test_under_the_opt_in_a_429_is_held_for_everyone_and_the_call_put_back_rather_than_retried_in_place(
+    redis_url, run, tmp_path
+):
+    fake = FakeSlack(token="xoxb-test-token").start()
+    settings = Settings(bot_token="xoxb-test-token", signing_secret="s", slack_api_url=fake.api_url, data_dir=tmp_path)
+
+    async def scenario(first: RateBudget, second: RateBudget):
+        client = web_client(settings, settings.bot_token, first, "T0TEAM")
+        fake.fail("chat.update", status=429, retry_after=2)
+        started = time.monotonic()
+        with late_turns_put_back(), pytest.raises(TurnLater) as later:
+            await client.chat_update(channel="D0HELP1", ts="1.0", text="covered")
+        put_back_in = time.monotonic() - started
+        held = await _timed(second.wait_turn(Budget("T0TEAM", "chat.update")))  # another instance, without opt-in
+        return later.value, put_back_in, held
+
+    try:
+        later, put_back_in, held = _budgets(redis_url, run, scenario, window=60.0)
+    finally:
+        fake.stop()
+    assert later.method == "chat.update" and 1.5 <= later.retry_in <= 2.1
+    assert put_back_in < 1.0  # nobody slept through the Retry-After
+    assert len(fake.calls_to("chat.update")) == 1  # and it was not sent again in place
+    assert 1.0 <= held <= 2.5  # the hold is everyone's

@@ -133,7 +133,7 @@ def test_a_timed_out_post_that_reached_slack_is_found_not_sent_again(settings, f
         fake_slack.wait_for(
             lambda: stored_ask(redis_sync).get("summary_ts"), timeout=10, what="the summary found and recorded"
         )
-        fake_slack.wait_for(lambda: not redis_sync.keys("{T0TEAM:ask:*}:owed"), timeout=10, what="nothing owed")
+        fake_slack.wait_for(lambda: not redis_sync.keys("{T0TEAM:ask:*}:owed"), what="nothing owed")
         fake_slack.settle()
     finally:
         server.stop()

@@ -83,7 +83,7 @@ def unavailable_reason(
     availability: Availability, name: str, today: date, cards_this_week: int, lang: Language
 ) -> str | None:
     """Why someone can't be sent an ask now, worded kindly for the asker, or None if they can."""
-    if availability.on_break(today):
+    if availability.on_break(today) and availability.until:
         return lang.gettext(
             "{name} is taking a break from asks until {day} — ask someone else, or after that.",
             name=name,
@@ -96,7 +96,7 @@ def unavailable_reason(
 
 def describe(availability: Availability, today: date, cards_this_week: int, lang: Language) -> str:
     """The person's own setting, as their Home tab shows it to them."""
-    if availability.on_break(today):
+    if availability.on_break(today) and availability.until:
         return lang.gettext(
             "Taking a break until {day}: no new asks reach you; what you already took stays yours.",
             day=lang.date(availability.until),

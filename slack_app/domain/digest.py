@@ -55,7 +55,7 @@ class Digest:
     asks_helped: int = 0  # distinct asks someone was thanked for
     helpers: list[str] = field(default_factory=list)  # distinct helper ids, sorted by id: never a ranking
     minutes_given: int = 0  # estimate_minutes summed over distinct (ask, helper) pairs
-    shared_notes: list[dict] = field(default_factory=list)  # kudos with shared=True, oldest first
+    shared_notes: list[dict[str, Any]] = field(default_factory=list)  # kudos with shared=True, oldest first
     total_thanks: int = 0  # distinct (ask, helper) thank-yous, shared or not
 
     @property
@@ -74,7 +74,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _valid(record: Any) -> dict | None:
+def _valid(record: Any) -> dict[str, Any] | None:
     """The record's known fields, or None when anything is missing or of the wrong type."""
     if not isinstance(record, dict):
         return None
@@ -98,7 +98,7 @@ def _valid(record: Any) -> dict | None:
     }
 
 
-def summarise(kudos: list[dict], week: str) -> Digest:
+def summarise(kudos: list[dict[str, Any]], week: str) -> Digest:
     """A week's kudos records as a Digest. Records missing a field or holding a wrong type are
     skipped; a repeated (ask, helper) pair counts once, as its earliest record."""
     records = [valid for valid in map(_valid, kudos or []) if valid is not None]
@@ -173,7 +173,7 @@ def _and_more(count: int, lang: Language) -> str:
 def _thanks_texts(helpers: list[str], max_texts: int, lang: Language) -> list[Mrkdwn]:
     """'Thank you, <@A>, <@B> and <@C> — …' split into texts of at most SECTION_TEXT_LIMIT, at most
     `max_texts` of them (past that, the last names become '… and N more')."""
-    names = [mention(helper) for helper in helpers]
+    names: list[str] = [mention(helper) for helper in helpers]
     opening, closing = lang.gettext(THANKS_OPENING), lang.gettext(THANKS_CLOSING)
     between, before_last = lang.list_separators()
     tail_room = len(_and_more(1_000_000, lang))
@@ -215,7 +215,7 @@ def _thanks_texts(helpers: list[str], max_texts: int, lang: Language) -> list[Mr
     return texts
 
 
-def _thanks_blocks(helpers: list[str], lang: Language) -> list[dict]:
+def _thanks_blocks(helpers: list[str], lang: Language) -> list[dict[str, Any]]:
     """The thank-you line as blocks: one section per text, or, for a huge week, context blocks of ten."""
     if not helpers:
         return []
@@ -228,7 +228,7 @@ def _thanks_blocks(helpers: list[str], lang: Language) -> list[dict]:
     ]
 
 
-def digest_context(digest: Digest, lang: Language) -> dict:
+def digest_context(digest: Digest, lang: Language) -> dict[str, Any]:
     """Everything `blocks/digest.json.j2` needs: which notes fit, and the thank-you line in pieces."""
     labels = {
         "week_name": week_name(digest.week, lang),
@@ -252,8 +252,9 @@ def digest_context(digest: Digest, lang: Language) -> dict:
     }
 
 
-def render_digest(digest: Digest, *, skip_empty: bool, lang: Language) -> dict | None:
+def render_digest(digest: Digest, *, skip_empty: bool, lang: Language) -> dict[str, Any] | None:
     """The chat.postMessage payload ({"text", "blocks"}) in `lang`, or None for a quiet week when skip_empty."""
     if digest.quiet and skip_empty:
         return None
-    return render(TEMPLATE, lang=lang, **digest_context(digest, lang))
+    payload: dict[str, Any] = render(TEMPLATE, lang=lang, **digest_context(digest, lang))
+    return payload

@@ -38,7 +38,7 @@ def parse_command(text: str) -> CommandText:
     """People and user groups out of the text; channels, @here and links stay in it, readable."""
     parsed = CommandText(text="")
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         inner = match.group(1)
         user = _USER.match(inner)
         if user:

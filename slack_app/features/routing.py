@@ -300,7 +300,7 @@ class Router:
             return
         lang, helper = ask.language_of(ask.asker), payload.get("helper", "")
         # A thank-you prompt names what the helper took on, when theirs was a smaller yes.
-        scope = accepted_scope(snapshot.offers.get(helper), ask, lang) if payload["notice"] == "thanks_prompt" else ""
+        scope = accepted_scope(snapshot.offers.get(helper), lang) if payload["notice"] == "thanks_prompt" else ""
         message = render(
             "asker_notice.json.j2",
             lang=lang,

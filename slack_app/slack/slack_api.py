@@ -27,7 +27,7 @@ from ..observability import SLACK_CALLS, SLACK_ERRORS, SLACK_RATE_LIMITED, SLACK
 from ..settings import Settings
 from ..store.installations import RedisInstallationStore
 from .effects import IN_FLIGHT
-from .rate_budget import Budget, RateBudget
+from .rate_budget import Budget, RateBudget, TurnLater
 
 ROTATE_MINUTES_BEFORE = 10
 TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token is never an expired one
@@ -85,6 +85,8 @@ class MeteredWebClient(AsyncWebClient):
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
             SLACK_ERRORS.labels(api_method, str(error.response.get("error", "unknown"))).inc()
+            raise
+        except TurnLater:  # not a failure: the work is put back until its turn
             raise
         except Exception as error:
             SLACK_ERRORS.labels(api_method, type(error).__name__).inc()

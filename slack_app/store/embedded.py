@@ -33,7 +33,7 @@ def embedded_valkey(data_dir: Path) -> Iterator[str]:
         )
         server.start()
         url = f"unix://{socket_path}"
-        log.info("REDIS_URL is unset: started embedded Valkey at %s, data in %s", url, server.data_dir)
+        log.debug("REDIS_URL is unset: started embedded Valkey at %s, data in %s", url, server.data_dir)
         try:
             yield url
         finally:

@@ -23,6 +23,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -71,7 +72,7 @@ class Job:
     team_id: str
     kind: str  # picks the handler
     due: float  # epoch seconds
-    payload: dict = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
     token: str = ""  # which scheduling of this id a claim holds; set by the scheduler
 
 

@@ -27,6 +27,7 @@ import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 
@@ -176,7 +177,8 @@ def thanks_for_key(team_id: str, user_id: str) -> str:
 
 
 def balance_key(team_id: str, user_id: str) -> str:
-    """Hash: how many asks a person made and helped finish. Shown to them alone."""
+    """Hash: how many asks a person made and helped finish. Never shown as a tally (no ledger): it only decides
+    who sees a first-ask hint, and is in the person's own data download."""
     return f"{{{team_id}}}:balance:{user_id}"
 
 
@@ -266,7 +268,7 @@ class HomeBasics:
     for_ids: list[str]
     total_by: int
     total_for: int
-    thanks: list[dict]
+    thanks: list[dict[str, Any]]
     balance: dict[str, int]
     availability: Availability
     workspace_settings: dict[str, str]
@@ -514,7 +516,7 @@ class Store:
     async def balance(self, team_id: str, user_id: str) -> dict[str, int]:
         return _balance(await self.redis.hgetall(balance_key(team_id, user_id)))
 
-    async def thanks_received(self, team_id: str, user_id: str, limit: int) -> list[dict]:
+    async def thanks_received(self, team_id: str, user_id: str, limit: int) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in await self.redis.lrange(thanks_for_key(team_id, user_id), 0, limit - 1)]
 
     async def teams(self) -> list[str]:
@@ -722,7 +724,7 @@ class Store:
             first_yes=bool(data.get("first_yes")),
         )
 
-    async def _wake(self, team_id: str, ask_id: str, result: dict) -> None:
+    async def _wake(self, team_id: str, ask_id: str, result: dict[str, Any]) -> None:
         if result.get("wake"):  # only on a Cluster: the script could not reach the stream's slot
             await self.redis.xadd(*_wake_entry(team_id, ask_id))
 
@@ -778,7 +780,7 @@ class Store:
 
     # --- thanks ---
 
-    async def record_thanks(self, team_id: str, iso_week: str, kudos: dict, ask: Ask | None = None) -> bool:
+    async def record_thanks(self, team_id: str, iso_week: str, kudos: dict[str, Any], ask: Ask | None = None) -> bool:
         """Files a thank-you note; False if this helper was already thanked for this ask. The ask's
         first thank-you counts in the workspace's figures, under the week the ask was sent in."""
         week = ask.week if ask else ""
@@ -810,7 +812,7 @@ class Store:
     async def was_thanked(self, team_id: str, ask_id: str, helper: str) -> bool:
         return bool(await self.redis.exists(thanked_key(team_id, ask_id, helper)))
 
-    async def kudos(self, team_id: str, iso_week: str) -> list[dict]:
+    async def kudos(self, team_id: str, iso_week: str) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)]
 
     # --- cards: the DMs that carry an ask ---
@@ -862,7 +864,7 @@ class Store:
             by, of = await pipe.execute()
         return by, of
 
-    async def all_kudos(self, team_id: str) -> list[dict]:
+    async def all_kudos(self, team_id: str) -> list[dict[str, Any]]:
         """Every week's thank-you notes in a workspace, for finding one person's among them."""
         weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -871,7 +873,7 @@ class Store:
             found = await pipe.execute()
         return [json.loads(raw) for records in found for raw in records]
 
-    async def directory_record(self, team_id: str, user_id: str) -> dict | None:
+    async def directory_record(self, team_id: str, user_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hget(people_key(team_id), user_id)
         return json.loads(raw) if raw else None
 

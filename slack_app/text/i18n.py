@@ -18,6 +18,7 @@ import string
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Literal
 
 from babel import Locale
 from babel.dates import format_interval, format_skeleton, format_timedelta
@@ -108,14 +109,14 @@ class Language:
 
     def weekday(self, number: int) -> str:
         """0 → 'Monday', 'Lunes', '月曜日': capitalised, as a choice in a list is."""
-        name = self.locale.days["stand-alone"]["wide"][number]
+        name: str = self.locale.days["stand-alone"]["wide"][number]
         return name[:1].upper() + name[1:]
 
     @lru_cache(maxsize=1024)  # noqa: B019 (one Language per code, kept for the process's life anyway)
     def duration(self, minutes: int, *, short: bool = False) -> str:
         """90 → '1 hour and 30 minutes'; short: '1 hr 30 mins'."""
         hours, rest = divmod(max(0, int(minutes)), 60)
-        length = "short" if short else "long"
+        length: Literal["short", "long"] = "short" if short else "long"
         parts = [format_unit(hours, "duration-hour", length=length, locale=self.locale)] if hours else []
         if rest or not hours:
             parts.append(format_unit(rest, "duration-minute", length=length, locale=self.locale))
@@ -137,7 +138,7 @@ class Language:
         return _between(patterns["middle"]), _between(patterns["end"])
 
 
-class _LeaveOtherHoles(dict):
+class _LeaveOtherHoles(dict[str, object]):
     def __missing__(self, name: str) -> str:
         return "{" + name + "}"
 

@@ -111,7 +111,8 @@ def _environment(lang: Language) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     # ngettext fills in `{count}` itself, as this language writes numbers; anything else goes through fmt.
-    env.install_gettext_callables(
+    i18n: Any = env  # jinja2.ext.i18n adds install_gettext_callables when the environment is made
+    i18n.install_gettext_callables(
         gettext=lang.translations.gettext,
         ngettext=lambda singular, plural, count: lang.ngettext(singular, plural, count),
     )
@@ -130,6 +131,6 @@ def _environment(lang: Language) -> Environment:
     return env
 
 
-def render(template_name: str, *, lang: Language, **context: Any) -> Any:
+def render(template_name: str, *, lang: Language, **context: Any) -> Any:  # JSON: a message, a view, a block
     """Render `blocks/<template_name>` in `lang` and parse it, so a broken template fails here, loudly."""
     return json.loads(_environment(lang).get_template(template_name).render(**context))

@@ -15,9 +15,10 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from slack_sdk.signature import SignatureVerifier
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..observability import HTTP_RESPONSES
 
@@ -25,10 +26,6 @@ MAX_CLOCK_SKEW_SECONDS = 300  # Slack's own rule: a request older (or newer) tha
 SIGNATURE = re.compile(rb"v0=[0-9a-f]{64}")
 TIMESTAMP = re.compile(rb"[0-9]{1,12}")
 LOGGED_PATH_CHARS = 64
-
-Scope = dict
-Receive = Callable[[], Awaitable[dict]]
-Send = Callable[[dict], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +39,7 @@ class Refused(Exception):
 class Edge:
     def __init__(
         self,
-        app,
+        app: ASGIApp,
         *,
         signing_secret: str,
         max_body: int,
@@ -61,13 +58,13 @@ class Edge:
             return
         try:
             headers = _headers(scope)
-            signed = scope["path"] in self.signed_paths and scope["method"] == "POST" and self.verifier is not None
-            if signed:
+            verifier = self.verifier if scope["path"] in self.signed_paths and scope["method"] == "POST" else None
+            if verifier is not None:
                 self._check_signature_headers(headers)
             declared = self._declared_length(headers)
             body = await self._read_body(receive, declared)
-            if signed:
-                self._check_signature(headers, body)
+            if verifier is not None:
+                self._check_signature(verifier, headers, body)
         except Refused as refused:
             await self._refuse(scope, headers, refused, send)
             return
@@ -95,9 +92,9 @@ class Edge:
         if abs(self.clock() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
             raise Refused(401, "timestamp more than 5 minutes off", size)
 
-    def _check_signature(self, headers: dict[bytes, bytes], body: bytes) -> None:
+    def _check_signature(self, verifier: SignatureVerifier, headers: dict[bytes, bytes], body: bytes) -> None:
         timestamp = headers[b"x-slack-request-timestamp"].decode()
-        expected = self.verifier.generate_signature(timestamp=timestamp, body=body)
+        expected = verifier.generate_signature(timestamp=timestamp, body=body)
         if not _same(expected, headers[b"x-slack-signature"].decode()):
             raise Refused(401, "signature does not match", len(body))
 
@@ -144,15 +141,15 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
     return {name.lower(): value for name, value in scope.get("headers", [])}
 
 
-def _same(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode(), given.encode())
+def _same(expected: str | None, given: str) -> bool:
+    return expected is not None and hmac.compare_digest(expected.encode(), given.encode())
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
     """The body already read, handed over once; after it, whatever the server says next (a disconnect)."""
     sent = False
 
-    async def replayed() -> dict:
+    async def replayed() -> Message:
         nonlocal sent
         if sent:
             return await receive()

@@ -79,7 +79,7 @@ def remember_organisations(installations: RedisInstallationStore):
 # Checked first: aiohttp's connection errors are OSErrors too, and a person should hear which one is down.
 SLACK_DOWN = (aiohttp.ClientError,)
 DEPENDENCY_DOWN = (*SLACK_DOWN, RedisError, OSError, asyncio.TimeoutError)
-FIRST_FIELD = {
+FIRST_FIELD: dict[str, BlockId] = {
     CallbackId.ASK_SUBMIT: BlockId.ASK,
     CallbackId.THANKS_SUBMIT: BlockId.NOTE,
 }  # where a modal shows a whole-form error

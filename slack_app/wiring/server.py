@@ -6,14 +6,18 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from importlib.metadata import version
 from typing import Any, TypeVar
 
 import aiohttp
@@ -31,15 +35,31 @@ from .services import Services
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 
 T = TypeVar("T")
+VERSION = version("slack-ask")
+log = logging.getLogger(__name__)
 
 
-def uvicorn_server(asgi: ASGIApp, host: str, port: int) -> uvicorn.Server:
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, which says once, when it listens, which port it has (port 0 asks for any free one)."""
+
+    def __init__(self, config: uvicorn.Config, listening: Callable[[int], None] | None = None):
+        super().__init__(config)
+        self._listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._listening is not None:
+            self._listening(self.servers[0].sockets[0].getsockname()[1])
+
+
+def uvicorn_server(
+    asgi: ASGIApp, host: str, port: int, listening: Callable[[int], None] | None = None
+) -> AnnouncingServer:
     """The one server configuration `serve`, the tests and the tools all run."""
-    return uvicorn.Server(
-        uvicorn.Config(
-            asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10
-        )
+    config = uvicorn.Config(
+        asgi, host=host, port=port, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=10
     )
+    return AnnouncingServer(config, listening)
 
 
 @contextmanager
@@ -68,10 +88,22 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
     Every interface by default, like `serve --host`: it is a server, usually behind a proxy or in a container."""
     outlive_stop_signals()
     allow_enough_open_files()
+    embedded = not settings.redis_url
     with with_redis(settings) as settings:
-        asgi = create_app(settings).asgi
+        app = create_app(settings)
         settle_the_collector()
-        uvicorn_server(asgi, host, settings.port).run()
+
+        def listening(port: int) -> None:  # after the lifespan's start, so /metrics is bound by now
+            metrics = app.services.metrics_port
+            announce_start(
+                settings,
+                "serve",
+                embedded=embedded,
+                listening=f"{host}:{port}",
+                metrics=f"{settings.metrics_host}:{metrics}" if metrics else None,
+            )
+
+        uvicorn_server(app.asgi, host, settings.port, listening).run()
 
 
 # Sockets a process may hold at once beyond its Slack and Redis pools: the requests it is answering.
@@ -138,6 +170,7 @@ def work(settings: Settings) -> None:
     async def until_stopped() -> None:
         services = create_app(settings).services
         settle_the_collector()
+        announce_start(settings, "worker", embedded=embedded)
         stopped = asyncio.Event()
         for stop_signal in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
@@ -146,8 +179,42 @@ def work(settings: Settings) -> None:
             await services.background.drain(SHUTDOWN_GRACE_SECONDS)
         await services.store.redis.aclose()
 
+    embedded = not settings.redis_url
     with with_redis(settings) as settings, event_loop() as loop:
         loop.run(until_stopped())
+
+
+def announce_start(
+    settings: Settings, role: str, *, embedded: bool, listening: str | None = None, metrics: str | None = None
+) -> None:
+    """The one line each start logs: what runs, how Slack reaches it, which store it uses, where it listens
+    (and serves /metrics)."""
+    mode = "Socket Mode" if settings.app_token else "HTTP"
+    credentials = "OAuth installations" if settings.oauth else "one bot token"
+    store = ("Redis Cluster" if settings.redis_cluster else "Redis") + f" at {redis_location(settings.redis_url or '')}"
+    if embedded:
+        store = f"embedded Valkey at {settings.redis_url}, data in {settings.data_dir / 'valkey'}"
+    where = f", listening on {listening}" if listening else ""
+    if listening:
+        where += f", /metrics on {metrics}" if metrics else ", no /metrics"
+    log.info(
+        "slack-ask %s %s: %s, %s; store: %s%s",
+        VERSION,
+        role,
+        mode,
+        credentials,
+        store,
+        where,
+        extra={"version": VERSION, "role": role, "mode": mode, "credentials": credentials, "store": store},
+    )
+
+
+def redis_location(url: str) -> str:
+    """REDIS_URL without its password: the log says where the store is, never how to get in."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    where = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit((parts.scheme, where, parts.path, "", ""))
 
 
 def event_loop() -> asyncio.Runner:
@@ -232,11 +299,21 @@ def rotate_key(settings: Settings) -> int:
     """`slack-ask rotate-key`: every installation re-sealed with the first SLACK_ASK_ENCRYPTION_KEY."""
 
     async def run(services: Services) -> int:
-        resealed = await services.installations.reseal_all()
-        print(
-            f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "
-            "older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY."
-        )
+        outcome = await services.installations.reseal_all()
+        count = outcome.resealed
+        print(f"Re-encrypted {count} installation record{'s' if count != 1 else ''} with the first key.")
+        for key in outcome.unreadable:
+            print(f"Not opened by any key in SLACK_ASK_ENCRYPTION_KEY, left as it is: {key}", file=sys.stderr)
+        for key in outcome.busy:
+            print(f"Changed by a running instance on every try, left for the next run: {key}", file=sys.stderr)
+        if outcome.unreadable or outcome.busy:
+            print(
+                "Keep the older keys in SLACK_ASK_ENCRYPTION_KEY for now: run rotate-key again, "
+                "and reinstall any workspace whose record no key opens.",
+                file=sys.stderr,
+            )
+            return 1
+        print("Older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY.")
         return 0
 
     return with_services(settings, run)
@@ -261,8 +338,9 @@ def stats(settings: Settings, *, team: str | None, weeks: int, as_json: bool, ch
 
 def insights_table(view) -> str:
     lines = [
-        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week} (never about any one person;",
-        f'a figure about fewer than {MIN_GROUP} people or asks shows as "{FEWER}").',
+        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week}: weeks that have ended, never about",
+        f'any one person. A figure about fewer than {MIN_GROUP} people or asks shows as "{FEWER}", and a total adds',
+        'up only the weeks that show ("at least" where some are hidden).',
         "",
     ]
     lines += [week_line(week) for week in view.weeks]
@@ -300,6 +378,12 @@ class ThreadedServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Where /metrics is served (METRICS_PORT, on METRICS_HOST), never on `url`."""
+        settings = self.app.services.settings
+        return f"http://{settings.metrics_host}:{self.app.services.metrics_port}"
 
     def start(self, timeout: float = 10.0) -> ThreadedServer:
         self._thread.start()

@@ -111,6 +111,7 @@ class Services:
     personal: PersonalData
     effects: EffectQueue
     answers: Answers
+    metrics_port: int | None = None  # where /metrics is bound once serving (METRICS_PORT 0 picks one)
 
     async def send_ask(self, ask: Ask) -> bool:
         """Saves a new ask with its timers, all or nothing: False, with nothing of it kept, when
