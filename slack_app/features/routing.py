@@ -6,6 +6,7 @@ Knows Slack's Web API (through the client) but nothing of Bolt: listeners call i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -343,24 +344,34 @@ class Router:
     # --- Web API ---
 
     async def _post(self, team_id: str, user_or_channel: str, message: dict) -> dict:
-        lease = HOLDING.get()
-        if lease is not None:
-            lease.check()
-        client = await self.clients.for_team(team_id)
-        try:
+        async with _fenced():
+            client = await self.clients.for_team(team_id)
             response = await client.chat_postMessage(channel=user_or_channel, **message)
-        except Exception as error:
-            if lease is not None and failure_kind(error) == "temporary":
-                lease.uncertain = True  # it may yet reach Slack: a successor looks for it only once the lease lapsed
-            raise
         return {"channel": response["channel"], "ts": response["ts"]}
 
     async def _update(self, team_id: str, channel: str, ts: str, message: dict) -> None:
-        lease = HOLDING.get()
-        if lease is not None:
-            lease.check()
-        client = await self.clients.for_team(team_id)
-        await client.chat_update(channel=channel, ts=ts, **message)
+        async with _fenced():
+            client = await self.clients.for_team(team_id)
+            await client.chat_update(channel=channel, ts=ts, **message)
+
+
+@contextlib.asynccontextmanager
+async def _fenced():
+    """A post or an update by the ask's holder: only while its lease surely holds (LeaseLost otherwise). One
+    whose outcome is unknown (a timeout, a 5xx: it may yet reach Slack) leaves the lease to lapse rather than
+    be let go, so the next holder, a lease later, finds the post it sent, and an update that lands late is
+    followed, not preceded, by the one drawing the newer state. That is how an older state never overwrites a
+    newer one: one holder at a time draws each message, each time from the ask as it stands; a version kept
+    in Redis could not order requests already on their way to Slack."""
+    lease = HOLDING.get()
+    if lease is not None:
+        lease.check()
+    try:
+        yield
+    except Exception as error:
+        if lease is not None and failure_kind(error) == "temporary":
+            lease.uncertain = True
+        raise
 
 
 async def _unknown(field: str) -> None:
@@ -375,15 +386,15 @@ async def _attempt(effect, ask: Ask, field: str) -> Carried:
     except Exception as error:
         kind = "permanent" if isinstance(error, NotInstalled) else failure_kind(error)
         fields = {"ask": ask.id, "team": ask.team_id, "effect": field}
+        code = slack_error_code(error) if isinstance(error, SlackApiError) else repr(error)
         if kind == "permanent":
-            code = slack_error_code(error) if isinstance(error, SlackApiError) else type(error).__name__
-            EFFECTS_DROPPED.labels(code).inc()
+            EFFECTS_DROPPED.labels(code if isinstance(error, SlackApiError) else type(error).__name__).inc()
             log.error("effect refused by Slack for good; dropped", extra={**fields, "error": code})
             return Carried(done=True)
         if kind == "later":
             return Carried(turn_in=max(_turns(error)))
-        log.warning("effect failed; trying again later", extra={**fields, "error": repr(error)[:300]})
-        return Carried(failure=f"{field}: {error!r}"[:500])
+        log.warning("effect failed; trying again later", extra={**fields, "error": code[:300]})
+        return Carried(failure=f"{field}: {code}"[:500])
     return Carried(done=True)
 
 

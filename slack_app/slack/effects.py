@@ -77,8 +77,7 @@ from ..store.store import (
     owed_key,
     owed_keys_pattern,
 )
-from . import rate_budget
-from .rate_budget import TurnLater
+from .rate_budget import TurnLater, late_turns_put_back
 
 GROUP = "slack-ask"
 READ_BATCH = 32
@@ -93,7 +92,6 @@ BACKOFF_SHARE, BACKOFF_MOST = 0.1, 60
 LATER_POLL_SECONDS = 0.25  # how often later work whose time has come is moved back into the streams
 LATER_BATCH = 256
 SWEEP_SECONDS = 300.0  # how often one process (of all) looks for owed effects with no entry
-CONSUMERS_CHECK_SECONDS = 60.0
 CONSUMER_GONE_RETRIES = 10  # a consumer silent this many retry_seconds, holding nothing, is deleted
 LOOP_RESTART_SECONDS = 1.0
 # Requests come first in a process that serves them. While requests are coming in it takes no new
@@ -113,9 +111,6 @@ WORKER_GONE_SECONDS = 10.0  # a worker silent this long is taken for gone
 TEMPORARY_SLACK_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
 )
-# The opt-in under which a background call whose rate-budget turn is not due raises TurnLater instead of
-# sleeping (issue 22's rate_budget.py). Until that lands, calls wait for their turn as before.
-late_turns_put_back = getattr(rate_budget, "late_turns_put_back", contextlib.nullcontext)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -320,7 +315,11 @@ class EffectQueue:
         loops.append(self._every("effects reclaim", self.retry_seconds / 2, self._reclaim, stop))
         loops.append(self._every("effects later", LATER_POLL_SECONDS, self._move_due, stop))
         loops.append(self._every("effects sweep", min(self.sweep_seconds, 60.0) / 2, self._sweep, stop))
-        loops.append(self._every("effects consumers", CONSUMERS_CHECK_SECONDS, self._forget_consumers, stop))
+        loops.append(
+            self._every(
+                "effects consumers", self.retry_seconds * CONSUMER_GONE_RETRIES / 2, self._forget_consumers, stop
+            )
+        )
         # Claims this process's entries afresh until its work is done or the grace is over, not only until stop.
         done = asyncio.Event()
         keeping = self._every("effects keep", self.retry_seconds / 3, self._keep, done)
@@ -534,7 +533,9 @@ class EffectQueue:
         returns how many were started."""
         started = 0
         for entry_id, fields in messages:
-            if not fields:  # deleted while pending
+            if not fields or "team" not in fields or "ask" not in fields:  # deleted while pending, or not ours
+                if fields:
+                    log.error("an effect queue entry that names no ask; dropped", extra={"entry": entry_id})
                 await self._finish(Entry(stream, entry_id, "", ""))
                 continue
             entry = Entry(

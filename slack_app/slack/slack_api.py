@@ -26,7 +26,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from ..observability import SLACK_CALLS, SLACK_ERRORS, SLACK_RATE_LIMITED, SLACK_SECONDS
 from ..settings import Settings
 from ..store.installations import RedisInstallationStore
-from .effects import IN_FLIGHT
+from .effects import IN_FLIGHT, slack_error_code
 from .rate_budget import Budget, RateBudget, TurnLater
 
 ROTATE_MINUTES_BEFORE = 10
@@ -84,7 +84,7 @@ class MeteredWebClient(AsyncWebClient):
                 await self.budget.wait_turn(spending)
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
-            SLACK_ERRORS.labels(api_method, str(error.response.get("error", "unknown"))).inc()
+            SLACK_ERRORS.labels(api_method, slack_error_code(error)).inc()  # (an HTML 503's body is no JSON)
             raise
         except TurnLater:  # not a failure: the work is put back until its turn
             raise

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..observability import (
+    EFFECTS_DEAD,
     EFFECTS_OLDEST_SECONDS,
     EFFECTS_PENDING,
     HTTP_RESPONSES,
@@ -86,7 +87,8 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         body: dict[str, object] = {"status": "ok", "redis": "ok"}
         with contextlib.suppress(RedisError, OSError):
             pending, oldest = await services.effects.backlog()
-            body["effects"] = {"pending": pending, "oldest_seconds": round(oldest, 3)}
+            dead = await services.effects.dead_count()  # each one a message not sent: `slack-ask effects list`
+            body["effects"] = {"pending": pending, "oldest_seconds": round(oldest, 3), "dead_letters": dead}
         return JSONResponse(body)
 
     async def scraped() -> bytes:
@@ -98,6 +100,7 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
             pending, oldest = await services.effects.backlog()
             EFFECTS_PENDING.set(pending)
             EFFECTS_OLDEST_SECONDS.set(oldest)
+            EFFECTS_DEAD.set(await services.effects.dead_count())
         except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
             REDIS_ERRORS.labels("metrics").inc()
         return metrics_text()
