@@ -316,7 +316,10 @@ class People:
 
     async def _modal(self, action: str, seen: Seen, message, action_id: str, inputs) -> None:
         """Presses the button, waits for the modal it opens (none, during an incident at Slack), fills it in."""
-        request = self.requests.click(seen.user, message, action_id, team=seen.team)
+        try:
+            request = self.requests.click(seen.user, message, action_id, team=seen.team)
+        except LookupError:  # the message changed since they looked: the button is gone
+            return
         trigger_id = json.loads(_payload_of(request))["trigger_id"]
         self.tally.sent[f"{action} (button)"] += 1
         reply = await self._send(request)
