@@ -440,10 +440,10 @@ def main(argv: list[str] | None = None) -> int:
         SLACK_API_URL=fake.api_url,
         REDIS_URL=redises.url,
         SLACK_API_TIMEOUT=str(SLACK_TIMEOUT_SECONDS),
-        SLACK_RATE_WINDOW="1",
+        SLACK_RATE_WINDOW="1",  # Slack's tiers with a minute made a second: the people are many, the workspaces few
         # The run puts hours of a Slack incident into minutes: leases, takeovers and backoff (at most 60 times
         # this) shrink with it, so what is owed when the faults stop is carried out within the drain.
-        EFFECT_RETRY_SECONDS=str(EFFECT_RETRY_SECONDS),  # Slack's tiers with a minute made a second: the people are many, the workspaces few
+        EFFECT_RETRY_SECONDS=str(EFFECT_RETRY_SECONDS),
         DIGEST_DAY=slot.strftime("%A").lower(),
         DIGEST_TIME=slot.strftime("%H:%M"),
         DIGEST_TZ="UTC",
