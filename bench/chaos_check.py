@@ -309,6 +309,17 @@ def _check_digests(report: Report, fake, channels: dict[str, str]) -> None:
         )
 
 
+def _held(client, stream: str) -> str:
+    """Who holds a stream's pending entries, and for how long untouched: for a violation's report."""
+    try:
+        held = client.xpending_range(stream, GROUP, min="-", max="+", count=3)
+    except RedisError:
+        return ""
+    return "; ".join(
+        f"{e['message_id']} by {e['consumer']}, idle {e['time_since_delivered'] / 1000:.0f} s" for e in held
+    )
+
+
 def _check_queue(report: Report, client) -> None:
     for shard in range(EFFECT_SHARDS):
         stream = effect_stream_key(shard)
@@ -318,7 +329,9 @@ def _check_queue(report: Report, client) -> None:
                 pending = client.xpending(key, GROUP)["pending"]
             except RedisError:
                 pending = 0  # no group (yet): nothing pending in it
-            report.expect("nothing pending in the effect queue", pending == 0, f"{key}: {pending} pending")
+            report.expect(
+                "nothing pending in the effect queue", pending == 0, f"{key}: {pending} pending {_held(client, key)}"
+            )
     dead = [key for key in client.scan_iter(match="*dead*", count=1000)]
     letters = sum(client.xlen(key) for key in dead if client.type(key) == "stream")
     report.expect("dead letters 0", letters == 0, f"{letters} in {dead}")
