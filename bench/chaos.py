@@ -413,7 +413,9 @@ def print_report(options, people: People, injector: Injector, clock: Clock, fake
     print(f"violations: {len(report.violations)}")
     for kind, count in Counter(v.split(":")[0] for v in report.violations).most_common():
         print(f"  {count:>5}  {kind}")
-    for violation in report.violations[:40]:
+    kinds = Counter(v.split(":")[0] for v in report.violations)
+    rare = [v for v in report.violations[40:] if kinds[v.split(":")[0]] <= 10]  # every one of a rare kind
+    for violation in report.violations[:40] + rare:
         print(f"    {violation}")
     if report.violations:
         print(
