@@ -46,7 +46,7 @@ class Redises:
             else {}
         )
         self.servers = [
-            ValkeyServer(port=free_port(), data_dir=data_dir / f"valkey-{n}", persist=True, config={**AOF, **extra})
+            ValkeyServer(port=_cluster_port() if cluster else free_port(), data_dir=data_dir / f"valkey-{n}", persist=True, config={**AOF, **extra})
             for n in range(3 if cluster else 1)
         ]
 
@@ -108,6 +108,13 @@ class Redises:
                     if time.monotonic() > deadline:
                         raise RuntimeError("the cluster did not come back")
                     time.sleep(0.1)
+
+
+def _cluster_port() -> int:
+    """A free port a Cluster node can use: its bus listens 10,000 higher, so at most 55535."""
+    while (port := free_port()) > 55535:
+        pass
+    return port
 
 
 # --- the app's processes -------------------------------------------------------------------------
