@@ -46,7 +46,12 @@ class Redises:
             else {}
         )
         self.servers = [
-            ValkeyServer(port=_cluster_port() if cluster else free_port(), data_dir=data_dir / f"valkey-{n}", persist=True, config={**AOF, **extra})
+            ValkeyServer(
+                port=_cluster_port() if cluster else free_port(),
+                data_dir=data_dir / f"valkey-{n}",
+                persist=True,
+                config={**AOF, **extra},
+            )
             for n in range(3 if cluster else 1)
         ]
 
