@@ -23,7 +23,7 @@ from fake_slack import FakeSlack
 from redis.asyncio import Redis as AsyncRedis
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask, stored_ask
-from test_cli import clean_env, start_instance
+from test_cli import clean_env, kill, start_instance
 from test_effects import TEN, _asks_sent, owed_nothing, told_someone_is_on_it
 
 from slack_app.domain.asks import Ask
@@ -167,7 +167,7 @@ def test_effects_out_of_tries_become_a_dead_letter_shown_on_healthz_and_metrics_
             if n == 1:
                 dropped = cli(quick, "drop", letter)
             else:
-                metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
+                metrics = urllib.request.urlopen(server.metrics_url + "/metrics").read().decode()
                 fake_slack.end_outages()
                 retried = cli(quick, "retry", "--all")
                 fake_slack.wait_for(lambda: notices_to_asker(fake_slack), timeout=10, what="the notice, retried")
@@ -203,7 +203,7 @@ def test_an_html_503_is_counted_by_status_and_its_effect_tried_again(settings, f
         fake_slack.wait_for(lambda: notices_to_asker(fake_slack), timeout=20, what="the notice, after the incident")
         fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=10, what="nothing owed")
         fake_slack.settle(quiet=0.5)
-        metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
+        metrics = urllib.request.urlopen(server.metrics_url + "/metrics").read().decode()
     finally:
         server.stop()
 
@@ -456,3 +456,37 @@ def test_effects_waiting_for_their_rate_budget_turn_are_put_back_and_all_end_fin
     assert all(f"Covered by <@{HAL}>" in card.all_text for uid in TEN[1:] for card in limited.dms(uid))
     assert told_someone_is_on_it(limited) == 10
     assert dead == 0
+    assert not limited.calls_to("conversations.history")  # a post put back never went out: no DM searched for it
+
+
+# --- killed with posts on their way ----------------------------------------------------------------------------
+
+
+def test_an_instance_killed_with_cards_on_their_way_is_followed_only_once_they_could_have_landed(
+    tmp_path, settings, redis_sync
+):
+    """Slack takes 3 s to act on a post and goes on with it when its sender dies (as it does): the successor
+    may look for those cards only once they could have landed, or it sends them again."""
+    slow = FakeSlack(token="xoxb-test-token", latency=0.1).start()
+    slow.latency_of["chat.postMessage"] = 3.0
+    timeouts = {"SLACK_API_TIMEOUT": "3.5"}  # a post's lease stretched to 3.5 s + 1 s
+    first, slack = start_instance(tmp_path, settings.redis_url, slow, **timeouts)
+    second = None
+    try:
+        assert slack.submit_ask(ASKER, teammates=TEN).status == 200
+        slow.wait_for(lambda: len(slow.calls_to("chat.postMessage")) >= 3, what="cards on their way")
+        kill(first)
+        second = ThreadedServer(
+            create_app(replace(settings, slack_api_url=slow.api_url, effect_retry_seconds=1.0, slack_timeout=3.5))
+        ).start()
+        slow.wait_for(lambda: all(slow.dms(uid) for uid in TEN), timeout=60, what="every card")
+        slow.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="nothing owed")
+        slow.settle(quiet=1.0)
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+        slow.stop()
+
+    assert [len(slow.dms(uid)) for uid in TEN] == [1] * 10
+    assert len(slow.dms(ASKER)) == 1  # the summary, once

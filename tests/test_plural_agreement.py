@@ -103,20 +103,9 @@ def rendered_table() -> dict:
     }
 
 
-KNOWN_WRONG = "_known_wrong"  # lines read and found wrong, in entries another review owns (see the table)
-
-
-def _table() -> dict:
-    return yaml.safe_load(TABLE.read_text(encoding="utf-8")) if TABLE.exists() else {}
-
-
-def _known_wrong() -> list[dict]:
-    return _table().get(KNOWN_WRONG) or []
-
-
 @pytest.fixture(scope="module")
 def reviewed() -> dict:
-    return {message: lines for message, lines in _table().items() if message != KNOWN_WRONG}
+    return yaml.safe_load(TABLE.read_text(encoding="utf-8")) if TABLE.exists() else {}
 
 
 def test_every_counted_message_has_reviewed_lines_and_none_is_left_over(reviewed):
@@ -128,38 +117,14 @@ def test_every_counted_message_has_reviewed_lines_and_none_is_left_over(reviewed
 
 @pytest.mark.parametrize("code", list(LANGUAGES))
 def test_one_and_two_read_right_in_every_language(reviewed, code):
-    known = {(row["message"], row["language"], row["case"]) for row in _known_wrong()}
     wrong = []
     for message in counted_messages():
         lines = reviewed.get(key(message), {}).get(code, {})
         for case in cases(message):
-            if (key(message), code, case_name(case)) in known:
-                continue  # checked, as the line it should be, by the test below
             got, want = render(message, language(code), case), lines.get(case_name(case))
             if got != want:
                 wrong.append(f"{key(message)!r} [{case_name(case)}]\n    reviewed: {want!r}\n    renders:  {got!r}")
     assert not wrong, f"{len(wrong)} lines differ from the reviewed table:\n" + "\n".join(wrong)
-
-
-@pytest.mark.parametrize(
-    "row",
-    [
-        pytest.param(
-            row,
-            id=f"{row['language']}: {row['message'][:40]} [{row['case']}]",
-            marks=pytest.mark.xfail(strict=True, reason=row["why"]),
-        )
-        for row in _known_wrong()
-    ],
-)
-def test_lines_known_to_be_wrong_until_their_catalog_is_fixed(reviewed, row):
-    """Strict: once the catalog reads right, this passes, fails as unexpected, and the row leaves the list."""
-    message = next(m for m in counted_messages() if key(m) == row["message"])
-    case = dict(part.split("=") for part in row["case"].split())
-    assert (
-        render(message, language(row["language"]), {name: int(n) for name, n in case.items()})
-        == (reviewed[row["message"]][row["language"]][row["case"]])
-    )
 
 
 def test_a_verb_after_a_list_of_helpers_agrees_with_two_of_them():

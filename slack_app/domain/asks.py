@@ -89,6 +89,8 @@ class Ask:
     summary_ts: str = ""
     week: str = ""  # ISO week it was sent in (workspace time zone): where its workspace figures count
     languages: dict[str, str] = field(default_factory=dict)  # person → language code, for everyone it concerns
+    step: str = ""  # the Workflow Builder step run that sent it (function_execution_id); "" when a person did
+    workflow: str = ""  # that workflow's name, as its step gave it ("" if it gave none)
 
     def estimate_label(self, lang: Language) -> str:
         return estimate_label(self.estimate_minutes, lang)

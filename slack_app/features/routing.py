@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,9 +19,10 @@ from ..domain.asks import Answer, Ask, Status
 from ..domain.offers import Offer, State, accepted_scope, invited, offer_kinds
 from ..observability import EFFECTS_DROPPED
 from ..slack.effects import RETRY_SECONDS, Carried, failure_kind, slack_error_code
+from ..slack.rate_budget import TurnLater
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.leases import Lease, Leases
-from ..store.store import PENDING, Snapshot, Store, holder_key
+from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store, holder_key
 from ..text.i18n import Language
 from ..text.render import render
 
@@ -94,11 +96,18 @@ class Router:
     message to the ask's current state, and posting notices. Run from the effect queue, by any
     instance, at least once; done so that running it twice shows nothing twice."""
 
-    def __init__(self, store: Store, clients: Clients, home: Any, lease_seconds: float = RETRY_SECONDS):
+    def __init__(
+        self, store: Store, clients: Clients, home: Any, steps: Any = None, lease_seconds: float = RETRY_SECONDS
+    ):
         self.store = store
         self.clients = clients
         self.home = home  # refresh_for(snapshot): keeps Home tabs current
+        self.steps = steps  # complete_if_ended(snapshot): a workflow's step told how its ask ended
         self.leases = Leases(store.redis, lease_seconds)
+        # How long a post may take to reach Slack: the holder's lease is stretched that far before it sends, so
+        # a successor (should the holder die) looks for it only once it could have landed. (A retry of a 5xx by
+        # the client starts later; while the holder lives its renewals cover it, and a 5xx means not posted.)
+        self._post_seconds = clients.settings.slack_timeout + lease_seconds
 
     async def carry_out(self, team_id: str, ask_id: str) -> Carried:
         """Everything the ask is owed, until nothing is, by the one holder of the ask's lease: busy when
@@ -158,6 +167,8 @@ class Router:
             return self.home.refresh_for(snapshot)
         if kind == "post":
             return self._post_owed(snapshot, field, json.loads(value))
+        if kind == STEP_EFFECT:
+            return self.steps.complete_if_ended(snapshot)
         return _unknown(field)  # from a newer version of the app, perhaps: dropped, loudly
 
     # --- sending an ask ---
@@ -193,9 +204,10 @@ class Router:
         found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
         if found is None and earlier in (None, PENDING):
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
-            sent = await self._post(
-                ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
-            )
+            async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, SUMMARY_POST)):
+                sent = await self._post(
+                    ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
+                )
             found = sent["channel"], sent["ts"]
         if found:
             await self.store.record_summary(ask.team_id, ask.id, *found)
@@ -220,7 +232,8 @@ class Router:
 
     async def _send_card(self, ask: Ask, teammate: str, state: str, offer: Offer | None = None) -> None:
         card = render_card(ask, state, ask.language_of(teammate), offer)
-        sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
+        async with _unclaimed_if_put_back(lambda: self.store.unclaim_card(ask.team_id, ask.id, teammate)):
+            sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
 
     async def _find_message(self, ask: Ask, user: str, event_type: str, post_id: str = "") -> tuple[str, str] | None:
@@ -321,7 +334,9 @@ class Router:
             return channel, ts  # it went out
         found = await self._find_message(ask, user, POST_EVENT, post_id) if earlier == PENDING else None
         if found is None:
-            sent = await self._post(ask.team_id, user, {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)})
+            async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, post_id)):
+                marked = {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)}
+                sent = await self._post(ask.team_id, user, marked)
             found = sent["channel"], sent["ts"]
         await self.store.record_post(ask.team_id, ask.id, post_id, *found)
         return found
@@ -344,7 +359,7 @@ class Router:
     # --- Web API ---
 
     async def _post(self, team_id: str, user_or_channel: str, message: dict) -> dict:
-        async with _fenced():
+        async with _fenced(self._post_seconds):
             client = await self.clients.for_team(team_id)
             response = await client.chat_postMessage(channel=user_or_channel, **message)
         return {"channel": response["channel"], "ts": response["ts"]}
@@ -356,9 +371,22 @@ class Router:
 
 
 @contextlib.asynccontextmanager
-async def _fenced():
-    """A post or an update by the ask's holder: only while its lease surely holds (LeaseLost otherwise). One
-    whose outcome is unknown (a timeout, a 5xx: it may yet reach Slack) leaves the lease to lapse rather than
+async def _unclaimed_if_put_back(unclaim: Callable[[], Awaitable[None]]):
+    """A post put back for its rate-budget turn never went out (TurnLater comes before the call, or after a 429):
+    its claim is taken back, so the next try sends it without first searching the DM (Tier 3 calls, spent
+    again at every turn otherwise)."""
+    try:
+        yield
+    except TurnLater:
+        await unclaim()
+        raise
+
+
+@contextlib.asynccontextmanager
+async def _fenced(stretch: float = 0.0):
+    """A post or an update by the ask's holder: only while its lease surely holds (LeaseLost otherwise), a post
+    with its lease stretched over the whole time it may take to reach Slack (`stretch`). One
+    whose outcome is unknown (no answer came: it may yet reach Slack) leaves the lease to lapse rather than
     be let go, so the next holder, a lease later, finds the post it sent, and an update that lands late is
     followed, not preceded, by the one drawing the newer state. That is how an older state never overwrites a
     newer one: one holder at a time draws each message, each time from the ask as it stands; a version kept
@@ -366,10 +394,14 @@ async def _fenced():
     lease = HOLDING.get()
     if lease is not None:
         lease.check()
+        if stretch:
+            await lease.stretch(stretch)
     try:
         yield
     except Exception as error:
-        if lease is not None and failure_kind(error) == "temporary":
+        # Slack's answer, even a 5xx, says the call was not carried out; no answer (a timeout, a dropped
+        # connection) leaves it unknown.
+        if lease is not None and not isinstance(error, SlackApiError) and failure_kind(error) == "temporary":
             lease.uncertain = True
         raise
 

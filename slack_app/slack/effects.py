@@ -56,7 +56,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import aiohttp
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError, ResponseError
 from slack_sdk.errors import SlackApiError
@@ -165,9 +164,8 @@ def failure_kind(error: BaseException) -> str:
         status = slack_status(error)
         temporary = status == 429 or status >= 500 or slack_error_code(error) in TEMPORARY_SLACK_ERRORS
         return "temporary" if temporary else "permanent"
-    if isinstance(error, (aiohttp.ClientError, TimeoutError, OSError, RedisError)):
-        return "temporary"
-    return "temporary"  # a bug, perhaps: tried again, then a dead letter to look at and replay once mended
+    # Timeouts, connection faults, Redis; or a bug: tried again, then a dead letter to replay once it is mended.
+    return "temporary"
 
 
 def slack_status(error: SlackApiError) -> int:
@@ -227,8 +225,13 @@ class EffectQueue:
     # --- what is waiting ---
 
     async def backlog(self) -> tuple[int, float]:
-        """(entries owed, age in seconds of the oldest), over every shard and the work put back for later, in
-        one round trip. A Cluster's intents are left out: they owe nothing of their own, and each waits
+        """(entries owed, age in seconds of the oldest): `state()` without the dead letters."""
+        pending, oldest, _ = await self.state()
+        return pending, oldest
+
+    async def state(self) -> tuple[int, float, int]:
+        """(entries owed, age in seconds of the oldest, dead letters), over every shard and the work put back for
+        later, in one round trip. A Cluster's intents are left out: they owe nothing of their own, and each waits
         `retry_seconds` by design. (So the effects of a change whose process died before adding its entry
         are not counted: its intent, taken over, carries them out.)"""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -237,17 +240,12 @@ class EffectQueue:
                 pipe.xrange(effect_stream_key(shard), count=1)
                 pipe.zcard(effect_later_key(shard))
                 pipe.zrange(effect_later_key(shard), 0, 0)
-            replies = await pipe.execute()
-        depth = sum(replies[0::4]) + sum(replies[2::4])
-        oldest = [int(first[0][0].split("-")[0]) / 1000 for first in replies[1::4] if first]
-        oldest += [float(json.loads(first[0]).get("born", time.time())) for first in replies[3::4] if first]
-        return depth, max(0.0, time.time() - min(oldest)) if oldest else 0.0
-
-    async def dead_count(self) -> int:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for shard in range(EFFECT_SHARDS):
                 pipe.xlen(effect_dead_key(shard))
-            return sum(await pipe.execute())
+            replies = await pipe.execute()
+        depth = sum(replies[0::5]) + sum(replies[2::5])
+        oldest = [int(first[0][0].split("-")[0]) / 1000 for first in replies[1::5] if first]
+        oldest += [float(json.loads(first[0]).get("born", time.time())) for first in replies[3::5] if first]
+        return depth, max(0.0, time.time() - min(oldest)) if oldest else 0.0, sum(replies[4::5])
 
     async def dead_letters(self) -> list[DeadLetter]:
         async with self.redis.pipeline(transaction=False) as pipe:

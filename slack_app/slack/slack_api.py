@@ -27,7 +27,7 @@ from ..observability import SLACK_CALLS, SLACK_ERRORS, SLACK_RATE_LIMITED, SLACK
 from ..settings import Settings
 from ..store.installations import RedisInstallationStore
 from .effects import IN_FLIGHT, slack_error_code
-from .rate_budget import Budget, RateBudget, TurnLater
+from .rate_budget import Budget, RateBudget, TurnLater, setting
 
 ROTATE_MINUTES_BEFORE = 10
 TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token is never an expired one
@@ -78,11 +78,11 @@ class MeteredWebClient(AsyncWebClient):
         started = time.perf_counter()
         SLACK_CALLS.labels(api_method).inc()
         spending = Budget(self.workspace, api_method, _channel(kwargs)) if self.budget and self.workspace else None
-        token = SPENDING.set(spending)
         try:
-            if spending is not None:
-                await self.budget.wait_turn(spending)
-            return await super().api_call(api_method, **kwargs)
+            with setting(SPENDING, spending):
+                if spending is not None:
+                    await self.budget.wait_turn(spending)
+                return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
             SLACK_ERRORS.labels(api_method, slack_error_code(error)).inc()  # (an HTML 503's body is no JSON)
             raise
@@ -92,7 +92,6 @@ class MeteredWebClient(AsyncWebClient):
             SLACK_ERRORS.labels(api_method, type(error).__name__).inc()
             raise
         finally:
-            SPENDING.reset(token)
             SLACK_SECONDS.labels(api_method).observe(time.perf_counter() - started)
 
 
@@ -112,6 +111,20 @@ class BudgetRateLimitHandler(AsyncRateLimitErrorRetryHandler):
     def __init__(self, budget: RateBudget | None = None, **kwargs):
         super().__init__(**kwargs)
         self.budget = budget
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        # The TurnLater this handler raised comes back to the retry loop as an error beside the same 429
+        # response: that is the call put back, not another 429 to count and hold for again.
+        if isinstance(error, TurnLater):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
     async def prepare_for_next_attempt_async(
         self,

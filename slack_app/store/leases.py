@@ -47,21 +47,25 @@ class Lease:
         self.uncertain = False
         self._good_until = 0.0  # event loop time up to which the lease surely holds
 
-    async def take(self, renewing: bool = False) -> bool:
+    async def take(self, renewing: bool = False, seconds: float | None = None) -> bool:
         loop = asyncio.get_running_loop()
-        asked_at, seconds = loop.time(), self.leases.seconds
-        now = time.time()
+        seconds = seconds or self.leases.seconds
+        asked_at, now = loop.time(), time.time()
         taken = bool(
-            await self.leases.hold(
-                keys=[self.key],
-                args=[self.token, int(renewing), repr(now), repr(now + seconds)],
-            )
+            await self.leases.hold(keys=[self.key], args=[self.token, int(renewing), repr(now), repr(now + seconds)])
         )
         if taken:
-            self._good_until = asked_at + seconds
+            self._good_until = max(self._good_until, asked_at + seconds)
         elif renewing:
             self.lost = True
         return taken
+
+    async def stretch(self, seconds: float) -> None:
+        """Makes the lease last at least `seconds` from now, for a step that may take that long to reach its end
+        even if this holder dies meanwhile (a post on its way to Slack): no successor looks for what the step
+        did before it could have happened. Raises LeaseLost if the lease is no longer this holder's."""
+        if not await self.take(renewing=True, seconds=seconds):
+            raise LeaseLost(self.key)
 
     def check(self) -> None:
         """Raises LeaseLost unless the lease holds for at least a third of its length more: enough for the

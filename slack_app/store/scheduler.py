@@ -27,7 +27,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ..observability import JOBS, SCHEDULER_LAG
+from ..observability import JOBS, LOOP_FAILURES, SCHEDULER_LAG
 from . import lua
 from .due_index import DueIndex
 
@@ -196,6 +196,7 @@ class Scheduler:
             try:
                 await self._start_due(handlers, time.time())
             except Exception:  # Redis away for a moment must not end every future timer
+                LOOP_FAILURES.labels("jobs").inc()
                 log.exception("polling for due jobs failed")
             try:
                 jitter = random.uniform(0.5, 1.5)  # nosec B311 - spreading polls out, nothing secret

@@ -86,8 +86,7 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
             return JSONResponse({"status": "unavailable", "redis": problem}, status_code=503)
         body: dict[str, object] = {"status": "ok", "redis": "ok"}
         with contextlib.suppress(RedisError, OSError):
-            pending, oldest = await services.effects.backlog()
-            dead = await services.effects.dead_count()  # each one a message not sent: `slack-ask effects list`
+            pending, oldest, dead = await services.effects.state()  # dead letters: `slack-ask effects list`
             body["effects"] = {"pending": pending, "oldest_seconds": round(oldest, 3), "dead_letters": dead}
         return JSONResponse(body)
 
@@ -97,10 +96,10 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         if services.settings.metrics_insights:
             services.insights.refresh_gauges_soon()
         try:
-            pending, oldest = await services.effects.backlog()
+            pending, oldest, dead = await services.effects.state()
             EFFECTS_PENDING.set(pending)
             EFFECTS_OLDEST_SECONDS.set(oldest)
-            EFFECTS_DEAD.set(await services.effects.dead_count())
+            EFFECTS_DEAD.set(dead)
         except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
             REDIS_ERRORS.labels("metrics").inc()
         return metrics_text()
