@@ -71,7 +71,9 @@ class AskForms:
         if not link:  # Slack wouldn't say (a channel the app isn't in, or too slow): build it as Slack does
             domain = str(_object(payload.get("team")).get("domain") or "")
             link = fallback_permalink(domain, channel, ts, str(message.get("thread_ts") or ""))
-        text = message.get("text") if isinstance(message.get("text"), str) else ""
+        text = message.get("text")
+        if not isinstance(text, str):
+            text = ""
         return ask_modal(
             lang, first_sentence(text, ASK_MAX_LENGTH), channel, scope=f"{link}\n" if link else "", first_ask=first_ask
         )

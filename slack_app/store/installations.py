@@ -11,18 +11,20 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from typing import Any
+from typing import TypeVar
 
-from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import (
     AsyncInstallationStore,
 )
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from .client import RedisClient, optional_text, text
 from .sealing import Seal
 
 log = logging.getLogger(__name__)
+
+Record = TypeVar("Record", Bot, Installation)
 
 STATE_SECONDS = 600  # how long an "Add to Slack" link stays good
 
@@ -58,7 +60,7 @@ def state_key(state: str) -> str:
 
 
 class RedisInstallationStore(AsyncInstallationStore):
-    def __init__(self, redis: Redis, seal: Seal):
+    def __init__(self, redis: RedisClient, seal: Seal):
         self.redis = redis
         self.seal = seal
 
@@ -66,11 +68,11 @@ class RedisInstallationStore(AsyncInstallationStore):
         fields = {key: value for key, value in vars(model).items() if not key.startswith("_")}
         return self.seal.seal(json.dumps(fields, default=str))
 
-    def _load(self, model: type[Bot] | type[Installation], raw: str | None) -> Any:
+    def _load(self, model: type[Record], raw: bytes | str | None) -> Record | None:
         """A record sealed or, written before sealing, plain: either reads; the next save seals it."""
         if not raw:
             return None
-        data = json.loads(self.seal.open(raw))
+        data = json.loads(self.seal.open(text(raw)))
         accepted = model.__init__.__code__.co_varnames
         return model(**{key: value for key, value in data.items() if key in accepted})
 
@@ -81,7 +83,7 @@ class RedisInstallationStore(AsyncInstallationStore):
             async for key in self.redis.scan_iter(match=pattern, count=500):
                 raw = await self.redis.get(key)
                 if raw:
-                    await self.redis.set(key, self.seal.reseal(raw), xx=True)
+                    await self.redis.set(key, self.seal.reseal(text(raw)), xx=True)
                     resealed += 1
         return resealed
 
@@ -134,11 +136,12 @@ class RedisInstallationStore(AsyncInstallationStore):
         await self.redis.sadd(enterprise_teams_key(enterprise_id), team_id)
 
     async def enterprise_teams(self, enterprise_id: str) -> set[str]:
-        return set(await self.redis.smembers(enterprise_teams_key(enterprise_id)))
+        return {text(team_id) for team_id in await self.redis.smembers(enterprise_teams_key(enterprise_id))}
 
     async def find_workspace_bot(self, team_id: str) -> Bot | None:
         """The bot token for a workspace, installed there directly or through its organisation."""
-        return await self.async_find_bot(enterprise_id=await self.redis.get(enterprise_key(team_id)), team_id=team_id)
+        enterprise_id = optional_text(await self.redis.get(enterprise_key(team_id)))
+        return await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.redis.delete(bot_key(owner(enterprise_id, team_id)))
@@ -164,14 +167,14 @@ class RedisInstallationStore(AsyncInstallationStore):
 class RedisOAuthStateStore(AsyncOAuthStateStore):
     """One-time states for the OAuth redirect, so a forged callback is refused."""
 
-    def __init__(self, redis: Redis):
+    def __init__(self, redis: RedisClient):
         self.redis = redis
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
-    async def async_issue(self, *args, **kwargs) -> str:
+    async def async_issue(self, *args: object, **kwargs: object) -> str:
         state = secrets.token_urlsafe(24)
         await self.redis.set(state_key(state), "1", ex=STATE_SECONDS)
         return state

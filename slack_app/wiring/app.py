@@ -27,6 +27,7 @@ from ..settings import Settings
 from ..slack.effects import EffectQueue
 from ..slack.rate_budget import RateBudget
 from ..slack.slack_api import BOT_SCOPES, Clients
+from ..store.client import RedisClient
 from ..store.installations import RedisInstallationStore, RedisOAuthStateStore
 from ..store.scheduler import Scheduler
 from ..store.sealing import Seal
@@ -53,7 +54,7 @@ class SlackAsk:
 def create_app(settings: Settings) -> SlackAsk:
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url; `slack-ask serve` starts an embedded server for you")
-    redis = connect_redis(settings)
+    redis = connect_redis(settings.redis_url, cluster=settings.redis_cluster)
     installations = RedisInstallationStore(redis, Seal(settings.encryption_keys)) if settings.oauth else None
     clients = Clients(settings, installations, RateBudget(redis, settings.slack_rate_window))
     store = Store(redis)
@@ -106,7 +107,7 @@ def create_app(settings: Settings) -> SlackAsk:
     return SlackAsk(bolt=bolt, asgi=asgi_app(bolt, express, services, redis), services=services)
 
 
-def _oauth(settings: Settings, installations: RedisInstallationStore | None, redis) -> dict:
+def _oauth(settings: Settings, installations: RedisInstallationStore | None, redis: RedisClient) -> dict:
     """With a client id and secret instead of a bot token: Bolt's OAuth flow, installations in Redis."""
     if installations is None:
         return {}
@@ -124,7 +125,7 @@ def _oauth(settings: Settings, installations: RedisInstallationStore | None, red
     }
 
 
-def connect_redis(settings: Settings) -> Redis | RedisCluster:
+def connect_redis(url: str, *, cluster: bool) -> RedisClient:
     """One client for the app's lifetime; every multi-key operation stays in one hash slot, so a Cluster works too."""
     # A restarted or failed-over server drops every pooled connection; retrying on a fresh one hides
     # that blip. The scripts are idempotent, so a repeat changes nothing; at worst a private
@@ -136,11 +137,11 @@ def connect_redis(settings: Settings) -> Redis | RedisCluster:
         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
-    if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS, **options)
+    if cluster:
+        return RedisCluster.from_url(url, max_connections=REDIS_CONNECTIONS, **options)
     # A burst beyond the pool waits briefly for a connection instead of failing as if Redis were down.
     pool = BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT_SECONDS, **options
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT_SECONDS, **options
     )
     return Redis(connection_pool=pool)
 

@@ -287,6 +287,8 @@ def rotate_key(settings: Settings) -> int:
     """`slack-ask rotate-key`: every installation re-sealed with the first SLACK_ASK_ENCRYPTION_KEY."""
 
     async def run(services: Services) -> int:
+        if services.installations is None:  # cli.py lets only OAuth settings, which have installations, here
+            raise ValueError("rotate-key needs OAuth settings: only installations are encrypted")
         resealed = await services.installations.reseal_all()
         print(
             f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "

@@ -27,9 +27,9 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event(EventType.USER_CHANGE)
     async def user_changed(body: dict, event: dict) -> None:
         person = event.get("user") or {}
-        if not person.get("deleted") or not person.get("id"):
-            return
         team_id = body.get("team_id") or person.get("team_id")
+        if not person.get("deleted") or not person.get("id") or not team_id:  # no workspace: none of theirs to end
+            return
         # Every step is idempotent, so Slack's retries of this event change nothing more; each change
         # owes its messages in the step that makes it.
         await services.personal.deactivated(team_id, person["id"])
