@@ -54,7 +54,7 @@ class SlackAsk:
 def create_app(settings: Settings) -> SlackAsk:
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url; `slack-ask serve` starts an embedded server for you")
-    redis = connect_redis(settings.redis_url, cluster=settings.redis_cluster)
+    redis = connect_redis(settings)
     installations = RedisInstallationStore(redis, Seal(settings.encryption_keys)) if settings.oauth else None
     clients = Clients(settings, installations, RateBudget(redis, settings.slack_rate_window))
     store = Store(redis)
@@ -126,8 +126,11 @@ def _oauth(settings: Settings, installations: RedisInstallationStore | None, red
     }
 
 
-def connect_redis(url: str, *, cluster: bool) -> RedisClient:
+def connect_redis(settings: Settings) -> RedisClient:
     """One client for the app's lifetime; every multi-key operation stays in one hash slot, so a Cluster works too."""
+    url = settings.redis_url
+    if not url:
+        raise ValueError("connect_redis needs settings.redis_url")
     # A restarted or failed-over server drops every pooled connection; retrying on a fresh one hides
     # that blip. The scripts are idempotent, so a repeat changes nothing; at worst a private
     # asked/helped counter counts once too often.
@@ -138,7 +141,7 @@ def connect_redis(url: str, *, cluster: bool) -> RedisClient:
         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
-    if cluster:
+    if settings.redis_cluster:
         return RedisCluster.from_url(url, max_connections=REDIS_CONNECTIONS, **options)
     # A burst beyond the pool waits briefly for a connection instead of failing as if Redis were down.
     pool = BlockingConnectionPool.from_url(
