@@ -23,6 +23,7 @@ from ..features.lifecycle import Lifecycle, Retention
 from ..features.people import People
 from ..features.personal_data import PersonalData
 from ..features.routing import Router
+from ..features.workflow_steps import WorkflowSteps
 from ..settings import Settings
 from ..slack.effects import EffectQueue
 from ..slack.rate_budget import RateBudget
@@ -63,7 +64,11 @@ def create_app(settings: Settings) -> SlackAsk:
     digests = Digests(store, clients, digest_defaults(settings))
     insights = Insights(store, digests, clients)
     home = Home(store, people, digests, insights, clients)
-    router = Router(store, clients, home)
+    availabilities = Availabilities(store, people)
+    steps = WorkflowSteps(
+        store, people, availabilities, clients, Seal(settings.encryption_keys) if settings.encryption_keys else None
+    )
+    router = Router(store, clients, home, steps)
     lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings))
     services = Services(
         settings=settings,
@@ -71,7 +76,7 @@ def create_app(settings: Settings) -> SlackAsk:
         installations=installations,
         store=store,
         people=people,
-        availabilities=Availabilities(store, people),
+        availabilities=availabilities,
         router=router,
         scheduler=scheduler,
         lifecycle=lifecycle,
@@ -84,6 +89,7 @@ def create_app(settings: Settings) -> SlackAsk:
         personal=PersonalData(store, lifecycle, router, home),
         effects=EffectQueue(redis, router.carry_out, retry_seconds=settings.effect_retry_seconds),
         answers=Answers(store),
+        workflow_steps=steps,
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; what a change owes goes on the effect queue in
