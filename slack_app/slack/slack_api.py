@@ -27,7 +27,7 @@ from ..observability import SLACK_CALLS, SLACK_ERRORS, SLACK_RATE_LIMITED, SLACK
 from ..settings import Settings
 from ..store.installations import RedisInstallationStore
 from .effects import IN_FLIGHT
-from .rate_budget import Budget, RateBudget, TurnLater
+from .rate_budget import Budget, RateBudget, TurnLater, setting
 
 ROTATE_MINUTES_BEFORE = 10
 TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token is never an expired one
@@ -78,11 +78,11 @@ class MeteredWebClient(AsyncWebClient):
         started = time.perf_counter()
         SLACK_CALLS.labels(api_method).inc()
         spending = Budget(self.workspace, api_method, _channel(kwargs)) if self.budget and self.workspace else None
-        token = SPENDING.set(spending)
         try:
-            if spending is not None:
-                await self.budget.wait_turn(spending)
-            return await super().api_call(api_method, **kwargs)
+            with setting(SPENDING, spending):
+                if spending is not None:
+                    await self.budget.wait_turn(spending)
+                return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
             SLACK_ERRORS.labels(api_method, str(error.response.get("error", "unknown"))).inc()
             raise
@@ -92,7 +92,6 @@ class MeteredWebClient(AsyncWebClient):
             SLACK_ERRORS.labels(api_method, type(error).__name__).inc()
             raise
         finally:
-            SPENDING.reset(token)
             SLACK_SECONDS.labels(api_method).observe(time.perf_counter() - started)
 
 
