@@ -89,8 +89,9 @@ def settings(redis_url, fake_slack, tmp_path) -> Settings:
 
 
 @pytest.fixture
-def app_server(settings):
+def app_server(settings, fake_slack, redis_sync):
     server = ThreadedServer(create_app(settings)).start()
+    fake_slack.app_owes = lambda: bool(redis_sync.keys("{*:ask:*}:owed"))
     yield server
     server.stop()
 
