@@ -8,14 +8,19 @@ one hash slot. The client decodes replies (decode_responses=True), but redis-py 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TypeAlias
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterPipeline
+from redis.typing import EncodableT, FieldT
 
 RedisClient: TypeAlias = Redis | RedisCluster
 RedisPipeline: TypeAlias = Pipeline | ClusterPipeline  # what `RedisClient.pipeline()` gives
+# A hash's fields or a stream entry, as redis-py takes them (a dict[str, str] is one, but the typing of a
+# dict's keys doesn't let it pass for this wider one).
+Fields: TypeAlias = dict[FieldT, EncodableT]
 
 
 def text(reply: bytes | str) -> str:
@@ -27,3 +32,13 @@ def text(reply: bytes | str) -> str:
 def optional_text(reply: bytes | str | None) -> str | None:
     """`text` of a reply that is None where the key or field is missing."""
     return None if reply is None else text(reply)
+
+
+def texts(replies: Iterable[bytes | str]) -> list[str]:
+    """`text` of each of a reply's members (a set's, a list's)."""
+    return [text(reply) for reply in replies]
+
+
+def text_map(reply: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    """A hash as HGETALL gives it, as str to str."""
+    return {text(key): text(value) for key, value in reply.items()}

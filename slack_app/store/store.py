@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import RedisCluster
 
 from ..domain.asks import MAX_TEAMMATES, Answer, Ask, Person, Status
 from ..domain.availability import Availability
 from ..domain.insights import keep_until, yes_bucket
 from ..domain.offers import Offer
 from . import lua
+from .client import RedisClient, optional_text, text
 
 OFFER_ACCEPTED = {"offer_took", "offer_took_last", "suggestion_sent"}  # settle_offer outcomes of a yes to an offer
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
@@ -245,7 +246,7 @@ class CardRef:
 
 
 class Store:
-    def __init__(self, redis: Redis):
+    def __init__(self, redis: RedisClient):
         self.redis = redis
         self._clustered = isinstance(redis, RedisCluster)
         self._answer = redis.register_script(lua.source("answer"))
