@@ -129,6 +129,8 @@ class Lifecycle:
         """After done or cancel: the ask's timer moves to when the ask is forgotten; a done one gets
         its thank-you reminders."""
         ask, outcome = snapshot.ask, snapshot.outcome
+        if ask is None:  # missing: nothing left to plan for
+            return
         if outcome == "cancelled":
             await self._retire(ask)
         elif outcome == "done":
@@ -200,7 +202,7 @@ class Lifecycle:
             await self._set_timer(ask, now)
             return
         snapshot = await self.store.close(ask.team_id, ask.id, "expired")  # owes its messages and notice
-        if snapshot.outcome == "expired":
+        if snapshot.outcome == "expired" and snapshot.ask is not None:
             await self._retire(snapshot.ask)
 
     async def _forget_or_retire(self, ask: Ask, now: datetime) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
@@ -103,19 +104,21 @@ class Router:
             owed, snapshot = await self.store.owed(team_id, ask_id)
             if not owed:
                 return True
-            done, again = await self._carry_out(snapshot, owed) if snapshot.ask else (owed, False)
+            # An ask that is gone is owed nothing more: its effects are settled unsent.
+            done, again = await self._carry_out(snapshot.ask, snapshot, owed) if snapshot.ask else (owed, False)
             still_owed = await self.store.settle(team_id, ask_id, done)
             if again:
                 return False
             if not still_owed:
                 return True
 
-    async def _carry_out(self, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], bool]:
+    async def _carry_out(self, ask: Ask, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], bool]:
         """(the effects done or given up, whether any is to be tried again)."""
-        ask, outcomes = snapshot.ask, {}
+        outcomes: dict[str, bool] = {}
         if "route" in owed:
             outcomes["route"] = await _attempt(self.resume(snapshot), ask, "route")
-            snapshot = await self.store.snapshot(ask.team_id, ask.id)  # with the cards just sent
+            # With the cards just sent. Should the ask be gone meanwhile, each effect below finds nothing to do.
+            snapshot = await self.store.snapshot(ask.team_id, ask.id)
         cards: dict[tuple, dict] = {}  # once per state and language: ten covered cards in one language, one rendering
         work = {field: value for field, value in owed.items() if field != "route"}
         at_once = asyncio.Semaphore(EFFECTS_AT_ONCE)
@@ -129,7 +132,7 @@ class Router:
         done = {field: owed[field] for field, finished in outcomes.items() if finished}
         return done, len(done) < len(owed)
 
-    def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]):
+    def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]) -> Awaitable[None]:
         kind, _, rest = field.partition(":")
         if kind == "card":
             return self._sync_card(snapshot, rest, value.endswith(" late"), cards)
@@ -138,7 +141,7 @@ class Router:
         if kind == "offer_notices":
             return self._sync_offer_notices(snapshot, rest, value.endswith(" moved"))
         if kind == "suggested":
-            return self._send_new_card(snapshot.ask, snapshot.offers[rest].suggested)
+            return self._send_suggested_card(snapshot, rest)
         if kind == "home":
             return self.home.refresh_for(snapshot)
         if kind == "post":
@@ -152,14 +155,14 @@ class Router:
         marked pending may have reached Slack before its sender died, so it is looked for in the DM
         (they carry their ask's id as message metadata) before it is sent again."""
         ask = snapshot.ask
-        if not ask.status.is_live:
+        if ask is None or not ask.status.is_live:
             return
         sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
         pending = await self.store.pending_cards(ask.team_id, ask.id)
         results = await asyncio.gather(
             self._send_summary_once(ask),
             *(
-                self._send_card_once(snapshot, teammate, teammate in pending, sending)
+                self._send_card_once(ask, snapshot, teammate, teammate in pending, sending)
                 for teammate in ask.teammates
                 if teammate not in snapshot.cards
             ),
@@ -185,9 +188,8 @@ class Router:
             await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
 
     async def _send_card_once(
-        self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore
+        self, ask: Ask, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore
     ) -> None:
-        ask = snapshot.ask
         async with sending:
             found = await self._find_message(ask, teammate, CARD_EVENT) if pending else None
             if found:
@@ -196,8 +198,12 @@ class Router:
                 offer = snapshot.offers.get(teammate)
                 await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
 
-    async def _send_new_card(self, ask: Ask, teammate: str) -> None:
-        """A card for someone added to the ask (a suggestion the asker accepted), sent once."""
+    async def _send_suggested_card(self, snapshot: Snapshot, helper: str) -> None:
+        """A card for the teammate `helper` suggested, whom the asker accepted, sent once."""
+        ask, offer = snapshot.ask, snapshot.offers.get(helper)
+        if ask is None or offer is None:  # the ask is gone
+            return
+        teammate = offer.suggested
         if await self.store.claim_card(ask.team_id, ask.id, teammate):
             await self._send_card(ask, teammate, "open")
 
@@ -211,7 +217,8 @@ class Router:
         client = await self.clients.for_team(ask.team_id)
         channel = (await client.conversations_open(users=user))["channel"]["id"]
         history = await client.conversations_history(channel=channel, limit=SEARCH_DEPTH, include_all_metadata=True)
-        for message in history.get("messages", []):
+        messages: list[dict[str, Any]] = history.get("messages", [])
+        for message in messages:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload", {})
             if (
@@ -225,9 +232,11 @@ class Router:
     # --- messages brought to the ask's current state ---
 
     async def _sync_card(self, snapshot: Snapshot, teammate: str, offered_late: bool, cards: dict[tuple, dict]) -> None:
-        if teammate not in snapshot.cards:  # not delivered yet: the fan-out sends it as the ask stands then
-            return
         ask = snapshot.ask
+        if (
+            ask is None or teammate not in snapshot.cards
+        ):  # not delivered yet: the fan-out sends it as the ask stands then
+            return
         offer = snapshot.offers.get(teammate)
         look = (
             card_state(ask, snapshot.answers.get(teammate), offer, offered_late=offered_late),
@@ -240,7 +249,7 @@ class Router:
 
     async def _sync_summary(self, snapshot: Snapshot) -> None:
         ask = snapshot.ask
-        if ask.summary_ts:
+        if ask is not None and ask.summary_ts:
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers=snapshot.offers)
             await self._update(ask.team_id, ask.summary_channel, ask.summary_ts, summary)
 
@@ -248,6 +257,8 @@ class Router:
         """The asker's DMs about offers that this change alters: always the answerer's own ("*": every
         one), and every waiting one when the ask's status moved (they become answerable, or lapse)."""
         ask = snapshot.ask
+        if ask is None:
+            return
         await asyncio.gather(
             *(
                 self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
@@ -260,6 +271,8 @@ class Router:
 
     async def _post_owed(self, snapshot: Snapshot, post_id: str, payload: dict) -> None:
         ask = snapshot.ask
+        if ask is None:  # gone: nobody is told about it any more
+            return
         if payload["kind"] == "offer_notice":
             offer = snapshot.offers[payload["helper"]]
             found = await self._post_once(ask, ask.asker, post_id, render_offer_notice(ask, offer))

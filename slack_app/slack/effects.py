@@ -31,11 +31,13 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
+from redis.typing import KeyT, StreamIdT
 
 from ..observability import EFFECTS
+from ..store.client import RedisClient
 from ..store.store import EFFECT_SHARDS, effect_intent_key, effect_stream_key, effect_workers_key
 
 GROUP = "slack-ask"
@@ -73,7 +75,7 @@ CarryOut = Callable[[str, str], Awaitable[bool]]  # (team, ask) → True once no
 class EffectQueue:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         carry_out: CarryOut,
         *,
         retry_seconds: float = RETRY_SECONDS,
@@ -129,7 +131,7 @@ class EffectQueue:
         if requests is not None:
             with contextlib.suppress(RedisError):  # (the next look sees them)
                 await self._look_for_workers()
-            loops.append(asyncio.create_task(self._watch_lag(stop), name="effects lag"))
+            loops.append(asyncio.create_task(self._watch_lag(requests, stop), name="effects lag"))
             loops.append(
                 asyncio.create_task(
                     self._every(WORKER_BEAT_SECONDS, self._look_for_workers, stop), name="effects workers"
@@ -161,8 +163,8 @@ class EffectQueue:
                 if "BUSYGROUP" not in str(error):
                     raise
 
-    async def _watch_lag(self, stop: asyncio.Event) -> None:
-        requests, loop = self._requests, asyncio.get_running_loop()
+    async def _watch_lag(self, requests: Callable[[], float], stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             started = loop.time()
             await asyncio.sleep(LAG_CHECK_SECONDS)
@@ -204,12 +206,13 @@ class EffectQueue:
     async def _read(self, shard: int, stop: asyncio.Event) -> None:
         """Reads the shard's new entries and intents (one slot): starts the entries, leaves the intents
         pending until they are taken over."""
-        wanted = {effect_stream_key(shard): ">", effect_intent_key(shard): ">"}
+        wanted: dict[KeyT, StreamIdT] = {effect_stream_key(shard): ">", effect_intent_key(shard): ">"}
         while not stop.is_set():
             room, started, failed = await self._room(), 0, False
             try:
                 reply = await self.redis.xreadgroup(GROUP, self.consumer, wanted, count=room, block=READ_BLOCK_MS)
-                for stream, messages in reply or []:
+                # The client speaks RESP2 (redis-py's default), which answers [[stream, entries], ...] or nothing.
+                for stream, messages in cast(list[list[Any]] | None, reply) or []:
                     if stream not in INTENTS:
                         started += await self._start_all(stream, messages)
             except RedisError:

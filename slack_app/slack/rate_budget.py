@@ -16,10 +16,9 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from ..observability import SLACK_BUDGET_WAIT
 from ..store import lua
+from ..store.client import RedisClient
 
 TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
 # The tier of each method the app calls, from Slack's method catalogue (methods.json's rate_limit;
@@ -77,7 +76,7 @@ class Turn:
 
 
 class RateBudget:
-    def __init__(self, redis: Redis, window_seconds: float = 60.0):
+    def __init__(self, redis: RedisClient, window_seconds: float = 60.0):
         self.window_seconds = window_seconds  # Slack's minute; only tests and the benchmark shorten it
         self._take_turn = redis.register_script(lua.source("take_turn"))
         self._asked: dict[str, list[Turn]] = defaultdict(list)  # workspace → turns asked for in this pass

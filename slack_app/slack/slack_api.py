@@ -115,7 +115,8 @@ def web_client(settings: Settings, token: str | None = None, budget: RateBudget 
     client = MeteredWebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=settings.slack_timeout,
+        # slack_sdk annotates the timeout as int but hands it to aiohttp.ClientTimeout, which takes seconds as a float.
+        timeout=settings.slack_timeout,  # type: ignore[arg-type]
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             CountingRateLimitHandler(budget, max_retry_count=5),
@@ -141,11 +142,11 @@ class Clients:
         self.installations = installations
         self.budget = budget
         self.app_client = web_client(settings, settings.bot_token, budget)  # OAuth mode: no token, for oauth.v2.access
-        self._rotator = (
+        self._rotator = (  # without the app's credentials no token can be refreshed
             AsyncTokenRotator(
                 client_id=settings.client_id, client_secret=settings.client_secret, client=self.app_client
             )
-            if installations
+            if installations and settings.client_id and settings.client_secret
             else None
         )
         self._by_token: dict[str, AsyncWebClient] = {}  # safe to lose: rebuilt from the installation
@@ -171,7 +172,8 @@ class Clients:
             await session.close()
 
     async def for_team(self, team_id: str) -> AsyncWebClient:
-        if self.installations is None:
+        installations = self.installations
+        if installations is None:
             return self.app_client
         known = self._by_team.get(team_id)
         if known and known[0] > time.monotonic():  # a fan-out's many calls look the token up once
@@ -180,13 +182,13 @@ class Clients:
         # see the second refresh refused, as Slack refuses a refresh token already used.
         looking_up = self._looking_up.get(team_id)
         if looking_up is None:
-            looking_up = asyncio.ensure_future(self._look_up(team_id))
+            looking_up = asyncio.ensure_future(self._look_up(installations, team_id))
             self._looking_up[team_id] = looking_up
             looking_up.add_done_callback(lambda _: self._looking_up.pop(team_id, None))
         return await asyncio.shield(looking_up)
 
-    async def _look_up(self, team_id: str) -> AsyncWebClient:
-        bot = await self._bot(team_id)
+    async def _look_up(self, installations: RedisInstallationStore, team_id: str) -> AsyncWebClient:
+        bot = await self._bot(installations, team_id)
         if bot is None or not bot.bot_token:
             raise NotInstalled(team_id)
         token = bot.bot_token
@@ -199,14 +201,14 @@ class Clients:
     def forget(self, team_id: str) -> None:
         self._by_team.pop(team_id, None)
 
-    async def _bot(self, team_id: str) -> Bot | None:
-        bot = await self.installations.find_workspace_bot(team_id)
-        if bot is None:
-            return None
+    async def _bot(self, installations: RedisInstallationStore, team_id: str) -> Bot | None:
+        bot = await installations.find_workspace_bot(team_id)
+        if bot is None or self._rotator is None:
+            return bot
         refreshed = await self._rotator.perform_bot_token_rotation(
             bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE
         )
         if refreshed is not None:
-            await self.installations.async_save_bot(refreshed)
+            await installations.async_save_bot(refreshed)
             return refreshed
         return bot

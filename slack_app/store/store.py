@@ -24,19 +24,21 @@ import json
 import secrets
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from redis.asyncio import RedisCluster
+from redis.commands.core import AsyncScript
+from redis.typing import EncodableT
 
 from ..domain.asks import MAX_TEAMMATES, Answer, Ask, Person, Status
 from ..domain.availability import Availability
 from ..domain.insights import keep_until, yes_bucket
 from ..domain.offers import Offer
 from . import lua
-from .client import RedisClient, optional_text, text
+from .client import Fields, RedisClient, optional_text, text, text_map, texts
 
 OFFER_ACCEPTED = {"offer_took", "offer_took_last", "suggestion_sent"}  # settle_offer outcomes of a yes to an offer
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
@@ -454,24 +456,26 @@ class Store:
         return {team_id: [next(found) for _ in names] for team_id, names in weeks.items()}
 
     async def insights_chart(self, team_id: str) -> tuple[str, str] | None:
-        raw = await self.redis.get(insights_chart_key(team_id))
-        return tuple(raw.split(" ", 1)) if raw else None
+        raw = optional_text(await self.redis.get(insights_chart_key(team_id)))
+        fingerprint, _, file_id = (raw or "").partition(" ")
+        return (fingerprint, file_id) if raw else None
 
     async def swap_insights_chart(self, team_id: str, fingerprint: str, file_id: str) -> str | None:
         """Keeps the new chart; returns the file id it replaced, whose Slack file can go."""
         old = await self.redis.set(
             insights_chart_key(team_id), f"{fingerprint} {file_id}", ex=INSIGHTS_CHART_SECONDS, get=True
         )
-        return old.split(" ", 1)[1] if old else None
+        # SET with GET answers the old value (None where there was none), not the True of a plain SET.
+        return text(old).split(" ", 1)[1] if isinstance(old, (str, bytes)) and old else None
 
     async def balance(self, team_id: str, user_id: str) -> dict[str, int]:
-        return _balance(await self.redis.hgetall(balance_key(team_id, user_id)))
+        return _balance(text_map(await self.redis.hgetall(balance_key(team_id, user_id))))
 
     async def thanks_received(self, team_id: str, user_id: str, limit: int) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in await self.redis.lrange(thanks_for_key(team_id, user_id), 0, limit - 1)]
 
     async def teams(self) -> list[str]:
-        return sorted(await self.redis.smembers(TEAMS_KEY))
+        return sorted(texts(await self.redis.smembers(TEAMS_KEY)))
 
     # --- the Home tab ---
 
@@ -479,7 +483,7 @@ class Store:
         await self.redis.sadd(home_viewers_key(team_id), user_id)
 
     async def home_viewers(self, team_id: str) -> set[str]:
-        return set(await self.redis.smembers(home_viewers_key(team_id)))
+        return set(texts(await self.redis.smembers(home_viewers_key(team_id))))
 
     async def forget_workspace(self, team_id: str) -> int:
         """Deletes everything kept for a workspace (it uninstalled the app); returns how many keys.
@@ -494,7 +498,7 @@ class Store:
     # --- workspace settings and the weekly digest ---
 
     async def workspace_settings(self, team_id: str) -> dict[str, str]:
-        return await self.redis.hgetall(workspace_settings_key(team_id))
+        return text_map(await self.redis.hgetall(workspace_settings_key(team_id)))
 
     async def every_workspace_settings(self, team_ids: list[str]) -> list[dict[str, str]]:
         """Each of these workspaces' settings, in one round trip."""
@@ -523,7 +527,7 @@ class Store:
             await pipe.execute()
 
     async def load_ask(self, team_id: str, ask_id: str) -> Ask | None:
-        fields = await self.redis.hgetall(ask_key(team_id, ask_id))
+        fields = text_map(await self.redis.hgetall(ask_key(team_id, ask_id)))
         return _ask_from_fields(fields) if fields else None
 
     async def answer(self, team_id: str, ask_id: str, user: str, verb: str) -> Snapshot:
@@ -541,7 +545,7 @@ class Store:
     async def _count_first_yes(self, team_id: str, snapshot: Snapshot, now: float, **also: int) -> None:
         """An ask's first yes (and whatever else this answer counts), in one step after the answer's."""
         amounts = {name: amount for name, amount in also.items() if amount}
-        if snapshot.first_yes:
+        if snapshot.first_yes and snapshot.ask:
             amounts.update({"found_help": 1, yes_bucket(now - snapshot.ask.created_at): 1})
         if amounts and snapshot.ask and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, amounts)
@@ -581,9 +585,9 @@ class Store:
     async def offer(self, team_id: str, ask_id: str, offer: Offer) -> Snapshot:
         """Outcomes: offered, already_covered, closed, unchanged (one already waits, or they took it),
         not_teammate, missing."""
-        args = [offer.helper, offer.to_json(), time.time()]
+        args: list[EncodableT] = [offer.helper, offer.to_json(), time.time()]
         snapshot = await self._committed(team_id, ask_id, await self._change(self._offer, team_id, ask_id, args))
-        if snapshot.outcome == "offered" and snapshot.ask.week:
+        if snapshot.outcome == "offered" and snapshot.ask and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
         return snapshot
 
@@ -606,7 +610,17 @@ class Store:
         Outcomes: offer_took, offer_took_last, offer_declined, offer_lapsed, suggestion_sent,
         suggestion_refused, not_asker, unchanged (no waiting offer), missing."""
         now = time.time()
-        args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language]
+        args: list[EncodableT] = [
+            user,
+            verb,
+            helper,
+            now,
+            refusal,
+            MAX_TEAMMATES,
+            if_already_asked,
+            if_full,
+            suggested_language,
+        ]
         snapshot = await self._committed(team_id, ask_id, await self._change(self._settle_offer, team_id, ask_id, args))
         await self._count_first_yes(team_id, snapshot, now, offers_accepted=int(snapshot.outcome in OFFER_ACCEPTED))
         return snapshot
@@ -622,7 +636,7 @@ class Store:
 
     async def availabilities(self, team_id: str, user_ids: list[str]) -> dict[str, Availability]:
         found = await self.redis.hmget(availability_key(team_id), user_ids) if user_ids else []
-        return {uid: Availability.from_json(raw) for uid, raw in zip(user_ids, found, strict=False)}
+        return {uid: Availability.from_json(optional_text(raw)) for uid, raw in zip(user_ids, found, strict=False)}
 
     async def set_availability(self, team_id: str, user_id: str, availability: Availability) -> None:
         await self.redis.hset(availability_key(team_id), user_id, availability.to_json())
@@ -644,10 +658,10 @@ class Store:
 
     # --- effects a change owes ---
 
-    async def _change(self, script, team_id: str, ask_id: str, args: list) -> str:
+    async def _change(self, script: AsyncScript, team_id: str, ask_id: str, args: list[EncodableT]) -> str:
         """Runs a script that commits a change to an ask and records what it owes, its intent first."""
         await self._intend(team_id, [ask_id])
-        return await script(keys=self._change_keys(team_id, ask_id), args=args)
+        return text(await script(keys=self._change_keys(team_id, ask_id), args=args))
 
     async def _intend(self, team_id: str, ask_ids: list[str]) -> None:
         """On a Cluster only: the intents of changes about to run, before them (see the module docstring)."""
@@ -668,18 +682,14 @@ class Store:
         await self._wake(team_id, ask_id, data)
         if data["outcome"] == "missing":
             return Snapshot("missing")
-        return _snapshot(
-            data["outcome"],
-            data["ask"],
-            *(_lua_map(data[name]) for name in ("answers", "cards", "offers")),
-            first_yes=bool(data.get("first_yes")),
-        )
+        answers, cards, offers = (_lua_map(data[name]) for name in ("answers", "cards", "offers"))
+        return _snapshot(data["outcome"], data["ask"], answers, cards, offers, first_yes=bool(data.get("first_yes")))
 
     async def _wake(self, team_id: str, ask_id: str, result: dict[str, Any]) -> None:
         if result.get("wake"):  # only on a Cluster: the script could not reach the stream's slot
             await self.redis.xadd(*_wake_entry(team_id, ask_id))
 
-    async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict], counting: str = "") -> int:
+    async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict[str, Any]], counting: str = "") -> int:
         """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
         ask's `counting` field, incremented in the same step). Returns the counted value (0 without one)."""
         raw = await self._change(self._owe, team_id, ask_id, [json.dumps({"posts": posts, "count": counting})])
@@ -745,12 +755,12 @@ class Store:
             insights_key(team_id, week),
             *others,
         ]
-        args = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else ""]
+        args: list[EncodableT] = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else ""]
         return bool(await self._thanks(keys=keys, args=args))
 
     async def forget_kudos(self, team_id: str, iso_week: str) -> int:
         """Drops a week's thank-you notes, and those copies of them in people's Home tab lists."""
-        records = await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)
+        records = texts(await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1))
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
             for raw in records:
                 helper = json.loads(raw).get("helper")
@@ -779,7 +789,7 @@ class Store:
         return bool(await self.redis.hsetnx(cards_key(team_id, ask_id), teammate, PENDING))
 
     async def pending_cards(self, team_id: str, ask_id: str) -> set[str]:
-        raw = await self.redis.hgetall(cards_key(team_id, ask_id))
+        raw = text_map(await self.redis.hgetall(cards_key(team_id, ask_id)))
         return {teammate for teammate, value in raw.items() if value == PENDING}
 
     async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str) -> None:
@@ -855,18 +865,21 @@ class Store:
         )
         return [ask_id for ask_id, had in zip(ask_ids, had_line, strict=False) if had]
 
-    async def _each_slot(self, script, calls: list[tuple[list[str], list]]) -> list:
+    async def _each_slot(
+        self, script: AsyncScript, calls: Sequence[tuple[list[str], Sequence[EncodableT]]]
+    ) -> list[Any]:
         """One script run on many slots' keys (keys, args): in one pipeline on a single server; on a
         Cluster, whose pipelines run no scripts, CALLS_AT_ONCE at a time."""
-        if self._clustered:
+        redis = self.redis
+        if isinstance(redis, RedisCluster):  # as self._clustered
             room = asyncio.Semaphore(CALLS_AT_ONCE)  # the connection pool is everyone else's too
 
-            async def one(keys: list[str], args: list):
+            async def one(keys: list[str], args: Sequence[EncodableT]) -> Any:
                 async with room:
                     return await script(keys=keys, args=args)
 
             return await asyncio.gather(*(one(keys, args) for keys, args in calls))
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with redis.pipeline(transaction=False) as pipe:
             for keys, args in calls:
                 await script(keys=keys, args=args, client=pipe)
             return await pipe.execute()
@@ -892,11 +905,11 @@ class Store:
             await pipe.execute()
 
 
-def _wake_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
+def _wake_entry(team_id: str, ask_id: str) -> tuple[str, Fields]:
     return effect_stream_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
 
 
-def _intent_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
+def _intent_entry(team_id: str, ask_id: str) -> tuple[str, Fields]:
     return effect_intent_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
 
 
@@ -910,11 +923,11 @@ def _ask_keys(team_id: str, ask_id: str) -> list[str]:
 
 
 # cjson encodes an empty Lua table as {}, whether it was meant as a list or a map.
-def _lua_list(value) -> list[str]:
+def _lua_list(value: object) -> list[str]:
     return list(value) if isinstance(value, list) else []
 
 
-def _lua_map(value) -> dict[str, str]:
+def _lua_map(value: object) -> dict[str, str]:
     return value if isinstance(value, dict) else {}
 
 
@@ -946,10 +959,16 @@ def _offers_from_fields(fields: dict[str, str]) -> dict[str, Offer]:
 
 def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:
     """Cards that reached Slack, as (channel, ts); pending ones are still on their way."""
-    return {user: tuple(value.split(" ", 1)) for user, value in fields.items() if value != PENDING}
+    return {user: _channel_ts(value) for user, value in fields.items() if value != PENDING}
 
 
-def _ask_fields(ask: Ask) -> dict[str, str]:
+def _channel_ts(value: str) -> tuple[str, str]:
+    """A message's place, kept as "channel ts"."""
+    channel, _, ts = value.partition(" ")
+    return channel, ts
+
+
+def _ask_fields(ask: Ask) -> Fields:
     return {
         "id": ask.id,
         "team_id": ask.team_id,
