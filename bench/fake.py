@@ -18,6 +18,9 @@ class BenchSlack(FakeSlack):
 
     def __init__(self, token: str, latency: float):
         super().__init__(token, latency=latency, validate=False)
+        # (channel, ts) → the workspace a card belongs to: the benchmark spreads its asks over many
+        # workspaces (one token serves them all here), and an answer to a card must come from its own.
+        self.teams: dict[tuple[str, str], str] = {}
 
     def start(self) -> BenchSlack:
         super().start()

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
-from slack_requests import SlackRequests
+from slack_requests import TEAM, SlackRequests
 from slack_sdk.signature import SignatureVerifier
 
 REQUEST_TIMEOUT_SECONDS = 30.0  # well past Slack's 3 s, so a slow ack is measured rather than cut off
@@ -31,7 +31,20 @@ class Prepared:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Payloads(SlackRequests):
+class FromTheCardsWorkspace(SlackRequests):
+    """Answers to a card come from the workspace the card was sent in (BenchSlack.teams)."""
+
+    def react(self, user: str, message, reaction: str, *, removed: bool = False, **kwargs):
+        return super().react(user, message, reaction, removed=removed, team=self._team_of(message), **kwargs)
+
+    def click(self, user: str, message, action_id: str, **kwargs):
+        return super().click(user, message, action_id, team=self._team_of(message), **kwargs)
+
+    def _team_of(self, message) -> str:
+        return getattr(self.fake, "teams", {}).get((message.channel, message.ts), TEAM)
+
+
+class Payloads(FromTheCardsWorkspace):
     """The tests' payloads (slash_ask, react, click, ...), built but not sent."""
 
     def send(self, body: str, content_type: str, *, headers: dict[str, str] | None = None, **_) -> Prepared:

@@ -1,6 +1,8 @@
 """Accepts offered faster than they can be finished: acks stay fast, effects wait in Redis, workers drain them.
 
-Each accept is on a fresh ask (one helper needed, three teammates), so it costs what an accept costs:
+Each accept is on a fresh ask (one helper needed, three teammates) in a workspace of its own (Slack's tiers
+are per workspace, and a deployment taking thousands of accepts a second serves many), so it costs what an
+accept costs:
 the helper's card, the two other cards turning "covered" and the summary (4 chat.update) and the
 asker's notice (1 chat.postMessage). The asks are seeded as the submission stores them and the fan-out
 leaves them (ask, cards, card index in Redis; the messages in the fake Slack), which takes seconds
@@ -72,15 +74,20 @@ class Overload:
 
 
 def seed_asks(
-    redis_url: str, fake: BenchSlack, team: str, asker: str, teammates: list[str], count: int
+    redis_url: str, fake: BenchSlack, team_of: Callable[[int], str], asker: str, teammates: list[str], count: int
 ) -> list[Message]:
-    """`count` asks already sent; returns the first teammate's cards, in order."""
+    """`count` asks already sent, ask n in workspace team_of(n); returns the first teammate's cards, in order.
+
+    An accept costs 4 chat.update (Tier 3: 50 a minute, a burst of 8, per workspace): one workspace
+    carries a couple of accepts at once within Slack's tiers, so at thousands a second the asks are
+    spread over as many workspaces as a deployment serving that many would have."""
     helper_cards = []
     now = time.time()
     with redis.Redis.from_url(redis_url, decode_responses=True) as valkey:
         for start in range(0, count, SEED_BATCH):
             with valkey.pipeline(transaction=False) as pipe:
                 for n in range(start, min(count, start + SEED_BATCH)):
+                    team = team_of(n)
                     ask = Ask(
                         team_id=team,
                         asker=asker,
@@ -100,6 +107,7 @@ def seed_asks(
                         card = _seed_message(fake, uid, f"Can you help with pull request {n}?")
                         pipe.hset(cards_key(team, ask.id), uid, f"{card.channel} {card.ts}")
                         pipe.set(card_index_key(team, card.channel, card.ts), f"{ask.id} {uid}")
+                        fake.teams[(card.channel, card.ts)] = team
                         if uid == teammates[0]:
                             helper_cards.append(card)
                 pipe.execute()

@@ -117,6 +117,7 @@ def render_report(
     revision: str,
     digest_ms: float,
     overloaded,
+    first_time,
 ) -> str:
     calls_per_event = sum(per_accept.values())
     lines = _header(per_accept, options, log_dir, revision)
@@ -130,13 +131,29 @@ def render_report(
     lines += _failure_rows(results)
     bare_finished = results[1].reactions.work_per_second(calls_per_event)
     lines += _overload_rows(overloaded, bare_finished)
+    lines += _first_time_rows(first_time)
     lines += _trips_rows(trips)
     lines += [
         "",
         f"digest build time, a week with 10,000 kudos (read from Redis, summarised, rendered): {digest_ms:.0f} ms",
     ]
-    lines += _target_rows(results, trips, max(options.concurrency), digest_ms, overloaded, bare_finished)
+    lines += _target_rows(results, trips, max(options.concurrency), digest_ms, overloaded, bare_finished, first_time)
     return "\n".join(lines)
+
+
+def _first_time_rows(first) -> list[str]:
+    refusals = Counter(first.refused).most_common(3)
+    return [
+        "",
+        f"first-time asks: {first.people} people slack-ask never saw, each /ask then Send, spread over"
+        f" {first.seconds:.0f} s, in {first.workspaces} new workspaces (people directories filled on first need)",
+        f"  Sends taken / refused                                      {first.taken} / {len(first.refused)}"
+        f"   (taken on a second press, after a coaching suggestion: {first.second_press})",
+        f"  views.open p50 / p99 / max ms (from sending /ask)          {_ms(first.open_ms(50))} /"
+        f" {_ms(first.open_ms(99))} / {_ms(first.open_ms(100))}",
+        f"  teammates whose card arrived                               {first.cards} of {first.people}",
+        *(f"  refused: {count} x {what}" for what, count in refusals),
+    ]
 
 
 def _overload_rows(overloaded, bare_finished: float) -> list[str]:
@@ -266,8 +283,13 @@ def _target_rows(
     digest_ms: float,
     overloaded,
     bare_finished: float,
+    first_time,
 ) -> list[str]:
     mine, bare_async = results[0], results[1]
+    opens = mine.bursts[concurrency].open_p99_ms
+    opens_ratio = opens / bare_async.bursts[concurrency].open_p99_ms
+    reaction_p99 = mine.reactions.ms(99)
+    bare_rate = bare_async.reactions.per_second
     burst = mine.bursts[concurrency]
     p99 = burst.ack_ms(99)
     ratio = p99 / bare_async.bursts[concurrency].ack_ms(99)
@@ -277,6 +299,25 @@ def _target_rows(
         (f"no ack over 3 s at {concurrency} at once", f"{burst.missed} missed", burst.missed == 0, None),
         ("ack p99 <= 300 ms (stretch 100)", f"{p99:.0f} ms", p99 <= 300, p99 <= 100),
         ("<= 1.3x bare AsyncApp's p99 (stretch 1.2x)", f"{ratio:.2f}x", ratio <= 1.3, ratio <= 1.2),
+        ("views.open p99 <= 1.2x bare AsyncApp's", f"{opens_ratio:.2f}x", opens_ratio <= 1.2, None),
+        (
+            "reactions >= bare AsyncApp's rate, ack p99 <= 50 ms",
+            f"{rate:.0f}/s {reaction_p99:.0f} ms",
+            rate >= bare_rate and reaction_p99 <= 50,
+            None,
+        ),
+        (
+            f"first-time asks: {first_time.people} taken, 0 refused",
+            f"{first_time.taken} / {len(first_time.refused)}",
+            first_time.taken == first_time.people and not first_time.refused,
+            None,
+        ),
+        (
+            "first-time asks: views.open p99 < 1 s",
+            f"{first_time.open_ms(99):.0f} ms",
+            first_time.open_ms(99) < 1000,
+            None,
+        ),
         ("<= 2 Redis round trips per answer (stretch 1)", f"{worst_trips} worst", worst_trips <= 2, worst_trips <= 1),
         ("reactions >= 200 events/s (stretch 500)", f"{rate:.0f}/s", rate >= 200, rate >= 500),
         ("digest of 10,000 kudos built in < 1 s", f"{digest_ms:.0f} ms", digest_ms < 1000, None),

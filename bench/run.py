@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import math
 import signal
 import sys
 import tempfile
@@ -28,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import redis  # noqa: E402
 from fake import BenchSlack, running_fake  # noqa: E402
 from fake_slack import Message  # noqa: E402
-from load import Payloads, Sender, Timed, burst, sustained  # noqa: E402
+from first_time import first_time_asks  # noqa: E402
+from load import FromTheCardsWorkspace, Payloads, Sender, Timed, burst, sustained  # noqa: E402
 from overload import Overload, finish_rate, offer, seed_asks, wait_for_worker  # noqa: E402
 from procs import Processes, Target, child_env, listen_overflows, raise_open_files_limit  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
@@ -97,29 +100,27 @@ def main(argv: list[str] | None = None) -> int:
 
     with ValkeyServer() as valkey, running_fake(TOKEN, options.latency) as fake, Processes(log_dir, env) as procs:
         revision = code_revision()  # now: the tree may change while the run goes on
-        app_env = {
-            "SLACK_API_URL": fake.api_url,
-            "REDIS_URL": valkey.connection_url,
-            "SLACK_RATE_WINDOW": RATE_WINDOW_SECONDS,
-        }
+        # Production rate settings: Slack's own minute, every call in its workspace's budget.
+        app_env = {"SLACK_API_URL": fake.api_url, "REDIS_URL": valkey.connection_url}
         slack_ask = procs.start_slack_ask(app_env)
-        setup = SlackRequests(slack_ask.url, SIGNING_SECRET, fake)  # one request at a time, as a person would
-        warm_up(slack_ask, fake, create_asks(setup, fake, 1)[0].cards[HAL])
+        setup = BenchRequests(slack_ask.url, SIGNING_SECRET, fake, valkey.connection_url)  # one request at a time
+        warm_up(slack_ask, fake, create_asks(setup, fake, 1)[0].cards[HAL], options)
         per_accept = calls_per_accept(setup, fake)
         trips = redis_round_trips(setup, fake, valkey.connection_url, options.answers)
         digest_ms = digest_build_ms(valkey.connection_url, fake.api_url)
-        cards = [ask.cards[HAL] for ask in create_asks(setup, fake, options.workers)]
+        cards = [ask.cards[HAL] for ask in create_asks(setup, fake, options.workers, teammates=[HAL])]
 
         results = [measure(slack_ask, fake, cards, options)]
+        first_time = first_time_asks(slack_ask.url, SIGNING_SECRET, fake, FIRST_TIMERS, FIRST_TIME_SECONDS)
         procs.stop(slack_ask)
         overloaded = overload(procs, app_env, fake, valkey.connection_url, options)
         for name, script in BASELINES:
             baseline = procs.start_baseline(name, script, fake.api_url, calls_spec(per_accept))
-            warm_up(baseline, fake, cards[0])
+            warm_up(baseline, fake, cards[0], options)
             results.append(measure(baseline, fake, cards, options))
             procs.stop(baseline)
 
-    print(render_report(results, trips, per_accept, options, log_dir, revision, digest_ms, overloaded))
+    print(render_report(results, trips, per_accept, options, log_dir, revision, digest_ms, overloaded, first_time))
     return 0
 
 
@@ -127,9 +128,32 @@ def main(argv: list[str] | None = None) -> int:
 
 OVERLOAD_FACTOR = 4
 DRAIN_LIMIT_SECONDS = 60.0
-# The fake Slack has no rate limits, and a real minute of Tier 3 would allow one workspace 50 updates:
-# the budget is still consulted for every call (a Redis round trip each), its minute shortened to nothing.
-RATE_WINDOW_SECONDS = "0.001"
+FIRST_TIMERS, FIRST_TIME_SECONDS = 200, 60.0
+
+# --- workspaces ---------------------------------------------------------------------------------------
+# slack-ask runs with production rate settings: each workspace's budget is Slack's own tiers (Tier 3 =
+# 50 chat.update a minute with a burst of 8; chat.postMessage about one a second per DM, a burst of 10;
+# Tier 4 = 100 views.open a minute). The load below is far more than one workspace may send Slack, so it
+# is spread over as many workspaces as a deployment taking that load would serve, each within its tiers:
+# every setup ask in a workspace of its own, a burst of /ask over workspaces of at most 50 each.
+_workspaces = itertools.count()
+OPENS_PER_WORKSPACE = 50
+
+
+def fresh_workspace() -> str:
+    return f"T0B{next(_workspaces):05d}"
+
+
+def burst_workspaces(concurrency: int) -> list[str]:
+    return [f"T0BURST{n:02d}" for n in range(math.ceil(concurrency / OPENS_PER_WORKSPACE))]
+
+
+class BenchRequests(FromTheCardsWorkspace):
+    """The tests' requests, sent one at a time; answers to a card come from the card's workspace."""
+
+    def __init__(self, app_url: str, signing_secret: str, fake: BenchSlack, redis_url: str):
+        super().__init__(app_url, signing_secret, fake)
+        self.redis_url = redis_url
 
 
 def overload(procs: Processes, app_env: dict, fake: BenchSlack, redis_url: str, options) -> Overload:
@@ -141,13 +165,15 @@ def overload(procs: Processes, app_env: dict, fake: BenchSlack, redis_url: str, 
     with redis.Redis.from_url(redis_url) as valkey:
         valkey.flushall()
     slack_ask = procs.start_slack_ask(app_env)
-    cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, options.finish_accepts)
+    cards = seed_asks(redis_url, fake, lambda _: fresh_workspace(), ASKER, TEAMMATES, options.finish_accepts)
     finished, cpu = finish_rate(
         slack_ask.url, SIGNING_SECRET, fake, redis_url, HAL, cards, options.workers, app_cpu=slack_ask.cpu_seconds
     )
     fake.settle(quiet=1.0, timeout=SETTLE_TIMEOUT_SECONDS)
     rate = OVERLOAD_FACTOR * finished
-    cards = seed_asks(redis_url, fake, TEAM, ASKER, TEAMMATES, int(rate * options.offer_seconds) + 1)
+    cards = seed_asks(
+        redis_url, fake, lambda _: fresh_workspace(), ASKER, TEAMMATES, int(rate * options.offer_seconds) + 1
+    )
     worker = procs.start_worker(app_env)
     wait_for_worker(redis_url)
     try:
@@ -219,12 +245,14 @@ def digest_build_ms(redis_url: str, api_url: str) -> float:
 @dataclass(frozen=True)
 class SentAsk:
     id: str
+    team: str
     cards: dict[str, Message]  # teammate → their card, as the fake Slack holds it now
 
 
-def create_asks(setup: SlackRequests, fake: BenchSlack, count: int) -> list[SentAsk]:
-    """`count` new asks from ASKER to TEAMMATES, once every card is delivered and recorded."""
-    known = {uid: {message.ts for message in fake.dms(uid)} for uid in TEAMMATES}
+def create_asks(setup: SlackRequests, fake: BenchSlack, count: int, teammates: list[str] = TEAMMATES) -> list[SentAsk]:
+    """`count` new asks from ASKER to `teammates`, each in a workspace of its own, once every card is
+    delivered and recorded."""
+    known = {uid: {message.ts for message in fake.dms(uid)} for uid in teammates}
 
     def new_cards(uid: str) -> dict[str, Message]:
         cards = {}
@@ -234,18 +262,30 @@ def create_asks(setup: SlackRequests, fake: BenchSlack, count: int) -> list[Sent
         return cards
 
     for _ in range(count):
-        reply = setup.submit_ask(ASKER, teammates=TEAMMATES)
+        reply = setup.submit_ask(ASKER, teammates=teammates, team=fresh_workspace())
         if reply.status != 200 or reply.body:
             raise RuntimeError(f"slack-ask refused an ask: {reply}")
     fake.wait_for(
-        lambda: all(len(new_cards(uid)) >= count for uid in TEAMMATES),
+        lambda: all(len(new_cards(uid)) >= count for uid in teammates),
         timeout=SETUP_TIMEOUT_SECONDS,
         what=f"cards of {count} asks",
     )
     # Each card is recorded in Redis just after Slack answers its chat.postMessage.
     fake.settle(quiet=0.5, timeout=SETTLE_TIMEOUT_SECONDS)
-    cards = {uid: new_cards(uid) for uid in TEAMMATES}
-    return [SentAsk(ask_id, {uid: cards[uid][ask_id] for uid in TEAMMATES}) for ask_id in sorted(cards[HAL])]
+    cards = {uid: new_cards(uid) for uid in teammates}
+    with redis.Redis.from_url(setup.redis_url, decode_responses=True) as valkey:  # {team:ask:id}: whose ask is it
+        team_of_ask = {
+            key[1:-1].split(":ask:")[1]: key[1:].split(":ask:")[0]
+            for key in valkey.scan_iter(match="{T0B*:ask:*}", count=1000)
+            if key.endswith("}")
+        }
+    for uid in teammates:
+        for ask_id, card in cards[uid].items():
+            fake.teams[(card.channel, card.ts)] = team_of_ask[ask_id]
+    return [
+        SentAsk(ask_id, team_of_ask[ask_id], {uid: cards[uid][ask_id] for uid in teammates})
+        for ask_id in sorted(cards[HAL])
+    ]
 
 
 def _ask_id(card: Message) -> str | None:
@@ -261,12 +301,14 @@ def _ask_id(card: Message) -> str | None:
     )
 
 
-def warm_up(target: Target, fake: BenchSlack, card: Message) -> None:
-    """One /ask and one reaction pair, untimed: Bolt's first auth.test and template loading happen here."""
+def warm_up(target: Target, fake: BenchSlack, card: Message, options) -> None:
+    """One /ask (in each workspace the bursts use) and one reaction pair, untimed: Bolt's first auth.test,
+    template loading and, for slack-ask, each workspace's people directory happen here."""
     payloads = Payloads(target.url, SIGNING_SECRET, fake)
     sender = Sender(target.url, SIGNING_SECRET)
+    teams = burst_workspaces(max(options.concurrency))
     requests = [
-        payloads.slash_ask(ASKER, "Warm up please now"),
+        *(payloads.slash_ask(ASKER, "Warm up please now", team=team) for team in teams),
         payloads.react(HAL, card, "white_check_mark"),
         payloads.react(HAL, card, "white_check_mark", removed=True),
     ]
@@ -278,8 +320,9 @@ def warm_up(target: Target, fake: BenchSlack, card: Message) -> None:
 
 
 def calls_per_accept(setup: SlackRequests, fake: BenchSlack) -> Counter:
-    """The Slack calls slack-ask makes for one accept (1 helper needed, 3 teammates), counted at the fake."""
-    ask = create_asks(setup, fake, 1)[0]
+    """The Slack calls slack-ask makes for one accept on a fresh single-helper ask (the reactions' kind),
+    counted at the fake."""
+    ask = create_asks(setup, fake, 1, teammates=[HAL])[0]
     before = fake.counts()
     setup.react(HAL, ask.cards[HAL], "white_check_mark")
     fake.wait_for(lambda: fake.counts() != before, what="the accept's Slack calls")
@@ -353,7 +396,7 @@ def _stats(valkey: redis.Redis) -> dict:
 
 def _check_all_taken(valkey: redis.Redis, asks: list[SentAsk]) -> None:
     """Every answer must have done its work: an ask whose accept counted is taken."""
-    statuses = Counter(valkey.hget(ask_key(TEAM, ask.id), "status") for ask in asks)
+    statuses = Counter(valkey.hget(ask_key(ask.team, ask.id), "status") for ask in asks)
     if statuses != Counter(taken=len(asks)):
         raise RuntimeError(f"answers did not all count: {statuses}")
 
@@ -387,7 +430,11 @@ def slash_bursts(target: Target, fake: BenchSlack, concurrency: int, bursts: int
 def slash_burst(target: Target, fake: BenchSlack, concurrency: int) -> tuple[list[Timed], list[float | None]]:
     """`concurrency` signed /ask commands at once: each ack, and each send → views.open by trigger_id."""
     payloads = Payloads(target.url, SIGNING_SECRET, fake)
-    requests = [payloads.slash_ask(ASKER, f"Review PR {n} before the release") for n in range(concurrency)]
+    teams = burst_workspaces(concurrency)
+    requests = [
+        payloads.slash_ask(ASKER, f"Review PR {n} before the release", team=teams[n % len(teams)])
+        for n in range(concurrency)
+    ]
     triggers = [_trigger_id(request.body) for request in requests]
     fake.forget_calls()
     acks = asyncio.run(burst(Sender(target.url, SIGNING_SECRET), requests))

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         "--weeks",
         type=int,
         default=WEEKS_SHOWN,
-        help=f"how many ISO weeks, ending with this one (1–{KEEP_WEEKS}; default {WEEKS_SHOWN})",
+        help=f"how many ISO weeks, ending with the last one that ended (1–{KEEP_WEEKS}; default {WEEKS_SHOWN})",
     )
     stats.add_argument("--json", action="store_true", help="print the figures as JSON")
     stats.add_argument("--chart", metavar="FILE.png", help="also draw the trend chart into this PNG file")

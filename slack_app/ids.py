@@ -116,6 +116,7 @@ class EventType(StrEnum):
     REACTION_REMOVED = "reaction_removed"
     APP_HOME_OPENED = "app_home_opened"
     USER_CHANGE = "user_change"
+    TEAM_JOIN = "team_join"
     APP_UNINSTALLED = "app_uninstalled"
     TOKENS_REVOKED = "tokens_revoked"
 

@@ -13,10 +13,6 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
 REGISTRY = CollectorRegistry()
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
@@ -74,8 +70,9 @@ SLACK_BUDGET_WAIT = Histogram(
     registry=REGISTRY,
 )
 REDIS_ERRORS = Counter("slack_ask_redis_errors_total", "Redis operations that failed", ["where"], registry=REGISTRY)
-# The admins' insights, per workspace, over this week (weeks="1") or the last twelve (weeks="12"). Labels
-# name a workspace, never a person; a figure about fewer than 5 people or asks has no sample at all.
+# The admins' insights, per workspace, over the last week that ended (weeks="1") or the last twelve
+# (weeks="12"), only with METRICS_INSIGHTS set. Labels name a workspace, never a person; a figure about
+# fewer than 5 people or asks, or a total that is not exact (a week of it hidden), has no sample at all.
 INSIGHTS = {
     figure: Gauge(f"slack_ask_insights_{figure}", help_text, ["team", "weeks"], registry=REGISTRY)
     for figure, help_text in {
@@ -125,39 +122,3 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 def _not_the_unused_token_warning(record: logging.LogRecord) -> bool:
     return record.getMessage() != warning_client_prioritized_and_token_skipped()
-
-
-class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
-    """Counts a 429 and waits out its Retry-After. With a shared budget (rate_budget.RateBudget) the
-    wait is recorded there first, so every instance holds off that workspace's method, and the retry
-    then waits for its turn like any call; without one, like slack_sdk's own handler."""
-
-    def __init__(self, budget=None, **kwargs):
-        super().__init__(**kwargs)
-        self.budget = budget
-
-    async def prepare_for_next_attempt_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        method = request.url.rsplit("/", 1)[-1]
-        SLACK_RATE_LIMITED.labels(method).inc()
-        token = _bearer(request)
-        if self.budget is None or response is None or not token:
-            await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
-            return
-        retry_after = next((value for name, value in response.headers.items() if name.lower() == "retry-after"), ["1"])
-        channel = str((request.body_params or {}).get("channel", ""))
-        await self.budget.hold_off(token, method, float(retry_after[0]), channel)
-        await self.budget.wait_turn(token, method, channel)
-        state.next_attempt_requested = True
-        state.increment_current_attempt()
-
-
-def _bearer(request: HttpRequest) -> str:
-    value = request.headers.get("Authorization") or request.headers.get("authorization") or [""]
-    return str(value[0]).removeprefix("Bearer ")

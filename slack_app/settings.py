@@ -11,6 +11,7 @@ from dotenv import dotenv_values
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
+DEFAULT_METRICS_PORT = 9090  # Prometheus's usual exporter port; never the public PORT
 DEFAULT_DATA_DIR = "./.slack-ask"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # Slack's largest payloads (a big modal's state) are far below this
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]  # DIGEST_DAY's names
@@ -50,10 +51,16 @@ class Settings:
     digest_time: str = "16:00"
     digest_skip_empty: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # MAX_BODY_BYTES: larger requests are refused unread
-    metrics_port: int | None = None  # METRICS_PORT: /metrics on its own port, off the public one
+    # METRICS_PORT: /metrics on its own port, never the public one (None: not served; 0: any free port)
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"  # METRICS_HOST: where the metrics port is bound (0.0.0.0 in a container)
+    metrics_insights: bool = False  # METRICS_INSIGHTS: each workspace's insights as /metrics series too
     encryption_keys: tuple[str, ...] = ()  # SLACK_ASK_ENCRYPTION_KEY: the first seals, all open
     retention_days: int = 90  # SLACK_ASK_RETENTION_DAYS: an ended ask is forgotten this long after it ended
     kudos_weeks: int = 52  # SLACK_ASK_KUDOS_WEEKS: thank-you notes are dropped this long after their week
+    directory_days: int = (
+        7  # SLACK_ASK_DIRECTORY_DAYS: a workspace's people directory is refilled from users.list this often
+    )
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
     effect_retry_seconds: float = 10.0  # EFFECT_RETRY_SECONDS: an effect's consumer silent this long is presumed dead
     slack_rate_window: float = 60.0  # SLACK_RATE_WINDOW: the minute of Slack's rate tiers; tests shorten it
@@ -103,10 +110,13 @@ class Settings:
             digest_time=env.get("DIGEST_TIME", "16:00"),
             digest_skip_empty=_flag(env.get("DIGEST_SKIP_EMPTY", "")),
             max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
-            metrics_port=int(env["METRICS_PORT"]) if "METRICS_PORT" in env else None,
+            metrics_port=_metrics_port(env.get("METRICS_PORT", str(DEFAULT_METRICS_PORT))),
+            metrics_host=env.get("METRICS_HOST", "127.0.0.1"),
+            metrics_insights=_flag(env.get("METRICS_INSIGHTS", "")),
             encryption_keys=_encryption_keys(env.get("SLACK_ASK_ENCRYPTION_KEY", "")),
             retention_days=_positive(env, "SLACK_ASK_RETENTION_DAYS", 90),
             kudos_weeks=_positive(env, "SLACK_ASK_KUDOS_WEEKS", 52),
+            directory_days=_positive(env, "SLACK_ASK_DIRECTORY_DAYS", 7),
             effect_retry_seconds=float(env.get("EFFECT_RETRY_SECONDS", 10)),
             slack_rate_window=float(env.get("SLACK_RATE_WINDOW", 60)),
         )
@@ -114,6 +124,14 @@ class Settings:
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _metrics_port(value: str) -> int | None:
+    if value.strip().lower() == "off":
+        return None
+    if not value.strip().isdigit() or int(value) > 65535:
+        raise MissingSetting(f"METRICS_PORT={value!r} is not a port number (0–65535), nor off.")
+    return int(value)
 
 
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:

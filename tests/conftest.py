@@ -84,6 +84,7 @@ def settings(redis_url, fake_slack, tmp_path) -> Settings:
         data_dir=tmp_path,
         run_scheduler=False,  # tests run due jobs themselves, at the times they choose
         slack_rate_window=1.0,  # Slack's rate tiers with a minute made a second, so no test waits on them
+        metrics_port=0,  # /metrics on a free port of its own (app_server.metrics_url), as METRICS_PORT does
     )
 
 

@@ -111,7 +111,7 @@ def test_a_start_logs_one_line_with_version_mode_store_and_port_and_no_warning(t
     assert [line["level"] for line in lines] == ["INFO"], lines
     start = lines[0]["msg"]
     assert start.startswith("slack-ask 0.1.0 serve: HTTP, one bot token; store: embedded Valkey at unix://")
-    assert start.endswith(f"listening on 127.0.0.1:{url.rsplit(':', 1)[1]}")
+    assert f"listening on 127.0.0.1:{url.rsplit(':', 1)[1]}, /metrics on 127.0.0.1:" in start  # METRICS_PORT 0
     assert f"data in {tmp_path / 'd' / 'valkey'}" in start
 
 
@@ -175,6 +175,7 @@ def start_serve(tmp_path, **env: str) -> tuple[subprocess.Popen, str, Path]:
 
     Returns the process, its URL and the file its output goes to (a file, not a pipe nobody reads
     while it runs, which would stall the server once full)."""
+    env.setdefault("METRICS_PORT", "0")  # not the default 9090, which the machine's other tests may hold
     port, output = free_port(), tmp_path / f"serve-{len(list(tmp_path.glob('serve-*')))}.log"
     with open(output, "w") as log:
         process = subprocess.Popen(
@@ -404,3 +405,93 @@ def test_rotate_key_without_oauth_says_there_is_nothing_to_rotate():
     result = cli("rotate-key", SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", REDIS_URL="redis://127.0.0.1:1")
 
     assert result.returncode == 2 and "OAuth" in result.stderr and "Traceback" not in result.stderr
+
+
+def _installation(team: str, token: str):
+    from slack_sdk.oauth.installation_store import Installation
+
+    return Installation(
+        app_id="A0SLACKASK", team_id=team, user_id="U0ADMIN", bot_token=token, bot_id="B1", bot_user_id="U0SLACKASK"
+    )
+
+
+def running_instance_saves(redis_url: str, keys: tuple[str, ...], bot) -> None:
+    """A running instance (its own connection and event loop) saving a workspace's bot record."""
+    import asyncio
+    import threading
+
+    from redis.asyncio import Redis
+
+    from slack_app.store.installations import RedisInstallationStore
+
+    async def save():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        await RedisInstallationStore(redis, Seal(keys)).async_save_bot(bot)
+        await redis.aclose()
+
+    instance = threading.Thread(target=asyncio.run, args=(save(),))
+    instance.start()
+    instance.join(timeout=30)
+
+
+def test_rotate_key_keeps_a_token_a_running_instance_rotated_while_it_ran(redis_url, run):
+    """The race of issue 24: rotate-key reads a record, a running instance saves a freshly rotated token,
+    and rotate-key's write must not put the stale token back (that workspace would be dead)."""
+    from redis.asyncio import Redis
+
+    from slack_app.store.installations import RedisInstallationStore
+
+    old, new = new_key(), new_key()
+
+    class RotatedMeanwhile(Seal):
+        """rotate-key's seal; the first time it re-seals a record rotate-key has just read, a running
+        instance (deployed with NEW,OLD) saves that workspace's freshly rotated token."""
+
+        pending = True
+
+        def reseal(self, raw: str) -> str:
+            if self.pending:
+                self.pending = False
+                running_instance_saves(redis_url, (new, old), _installation("T0ONE", "xoxb-rotated-fresh").to_bot())
+            return super().reseal(raw)
+
+    async def go():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        bot = _installation("T0ONE", "xoxb-stale-token").to_bot()
+        await RedisInstallationStore(redis, Seal((old,))).async_save_bot(bot)
+        outcome = await RedisInstallationStore(redis, RotatedMeanwhile((new, old))).reseal_all()
+        found = await RedisInstallationStore(redis, Seal((new,))).async_find_bot(enterprise_id=None, team_id="T0ONE")
+        await redis.aclose()
+        return outcome, found
+
+    outcome, found = run(go())
+    assert found.bot_token == "xoxb-rotated-fresh"  # the instance's token survived, and NEW alone opens it
+    assert outcome.resealed == 1 and not outcome.unreadable and not outcome.busy
+
+
+def test_rotate_key_reports_a_record_no_key_opens_and_reseals_the_rest(redis_url, redis_sync, run):
+    from redis.asyncio import Redis
+
+    from slack_app.store.installations import RedisInstallationStore
+
+    old, new, lost = new_key(), new_key(), new_key()
+
+    async def install():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        await RedisInstallationStore(redis, Seal((old,))).async_save(_installation("T0ONE", "xoxb-one-secret"))
+        await RedisInstallationStore(redis, Seal((lost,))).async_save_bot(
+            _installation("T0LOST", "xoxb-lost-secret").to_bot()
+        )
+        await redis.aclose()
+
+    run(install())
+    unopened = redis_sync.get("{T0LOST}:install:bot")
+    result = cli("rotate-key", REDIS_URL=redis_url, SLACK_ASK_ENCRYPTION_KEY=f"{new},{old}", **OAUTH)
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Re-encrypted 3 installation records" in result.stdout  # T0ONE's bot, installation and installer
+    assert "{T0LOST}:install:bot" in result.stderr and "Keep the older keys" in result.stderr
+    assert "can now be dropped" not in result.stdout
+    assert redis_sync.get("{T0LOST}:install:bot") == unopened  # left exactly as it was
+    for key in redis_sync.keys("{T0ONE}:install:*"):
+        assert "xoxb-one-secret" in Seal((new,)).open(redis_sync.get(key))

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from fnmatch import fnmatch
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,7 +29,7 @@ import pytest
 import yaml
 from starlette.applications import Starlette
 
-from slack_app.settings import DEFAULT_PORT, WHERE_TO_FIND
+from slack_app.settings import DEFAULT_PORT, WHERE_TO_FIND, Settings
 from slack_app.wiring.server import uvicorn_server
 from slack_app.wiring.worker import SHUTDOWN_GRACE_SECONDS
 
@@ -635,3 +636,85 @@ def test_compose_proxy_round_robins_over_exactly_the_app_replicas():
     assert "health_uri /healthz" in text
     assert "lb_policy round_robin" in text
     assert all(proxy["depends_on"][name]["condition"] == "service_healthy" for name in apps)
+
+
+def test_metrics_are_bound_for_the_pod_and_carry_no_workspace_series_by_default():
+    configmap = manifests()["ConfigMap"]["data"]
+    assert configmap["METRICS_HOST"] == "0.0.0.0"  # nosec B104  (Prometheus scrapes the pod's IP)
+    env = {"SLACK_BOT_TOKEN": "x", "SLACK_SIGNING_SECRET": "s", **configmap}
+    assert Settings.from_env(env, dotenv_path="/nonexistent").metrics_insights is False
+
+
+def test_compose_serves_metrics_on_their_own_port_that_nothing_publishes():
+    apps = app_services()
+    for name, service in apps.items():
+        env = environment(service)
+        assert int(env["METRICS_PORT"]) != DEFAULT_PORT and env["METRICS_HOST"] == "0.0.0.0", name  # nosec B104
+        assert "ports" not in service, f"{name} publishes a port of its own"
+    published = [port for service in SERVICES.values() for port in service.get("ports", [])]
+    assert published and all(str(port).rsplit(":", 1)[-1] == "80" for port in published), published
+
+
+def test_compose_proxy_forwards_only_slacks_paths():
+    text = (DEPLOY / "Caddyfile").read_text()
+    site = text[text.index(":80 {") :]
+    assert "@slack path /slack/*" in site and "handle @slack {" in site
+    proxied = site[site.index("handle @slack {") : site.index("\thandle {")]
+    assert "reverse_proxy" in proxied and "reverse_proxy" not in site.replace(proxied, "")
+    assert "respond 404" in site[site.index("\thandle {") :]  # /metrics, /healthz and the rest: not found
+
+
+CADDY = shutil.which("caddy")
+
+
+@pytest.mark.skipif(CADDY is None, reason="Caddy is not installed (apt-get install caddy)")
+def test_the_compose_proxy_in_front_of_the_app_passes_slack_through_and_keeps_metrics_in(
+    tmp_path, app_server, fake_slack
+):
+    """deploy/Caddyfile as Caddy runs it, in front of the real app (both replicas' addresses pointed at it):
+    a signed slash command gets through, /metrics and /healthz stay inside."""
+    from slack_requests import SlackRequests
+    from test_cli import free_port
+
+    port = free_port()
+    config = (DEPLOY / "Caddyfile").read_text().replace(":80 {", f":{port} {{\n\tbind 127.0.0.1")
+    config = re.sub(rf"\bapp-[12]:{DEFAULT_PORT}\b", f"127.0.0.1:{app_server.port}", config)
+    (tmp_path / "Caddyfile").write_text(config)
+    home = {name: str(tmp_path) for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME")}
+    caddy = subprocess.Popen(
+        [CADDY, "run", "--config", str(tmp_path / "Caddyfile"), "--adapter", "caddyfile"],
+        env={**os.environ, **home},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    proxy = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and caddy.poll() is None, "Caddy did not start"
+                time.sleep(0.05)
+        answered = SlackRequests(proxy, "test-signing-secret", fake_slack).slash_ask("U0ASKER", "Review PR 412")
+        outside = {path: status_of(proxy + path) for path in ("/metrics", "/healthz", "/")}
+    finally:
+        caddy.terminate()
+        caddy.wait(timeout=10)
+
+    assert answered.status == 200
+    fake_slack.wait_for(lambda: fake_slack.calls_to("views.open"), what="the ask form, opened through Caddy")
+    assert outside == {"/metrics": 404, "/healthz": 404, "/": 404}
+    assert status_of(app_server.metrics_url + "/metrics") == 200  # the app still serves it, on its own port
+
+
+def status_of(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code

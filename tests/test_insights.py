@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from fake_slack import person
 from redis.asyncio import Redis
+from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask
 from test_cli import clean_env
 from test_home_and_digest import ADMIN, home_opened, published_home, view_text
@@ -20,16 +22,55 @@ from test_lifecycle_flow import last_view, submit_thanks
 from test_observability import scrape
 
 from slack_app.domain.asks import Ask
-from slack_app.domain.insights import FEWER, KEEP_WEEKS, figures, keep_until, weeks_up_to, yes_bucket
+from slack_app.domain.insights import (
+    FEWER,
+    KEEP_WEEKS,
+    figures,
+    keep_until,
+    last_ended,
+    weeks_up_to,
+    yes_bucket,
+)
 from slack_app.domain.offers import Kind, Offer
 from slack_app.features.lifecycle import iso_week
-from slack_app.store.store import Store, _ask_from_fields, insights_key, offers_key, thanked_key
+from slack_app.observability import INSIGHTS
+from slack_app.store.store import (
+    TEAMS_KEY,
+    Store,
+    _ask_from_fields,
+    insights_key,
+    offers_key,
+    thanked_key,
+    workspace_settings_key,
+)
+from slack_app.wiring.app import create_app
+from slack_app.wiring.server import ThreadedServer
 
 TEAM = "T0TEAM"
 
 
 def this_week() -> str:
     return iso_week(datetime.now(UTC), "UTC")
+
+
+def last_week() -> str:
+    """The newest week the figures show: a week shows once it has ended."""
+    return last_ended(this_week())
+
+
+def nth_home(fake_slack, user: str, n: int) -> dict:
+    """The n-th Home tab published for `user` (waiting for it), whatever came after it."""
+    calls = fake_slack.wait_for(
+        lambda: [c for c in fake_slack.calls_to("views.publish") if c.args["user_id"] == user][n - 1 :],
+        what=f"Home tab #{n} for {user}",
+    )
+    view = calls[0].args["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def week_ends(redis_sync, week: str = "") -> None:
+    """This week's counters become last week's, as if the week had ended (the app's clock is real time)."""
+    redis_sync.rename(insights_key(TEAM, week or this_week()), insights_key(TEAM, last_week()))
 
 
 # --- the figures and the privacy rule -----------------------------------------------------------
@@ -57,7 +98,7 @@ def test_any_figure_about_fewer_than_five_shows_as_fewer_than_five_and_zero_stay
 
 def test_the_median_first_yes_comes_from_the_weeks_histogram():
     counts = Counter(
-        asks=10,
+        asks=12,
         found_help=7,
         done=5,
         help_minutes=450,
@@ -66,7 +107,7 @@ def test_the_median_first_yes_comes_from_the_weeks_histogram():
     )
     week = figures("2026-W47", counts)
     assert week.median_minutes_to_yes == 240  # the 4th of 7 first yeses falls in "within 4 hours"
-    assert (week.asks_sent, week.found_help, week.hours_of_help, week.thanked) == (10, 0.7, 7.5, 0.5)
+    assert (week.asks_sent, week.found_help, week.hours_of_help, week.thanked) == (12, 0.583, 7.5, 0.417)
     assert figures("W", Counter(found_help=5, **{"yes_within:more": 5})).median_minutes_to_yes == "more"
 
 
@@ -271,37 +312,40 @@ def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack,
         "people_only_helped": "1",
     }
 
+    home_opened(slack, ADMIN)  # the week in progress shows nothing yet: nobody can watch one person's yes
+    text = view_text(nth_home(fake_slack, ADMIN, 2))
+    assert this_week() not in text and "*Asks sent*\n0" in text and "*Found help*\n—" in text
+
+    week_ends(redis_sync)
     home_opened(slack, ADMIN)
-    view = published_home(fake_slack, ADMIN)  # at once, before the chart is drawn
+    view = nth_home(fake_slack, ADMIN, 3)  # at once, before the chart is drawn
     assert not [block for block in view["blocks"] if block["type"] == "image"]
-    view = published_home(fake_slack, ADMIN, count=2)  # again, with it
+    view = nth_home(fake_slack, ADMIN, 4)  # again, with it
     text = view_text(view)
-    assert "How asking is going" in text and "only admins see this" in text
-    assert "*Asks sent*\nfewer than 5" in text and "*Found help*\nfewer than 5" in text  # one ask: nothing to read
-    assert f"{this_week()}: 0 asked and helped, fewer than 5 only asked, fewer than 5 only helped" in text
+    assert "How asking is going" in text and "only admins see this" in text and "weeks that have ended" in text
+    # One ask: nothing to read, and the total says only what the weeks show (that week had at least one).
+    assert "*Asks sent*\nat least 1" in text and "*Found help*\nfewer than 5" in text
+    assert f"{last_week()}: 0 asked and helped, fewer than 5 only asked, fewer than 5 only helped" in text
     assert HAL not in json.dumps(view) and ASKER not in json.dumps(view)  # nobody is named
 
     chart = next(block for block in view["blocks"] if block["type"] == "image")
     uploaded = fake_slack.files[chart["slack_file"]["id"]]
     assert uploaded["complete"] and uploaded["content"].startswith(b"\x89PNG") and uploaded["filename"].endswith(".png")
-    assert f"{this_week()}: fewer than 5 asks" in chart["alt_text"]
-    assert [len(fake_slack.calls_to(m)) for m in ("files.getUploadURLExternal", "files.completeUploadExternal")] == [
-        1,
-        1,
-    ]
+    assert f"{last_week()}: fewer than 5 asks" in chart["alt_text"] and this_week() not in chart["alt_text"]
+    uploads = len(fake_slack.calls_to("files.getUploadURLExternal"))
+    assert uploads == len(fake_slack.calls_to("files.completeUploadExternal")) == 2  # the empty span's, then this
 
     home_opened(slack, ADMIN)  # the same figures: the same chart at once, not another upload
-    assert next(b for b in published_home(fake_slack, ADMIN, count=3)["blocks"] if b["type"] == "image") == chart
+    assert next(b for b in nth_home(fake_slack, ADMIN, 5)["blocks"] if b["type"] == "image") == chart
     fake_slack.settle(quiet=0.3)
-    assert len(fake_slack.calls_to("files.getUploadURLExternal")) == 1
+    assert len(fake_slack.calls_to("files.getUploadURLExternal")) == uploads
 
-    redis_sync.hincrby(
-        insights_key(TEAM, this_week()), "asks", 5
-    )  # figures that now show: a new chart replaces the old
+    redis_sync.hincrby(insights_key(TEAM, last_week()), "asks", 5)  # figures that now show: a new chart
     home_opened(slack, ADMIN)
-    newer = next(b for b in published_home(fake_slack, ADMIN, count=5)["blocks"] if b["type"] == "image")
+    newer = next(b for b in nth_home(fake_slack, ADMIN, 7)["blocks"] if b["type"] == "image")
     assert newer["slack_file"]["id"] != chart["slack_file"]["id"] and chart["slack_file"]["id"] not in fake_slack.files
-    assert [c.args["file"] for c in fake_slack.calls_to("files.delete")] == [chart["slack_file"]["id"]]
+    assert chart["slack_file"]["id"] in [c.args["file"] for c in fake_slack.calls_to("files.delete")]
+    assert "*Asks sent*\n6" in view_text(nth_home(fake_slack, ADMIN, 7))
 
     home_opened(slack, HAL)
     assert "How asking is going" not in view_text(published_home(fake_slack, HAL))  # admins only
@@ -318,7 +362,9 @@ def test_without_the_chart_the_section_still_shows_the_figures(slack, fake_slack
 # --- slack-ask stats and /metrics ----------------------------------------------------------------
 
 
-def seed_six_asks(redis_url, run, helped: int = 5):
+def seed_six_asks(redis_url, run, helped: int = 5, week: str = ""):
+    """Six asks sent in `week` (by default last week, the newest the figures show), `helped` of them taken."""
+
     async def go():
         redis = Redis.from_url(redis_url, decode_responses=True)
         store = Store(redis)
@@ -332,7 +378,7 @@ def seed_six_asks(redis_url, run, helped: int = 5):
                 estimate_minutes=60,
                 decline_line="no_reason",
                 teammates=[teammate],
-                week=this_week(),
+                week=week or last_week(),
             )
             await store.save_ask(ask)
             if number < helped:
@@ -342,35 +388,146 @@ def seed_six_asks(redis_url, run, helped: int = 5):
     run(go())
 
 
-def test_stats_on_the_command_line_as_text_json_and_a_chart(redis_url, run, tmp_path):
-    seed_six_asks(redis_url, run)
+def stats_command(redis_url, *options: str) -> subprocess.CompletedProcess:
     env = clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", REDIS_URL=redis_url)
-    command = [sys.executable, "-m", "slack_app.cli", "stats", "--team", TEAM, "--weeks", "4"]
+    command = [sys.executable, "-m", "slack_app.cli", "stats", "--team", TEAM, *options]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
-    text = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+def test_stats_on_the_command_line_as_text_json_and_a_chart(redis_url, run, tmp_path):
+    seed_six_asks(redis_url, run, helped=6)
+    seed_six_asks(redis_url, run, helped=1, week=this_week())  # the week in progress: not shown until it ends
+
+    text = stats_command(redis_url, "--weeks", "4")
     assert text.returncode == 0, text.stderr
-    assert f"{this_week()}: 6 asks, 83% found help, first yes within 5 min" in text.stdout
+    assert f"{last_week()}: 6 asks, 100% found help, first yes within 5 min" in text.stdout
     assert "people: 0 asked and helped, 6 only asked, 0 only helped" in text.stdout
+    assert this_week() not in text.stdout and "All these weeks: 6 asks, 100% found help" in text.stdout
 
     chart = tmp_path / "trend.png"
-    as_json = subprocess.run(
-        [*command, "--json", "--chart", str(chart)], env=env, capture_output=True, text=True, timeout=60
-    )
-    figures_now = json.loads(as_json.stdout)["weeks"][-1]
-    assert len(json.loads(as_json.stdout)["weeks"]) == 4
-    assert (figures_now["asks_sent"], figures_now["found_help"], figures_now["median_minutes_to_yes"]) == (6, 0.833, 5)
+    as_json = stats_command(redis_url, "--weeks", "4", "--json", "--chart", str(chart))
+    shown = json.loads(as_json.stdout)
+    figures_now = shown["weeks"][-1]
+    assert [week["week"] for week in shown["weeks"]] == weeks_up_to(last_week(), 4)
+    assert (figures_now["asks_sent"], figures_now["found_help"], figures_now["median_minutes_to_yes"]) == (6, 1.0, 5)
     assert figures_now["hours_of_help"] == 0 and figures_now["only_helped"] == 0
     assert chart.read_bytes().startswith(b"\x89PNG")
 
-    too_many = subprocess.run([*command[:-1], "40"], env=env, capture_output=True, text=True, timeout=60)
+    too_many = stats_command(redis_url, "--weeks", "40")
     assert too_many.returncode == 2 and "--weeks must be between 1 and 14" in too_many.stderr
 
 
-def test_metrics_carry_workspace_gauges_with_no_person_in_them(app_server, redis_url, run):
-    seed_six_asks(redis_url, run, helped=4)
-    text = scrape(app_server.url)
-    insight_lines = [line for line in text.splitlines() if line.startswith("slack_ask_insights_")]
-    assert 'slack_ask_insights_asks_sent{team="T0TEAM",weeks="1"} 6.0' in insight_lines
-    assert 'slack_ask_insights_found_help_ratio{team="T0TEAM",weeks="12"} 0.667' in insight_lines
-    assert not [line for line in insight_lines if "median_minutes" in line]  # 4 first yeses: fewer than 5, no sample
-    assert not [line for line in insight_lines if "U0" in line]
+def test_stats_for_any_weeks_cannot_be_differenced_into_a_hidden_week(redis_url, redis_sync):
+    """Issue 24's reproduction: the week before shows 7 asks, last week "fewer than 5", and the total was 10,
+    so last week had 3 asks, none found help. Now no span's total is exact while a week in it is hidden."""
+    before = weeks_up_to(last_week(), 2)[0]
+    redis_sync.hset(insights_key(TEAM, before), mapping={"asks": 7, "found_help": 7, "yes_within:5": 7})
+    redis_sync.hset(insights_key(TEAM, last_week()), mapping={"asks": 3})
+
+    outputs = {weeks: stats_command(redis_url, "--weeks", str(weeks), "--json") for weeks in (1, 2, 12)}
+    totals = {weeks: json.loads(result.stdout)["total"] for weeks, result in outputs.items()}
+    assert totals[1]["asks_sent"] == "fewer than 5"  # one week: the week itself
+    assert totals[2]["asks_sent"] == {"at_least": 8} == totals[12]["asks_sent"]  # 7, and at least 1
+    assert totals[2]["found_help"] == {"in_weeks_shown": 1.0}  # 7 of 7 in the week that shows
+    text = stats_command(redis_url, "--weeks", "2").stdout
+    assert f"{last_week()}: fewer than 5 asks, fewer than 5 found help" in text
+    assert "All these weeks: at least 8 asks, 100% (weeks shown) found help" in text
+
+
+def redis_calls(redis_sync, *commands: str) -> int:
+    stats = redis_sync.info("commandstats")
+    return sum(stats.get(f"cmdstat_{command}", {}).get("calls", 0) for command in commands)
+
+
+def insight_samples(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("slack_ask_insights_")]
+
+
+def test_metrics_have_no_workspace_series_by_default_and_a_scrape_reads_no_workspace(app_server, redis_sync):
+    for gauge in INSIGHTS.values():  # one registry per process: another test's server may have filled them
+        gauge.clear()
+    for number in range(300):  # many installed workspaces, each with settings and a week of figures
+        team = f"T0MANY{number:03d}"
+        redis_sync.sadd(TEAMS_KEY, team)
+        redis_sync.hset(workspace_settings_key(team), "tz", "Europe/Paris")
+        redis_sync.hset(insights_key(team, last_week()), mapping={"asks": 9})
+    before = redis_calls(redis_sync, "hgetall", "smembers", "hget", "hmget")
+    texts = [scrape(app_server.metrics_url) for _ in range(3)]
+
+    assert redis_calls(redis_sync, "hgetall", "smembers", "hget", "hmget") == before  # nothing per workspace
+    assert all(not insight_samples(text) and "slack_ask_effects_pending 0.0" in text for text in texts)
+
+
+def test_with_metrics_insights_set_gauges_show_only_exact_figures_refreshed_in_the_background(settings, redis_sync):
+    redis_sync.sadd(TEAMS_KEY, TEAM)
+    six = {"asks": 6, "found_help": 6, "yes_within:5": 6, "people_only_asked": 6}
+    redis_sync.hset(insights_key(TEAM, last_week()), mapping=six)  # 6 asks, all found help
+    redis_sync.hset(insights_key(TEAM, weeks_up_to(last_week(), 2)[0]), mapping={"asks": 3})  # hidden
+    redis_sync.hset(insights_key(TEAM, this_week()), mapping={"asks": 40})  # in progress: never a sample
+    server = ThreadedServer(create_app(replace(settings, metrics_insights=True))).start()
+    try:
+        before = redis_calls(redis_sync, "hgetall")
+        deadline = time.monotonic() + 30
+        expected = 'slack_ask_insights_asks_sent{team="T0TEAM",weeks="1"} 6.0'
+        while expected not in insight_samples(text := scrape(server.metrics_url)):  # the first scrape starts it
+            assert time.monotonic() < deadline, "the insights gauges never came"
+            time.sleep(0.05)
+        for _ in range(5):
+            text = scrape(server.metrics_url)
+        calls = redis_calls(redis_sync, "hgetall") - before
+    finally:
+        server.stop()
+
+    samples = insight_samples(text)
+    assert 'slack_ask_insights_asks_sent{team="T0TEAM",weeks="1"} 6.0' in samples
+    assert 'slack_ask_insights_found_help_ratio{team="T0TEAM",weeks="1"} 1.0' in samples
+    # The 12 weeks' total hides a week ("at least 7"): not exact, so no sample that could be differenced.
+    assert not [line for line in samples if 'weeks="12"' in line and ("asks_sent" in line or "ratio" in line)]
+    assert not [line for line in samples if "U0" in line]
+    assert calls == 1 + 12  # one refresh however many scrapes: the settings, then the twelve weeks
+
+
+def test_home_stats_and_metrics_print_exactly_the_figures_the_privacy_test_checks(settings, fake_slack, redis_sync):
+    """test_insights_privacy.py proves its property on overview(); here every surface, run for real, prints
+    exactly that overview's figures for one history with hidden weeks in it."""
+    from test_insights_privacy import insight_history
+
+    from slack_app.domain.insights import overview
+    from slack_app.features.home import insights_section
+    from slack_app.features.insights_service import _samples
+    from slack_app.text.i18n import ENGLISH
+
+    names = weeks_up_to(last_week(), 12)
+    raw = insight_history(len(names))
+    redis_sync.sadd(TEAMS_KEY, TEAM)
+    for week, counters in zip(names, raw, strict=True):
+        if counters:
+            redis_sync.hset(insights_key(TEAM, week), mapping=counters)
+    redis_sync.hset(insights_key(TEAM, this_week()), mapping={"asks": 3})  # in progress: nowhere
+    expected = overview(names, raw)
+    section = insights_section(expected, None, ENGLISH)
+    assert any(figure.startswith("at least") for _, figure in section["total"])  # the history hides weeks
+
+    fake_slack.users[ADMIN] = person(ADMIN, "Ada Admin", is_admin=True)
+    server = ThreadedServer(create_app(replace(settings, metrics_insights=True))).start()
+    try:
+        home_opened(SlackRequests(server.url, settings.signing_secret, fake_slack), ADMIN)
+        view = nth_home(fake_slack, ADMIN, 2)  # with its chart
+        shown = {
+            f'slack_ask_insights_{figure}{{team="{team}",weeks="{span}"}} {float(value)}'
+            for figure, team, span, value in _samples(TEAM, expected)
+        }
+        deadline = time.monotonic() + 30
+        while set(insight_samples(scrape(server.metrics_url))) != shown:  # once the background refresh is done
+            assert time.monotonic() < deadline, "the insights gauges never showed these figures"
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    cli = stats_command(settings.redis_url, "--weeks", "12", "--json")
+
+    assert json.loads(cli.stdout) == json.loads(json.dumps(expected.as_json()))
+    fields = next(block for block in view["blocks"] if block.get("block_id") == "insights")["fields"]
+    assert [field["text"] for field in fields] == [f"*{label}*\n{figure}" for label, figure in section["total"]]
+    assert next(b for b in view["blocks"] if b["type"] == "image")["alt_text"] == section["alt_text"]
+    assert " · ".join(section["people"]) in view_text(view)
+    assert shown and all('team="T0TEAM"' in sample for sample in shown)

@@ -41,6 +41,7 @@ EVENT_SCOPES: dict[str, set[str]] = {
     "app_uninstalled": set(),
     "tokens_revoked": set(),
     "user_change": {"users:read"},
+    "team_join": {"users:read"},
 }
 
 # Calls that are not `client.<method>(…)` but still reach the Web API with the bot token.

@@ -31,14 +31,14 @@ def scrape(url: str) -> str:
 
 
 def test_metrics_count_requests_slack_calls_429s_and_jobs(app_server, slack, fake_slack):
-    before = scrape(app_server.url)
+    before = scrape(app_server.metrics_url)
     fake_slack.fail("chat.postMessage", status=429, times=1, retry_after=1)
     cards = send_ask(slack, fake_slack, teammates=[HAL])
     slack.react(HAL, cards[HAL], "white_check_mark")
     fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="asker told")
     fake_slack.settle()
     worker_at(app_server, 10**10)  # sets the ask's timer for its check-in, then asks how it went
-    after = scrape(app_server.url)
+    after = scrape(app_server.metrics_url)
 
     def grew(name, **labels):
         return metric(after, name, **labels) - metric(before, name, **labels)
@@ -111,3 +111,47 @@ def test_with_metrics_port_set_metrics_are_served_there_and_not_on_the_public_po
     assert metric(scraped, "slack_ask_request_seconds_count", kind="slash_command") == 1
     assert public == 404
     assert process.returncode == 0
+
+
+def test_metrics_are_private_by_default_on_their_own_port_and_local_interface():
+    from slack_app.settings import MissingSetting, Settings
+
+    required = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    default = Settings.from_env(required, dotenv_path="/nonexistent")
+    assert (default.metrics_port, default.metrics_host, default.metrics_insights) == (9090, "127.0.0.1", False)
+    assert default.metrics_port != default.port  # never the public port
+    off = Settings.from_env({**required, "METRICS_PORT": "off"}, dotenv_path="/nonexistent")
+    assert off.metrics_port is None
+    opted = Settings.from_env(
+        {**required, "METRICS_HOST": "0.0.0.0", "METRICS_INSIGHTS": "1"},  # nosec B104  (a container's setting)
+        dotenv_path="/nonexistent",
+    )
+    assert (opted.metrics_host, opted.metrics_insights) == ("0.0.0.0", True)  # nosec B104
+    try:
+        Settings.from_env({**required, "METRICS_PORT": "ninety"}, dotenv_path="/nonexistent")
+        raise AssertionError("a port that is no number was taken")
+    except MissingSetting as problem:
+        assert "METRICS_PORT='ninety'" in str(problem)
+
+
+def test_a_metrics_port_already_taken_leaves_slack_served_and_says_so(settings, caplog):
+    from dataclasses import replace
+
+    from slack_app.wiring.app import create_app
+    from slack_app.wiring.server import ThreadedServer
+
+    first = ThreadedServer(create_app(settings)).start()
+    try:
+        taken = first.app.services.metrics_port
+        second = ThreadedServer(create_app(replace(settings, metrics_port=taken))).start()
+        try:
+            with urllib.request.urlopen(second.url + "/healthz") as response:
+                healthy = response.status
+            assert second.app.services.metrics_port is None
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+    assert healthy == 200
+    assert any("/metrics not served" in record.getMessage() for record in caplog.records)

@@ -19,7 +19,7 @@ from test_oauth import every_value
 from slack_app.domain.asks import Ask
 from slack_app.features.lifecycle import iso_week
 from slack_app.features.personal_data import ERASED
-from slack_app.store.store import answers_key, ask_key, balance_key, kudos_key, thanks_for_key
+from slack_app.store.store import answers_key, ask_key, balance_key, kudos_key, people_key, thanks_for_key
 
 ASK_TEXT = "Review the retry logic in PR 412 before Friday's release"
 SCOPE = "In: error handling in retry.py. Out: naming and tests."
@@ -287,9 +287,9 @@ def test_a_deactivated_persons_open_asks_end_gently_and_their_pending_answers_ar
     assert cards  # the cards were there to end
 
 
-def test_a_user_change_that_is_not_a_deactivation_changes_nothing(slack, fake_slack, redis_sync):
+def test_a_user_change_that_is_not_a_deactivation_changes_only_the_people_directory(slack, fake_slack, redis_sync):
     send_ask(slack, fake_slack, teammates=[HAL])
-    before = every_value(redis_sync)
+    before = {k: v for k, v in every_value(redis_sync).items() if k != people_key("T0TEAM")}
 
     reply = slack.send_event(
         {
@@ -300,7 +300,9 @@ def test_a_user_change_that_is_not_a_deactivation_changes_nothing(slack, fake_sl
     )
 
     assert reply.status == 200
-    assert {k: v for k, v in every_value(redis_sync).items() if ":event:" not in k} == before
+    after = every_value(redis_sync)
+    assert {k: v for k, v in after.items() if ":event:" not in k and k != people_key("T0TEAM")} == before
+    assert json.loads(redis_sync.hget(people_key("T0TEAM"), ASKER))["name"] == "Ada L."  # her asks keep going
 
 
 def test_offers_are_in_the_helpers_data_and_their_lines_are_theirs_to_erase(slack, fake_slack, redis_sync, app_server):

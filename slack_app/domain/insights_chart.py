@@ -1,7 +1,8 @@
 """The insights' trend chart as a PNG: asks sent per week (bars) and the share that found help (line).
 
-Drawn with matplotlib's Agg backend (no display needed). A week whose figure is "fewer than 5"
-gets no bar or point, only a faint "<5" mark: the chart can never show what the figures hide.
+Drawn with matplotlib's Agg backend (no display needed), for the weeks that have ended. A week whose
+figure is "fewer than 5" gets no bar, only a faint "<5" mark, and a share hidden either way ("fewer than
+5", "all but fewer than 5") no point: the chart can never show what the figures hide.
 """
 
 from __future__ import annotations

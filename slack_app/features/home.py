@@ -133,7 +133,7 @@ def _availability(setting: availability.Availability, received: int, now: dateti
 
 
 def insights_section(view: Overview, chart: str | None, lang: Language) -> dict:
-    """The admins' section in their language: the span's totals, last week's and this week's people, the chart's file."""
+    """The admins' section in their language: the span's totals, the last two ended weeks' people, the chart's file."""
     return {
         "total": _total_fields(view, lang),
         "people": [_people_line(week, lang) for week in view.weeks[-2:]],

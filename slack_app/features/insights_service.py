@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
-from ..domain.insights import LONGER, WEEKS_SHOWN, Overview, WeekFigures, alt_text, overview, weeks_up_to
-from ..observability import INSIGHTS
+from ..domain.insights import (
+    LONGER,
+    WEEKS_SHOWN,
+    Overview,
+    WeekFigures,
+    alt_text,
+    last_ended,
+    overview,
+    weeks_up_to,
+)
+from ..observability import INSIGHTS, REDIS_ERRORS
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.store import Store
 from .digests import Digests, DigestSettings
@@ -18,7 +29,9 @@ from .lifecycle import iso_week
 log = logging.getLogger(__name__)
 
 CHART_FILENAME = "slack-ask-insights.png"
-GAUGE_BATCH = 200  # workspaces read per round trip for a /metrics scrape: 2,400 weekly hashes
+GAUGE_BATCH = 200  # workspaces read per round trip when refreshing /metrics' insights: 2,400 weekly hashes
+GAUGE_REFRESH_SECONDS = 300.0  # /metrics' insights are at most this old; a scrape never waits for them
+GAUGE_RETRY_SECONDS = 30.0  # after a refresh Redis refused
 
 
 class Insights:
@@ -28,6 +41,8 @@ class Insights:
         self.store = store
         self.digests = digests
         self.clients = clients
+        self._gauges_due = 0.0  # monotonic time of the next refresh of /metrics' insights
+        self._refreshing: asyncio.Task | None = None
 
     async def this_week(self, team_id: str) -> str:
         """This ISO week in the workspace's time zone (the one its digest runs on)."""
@@ -36,9 +51,10 @@ class Insights:
     async def overview(
         self, team_id: str, weeks: int = WEEKS_SHOWN, settings: DigestSettings | None = None
     ) -> Overview:
-        """The last `weeks` ISO weeks, this one last, in one round trip (and one more to read the
-        workspace's settings, unless given)."""
-        names = weeks_up_to(_this_week(settings or await self.digests.settings_for(team_id)), weeks)
+        """The last `weeks` ISO weeks that have ended, oldest first, in one round trip (and one more to
+        read the workspace's settings, unless given). This week shows once it has ended: until then its
+        figures would move as each person answers."""
+        names = weeks_up_to(last_ended(_this_week(settings or await self.digests.settings_for(team_id))), weeks)
         return overview(names, await self.store.insight_counts(team_id, names))
 
     async def current_chart(self, team_id: str, view: Overview) -> str | None:
@@ -70,28 +86,52 @@ class Insights:
                 log.info("old insights chart not deleted", extra={"team": team_id, "error": repr(error)})
         return file_id
 
+    def refresh_gauges_soon(self) -> None:
+        """For a /metrics scrape (METRICS_INSIGHTS): starts refreshing the insights' gauges in the background
+        when they are GAUGE_REFRESH_SECONDS old, and returns at once. So a scrape costs no Redis call of
+        its own however many workspaces there are, and a burst of scrapes reads them once."""
+        if (self._refreshing and not self._refreshing.done()) or time.monotonic() < self._gauges_due:
+            return
+        self._gauges_due = time.monotonic() + GAUGE_REFRESH_SECONDS
+        self._refreshing = asyncio.get_running_loop().create_task(self._refresh_gauges(), name="insights gauges")
+
+    async def _refresh_gauges(self) -> None:
+        try:
+            await self.export_gauges()
+        except (RedisError, OSError):
+            REDIS_ERRORS.labels("metrics").inc()
+            log.warning("insights gauges not refreshed", exc_info=True)
+            self._gauges_due = time.monotonic() + GAUGE_RETRY_SECONDS
+
     async def export_gauges(self) -> None:
-        """Sets /metrics' insights gauges for every workspace: this week's figures and the last twelve weeks'.
-        Two round trips per GAUGE_BATCH workspaces (their settings, then their weeks), not two per workspace."""
-        for gauge in INSIGHTS.values():
-            gauge.clear()
+        """Sets /metrics' insights gauges for every workspace: the last ended week's figures and the last
+        twelve weeks'. Two round trips per GAUGE_BATCH workspaces (their settings, then their weeks); the
+        gauges change all at once, when everything is read."""
+        samples: list[tuple[str, str, str, float]] = []
         teams = await self.store.teams()
         for start in range(0, len(teams), GAUGE_BATCH):
             batch = teams[start : start + GAUGE_BATCH]
             saved = await self.store.every_workspace_settings(batch)
             weeks = {
-                team_id: weeks_up_to(_this_week(self.digests.settings_from(settings)), WEEKS_SHOWN)
+                team_id: weeks_up_to(last_ended(_this_week(self.digests.settings_from(settings))), WEEKS_SHOWN)
                 for team_id, settings in zip(batch, saved, strict=False)
             }
             for team_id, counts in (await self.store.every_insight_count(weeks)).items():
-                _set_gauges(team_id, overview(weeks[team_id], counts))
+                samples += _samples(team_id, overview(weeks[team_id], counts))
+        for gauge in INSIGHTS.values():
+            gauge.clear()
+        for figure, team_id, span, value in samples:
+            INSIGHTS[figure].labels(team_id, span).set(value)
 
 
-def _set_gauges(team_id: str, view: Overview) -> None:
-    for span, figures in (("1", view.weeks[-1]), (str(len(view.weeks)), view.total)):
-        for figure, value in _gauge_values(figures).items():
-            if isinstance(value, (int, float)):  # FEWER and "nothing to measure" get no sample
-                INSIGHTS[figure].labels(team_id, span).set(value)
+def _samples(team_id: str, view: Overview) -> list[tuple[str, str, str, float]]:
+    """Only exact figures: "fewer than 5", a partial total and "nothing to measure" get no sample."""
+    return [
+        (figure, team_id, span, value)
+        for span, figures in (("1", view.weeks[-1]), (str(len(view.weeks)), view.total))
+        for figure, value in _gauge_values(figures).items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
 
 
 def _this_week(settings: DigestSettings) -> str:

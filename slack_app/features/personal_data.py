@@ -77,7 +77,7 @@ class PersonalData:
                 self.store.availabilities(team_id, [user_id]),
                 self._kudos(team_id, user_id),
                 self.store.balance(team_id, user_id),
-                self.store.cached_person_record(team_id, user_id),
+                self.store.directory_record(team_id, user_id),
                 self.store.is_home_viewer(team_id, user_id),
             ),
         )
@@ -144,10 +144,11 @@ class PersonalData:
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         asks = await self.store.load_asks(team_id, by_ids)
         helpers = {helper for ask in asks for helper in ask.helpers}
-        _, notes, offer_lines = await asyncio.gather(
+        _, notes, offer_lines, _ = await asyncio.gather(
             self.store.redact_asks(team_id, [ask.id for ask in asks], ERASED),
             self.store.redact_notes(team_id, user_id, helpers, ERASED),
             self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED),
+            self.store.forget_from_directory(team_id, user_id),  # Slack's own data, told again when needed
         )
         showing = [*asks, *await self.store.load_asks(team_id, offer_lines)]  # every message showing their words
         await self.store.owe_redraws(
@@ -186,7 +187,6 @@ class PersonalData:
         """Their open asks end gently (cancelled: cards say no longer needed, nobody is blamed); asks
         still waiting for their answer take it as a pass, which nobody is told about. Returns each
         change with who made it, for the messages to follow."""
-        await self.store.forget_person(team_id, user_id)
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         changes = []
         for ask in await self.store.load_asks(team_id, by_ids):

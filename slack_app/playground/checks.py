@@ -40,6 +40,7 @@ ANSWERED_METHOD_SCOPES = {
     "chat.update": ["chat:write"],
     "chat.postEphemeral": ["chat:write"],
     "users.info": ["users:read"],
+    "users.list": ["users:read"],
     "usergroups.users.list": ["usergroups:read"],
     "conversations.open": ["channels:manage", "groups:write", "im:write", "mpim:write"],
     "conversations.history": ["channels:history", "groups:history", "im:history", "mpim:history"],

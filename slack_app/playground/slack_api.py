@@ -8,6 +8,7 @@ The playground serves it to the app; the tests' fake Slack extends it with fault
 
 from __future__ import annotations
 
+import base64
 import itertools
 import threading
 import time
@@ -84,6 +85,7 @@ def person(user_id: str, name: str, tz: str = "Europe/London", locale: str = "en
         "is_bot": False,
         "is_admin": False,
         "is_owner": False,
+        "updated": 1_700_000_000,
         **extra,
     }
 
@@ -271,9 +273,9 @@ class WebApi:
             user = self.users.get(args["user"])
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
-            with_locale = str(args.get("include_locale", "")).lower() in ("1", "true")
-            shown = {key: value for key, value in user.items() if key != "locale" or with_locale}
-            return {"ok": True, "user": {**shown, "team_id": self.team_id}}
+            return {"ok": True, "user": self._shown(user, args)}
+        if method == "users.list":
+            return self._users_page(args)
         if method == "chat.postMessage":
             return self._post(args)
         if method == "chat.update":
@@ -301,6 +303,41 @@ class WebApi:
             with self._lock:
                 return {"ok": True} if self.files.pop(args["file"], None) else {"ok": False, "error": "file_not_found"}
         return {"ok": True}
+
+    def _shown(self, user: dict, args: dict[str, Any]) -> dict:
+        """A user object as Slack answers it: `locale` only to a call with include_locale."""
+        with_locale = str(args.get("include_locale", "")).lower() in ("1", "true")
+        return {
+            **{key: value for key, value in user.items() if key != "locale" or with_locale},
+            "team_id": self.team_id,
+        }
+
+    def _users_page(self, args: dict[str, Any]) -> dict:
+        """users.list as Slack pages it: members in a stable order, `limit` at a time (Slack caps it at
+        1000), an opaque cursor naming the next member in response_metadata.next_cursor ("" on the last)."""
+        with self._lock:
+            everyone = sorted(self.users)
+            users = dict(self.users)
+        start = 0
+        if args.get("cursor"):
+            try:
+                after = base64.b64decode(str(args["cursor"]), validate=True).decode().removeprefix("user:")
+            except ValueError:
+                return {"ok": False, "error": "invalid_cursor"}
+            if after not in users:
+                return {"ok": False, "error": "invalid_cursor"}
+            start = everyone.index(after)
+        limit = min(int(args.get("limit") or 0) or len(everyone), 1000)
+        page = everyone[start : start + limit]
+        following = everyone[start + limit] if start + limit < len(everyone) else ""
+        return {
+            "ok": True,
+            "members": [self._shown(users[uid], args) for uid in page],
+            "cache_ts": int(time.time()),
+            "response_metadata": {
+                "next_cursor": base64.b64encode(f"user:{following}".encode()).decode() if following else ""
+            },
+        }
 
     def _show_view(self, method: str, args: dict[str, Any]) -> dict:
         view = as_json(args["view"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 
 import aiohttp
@@ -11,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.request import HttpRequest
@@ -21,16 +23,11 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from ..observability import (
-    SLACK_CALLS,
-    SLACK_ERRORS,
-    SLACK_SECONDS,
-    CountingRateLimitHandler,
-)
+from ..observability import SLACK_CALLS, SLACK_ERRORS, SLACK_RATE_LIMITED, SLACK_SECONDS
 from ..settings import Settings
 from ..store.installations import RedisInstallationStore
 from .effects import IN_FLIGHT
-from .rate_budget import RateBudget
+from .rate_budget import Budget, RateBudget, TurnLater
 
 ROTATE_MINUTES_BEFORE = 10
 TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token is never an expired one
@@ -49,6 +46,7 @@ SAFE_TO_REPEAT = {
     "auth.test",
     "chat.getPermalink",
     "usergroups.users.list",
+    "users.list",
 }
 # What the app asks for when a workspace installs it; tests/test_manifest.py keeps it equal to manifest.yml.
 BOT_SCOPES = [
@@ -63,26 +61,39 @@ BOT_SCOPES = [
 ]
 
 
+# The budget the call under way in this task spends, for a 429 to hold exactly that one.
+SPENDING: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("slack_ask_spending", default=None)
+
+
 class MeteredWebClient(AsyncWebClient):
     """Counts and times every Web API call, and its failures, by method; each call first waits for
-    its turn in the workspace's shared rate budget (when there is one)."""
+    its turn in its workspace's shared rate budget (when there is one)."""
 
     budget: RateBudget | None = None
+    workspace: str | None = (
+        None  # whose budget this client's calls spend: a team id, or an org-wide install's enterprise id
+    )
 
     async def api_call(self, api_method: str, **kwargs) -> AsyncSlackResponse:
         started = time.perf_counter()
         SLACK_CALLS.labels(api_method).inc()
-        if self.budget is not None and self.token:
-            await self.budget.wait_turn(self.token, api_method, _channel(kwargs))
+        budget = self.budget
+        spending = Budget(self.workspace, api_method, _channel(kwargs)) if budget and self.workspace else None
+        token = SPENDING.set(spending)
         try:
+            if budget is not None and spending is not None:
+                await budget.wait_turn(spending)
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
             SLACK_ERRORS.labels(api_method, str(error.response.get("error", "unknown"))).inc()
+            raise
+        except TurnLater:  # not a failure: the work is put back until its turn
             raise
         except Exception as error:
             SLACK_ERRORS.labels(api_method, type(error).__name__).inc()
             raise
         finally:
+            SPENDING.reset(token)
             SLACK_SECONDS.labels(api_method).observe(time.perf_counter() - started)
 
 
@@ -91,6 +102,44 @@ def _channel(kwargs: dict) -> str:
         if isinstance(kwargs.get(where), dict) and kwargs[where].get("channel"):
             return str(kwargs[where]["channel"])
     return ""
+
+
+class BudgetRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """Counts a 429 and honours its Retry-After. With a shared budget the hold is recorded on the very
+    budget the call spent, so every instance holds off it, and the retry then takes its turn like any
+    call (a background one under late_turns_put_back() is put back instead); without one, like
+    slack_sdk's own handler."""
+
+    def __init__(self, budget: RateBudget | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.budget = budget
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        SLACK_RATE_LIMITED.labels(request.url.rsplit("/", 1)[-1]).inc()
+        spending = SPENDING.get()
+        if self.budget is None or response is None or spending is None:
+            await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
+            return
+        await self.budget.hold_off(spending, _retry_after(response))
+        await self.budget.wait_turn(spending)
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+def _retry_after(response: HttpResponse) -> float:
+    """Seconds Slack asked us to wait (its Retry-After header; 1 when absent or unreadable)."""
+    value = next((values for name, values in response.headers.items() if name.lower() == "retry-after"), ["1"])
+    try:
+        return max(0.0, float(value[0] if isinstance(value, list) else value))
+    except (TypeError, ValueError, IndexError):
+        return 1.0
 
 
 class TimeoutRetryHandler(AsyncRetryHandler):
@@ -109,8 +158,10 @@ class TimeoutRetryHandler(AsyncRetryHandler):
         return isinstance(error, asyncio.TimeoutError) and method in SAFE_TO_REPEAT
 
 
-def web_client(settings: Settings, token: str | None = None, budget: RateBudget | None = None) -> AsyncWebClient:
-    """A client for SLACK_API_URL that spends the workspace's shared rate budget, waits out 429s
+def web_client(
+    settings: Settings, token: str | None = None, budget: RateBudget | None = None, workspace: str | None = None
+) -> AsyncWebClient:
+    """A client for SLACK_API_URL that spends `workspace`'s shared rate budget, waits out 429s
     (Retry-After, told to every instance through the budget) and retries transient faults."""
     client = MeteredWebClient(
         token=token,
@@ -119,12 +170,13 @@ def web_client(settings: Settings, token: str | None = None, budget: RateBudget 
         timeout=settings.slack_timeout,  # type: ignore[arg-type]
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            CountingRateLimitHandler(budget, max_retry_count=5),
+            BudgetRateLimitHandler(budget, max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=2),
             TimeoutRetryHandler(max_retry_count=2),
         ],
     )
     client.budget = budget
+    client.workspace = workspace
     return client
 
 
@@ -149,7 +201,8 @@ class Clients:
             if installations and settings.client_id and settings.client_secret
             else None
         )
-        self._by_token: dict[str, AsyncWebClient] = {}  # safe to lose: rebuilt from the installation
+        # (token, workspace) → its client; safe to lose: rebuilt from the installation (or the one token)
+        self._by_token: dict[tuple[str | None, str], AsyncWebClient] = {}
         self._by_team: dict[str, tuple[float, AsyncWebClient]] = {}  # team → (fresh until, its client)
         self._looking_up: dict[str, asyncio.Future] = {}  # team → its lookup in flight
         self._session: aiohttp.ClientSession | None = None
@@ -173,8 +226,8 @@ class Clients:
 
     async def for_team(self, team_id: str) -> AsyncWebClient:
         installations = self.installations
-        if installations is None:
-            return self.app_client
+        if installations is None:  # the one bot token: each workspace it serves spends its own budget
+            return self._client(self.settings.bot_token, team_id)
         known = self._by_team.get(team_id)
         if known and known[0] > time.monotonic():  # a fan-out's many calls look the token up once
             return known[1]
@@ -191,12 +244,18 @@ class Clients:
         bot = await self._bot(installations, team_id)
         if bot is None or not bot.bot_token:
             raise NotInstalled(team_id)
-        token = bot.bot_token
-        if token not in self._by_token:
-            self._by_token[token] = web_client(self.settings, token, self.budget)
-            self._by_token[token].session = self._session
-        self._by_team[team_id] = (time.monotonic() + TOKEN_CACHE_SECONDS, self._by_token[token])
-        return self._by_token[token]
+        # An org-wide install's token serves every workspace of the organisation, under one budget.
+        workspace = bot.enterprise_id if bot.is_enterprise_install and bot.enterprise_id else bot.team_id or team_id
+        client = self._client(bot.bot_token, workspace)
+        self._by_team[team_id] = (time.monotonic() + TOKEN_CACHE_SECONDS, client)
+        return client
+
+    def _client(self, token: str | None, workspace: str) -> AsyncWebClient:
+        client = self._by_token.get((token, workspace))
+        if client is None:
+            client = self._by_token[(token, workspace)] = web_client(self.settings, token, self.budget, workspace)
+            client.session = self._session
+        return client
 
     def forget(self, team_id: str) -> None:
         self._by_team.pop(team_id, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -19,14 +20,16 @@ from slack_sdk.oauth.installation_store.async_installation_store import (
 )
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from . import lua
 from .client import RedisClient, optional_text, text
-from .sealing import Seal
+from .sealing import Seal, Unreadable
 
 log = logging.getLogger(__name__)
 
 Record = TypeVar("Record", Bot, Installation)
 
 STATE_SECONDS = 600  # how long an "Add to Slack" link stays good
+RESEAL_TRIES = 5  # a record that changes under rotate-key this often in a row is left for the next run
 
 
 def owner(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False) -> str:
@@ -59,10 +62,20 @@ def state_key(state: str) -> str:
     return f"slack-ask:oauth-state:{state}"
 
 
+@dataclass
+class Resealed:
+    """What `slack-ask rotate-key` did: records re-sealed, and the keys of those it had to leave."""
+
+    resealed: int = 0
+    unreadable: list[str] = field(default_factory=list)  # no configured key opens them
+    busy: list[str] = field(default_factory=list)  # changed by a running instance on every try
+
+
 class RedisInstallationStore(AsyncInstallationStore):
     def __init__(self, redis: RedisClient, seal: Seal):
         self.redis = redis
         self.seal = seal
+        self._reseal = redis.register_script(lua.source("reseal"))
 
     def _json(self, model: Bot | Installation) -> str:
         fields = {key: value for key, value in vars(model).items() if not key.startswith("_")}
@@ -76,16 +89,30 @@ class RedisInstallationStore(AsyncInstallationStore):
         accepted = model.__init__.__code__.co_varnames
         return model(**{key: value for key, value in data.items() if key in accepted})
 
-    async def reseal_all(self) -> int:
-        """Re-seals every record with the first key (`slack-ask rotate-key`); returns how many."""
-        resealed = 0
+    async def reseal_all(self) -> Resealed:
+        """Re-seals every record with the first key (`slack-ask rotate-key`), safely beside running
+        instances: each record is replaced only if it is still what was read (else read again), and
+        one that no key opens is reported, not fatal."""
+        outcome = Resealed()
         for pattern in SEALED_PATTERNS:
             async for key in self.redis.scan_iter(match=pattern, count=500):
-                raw = await self.redis.get(key)
-                if raw:
-                    await self.redis.set(key, self.seal.reseal(text(raw)), xx=True)
-                    resealed += 1
-        return resealed
+                await self._reseal_one(key, outcome)
+        return outcome
+
+    async def _reseal_one(self, key: str, outcome: Resealed) -> None:
+        for _ in range(RESEAL_TRIES):
+            raw = optional_text(await self.redis.get(key))
+            if not raw:
+                return  # uninstalled meanwhile: nothing left to re-seal
+            try:
+                sealed = self.seal.reseal(raw)
+            except Unreadable:
+                outcome.unreadable.append(key)
+                return
+            if await self._reseal(keys=[key], args=[raw, sealed]):
+                outcome.resealed += 1
+                return
+        outcome.busy.append(key)
 
     @property
     def logger(self) -> logging.Logger:

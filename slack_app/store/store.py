@@ -43,7 +43,6 @@ from .client import Fields, RedisClient, optional_text, text, text_map, texts
 OFFER_ACCEPTED = {"offer_took", "offer_took_last", "suggestion_sent"}  # settle_offer outcomes of a yes to an offer
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
 EVENT_SEEN_SECONDS = 24 * 3600  # Slack retries an event for at most a few minutes
-PERSON_CACHE_SECONDS = 3600
 COACHED_SECONDS = 3600  # a suggestion is shown once per modal and submission; a modal open longer is coached afresh
 # A week's digest marker only has to outlive its week, so that nobody posts that week twice.
 DIGEST_MARKER_SECONDS = 14 * 24 * 3600
@@ -109,8 +108,19 @@ def event_seen_key(team_id: str, event_id: str) -> str:
     return f"{{{team_id}}}:event:{event_id}"
 
 
-def person_key(team_id: str, user_id: str) -> str:
-    return f"{{{team_id}}}:person:{user_id}"
+def people_key(team_id: str) -> str:
+    """Hash: the workspace's people directory, user id → what Slack shows every member about them (JSON)."""
+    return f"{{{team_id}}}:people"
+
+
+def people_building_key(team_id: str) -> str:
+    """Hash: the directory a full refresh from users.list is building, which then replaces it."""
+    return f"{{{team_id}}}:people:building"
+
+
+def people_state_key(team_id: str) -> str:
+    """Hash: when the directory was last filled in full (filled_at), and who is filling it now (holder, lease_until)."""
+    return f"{{{team_id}}}:people:state"
 
 
 def coached_key(team_id: str, view_id: str, fingerprint: str) -> str:
@@ -264,6 +274,7 @@ class Store:
         self._offer = redis.register_script(lua.source("offer"))
         self._settle_offer = redis.register_script(lua.source("settle_offer"))
         self._redact_offer = redis.register_script(lua.source("redact_offer"))
+        self._people = redis.register_script(lua.source("people"))
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -834,8 +845,8 @@ class Store:
             found = await pipe.execute()
         return [json.loads(raw) for records in found for raw in records]
 
-    async def cached_person_record(self, team_id: str, user_id: str) -> dict[str, Any] | None:
-        raw = await self.redis.get(person_key(team_id, user_id))
+    async def directory_record(self, team_id: str, user_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.hget(people_key(team_id), user_id)
         return json.loads(raw) if raw else None
 
     async def is_home_viewer(self, team_id: str, user_id: str) -> bool:
@@ -884,25 +895,76 @@ class Store:
                 await script(keys=keys, args=args, client=pipe)
             return await pipe.execute()
 
-    async def forget_person(self, team_id: str, user_id: str) -> None:
-        """Drops the cached profile, so the next look-up asks Slack (and sees a deactivation)."""
-        await self.redis.delete(person_key(team_id, user_id))
+    # --- the people directory ---
 
-    # --- people: a cache of users.info ---
-
-    async def cached_people(self, team_id: str, user_ids: list[str]) -> dict[str, Person]:
-        """Those of these people the cache knows, in one round trip (their keys share the team's slot)."""
-        found = await self.redis.mget([person_key(team_id, uid) for uid in user_ids])
-        people = {uid: json.loads(raw) for uid, raw in zip(user_ids, found, strict=False) if raw}
-        # Cached before people had a language: looked up again, so they read slack-ask in theirs.
-        return {uid: Person(**fields) for uid, fields in people.items() if "locale" in fields}
-
-    async def cache_people(self, team_id: str, people: list[Person]) -> None:
-        """In one round trip (their keys share the team's slot)."""
+    async def directory(self, team_id: str, user_ids: list[str]) -> tuple[dict[str, Person], float | None]:
+        """Those of these people the directory knows with their language, and when it was last filled in
+        full (None: never), in one round trip (all in the workspace's slot)."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for person in people:
-                pipe.set(person_key(team_id, person.id), json.dumps(person.__dict__), ex=PERSON_CACHE_SECONDS)
+            pipe.hmget(people_key(team_id), user_ids)
+            pipe.hget(people_state_key(team_id), "filled_at")
+            found, filled_at = await pipe.execute()
+        records = {uid: json.loads(raw) for uid, raw in zip(user_ids, found, strict=False) if raw}
+        # A record without a language (a team_join event's, say) is looked up once more, for it.
+        people = {uid: _person(record) for uid, record in records.items() if record.get("locale")}
+        return people, float(filled_at) if filled_at else None
+
+    async def add_people(self, team_id: str, people: list[tuple[Person, float]]) -> None:
+        """People as Slack now shows them, each with when Slack last changed them; an older record never
+        replaces a newer one."""
+        if people:
+            await self._people(
+                keys=_people_keys(team_id), args=["add", _ms(time.time()), *(_record(*each) for each in people)]
+            )
+
+    async def claim_directory_refresh(self, team_id: str, holder: str, lease_seconds: float) -> bool:
+        """True if `holder` now fills the directory afresh (nobody else is, or their lease lapsed)."""
+        args: list[EncodableT] = ["claim", _ms(time.time()), holder, _ms(lease_seconds)]
+        return bool(await self._people(keys=_people_keys(team_id), args=args))
+
+    async def add_directory_page(
+        self, team_id: str, holder: str, people: list[tuple[Person, float]], lease_seconds: float
+    ) -> bool:
+        """One page of users.list into the directory being built; False if the refresh is no longer `holder`'s."""
+        args: list[EncodableT] = [
+            "page",
+            _ms(time.time()),
+            holder,
+            _ms(lease_seconds),
+            *(_record(*each) for each in people),
+        ]
+        return bool(await self._people(keys=_people_keys(team_id), args=args))
+
+    async def finish_directory_refresh(self, team_id: str, holder: str) -> bool:
+        """The directory built becomes the directory, filled now; False if the refresh was no longer `holder`'s."""
+        now = time.time()
+        args: list[EncodableT] = ["finish", _ms(now), holder, repr(now)]
+        return bool(await self._people(keys=_people_keys(team_id), args=args))
+
+    async def forget_from_directory(self, team_id: str, user_id: str) -> None:
+        """Drops someone's record (an erasure); Slack tells it again when it is next needed."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(people_key(team_id), user_id)
+            pipe.hdel(people_building_key(team_id), user_id)
             await pipe.execute()
+
+
+def _people_keys(team_id: str) -> list[str]:
+    return [people_key(team_id), people_building_key(team_id), people_state_key(team_id)]
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+def _record(person: Person, updated: float) -> str:
+    """A directory record: the person, when Slack last changed them, and their language only where known."""
+    fields = {key: value for key, value in person.__dict__.items() if key != "locale" or value}
+    return json.dumps({**fields, "updated": updated})
+
+
+def _person(record: dict[str, Any]) -> Person:
+    return Person(**{name: record[name] for name in Person.__dataclass_fields__ if name in record})
 
 
 def _wake_entry(team_id: str, ask_id: str) -> tuple[str, Fields]:

@@ -36,7 +36,7 @@ from .background import Background
 from .edge import Edge
 from .express import Express
 from .listeners import register_listeners
-from .middleware import answer_failure, describe_request, remember_organisations
+from .middleware import answer_failure, describe_request, for_the_person_waiting, remember_organisations
 from .services import Services, StoreHealth
 from .web import INSTALL_PATH, REDIRECT_PATH, asgi_app
 
@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> SlackAsk:
     clients = Clients(settings, installations, RateBudget(redis, settings.slack_rate_window))
     store = Store(redis)
     scheduler = Scheduler(redis)
-    people = People(store, clients)
+    people = People(store, clients, refresh_after_seconds=settings.directory_days * 24 * 3600)
     digests = Digests(store, clients, digest_defaults(settings))
     insights = Insights(store, digests, clients)
     home = Home(store, people, digests, insights, clients)
@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> SlackAsk:
         **_oauth(settings, installations, redis),
     )
     bolt.middleware(describe_request)
+    bolt.middleware(for_the_person_waiting)
     if installations is not None:
         bolt.middleware(remember_organisations(installations))
     failed = answer_failure(services.health.saw, people)

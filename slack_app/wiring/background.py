@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Coroutine
 from typing import Any
+
+from ..slack.rate_budget import PERSON_WAITING
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +23,20 @@ class Background:
         self._tasks: set[asyncio.Task] = set()
         self._room = asyncio.Semaphore(max_in_flight)
 
-    async def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
-        """Starts `work` once there is room for it."""
+    async def spawn(self, work: Coroutine[Any, Any, Any], name: str, *, for_a_person: bool = False) -> asyncio.Task:
+        """Starts `work` once there is room for it. `for_a_person`: someone is waiting to see what it does
+        (their Home tab after a click), so its Web API calls go at once (rate_budget.py); otherwise it is
+        background work and waits for its turns."""
         await self._room.acquire()
-        task = self.spawn_now(work, name)
+        task = self.spawn_now(work, name, for_a_person=for_a_person)
         task.add_done_callback(lambda _: self._room.release())
         return task
 
-    def spawn_now(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+    def spawn_now(self, work: Coroutine[Any, Any, Any], name: str, *, for_a_person: bool = False) -> asyncio.Task:
         """Starts `work` at once, room or not: for what cannot wait, like a modal whose trigger expires in 3 s."""
-        task = asyncio.get_running_loop().create_task(work, name=name)
+        context = contextvars.copy_context()
+        context.run(PERSON_WAITING.set, for_a_person)
+        task = asyncio.get_running_loop().create_task(work, name=name, context=context)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task

@@ -17,6 +17,7 @@ from slack_bolt.response import BoltResponse
 from ..features.people import People
 from ..ids import BlockId, CallbackId
 from ..observability import REDIS_ERRORS
+from ..slack.rate_budget import for_a_waiting_person
 from ..store.installations import RedisInstallationStore
 from ..text.i18n import ENGLISH, N_, Language
 
@@ -44,6 +45,13 @@ async def describe_request(req, resp, next):
         kind, detail = request_kind(req.body)
         info.update(kind=kind, detail=detail, team=req.context.team_id)
     return await next()
+
+
+async def for_the_person_waiting(req, resp, next):
+    """Whatever a listener asks of Slack before its answer, a person is waiting for: those calls go at
+    once (rate_budget.py). Work it hands to the background decides for itself (Background.spawn)."""
+    with for_a_waiting_person():
+        return await next()
 
 
 def workspace_of(body: dict) -> str | None:

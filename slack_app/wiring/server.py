@@ -90,13 +90,20 @@ def serve(settings: Settings, host: str = "0.0.0.0") -> None:  # nosec B104
     allow_enough_open_files()
     embedded = not settings.redis_url
     with with_redis(settings) as settings:
-        asgi = create_app(settings).asgi
+        app = create_app(settings)
         settle_the_collector()
 
-        def listening(port: int) -> None:
-            announce_start(settings, "serve", embedded=embedded, listening=f"{host}:{port}")
+        def listening(port: int) -> None:  # after the lifespan's start, so /metrics is bound by now
+            metrics = app.services.metrics_port
+            announce_start(
+                settings,
+                "serve",
+                embedded=embedded,
+                listening=f"{host}:{port}",
+                metrics=f"{settings.metrics_host}:{metrics}" if metrics else None,
+            )
 
-        uvicorn_server(asgi, host, settings.port, listening).run()
+        uvicorn_server(app.asgi, host, settings.port, listening).run()
 
 
 # Sockets a process may hold at once beyond its Slack and Redis pools: the requests it is answering.
@@ -177,14 +184,19 @@ def work(settings: Settings) -> None:
         loop.run(until_stopped())
 
 
-def announce_start(settings: Settings, role: str, *, embedded: bool, listening: str | None = None) -> None:
-    """The one line each start logs: what runs, how Slack reaches it, which store it uses, where it listens."""
+def announce_start(
+    settings: Settings, role: str, *, embedded: bool, listening: str | None = None, metrics: str | None = None
+) -> None:
+    """The one line each start logs: what runs, how Slack reaches it, which store it uses, where it listens
+    (and serves /metrics)."""
     mode = "Socket Mode" if settings.app_token else "HTTP"
     credentials = "OAuth installations" if settings.oauth else "one bot token"
     store = ("Redis Cluster" if settings.redis_cluster else "Redis") + f" at {redis_location(settings.redis_url or '')}"
     if embedded:
         store = f"embedded Valkey at {settings.redis_url}, data in {settings.data_dir / 'valkey'}"
     where = f", listening on {listening}" if listening else ""
+    if listening:
+        where += f", /metrics on {metrics}" if metrics else ", no /metrics"
     log.info(
         "slack-ask %s %s: %s, %s; store: %s%s",
         VERSION,
@@ -289,11 +301,21 @@ def rotate_key(settings: Settings) -> int:
     async def run(services: Services) -> int:
         if services.installations is None:  # cli.py lets only OAuth settings, which have installations, here
             raise ValueError("rotate-key needs OAuth settings: only installations are encrypted")
-        resealed = await services.installations.reseal_all()
-        print(
-            f"Re-encrypted {resealed} installation record{'s' if resealed != 1 else ''} with the first key; "
-            "older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY."
-        )
+        outcome = await services.installations.reseal_all()
+        count = outcome.resealed
+        print(f"Re-encrypted {count} installation record{'s' if count != 1 else ''} with the first key.")
+        for key in outcome.unreadable:
+            print(f"Not opened by any key in SLACK_ASK_ENCRYPTION_KEY, left as it is: {key}", file=sys.stderr)
+        for key in outcome.busy:
+            print(f"Changed by a running instance on every try, left for the next run: {key}", file=sys.stderr)
+        if outcome.unreadable or outcome.busy:
+            print(
+                "Keep the older keys in SLACK_ASK_ENCRYPTION_KEY for now: run rotate-key again, "
+                "and reinstall any workspace whose record no key opens.",
+                file=sys.stderr,
+            )
+            return 1
+        print("Older keys can now be dropped from SLACK_ASK_ENCRYPTION_KEY.")
         return 0
 
     return with_services(settings, run)
@@ -318,8 +340,9 @@ def stats(settings: Settings, *, team: str | None, weeks: int, as_json: bool, ch
 
 def insights_table(view) -> str:
     lines = [
-        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week} (never about any one person;",
-        f'a figure about fewer than {MIN_GROUP} people or asks shows as "{FEWER}").',
+        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week}: weeks that have ended, never about",
+        f'any one person. A figure about fewer than {MIN_GROUP} people or asks shows as "{FEWER}", and a total adds',
+        'up only the weeks that show ("at least" where some are hidden).',
         "",
     ]
     lines += [week_line(week) for week in view.weeks]
@@ -357,6 +380,12 @@ class ThreadedServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Where /metrics is served (METRICS_PORT, on METRICS_HOST), never on `url`."""
+        settings = self.app.services.settings
+        return f"http://{settings.metrics_host}:{self.app.services.metrics_port}"
 
     def start(self, timeout: float = 10.0) -> ThreadedServer:
         self._thread.start()

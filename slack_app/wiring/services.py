@@ -38,7 +38,7 @@ from .background import Background
 PING_TIMEOUT_SECONDS = 1.0
 # users.info for up to 11 people has to fit inside Slack's 3-second window with the save.
 LOOKUP_TIMEOUT_SECONDS = 2.0
-# A modal must open within the 3 seconds of its trigger_id, so finding out its language may take only so long.
+# A private reply waits this long at most to find out its reader's language (the directory, or Slack once).
 LANGUAGE_LOOKUP_SECONDS = 1.0
 HEALTH_FRESH_SECONDS = 1.0
 # After Redis refuses a write for lack of memory, /healthz says so for this long (and longer if it goes on).
@@ -46,6 +46,11 @@ OUT_OF_MEMORY_SHOWN_SECONDS = 60.0
 OUT_OF_MEMORY = "out of memory: Redis refuses writes (maxmemory reached under noeviction)"
 
 log = logging.getLogger(__name__)
+
+
+async def _built(build: Callable[[Language], dict | Awaitable[dict]], lang: Language) -> dict:
+    view = build(lang)
+    return await view if inspect.isawaitable(view) else view
 
 
 class StoreHealth:
@@ -106,6 +111,7 @@ class Services:
     personal: PersonalData
     effects: EffectQueue
     answers: Answers
+    metrics_port: int | None = None  # where /metrics is bound once serving (METRICS_PORT 0 picks one)
 
     async def send_ask(self, ask: Ask) -> bool:
         """Saves a new ask with its timers, all or nothing: False, with nothing of it kept, when
@@ -145,7 +151,9 @@ class Services:
         is good for 3 seconds, so this comes first.
 
         `build` may return a view still in the making (an AskForms coroutine, whose lookups keep inside that time)."""
-        self.background.spawn_now(self._open_modal(team_id, user_id, trigger_id, build, respond), "views.open")
+        self.background.spawn_now(
+            self._open_modal(team_id, user_id, trigger_id, build, respond), "views.open", for_a_person=True
+        )
 
     async def _open_modal(
         self,
@@ -155,13 +163,13 @@ class Services:
         build: Callable[[Language], dict | Awaitable[dict]],
         respond: AsyncRespond | None,
     ) -> None:
-        lang = await self.language_of(team_id, user_id)
+        # Nothing is asked of Slack before views.open: the directory knows nearly everyone's language,
+        # and someone it doesn't yet sees the form in English, then in theirs as soon as Slack says.
+        known = await self.people.known_language(team_id, user_id)
+        lang = known or ENGLISH
         try:
-            view = build(lang)
-            if inspect.isawaitable(view):
-                view = await view
             client = await self.clients.for_team(team_id)
-            await client.views_open(trigger_id=trigger_id, view=view)
+            opened = await client.views_open(trigger_id=trigger_id, view=await _built(build, lang))
         except SlackApiError as error:
             log.warning("views.open failed", extra={"error": error.response.get("error")})
             if respond:
@@ -170,6 +178,21 @@ class Services:
                     replace_original=False,
                     text=lang.gettext("Slack didn't let the form open in time. Try again and it should appear."),
                 )
+            return
+        if known is None:
+            await self._in_their_language(team_id, user_id, build, opened.get("view") or {})
+
+    async def _in_their_language(
+        self, team_id: str, user_id: str, build: Callable[[Language], dict | Awaitable[dict]], shown: dict
+    ) -> None:
+        lang = await self.people.language_of(team_id, user_id)
+        if lang.code == ENGLISH.code or not shown.get("id"):
+            return
+        client = await self.clients.for_team(team_id)
+        try:  # the hash: if they already changed the form, it stays as it is
+            await client.views_update(view_id=shown["id"], hash=shown.get("hash"), view=await _built(build, lang))
+        except SlackApiError as error:
+            log.info("form left in English", extra={"error": error.response.get("error")})
 
     def reply(self, respond: AsyncRespond, **message) -> None:
         """Answers through the response URL after the ack, which must not wait on that HTTP call."""

@@ -90,18 +90,17 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         return JSONResponse(body)
 
     async def scraped() -> bytes:
-        """The metrics, with the workspaces' insights and the effect queue's backlog read fresh for this scrape."""
+        """The metrics, with the effect queue's backlog read for this scrape: one Redis round trip, however
+        many workspaces. The workspaces' insights (METRICS_INSIGHTS) are refreshed in the background."""
+        if services.settings.metrics_insights:
+            services.insights.refresh_gauges_soon()
         try:
-            await services.insights.export_gauges()
             pending, oldest = await services.effects.backlog()
             EFFECTS_PENDING.set(pending)
             EFFECTS_OLDEST_SECONDS.set(oldest)
         except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
             REDIS_ERRORS.labels("metrics").inc()
         return metrics_text()
-
-    async def metrics(request: Request) -> Response:
-        return Response(await scraped(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -120,13 +119,14 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
             else:  # tests drive the timed jobs themselves; what changes owe is carried out all the same
                 await running.enter_async_context(run_effects(services, requests=requests))
             if services.settings.metrics_port is not None:
-                await running.enter_async_context(metrics_listener(services.settings.metrics_port, scraped))
+                services.metrics_port = await running.enter_async_context(
+                    metrics_listener(services.settings.metrics_host, services.settings.metrics_port, scraped)
+                )
             yield
         await redis.aclose()
 
+    # /metrics is never here: only on METRICS_PORT, out of the public port's reach.
     routes = [Route("/healthz", healthz, methods=["GET"])]
-    if services.settings.metrics_port is None:  # else only on its own port, out of the public one's reach
-        routes.append(Route("/metrics", metrics, methods=["GET"]))  # Prometheus
     if not services.settings.app_token:  # in Socket Mode nothing may arrive unsigned over HTTP
         # Slash commands, interactivity and events share one URL, as manifest.yml declares.
         routes.append(Route(EVENTS_PATH, slack_events, methods=["POST"]))
@@ -137,8 +137,9 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
 
 
 @contextlib.asynccontextmanager
-async def metrics_listener(port: int, scraped: Callable[[], Awaitable[bytes]]):
-    """/metrics alone on METRICS_PORT (every interface, for Prometheus to scrape), while the block lasts.
+async def metrics_listener(host: str, port: int, scraped: Callable[[], Awaitable[bytes]]):
+    """/metrics alone on METRICS_HOST:METRICS_PORT, for Prometheus to scrape, while the block lasts; yields
+    the port it is bound to (METRICS_PORT=0 picks a free one).
 
     A GET-only aiohttp app: it never reads a request body, so it needs no edge of its own."""
 
@@ -149,11 +150,18 @@ async def metrics_listener(port: int, scraped: Callable[[], Awaitable[bytes]]):
     app.router.add_get("/metrics", metrics)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    # Every interface: Prometheus scrapes a pod's metrics port from outside the pod.
-    await web.TCPSite(runner, "0.0.0.0", port).start()  # nosec B104
-    log.info("serving /metrics on port %s", port)
+    site = web.TCPSite(runner, host, port)
     try:
-        yield
+        await site.start()
+    except OSError as error:  # the port is taken: Slack's requests matter more than a scrape, so go on
+        log.error("/metrics not served: METRICS_PORT %s on %s cannot be bound (%s)", port, host, error.strerror)
+        await runner.cleanup()
+        yield None
+        return
+    bound = runner.addresses[0][1]
+    log.debug("serving /metrics on %s:%s", host, bound)  # `serve`'s start line says where
+    try:
+        yield bound
     finally:
         await runner.cleanup()
 

@@ -212,7 +212,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if chosen is not None:
             await store.set_availability(team_id, user, chosen)
-        await background.spawn(services.home.publish(team_id, user), "home availability")
+        await background.spawn(services.home.publish(team_id, user), "home availability", for_a_person=True)
 
     @app.action(ActionId.AVAILABILITY_MODE)
     async def availability_mode(ack: AsyncAck, body: dict) -> None:
@@ -249,7 +249,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         team_id, user = body["team"]["id"], body["user"]["id"]
         lang = await services.language_of(team_id, user)
-        await background.spawn(services.personal.send_export(team_id, user, lang), "export data")
+        await background.spawn(services.personal.send_export(team_id, user, lang), "export data", for_a_person=True)
 
     @app.action(ActionId.HOME_ERASE_OPEN)
     async def open_erase(ack: AsyncAck, body: dict) -> None:
@@ -263,7 +263,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if not person.is_admin or value is None:
             return
         await services.digests.save_setting(team_id, name, value)
-        await background.spawn(services.home.publish(team_id, user), "home settings")
+        await background.spawn(services.home.publish(team_id, user), "home settings", for_a_person=True)
 
     def selected(body: dict, key: str) -> str | None:
         action = body["actions"][0]

@@ -1,5 +1,5 @@
-"""Events: reactions answer asks, the Home tab opens, a deactivated person's asks end, and an
-uninstall forgets the workspace (or the whole organisation)."""
+"""Events: reactions answer asks, the Home tab opens, the people directory follows who joins and changes
+(and a deactivated person's asks end), and an uninstall forgets the workspace (or the whole organisation)."""
 
 from __future__ import annotations
 
@@ -22,17 +22,22 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event(EventType.APP_HOME_OPENED)
     async def home_opened(body: dict, event: dict) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
-            await services.background.spawn(services.home.opened(body["team_id"], event["user"]), "home opened")
+            await services.background.spawn(
+                services.home.opened(body["team_id"], event["user"]), "home opened", for_a_person=True
+            )
 
     @app.event(EventType.USER_CHANGE)
+    @app.event(EventType.TEAM_JOIN)
     async def user_changed(body: dict, event: dict) -> None:
-        person = event.get("user") or {}
-        team_id = body.get("team_id") or person.get("team_id")
-        if not person.get("deleted") or not person.get("id") or not team_id:  # no workspace: none of theirs to end
+        user = event.get("user") or {}
+        team_id = body.get("team_id") or user.get("team_id")
+        if not user.get("id") or not team_id:  # no workspace: nowhere to find anything of theirs
             return
-        # Every step is idempotent, so Slack's retries of this event change nothing more; each change
-        # owes its messages in the step that makes it.
-        await services.personal.deactivated(team_id, person["id"])
+        person = await services.people.changed(team_id, user)
+        if person.deleted:
+            # Every step is idempotent, so Slack's retries of this event change nothing more; each change
+            # owes its messages in the step that makes it.
+            await services.personal.deactivated(team_id, person.id)
 
     @app.event(EventType.APP_UNINSTALLED)
     async def uninstalled(body: dict) -> None:

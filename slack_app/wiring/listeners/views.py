@@ -224,12 +224,8 @@ def _offer_from(
 
 
 async def _cached_language(services: Services, team_id: str, user_id: str) -> Language:
-    """The asker's language if the cache knows it (no time is left in the ack to ask Slack), else English."""
-    try:
-        cached = await services.store.cached_people(team_id, [user_id])
-    except (RedisError, OSError):
-        return ENGLISH
-    return language_of(cached[user_id].locale) if user_id in cached else ENGLISH
+    """The asker's language if the directory knows it (no time is left in the ack to ask Slack), else English."""
+    return await services.people.known_language(team_id, user_id) or ENGLISH
 
 
 def _ask_from(draft: Draft, team_id: str, asker: str, people: dict[str, Person]) -> Ask:
