@@ -109,6 +109,37 @@ class CallbackId(StrEnum):
     NEW_ASK = "new_ask"  # the global shortcut
 
 
+class FunctionId(StrEnum):
+    """manifest.yml's custom steps for Workflow Builder (`functions.<callback_id>`; a function_executed event
+    carries it as `event.function.callback_id`)."""
+
+    SEND_ASK = "send_ask"
+
+
+class StepInput(StrEnum):
+    """The send_ask step's input parameters (manifest.yml), as `event.inputs` names them. Those the modal has
+    too are named as its fields, so the domain's errors about a field name the input."""
+
+    ASKER = "asker"
+    TEAMMATES = "teammates"
+    ASK = "ask"
+    SCOPE = "scope"
+    ESTIMATE = "estimate"
+    DECLINE = "decline"
+    NEEDED_BY = "needed_by"
+    HELPERS_NEEDED = "helpers_needed"
+    WORKFLOW_NAME = "workflow_name"
+
+
+class StepOutput(StrEnum):
+    """The send_ask step's output parameters (manifest.yml), sent with functions.completeSuccess."""
+
+    OUTCOME = "outcome"
+    HELPERS = "helpers"
+    HELPED_MINUTES = "helped_minutes"
+    THANKED = "thanked"
+
+
 class EventType(StrEnum):
     """The Events API events manifest.yml subscribes to (`event.type`)."""
 
@@ -119,6 +150,7 @@ class EventType(StrEnum):
     TEAM_JOIN = "team_join"
     APP_UNINSTALLED = "app_uninstalled"
     TOKENS_REVOKED = "tokens_revoked"
+    FUNCTION_EXECUTED = "function_executed"  # a workflow ran one of FunctionId's steps
 
 
 class Command(StrEnum):

@@ -93,7 +93,11 @@ def test_slash_ask_with_storage_down_answers_kindly_and_opens_nothing(settings, 
         ({"decline": None}, "decline", "how they can say no"),
         ({"decline": "ignore-me"}, "decline", "how they can say no"),
         ({"needed_by": "2020-01-01"}, "needed_by", "passed"),
-        ({"helpers_needed": "3", "teammates": [HAL, HANA]}, "helpers_needed", "more helpers than people"),
+        (
+            {"helpers_needed": "3", "teammates": [HAL, HANA]},
+            "helpers_needed",
+            "more helpers than the people you're asking",
+        ),
     ],
 )
 def test_invalid_ask_gets_a_field_error_and_sends_nothing(slack, fake_slack, redis_sync, fields, block_id, wording):
@@ -167,7 +171,7 @@ def test_accepting_by_reaction_takes_the_ask_and_tells_everyone_kindly(slack, fa
         assert "Covered by <@U0HELP1> — nothing needed from you" in card_text(fake_slack, other)
     told = fake_slack.dms(ASKER)[1]
     assert "<@U0HELP1> is on your ask" in told.all_text
-    assert "<@U0HELP1> took it" in fake_slack.dms(ASKER)[0].all_text
+    assert "Taken on by <@U0HELP1>." in fake_slack.dms(ASKER)[0].all_text
 
 
 def test_accepting_by_button_works_like_the_reaction(slack, fake_slack, redis_sync):
@@ -199,7 +203,9 @@ def test_two_helpers_needed_the_ask_stays_open_until_the_second_accepts(slack, f
     cards = send_ask(slack, fake_slack, helpers_needed="2")
 
     slack.react(HAL, cards[HAL], "white_check_mark")
-    fake_slack.wait_for(lambda: "still looking for 1 more" in fake_slack.dms(ASKER)[0].all_text, what="partial")
+    fake_slack.wait_for(
+        lambda: "Helping: <@U0HELP1>. Still looking for 1 more." in fake_slack.dms(ASKER)[0].all_text, what="partial"
+    )
     assert "React :white_check_mark: to take it" in card_text(fake_slack, HANA)
 
     slack.react(HANA, cards[HANA], "white_check_mark")

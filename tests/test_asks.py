@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from slack_app.domain.asks import Answer, Draft, Person, answer_for_reaction, validate
-from slack_app.text.i18n import ENGLISH
+from slack_app.domain.asks import Answer, Draft, Person, answer_for_reaction, thanks_error, validate
+from slack_app.text.i18n import ENGLISH, language
 
 TODAY = date(2026, 11, 20)
 PEOPLE = {
@@ -85,3 +85,23 @@ def test_vague_or_impossible_asks_name_the_field(changes, field):
 def test_bot_error_names_the_bot_in_plain_text():
     errors = validate(draft(teammates=["U0HAL", "U0BOT"]), "U0ASKER", PEOPLE, TODAY, ENGLISH)
     assert errors["teammates"] == "Apps and bots can't help with this one: Build Bot."
+
+
+@pytest.mark.parametrize(
+    "text, specific",
+    [
+        ("請求エクスポートが失敗する原因を調べてほしいです", True),  # one sentence, no spaces: still many words
+        ("PR 412 のリトライ処理をレビューしてください", True),
+        ("これ見てください", False),  # too short to say what and where it ends
+        ("Review the retry logic in PR 412", True),
+        ("pls help", False),
+    ],
+)
+def test_an_ask_in_a_language_without_spaces_is_counted_by_its_words(text, specific):
+    errors = validate(draft(text=text), "U0ASKER", PEOPLE, TODAY, language("ja"))
+    assert ("ask" not in errors) == specific
+
+
+def test_a_japanese_thank_you_of_one_sentence_is_enough():
+    assert thanks_error("リリースが予定どおりに出せました。", language("ja")) is None
+    assert thanks_error("ありがとう", language("ja")) is not None  # says nothing of what changed

@@ -302,7 +302,7 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
     )
     try:
         fake_slack.wait_for(
-            lambda: any("gentle nudge" in m.all_text for m in fake_slack.dms("U0ASKER")),
+            lambda: any("If you'd like to thank them" in m.all_text for m in fake_slack.dms("U0ASKER")),
             timeout=15,
             what="the worker's reminder",
         )

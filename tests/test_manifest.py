@@ -20,7 +20,8 @@ import yaml
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from slack_app.ids import ActionId, CallbackId, Command, EventType
+from slack_app.domain.asks import DECLINE_LINES, ESTIMATES
+from slack_app.ids import ActionId, CallbackId, Command, EventType, FunctionId, StepInput, StepOutput
 from slack_app.settings import Settings
 from slack_app.wiring.app import create_app
 
@@ -42,6 +43,7 @@ EVENT_SCOPES: dict[str, set[str]] = {
     "tokens_revoked": set(),
     "user_change": {"users:read"},
     "team_join": {"users:read"},
+    "function_executed": set(),
 }
 
 # Calls that are not `client.<method>(…)` but still reach the Web API with the bot token.
@@ -61,6 +63,18 @@ CANDIDATE_BODIES = {
     "shortcut": lambda name: [
         {"type": "shortcut", "callback_id": name},
         {"type": "message_action", "callback_id": name},
+    ],
+    "function": lambda name: [
+        {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event": {
+                "type": "function_executed",
+                "function": {"callback_id": name},
+                "function_execution_id": "Fx1",
+                "inputs": {},
+            },
+        }
     ],
 }
 INTERACTIVE_KINDS = {"action", "view", "shortcut"}
@@ -96,6 +110,10 @@ def declared_shortcuts() -> set[str]:
     return {entry["callback_id"] for entry in manifest().get("features", {}).get("shortcuts", [])}
 
 
+def declared_functions() -> dict[str, dict]:
+    return manifest().get("functions", {})
+
+
 def bot_scopes() -> set[str]:
     return set(manifest().get("oauth_config", {}).get("scopes", {}).get("bot", []))
 
@@ -104,7 +122,14 @@ def bot_scopes() -> set[str]:
 
 
 # Where each kind of registration takes its names from.
-NAMED_IN_IDS = {"command": Command, "event": EventType, "action": ActionId, "view": CallbackId, "shortcut": CallbackId}
+NAMED_IN_IDS = {
+    "command": Command,
+    "event": EventType,
+    "action": ActionId,
+    "view": CallbackId,
+    "shortcut": CallbackId,
+    "function": FunctionId,
+}
 
 
 @cache
@@ -114,6 +139,7 @@ def candidate_names() -> dict[str, set[str]]:
     found["command"] |= declared_commands()
     found["event"] |= declared_events()
     found["shortcut"] |= declared_shortcuts()
+    found["function"] |= set(declared_functions())
     return found
 
 
@@ -224,7 +250,30 @@ def test_slash_commands_match_the_manifest():
 def test_bot_events_match_the_manifest():
     registered, _ = registrations()
     assert registered["event"], "found no event listener, so this test would pass vacuously"
-    assert registered["event"] == declared_events()
+    # A custom step's listener hears function_executed (for its own callback_id only).
+    heard = registered["event"] | ({EventType.FUNCTION_EXECUTED.value} if registered["function"] else set())
+    assert heard == declared_events()
+
+
+def test_custom_steps_match_the_manifest_and_run_remotely_in_an_org_ready_app():
+    registered, _ = registrations()
+    assert registered["function"], "found no custom step listener, so this test would pass vacuously"
+    assert registered["function"] == set(declared_functions()) == set(FunctionId)
+    assert manifest()["settings"]["function_runtime"] == "remote"
+    assert manifest()["settings"]["org_deploy_enabled"] is True  # Slack lists custom steps of org-ready apps only
+
+
+def test_the_send_ask_step_declares_the_inputs_and_outputs_the_app_reads_and_writes():
+    step = declared_functions()[FunctionId.SEND_ASK]
+    assert set(step["input_parameters"]) == set(StepInput)
+    assert set(step["output_parameters"]) == set(StepOutput)
+    inputs = step["input_parameters"]
+    assert inputs["estimate"]["enum"] == list(ESTIMATES)
+    assert [choice["value"] for choice in inputs["estimate"]["choices"]] == list(ESTIMATES)
+    assert inputs["decline"]["enum"] == list(DECLINE_LINES)
+    assert inputs["teammates"]["items"]["type"] == inputs["asker"]["type"] == "slack#/types/user_id"
+    optional = {name for name, spec in inputs.items() if not spec["is_required"]}
+    assert optional == {"needed_by", "helpers_needed", "workflow_name"}
 
 
 def test_shortcuts_match_the_manifest():

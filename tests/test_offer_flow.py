@@ -135,18 +135,21 @@ def test_a_smaller_yes_accepted_narrows_the_scope_in_the_summary_and_the_thanks_
 
     assert submit(slack, HAL, view, minutes="15", note="the error handling, not the tests").body == ""
     dm = offer_dm(fake_slack)
-    assert "<@U0HELP1> has 15 minutes — not 1 hour — for" in dm.all_text and "the error handling" in dm.all_text
+    assert "<@U0HELP1> can give 15 minutes to *" in dm.all_text and "— you asked for 1 hour." in dm.all_text
+    assert "the error handling" in dm.all_text
     slack.click(ASKER, dm, "offer_accept")
     fake_slack.wait_for(lambda: "You're on it" in card_text(fake_slack, HAL), what="Hal is the helper")
-    assert "15 minutes, not 1 hour" in card_text(fake_slack, HAL)
-    fake_slack.wait_for(lambda: "has 15 minutes, not 1 hour — you said yes" in summary_text(fake_slack), what="summary")
+    assert "said yes to your offer: 15 minutes" in card_text(fake_slack, HAL)
+    fake_slack.wait_for(
+        lambda: "can give 15 minutes (you asked for 1 hour) — you said yes" in summary_text(fake_slack), what="summary"
+    )
 
     slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done")
     prompt = fake_slack.wait_for(
         lambda: [m for m in fake_slack.dms(ASKER) if "What difference did it make" in m.all_text],
         what="thank-you prompt",
     )[0]
-    assert "<@U0HELP1> helped with 15 minutes, not 1 hour" in prompt.all_text
+    assert "<@U0HELP1> gave it 15 minutes." in prompt.all_text
 
 
 def test_a_smaller_yes_declined(slack, fake_slack, redis_sync):
@@ -164,7 +167,7 @@ def test_an_ask_of_five_minutes_offers_no_smaller_yes(slack, fake_slack):
     assert cards[HAL].action_ids() == ["ask_accept", "ask_decline", "offer_suggest", "offer_later"]
 
 
-# --- try someone else ----------------------------------------------------------------------------
+# --- suggest someone ----------------------------------------------------------------------------
 
 
 def test_a_suggestion_the_asker_takes_up_sends_a_normal_card_and_counts_as_a_pass(slack, fake_slack, redis_sync):
@@ -286,7 +289,11 @@ def test_an_accepted_offer_racing_a_take_it_leaves_exactly_one_helper_and_every_
     assert len(helpers) == 1 and stored_ask(redis_sync)["status"] == "taken"
     winner, loser = (HAL, HANA) if helpers == [HAL] else (HANA, HAL)
     assert "You're on it" in card_text(fake_slack, winner)
-    assert f"Covered by <@{winner}>" in card_text(fake_slack, loser)
+    covered = (  # the loser's card: covered, or covered with thanks for the yes that came too late
+        f"Covered by <@{winner}> — nothing needed from you.",
+        f"Thanks for offering. It's covered by <@{winner}>, so nothing is needed from you.",
+    )
+    assert any(line in card_text(fake_slack, loser) for line in covered)
     offer_words = fake_slack.dms(ASKER)[1].all_text
     assert ("You said yes" in offer_words) if winner == HAL else ("It's covered now by <@U0HELP2>" in offer_words)
 
@@ -315,7 +322,11 @@ def test_an_offer_after_the_ask_was_covered_is_thanked(slack, fake_slack, redis_
     assert submit(slack, HAL, view, minutes="15").body == ""
 
     fake_slack.wait_for(
-        lambda: "Thanks for offering — Covered by <@U0HELP2>" in card_text(fake_slack, HAL), what="thanked"
+        lambda: (
+            "Thanks for offering. It's covered by <@U0HELP2>, so nothing is needed from you."
+            in card_text(fake_slack, HAL)
+        ),
+        what="thanked",
     )
     fake_slack.settle()
     assert len(fake_slack.dms(ASKER)) == 2  # the summary and "is on your ask"; no offer DM
@@ -479,10 +490,10 @@ def test_offers_read_in_each_persons_language(slack, fake_slack, redis_sync):
     for user, locale in {HAL: "es-LA", HUGO: "fr-FR", ASKER: "en-US"}.items():
         fake_slack.users[user] = {**fake_slack.users[user], "locale": locale}
     cards = send_ask(slack, fake_slack, teammates=(HAL, HANA), decline="redirect")
-    assert "Prueba con otra persona" in cards[HAL].all_text
+    assert "Sugerir a alguien" in cards[HAL].all_text
 
     view = open_offer(slack, fake_slack, HAL, cards[HAL], "suggest")
-    assert view["title"]["text"] == "Prueba con otra persona"
+    assert view["title"]["text"] == "Sugerir a alguien"
     assert submit(slack, HAL, view, person=HUGO).body == ""
     dm = offer_dm(fake_slack)
     assert "<@U0HELP1> suggests <@U0HELP3>" in dm.all_text

@@ -117,8 +117,8 @@ def test_an_offer_round_trips_as_json_and_reads_well():
     assert (again.notice_channel, again.notice_ts) == ("D0ASKER", "1.2") and again.state is State.WAITING
     assert again.when_label(ENGLISH) == "Fri 4 Dec, 15:00"
     smaller = Offer("U0HAL", Kind.SMALLER, State.ACCEPTED, minutes=15)
-    assert accepted_scope(smaller, new_ask(estimate=60), ENGLISH) == "15 minutes, not 1 hour"
-    assert accepted_scope(Offer("U0HAL", Kind.SMALLER, minutes=15), new_ask(), ENGLISH) == ""  # not accepted (yet)
+    assert accepted_scope(smaller, ENGLISH) == "15 minutes"  # what they gave, never "…, not 1 hour"
+    assert accepted_scope(Offer("U0HAL", Kind.SMALLER, minutes=15), ENGLISH) == ""  # not accepted (yet)
 
 
 # --- availability -------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ def test_the_message_shortcut_starts_an_ask_from_a_message_and_coaching_shows_on
     values = {**ASK, "ask": "Sorry to bother you: fix the retry backoff in PR 412", "scope": scope + "Done: CI green."}
     page.do("submit", ADA, values=values)
     errors = page.wait_for(ADA, lambda s: s["modal"] and s["modal"]["errors"], "the coaching")
-    assert list(errors) == ["ask"] and "sorry to bother" in errors["ask"]
+    assert list(errors) == ["ask"] and "“Sorry to bother”" in errors["ask"]  # quoted back as typed
 
     page.do("submit", ADA, values=values)  # sent again unchanged: it goes
     page.wait_for(ADA, lambda s: s["modal"] is None, "the modal to close")
@@ -307,7 +307,7 @@ def test_every_offer_and_the_availability_setting_can_be_played(page):
         PRIYA, lambda s: any("is asking" in json.dumps(m) for m in s["conversations"][s["dm"]]), "Priya's card"
     )
     offer_from_card(page, HUGO, "smaller", {"minutes": "15", "note": "the error handling"})
-    press(page, ADA, page.dm(ADA, "has 15 minutes", "offer_decline"), "offer_decline")
+    press(page, ADA, page.dm(ADA, "can give 15 minutes", "offer_decline"), "offer_decline")
     page.dm(HUGO, "They found another way")
     offer_from_card(page, PRIYA, "suggest", {"person": HAL, "note": "he wrote it"})
     press(page, ADA, page.dm(ADA, "suggests", "offer_accept"), "offer_accept")

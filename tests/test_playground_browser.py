@@ -237,3 +237,40 @@ def test_a_later_offer_accepted_by_the_asker(page):
     be(page, "Hal")
     expect(latest_message(page, "is asking for a hand")).to_contain_text("You're on it — thank you.")
     expect(page.locator("#problems")).to_contain_text("Nothing so far")
+
+
+def test_the_sample_workflow_sends_its_ask_and_shows_the_step_completing_when_the_ask_ends(page):
+    be(page, "Ada")
+    page.locator("#sidebar [data-place=workflows]").click()
+    workflow = page.locator("#sample-workflow")
+    expect(workflow).to_contain_text("New starter")
+    expect(workflow).to_contain_text("Send a low-pressure ask — in your name, to Hal Jensen")
+    page.get_by_role("button", name="Run workflow").click()
+    run = page.locator("#workflow-runs .workflow-run").last
+    expect(run).to_contain_text("Running — the step completes when the ask ends.")
+
+    be(page, "Hal")  # the ask is Ada's, with the workflow's quiet note
+    page.locator("#sidebar [data-place=messages]").click()
+    card = latest_message(page, "is asking for a hand")
+    expect(card).to_contain_text("@Ada Okafor is asking for a hand")
+    expect(card).to_contain_text("Sent by the 'New starter' workflow on behalf of @Ada Okafor")
+    shot(card, "workflow-card")
+    card.get_by_role("button", name="React with :white_check_mark:").click()
+    expect(card).to_contain_text("You're on it — thank you.")
+    latest_message(page, "You're on it").get_by_role("button", name="Mark done").click()
+    expect(latest_message(page, "is asking for a hand")).to_contain_text("Done — thank you for helping")
+
+    be(page, "Ada")
+    page.locator("#sidebar [data-place=messages]").click()
+    latest_message(page, "What difference did it make?").get_by_role("button", name="Say thanks").click()
+    modal = page.get_by_role("dialog")
+    modal.get_by_label("What difference did it make?").fill("Our new starter shipped a fix on day two.")
+    submit(modal, "Send thanks")
+
+    page.locator("#sidebar [data-place=workflows]").click()
+    run = page.locator("#workflow-runs .workflow-run").last
+    expect(run).to_contain_text(
+        "Completed — outcome: done; helpers: Hal Jensen; minutes of help: 30; thanked: yes", timeout=20_000
+    )
+    shot(page.locator(".main"), "workflow-completed")
+    expect(page.locator("#problems")).to_contain_text("Nothing so far")

@@ -20,7 +20,9 @@ from slack_app.wiring.server import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "slack-reference" / "bolt-python-test-payloads"
-SUBSCRIBED = set(yaml.safe_load((ROOT / "manifest.yml").read_text())["settings"]["event_subscriptions"]["bot_events"])
+MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
+SUBSCRIBED = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
+FUNCTIONS = set(MANIFEST["functions"])  # a function_executed event is wanted for the app's own steps only
 
 
 def sample_files() -> list[Path]:
@@ -43,6 +45,8 @@ def expected_status(path: Path) -> str:
     body = {} if path.suffix == ".txt" else json.loads(path.read_text())
     if body.get("type") == "url_verification":
         return "2xx"
+    if body.get("type") == "event_callback" and body["event"]["type"] == "function_executed":
+        return "2xx" if body["event"]["function"]["callback_id"] in FUNCTIONS else "404"
     if body.get("type") == "event_callback" and body["event"]["type"] in SUBSCRIBED:
         return "2xx"
     return "404"  # Bolt's deliberate answer to what no listener wants

@@ -130,7 +130,7 @@ def message_contexts():
                         "notice": notice,
                         "helper": "U0HELP1",
                         "snoozed": snoozed,
-                        "scope": "15 minutes, not half a day",
+                        "scope": "15 minutes",
                     },
                 )
         yield "thanks_delivered.json.j2", {"ask": ask, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]}

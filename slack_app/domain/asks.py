@@ -89,9 +89,14 @@ class Ask:
     summary_ts: str = ""
     week: str = ""  # ISO week it was sent in (workspace time zone): where its workspace figures count
     languages: dict[str, str] = field(default_factory=dict)  # person → language code, for everyone it concerns
+    step: str = ""  # the Workflow Builder step run that sent it (function_execution_id); "" when a person did
+    workflow: str = ""  # that workflow's name, as its step gave it ("" if it gave none)
 
     def estimate_label(self, lang: Language) -> str:
         return estimate_label(self.estimate_minutes, lang)
+
+    def estimate_in_sentence(self, lang: Language) -> str:
+        return estimate_in_sentence(self.estimate_minutes, lang)
 
     def decline_text(self, lang: Language) -> str:
         return lang.gettext(DECLINE_LINES[self.decline_line])
@@ -104,6 +109,12 @@ class Ask:
 def estimate_label(minutes: int, lang: Language) -> str:
     """'30 minutes', '1 hour', 'Half a day', in the reader's language."""
     return lang.gettext("Half a day") if minutes == HALF_A_DAY else lang.duration(minutes)
+
+
+def estimate_in_sentence(minutes: int, lang: Language) -> str:
+    """The estimate as it reads mid-sentence: "half a day", "media jornada", "ein halber Tag"."""
+    label = estimate_label(minutes, lang)
+    return label[:1].lower() + label[1:]
 
 
 @dataclass(frozen=True)
@@ -132,9 +143,21 @@ class Draft:
     helpers_needed: int
 
 
+# Scripts written without spaces between words (Japanese kana and kanji), where a sentence is one \w+ run.
+_UNSPACED_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]+")
+CHARACTERS_PER_UNSPACED_WORD = 2
+
+
+def word_count(text: str) -> int:
+    """About how many words `text` has: its spaced words, and in Japanese a word for every two characters,
+    so "請求エクスポートが失敗する原因を調べて" counts as the sentence it is, not as one word."""
+    unspaced = _UNSPACED_RUN.findall(text)
+    spaced = re.findall(r"\w+", _UNSPACED_RUN.sub(" ", text))
+    return len(spaced) + sum(max(1, len(run) // CHARACTERS_PER_UNSPACED_WORD) for run in unspaced)
+
+
 def _is_specific(text: str) -> bool:
-    words = re.findall(r"\w+", text)
-    return len(text.strip()) >= MIN_ASK_LENGTH and len(words) >= MIN_ASK_WORDS
+    return len(text.strip()) >= MIN_ASK_LENGTH and word_count(text) >= MIN_ASK_WORDS
 
 
 def validate(draft: Draft, asker: str, people: dict[str, Person], today: date, lang: Language) -> dict[str, str]:
@@ -165,7 +188,7 @@ def validate(draft: Draft, asker: str, people: dict[str, Person], today: date, l
         errors[BlockId.HELPERS_NEEDED] = lang.gettext("Ask for between 1 and {most} helpers.", most=MAX_HELPERS_NEEDED)
     elif draft.teammates and draft.helpers_needed > len(draft.teammates):
         errors[BlockId.HELPERS_NEEDED] = lang.gettext(
-            "You need more helpers than people you're asking; add teammates or need fewer."
+            "You need more helpers than the people you're asking. Add teammates, or ask for fewer helpers."
         )
     return errors
 
@@ -193,7 +216,7 @@ def _names(user_ids: list[str], people: dict[str, Person], lang: Language) -> st
 
 def thanks_error(note: str, lang: Language) -> str | None:
     """A thank-you should say what changed; a word or two rarely does."""
-    if len(re.findall(r"\w+", note)) < THANKS_MIN_WORDS:
+    if word_count(note) < THANKS_MIN_WORDS:
         return lang.gettext("Say what it changed for you — a few words are plenty.")
     if len(note) > THANKS_MAX_LENGTH:
         return lang.gettext("Keep it under {limit} characters.", limit=THANKS_MAX_LENGTH)

@@ -1,4 +1,4 @@
-"""Answers between yes and no: "later", "a smaller yes" and "try someone else", and what each may be.
+"""Answers between yes and no: "later", "a smaller yes" and "suggest someone", and what each may be.
 
 Pure domain logic: no Slack, no Redis. An offer is between the helper who makes it and the asker
 who answers it; nobody else ever sees one.
@@ -178,13 +178,9 @@ def already_asked(name: str, lang: Language) -> str:
 # --- how an offer reads ---
 
 
-def offered_scope(offer: Offer, ask: Ask, lang: Language) -> str:
-    """What a smaller yes offers against what was asked: "15 minutes, not 1 hour"."""
-    return lang.gettext("{offered}, not {asked}", offered=offer.minutes_label(lang), asked=ask.estimate_label(lang))
-
-
-def accepted_scope(offer: Offer | None, ask: Ask, lang: Language) -> str:
-    """How an accepted smaller yes narrows the ask, for the thank-you prompt; "" for any other offer."""
+def accepted_scope(offer: Offer | None, lang: Language) -> str:
+    """The time an accepted smaller yes gave ("15 minutes"), for the thank-you prompt; "" for any other offer.
+    Said as what the helper gave, never against what was asked: a smaller yes is no shortfall."""
     if offer is None or offer.kind is not Kind.SMALLER or offer.state is not State.ACCEPTED:
         return ""
-    return offered_scope(offer, ask, lang)
+    return offer.minutes_label(lang)

@@ -14,11 +14,11 @@ import logging
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
-from ..domain.asks import ASK_MAX_LENGTH, MAX_TEAMMATES
+from ..domain.asks import ASK_MAX_LENGTH, MAX_TEAMMATES, Ask, Draft, Person
 from ..domain.prefill import UNNAMED_GROUP, fallback_permalink, first_sentence, parse_command
 from ..slack.slack_api import Clients
 from ..store.store import Store
-from ..text.i18n import Language
+from ..text.i18n import Language, language_code
 from .modals import ask_modal
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,28 @@ class AskForms:
             return [uid for uid in response.get("users") or [] if isinstance(uid, str)]
 
         return dict(zip(group_ids, await asyncio.gather(*(members(gid) for gid in group_ids)), strict=False))
+
+
+def ask_from_draft(draft: Draft, team_id: str, asker: str, people: dict[str, Person]) -> Ask:
+    """The ask a valid form (or a workflow step's inputs) describes: one that passed `validate`, which reports a
+    missing estimate or way to decline."""
+    if draft.estimate_minutes is None or draft.decline_line is None:
+        raise ValueError("an ask can only be built from a draft that passed validate()")
+    # Everyone's language as it is now: each message about this ask is written in its reader's.
+    languages = {uid: language_code(people[uid].locale) for uid in [asker, *draft.teammates] if uid in people}
+    return Ask(
+        asker_tz=people[asker].tz,
+        languages=languages,
+        team_id=team_id,
+        asker=asker,
+        text=draft.text,
+        scope=draft.scope,
+        estimate_minutes=draft.estimate_minutes,
+        decline_line=draft.decline_line,
+        teammates=draft.teammates,
+        helpers_needed=draft.helpers_needed,
+        needed_by=draft.needed_by,
+    )
 
 
 def _object(value: object) -> dict:

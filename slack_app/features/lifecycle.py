@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from ..domain.asks import Ask, Status
+from ..domain.workflow_step import limit_at
 from ..domain.working_hours import next_working_time, zone
 from ..store.scheduler import Job, Scheduler
 from ..store.store import Snapshot, Store
@@ -119,10 +120,12 @@ class Lifecycle:
 
     async def sent(self, ask: Ask) -> None:
         await self._set_timer(ask, _utc(ask.created_at))
+        if ask.step:  # a workflow's step completes by Slack's limit at the latest, ended or not
+            await self.scheduler.schedule(_job("step_limit", ask, limit_at(ask)))
 
     async def unsent(self, ask: Ask) -> None:
         """Takes back a new ask whose saving failed part-way: its timers, then the ask."""
-        await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}")
+        await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"step_limit:{ask.id}")
         await self.store.discard_ask(ask)
 
     async def ended(self, snapshot: Snapshot) -> None:
@@ -181,7 +184,12 @@ class Lifecycle:
     # --- running: the scheduler calls these when a job comes due ---
 
     def handlers(self):
-        return {"timer": self._timer, "thanks_reminder": self._remind_thanks, "forget_kudos": self._forget_kudos}
+        return {
+            "timer": self._timer,
+            "thanks_reminder": self._remind_thanks,
+            "forget_kudos": self._forget_kudos,
+            "step_limit": self._step_limit,
+        }
 
     async def _timer(self, job: Job) -> None:
         ask = await self.store.load_ask(job.team_id, job.payload["ask_id"])
@@ -227,6 +235,13 @@ class Lifecycle:
         if ask and ask.status is Status.DONE and not await self.store.was_thanked(job.team_id, ask.id, helper):
             reminder = {"kind": "notice", "notice": "thanks_reminder", "helper": helper}
             await self.store.owe(ask.team_id, ask.id, posts={f"thanks_reminder:{helper}": reminder})
+        if ask and ask.step:  # its workflow has waited for thanks as long as the asker is left to think of them
+            await self.store.owe_step_completion(ask.team_id, ask.id, "thanks_waited")
+
+    async def _step_limit(self, job: Job) -> None:
+        """Slack's limit on a running step: the step completes with what is known, if it hasn't."""
+        if await self.store.load_ask(job.team_id, job.payload["ask_id"]):
+            await self.store.owe_step_completion(job.team_id, job.payload["ask_id"], "limit_reached")
 
     async def _forget_kudos(self, job: Job) -> None:
         dropped = await self.store.forget_kudos(job.team_id, job.payload["week"])

@@ -69,7 +69,7 @@ def erase_modal(lang: Language) -> dict:
     return render("erase_modal.json.j2", lang=lang)
 
 
-OFFER_TITLES = {Kind.LATER: N_("Later"), Kind.SMALLER: N_("A smaller yes"), Kind.SUGGEST: N_("Try someone else")}
+OFFER_TITLES = {Kind.LATER: N_("Later"), Kind.SMALLER: N_("A smaller yes"), Kind.SUGGEST: N_("Suggest someone")}
 
 
 def offer_modal(lang: Language, ask: Ask, kind: Kind) -> dict:

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from ..domain.asks import Answer, Ask, Status
 from ..domain.offers import Offer, State, accepted_scope, invited, offer_kinds
 from ..slack.slack_api import Clients
-from ..store.store import PENDING, Snapshot, Store
+from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store
 from ..text.i18n import Language
 from ..text.render import render
 
@@ -92,10 +92,11 @@ class Router:
     message to the ask's current state, and posting notices. Run from the effect queue, by any
     instance, at least once; done so that running it twice shows nothing twice."""
 
-    def __init__(self, store: Store, clients: Clients, home: Any):
+    def __init__(self, store: Store, clients: Clients, home: Any, steps: Any = None):
         self.store = store
         self.clients = clients
         self.home = home  # refresh_for(snapshot): keeps Home tabs current
+        self.steps = steps  # complete_if_ended(snapshot): a workflow's step told how its ask ended
 
     async def carry_out(self, team_id: str, ask_id: str) -> bool:
         """Everything the ask is owed, until nothing is. False if some effect failed for now and is
@@ -146,6 +147,8 @@ class Router:
             return self.home.refresh_for(snapshot)
         if kind == "post":
             return self._post_owed(snapshot, field, json.loads(value))
+        if kind == STEP_EFFECT:
+            return self.steps.complete_if_ended(snapshot)
         return _unknown(field)  # from a newer version of the app, perhaps: dropped, loudly
 
     # --- sending an ask ---
@@ -297,7 +300,7 @@ class Router:
             return
         lang, helper = ask.language_of(ask.asker), payload.get("helper", "")
         # A thank-you prompt names what the helper took on, when theirs was a smaller yes.
-        scope = accepted_scope(snapshot.offers.get(helper), ask, lang) if payload["notice"] == "thanks_prompt" else ""
+        scope = accepted_scope(snapshot.offers.get(helper), lang) if payload["notice"] == "thanks_prompt" else ""
         message = render(
             "asker_notice.json.j2",
             lang=lang,

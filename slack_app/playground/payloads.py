@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from slack_sdk.signature import SignatureVerifier
 
-from .slack_api import APP_ID, BOT_ID, BOT_USER_ID, Message
+from .slack_api import APP_ID, BOT_ID, BOT_USER_ID, Message, declared_functions
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -132,6 +132,48 @@ def home_opened_event(user: str, channel: str, view: dict | None = None) -> dict
         "event_ts": f"{time.time():.6f}",
     }
     return {**event, "view": view} if view else event
+
+
+def function_executed_event(
+    callback_id: str, inputs: dict, *, execution_id: str, workflow_execution_id: str, token: str
+) -> dict:
+    """A workflow reached one of the app's custom steps: Slack's `function_executed`, shaped as Bolt's recorded
+    sample (slack-reference/bolt-python-test-payloads/test_function__function_body.json) with what Slack's docs
+    add to it: the run's own `bot_access_token` and its `workflow_execution_id`."""
+    declared = declared_functions().get(callback_id, {})
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": f"Fn0{callback_id.upper().replace('_', '')[:8]}",
+            "callback_id": callback_id,
+            "title": declared.get("title", ""),
+            "description": declared.get("description", ""),
+            "type": "app",
+            "input_parameters": _parameters(declared.get("input_parameters", {})),
+            "output_parameters": _parameters(declared.get("output_parameters", {})),
+            "app_id": APP_ID,
+            "date_updated": int(time.time()),
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id,
+        "workflow_execution_id": workflow_execution_id,
+        "event_ts": f"{time.time():.6f}",
+        "bot_access_token": token,
+    }
+
+
+def _parameters(declared: dict[str, dict]) -> list[dict]:
+    """manifest.yml's parameters as the event lists them."""
+    return [
+        {
+            "type": spec["type"],
+            "name": name,
+            "title": spec.get("title", name),
+            "description": spec.get("description", ""),
+            "is_required": bool(spec.get("is_required")),
+        }
+        for name, spec in declared.items()
+    ]
 
 
 # --- interactions ---

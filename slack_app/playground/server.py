@@ -26,6 +26,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from ..ids import FunctionId
 from ..settings import Settings
 from ..wiring.app import create_app
 from ..wiring.server import outlive_stop_signals, uvicorn_server, with_redis
@@ -73,6 +74,14 @@ GENERAL_CHATTER = [
     ("U0HUGO", "It's the jitter: every client retries at the same moment. Happy to pair on it.", 0),
 ]
 SHORTCUTS = {"ask_about_message", "new_ask"}  # manifest.yml's shortcuts: a message one and a global one
+# The Workflows panel's one sample workflow: a new starter joins, their buddy is asked for a walkthrough. Whoever
+# runs it is the lead the ask goes out for; the buddy is Hal (Hugo, when Hal runs it).
+SAMPLE_WORKFLOW = {
+    "name": "New starter",
+    "description": "When a new starter joins, ask their buddy for a 30-minute walkthrough of how we ship.",
+    "buddy": "U0HAL",
+    "stand_in": "U0HUGO",
+}
 # The digest goes out when asked from the page; its scheduled slot is the last minute of the week,
 # so the worker that `serve` runs doesn't post it first.
 DIGEST_DAY, DIGEST_TIME = 6, "23:59"
@@ -112,6 +121,7 @@ class Playground(WebApi):
         self.failures: list[str] = []  # the app answering Slack badly: errors, non-2xx, too slow
         self.digest_log: list[str] = []
         self.digest_running = False
+        self.workflow_runs: list[dict] = []  # each run of the sample workflow: who ran it, its step's execution
         self._triggers: dict[str, tuple[str, float]] = {}  # trigger_id → (whose, issued when)
         self._response_urls: dict[str, tuple[str, str, str]] = {}  # name → (user, channel, message ts)
         self._version = 0
@@ -140,6 +150,7 @@ class Playground(WebApi):
             "react": self.react,
             "home": self.open_home,
             "digest": self.run_digest,
+            "workflow": self.run_workflow,
         }.items():
             app.router.add_post(f"/playground/{name}", self._page_action(handler))
         app.on_startup.append(self._open_session)
@@ -213,7 +224,15 @@ class Playground(WebApi):
             "problems": [*self.violations, *self.failures],
             "checks": self.checks.describe(),
             "digest": {"running": self.digest_running, "log": self.digest_log},
+            "workflows": {
+                "sample": {**SAMPLE_WORKFLOW, "inputs": sample_inputs(viewer)},
+                "runs": [self._run_shown(run) for run in self.workflow_runs],
+            },
         }
+
+    def _run_shown(self, run: dict) -> dict:
+        execution = self.executions[run["execution"]]
+        return {**run, "state": execution.state, "outputs": execution.outputs, "error": execution.error}
 
     def _conversation_for(self, viewer: str, channel: str) -> list[dict]:
         shown = [
@@ -404,6 +423,23 @@ class Playground(WebApi):
             self.failures.append(f"slack-ask digest --post failed (exit status {process.returncode}): {last_words}")
         return {"output": output}
 
+    async def run_workflow(self, user: str, body: dict) -> None:
+        """Workflow Builder runs the sample workflow: its one step is the app's send_ask, so Slack starts a run
+        of it (minting the run's token) and sends the app function_executed; the run completes when the app
+        says so, with functions.completeSuccess or functions.completeError."""
+        number = len(self.workflow_runs) + 1
+        execution, token = f"Fx0SAMPLE{number:04d}", f"xwfp-{secrets.token_hex(12)}"
+        self.start_execution(execution, FunctionId.SEND_ASK, token)
+        self.workflow_runs.append({"workflow": SAMPLE_WORKFLOW["name"], "by": user, "execution": execution})
+        event = payloads.function_executed_event(
+            FunctionId.SEND_ASK,
+            sample_inputs(user),
+            execution_id=execution,
+            workflow_execution_id=f"Wx0SAMPLE{number:04d}",
+            token=token,
+        )
+        await self._send_event(event, f"running the {SAMPLE_WORKFLOW['name']} workflow")
+
     def _digest_env(self) -> dict[str, str]:
         """The app's own configuration, so the digest process reads the same Redis and posts to the playground."""
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "DIGEST_"))}
@@ -553,6 +589,20 @@ class Playground(WebApi):
 
 
 # --- running it all ---
+
+
+def sample_inputs(lead: str) -> dict:
+    """The sample workflow's inputs to its send_ask step, run by `lead`."""
+    buddy = SAMPLE_WORKFLOW["buddy"] if lead != SAMPLE_WORKFLOW["buddy"] else SAMPLE_WORKFLOW["stand_in"]
+    return {
+        "asker": lead,
+        "teammates": [buddy],
+        "ask": "Walk our new starter through how a change reaches production",
+        "scope": "In: the deploy pipeline and where to watch it. Out: on-call and incident handling.",
+        "estimate": 30,
+        "decline": "later",
+        "workflow_name": SAMPLE_WORKFLOW["name"],
+    }
 
 
 def playground_settings(port: int, data_dir: Path, redis_url: str | None = None) -> Settings:

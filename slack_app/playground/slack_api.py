@@ -14,11 +14,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import yaml
 from aiohttp import web
 
-from .checks import Checks, as_json
+from .checks import MANIFEST, Checks, as_json
 
 APP_ID = "A0SLACKASK"
 BOT_ID = "B0SLACKASK"
@@ -32,6 +34,18 @@ class Call:
     args: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
     token: str = ""
+
+
+@dataclass
+class Execution:
+    """A run of one of the app's custom steps, as Slack keeps it: running until the app completes it."""
+
+    function: str  # its callback_id
+    token: str  # the run's own token (the event's bot_access_token)
+    state: str = "running"  # running | completed | failed
+    outputs: dict | None = None
+    error: str = ""
+    completions: int = 0  # completeSuccess/completeError calls Slack accepted for it (at most one)
 
 
 @dataclass
@@ -108,6 +122,7 @@ class WebApi:
         self.usergroups: dict[str, list[str]] = {}  # user group id → its members
         self.private_channels: set[str] = set()  # channels the app isn't in: it can't link to their messages
         self.files: dict[str, dict] = {}  # uploads: file id → filename, declared length, content once sent
+        self.executions: dict[str, Execution] = {}  # function_execution_id → the run of a custom step
         self._ts = itertools.count(1)
         self._lock = threading.Lock()  # the tests read from other threads than the one serving
 
@@ -149,6 +164,15 @@ class WebApi:
     def conversation(self, channel: str) -> list[Message]:
         with self._lock:
             return sorted((m for m in self.messages.values() if m.channel == channel), key=lambda m: float(m.ts))
+
+    def start_execution(self, execution_id: str, function: str, token: str, team: str = "") -> Execution:
+        """A workflow reaches one of the app's steps: Slack mints the run's token and keeps the run until the
+        app completes it."""
+        execution = Execution(function=function, token=token)
+        with self._lock:
+            self.tokens[token] = team or self.team_id
+            self.executions[execution_id] = execution
+        return execution
 
     # --- HTTP ---
 
@@ -299,9 +323,31 @@ class WebApi:
             )
         if method == "files.completeUploadExternal":
             return self._complete_upload(args)
+        if method in ("functions.completeSuccess", "functions.completeError"):
+            return self._complete_function(method, args)
         if method == "files.delete":
             with self._lock:
                 return {"ok": True} if self.files.pop(args["file"], None) else {"ok": False, "error": "file_not_found"}
+        return {"ok": True}
+
+    def _complete_function(self, method: str, args: dict[str, Any]) -> dict:
+        with self._lock:
+            execution = self.executions.get(args.get("function_execution_id", ""))
+            if execution is None:
+                return {"ok": False, "error": "function_execution_not_found"}
+            if execution.state != "running":
+                return {"ok": False, "error": "execution_not_in_running_state"}
+            if method == "functions.completeError":
+                execution.state, execution.error = "failed", str(args.get("error", ""))
+                execution.completions += 1
+                return {"ok": True}
+            outputs = as_json(args.get("outputs")) or {}
+            problems = output_problems(execution.function, outputs)
+            if problems:
+                self.violations.extend(f"{method}: {problem}" for problem in problems)
+                return {"ok": False, "error": "parameter_validation_failed", "errors": problems}
+            execution.state, execution.outputs = "completed", outputs
+            execution.completions += 1
         return {"ok": True}
 
     def _shown(self, user: dict, args: dict[str, Any]) -> dict:
@@ -414,6 +460,43 @@ class WebApi:
             message.text = args.get("text", message.text)
             message.blocks = as_json(args.get("blocks", message.blocks))
         return {"ok": True, "channel": key[0], "ts": key[1], "text": message.text}
+
+
+# Slack's check of a step's outputs against the output parameters manifest.yml declares for it.
+_OUTPUT_TYPES = {
+    "string": lambda value: isinstance(value, str),
+    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "boolean": lambda value: isinstance(value, bool),
+    "slack#/types/user_id": lambda value: isinstance(value, str) and value[:1] in ("U", "W"),
+}
+
+
+@cache
+def declared_functions() -> dict[str, dict]:
+    """manifest.yml's custom steps (callback_id → definition); none without a manifest."""
+    return (yaml.safe_load(MANIFEST.read_text()).get("functions") or {}) if MANIFEST.is_file() else {}
+
+
+def output_problems(function: str, outputs: dict) -> list[str]:
+    """Why Slack would refuse these outputs of `function` (parameter_validation_failed); none without a manifest."""
+    if not MANIFEST.is_file():
+        return []
+    declared = declared_functions().get(function)
+    if declared is None:
+        return [f"no function {function} in manifest.yml"]
+    problems = [f"unknown output {name}" for name in outputs if name not in declared["output_parameters"]]
+    for name, spec in declared["output_parameters"].items():
+        if name not in outputs:
+            problems += [f"missing required output {name}"] if spec.get("is_required") else []
+            continue
+        value, kind = outputs[name], spec["type"]
+        fits = _OUTPUT_TYPES.get(spec.get("items", {}).get("type", ""), lambda _: True)
+        if kind == "array":
+            if not (isinstance(value, list) and all(fits(item) for item in value)):
+                problems.append(f"output {name} is not a list of {spec['items']['type']}")
+        elif not _OUTPUT_TYPES.get(kind, lambda _: True)(value):
+            problems.append(f"output {name} is not a {kind}")
+    return problems
 
 
 def _collect_file_ids(node: Any, found: list[str]) -> None:

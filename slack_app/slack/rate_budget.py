@@ -44,6 +44,8 @@ METHOD_TIERS = {
     "conversations.open": 3,
     "files.completeUploadExternal": 4,
     "files.delete": 3,
+    "functions.completeSuccess": 3,
+    "functions.completeError": 3,
     "files.getUploadURLExternal": 4,
     "usergroups.users.list": 2,
     "users.info": 4,

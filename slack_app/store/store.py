@@ -78,6 +78,22 @@ def posts_key(team_id: str, ask_id: str) -> str:
     return f"{{{team_id}:ask:{ask_id}}}:posts"
 
 
+def step_key(team_id: str, ask_id: str) -> str:
+    """Hash: the Workflow Builder step run that sent the ask — `execution` (its function_execution_id),
+    `token` (the one it completes with, sealed where installations are), `named` (the teammates its inputs
+    named, JSON), `completed` (PENDING while its completion may be on its way to Slack, then "done"), and the
+    moments its timers saw come: `limit_reached` (Slack's limit on a running step), `thanks_waited`."""
+    return f"{{{team_id}:ask:{ask_id}}}:step"
+
+
+def step_run_key(team_id: str, execution_id: str) -> str:
+    """The ask a step run sent: Slack may deliver its function_executed event more than once."""
+    return f"{{{team_id}}}:step_run:{execution_id}"
+
+
+STEP_EFFECT = "step"  # an owed effect: look whether the ask's step can complete (routing.py)
+COMPLETED = "done"
+
 EFFECT_SHARDS = 8  # streams every instance consumes: enough to spread a Cluster's load, few to poll
 
 
@@ -148,7 +164,8 @@ def thanks_for_key(team_id: str, user_id: str) -> str:
 
 
 def balance_key(team_id: str, user_id: str) -> str:
-    """Hash: how many asks a person made and helped finish. Shown to them alone."""
+    """Hash: how many asks a person made and helped finish. Never shown as a tally (no ledger): it only decides
+    who sees a first-ask hint, and is in the person's own data download."""
     return f"{{{team_id}}}:balance:{user_id}"
 
 
@@ -324,7 +341,12 @@ class Store:
             for helper in ask.helpers:
                 pipe.delete(thanked_key(team_id, ask_id, helper))
             await pipe.execute()
-        await self.redis.unlink(*_ask_keys(team_id, ask_id), posts_key(team_id, ask_id), owed_key(team_id, ask_id))
+        await self.redis.unlink(
+            *_ask_keys(team_id, ask_id),
+            posts_key(team_id, ask_id),
+            owed_key(team_id, ask_id),
+            step_key(team_id, ask_id),
+        )
         return True
 
     async def discard_ask(self, ask: Ask) -> None:
@@ -746,6 +768,43 @@ class Store:
     async def record_post(self, team_id: str, ask_id: str, post_id: str, channel: str, ts: str) -> None:
         await self.redis.hset(posts_key(team_id, ask_id), post_id, f"{channel} {ts}")
 
+    # --- Workflow Builder steps: the run that sent an ask, completed once the ask ends ---
+
+    async def claim_step_run(self, team_id: str, execution_id: str, ask_id: str) -> str:
+        """The ask this step run sends: `ask_id` for its first delivery, the first one's for a repeat."""
+        async with self.redis.pipeline(transaction=False) as pipe:  # one slot
+            pipe.set(step_run_key(team_id, execution_id), ask_id, nx=True, ex=EVENT_SEEN_SECONDS)
+            pipe.get(step_run_key(team_id, execution_id))
+            _, owner = await pipe.execute()
+        return owner or ask_id
+
+    async def record_step(self, team_id: str, ask_id: str, execution_id: str, token: str, named: list[str]) -> None:
+        await self.redis.hset(
+            step_key(team_id, ask_id), mapping={"execution": execution_id, "token": token, "named": json.dumps(named)}
+        )
+
+    async def step(self, team_id: str, ask_id: str) -> dict[str, str]:
+        """The step run's record (see step_key); empty for an ask no workflow sent."""
+        return await self.redis.hgetall(step_key(team_id, ask_id))
+
+    async def claim_step_completion(self, team_id: str, ask_id: str) -> str | None:
+        """None for the one completer who may tell Slack; else what an earlier one left (PENDING: it may have)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hsetnx(step_key(team_id, ask_id), "completed", PENDING)
+            pipe.hget(step_key(team_id, ask_id), "completed")
+            claimed, value = await pipe.execute()
+        return None if claimed else value
+
+    async def record_step_completed(self, team_id: str, ask_id: str) -> None:
+        await self.redis.hset(step_key(team_id, ask_id), "completed", COMPLETED)
+
+    async def owe_step_completion(self, team_id: str, ask_id: str, moment: str = "") -> None:
+        """Owes the ask's step a look: a change outside the ask's scripts (a thank-you, a timer) may let it
+        complete. `moment`: a timer's moment that has come (`limit_reached`, `thanks_waited`), noted first."""
+        if moment:
+            await self.redis.hset(step_key(team_id, ask_id), moment, "1")
+        await self.owe_redraws(team_id, {ask_id: [STEP_EFFECT]})
+
     async def snooze_check_in(self, team_id: str, ask_id: str) -> bool:
         """True the first time only: a check-in can be put off once."""
         return bool(await self.redis.hsetnx(ask_key(team_id, ask_id), "check_in_snoozed", "1"))
@@ -1048,6 +1107,8 @@ def _ask_fields(ask: Ask) -> Fields:
         "asker_tz": ask.asker_tz,
         "week": ask.week,
         "languages": json.dumps(ask.languages),
+        "step": ask.step,
+        "workflow": ask.workflow,
     }
 
 
@@ -1077,4 +1138,6 @@ def _ask_from_fields(fields: dict[str, str]) -> Ask:
         summary_ts=fields.get("summary_ts", ""),
         week=fields.get("week", ""),
         languages=json.loads(fields.get("languages") or "{}"),
+        step=fields.get("step", ""),
+        workflow=fields.get("workflow", ""),
     )

@@ -23,6 +23,7 @@ from ..features.lifecycle import Lifecycle, Retention
 from ..features.people import People
 from ..features.personal_data import PersonalData
 from ..features.routing import Router
+from ..features.workflow_steps import WorkflowSteps
 from ..settings import Settings
 from ..slack.effects import EffectQueue
 from ..slack.rate_budget import RateBudget
@@ -54,7 +55,7 @@ class SlackAsk:
 def create_app(settings: Settings) -> SlackAsk:
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url; `slack-ask serve` starts an embedded server for you")
-    redis = connect_redis(settings.redis_url, cluster=settings.redis_cluster)
+    redis = connect_redis(settings)
     installations = RedisInstallationStore(redis, Seal(settings.encryption_keys)) if settings.oauth else None
     clients = Clients(settings, installations, RateBudget(redis, settings.slack_rate_window))
     store = Store(redis)
@@ -63,7 +64,11 @@ def create_app(settings: Settings) -> SlackAsk:
     digests = Digests(store, clients, digest_defaults(settings))
     insights = Insights(store, digests, clients)
     home = Home(store, people, digests, insights, clients)
-    router = Router(store, clients, home)
+    availabilities = Availabilities(store, people)
+    steps = WorkflowSteps(
+        store, people, availabilities, clients, Seal(settings.encryption_keys) if settings.encryption_keys else None
+    )
+    router = Router(store, clients, home, steps)
     lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings))
     services = Services(
         settings=settings,
@@ -71,7 +76,7 @@ def create_app(settings: Settings) -> SlackAsk:
         installations=installations,
         store=store,
         people=people,
-        availabilities=Availabilities(store, people),
+        availabilities=availabilities,
         router=router,
         scheduler=scheduler,
         lifecycle=lifecycle,
@@ -84,6 +89,7 @@ def create_app(settings: Settings) -> SlackAsk:
         personal=PersonalData(store, lifecycle, router, home),
         effects=EffectQueue(redis, router.carry_out, retry_seconds=settings.effect_retry_seconds),
         answers=Answers(store),
+        workflow_steps=steps,
     )
     # process_before_response: each listener does its Redis work before the HTTP answer, so a
     # failure becomes a non-2xx that Slack retries; what a change owes goes on the effect queue in
@@ -126,8 +132,11 @@ def _oauth(settings: Settings, installations: RedisInstallationStore | None, red
     }
 
 
-def connect_redis(url: str, *, cluster: bool) -> RedisClient:
+def connect_redis(settings: Settings) -> RedisClient:
     """One client for the app's lifetime; every multi-key operation stays in one hash slot, so a Cluster works too."""
+    url = settings.redis_url
+    if not url:
+        raise ValueError("connect_redis needs settings.redis_url")
     # A restarted or failed-over server drops every pooled connection; retrying on a fresh one hides
     # that blip. The scripts are idempotent, so a repeat changes nothing; at worst a private
     # asked/helped counter counts once too often.
@@ -138,7 +147,7 @@ def connect_redis(url: str, *, cluster: bool) -> RedisClient:
         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
-    if cluster:
+    if settings.redis_cluster:
         return RedisCluster.from_url(url, max_connections=REDIS_CONNECTIONS, **options)
     # A burst beyond the pool waits briefly for a connection instead of failing as if Redis were down.
     pool = BlockingConnectionPool.from_url(

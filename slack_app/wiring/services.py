@@ -25,6 +25,7 @@ from ..features.lifecycle import Lifecycle
 from ..features.people import People
 from ..features.personal_data import PersonalData
 from ..features.routing import Router
+from ..features.workflow_steps import WorkflowSteps
 from ..observability import REDIS_ERRORS
 from ..settings import Settings
 from ..slack.effects import EffectQueue
@@ -111,6 +112,7 @@ class Services:
     personal: PersonalData
     effects: EffectQueue
     answers: Answers
+    workflow_steps: WorkflowSteps
     metrics_port: int | None = None  # where /metrics is bound once serving (METRICS_PORT 0 picks one)
 
     async def send_ask(self, ask: Ask) -> bool:

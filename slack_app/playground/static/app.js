@@ -471,13 +471,41 @@ function renderSidebar() {
   $("#checks").replaceChildren(...ui.data.checks.map((check) => el("li", {text: check})));
 }
 
+// The Workflows panel: one sample workflow whose one step is slack-ask's "Send a low-pressure ask", and its runs
+// as Workflow Builder's activity shows them — running until the step completes (when the ask ends), or failed.
+function renderWorkflows() {
+  const {sample, runs} = ui.data.workflows;
+  const buddy = personById(sample.inputs.teammates[0]);
+  const card = el("div", {class: "workflow", id: "sample-workflow"},
+    el("h3", {text: `⚙️ ${sample.name}`}),
+    el("p", {text: sample.description}),
+    el("ol", {class: "workflow-steps"},
+      el("li", {text: "When a new starter joins (you run it here by hand)"}),
+      el("li", {text: `slack-ask: Send a low-pressure ask — in your name, to ${buddy ? buddy.real_name : "their buddy"}: “${sample.inputs.ask}”, ${sample.inputs.estimate} minutes`})),
+    el("button", {type: "button", class: "btn primary", id: "run-workflow", onclick: () => post("workflow")}, "Run workflow"));
+  const shown = runs.map((run, index) => el("li", {class: `workflow-run ${run.state}`, "data-state": run.state},
+    el("strong", {text: `Run ${index + 1}`}), ` by ${(personById(run.by) || {real_name: run.by}).real_name}: `,
+    el("span", {class: "run-status", text: runStatus(run)})));
+  return [card, el("h3", {text: "Activity"}),
+    el("ul", {class: "workflow-runs", id: "workflow-runs"}, ...(shown.length ? shown : [el("li", {class: "none", text: "No runs yet."})]))];
+}
+
+function runStatus(run) {
+  if (run.state === "running") return "Running — the step completes when the ask ends.";
+  if (run.state === "failed") return `Failed: ${run.error}`;
+  const out = run.outputs;
+  const helpers = out.helpers.map((id) => (personById(id) || {real_name: id}).real_name).join(", ") || "nobody";
+  return `Completed — outcome: ${out.outcome}; helpers: ${helpers}; minutes of help: ${out.helped_minutes}; thanked: ${out.thanked ? "yes" : "no"}`;
+}
+
 function renderSurface() {
   const onApp = ["messages", "home"].includes(ui.place);
+  const onWorkflows = ui.place === "workflows";
   const channel = ui.data.channels.find((c) => c.id === ui.place);
-  $("#surface-title").textContent = onApp ? "slack-ask" : `# ${channel.name}`;
+  $("#surface-title").textContent = onWorkflows ? "Workflows" : onApp ? "slack-ask" : `# ${channel.name}`;
   $("#app-tabs").hidden = !onApp;
   for (const tab of document.querySelectorAll("#app-tabs [role=tab]")) tab.setAttribute("aria-selected", String(tab.dataset.place === ui.place));
-  $("#composer").hidden = ui.place === "home";
+  $("#composer").hidden = ui.place === "home" || onWorkflows;
   const digest = ui.data.digest;
   $("#digest-control").hidden = ui.place !== "C0KUDOS";
   $("#run-digest").disabled = digest.running;
@@ -485,7 +513,7 @@ function renderSurface() {
 
   const surface = $("#surface");
   const atBottom = surface.scrollHeight - surface.scrollTop - surface.clientHeight < 40;
-  surface.replaceChildren(...(ui.place === "home" ? renderHome()
+  surface.replaceChildren(...(ui.place === "home" ? renderHome() : onWorkflows ? renderWorkflows()
     : renderConversation(ui.place === "messages" ? ui.data.dm : ui.place)));
   if (atBottom) surface.scrollTop = surface.scrollHeight;
 }

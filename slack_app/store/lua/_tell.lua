@@ -8,6 +8,8 @@ local summary_changes = {took = true, took_last = true, withdrew = true, reopene
 local late = {already_covered = true, offer_lapsed = true}
 local notices = {took = 'helper_found', took_last = 'helper_found', withdrew = 'helper_stepped_back',
                  reopened = 'helper_stepped_back', all_declined = 'all_declined', expired = 'expired'}
+-- Changes that may end a workflow step's ask: the step is owed a look (routing.py decides whether it completes).
+local step_changes = {cancelled = true, expired = true, done = true, all_declined = true}
 local quiet = {unchanged = true, missing = true, not_asker = true, not_allowed = true, not_teammate = true}
 
 local function is_teammate(user)
@@ -45,6 +47,7 @@ local function tell(outcome, user)
     owe('offer_notices:' .. user, seq() .. (moved and ' moved' or ''))
   end
   if outcome == 'suggestion_sent' then owe('suggested:' .. user) end
+  if step_changes[outcome] and (redis.call('HGET', ask, 'step') or '') ~= '' then owe('step') end
   owe('home')
 end
 

@@ -3,9 +3,9 @@
 from slack_bolt.async_app import AsyncApp
 
 from ..services import Services
-from . import actions, commands, events, shortcuts, views
+from . import actions, commands, events, shortcuts, views, workflow_steps
 
 
 def register_listeners(app: AsyncApp, services: Services) -> None:
-    for surface in (commands, shortcuts, views, actions, events):
+    for surface in (commands, shortcuts, views, actions, events, workflow_steps):
         surface.register(app, services)

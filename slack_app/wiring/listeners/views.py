@@ -11,14 +11,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from ...domain import offers
-from ...domain.asks import Answer, Ask, Draft, Person, thanks_error, validate
+from ...domain.asks import Answer, Ask, Person, thanks_error, validate
 from ...domain.availability import local_today
 from ...domain.coaching import coach_ask, coach_thanks, fingerprint
 from ...domain.offers import Kind, Offer
 from ...domain.working_hours import zone
+from ...features.ask_forms import ask_from_draft
 from ...features.modals import OfferDraft, metadata, parse_offer, parse_submission, parse_thanks
 from ...ids import BlockId, CallbackId
-from ...text.i18n import ENGLISH, Language, language_code, language_of
+from ...text.i18n import ENGLISH, Language, language_of
 from ..services import LOOKUP_TIMEOUT_SECONDS, Services
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ):
             await ack(response_action="errors", errors=suggestion)
             return
-        ask = _ask_from(draft, team_id, asker, people)
+        ask = ask_from_draft(draft, team_id, asker, people)
         if not await services.send_ask(ask):
             await ack(
                 response_action="errors",
@@ -167,6 +168,8 @@ def register(app: AsyncApp, services: Services) -> None:
                 errors={BlockId.NOTE: lang.gettext("You've already thanked them for this one — it was delivered.")},
             )
             return
+        if ask.step:  # the workflow that sent it was waiting for this thank-you
+            await services.store.owe_step_completion(team_id, ask.id)
         await ack()
 
     @app.view(CallbackId.ERASE_CONFIRM)
@@ -226,24 +229,3 @@ def _offer_from(
 async def _cached_language(services: Services, team_id: str, user_id: str) -> Language:
     """The asker's language if the directory knows it (no time is left in the ack to ask Slack), else English."""
     return await services.people.known_language(team_id, user_id) or ENGLISH
-
-
-def _ask_from(draft: Draft, team_id: str, asker: str, people: dict[str, Person]) -> Ask:
-    """The ask of a draft that passed `validate`, which reports a missing estimate or way to decline."""
-    if draft.estimate_minutes is None or draft.decline_line is None:
-        raise ValueError("an ask can only be built from a draft that passed validate()")
-    # Everyone's language as it is now: each message about this ask is written in its reader's.
-    languages = {uid: language_code(people[uid].locale) for uid in [asker, *draft.teammates] if uid in people}
-    return Ask(
-        asker_tz=people[asker].tz,
-        languages=languages,
-        team_id=team_id,
-        asker=asker,
-        text=draft.text,
-        scope=draft.scope,
-        estimate_minutes=draft.estimate_minutes,
-        decline_line=draft.decline_line,
-        teammates=draft.teammates,
-        helpers_needed=draft.helpers_needed,
-        needed_by=draft.needed_by,
-    )
