@@ -785,7 +785,7 @@ class Store:
 
     async def step(self, team_id: str, ask_id: str) -> dict[str, str]:
         """The step run's record (see step_key); empty for an ask no workflow sent."""
-        return await self.redis.hgetall(step_key(team_id, ask_id))
+        return text_map(await self.redis.hgetall(step_key(team_id, ask_id)))
 
     async def claim_step_completion(self, team_id: str, ask_id: str) -> str | None:
         """None for the one completer who may tell Slack; else what an earlier one left (PENDING: it may have)."""
