@@ -27,7 +27,8 @@ def test_an_ask_gone_while_its_cards_go_out_owes_nothing_more_and_logs_no_failur
     settings, fake_slack, redis_sync, run, caplog
 ):
     services = create_app(settings).services
-    router = Router(GoneBeforeTheReRead(services.store.redis), services.clients, services.home)
+    gone = GoneBeforeTheReRead(services.store.redis)
+    router = Router(gone, services.clients, services.home, services.workflow_steps)
     ask = Ask(
         team_id=TEAM,
         asker=ASKER,
