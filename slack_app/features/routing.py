@@ -236,9 +236,8 @@ class Router:
 
     async def _sync_card(self, snapshot: Snapshot, teammate: str, offered_late: bool, cards: dict[tuple, dict]) -> None:
         ask = snapshot.ask
-        if (
-            ask is None or teammate not in snapshot.cards
-        ):  # not delivered yet: the fan-out sends it as the ask stands then
+        # Not delivered yet: the fan-out sends it as the ask stands then (one that is gone has no cards).
+        if ask is None or teammate not in snapshot.cards:
             return
         offer = snapshot.offers.get(teammate)
         look = (
