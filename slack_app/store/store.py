@@ -618,7 +618,7 @@ class Store:
     async def offer(self, team_id: str, ask_id: str, offer: Offer) -> Snapshot:
         """Outcomes: offered, already_covered, closed, unchanged (one already waits, or they took it),
         not_teammate, missing."""
-        args: list[EncodableT] = [offer.helper, offer.to_json(), time.time()]
+        args = (offer.helper, offer.to_json(), time.time())
         snapshot = await self._committed(team_id, ask_id, await self._change(self._offer, team_id, ask_id, args))
         if snapshot.outcome == "offered" and snapshot.ask and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
@@ -643,17 +643,7 @@ class Store:
         Outcomes: offer_took, offer_took_last, offer_declined, offer_lapsed, suggestion_sent,
         suggestion_refused, not_asker, unchanged (no waiting offer), missing."""
         now = time.time()
-        args: list[EncodableT] = [
-            user,
-            verb,
-            helper,
-            now,
-            refusal,
-            MAX_TEAMMATES,
-            if_already_asked,
-            if_full,
-            suggested_language,
-        ]
+        args = (user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language)
         snapshot = await self._committed(team_id, ask_id, await self._change(self._settle_offer, team_id, ask_id, args))
         await self._count_first_yes(team_id, snapshot, now, offers_accepted=int(snapshot.outcome in OFFER_ACCEPTED))
         return snapshot
@@ -691,7 +681,7 @@ class Store:
 
     # --- effects a change owes ---
 
-    async def _change(self, script: AsyncScript, team_id: str, ask_id: str, args: list[EncodableT]) -> str:
+    async def _change(self, script: AsyncScript, team_id: str, ask_id: str, args: Sequence[EncodableT]) -> str:
         """Runs a script that commits a change to an ask and records what it owes, its intent first."""
         await self._intend(team_id, [ask_id])
         return text(await script(keys=self._change_keys(team_id, ask_id), args=args))
@@ -825,7 +815,7 @@ class Store:
             insights_key(team_id, week),
             *others,
         ]
-        args: list[EncodableT] = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else ""]
+        args = (json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else "")
         return bool(await self._thanks(keys=keys, args=args))
 
     async def forget_kudos(self, team_id: str, iso_week: str) -> int:
@@ -978,26 +968,21 @@ class Store:
 
     async def claim_directory_refresh(self, team_id: str, holder: str, lease_seconds: float) -> bool:
         """True if `holder` now fills the directory afresh (nobody else is, or their lease lapsed)."""
-        args: list[EncodableT] = ["claim", _ms(time.time()), holder, _ms(lease_seconds)]
+        args = ("claim", _ms(time.time()), holder, _ms(lease_seconds))
         return bool(await self._people(keys=_people_keys(team_id), args=args))
 
     async def add_directory_page(
         self, team_id: str, holder: str, people: list[tuple[Person, float]], lease_seconds: float
     ) -> bool:
         """One page of users.list into the directory being built; False if the refresh is no longer `holder`'s."""
-        args: list[EncodableT] = [
-            "page",
-            _ms(time.time()),
-            holder,
-            _ms(lease_seconds),
-            *(_record(*each) for each in people),
-        ]
+        records = [_record(*each) for each in people]
+        args: list[EncodableT] = ["page", _ms(time.time()), holder, _ms(lease_seconds), *records]
         return bool(await self._people(keys=_people_keys(team_id), args=args))
 
     async def finish_directory_refresh(self, team_id: str, holder: str) -> bool:
         """The directory built becomes the directory, filled now; False if the refresh was no longer `holder`'s."""
         now = time.time()
-        args: list[EncodableT] = ["finish", _ms(now), holder, repr(now)]
+        args = ("finish", _ms(now), holder, repr(now))
         return bool(await self._people(keys=_people_keys(team_id), args=args))
 
     async def forget_from_directory(self, team_id: str, user_id: str) -> None:
