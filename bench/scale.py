@@ -311,6 +311,16 @@ async def finish(services, ask: Ask, rng: random.Random, thanked_share: float = 
         await services.lifecycle.thanked(ask.team_id, kudos)
 
 
+async def take(services, ask: Ask) -> None:
+    """Taken by the first teammate, and never marked done."""
+    await services.store.answer(ask.team_id, ask.id, ask.teammates[0], "accept")
+
+
+async def step_back(services, ask: Ask) -> None:
+    """Its helper steps back (after the check-in): the ask is open again."""
+    await services.store.answer(ask.team_id, ask.id, ask.teammates[0], "withdraw_accept")
+
+
 async def send(services, ask: Ask) -> None:
     assert await services.send_ask(ask)
     await services.router.carry_out(ask.team_id, ask.id)  # the sending, as the effect queue carries it out
@@ -359,25 +369,24 @@ async def simulated_year(url: str, days: int, per_day: int, people: int) -> list
     rng = random.Random(2026)
     start = datetime(2026, 1, 5, 8, tzinfo=UTC)  # a Monday
     samples = []
+    steps_back: dict[int, list[Ask]] = {}  # day → asks whose helper steps back that morning
     with freezegun.freeze_time(start, real_asyncio=True) as clock:
         services = services_for(url)
         for day in range(days + 1):
             morning = start + timedelta(days=day)
             clock.move_to(morning)
+            await asyncio.gather(*(step_back(services, ask) for ask in steps_back.pop(day, [])))
             sent = [an_ask(rng, people) for _ in range(per_day)]
             await asyncio.gather(*(send(services, ask) for ask in sent))  # as many people would, at once
             clock.move_to(morning + timedelta(hours=4))
             fates = [rng.random() for _ in sent]  # the rest nobody takes: they expire after three days
-            await asyncio.gather(
-                *(
-                    finish(services, ask, random.Random(fate))
-                    for ask, fate in zip(sent, fates, strict=False)
-                    if fate < 0.7
-                )
-            )
-            await asyncio.gather(
-                *(cancel(services, ask) for ask, fate in zip(sent, fates, strict=False) if 0.7 <= fate < 0.8)
-            )
+            by_fate = list(zip(sent, fates, strict=True))
+            done = [(ask, fate) for ask, fate in by_fate if fate < 0.65]
+            await asyncio.gather(*(finish(services, ask, random.Random(fate)) for ask, fate in done))
+            never_done = [ask for ask, fate in by_fate if 0.65 <= fate < 0.75]
+            await asyncio.gather(*(take(services, ask) for ask in never_done))
+            steps_back[day + 4] = [ask for ask, fate in by_fate if 0.70 <= fate < 0.75]  # after their check-in
+            await asyncio.gather(*(cancel(services, ask) for ask, fate in by_fate if 0.75 <= fate < 0.85))
             clock.move_to(morning + timedelta(hours=23))
             await drain(services)
             if day % 30 == 0 or day == days:
@@ -409,7 +418,8 @@ def measure_memory(url: str, asks: int, days: int) -> list[str]:
         f"3. Memory (used_memory), {asks:,} asks of 3 teammates each through slack-ask's own code",
         f"   per live ask {live:,.0f} B; per ended ask (done, 60% thanked) {ended:,.0f} B; "
         f"after the retention window {forgotten:,.0f} B (its thank-you note, kept {52} weeks, and the balance)",
-        f"   A simulated {days} days of a 2,000-person workspace, 100 asks a day (70% done, 10% cancelled, 20% expire),",
+        f"   A simulated {days} days of a 2,000-person workspace, 100 asks a day (65% done, 5% taken and never marked",
+        "   done, 5% taken and reopened after their check-in, 10% cancelled, 15% expire),",
         "   retention on (90 days for asks, 52 weeks for notes):",
         f"   {'day':>5} {'used_memory (above day 0)':>26} {'asks kept':>10} {'of which thank-you notes':>25}",
     ]

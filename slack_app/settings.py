@@ -58,6 +58,9 @@ class Settings:
     encryption_keys: tuple[str, ...] = ()  # SLACK_ASK_ENCRYPTION_KEY: the first seals, all open
     retention_days: int = 90  # SLACK_ASK_RETENTION_DAYS: an ended ask is forgotten this long after it ended
     kudos_weeks: int = 52  # SLACK_ASK_KUDOS_WEEKS: thank-you notes are dropped this long after their week
+    quiet_close_days: int = (
+        14  # SLACK_ASK_QUIET_CLOSE_DAYS: a taken ask never marked done closes this long after its check-ins
+    )
     directory_days: int = (
         7  # SLACK_ASK_DIRECTORY_DAYS: a workspace's people directory is refilled from users.list this often
     )
@@ -116,6 +119,7 @@ class Settings:
             encryption_keys=_encryption_keys(env.get("SLACK_ASK_ENCRYPTION_KEY", "")),
             retention_days=_positive(env, "SLACK_ASK_RETENTION_DAYS", 90),
             kudos_weeks=_positive(env, "SLACK_ASK_KUDOS_WEEKS", 52),
+            quiet_close_days=_positive(env, "SLACK_ASK_QUIET_CLOSE_DAYS", 14),
             directory_days=_positive(env, "SLACK_ASK_DIRECTORY_DAYS", 7),
             effect_retry_seconds=float(env.get("EFFECT_RETRY_SECONDS", 10)),
             slack_rate_window=float(env.get("SLACK_RATE_WINDOW", 60)),

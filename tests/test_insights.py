@@ -226,7 +226,12 @@ def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_ur
                     await store.count_done(snapshot.ask, current)  # what Lifecycle.ended does
                     for helper in snapshot.ask.helpers:
                         for _ in range(rng.choice([0, 1, 2])):  # a repeated thank-you counts once
-                            kudos = {"ask_id": ask.id, "helper": helper, "note": "It made the release"}
+                            kudos = {
+                                "ask_id": ask.id,
+                                "asker": ask.asker,
+                                "helper": helper,
+                                "note": "It made the release",
+                            }
                             if await store.record_thanks(TEAM, current, kudos, snapshot.ask):
                                 thanked.add(ask.id)
         raw = [await redis.hgetall(key) async for key in redis.scan_iter(match="{T0TEAM:ask:*}")]

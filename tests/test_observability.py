@@ -10,7 +10,9 @@ import urllib.request
 from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, send_ask
 from test_cli import start_serve
-from test_lifecycle_flow import worker_at
+from test_lifecycle_flow import load, worker_at
+
+from slack_app.features.lifecycle import check_in_due
 
 SECRET_ASK = "Review the zebra-striped quarterly migration plan"
 
@@ -30,14 +32,15 @@ def scrape(url: str) -> str:
         return response.read().decode()
 
 
-def test_metrics_count_requests_slack_calls_429s_and_jobs(app_server, slack, fake_slack):
+def test_metrics_count_requests_slack_calls_429s_and_jobs(app_server, slack, fake_slack, redis_sync):
     before = scrape(app_server.metrics_url)
     fake_slack.fail("chat.postMessage", status=429, times=1, retry_after=1)
     cards = send_ask(slack, fake_slack, teammates=[HAL])
     slack.react(HAL, cards[HAL], "white_check_mark")
     fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="asker told")
     fake_slack.settle()
-    worker_at(app_server, 10**10)  # sets the ask's timer for its check-in, then asks how it went
+    # The first look sets the ask's timer for its check-in, which then asks how it went.
+    worker_at(app_server, check_in_due(load(redis_sync)).timestamp())
     after = scrape(app_server.metrics_url)
 
     def grew(name, **labels):

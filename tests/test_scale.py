@@ -37,7 +37,7 @@ def test_every_store_and_scheduler_operation_runs_on_a_cluster(cluster_url, run)
         done = await store.close("T0TEAM", ask.id, "done", ASKER)
         await store.count_done(done.ask, "2026-W47")
         thanked = await store.record_thanks(
-            "T0TEAM", "2026-W47", {"ask_id": ask.id, "helper": HAL, "note": "n"}, done.ask
+            "T0TEAM", "2026-W47", {"ask_id": ask.id, "asker": ASKER, "helper": HAL, "note": "n"}, done.ask
         )
         counted = (await store.insight_counts("T0TEAM", ["2026-W47"]))[0]
         claimed = await store.claim_digest("T0TEAM", "2026-W47", 1.0, 60)

@@ -88,7 +88,18 @@ def hostile_offers() -> dict[str, Offer]:
     return {f"U0HELP{n}": Offer(**{**offer.__dict__, "helper": f"U0HELP{n}"}) for n, offer in enumerate(every[:10])}
 
 
-CARD_STATES = ("open", "offered", "offer_declined", "mine", "done", "covered", "offered_late", "passed", "closed")
+CARD_STATES = (
+    "open",
+    "offered",
+    "offer_declined",
+    "mine",
+    "done",
+    "closed_quietly",
+    "covered",
+    "offered_late",
+    "passed",
+    "closed",
+)
 
 
 def message_contexts():
@@ -133,9 +144,13 @@ def message_contexts():
                         "scope": "15 minutes",
                     },
                 )
-        yield "thanks_delivered.json.j2", {"ask": ask, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]}
+        yield (
+            "thanks_delivered.json.j2",
+            {"ask_text": ask.text, "asker": ask.asker, "note": ask.scope[:THANKS_MAX_LENGTH]},
+        )
     yield "unavailable.json.j2", {"what": hostile(100)}
     yield "ask_help.json.j2", {}
+    yield "ask_forgotten.json.j2", {}
     for note in (hostile(THANKS_MAX_LENGTH), all_amp(THANKS_MAX_LENGTH)):
         week = [
             {

@@ -42,6 +42,7 @@ class Status(str, Enum):
     DONE = "done"
     CANCELLED = "cancelled"
     EXPIRED = "expired"  # nobody took it in time
+    CLOSED_QUIETLY = "closed_quietly"  # taken, never marked done, quiet long after its check-ins: no thank-you needed
 
     @property
     def is_live(self) -> bool:
@@ -80,10 +81,11 @@ class Ask:
     created_at: float = 0.0
     taken_at: float = 0.0
     done_at: float = 0.0
-    closed_at: float = 0.0  # when it ended: done, cancelled or expired
+    closed_at: float = 0.0  # when it ended: done, cancelled, expired or closed quietly
     asker_tz: str = "UTC"
     check_in_snoozed: bool = False
     check_ins_sent: int = 0
+    checked_in_at: float = 0.0  # when its last check-in was owed (since it was last taken)
     reopened_at: float = 0.0  # when a helper last stepped back
     summary_channel: str = ""  # the asker's DM summary, once sent
     summary_ts: str = ""

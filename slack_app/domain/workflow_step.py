@@ -31,7 +31,7 @@ class Outcome(StrEnum):
     EVERYONE_PASSED = "everyone_passed"
     EXPIRED = "expired"  # nobody took it in time
     CANCELLED = "cancelled"
-    UNFINISHED = "unfinished"  # still going at RUNNING_STEP_LIMIT: the outputs are what was known then
+    UNFINISHED = "unfinished"  # still going at RUNNING_STEP_LIMIT (or closed quietly, never marked done)
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,8 @@ def outcome(
     `named`: the teammates the step's inputs named; `past_limit`: RUNNING_STEP_LIMIT has passed."""
     if ask.status is Status.CANCELLED:
         return Outcome.CANCELLED
+    if ask.status is Status.CLOSED_QUIETLY:
+        return Outcome.UNFINISHED
     if ask.status is Status.EXPIRED:
         return Outcome.EVERYONE_PASSED if everyone_passed(ask, answers) else Outcome.EXPIRED
     if ask.status is Status.DONE:

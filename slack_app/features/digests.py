@@ -198,13 +198,23 @@ class Digests:
         if message is not None:
             try:
                 client = await self.clients.for_team(team_id)
-                await client.chat_postMessage(channel=settings.channel, **message)
+                sent = await client.chat_postMessage(channel=settings.channel, **message)
             except (SlackApiError, NotInstalled) as error:
                 # The claim lapses and a later poll tries again (e.g. once the bot is invited).
                 log.warning("digest not posted", extra={"team": team_id, "week": week, "error": repr(error)})
                 return "failed"
+            await self.store.record_digest_post(team_id, week, sent["channel"], sent["ts"])
         await self.store.digest_sent(team_id, week, now)
         return "posted"
+
+    async def redraw(self, team_id: str, weeks: list[str]) -> None:
+        """Brings the digest posts of these weeks to their notes as now kept (after an erasure)."""
+        client = None
+        for week, (channel, ts) in (await self.store.digest_posts(team_id, weeks)).items():
+            message = await self.message(team_id, week)
+            if message is not None:
+                client = client or await self.clients.for_team(team_id)
+                await client.chat_update(channel=channel, ts=ts, **message)
 
     async def post_due(self, now: float | None = None) -> list[tuple[str, str]]:
         """Posts every workspace's digest whose slot this week has come; returns what it posted."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..domain.asks import Answer, Ask
 from ..domain.offers import Offer
+from ..store.scheduler import Job
 from ..store.store import Snapshot, Store
 from ..text.i18n import Language
 from .home import Home
@@ -22,6 +24,7 @@ from .lifecycle import Lifecycle
 from .routing import Router
 
 ERASED = "(removed)"  # neutral: it says nothing about who or why
+ERASE_JOB = "erase"  # the scheduler's kind for a person's erasure
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ class Erasure:
     asks: int
     notes: int
     offer_lines: list[str] = field(default_factory=list)  # the asks whose offer of theirs had a line
+    digest_weeks: list[str] = field(default_factory=list)  # weeks whose digest shared a note of theirs
 
     def summary(self, lang: Language) -> str:
         said = lang.gettext(
@@ -64,7 +68,7 @@ class PersonalData:
         # All at once, in two groups: gather's result is typed for at most six awaitables.
         (
             (asks_by, asks_for, answers, offers_made, offers_received),
-            (settings, kudos, balance, profile, viewer),
+            (settings, kudos, balance, profile, viewer, suggested),
         ) = await asyncio.gather(
             asyncio.gather(
                 self.store.load_asks(team_id, by_ids),
@@ -79,6 +83,7 @@ class PersonalData:
                 self.store.balance(team_id, user_id),
                 self.store.directory_record(team_id, user_id),
                 self.store.is_home_viewer(team_id, user_id),
+                self._suggestions_of(team_id, user_id),
             ),
         )
         answer_of, offer_of, offers_on = (
@@ -105,6 +110,7 @@ class PersonalData:
                 }
                 for ask in asks_for
             ],
+            "offers_suggesting_you": suggested,
             "thanks_you_wrote": [_note(record, "helper") for record in kudos if record["asker"] == user_id],
             "thanks_you_received": [_note(record, "asker") for record in kudos if record["helper"] == user_id],
             "settings": {
@@ -127,8 +133,12 @@ class PersonalData:
         )
 
     async def _kudos(self, team_id: str, user_id: str) -> list[dict]:
-        # A helper's own thanks list is newest-first and capped; the weekly lists hold them all.
-        records = [*await self.store.all_kudos(team_id), *await self.store.thanks_received(team_id, user_id, 1000)]
+        # Found through the person's own index of weeks (never a walk over the keyspace); their Home
+        # copies besides, which hold the same notes.
+        records = [
+            *await self.store.notes_of(team_id, user_id),
+            *await self.store.thanks_received(team_id, user_id, 1000),
+        ]
         unique = {
             (record["ask_id"], record["helper"]): record
             for record in records
@@ -136,47 +146,92 @@ class PersonalData:
         }
         return sorted(unique.values(), key=lambda record: record.get("at", 0))
 
+    async def _suggestions_of(self, team_id: str, user_id: str) -> list[dict]:
+        """Offers in which a teammate suggested this person: the facts, not the teammate's line."""
+        ask_ids = await self.store.suggested_in(team_id, user_id)
+        asks = {ask.id: ask for ask in await self.store.load_asks(team_id, ask_ids)}
+        found = []
+        for ask_id, offers in zip(ask_ids, await self.store.offers_on(team_id, ask_ids), strict=True):
+            for offer in offers.values():
+                if offer.suggested == user_id and ask_id in asks:
+                    found.append(
+                        {
+                            "ask_id": ask_id,
+                            "asker": asks[ask_id].asker,
+                            "suggested_by": offer.helper,
+                            "state": offer.state.value,
+                            "made_at": _iso(offer.made_at),
+                        }
+                    )
+        return found
+
     # --- erasing what they wrote ---
 
+    async def erase_soon(self, team_id: str, user_id: str) -> None:
+        """Plans the erasure as a job due now, durably: the modal is acknowledged at once, and whichever
+        instance holds the job carries it out (again after a crash: every step is idempotent)."""
+        job = Job(id=f"erase:{user_id}", team_id=team_id, kind=ERASE_JOB, due=time.time(), payload={"user": user_id})
+        await self.lifecycle.scheduler.schedule(job)
+
+    def handlers(self):
+        return {ERASE_JOB: self._erase_job}
+
+    async def _erase_job(self, job: Job) -> None:
+        """The erasure, then every message and Home tab showing the words brought up to date, then the
+        person told, in their language."""
+        team_id, user_id = job.team_id, job.payload["user"]
+        erasure = await self.erase(team_id, user_id)
+        await self.show_erased(team_id, user_id, erasure)
+        lang = await self.home.people.language_of(team_id, user_id)
+        await self.router.tell_person(team_id, user_id, erasure.summary(lang))
+
     async def erase(self, team_id: str, user_id: str) -> Erasure:
-        """Their ask lines, scopes and thank-you notes replaced by a placeholder, in the store at once;
-        then every message and Home tab that shows them is brought up to date."""
+        """Their ask lines, scopes, thank-you notes and offer lines replaced by a placeholder wherever
+        slack-ask keeps them — thank-yous still on their way included — found through their own
+        indexes, and the redraws of the cards, summaries and offer DMs of asks still kept owed to the
+        effect queue (show_erased redraws the rest). Idempotent, so a retried job changes nothing more."""
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         asks = await self.store.load_asks(team_id, by_ids)
-        helpers = {helper for ask in asks for helper in ask.helpers}
-        _, notes, offer_lines, _ = await asyncio.gather(
-            self.store.redact_asks(team_id, [ask.id for ask in asks], ERASED),
-            self.store.redact_notes(team_id, user_id, helpers, ERASED),
-            self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED),
-            self.store.forget_from_directory(team_id, user_id),  # Slack's own data, told again when needed
-        )
+        await self.store.redact_asks(team_id, [ask.id for ask in asks], ERASED)
+        await self.store.redact_owed_thanks(team_id, by_ids, ERASED)
+        notes = await self.store.redact_notes(team_id, user_id, ERASED)
+        offer_lines = await self.store.redact_offer_notes(team_id, for_ids, user_id, ERASED)
+        await self.store.forget_from_directory(team_id, user_id)  # Slack's own data, told again when needed
         showing = [*asks, *await self.store.load_asks(team_id, offer_lines)]  # every message showing their words
-        await self.store.owe_redraws(
-            team_id,
-            {ask.id: [*(f"card:{uid}" for uid in ask.teammates), "summary", "offer_notices:*"] for ask in showing},
-        )
+        if showing:
+            await self.store.owe_redraws(
+                team_id,
+                {ask.id: [*(f"card:{uid}" for uid in ask.teammates), "summary", "offer_notices:*"] for ask in showing},
+            )
         log.info(
             "erased a person's words",
             extra={
                 "team": team_id,
                 "user": user_id,
                 "asks": len(asks),
-                "notes": notes,
+                "notes": len(notes),
                 "offer_lines": len(offer_lines),
             },
         )
-        return Erasure(asks=len(asks), notes=notes, offer_lines=offer_lines)
+        shared_weeks = sorted({note["week"] for note in notes if note.get("shared")})
+        return Erasure(asks=len(asks), notes=len(notes), offer_lines=offer_lines, digest_weeks=shared_weeks)
 
-    async def show_erased(self, team_id: str, user_id: str) -> None:
-        """After an erasure: Home tabs re-rendered from the store, which no longer has the words (cards,
-        summaries and offer DMs were owed their redraw by the erasure itself)."""
+    async def show_erased(self, team_id: str, user_id: str, erasure: Erasure) -> None:
+        """After an erasure, what Slack shows brought up to date: the thank-you DMs they wrote (wherever
+        their ask now is, forgotten or not), the digest posts that quoted them, and Home tabs re-rendered
+        from the store, which no longer has the words (cards, summaries and offer DMs were owed their
+        redraw by the erasure itself)."""
+        thanked = await self.store.thanks_dms(team_id, user_id)
+        for (_, helper), where in thanked.items():
+            await self.router.redraw_thanks(team_id, user_id, helper, where, ERASED)
+        await self.home.digests.redraw(team_id, erasure.digest_weeks)
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         offered = [
             ask_id
             for ask_id, offer in zip(for_ids, await self.store.offers_of(team_id, for_ids, user_id), strict=False)
             if offer is not None and offer.note == ERASED
         ]  # their offer's line shows in the asker's DMs
-        concerned = {user_id}
+        concerned = {user_id, *(helper for _, helper in thanked)}  # the helpers' Home tabs list their notes
         for ask in await self.store.load_asks(team_id, [*by_ids, *offered]):
             concerned.update([ask.asker, *ask.teammates])
         await self.home.refresh_people(team_id, concerned)
@@ -185,8 +240,9 @@ class PersonalData:
 
     async def deactivated(self, team_id: str, user_id: str) -> list[tuple[Snapshot, str]]:
         """Their open asks end gently (cancelled: cards say no longer needed, nobody is blamed); asks
-        still waiting for their answer take it as a pass, which nobody is told about. Returns each
-        change with who made it, for the messages to follow."""
+        still waiting for their answer take it as a pass, which nobody is told about; live asks they
+        took and had not finished are open again (their asker is told they stepped back), each with its
+        timer set again. Returns each change with who made it, for the messages to follow."""
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
         changes = []
         for ask in await self.store.load_asks(team_id, by_ids):
@@ -199,6 +255,11 @@ class PersonalData:
         for ask, answer in zip(waiting, answers, strict=False):
             if ask.status.is_live and answer is None:
                 changes.append((await self.store.answer(team_id, ask.id, user_id, "decline"), user_id))
+            elif ask.status.is_live and answer is Answer.ACCEPT:
+                snapshot = await self.store.answer(team_id, ask.id, user_id, "withdraw_accept")
+                if snapshot.ask is not None and snapshot.ask.status.is_live:
+                    await self.lifecycle.reopened(snapshot.ask)
+                changes.append((snapshot, user_id))
         return changes
 
 

@@ -17,8 +17,9 @@ from slack_sdk.errors import SlackApiError
 
 from ..domain.asks import Answer, Ask, Status
 from ..domain.offers import Offer, State, accepted_scope, invited, offer_kinds
+from ..slack.rate_budget import TurnLater
 from ..slack.slack_api import Clients
-from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store
+from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store, split_pair
 from ..text.i18n import Language
 from ..text.render import render
 
@@ -52,6 +53,8 @@ def _marker(event_type: str, ask: Ask, user: str, post_id: str = "") -> dict:
 def card_state(ask: Ask, answer: Answer | None, offer: Offer | None = None, *, offered_late: bool = False) -> str:
     if ask.status is Status.DONE and answer is Answer.ACCEPT:
         return "done"
+    if ask.status is Status.CLOSED_QUIETLY and answer is Answer.ACCEPT:
+        return "closed_quietly"
     if not ask.status.is_live:
         return "closed"
     if answer is Answer.ACCEPT:
@@ -269,6 +272,34 @@ class Router:
             )
         )
 
+    async def redraw_forgotten(self, team_id: str, ask_id: str) -> None:
+        """Before an ask is forgotten: every message slack-ask sent about it — cards, the summary, offer
+        DMs and notices to the asker — redrawn without anyone's words, so Slack keeps them no longer
+        than Redis does. The thank-you DM is the helper's, and stays until its note's week is dropped.
+        A message Slack can no longer update is passed over; a transient failure raises (retried)."""
+        snapshot = await self.store.snapshot(team_id, ask_id)
+        ask = snapshot.ask
+        if ask is None:
+            return
+        readers = [(teammate, where) for teammate, where in snapshot.cards.items()]
+        if ask.summary_ts:
+            readers.append((ask.asker, (ask.summary_channel, ask.summary_ts)))
+        readers += [(ask.asker, (o.notice_channel, o.notice_ts)) for o in snapshot.offers.values() if o.notice_ts]
+        readers += [
+            (ask.asker, split_pair(where))
+            for post_id, where in (await self.store.posts_of(team_id, ask_id)).items()
+            if where != PENDING and ":thanks:" not in post_id
+        ]
+        for reader, (channel, ts) in readers:
+            try:
+                await self._update(team_id, channel, ts, render("ask_forgotten.json.j2", lang=ask.language_of(reader)))
+            except Exception as error:
+                if _transient(error) or isinstance(error, TurnLater):  # the whole forgetting is tried again
+                    raise
+                log.warning(
+                    "a forgotten ask's message could not be redrawn", extra={"ask": ask_id, "error": repr(error)}
+                )
+
     # --- posts: notices to the asker, thanks to a helper ---
 
     async def _post_owed(self, snapshot: Snapshot, post_id: str, payload: dict) -> None:
@@ -283,9 +314,14 @@ class Router:
         if payload["kind"] == "thanks":
             helper = payload["helper"]
             message = render(
-                "thanks_delivered.json.j2", lang=ask.language_of(helper), ask=ask, asker=ask.asker, note=payload["note"]
+                "thanks_delivered.json.j2",
+                lang=ask.language_of(helper),
+                ask_text=ask.text,
+                asker=ask.asker,
+                note=payload["note"],
             )
-            await self._post_once(ask, helper, post_id, message)
+            channel, ts = await self._post_once(ask, helper, post_id, message, redraw=True)
+            await self.store.record_thanks_dm(ask.team_id, ask.asker, ask.id, helper, channel, ts)
             if payload.get("channel") and payload.get("ts"):  # the asker's prompt now says the thanks went out
                 notice = render(
                     "asker_notice.json.j2",
@@ -311,11 +347,16 @@ class Router:
         )
         await self._post_once(ask, ask.asker, post_id, message)
 
-    async def _post_once(self, ask: Ask, user: str, post_id: str, message: dict) -> tuple[str, str]:
-        """(channel, ts) of the post, sent now or found to have gone out before."""
+    async def _post_once(
+        self, ask: Ask, user: str, post_id: str, message: dict, *, redraw: bool = False
+    ) -> tuple[str, str]:
+        """(channel, ts) of the post, sent now or found to have gone out before — then, with `redraw`,
+        brought to `message` (a thank-you an erasure reached while it was on its way)."""
         earlier = await self.store.claim_post(ask.team_id, ask.id, post_id)
         if earlier not in (None, PENDING):
             channel, ts = earlier.split(" ", 1)
+            if redraw:
+                await self._update(ask.team_id, channel, ts, message)
             return channel, ts  # it went out
         found = await self._find_message(ask, user, POST_EVENT, post_id) if earlier == PENDING else None
         if found is None:
@@ -323,6 +364,12 @@ class Router:
             found = sent["channel"], sent["ts"]
         await self.store.record_post(ask.team_id, ask.id, post_id, *found)
         return found
+
+    async def redraw_thanks(self, team_id: str, author: str, helper: str, where: tuple[str, str], placeholder: str):
+        """A thank-you DM already in a helper's Slack, redrawn with the author's words replaced."""
+        lang = await self.home.people.language_of(team_id, helper)
+        message = render("thanks_delivered.json.j2", lang=lang, ask_text=placeholder, asker=author, note=placeholder)
+        await self._update(team_id, *where, message)
 
     async def tell_person(self, team_id: str, user: str, text: str) -> None:
         await self._post(team_id, user, {"text": text})

@@ -82,23 +82,24 @@ class TurnLater(Exception):
 
 
 @contextlib.contextmanager
-def for_a_waiting_person() -> Iterator[None]:
+def setting(var: contextvars.ContextVar, value) -> Iterator[None]:
+    """`var` is `value` inside the block (and in tasks started inside it)."""
+    token = var.set(value)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # a coroutine closed at shutdown finishes in another context
+            var.reset(token)
+
+
+def for_a_waiting_person() -> contextlib.AbstractContextManager[None]:
     """Calls made inside (and in tasks started inside) go at once: a person is waiting for them."""
-    token = PERSON_WAITING.set(True)
-    try:
-        yield
-    finally:
-        PERSON_WAITING.reset(token)
+    return setting(PERSON_WAITING, True)
 
 
-@contextlib.contextmanager
-def late_turns_put_back() -> Iterator[None]:
+def late_turns_put_back() -> contextlib.AbstractContextManager[None]:
     """Background calls made inside raise TurnLater, their turn given back, rather than sleep for it."""
-    token = LATE_TURNS_PUT_BACK.set(True)
-    try:
-        yield
-    finally:
-        LATE_TURNS_PUT_BACK.reset(token)
+    return setting(LATE_TURNS_PUT_BACK, True)
 
 
 def budget_key(workspace: str, method: str, channel: str = "") -> str:

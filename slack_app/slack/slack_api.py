@@ -27,7 +27,7 @@ from ..observability import SLACK_CALLS, SLACK_ERRORS, SLACK_RATE_LIMITED, SLACK
 from ..settings import Settings
 from ..store.installations import RedisInstallationStore
 from .effects import IN_FLIGHT
-from .rate_budget import Budget, RateBudget, TurnLater
+from .rate_budget import Budget, RateBudget, TurnLater, setting
 
 ROTATE_MINUTES_BEFORE = 10
 TOKEN_CACHE_SECONDS = 30.0  # well inside the rotation margin, so a cached token is never an expired one
@@ -79,11 +79,11 @@ class MeteredWebClient(AsyncWebClient):
         SLACK_CALLS.labels(api_method).inc()
         budget = self.budget
         spending = Budget(self.workspace, api_method, _channel(kwargs)) if budget and self.workspace else None
-        token = SPENDING.set(spending)
         try:
-            if budget is not None and spending is not None:
-                await budget.wait_turn(spending)
-            return await super().api_call(api_method, **kwargs)
+            with setting(SPENDING, spending):
+                if budget is not None and spending is not None:
+                    await budget.wait_turn(spending)
+                return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
             SLACK_ERRORS.labels(api_method, str(error.response.get("error", "unknown"))).inc()
             raise
@@ -93,7 +93,6 @@ class MeteredWebClient(AsyncWebClient):
             SLACK_ERRORS.labels(api_method, type(error).__name__).inc()
             raise
         finally:
-            SPENDING.reset(token)
             SLACK_SECONDS.labels(api_method).observe(time.perf_counter() - started)
 
 

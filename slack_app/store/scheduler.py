@@ -104,6 +104,23 @@ class Scheduler:
         # After the jobs are stored, never before: see due_index.py for why that order is what's safe.
         await self.index.lower(team_id, min(job.due for job in jobs))
 
+    async def schedule_unless_scheduled(self, job: Job) -> bool:
+        """Adds the job unless one with its id is already waiting (which keeps its due time); True if added."""
+        stored = replace(job, token=secrets.token_hex(8))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(data_key(job.team_id), job.id, json.dumps(asdict(stored)))
+            pipe.zadd(due_key(job.team_id), {job.id: job.due}, nx=True)
+            added, _ = await pipe.execute()
+        if added:
+            await self.index.lower(job.team_id, job.due)
+        return bool(added)
+
+    async def scheduled(self, team_id: str, job_ids: list[str]) -> list[bool]:
+        """Whether each of these jobs is waiting (or running), in one call."""
+        if not job_ids:
+            return []
+        return [bool(found) for found in await self.redis.hmget(data_key(team_id), job_ids)]
+
     async def cancel(self, team_id: str, *job_ids: str) -> bool:
         """False if there was no such job (already run, or never scheduled)."""
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -147,6 +164,11 @@ class Scheduler:
         while started := await self._start_due(handlers, time.time() if now is None else now):
             succeeded += sum(await asyncio.gather(*started))
         return succeeded
+
+    async def run_due_of(self, team_id: str, handlers: Handlers) -> int:
+        """Runs one workspace's jobs due now, and waits for them; returns how many succeeded."""
+        jobs = await self.claim_due(team_id, time.time(), self.lease_seconds, self.batch)
+        return sum(await asyncio.gather(*(self._run(job, handlers) for job in jobs)))
 
     async def _start_due(self, handlers: Handlers, now: float) -> list[asyncio.Task[bool]]:
         """Claims what is due and starts running it, without waiting for it: a slow handler (Slack

@@ -38,7 +38,7 @@ from ..domain.availability import Availability
 from ..domain.insights import keep_until, yes_bucket
 from ..domain.offers import Offer
 from . import lua
-from .client import Fields, RedisClient, optional_text, text, text_map, texts
+from .client import Fields, RedisClient, members, optional_text, text, text_map, texts
 
 OFFER_ACCEPTED = {"offer_took", "offer_took_last", "suggestion_sent"}  # settle_offer outcomes of a yes to an offer
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
@@ -153,6 +153,12 @@ def asked_by_key(team_id: str, user_id: str) -> str:
     return f"{{{team_id}}}:asked_by:{user_id}"
 
 
+def asks_sent_key(team_id: str) -> str:
+    """Sorted set: every ask a workspace keeps → when it was sent. How the backstop pass finds an ask
+    no timer owns, without a walk over the keyspace."""
+    return f"{{{team_id}}}:asks_sent"
+
+
 def asked_of_key(team_id: str, user_id: str) -> str:
     """Sorted set: the asks sent to a person, by when."""
     return f"{{{team_id}}}:asked_of:{user_id}"
@@ -211,6 +217,30 @@ INSIGHTS_CHART_SECONDS = 8 * 24 * 3600  # unused for a week, it is drawn afresh
 def kudos_key(team_id: str, iso_week: str) -> str:
     """A list of the week's thank-you notes (JSON), the week in the workspace's time zone."""
     return f"{{{team_id}}}:kudos:{iso_week}"
+
+
+def notes_of_key(team_id: str, user_id: str) -> str:
+    """Set: the weeks under which a person wrote or received thank-you notes. How their export and
+    erasure find those notes, after the asks they thank for are forgotten too; each week leaves it
+    when its notes are dropped."""
+    return f"{{{team_id}}}:notes_of:{user_id}"
+
+
+def thanks_dms_key(team_id: str, author: str) -> str:
+    """Hash: `<ask id> <helper>` → "channel ts", where the thank-you DM a person wrote reached the
+    helper: kept as long as the note (its week's notes dropped, it goes), so an erasure can redraw it."""
+    return f"{{{team_id}}}:thanks_dms:{author}"
+
+
+def digest_posts_key(team_id: str) -> str:
+    """Hash: week → "channel ts" of that week's digest post, kept as long as the week's notes, so an
+    erasure can redraw it without the erased notes."""
+    return f"{{{team_id}}}:digest_posts"
+
+
+def suggested_in_key(team_id: str, user_id: str) -> str:
+    """Sorted set: asks where a teammate suggested this person (Try someone else) → when; each goes with its ask."""
+    return f"{{{team_id}}}:suggested_in:{user_id}"
 
 
 @dataclass(frozen=True)
@@ -286,6 +316,8 @@ class Store:
         self._thanks = redis.register_script(lua.source("record_thanks"))
         self._claim_digest = redis.register_script(lua.source("claim_digest"))
         self._redact_notes = redis.register_script(lua.source("redact_notes"))
+        self._forget_notes = redis.register_script(lua.source("forget_notes"))
+        self._redact_owed_thanks = redis.register_script(lua.source("redact_owed_thanks"))
         self._count_insights = redis.register_script(lua.source("count_insights"))
         self._count_person = redis.register_script(lua.source("count_person"))
         self._offer = redis.register_script(lua.source("offer"))
@@ -315,6 +347,7 @@ class Store:
             await self.redis.xadd(*_wake_entry(team, ask.id))
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
             pipe.zadd(asked_by_key(team, ask.asker), {ask.id: ask.created_at})
+            pipe.zadd(asks_sent_key(team), {ask.id: ask.created_at})
             for teammate in ask.teammates:
                 pipe.zadd(asked_of_key(team, teammate), {ask.id: ask.created_at})
             await pipe.execute()
@@ -328,18 +361,23 @@ class Store:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in _ask_keys(team_id, ask_id):
                 pipe.hgetall(key)
-            fields, answers, cards, _offers = await pipe.execute()  # the offers go with the ask's keys
+            fields, answers, cards, offers = await pipe.execute()  # the offers go with the ask's keys
         if not fields:
+            await self.redis.zrem(asks_sent_key(team_id), ask_id)  # a crash part-way may have left it
             return False
         ask = _ask_from_fields(fields)
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
             pipe.zrem(asked_by_key(team_id, ask.asker), ask_id)
+            pipe.zrem(asks_sent_key(team_id), ask_id)
             for teammate in set(ask.teammates) | set(answers):
                 pipe.zrem(asked_of_key(team_id, teammate), ask_id)
             for channel, ts in _cards_from_fields(cards).values():
                 pipe.delete(card_index_key(team_id, channel, ts))
             for helper in ask.helpers:
                 pipe.delete(thanked_key(team_id, ask_id, helper))
+            for offer in _offers_from_fields(offers).values():
+                if offer.suggested:
+                    pipe.zrem(suggested_in_key(team_id, offer.suggested), ask_id)
             await pipe.execute()
         await self.redis.unlink(
             *_ask_keys(team_id, ask_id),
@@ -354,6 +392,7 @@ class Store:
         await self.forget_ask(ask.team_id, ask.id)
         async with self.redis.pipeline(transaction=True) as pipe:  # in case the ask hash itself never made it
             pipe.zrem(asked_by_key(ask.team_id, ask.asker), ask.id)
+            pipe.zrem(asks_sent_key(ask.team_id), ask.id)
             for teammate in ask.teammates:
                 pipe.zrem(asked_of_key(ask.team_id, teammate), ask.id)
             await pipe.execute()
@@ -369,6 +408,25 @@ class Store:
             for fields in found:
                 if fields:
                     yield _ask_from_fields(fields)
+
+    async def asks_sent_before(self, team_id: str, before: float, skip: int, limit: int) -> list[str]:
+        """Up to `limit` of the workspace's asks sent before `before` (epoch seconds), oldest first,
+        after the first `skip`."""
+        return members(
+            await self.redis.zrangebyscore(asks_sent_key(team_id), "-inf", f"({before}", start=skip, num=limit)
+        )
+
+    async def keeps_asks(self, team_id: str) -> bool:
+        return bool(await self.redis.exists(asks_sent_key(team_id)))
+
+    async def index_asks_sent(self, asks: list[Ask]) -> None:
+        """Puts asks sent before the workspace's index existed in it."""
+        for start in range(0, len(asks), SCAN_BATCH):
+            batch = asks[start : start + SCAN_BATCH]
+            await self.redis.zadd(asks_sent_key(batch[0].team_id), {ask.id: ask.created_at for ask in batch})
+
+    async def workspace_setting(self, team_id: str, name: str) -> str | None:
+        return optional_text(await self.redis.hget(workspace_settings_key(team_id), name))
 
     async def _matching(self, pattern: str) -> AsyncIterator[list[str]]:
         """The keys matching `pattern`, SCAN_BATCH at a time: one call per batch, not one per key."""
@@ -620,6 +678,8 @@ class Store:
         not_teammate, missing."""
         args = (offer.helper, offer.to_json(), time.time())
         snapshot = await self._committed(team_id, ask_id, await self._change(self._offer, team_id, ask_id, args))
+        if snapshot.outcome == "offered" and offer.suggested:
+            await self.note_suggested(team_id, ask_id, offer.suggested, time.time())
         if snapshot.outcome == "offered" and snapshot.ask and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
         return snapshot
@@ -672,7 +732,8 @@ class Store:
             return dict(zip(spans, await pipe.execute(), strict=False))
 
     async def close(self, team_id: str, ask_id: str, ending: str, user: str = "") -> Snapshot:
-        """ending: cancelled (asker only), done (asker or a helper), expired (only while open).
+        """ending: cancelled (asker only), done (asker or a helper), expired (only while open),
+        closed_quietly (only while taken).
 
         Outcomes: the ending itself, unchanged, not_asker, not_allowed, missing.
         """
@@ -712,10 +773,20 @@ class Store:
         if result.get("wake"):  # only on a Cluster: the script could not reach the stream's slot
             await self.redis.xadd(*_wake_entry(team_id, ask_id))
 
-    async def owe(self, team_id: str, ask_id: str, *, posts: dict[str, dict[str, Any]], counting: str = "") -> int:
+    async def owe(
+        self,
+        team_id: str,
+        ask_id: str,
+        *,
+        posts: dict[str, dict[str, Any]],
+        counting: str = "",
+        stamp: dict[str, Any] | None = None,
+    ) -> int:
         """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
-        ask's `counting` field, incremented in the same step). Returns the counted value (0 without one)."""
-        raw = await self._change(self._owe, team_id, ask_id, [json.dumps({"posts": posts, "count": counting})])
+        ask's `counting` field, incremented in the same step; `stamp`: fields of the ask set in that step
+        too). Returns the counted value (0 without one)."""
+        wanted = {"posts": posts, "count": counting, "stamp": stamp or {}}
+        raw = await self._change(self._owe, team_id, ask_id, [json.dumps(wanted)])
         result = json.loads(raw)
         await self._wake(team_id, ask_id, result)
         return int(result["count"])
@@ -754,6 +825,10 @@ class Store:
             pipe.hget(posts_key(team_id, ask_id), post_id)
             claimed, value = await pipe.execute()
         return None if claimed else value
+
+    async def posts_of(self, team_id: str, ask_id: str) -> dict[str, str]:
+        """Post id → "channel ts" (or PENDING) of every post about the ask."""
+        return text_map(await self.redis.hgetall(posts_key(team_id, ask_id)))
 
     async def record_post(self, team_id: str, ask_id: str, post_id: str, channel: str, ts: str) -> None:
         await self.redis.hset(posts_key(team_id, ask_id), post_id, f"{channel} {ts}")
@@ -813,22 +888,28 @@ class Store:
             kudos_key(team_id, iso_week),
             thanks_for_key(team_id, kudos["helper"]),
             insights_key(team_id, week),
+            notes_of_key(team_id, kudos["asker"]),
+            notes_of_key(team_id, kudos["helper"]),
             *others,
         ]
-        args = (json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else "")
+        args = (json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else "", iso_week)
         return bool(await self._thanks(keys=keys, args=args))
 
     async def forget_kudos(self, team_id: str, iso_week: str) -> int:
-        """Drops a week's thank-you notes, and those copies of them in people's Home tab lists."""
-        records = texts(await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1))
-        async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
-            for raw in records:
-                helper = json.loads(raw).get("helper")
-                if isinstance(helper, str):
-                    pipe.lrem(thanks_for_key(team_id, helper), 0, raw)
-            pipe.delete(kudos_key(team_id, iso_week))
-            await pipe.execute()
-        return len(records)
+        """Drops a week's thank-you notes, their copies in the helpers' Home tab lists (found by ask and
+        helper, whatever an erasure rewrote), the week in each person's index, where their DMs and the
+        week's digest post are: in one step, all in the workspace's slot."""
+        records = [json.loads(raw) for raw in await self.redis.lrange(kudos_key(team_id, iso_week), 0, -1)]
+        helpers = sorted({record.get("helper") for record in records} - {None})
+        people = sorted({*helpers, *(record.get("asker") for record in records)} - {None})
+        keys = [
+            kudos_key(team_id, iso_week),
+            digest_posts_key(team_id),
+            *(thanks_for_key(team_id, helper) for helper in helpers),
+            *(notes_of_key(team_id, person) for person in people),
+            *(thanks_dms_key(team_id, person) for person in people),
+        ]
+        return int(await self._forget_notes(keys=keys, args=[iso_week, len(helpers), len(people)]))
 
     async def was_thanked(self, team_id: str, ask_id: str, helper: str) -> bool:
         return bool(await self.redis.exists(thanked_key(team_id, ask_id, helper)))
@@ -885,14 +966,28 @@ class Store:
             by, of = await pipe.execute()
         return by, of
 
-    async def all_kudos(self, team_id: str) -> list[dict[str, Any]]:
-        """Every week's thank-you notes in a workspace, for finding one person's among them."""
-        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
+    async def notes_of(self, team_id: str, user_id: str) -> list[dict[str, Any]]:
+        """Every thank-you note a person wrote or received, from the weeks their index names: two round
+        trips however large the workspace."""
+        weeks = sorted(texts(await self.redis.smembers(notes_of_key(team_id, user_id))))
         async with self.redis.pipeline(transaction=False) as pipe:
             for week in weeks:
-                pipe.lrange(week, 0, -1)
+                pipe.lrange(kudos_key(team_id, week), 0, -1)
             found = await pipe.execute()
-        return [json.loads(raw) for records in found for raw in records]
+        records = [{**json.loads(raw), "week": week} for week, raws in zip(weeks, found, strict=True) for raw in raws]
+        return [record for record in records if user_id in (record.get("asker"), record.get("helper"))]
+
+    async def index_notes(self, team_id: str) -> None:
+        """Puts notes filed before the per-person index existed in it: a walk over the workspace's
+        weekly lists, the one time (an upgrade step)."""
+        async for keys in self._matching(kudos_key(team_id, "*")):
+            for key in keys:
+                week = key.rsplit(":", 1)[1]
+                records = [json.loads(raw) for raw in await self.redis.lrange(key, 0, -1)]
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for person in {record.get(role) for record in records for role in ("asker", "helper")} - {None}:
+                        pipe.sadd(notes_of_key(team_id, person), week)
+                    await pipe.execute()
 
     async def directory_record(self, team_id: str, user_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hget(people_key(team_id), user_id)
@@ -909,14 +1004,48 @@ class Store:
                 pipe.hset(ask_key(team_id, ask_id), mapping={"text": placeholder, "scope": placeholder})
             await pipe.execute()
 
-    async def redact_notes(self, team_id: str, author: str, helpers: set[str], placeholder: str) -> int:
-        """The author's thank-you notes replaced wherever they are kept: every week's kudos (the
-        digest's) and the thanks lists of the helpers they thanked (their Home tabs), in one step (all
-        in the workspace's slot). Returns how many notes there were."""
-        weeks = [key async for key in self.redis.scan_iter(match=kudos_key(team_id, "*"), count=SCAN_BATCH)]
-        lists = [*weeks, *(thanks_for_key(team_id, helper) for helper in sorted(helpers))]
-        changed = await self._redact_notes(keys=lists, args=[author, placeholder]) if lists else []
-        return sum(changed[: len(weeks)])
+    async def redact_notes(self, team_id: str, author: str, placeholder: str) -> list[dict[str, Any]]:
+        """The author's thank-you notes replaced wherever they are kept: the weeks their index names (the
+        digest's lists) and the thanks lists of the helpers they thanked (their Home tabs), in one step
+        (all in the workspace's slot), asks long forgotten included. Returns the notes as they were."""
+        notes = [note for note in await self.notes_of(team_id, author) if note["asker"] == author]
+        weeks = sorted({note["week"] for note in notes})
+        helpers = sorted({note["helper"] for note in notes})
+        lists = [*(kudos_key(team_id, week) for week in weeks), *(thanks_for_key(team_id, h) for h in helpers)]
+        if lists:
+            await self._redact_notes(keys=lists, args=[author, placeholder])
+        return notes
+
+    async def redact_owed_thanks(self, team_id: str, ask_ids: list[str], placeholder: str) -> None:
+        """Thank-yous still waiting to be delivered for these asks carry the placeholder instead of the note."""
+        await self._each_slot(
+            self._redact_owed_thanks, [([owed_key(team_id, ask_id)], [placeholder]) for ask_id in ask_ids]
+        )
+
+    async def record_thanks_dm(
+        self, team_id: str, author: str, ask_id: str, helper: str, channel: str, ts: str
+    ) -> None:
+        await self.redis.hset(thanks_dms_key(team_id, author), f"{ask_id} {helper}", f"{channel} {ts}")
+
+    async def thanks_dms(self, team_id: str, author: str) -> dict[tuple[str, str], tuple[str, str]]:
+        """(ask id, helper) → (channel, ts) of each thank-you DM the author's words reached."""
+        found = text_map(await self.redis.hgetall(thanks_dms_key(team_id, author)))
+        return {split_pair(key): split_pair(value) for key, value in found.items()}
+
+    async def record_digest_post(self, team_id: str, week: str, channel: str, ts: str) -> None:
+        """Where a week's digest went, while its notes are kept (an unshared week has none to keep)."""
+        if await self.redis.exists(kudos_key(team_id, week)):
+            await self.redis.hset(digest_posts_key(team_id), week, f"{channel} {ts}")
+
+    async def digest_posts(self, team_id: str, weeks: list[str]) -> dict[str, tuple[str, str]]:
+        found = await self.redis.hmget(digest_posts_key(team_id), weeks) if weeks else []
+        return {week: split_pair(text(value)) for week, value in zip(weeks, found, strict=True) if value}
+
+    async def note_suggested(self, team_id: str, ask_id: str, suggested: str, at: float) -> None:
+        await self.redis.zadd(suggested_in_key(team_id, suggested), {ask_id: at})
+
+    async def suggested_in(self, team_id: str, user_id: str) -> list[str]:
+        return members(await self.redis.zrange(suggested_in_key(team_id, user_id), 0, -1))
 
     async def redact_offer_notes(self, team_id: str, ask_ids: list[str], helper: str, placeholder: str) -> list[str]:
         """The helper's own lines on their offers replaced; returns the asks whose offer had one."""
@@ -1065,13 +1194,13 @@ def _offers_from_fields(fields: dict[str, str]) -> dict[str, Offer]:
 
 def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:
     """Cards that reached Slack, as (channel, ts); pending ones are still on their way."""
-    return {user: _channel_ts(value) for user, value in fields.items() if value != PENDING}
+    return {user: split_pair(value) for user, value in fields.items() if value != PENDING}
 
 
-def _channel_ts(value: str) -> tuple[str, str]:
-    """A message's place, kept as "channel ts"."""
-    channel, _, ts = value.partition(" ")
-    return channel, ts
+def split_pair(value: str) -> tuple[str, str]:
+    """Two ids kept as one value, space-separated: a message's "channel ts", a thank-you's "ask_id helper"."""
+    first, _, second = value.partition(" ")
+    return first, second
 
 
 def _ask_fields(ask: Ask) -> Fields:
@@ -1118,6 +1247,7 @@ def _ask_from_fields(fields: dict[str, str]) -> Ask:
         asker_tz=fields.get("asker_tz", "UTC"),
         check_in_snoozed=fields.get("check_in_snoozed") == "1",
         check_ins_sent=int(fields.get("check_ins_sent", 0)),
+        checked_in_at=float(fields.get("checked_in_at", 0)),
         reopened_at=float(fields.get("reopened_at", 0)),
         summary_channel=fields.get("summary_channel", ""),
         summary_ts=fields.get("summary_ts", ""),

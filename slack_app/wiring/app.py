@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> SlackAsk:
         store, people, availabilities, clients, Seal(settings.encryption_keys) if settings.encryption_keys else None
     )
     router = Router(store, clients, home, steps)
-    lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings))
+    lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings), router.redraw_forgotten)
     services = Services(
         settings=settings,
         clients=clients,
@@ -157,7 +157,11 @@ def connect_redis(settings: Settings) -> RedisClient:
 
 
 def retention(settings: Settings) -> Retention:
-    return Retention(ended_asks=timedelta(days=settings.retention_days), kudos=timedelta(weeks=settings.kudos_weeks))
+    return Retention(
+        ended_asks=timedelta(days=settings.retention_days),
+        kudos=timedelta(weeks=settings.kudos_weeks),
+        quiet_close=timedelta(days=settings.quiet_close_days),
+    )
 
 
 def digest_defaults(settings: Settings) -> DigestSettings:

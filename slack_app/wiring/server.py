@@ -283,7 +283,7 @@ def erase_user(settings: Settings, *, team: str, user: str) -> int:
                 f"{len(erasure.offer_lines)} line(s) on their offers and {erasure.notes} thank-you note(s)."
             )
             try:
-                await services.personal.show_erased(team, user)
+                await services.personal.show_erased(team, user, erasure)
             except (SlackApiError, aiohttp.ClientError, NotInstalled) as error:
                 print(
                     f"slack-ask: erased in storage, but Slack's messages could not all be redrawn ({error!r}); "

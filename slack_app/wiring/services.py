@@ -134,6 +134,15 @@ class Services:
             return False
         return True
 
+    def job_handlers(self):
+        """What running each kind of timed job does."""
+        return {**self.lifecycle.handlers(), **self.personal.handlers()}
+
+    async def run_jobs_of(self, team_id: str) -> None:
+        """Runs what is due in a workspace now, here, rather than at a worker's next poll (an erasure
+        just asked for); the jobs' leases keep any worker from running them too."""
+        await self.scheduler.run_due_of(team_id, self.job_handlers())
+
     async def language_of(self, team_id: str, user_id: str) -> Language:
         """The language `user_id` reads slack-ask in; English if it can't be found out quickly."""
         try:

@@ -50,9 +50,10 @@ async def _running(*loops):
 async def _run_jobs(services: Services, stop: asyncio.Event) -> None:
     try:  # what an older version left: its list of workspaces, and ended asks without a timer to forget them
         await services.scheduler.adopt_legacy_workspaces(services.lifecycle.retire_ended_asks)
+        await services.lifecycle.start_backstops(await services.store.teams())
     except Exception:
         log.exception("could not adopt what an older version left; retried at the next start")
-    await services.scheduler.run_forever(services.lifecycle.handlers(), stop=stop)
+    await services.scheduler.run_forever(services.job_handlers(), stop=stop)
 
 
 async def _post_digests(services: Services, stop: asyncio.Event) -> None:

@@ -1,15 +1,16 @@
 -- Included after _owe: what each outcome of an answer, an ending or an offer owes, the one place that
 -- decides which messages a change touches. Expects locals ask, answers, cards and offers (keys).
-local status_changes = {took_last = true, reopened = true, cancelled = true, expired = true, offer_took_last = true}
+local status_changes = {took_last = true, reopened = true, cancelled = true, expired = true, offer_took_last = true,
+                        closed_quietly = true}
 local summary_changes = {took = true, took_last = true, withdrew = true, reopened = true, cancelled = true,
-                         expired = true, done = true, offered = true, offer_took = true, offer_took_last = true,
+                         expired = true, closed_quietly = true, done = true, offered = true, offer_took = true, offer_took_last = true,
                          offer_declined = true, offer_lapsed = true, suggestion_sent = true, suggestion_refused = true}
 -- Outcomes that find the ask already covered: the answerer's card thanks them for offering.
 local late = {already_covered = true, offer_lapsed = true}
 local notices = {took = 'helper_found', took_last = 'helper_found', withdrew = 'helper_stepped_back',
                  reopened = 'helper_stepped_back', all_declined = 'all_declined', expired = 'expired'}
 -- Changes that may end a workflow step's ask: the step is owed a look (routing.py decides whether it completes).
-local step_changes = {cancelled = true, expired = true, done = true, all_declined = true}
+local step_changes = {cancelled = true, expired = true, done = true, all_declined = true, closed_quietly = true}
 local quiet = {unchanged = true, missing = true, not_asker = true, not_allowed = true, not_teammate = true}
 
 local function is_teammate(user)

@@ -72,7 +72,11 @@ elseif verb == 'withdraw_accept' then
     redis.call('HDEL', answers, user)
     helpers = without(helpers, user)
     outcome = status == 'taken' and 'reopened' or 'withdrew'
-    if outcome == 'reopened' then redis.call('HSET', ask, 'reopened_at', ARGV[3]) end
+    if outcome == 'reopened' then
+      redis.call('HSET', ask, 'reopened_at', ARGV[3])
+      -- Whoever takes it next is checked in with afresh, on their own timing.
+      redis.call('HDEL', ask, 'check_ins_sent', 'check_in_snoozed', 'checked_in_at')
+    end
     status = 'open'
   end
 elseif verb == 'withdraw_decline' then

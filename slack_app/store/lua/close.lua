@@ -1,5 +1,5 @@
 -- Ends a live ask: the asker cancels; the asker or a helper marks it done; the scheduler expires
--- one that nobody took. KEYS: ask, answers, cards, offers, owed effects, [effect stream]. ARGV: ending, user, now.
+-- one that nobody took, or closes quietly one taken but never marked done, long after its check-ins. KEYS: ask, answers, cards, offers, owed effects, [effect stream]. ARGV: ending, user, now.
 local ask, answers, cards, offers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ending, user, now = ARGV[1], ARGV[2], ARGV[3]
 local status = redis.call('HGET', ask, 'status')
@@ -16,6 +16,7 @@ if ending == 'cancelled' and not is_asker then return told('not_asker', user) en
 if ending == 'done' and not (is_asker or is_helper) then return told('not_allowed', user) end
 if ending == 'done' and #helpers == 0 then return told('not_allowed', user) end
 if ending == 'expired' and status ~= 'open' then return told('unchanged', user) end
+if ending == 'closed_quietly' and status ~= 'taken' then return told('unchanged', user) end
 redis.call('HSET', ask, 'status', ending, 'closed_at', now)
 if ending == 'done' then redis.call('HSET', ask, 'done_at', now, 'done_by', user) end
 return told(ending, user)

@@ -175,15 +175,11 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.view(CallbackId.ERASE_CONFIRM)
     async def erase_what_they_wrote(ack: AsyncAck, body: dict) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]
-        erasure = await services.personal.erase(team_id, user)  # done before the modal closes
+        # One write hands the erasure to the scheduler, durably; the work (however much) comes after
+        # the ack, and a DM says when it is finished.
+        await services.personal.erase_soon(team_id, user)
         await ack()
-        summary = erasure.summary(await services.language_of(team_id, user))
-        await services.background.spawn(_show_erasure(services, team_id, user, summary), f"erased {user}")
-
-
-async def _show_erasure(services: Services, team_id: str, user: str, summary: str) -> None:
-    await services.personal.show_erased(team_id, user)
-    await services.router.tell_person(team_id, user, summary)
+        await services.background.spawn(services.run_jobs_of(team_id), f"erasing for {user}")
 
 
 async def _first_time_coached(services: Services, team_id: str, view: dict, *coached: object) -> bool:
