@@ -41,6 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         person = commands.add_parser(name, help=does)
         person.add_argument("--team", required=True, help="their workspace id, T…")
         person.add_argument("--user", required=True, help="their user id, U… or W…")
+    effects = commands.add_parser("effects", help="the effect queue's dead letters: list, retry or drop them")
+    letters = effects.add_subparsers(dest="effects_command", required=True)
+    letters.add_parser("list", help="every dead letter: its id, workspace, ask, tries and last failure")
+    retry = letters.add_parser("retry", help="put dead letters back in the queue, their tries afresh")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", help="a dead letter's id, as `effects list` shows it")
+    which.add_argument("--all", action="store_true", help="every dead letter")
+    drop = letters.add_parser("drop", help="give up a dead letter's effects for good")
+    drop.add_argument("id", help="a dead letter's id, as `effects list` shows it")
     commands.add_parser("keygen", help="print a fresh key for SLACK_ASK_ENCRYPTION_KEY")
     commands.add_parser("rotate-key", help="re-encrypt every installation with SLACK_ASK_ENCRYPTION_KEY's first key")
     stats = commands.add_parser("stats", help="how asking is going for the workspace, week by week (never per person)")
@@ -49,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "--weeks",
         type=int,
         default=WEEKS_SHOWN,
-        help=f"how many ISO weeks, ending with the last one that ended (1–{KEEP_WEEKS}; default {WEEKS_SHOWN})",
+        help=f"how many ISO weeks, ending with the last one that settled (1–{KEEP_WEEKS}; default {WEEKS_SHOWN})",
     )
     stats.add_argument("--json", action="store_true", help="print the figures as JSON")
     stats.add_argument("--chart", metavar="FILE.png", help="also draw the trend chart into this PNG file")
@@ -99,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         return server.export_user(settings, team=args.team, user=args.user)
     if args.command == "erase-user":
         return server.erase_user(settings, team=args.team, user=args.user)
+    if args.command == "effects":
+        return server.effects(settings, args.effects_command, letter=getattr(args, "id", None))
     if args.command == "worker":
         server.work(settings)
     elif args.command == "digest":

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 
 REGISTRY = CollectorRegistry()
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
@@ -49,9 +49,28 @@ SCHEDULER_LAG = Histogram(
 )
 EFFECTS = Counter(
     "slack_ask_effects_total",
-    "Asks' owed effects carried out (done), left to retry, taken over from "
-    "a consumer that went quiet (reclaimed), or looked at through a Redis Cluster change's intent (intent)",
+    "Effect queue entries by outcome: carried out (done); failed for now and put back to retry after a backoff "
+    "(retry); put back for a rate-budget turn (later) or because another process holds the ask (busy); out of "
+    "tries or age, into the dead letters (dead); taken over from a consumer that went quiet (reclaimed); looked "
+    "at through a Redis Cluster change's intent (intent); queued again by the sweep (swept)",
     ["outcome"],
+    registry=REGISTRY,
+)
+EFFECTS_DROPPED = Counter(
+    "slack_ask_effects_dropped_total",
+    "Owed effects ended for good because Slack refused them in a way no retry mends, by Slack's error",
+    ["error"],
+    registry=REGISTRY,
+)
+EFFECTS_DEAD = Gauge(
+    "slack_ask_effects_dead",
+    "Effect queue entries whose tries or age ran out, waiting in the dead letters (`slack-ask effects list`)",
+    registry=REGISTRY,
+)
+LOOP_FAILURES = Counter(
+    "slack_ask_loop_failures_total",
+    "Background loops that failed and were started again, by loop",
+    ["loop"],
     registry=REGISTRY,
 )
 EFFECTS_PENDING = Gauge(
@@ -116,9 +135,10 @@ def configure_logging(level: int = logging.INFO) -> None:
     # uvicorn's start and stop chatter says nothing about the setup; slack-ask's own start line does.
     for noisy in ("slack_bolt", "slack_sdk", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Bolt warns that the token is unused because it was given our client, which holds that very token.
-    logging.getLogger("slack_bolt.AsyncApp").addFilter(_not_the_unused_token_warning)
+    # Bolt warns that SLACK_BOT_TOKEN is unused because it was given our client, which holds that very token,
+    # and an authorize function, which answers with it.
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_not_the_unused_token_warnings)
 
 
-def _not_the_unused_token_warning(record: logging.LogRecord) -> bool:
-    return record.getMessage() != warning_client_prioritized_and_token_skipped()
+def _not_the_unused_token_warnings(record: logging.LogRecord) -> bool:
+    return record.getMessage() not in (warning_client_prioritized_and_token_skipped(), warning_token_skipped())

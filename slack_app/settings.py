@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .domain.insights import SETTLE_DAYS_AT_MOST
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_METRICS_PORT = 9090  # Prometheus's usual exporter port; never the public PORT
@@ -64,9 +66,14 @@ class Settings:
     directory_days: int = (
         7  # SLACK_ASK_DIRECTORY_DAYS: a workspace's people directory is refilled from users.list this often
     )
+    insights_settle_days: int = 7  # INSIGHTS_SETTLE_DAYS: a week's figures show this long after it ends, frozen
     run_scheduler: bool = True  # `serve` runs the timed-job worker too; tests drive it themselves
     effect_retry_seconds: float = 10.0  # EFFECT_RETRY_SECONDS: an effect's consumer silent this long is presumed dead
     slack_rate_window: float = 60.0  # SLACK_RATE_WINDOW: the minute of Slack's rate tiers; tests shorten it
+    effect_max_attempts: int = 25  # EFFECT_MAX_ATTEMPTS: tries before an ask's effects become a dead letter
+    effect_max_age_seconds: float = 86400.0  # EFFECT_MAX_AGE_SECONDS: ... or after this long owed
+    effects_per_workspace: int = 16  # EFFECTS_PER_WORKSPACE: one workspace's asks carried out at once per process
+    effect_sweep_seconds: float = 300.0  # EFFECT_SWEEP_SECONDS: how often owed effects without an entry are looked for
 
     @property
     def oauth(self) -> bool:
@@ -121,8 +128,13 @@ class Settings:
             kudos_weeks=_positive(env, "SLACK_ASK_KUDOS_WEEKS", 52),
             quiet_close_days=_positive(env, "SLACK_ASK_QUIET_CLOSE_DAYS", 14),
             directory_days=_positive(env, "SLACK_ASK_DIRECTORY_DAYS", 7),
+            insights_settle_days=_settle_days(env.get("INSIGHTS_SETTLE_DAYS", "7")),
             effect_retry_seconds=float(env.get("EFFECT_RETRY_SECONDS", 10)),
             slack_rate_window=float(env.get("SLACK_RATE_WINDOW", 60)),
+            effect_max_attempts=_positive(env, "EFFECT_MAX_ATTEMPTS", 25),
+            effect_max_age_seconds=float(env.get("EFFECT_MAX_AGE_SECONDS", 86400)),
+            effects_per_workspace=_positive(env, "EFFECTS_PER_WORKSPACE", 16),
+            effect_sweep_seconds=float(env.get("EFFECT_SWEEP_SECONDS", 300)),
         )
 
 
@@ -142,6 +154,14 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     value = env.get(name, str(default))
     if not value.strip().isdigit() or int(value) < 1:
         raise MissingSetting(f"{name}={value!r} is not a whole number of at least 1.")
+    return int(value)
+
+
+def _settle_days(value: str) -> int:
+    if not value.strip().isdigit() or int(value) > SETTLE_DAYS_AT_MOST:
+        raise MissingSetting(
+            f"INSIGHTS_SETTLE_DAYS={value!r} is not a whole number of days from 0 to {SETTLE_DAYS_AT_MOST}."
+        )
     return int(value)
 
 

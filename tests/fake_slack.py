@@ -60,6 +60,19 @@ class Fault:
     body: dict = field(default_factory=lambda: {"ok": False, "error": "ratelimited"})
 
 
+# What Slack's edge answers in an incident: an HTML page, not the Web API's JSON.
+INCIDENT_PAGE = "<html><head><title>503 Service Temporarily Unavailable</title></head><body>Slack is down</body></html>"
+
+
+@dataclass
+class Outage:
+    methods: set[str]
+    until: float  # monotonic
+    status: int
+    body: str
+    content_type: str
+
+
 DEFAULT_USERS = {
     "U0ASKER": person("U0ASKER", "Ada Asker"),
     "U0HELP1": person("U0HELP1", "Hal Helper", tz="America/New_York"),
@@ -87,6 +100,7 @@ class FakeSlack(WebApi):
             self.users.setdefault(f"U0HELP{uid}", person(f"U0HELP{uid}", f"Helper {uid}"))
         self.validate = validate  # False skips the checks: benchmarks must not spend CPU on them
         self.latency = latency
+        self.latency_of: dict[str, float] = {}  # method → its own latency, instead of `latency`
         self._codes: dict[str, tuple[str, bool]] = {}  # OAuth code → (workspace, rotating tokens?)
         self._refresh_tokens: dict[str, str] = {}
         self.granted_refresh_tokens: list[str] = []  # every refresh token ever handed out, spent or not
@@ -94,6 +108,7 @@ class FakeSlack(WebApi):
         self._socket_acks: dict[str, asyncio.Future] = {}
         self.socket_connected = threading.Event()
         self._faults: dict[str, list[Fault]] = defaultdict(list)
+        self._outages: list[Outage] = []
         # Slack's rate tiers, each minute lasting `rate_window` seconds (None: no limits): a bucket per
         # token and method (and channel, for chat.postMessage) holding half a minute's calls.
         self.rate_window = rate_window
@@ -158,6 +173,23 @@ class FakeSlack(WebApi):
         body = {"ok": False, "error": "ratelimited"} if status == 429 else {"ok": False, "error": "internal_error"}
         self._faults[method].append(Fault(status=status, times=times, retry_after=retry_after, body=body))
 
+    def outage(
+        self,
+        *methods: str,
+        seconds: float,
+        status: int = 503,
+        body: str = INCIDENT_PAGE,
+        content_type: str = "text/html",
+    ) -> None:
+        """For the next `seconds`, every call to these methods answers `status` with `body` (by default the
+        HTML page Slack's edge serves in an incident) and does nothing."""
+        with self._lock:
+            self._outages.append(Outage(set(methods), time.monotonic() + seconds, status, body, content_type))
+
+    def end_outages(self) -> None:
+        with self._lock:
+            self._outages.clear()
+
     def wait_for(self, condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
         """Polls until `condition` holds; the ceiling is generous, for it costs time only when something is wrong."""
         deadline = time.monotonic() + timeout
@@ -190,8 +222,12 @@ class FakeSlack(WebApi):
                 status=429,
                 headers={"Retry-After": str(max(1, math.ceil(over_budget)))},
             )
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        latency = self.latency_of.get(method, self.latency)
+        if latency:
+            await asyncio.sleep(latency)
+        outage = self._outage(method)
+        if outage:
+            return web.Response(status=outage.status, text=outage.body, content_type=outage.content_type)
         fault = self._take_fault(method)
         if fault and fault.status == 0:
             answer = self._answer(method, args, token)
@@ -232,6 +268,11 @@ class FakeSlack(WebApi):
                 return 0.0
             self._buckets[key] = (left, now)
             return (1 - left) / per_second
+
+    def _outage(self, method: str) -> Outage | None:
+        now = time.monotonic()
+        with self._lock:
+            return next((o for o in self._outages if method in o.methods and now < o.until), None)
 
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:

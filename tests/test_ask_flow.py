@@ -379,5 +379,5 @@ def test_healthz_reports_redis(app_server):
         assert json.loads(response.read()) == {
             "status": "ok",
             "redis": "ok",
-            "effects": {"pending": 0, "oldest_seconds": 0.0},
+            "effects": {"pending": 0, "oldest_seconds": 0.0, "dead_letters": 0},
         }

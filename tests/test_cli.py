@@ -89,7 +89,11 @@ def test_serve_with_embedded_valkey_handles_the_whole_flow_and_stops_cleanly(tmp
         process.wait(timeout=30)
     output = output_file.read_text()
 
-    assert health == {"status": "ok", "redis": "ok", "effects": {"pending": 0, "oldest_seconds": 0.0}}
+    assert health == {
+        "status": "ok",
+        "redis": "ok",
+        "effects": {"pending": 0, "oldest_seconds": 0.0, "dead_letters": 0},
+    }
     assert reply.status == 200
     assert process.returncode == 0
     assert "Traceback" not in output
@@ -162,7 +166,7 @@ def test_embedded_valkey_listens_on_a_private_unix_socket_and_no_tcp_port(tmp_pa
         assert wait_for_health(url + "/healthz") == {
             "status": "ok",
             "redis": "ok",
-            "effects": {"pending": 0, "oldest_seconds": 0.0},
+            "effects": {"pending": 0, "oldest_seconds": 0.0, "dead_letters": 0},
         }
     finally:
         process.send_signal(signal.SIGTERM)

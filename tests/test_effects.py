@@ -416,7 +416,7 @@ def test_healthz_and_metrics_show_the_backlog(settings, redis_url, redis_sync):
 
     assert health["status"] == "ok" and health["effects"]["pending"] == 1 and health["effects"]["oldest_seconds"] >= 0.2
     assert "slack_ask_effects_pending 1.0" in metrics and "slack_ask_effects_oldest_seconds" in metrics
-    assert after["effects"] == {"pending": 0, "oldest_seconds": 0.0}
+    assert after["effects"] == {"pending": 0, "oldest_seconds": 0.0, "dead_letters": 0}
 
 
 # --- Slack's rate tiers --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from slack_app.domain.insights import (
     KEEP_WEEKS,
     figures,
     keep_until,
-    last_ended,
+    last_settled,
     weeks_up_to,
     yes_bucket,
 )
@@ -40,6 +40,7 @@ from slack_app.store.store import (
     _ask_from_fields,
     insights_key,
     offers_key,
+    settled_insights_key,
     thanked_key,
     workspace_settings_key,
 )
@@ -54,8 +55,8 @@ def this_week() -> str:
 
 
 def last_week() -> str:
-    """The newest week the figures show: a week shows once it has ended."""
-    return last_ended(this_week())
+    """The newest week the figures show: a week shows once it has ended and settled (7 days by default)."""
+    return last_settled(datetime.now(UTC), "UTC", 7)
 
 
 def nth_home(fake_slack, user: str, n: int) -> dict:
@@ -68,9 +69,12 @@ def nth_home(fake_slack, user: str, n: int) -> dict:
     return json.loads(view) if isinstance(view, str) else view
 
 
-def week_ends(redis_sync, week: str = "") -> None:
-    """This week's counters become last week's, as if the week had ended (the app's clock is real time)."""
-    redis_sync.rename(insights_key(TEAM, week or this_week()), insights_key(TEAM, last_week()))
+def week_settles(redis_sync) -> None:
+    """As if this week had ended and settled unseen (the app's clock is real time here): its counters become
+    the newest shown week's, and the snapshot an earlier view took of that week (empty) is dropped, as a
+    week first shown now has none. test_insights_settling.py moves the clock instead."""
+    redis_sync.rename(insights_key(TEAM, this_week()), insights_key(TEAM, last_week()))
+    redis_sync.delete(settled_insights_key(TEAM, last_week()))
 
 
 # --- the figures and the privacy rule -----------------------------------------------------------
@@ -121,7 +125,8 @@ def test_buckets_weeks_and_how_long_the_counters_last():
     ]
     assert weeks_up_to("2027-W02", 4) == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"]
     ends = datetime.fromtimestamp(keep_until("2026-W47"), UTC)
-    assert ends.date().isoformat() == "2027-03-02"  # 2026-W47 starts 16 Nov; + (14 + 1) weeks + a day
+    # 2026-W47 starts 16 Nov; + (14 + 1) weeks, + 14 days (the longest settling period), + a day
+    assert ends.date().isoformat() == "2027-03-16"
 
 
 # --- counted as asks change, compared with a recount from the raw asks ---------------------------
@@ -259,7 +264,7 @@ def test_counters_kept_as_asks_change_match_a_recount_from_the_raw_asks(redis_ur
     assert kept == recount(raw, markers, offers)
     assert sum(kept[week]["offers_accepted"] for week in weeks) > 3  # offers taken up, of every kind, among them
     assert sum(kept[week]["found_help"] for week in weeks) > 10 and kept[current]["people_both"] > 0  # a real mix
-    assert all(0 < ttl <= (KEEP_WEEKS + 2) * 7 * 86400 for ttl in ttls)  # every counter expires on its own
+    assert all(0 < ttl <= (KEEP_WEEKS + 4) * 7 * 86400 for ttl in ttls)  # every counter expires on its own
 
 
 def test_counters_hold_numbers_only_and_outlive_the_asks(redis_url, run):
@@ -321,7 +326,7 @@ def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack,
     text = view_text(nth_home(fake_slack, ADMIN, 2))
     assert this_week() not in text and "*Asks sent*\n0" in text and "*Found help*\n—" in text
 
-    week_ends(redis_sync)
+    week_settles(redis_sync)
     home_opened(slack, ADMIN)
     view = nth_home(fake_slack, ADMIN, 3)  # at once, before the chart is drawn
     assert not [block for block in view["blocks"] if block["type"] == "image"]
@@ -345,12 +350,12 @@ def test_an_admin_sees_how_asking_is_going_with_a_chart_uploaded_to_slack(slack,
     fake_slack.settle(quiet=0.3)
     assert len(fake_slack.calls_to("files.getUploadURLExternal")) == uploads
 
-    redis_sync.hincrby(insights_key(TEAM, last_week()), "asks", 5)  # figures that now show: a new chart
-    home_opened(slack, ADMIN)
-    newer = next(b for b in nth_home(fake_slack, ADMIN, 7)["blocks"] if b["type"] == "image")
-    assert newer["slack_file"]["id"] != chart["slack_file"]["id"] and chart["slack_file"]["id"] not in fake_slack.files
-    assert chart["slack_file"]["id"] in [c.args["file"] for c in fake_slack.calls_to("files.delete")]
-    assert "*Asks sent*\n6" in view_text(nth_home(fake_slack, ADMIN, 7))
+    redis_sync.hincrby(insights_key(TEAM, last_week()), "asks", 5)  # counted after the week was shown...
+    home_opened(slack, ADMIN)  # ...never in what it shows: the same figures, the same chart
+    assert next(b for b in nth_home(fake_slack, ADMIN, 6)["blocks"] if b["type"] == "image") == chart
+    assert "*Asks sent*\nat least 1" in view_text(nth_home(fake_slack, ADMIN, 6))
+    fake_slack.settle(quiet=0.3)
+    assert len(fake_slack.calls_to("files.getUploadURLExternal")) == uploads
 
     home_opened(slack, HAL)
     assert "How asking is going" not in view_text(published_home(fake_slack, HAL))  # admins only
@@ -471,7 +476,7 @@ def test_with_metrics_insights_set_gauges_show_only_exact_figures_refreshed_in_t
     redis_sync.hset(insights_key(TEAM, this_week()), mapping={"asks": 40})  # in progress: never a sample
     server = ThreadedServer(create_app(replace(settings, metrics_insights=True))).start()
     try:
-        before = redis_calls(redis_sync, "hgetall")
+        before, scripts = redis_calls(redis_sync, "hgetall"), redis_calls(redis_sync, "evalsha")
         deadline = time.monotonic() + 30
         expected = 'slack_ask_insights_asks_sent{team="T0TEAM",weeks="1"} 6.0'
         while expected not in insight_samples(text := scrape(server.metrics_url)):  # the first scrape starts it
@@ -479,7 +484,7 @@ def test_with_metrics_insights_set_gauges_show_only_exact_figures_refreshed_in_t
             time.sleep(0.05)
         for _ in range(5):
             text = scrape(server.metrics_url)
-        calls = redis_calls(redis_sync, "hgetall") - before
+        calls = redis_calls(redis_sync, "hgetall") - before, redis_calls(redis_sync, "evalsha") - scripts
     finally:
         server.stop()
 
@@ -489,7 +494,9 @@ def test_with_metrics_insights_set_gauges_show_only_exact_figures_refreshed_in_t
     # The 12 weeks' total hides a week ("at least 7"): not exact, so no sample that could be differenced.
     assert not [line for line in samples if 'weeks="12"' in line and ("asks_sent" in line or "ratio" in line)]
     assert not [line for line in samples if "U0" in line]
-    assert calls == 1 + 12  # one refresh however many scrapes: the settings, then the twelve weeks
+    # One refresh however many scrapes: the settings, then the twelve weeks' snapshots; as none was made
+    # yet, one script each makes it (reading the counters and the snapshot: two more reads each).
+    assert calls == (1 + 12 + 12 * 2, 12)
 
 
 def test_home_stats_and_metrics_print_exactly_the_figures_the_privacy_test_checks(settings, fake_slack, redis_sync):

@@ -47,6 +47,14 @@ def offer_dm(fake_slack, count=2) -> Message:
     return fake_slack.dms(ASKER)[count - 1]
 
 
+def offer_to_answer(fake_slack) -> Message:
+    """The asker's newest DM about an offer that still has its answer buttons, once it is there (counting the
+    asker's messages after the offer races the offer's own DM)."""
+    return fake_slack.wait_for(
+        lambda: [m for m in fake_slack.dms(ASKER) if "offer_accept" in m.action_ids()], what="the asker's offer DM"
+    )[-1]
+
+
 def summary_text(fake_slack) -> str:
     return fake_slack.dms(ASKER)[0].all_text
 

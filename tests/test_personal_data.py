@@ -127,13 +127,13 @@ def test_download_my_data_sends_a_json_file_to_their_dm_with_only_their_own(slac
 
 
 def changed_keys(before: dict[str, str], after: dict[str, str]) -> set[str]:
-    """Keys whose contents changed, the bookkeeping aside (effects owed, their queue, rate budgets, and
-    the scheduler's keys, which hold the erasure's own job while it runs)."""
+    """Keys whose contents changed, the bookkeeping aside (effects owed, their holder's lease, their queue,
+    rate budgets, and the scheduler's keys, which hold the erasure's own job while it runs)."""
     return {
         key
         for key in before.keys() | after.keys()
         if before.get(key) != after.get(key)
-        and not key.endswith(":owed")
+        and not key.endswith((":owed", ":holder"))
         and not key.startswith(("{slack-ask:effects:", "slack-ask:rate:", "{T0TEAM:jobs}", "{slack-ask:jobs}"))
     }
 

@@ -159,7 +159,9 @@ def test_an_ask_from_slash_command_to_the_digest(page):
     page.locator("#sidebar [data-place=messages]").click()
     page.locator("#app-tabs").get_by_role("tab", name="Home").click()
     section = page.locator(".block-section", has_text="Asks sent")
-    expect(section).to_contain_text("Found help")  # of weeks that have ended: today's ask shows once its week is over
+    expect(section).to_contain_text(
+        "Found help"
+    )  # of settled weeks: today's ask shows a settling period after its week
     expect(page.locator(".surface")).to_contain_text("weeks that have ended")
     chart = page.locator(".block-image img")
     expect(chart).to_have_attribute("alt", re.compile(r"Asks per week and the share that found help"))

@@ -199,3 +199,26 @@ def test_when_slack_cannot_be_reached_people_are_told_so_not_that_storage_is_dow
 
     assert reply.status == 200
     assert "can't reach Slack" in reply.json()["text"] and "storage" not in reply.json()["text"]
+
+
+def test_an_instance_started_while_slack_fails_auth_test_still_serves_people(settings, fake_slack):
+    """A restart during a Slack incident: who the bot is was said once and kept, so nobody is told to reinstall."""
+    first = ThreadedServer(create_app(settings)).start()
+    try:
+        assert (
+            SlackRequests(first.url, settings.signing_secret, fake_slack).slash_ask("U0ASKER", "PR 411").status == 200
+        )
+    finally:
+        first.stop()
+    asked_before = len(fake_slack.calls_to("auth.test"))
+    fake_slack.fail("auth.test", status=503, times=100)
+
+    restarted = ThreadedServer(create_app(settings)).start()
+    try:
+        reply = SlackRequests(restarted.url, settings.signing_secret, fake_slack).slash_ask("U0ASKER", "Review PR 412")
+        fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.open")) == 2, what="the second modal")
+    finally:
+        restarted.stop()
+
+    assert asked_before == 1 and len(fake_slack.calls_to("auth.test")) == 1  # asked once, ever
+    assert reply.status == 200 and "reinstall" not in reply.body

@@ -15,7 +15,7 @@ from freezegun import freeze_time
 from redis.asyncio import Redis
 from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask
 from test_lifecycle_flow import last_view, submit_thanks, taken_by_hal, worker_at
-from test_offer_flow import days_ahead, offer, offer_dm
+from test_offer_flow import days_ahead, offer, offer_to_answer
 
 from slack_app.domain.asks import Ask
 from slack_app.domain.availability import weekly
@@ -202,12 +202,16 @@ OWNED = {
     "{T0TEAM}:people": "the directory's full refresh (drops whom Slack no longer lists), erase-user, uninstall",
     "{T0TEAM}:people:building": "the directory's refresh: renamed into place when done, dropped by the next if it lapsed",
     "{T0TEAM}:people:state": "uninstall (forget_workspace): when the directory was last filled",
+    "{T0TEAM}:bot": "uninstall (forget_workspace): who the bot is, as auth.test said once",
     "slack-ask:teams": "uninstall (forget_workspace)",
     "{slack-ask:jobs}:changes": "uninstall (scheduler.forget_workspace)",
     "{slack-ask:digests}:*": "uninstall (digests.forget_workspace)",
     "{slack-ask:effects:*}": "the effect queue: an entry goes once its ask owes nothing (the stream stays, empty)",
     "{slack-ask:effects:*}:intents": "the effect queue: a Cluster change's intent goes once taken over (the stream stays)",
     "{slack-ask:effects}:workers": "the effect queue: a worker's entry goes when it stops, or when silent 10 s",
+    "{slack-ask:effects:*}:later": "the effect queue: an entry put back goes into its stream when due",
+    "{slack-ask:effects:*}:dead": "the effect queue: `slack-ask effects retry|drop`",
+    "{slack-ask:effects}:sweep": "the effect queue: one small lease, kept",
 }
 RETENTION_OWNED = [pattern for pattern, owner in OWNED.items() if "timer" in owner or "scheduler:" in owner]
 
@@ -244,7 +248,7 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
         what="Hugo's card of the second ask",
     )[-1]
     offer(slack, fake_slack, HUGO, hugos_card, "later", day=days_ahead(2))  # an offer, lapsing with the ask
-    offer_dm(fake_slack, count=len(fake_slack.dms(ASKER)) + 1)
+    offer_to_answer(fake_slack)
     app_server.call(services.store.set_availability(TEAM, HAL, weekly(3)))  # as Hal sets it on Home
     slack.click(ASKER, summary, "ask_cancel")
     fake_slack.wait_for(lambda: "No longer needed" in fake_slack.dms(HUGO)[-1].all_text, what="cancelled")
@@ -254,8 +258,9 @@ def test_every_key_the_flow_creates_expires_or_has_an_owner_that_deletes_it(slac
     unowned = [key for key, ttl in created.items() if ttl < 0 and owner_of(key) is None]
     assert unowned == [], "keys with neither an expiry nor an owner that deletes them"
     expiring = {key.split(":")[1] for key, ttl in created.items() if ttl > 0}
-    # De-duplication, the week's digest marker, the workspace's weekly figures.
-    assert {"event", "digest", "insights"} <= expiring <= {"event", "digest", "insights", "insights_chart", "coached"}
+    # De-duplication, the week's digest marker, the workspace's weekly figures (and, once shown, their snapshots).
+    shown = {"insights_settled", "insights_chart", "coached"}
+    assert {"event", "digest", "insights"} <= expiring <= {"event", "digest", "insights", *shown}
 
     # The owners do delete: past both windows the timers have removed everything they own …
     worker_at(app_server, now + 91 * DAY)

@@ -53,7 +53,7 @@ def test_socket_mode_still_answers_healthz_and_takes_nothing_over_http(socket_se
         assert json.loads(response.read()) == {
             "status": "ok",
             "redis": "ok",
-            "effects": {"pending": 0, "oldest_seconds": 0.0},
+            "effects": {"pending": 0, "oldest_seconds": 0.0, "dead_letters": 0},
         }
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(socket_server.url + "/slack/events", data=b"{}", method="POST"))

@@ -7,24 +7,29 @@ declines. A figure drawn from fewer than MIN_GROUP people or asks shows as "fewe
 stays zero: it is about nobody). No figure can be combined with others into one about fewer than 5:
 - a share hides its part when either side of it is small: "fewer than 5" found help, or "all but
   fewer than 5" did (so 20 % thanked of 5 asks, exactly one, never shows);
-- only weeks that have ended are shown, so nobody can watch this week's figures move as one person
-  answers;
+- a week is shown only once it has ended and settled (a settling period, INSIGHTS_SETTLE_DAYS, after its
+  end), and then always as it stood at that moment: its counters are copied once into a snapshot, and
+  the figures are drawn from the snapshot ever after. A yes or a thank-you counts towards the week its
+  ask was sent, so it can arrive after that week has ended; had the figures followed the counters, two
+  views of the same week at two moments, differenced, would show one person's act;
 - a span's total is exact only where none of its weeks is hidden. Otherwise it adds up the weeks that
   show — "at least N" for a count (each hidden week counts as the least it can be), a share or median
   "in the weeks shown" — which anyone could add up from the weeks themselves. Hiding the exact total is
   the complementary suppression: week 10's "fewer than 5" cannot be had back as total minus the other
   weeks, nor as the difference of two spans (`stats --weeks 2` minus `--weeks 1`), because every span
-  ends with the same last ended week and no exact total includes a hidden week.
+  ends with the same last settled week and no exact total includes a hidden week.
 
 The figures come from counters kept per ISO week (in the workspace's time zone), bumped as asks
 change (store.py, in the same step as the change where one Redis slot allows it); reading twelve
 weeks is twelve hash reads, whatever the number of asks. The counters hold numbers only, so they
-outlive the asks themselves, and expire KEEP_WEEKS after their week.
+outlive the asks themselves, and expire (with their snapshot) KEEP_WEEKS and the longest settling
+period after their week.
 
 What counts where:
 - An ask counts towards the week it was sent in (`Ask.week`): sent, found help (its first yes
   ever), how long until that yes, done and the hours of help it took (estimate × helpers), and
-  whether it ended with a thank-you. So every share is a share of that week's asks.
+  whether it ended with a thank-you. So every share is a share of that week's asks. A yes or a
+  thank-you that comes after the week settled still counts in the counters, never in what is shown.
 - People count towards the week they acted in: asking (sending an ask) and helping (an ask they
   took marked done), as three numbers — both, only asked, only helped (see lua/count_person.lua).
 - The time to a first yes is kept as a histogram in fixed buckets (YES_WITHIN_MINUTES), so a median
@@ -41,12 +46,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ..text.i18n import ENGLISH, N_, Language
+from .working_hours import zone
 
 MIN_GROUP = 5
 FEWER = N_("fewer than 5")  # also the figure itself, where one would say too much
 ALL_BUT_FEWER = N_("all but fewer than 5")  # a part whose other side is what would say too much
 WEEKS_SHOWN = 12
-KEEP_WEEKS = WEEKS_SHOWN + 2
+KEEP_WEEKS = WEEKS_SHOWN + 2  # the most weeks `stats --weeks` shows
+SETTLE_DAYS_AT_MOST = 14  # INSIGHTS_SETTLE_DAYS' ceiling: the counters are kept this much longer
 # Upper bounds of the time-to-yes buckets, in minutes; past the last, "more than a week".
 YES_WITHIN_MINUTES = (5, 15, 30, 60, 120, 240, 480, 1440, 2880, 4320, 10080)
 LONGER = "more"
@@ -80,9 +87,10 @@ def week_start(week: str) -> date:
 
 
 def keep_until(week: str) -> int:
-    """When a week's counters expire: KEEP_WEEKS after the week ended (a day's slack for time zones)."""
-    ends = datetime.combine(week_start(week) + timedelta(weeks=KEEP_WEEKS + 1, days=1), time(0), tzinfo=UTC)
-    return int(ends.timestamp())
+    """When a week's counters (and their snapshot) expire: KEEP_WEEKS and the longest settling period after
+    the week ended (a day's slack for time zones), so the oldest week `stats` shows is still there."""
+    after = timedelta(weeks=KEEP_WEEKS + 1, days=SETTLE_DAYS_AT_MOST + 1)
+    return int(datetime.combine(week_start(week) + after, time(0), tzinfo=UTC).timestamp())
 
 
 def weeks_up_to(week: str, count: int) -> list[str]:
@@ -92,8 +100,14 @@ def weeks_up_to(week: str, count: int) -> list[str]:
 
 
 def last_ended(week: str) -> str:
-    """The week before `week`: the newest whose figures are shown (a week shows once it has ended)."""
+    """The week before `week`."""
     return _week_name(week_start(week) - timedelta(weeks=1))
+
+
+def last_settled(now: datetime, tz: str, settle_days: int) -> str:
+    """The newest week whose figures are shown: the last that ended, in time zone `tz`, at least
+    `settle_days` days before `now` (see the module's docstring)."""
+    return last_ended(_week_name((now - timedelta(days=settle_days)).astimezone(zone(tz)).date()))
 
 
 def _week_name(day: date) -> str:
@@ -258,7 +272,7 @@ def _total_hours(weeks: list[WeekFigures]) -> Figure:
 
 @dataclass(frozen=True)
 class Overview:
-    weeks: list[WeekFigures]  # oldest first, the last week that has ended last
+    weeks: list[WeekFigures]  # oldest first, the last week that has settled last
     total: WeekFigures  # the whole span (people are counted per week only)
 
     def as_json(self) -> dict[str, Any]:
@@ -282,7 +296,8 @@ def _plain(value: Figure) -> Figure | dict[str, int | float | str]:
 
 
 def overview(weeks: list[str], raw: list[dict[str, str]]) -> Overview:
-    """Figures for `weeks` (weeks that have ended, oldest first) and their span's totals."""
+    """Figures for `weeks` (weeks that have settled, oldest first, as their snapshots hold them) and their
+    span's totals."""
     counts = [Counter({field: int(value) for field, value in fields.items()}) for fields in raw]
     shown = [figures(week, count) for week, count in zip(weeks, counts, strict=True)]
     return Overview(weeks=shown, total=total(f"{weeks[0]}…{weeks[-1]}", shown, counts))

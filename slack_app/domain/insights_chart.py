@@ -1,6 +1,6 @@
 """The insights' trend chart as a PNG: asks sent per week (bars) and the share that found help (line).
 
-Drawn with matplotlib's Agg backend (no display needed), for the weeks that have ended. A week whose
+Drawn with matplotlib's Agg backend (no display needed), for the weeks that have settled. A week whose
 figure is "fewer than 5" gets no bar, only a faint "<5" mark, and a share hidden either way ("fewer than
 5", "all but fewer than 5") no point: the chart can never show what the figures hide.
 """

@@ -6,10 +6,16 @@ that week. A per-week marker, claimed atomically with a lease, makes it once how
 Which workspaces to look at is a due index of each one's next slot (UTC epoch seconds), set when
 a digest goes out and lowered when an admin changes the settings: a poll with nothing due is one
 Redis call, however many workspaces there are.
+
+Exactly once with any number of instances and a pass of any length: each claim reads the clock
+afresh, so its lease (POST_LEASE_SECONDS, far longer than the one post it covers) starts when the
+claim is made, never at the start of a pass that has been running for minutes; and a pass posts at
+most POSTS_AT_ONCE digests at a time, so a pass over thousands of workspaces holds no more than that.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as clock
 from dataclasses import dataclass, replace
@@ -28,8 +34,9 @@ from .lifecycle import iso_week
 
 log = logging.getLogger(__name__)
 
-POST_LEASE_SECONDS = 120.0
+POST_LEASE_SECONDS = 120.0  # one workspace's post: a claim is made just before it (a fresh clock)
 WORKSPACES_PER_PASS = 100
+POSTS_AT_ONCE = 8
 COMMON_TIME_ZONES = [
     "UTC",
     "Pacific/Honolulu",
@@ -217,21 +224,33 @@ class Digests:
                 await client.chat_update(channel=channel, ts=ts, **message)
 
     async def post_due(self, now: float | None = None) -> list[tuple[str, str]]:
-        """Posts every workspace's digest whose slot this week has come; returns what it posted."""
-        now = clock.time() if now is None else now
+        """Posts every workspace's digest whose slot this week has come; returns what it posted. `now`
+        stands for the clock throughout (a test's moment); without it, every look reads the clock afresh."""
         posted = []
-        while due := await self.index.take_due(now, WORKSPACES_PER_PASS, POST_LEASE_SECONDS):
-            looked = []
-            saved = await self.store.every_workspace_settings([team_id for team_id, _ in due])
-            for (team_id, seen), settings in zip(due, map(self.settings_from, saved), strict=False):
-                week = self.current_week(settings, now)
-                next_look = settings.next_slot(now)
-                if settings.channel and now >= settings.slot(week).timestamp():
+        at_once = asyncio.Semaphore(POSTS_AT_ONCE)
+
+        async def look(team_id: str, seen: str, settings: DigestSettings) -> tuple[str, str, float]:
+            async with at_once:
+                moment = clock.time() if now is None else now
+                week = self.current_week(settings, moment)
+                next_look = settings.next_slot(moment)
+                if settings.channel and moment >= settings.slot(week).timestamp():
                     outcome = await self._post(team_id, week, now, settings)
                     if outcome == "posted":
                         posted.append((team_id, week))
                     elif outcome == "failed":
-                        next_look = now + POST_LEASE_SECONDS
-                looked.append((team_id, seen, next_look))
-            await self.index.settle(looked)
+                        next_look = (clock.time() if now is None else now) + POST_LEASE_SECONDS
+                return team_id, seen, next_look
+
+        while due := await self.index.take_due(
+            clock.time() if now is None else now, WORKSPACES_PER_PASS, POST_LEASE_SECONDS
+        ):
+            saved = await self.store.every_workspace_settings([team_id for team_id, _ in due])
+            looked = await asyncio.gather(
+                *(
+                    look(team_id, seen, settings)
+                    for (team_id, seen), settings in zip(due, map(self.settings_from, saved), strict=False)
+                )
+            )
+            await self.index.settle(list(looked))
         return posted

@@ -16,7 +16,7 @@ from ..domain.insights import (
     Overview,
     WeekFigures,
     alt_text,
-    last_ended,
+    last_settled,
     overview,
     weeks_up_to,
 )
@@ -37,10 +37,11 @@ GAUGE_RETRY_SECONDS = 30.0  # after a refresh Redis refused
 class Insights:
     """The workspace's weekly figures: which week it is, reading them, and the chart on Slack."""
 
-    def __init__(self, store: Store, digests: Digests, clients: Clients):
+    def __init__(self, store: Store, digests: Digests, clients: Clients, settle_days: int):
         self.store = store
         self.digests = digests
         self.clients = clients
+        self.settle_days = settle_days  # INSIGHTS_SETTLE_DAYS
         self._gauges_due = 0.0  # monotonic time of the next refresh of /metrics' insights
         self._refreshing: asyncio.Task | None = None
 
@@ -51,11 +52,13 @@ class Insights:
     async def overview(
         self, team_id: str, weeks: int = WEEKS_SHOWN, settings: DigestSettings | None = None
     ) -> Overview:
-        """The last `weeks` ISO weeks that have ended, oldest first, in one round trip (and one more to
-        read the workspace's settings, unless given). This week shows once it has ended: until then its
-        figures would move as each person answers."""
-        names = weeks_up_to(last_ended(_this_week(settings or await self.digests.settings_for(team_id))), weeks)
-        return overview(names, await self.store.insight_counts(team_id, names))
+        """The last `weeks` ISO weeks that have settled, oldest first, each as it stood when first shown, in
+        one round trip (and one more to read the workspace's settings, unless given; one more the first time
+        a week shows). A week shows once it has ended and settled, and never changes after: a yes or a
+        thank-you still counts towards the week its ask was sent, and would move its figures."""
+        now = datetime.now(UTC)
+        names = weeks_up_to(self._last_settled(now, settings or await self.digests.settings_for(team_id)), weeks)
+        return overview(names, await self.store.settled_insight_counts(team_id, names, now.timestamp()))
 
     async def current_chart(self, team_id: str, view: Overview) -> str | None:
         """The Slack file id of the chart drawn for exactly these figures, if there is one."""
@@ -104,24 +107,29 @@ class Insights:
             self._gauges_due = time.monotonic() + GAUGE_RETRY_SECONDS
 
     async def export_gauges(self) -> None:
-        """Sets /metrics' insights gauges for every workspace: the last ended week's figures and the last
-        twelve weeks'. Two round trips per GAUGE_BATCH workspaces (their settings, then their weeks); the
-        gauges change all at once, when everything is read."""
+        """Sets /metrics' insights gauges for every workspace: the last settled week's figures and the last
+        twelve weeks', exactly as Home shows them. Two round trips per GAUGE_BATCH workspaces (their
+        settings, then their weeks; one more for weeks shown for the first time); the gauges change all at
+        once, when everything is read."""
         samples: list[tuple[str, str, str, float]] = []
+        now = datetime.now(UTC)
         teams = await self.store.teams()
         for start in range(0, len(teams), GAUGE_BATCH):
             batch = teams[start : start + GAUGE_BATCH]
             saved = await self.store.every_workspace_settings(batch)
             weeks = {
-                team_id: weeks_up_to(last_ended(_this_week(self.digests.settings_from(settings))), WEEKS_SHOWN)
+                team_id: weeks_up_to(self._last_settled(now, self.digests.settings_from(settings)), WEEKS_SHOWN)
                 for team_id, settings in zip(batch, saved, strict=False)
             }
-            for team_id, counts in (await self.store.every_insight_count(weeks)).items():
+            for team_id, counts in (await self.store.every_settled_insight_count(weeks, now.timestamp())).items():
                 samples += _samples(team_id, overview(weeks[team_id], counts))
         for gauge in INSIGHTS.values():
             gauge.clear()
         for figure, team_id, span, value in samples:
             INSIGHTS[figure].labels(team_id, span).set(value)
+
+    def _last_settled(self, now: datetime, settings: DigestSettings) -> str:
+        return last_settled(now, settings.tz, self.settle_days)
 
 
 def _samples(team_id: str, view: Overview) -> list[tuple[str, str, str, float]]:

@@ -6,20 +6,23 @@ Knows Slack's Web API (through the client) but nothing of Bolt: listeners call i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
-from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from ..domain.asks import Answer, Ask, Status
 from ..domain.offers import Offer, State, accepted_scope, invited, offer_kinds
+from ..observability import EFFECTS_DROPPED
+from ..slack.effects import RETRY_SECONDS, Carried, failure_kind, slack_error_code
 from ..slack.rate_budget import TurnLater
-from ..slack.slack_api import Clients
-from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store, split_pair
+from ..slack.slack_api import Clients, NotInstalled
+from ..store.leases import Lease, Leases
+from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store, holder_key, split_pair
 from ..text.i18n import Language
 from ..text.render import render
 
@@ -40,9 +43,9 @@ SUMMARY_EVENT = "slack_ask_summary"
 POST_EVENT = "slack_ask_post"
 SUMMARY_POST = "summary"
 SEARCH_DEPTH = 50
-# Failures worth trying again later (the client has already retried 429s, 5xx and timeouts a few
-# times); any other failure of an effect is logged and the effect dropped, never retried forever.
-TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, OSError, RedisError)
+# The lease of the carrier at work in this task (and the tasks it gathers): checked before each post and
+# update, so a carrier that lost it to another never acts beside it.
+HOLDING: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("slack_ask_holding", default=None)
 
 
 def _marker(event_type: str, ask: Ask, user: str, post_id: str = "") -> dict:
@@ -95,30 +98,50 @@ class Router:
     message to the ask's current state, and posting notices. Run from the effect queue, by any
     instance, at least once; done so that running it twice shows nothing twice."""
 
-    def __init__(self, store: Store, clients: Clients, home: Any, steps: Any = None):
+    def __init__(
+        self, store: Store, clients: Clients, home: Any, steps: Any = None, lease_seconds: float = RETRY_SECONDS
+    ):
         self.store = store
         self.clients = clients
         self.home = home  # refresh_for(snapshot): keeps Home tabs current
         self.steps = steps  # complete_if_ended(snapshot): a workflow's step told how its ask ended
+        self.leases = Leases(store.redis, lease_seconds)
+        # How long a post may take to reach Slack: the holder's lease is stretched that far before it sends, so
+        # a successor (should the holder die) looks for it only once it could have landed. (A retry of a 5xx by
+        # the client starts later; while the holder lives its renewals cover it, and a 5xx means not posted.)
+        self._post_seconds = clients.settings.slack_timeout + lease_seconds
 
-    async def carry_out(self, team_id: str, ask_id: str) -> bool:
-        """Everything the ask is owed, until nothing is. False if some effect failed for now and is
-        to be tried again later (its queue entry stays pending)."""
+    async def carry_out(self, team_id: str, ask_id: str) -> Carried:
+        """Everything the ask is owed, until nothing is, by the one holder of the ask's lease: busy when
+        another process holds it; not done when some effect failed for now, or waits for its rate-budget
+        turn, and is to be tried again later (its queue entry is put back)."""
+        async with self.leases.holding(holder_key(team_id, ask_id)) as lease:
+            if lease is None:
+                return Carried(busy=True)
+            holding = HOLDING.set(lease)
+            try:
+                return await self._carry_out_held(team_id, ask_id)
+            finally:
+                HOLDING.reset(holding)
+
+    async def _carry_out_held(self, team_id: str, ask_id: str) -> Carried:
         while True:
             owed, snapshot = await self.store.owed(team_id, ask_id)
             if not owed:
-                return True
+                return Carried(done=True)
             # An ask that is gone is owed nothing more: its effects are settled unsent.
-            done, again = await self._carry_out(snapshot.ask, snapshot, owed) if snapshot.ask else (owed, False)
+            done, left = (
+                await self._carry_out(snapshot.ask, snapshot, owed) if snapshot.ask else (owed, Carried(done=True))
+            )
             still_owed = await self.store.settle(team_id, ask_id, done)
-            if again:
-                return False
+            if not left.done:
+                return left
             if not still_owed:
-                return True
+                return Carried(done=True)
 
-    async def _carry_out(self, ask: Ask, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], bool]:
-        """(the effects done or given up, whether any is to be tried again)."""
-        outcomes: dict[str, bool] = {}
+    async def _carry_out(self, ask: Ask, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], Carried]:
+        """(the effects done or given up, how the rest went)."""
+        outcomes: dict[str, Carried] = {}
         if "route" in owed:
             outcomes["route"] = await _attempt(self.resume(snapshot), ask, "route")
             # With the cards just sent. Should the ask be gone meanwhile, each effect below finds nothing to do.
@@ -127,14 +150,14 @@ class Router:
         work = {field: value for field, value in owed.items() if field != "route"}
         at_once = asyncio.Semaphore(EFFECTS_AT_ONCE)
 
-        async def in_turn(field: str, value: str) -> bool:
+        async def in_turn(field: str, value: str) -> Carried:
             async with at_once:
                 return await _attempt(self._effect(snapshot, field, value, cards), ask, field)
 
         results = await asyncio.gather(*(in_turn(field, value) for field, value in work.items()))
         outcomes.update(zip(work, results, strict=False))
-        done = {field: owed[field] for field, finished in outcomes.items() if finished}
-        return done, len(done) < len(owed)
+        done = {field: owed[field] for field, outcome in outcomes.items() if outcome.done}
+        return done, _together(list(outcomes.values()))
 
     def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]) -> Awaitable[None]:
         kind, _, rest = field.partition(":")
@@ -174,9 +197,11 @@ class Router:
             ),
             return_exceptions=True,
         )
-        failures = [result for result in results if isinstance(result, BaseException)]
-        if failures:
+        failures = [result for result in results if isinstance(result, Exception)]
+        if len(failures) == 1:
             raise failures[0]
+        if failures:  # each one's kind counts: a card refused for good must not hide one to try again
+            raise ExceptionGroup("sending an ask failed in part", failures)
 
     async def _send_summary_once(self, ask: Ask) -> None:
         if ask.summary_ts:
@@ -185,9 +210,10 @@ class Router:
         found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
         if found is None and earlier in (None, PENDING):
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
-            sent = await self._post(
-                ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
-            )
+            async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, SUMMARY_POST)):
+                sent = await self._post(
+                    ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
+                )
             found = sent["channel"], sent["ts"]
         if found:
             await self.store.record_summary(ask.team_id, ask.id, *found)
@@ -215,7 +241,8 @@ class Router:
 
     async def _send_card(self, ask: Ask, teammate: str, state: str, offer: Offer | None = None) -> None:
         card = render_card(ask, state, ask.language_of(teammate), offer)
-        sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
+        async with _unclaimed_if_put_back(lambda: self.store.unclaim_card(ask.team_id, ask.id, teammate)):
+            sent = await self._post(ask.team_id, teammate, {**card, "metadata": _marker(CARD_EVENT, ask, teammate)})
         await self.store.record_card(ask.team_id, ask.id, teammate, sent["channel"], sent["ts"])
 
     async def _find_message(self, ask: Ask, user: str, event_type: str, post_id: str = "") -> tuple[str, str] | None:
@@ -294,7 +321,7 @@ class Router:
             try:
                 await self._update(team_id, channel, ts, render("ask_forgotten.json.j2", lang=ask.language_of(reader)))
             except Exception as error:
-                if _transient(error) or isinstance(error, TurnLater):  # the whole forgetting is tried again
+                if failure_kind(error) != "permanent":  # the whole forgetting is tried again
                     raise
                 log.warning(
                     "a forgotten ask's message could not be redrawn", extra={"ask": ask_id, "error": repr(error)}
@@ -360,7 +387,9 @@ class Router:
             return channel, ts  # it went out
         found = await self._find_message(ask, user, POST_EVENT, post_id) if earlier == PENDING else None
         if found is None:
-            sent = await self._post(ask.team_id, user, {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)})
+            async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, post_id)):
+                marked = {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)}
+                sent = await self._post(ask.team_id, user, marked)
             found = sent["channel"], sent["ts"]
         await self.store.record_post(ask.team_id, ask.id, post_id, *found)
         return found
@@ -389,38 +418,87 @@ class Router:
     # --- Web API ---
 
     async def _post(self, team_id: str, user_or_channel: str, message: dict) -> dict:
-        client = await self.clients.for_team(team_id)
-        response = await client.chat_postMessage(channel=user_or_channel, **message)
+        async with _fenced(self._post_seconds):
+            client = await self.clients.for_team(team_id)
+            response = await client.chat_postMessage(channel=user_or_channel, **message)
         return {"channel": response["channel"], "ts": response["ts"]}
 
     async def _update(self, team_id: str, channel: str, ts: str, message: dict) -> None:
-        client = await self.clients.for_team(team_id)
-        await client.chat_update(channel=channel, ts=ts, **message)
+        async with _fenced():
+            client = await self.clients.for_team(team_id)
+            await client.chat_update(channel=channel, ts=ts, **message)
+
+
+@contextlib.asynccontextmanager
+async def _unclaimed_if_put_back(unclaim: Callable[[], Awaitable[None]]):
+    """A post put back for its rate-budget turn never went out (TurnLater comes before the call, or after a 429):
+    its claim is taken back, so the next try sends it without first searching the DM (Tier 3 calls, spent
+    again at every turn otherwise)."""
+    try:
+        yield
+    except TurnLater:
+        await unclaim()
+        raise
+
+
+@contextlib.asynccontextmanager
+async def _fenced(stretch: float = 0.0):
+    """A post or an update by the ask's holder: only while its lease surely holds (LeaseLost otherwise), a post
+    with its lease stretched over the whole time it may take to reach Slack (`stretch`). One
+    whose outcome is unknown (no answer came: it may yet reach Slack) leaves the lease to lapse rather than
+    be let go, so the next holder, a lease later, finds the post it sent, and an update that lands late is
+    followed, not preceded, by the one drawing the newer state. That is how an older state never overwrites a
+    newer one: one holder at a time draws each message, each time from the ask as it stands; a version kept
+    in Redis could not order requests already on their way to Slack."""
+    lease = HOLDING.get()
+    if lease is not None:
+        lease.check()
+        if stretch:
+            await lease.stretch(stretch)
+    try:
+        yield
+    except Exception as error:
+        # Slack's answer, even a 5xx, says the call was not carried out; no answer (a timeout, a dropped
+        # connection) leaves it unknown.
+        if lease is not None and not isinstance(error, SlackApiError) and failure_kind(error) == "temporary":
+            lease.uncertain = True
+        raise
 
 
 async def _unknown(field: str) -> None:
     raise ValueError(f"unknown effect {field}")
 
 
-async def _attempt(effect, ask: Ask, field: str) -> bool:
-    """True when the effect is done, or failed in a way trying again would not mend."""
+async def _attempt(effect, ask: Ask, field: str) -> Carried:
+    """How one effect went: done (or refused by Slack for good: dropped, with one log line, counted), waiting
+    for a rate-budget turn, or failed for now."""
     try:
         await effect
     except Exception as error:
-        if not _transient(error):
-            log.exception(
-                "effect failed for good; dropped", extra={"ask": ask.id, "team": ask.team_id, "effect": field}
-            )
-            return True
-        log.warning(
-            "effect failed; trying again later",
-            extra={"ask": ask.id, "team": ask.team_id, "effect": field, "error": repr(error)},
-        )
-        return False
-    return True
+        kind = "permanent" if isinstance(error, NotInstalled) else failure_kind(error)
+        fields = {"ask": ask.id, "team": ask.team_id, "effect": field}
+        code = slack_error_code(error) if isinstance(error, SlackApiError) else repr(error)
+        if kind == "permanent":
+            EFFECTS_DROPPED.labels(code if isinstance(error, SlackApiError) else type(error).__name__).inc()
+            log.error("effect refused by Slack for good; dropped", extra={**fields, "error": code})
+            return Carried(done=True)
+        if kind == "later":
+            return Carried(turn_in=max(_turns(error)))
+        log.warning("effect failed; trying again later", extra={**fields, "error": code[:300]})
+        return Carried(failure=f"{field}: {code}"[:500])
+    return Carried(done=True)
 
 
-def _transient(error: Exception) -> bool:
-    if isinstance(error, SlackApiError):
-        return error.response.get("error") == "ratelimited"  # still limited after the client's retries
-    return isinstance(error, TRANSIENT)
+def _turns(error: BaseException) -> list[float]:
+    """The rate-budget waits a failure (or a group of them) names."""
+    if isinstance(error, BaseExceptionGroup):
+        return [wait for inner in error.exceptions for wait in _turns(inner)] or [0.0]
+    return [getattr(error, "retry_in", 0.0)]
+
+
+def _together(outcomes: list[Carried]) -> Carried:
+    """Several effects' outcomes as one: done when all are; else the first failure, or the latest turn."""
+    if all(outcome.done for outcome in outcomes):
+        return Carried(done=True)
+    failed = [outcome for outcome in outcomes if outcome.failure]
+    return failed[0] if failed else Carried(turn_in=max(outcome.turn_in for outcome in outcomes))

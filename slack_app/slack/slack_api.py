@@ -26,7 +26,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from ..observability import SLACK_CALLS, SLACK_ERRORS, SLACK_RATE_LIMITED, SLACK_SECONDS
 from ..settings import Settings
 from ..store.installations import RedisInstallationStore
-from .effects import IN_FLIGHT
+from .effects import IN_FLIGHT, slack_error_code
 from .rate_budget import Budget, RateBudget, TurnLater, setting
 
 ROTATE_MINUTES_BEFORE = 10
@@ -85,7 +85,7 @@ class MeteredWebClient(AsyncWebClient):
                     await budget.wait_turn(spending)
                 return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
-            SLACK_ERRORS.labels(api_method, str(error.response.get("error", "unknown"))).inc()
+            SLACK_ERRORS.labels(api_method, slack_error_code(error)).inc()  # (an HTML 503's body is no JSON)
             raise
         except TurnLater:  # not a failure: the work is put back until its turn
             raise
@@ -112,6 +112,20 @@ class BudgetRateLimitHandler(AsyncRateLimitErrorRetryHandler):
     def __init__(self, budget: RateBudget | None = None, **kwargs):
         super().__init__(**kwargs)
         self.budget = budget
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        # The TurnLater this handler raised comes back to the retry loop as an error beside the same 429
+        # response: that is the call put back, not another 429 to count and hold for again.
+        if isinstance(error, TurnLater):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
     async def prepare_for_next_attempt_async(
         self,

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..observability import JOBS, SCHEDULER_LAG
+from ..observability import JOBS, LOOP_FAILURES, SCHEDULER_LAG
 from . import lua
 from .client import RedisClient, RedisPipeline, text
 from .due_index import DueIndex
@@ -217,6 +217,7 @@ class Scheduler:
             try:
                 await self._start_due(handlers, time.time())
             except Exception:  # Redis away for a moment must not end every future timer
+                LOOP_FAILURES.labels("jobs").inc()
                 log.exception("polling for due jobs failed")
             try:
                 jitter = random.uniform(0.5, 1.5)  # nosec B311 - spreading polls out, nothing secret

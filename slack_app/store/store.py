@@ -73,9 +73,25 @@ def owed_key(team_id: str, ask_id: str) -> str:
     return f"{{{team_id}:ask:{ask_id}}}:owed"
 
 
+def owed_keys_pattern() -> str:
+    """Matches every ask's owed hash (for the effect queue's sweep)."""
+    return "{*:ask:*}:owed"
+
+
+def ask_of_owed_key(key: str) -> tuple[str, str]:
+    """(team, ask) of an owed hash's key."""
+    team_id, _, ask_id = key[1 : key.index("}")].partition(":ask:")
+    return team_id, ask_id
+
+
 def posts_key(team_id: str, ask_id: str) -> str:
     """Hash: post id → "channel ts" once a post about the ask reached Slack, PENDING while it may be on its way."""
     return f"{{{team_id}:ask:{ask_id}}}:posts"
+
+
+def holder_key(team_id: str, ask_id: str) -> str:
+    """Hash: the lease of whoever is carrying out the ask's owed effects (leases.py)."""
+    return f"{{{team_id}:ask:{ask_id}}}:holder"
 
 
 def step_key(team_id: str, ask_id: str) -> str:
@@ -110,6 +126,22 @@ def effect_workers_key() -> str:
 def effect_intent_key(shard: int) -> str:
     """Stream, in the shard's slot: on a Cluster, one entry per change about to run (module docstring)."""
     return f"{{slack-ask:effects:{shard}}}:intents"
+
+
+def effect_later_key(shard: int) -> str:
+    """Sorted set, in the shard's slot: entries put back until their due time (a retry's backoff, a rate-budget
+    turn, an ask another process holds), each as JSON, scored by when it is due (epoch seconds)."""
+    return f"{{slack-ask:effects:{shard}}}:later"
+
+
+def effect_dead_key(shard: int) -> str:
+    """Stream, in the shard's slot: entries whose tries or age ran out (`slack-ask effects list`)."""
+    return f"{{slack-ask:effects:{shard}}}:dead"
+
+
+def effect_sweep_key() -> str:
+    """A lease (leases.py): which process looks for owed effects without a queue entry, once in a while."""
+    return "{slack-ask:effects}:sweep"
 
 
 def effect_shard(team_id: str, ask_id: str) -> int:
@@ -206,12 +238,19 @@ def insights_key(team_id: str, iso_week: str) -> str:
     return f"{{{team_id}}}:insights:{iso_week}"
 
 
+def settled_insights_key(team_id: str, iso_week: str) -> str:
+    """Hash: the week's counters as they stood when it was first shown, after it settled, and `settled_at`
+    (epoch seconds): all admins ever see of that week (see insights.py). Expires with the counters."""
+    return f"{{{team_id}}}:insights_settled:{iso_week}"
+
+
 def insights_chart_key(team_id: str) -> str:
     """The chart last uploaded to Slack for the insights: its figures' fingerprint and file id."""
     return f"{{{team_id}}}:insights_chart"
 
 
 INSIGHTS_CHART_SECONDS = 8 * 24 * 3600  # unused for a week, it is drawn afresh
+SETTLED_AT = "settled_at"  # the field of a week's insights snapshot saying when it was made (settle_week.lua)
 
 
 def kudos_key(team_id: str, iso_week: str) -> str:
@@ -241,6 +280,11 @@ def digest_posts_key(team_id: str) -> str:
 def suggested_in_key(team_id: str, user_id: str) -> str:
     """Sorted set: asks where a teammate suggested this person (Try someone else) → when; each goes with its ask."""
     return f"{{{team_id}}}:suggested_in:{user_id}"
+
+
+def bot_identity_key(team_id: str) -> str:
+    """Who the workspace's bot is (auth.test's answer and the token's digest), so a restart never needs Slack for it."""
+    return f"{{{team_id}}}:bot"
 
 
 @dataclass(frozen=True)
@@ -320,9 +364,11 @@ class Store:
         self._redact_owed_thanks = redis.register_script(lua.source("redact_owed_thanks"))
         self._count_insights = redis.register_script(lua.source("count_insights"))
         self._count_person = redis.register_script(lua.source("count_person"))
+        self._settle_week = redis.register_script(lua.source("settle_week"))
         self._offer = redis.register_script(lua.source("offer"))
         self._settle_offer = redis.register_script(lua.source("settle_offer"))
         self._redact_offer = redis.register_script(lua.source("redact_offer"))
+        self._unclaim = redis.register_script(lua.source("unclaim"))
         self._people = redis.register_script(lua.source("people"))
 
     async def ping(self) -> bool:
@@ -383,6 +429,7 @@ class Store:
             *_ask_keys(team_id, ask_id),
             posts_key(team_id, ask_id),
             owed_key(team_id, ask_id),
+            holder_key(team_id, ask_id),
             step_key(team_id, ask_id),
         )
         return True
@@ -534,17 +581,40 @@ class Store:
         )
 
     async def insight_counts(self, team_id: str, weeks: list[str]) -> list[dict[str, str]]:
-        """Each week's counters, in one round trip."""
-        return (await self.every_insight_count({team_id: weeks}))[team_id]
-
-    async def every_insight_count(self, weeks: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
-        """Each workspace's counters for each of its weeks, in one round trip."""
+        """Each week's counters as they are now, in one round trip: what is counted, not what is shown."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for team_id, names in weeks.items():
-                for week in names:
-                    pipe.hgetall(insights_key(team_id, week))
-            found = iter(await pipe.execute())
-        return {team_id: [next(found) for _ in names] for team_id, names in weeks.items()}
+            for week in weeks:
+                pipe.hgetall(insights_key(team_id, week))
+            return await pipe.execute()
+
+    async def settled_insight_counts(self, team_id: str, weeks: list[str], now: float) -> list[dict[str, str]]:
+        """The counters of weeks that have settled, as admins see them (every_settled_insight_count)."""
+        return (await self.every_settled_insight_count({team_id: weeks}, now))[team_id]
+
+    async def every_settled_insight_count(
+        self, weeks: dict[str, list[str]], now: float
+    ) -> dict[str, list[dict[str, str]]]:
+        """Each workspace's settled weeks as they stood when each was first shown: its snapshot, made now
+        (atomically, once) for a week shown for the first time. One round trip; one more the first time."""
+        wanted = [(team_id, week) for team_id, names in weeks.items() for week in names]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for team_id, week in wanted:
+                pipe.hgetall(settled_insights_key(team_id, week))
+            found = await pipe.execute()
+        unsettled = [index for index, snapshot in enumerate(found) if SETTLED_AT not in snapshot]
+        calls = [
+            (
+                [insights_key(*wanted[index]), settled_insights_key(*wanted[index])],
+                [int(now), keep_until(wanted[index][1])],
+            )
+            for index in unsettled
+        ]
+        for index, flat in zip(unsettled, await self._each_slot(self._settle_week, calls), strict=True):
+            found[index] = dict(zip(flat[::2], flat[1::2], strict=True))
+        counters = iter(
+            [{field: value for field, value in snapshot.items() if field != SETTLED_AT} for snapshot in found]
+        )
+        return {team_id: [next(counters) for _ in names] for team_id, names in weeks.items()}
 
     async def insights_chart(self, team_id: str) -> tuple[str, str] | None:
         raw = optional_text(await self.redis.get(insights_chart_key(team_id)))
@@ -830,6 +900,13 @@ class Store:
         """Post id → "channel ts" (or PENDING) of every post about the ask."""
         return text_map(await self.redis.hgetall(posts_key(team_id, ask_id)))
 
+    async def unclaim_post(self, team_id: str, ask_id: str, post_id: str) -> None:
+        """A pending claim taken back: nothing went out (unclaim.lua)."""
+        await self._unclaim(keys=[posts_key(team_id, ask_id)], args=[post_id, PENDING])
+
+    async def unclaim_card(self, team_id: str, ask_id: str, teammate: str) -> None:
+        await self._unclaim(keys=[cards_key(team_id, ask_id)], args=[teammate, PENDING])
+
     async def record_post(self, team_id: str, ask_id: str, post_id: str, channel: str, ts: str) -> None:
         await self.redis.hset(posts_key(team_id, ask_id), post_id, f"{channel} {ts}")
 
@@ -988,6 +1065,13 @@ class Store:
                     for person in {record.get(role) for record in records for role in ("asker", "helper")} - {None}:
                         pipe.sadd(notes_of_key(team_id, person), week)
                     await pipe.execute()
+
+    async def bot_identity(self, team_id: str) -> dict[str, str]:
+        return text_map(await self.redis.hgetall(bot_identity_key(team_id)))
+
+    async def remember_bot_identity(self, team_id: str, identity: dict[str, str]) -> None:
+        fields: Fields = dict(identity.items())  # the same, typed as redis-py takes a mapping
+        await self.redis.hset(bot_identity_key(team_id), mapping=fields)
 
     async def directory_record(self, team_id: str, user_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hget(people_key(team_id), user_id)

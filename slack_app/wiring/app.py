@@ -37,7 +37,13 @@ from .background import Background
 from .edge import Edge
 from .express import Express
 from .listeners import register_listeners
-from .middleware import answer_failure, describe_request, for_the_person_waiting, remember_organisations
+from .middleware import (
+    answer_failure,
+    describe_request,
+    for_the_person_waiting,
+    remember_organisations,
+    remembered_identity,
+)
 from .services import Services, StoreHealth
 from .web import INSTALL_PATH, REDIRECT_PATH, asgi_app
 
@@ -62,13 +68,13 @@ def create_app(settings: Settings) -> SlackAsk:
     scheduler = Scheduler(redis)
     people = People(store, clients, refresh_after_seconds=settings.directory_days * 24 * 3600)
     digests = Digests(store, clients, digest_defaults(settings))
-    insights = Insights(store, digests, clients)
+    insights = Insights(store, digests, clients, settings.insights_settle_days)
     home = Home(store, people, digests, insights, clients)
     availabilities = Availabilities(store, people)
     steps = WorkflowSteps(
         store, people, availabilities, clients, Seal(settings.encryption_keys) if settings.encryption_keys else None
     )
-    router = Router(store, clients, home, steps)
+    router = Router(store, clients, home, steps, lease_seconds=settings.effect_retry_seconds)
     lifecycle = Lifecycle(store, scheduler, insights.this_week, retention(settings), router.redraw_forgotten)
     services = Services(
         settings=settings,
@@ -87,7 +93,15 @@ def create_app(settings: Settings) -> SlackAsk:
         health=StoreHealth(store),
         ask_forms=AskForms(store, clients),
         personal=PersonalData(store, lifecycle, router, home),
-        effects=EffectQueue(redis, router.carry_out, retry_seconds=settings.effect_retry_seconds),
+        effects=EffectQueue(
+            redis,
+            router.carry_out,
+            retry_seconds=settings.effect_retry_seconds,
+            max_attempts=settings.effect_max_attempts,
+            max_age_seconds=settings.effect_max_age_seconds,
+            per_workspace=settings.effects_per_workspace,
+            sweep_seconds=settings.effect_sweep_seconds,
+        ),
         answers=Answers(store),
         workflow_steps=steps,
     )
@@ -101,7 +115,7 @@ def create_app(settings: Settings) -> SlackAsk:
         signing_secret=settings.signing_secret or None,
         process_before_response=True,
         request_verification_enabled=False,
-        **_oauth(settings, installations, redis),
+        **(_oauth(settings, installations, redis) or {"authorize": remembered_identity(store, clients.app_client)}),
     )
     bolt.middleware(describe_request)
     bolt.middleware(for_the_person_waiting)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -12,13 +13,17 @@ from typing import Any
 
 import aiohttp
 from redis.exceptions import RedisError
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from ..features.people import People
 from ..ids import BlockId, CallbackId
 from ..observability import REDIS_ERRORS
 from ..slack.rate_budget import for_a_waiting_person
 from ..store.installations import RedisInstallationStore
+from ..store.store import Store
 from ..text.i18n import ENGLISH, N_, Language
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,48 @@ def remember_organisations(installations: RedisInstallationStore):
         return await next()
 
     return middleware
+
+
+class SlackUnreachable(aiohttp.ClientError):
+    """Slack could not say who the bot token belongs to, and nobody had asked before: Slack is down."""
+
+
+def remembered_identity(store: Store, client: AsyncWebClient) -> Callable[..., Awaitable[AuthorizeResult]]:
+    """Bolt's authorize for one bot token: auth.test once ever, its answer kept in Redis.
+
+    Bolt's own single-workspace authorization asks auth.test again on each process's first request, and
+    while Slack is failing it tells the person to reinstall the app; a restart during a Slack incident
+    (a rolling deploy, a crash) must not. The record keeps the token's digest, so a new token asks anew,
+    and goes with the workspace's other keys when it uninstalls."""
+    token = client.token or ""
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    known: dict[str, str] = {}
+
+    async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        if not known:
+            remembered = await store.bot_identity(team_id) if team_id else {}
+            if remembered.get("token_digest") != digest:
+                remembered = {**await _ask_slack_who(client), "token_digest": digest}
+                await store.remember_bot_identity(remembered["team_id"] or team_id or "", remembered)
+            known.update(remembered)
+        return AuthorizeResult(
+            enterprise_id=known["enterprise_id"] or enterprise_id,
+            team_id=known["team_id"] or team_id,
+            bot_token=token,
+            bot_id=known["bot_id"],
+            bot_user_id=known["user_id"],
+            user_id=user_id,
+        )
+
+    return authorize
+
+
+async def _ask_slack_who(client: AsyncWebClient) -> dict[str, str]:
+    try:
+        answer = await client.auth_test()
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as failed:
+        raise SlackUnreachable(f"auth.test: {failed}") from failed
+    return {field: str(answer.get(field) or "") for field in ("enterprise_id", "team_id", "user_id", "bot_id")}
 
 
 # Checked first: aiohttp's connection errors are OSErrors too, and a person should hear which one is down.

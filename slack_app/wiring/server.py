@@ -34,6 +34,8 @@ from .app import REDIS_CONNECTIONS, SlackAsk, create_app
 from .services import Services
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 
+EXIT_USAGE = 2  # a command given what it cannot act on, as the command line's own errors
+
 T = TypeVar("T")
 VERSION = version("slack-ask")
 log = logging.getLogger(__name__)
@@ -262,6 +264,36 @@ def digest(settings: Settings, *, post: bool, week: str | None, team: str | None
     return with_services(settings, run)
 
 
+def effects(settings: Settings, command: str, *, letter: str | None) -> int:
+    """`slack-ask effects list | retry ID|--all | drop ID`: the effect queue's dead letters."""
+
+    async def run(services: Services) -> int:
+        queue = services.effects
+        if command == "list":
+            letters = await queue.dead_letters()
+            for dead in letters:
+                died = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(dead.died_at))
+                print(f"{dead.id}  {dead.team_id}  ask {dead.ask_id}  {dead.tries} tries  {died}  {dead.failure}")
+            print(f"{len(letters)} dead letter{'s' if len(letters) != 1 else ''}.")
+            return 0
+        chosen = [letter] if letter else [dead.id for dead in await queue.dead_letters()]
+        act = queue.revive if command == "retry" else queue.drop
+        try:
+            found = [one for one in chosen if await act(one)]
+        except ValueError as wrong:
+            print(f"slack-ask: {wrong}", file=sys.stderr)
+            return EXIT_USAGE
+        missing = set(chosen) - set(found)
+        done = "back in the queue" if command == "retry" else "dropped, their effects given up"
+        print(f"{len(found)} dead letter{'s' if len(found) != 1 else ''} {done}.")
+        if missing:
+            print(f"slack-ask: no such dead letter: {', '.join(sorted(missing))}", file=sys.stderr)
+            return EXIT_USAGE
+        return 0
+
+    return with_services(settings, run)
+
+
 def export_user(settings: Settings, *, team: str, user: str) -> int:
     """`slack-ask export-user`: everything kept about one person, as JSON on stdout."""
 
@@ -340,9 +372,10 @@ def stats(settings: Settings, *, team: str | None, weeks: int, as_json: bool, ch
 
 def insights_table(view) -> str:
     lines = [
-        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week}: weeks that have ended, never about",
-        f'any one person. A figure about fewer than {MIN_GROUP} people or asks shows as "{FEWER}", and a total adds',
-        'up only the weeks that show ("at least" where some are hidden).',
+        f"How asking is going, {view.weeks[0].week} to {view.weeks[-1].week}: weeks that have ended and settled,",
+        "each as it stood when first shown (later replies never change it), never about any one person. A figure",
+        f'about fewer than {MIN_GROUP} people or asks shows as "{FEWER}", and a total adds up only the weeks that',
+        'show ("at least" where some are hidden).',
         "",
     ]
     lines += [week_line(week) for week in view.weeks]

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..observability import (
+    EFFECTS_DEAD,
     EFFECTS_OLDEST_SECONDS,
     EFFECTS_PENDING,
     HTTP_RESPONSES,
@@ -85,8 +86,8 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
             return JSONResponse({"status": "unavailable", "redis": problem}, status_code=503)
         body: dict[str, object] = {"status": "ok", "redis": "ok"}
         with contextlib.suppress(RedisError, OSError):
-            pending, oldest = await services.effects.backlog()
-            body["effects"] = {"pending": pending, "oldest_seconds": round(oldest, 3)}
+            pending, oldest, dead = await services.effects.state()  # dead letters: `slack-ask effects list`
+            body["effects"] = {"pending": pending, "oldest_seconds": round(oldest, 3), "dead_letters": dead}
         return JSONResponse(body)
 
     async def scraped() -> bytes:
@@ -95,9 +96,10 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         if services.settings.metrics_insights:
             services.insights.refresh_gauges_soon()
         try:
-            pending, oldest = await services.effects.backlog()
+            pending, oldest, dead = await services.effects.state()
             EFFECTS_PENDING.set(pending)
             EFFECTS_OLDEST_SECONDS.set(oldest)
+            EFFECTS_DEAD.set(dead)
         except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
             REDIS_ERRORS.labels("metrics").inc()
         return metrics_text()

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from ..observability import LOOP_FAILURES
 from .services import Services
 
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -65,6 +66,7 @@ async def _post_digests(services: Services, stop: asyncio.Event) -> None:
         try:
             await services.digests.post_due()
         except Exception:
+            LOOP_FAILURES.labels("digests").inc()
             log.exception("digest poll failed; trying again next poll")
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), DIGEST_POLL_SECONDS)
