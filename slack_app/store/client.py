@@ -9,7 +9,7 @@ one hash slot. The client decodes replies (decode_responses=True), but redis-py 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.client import Pipeline
@@ -42,3 +42,9 @@ def texts(replies: Iterable[bytes | str]) -> list[str]:
 def text_map(reply: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     """A hash as HGETALL gives it, as str to str."""
     return {text(key): text(value) for key, value in reply.items()}
+
+
+def members(reply: Iterable[object]) -> list[str]:
+    """A sorted set's members, as ZRANGE and ZRANGEBYSCORE answer them without WITHSCORES."""
+    # redis-py types the reply for WITHSCORES too, (member, score) pairs; without it each is a member.
+    return [text(cast("bytes | str", member)) for member in reply]
