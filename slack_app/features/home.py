@@ -33,6 +33,7 @@ class Home:
         self.insights = insights
         self.clients = clients
         self._viewers: dict[str, tuple[float, set[str]]] = {}  # team → (fresh until, who opened Home)
+        self._publishing: dict[tuple[str, str], bool] = {}  # (team, person) being published → asked again since
 
     async def view(self, team_id: str, user_id: str) -> tuple[dict, Overview | None]:
         """The Home tab, and for an admin whose chart is not yet drawn for these figures, the figures.
@@ -83,12 +84,29 @@ class Home:
         return overview, await self.insights.current_chart(team_id, overview)
 
     async def publish(self, team_id: str, user_id: str) -> None:
+        """One person's Home is published one at a time in a process, the last time from the newest state:
+        publishes drawn side by side could reach Slack in either order, and an older one would stay shown."""
+        person = (team_id, user_id)
+        if person in self._publishing:
+            self._publishing[person] = True  # the publish under way goes again once it is out
+            return
+        self._publishing[person] = False
+        try:
+            undrawn = await self._publish_now(team_id, user_id)
+            while self._publishing[person]:
+                self._publishing[person] = False
+                undrawn = await self._publish_now(team_id, user_id)
+        finally:
+            del self._publishing[person]
+        # Drawing and uploading a chart takes a while: the Home went out first, and goes again with it.
+        if undrawn is not None and await self.insights.draw_chart(team_id, undrawn):
+            await self.publish(team_id, user_id)
+
+    async def _publish_now(self, team_id: str, user_id: str) -> Overview | None:
         client = await self.clients.for_team(team_id)
         view, undrawn = await self.view(team_id, user_id)
         await client.views_publish(user_id=user_id, view=view)
-        # Drawing and uploading a chart takes a while: the Home goes out first, then again with it.
-        if undrawn is not None and await self.insights.draw_chart(team_id, undrawn):
-            await client.views_publish(user_id=user_id, view=(await self.view(team_id, user_id))[0])
+        return undrawn
 
     async def opened(self, team_id: str, user_id: str) -> None:
         await self.store.note_home_viewer(team_id, user_id)
