@@ -19,3 +19,9 @@ def test_ruff_finds_nothing_to_fix():
 def test_the_code_is_formatted_as_ruff_formats_it():
     checked = ruff("format", "--check", "--no-cache", ".")
     assert checked.returncode == 0, "run `ruff format .`:\n" + checked.stdout + checked.stderr
+
+
+def test_mypy_finds_no_type_errors():
+    """Over slack_app/, as pyproject.toml's [tool.mypy] says: strict on domain/, store/ and text/."""
+    checked = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

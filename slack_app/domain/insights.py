@@ -124,7 +124,7 @@ def yes_bucket(seconds: float) -> str:
     return f"yes_within:{LONGER}"
 
 
-def _median_bound(counts: Counter) -> int | str | None:
+def _median_bound(counts: Counter[str]) -> int | str | None:
     """The bucket holding the median first yes: its upper bound in minutes, or LONGER."""
     found = sum(counts[f"yes_within:{bound}"] for bound in YES_WITHIN_MINUTES) + counts[f"yes_within:{LONGER}"]
     if found == 0:
@@ -194,7 +194,7 @@ class WeekFigures:
     only_helped: Figure = None
 
 
-def figures(week: str, counts: Counter, people: bool = True) -> WeekFigures:
+def figures(week: str, counts: Counter[str], people: bool = True) -> WeekFigures:
     asks, found, done, made = counts["asks"], counts["found_help"], counts["done"], counts["offers_made"]
     return WeekFigures(
         week=week,
@@ -316,12 +316,12 @@ def say(value: Figure, kind: str = "count", lang: Language | None = None) -> str
         return f"{say(value.value, kind)} (weeks shown)"
     if value is None:
         return "—"
-    if value in (FEWER, ALL_BUT_FEWER):
-        return value
+    if isinstance(value, str):  # the only words a figure holds: FEWER, ALL_BUT_FEWER, or a wait's LONGER
+        return "over a week" if value == LONGER else value
     if kind == "share":
         return f"{round(value * 100)}%"
     if kind == "wait":
-        return "over a week" if value == LONGER else f"within {_duration(value)}"
+        return f"within {_duration(int(value))}"  # a bucket's bound, in whole minutes
     if kind == "hours":
         return f"{value:g} h"
     return str(value)
@@ -334,19 +334,15 @@ def _say_in(value: Figure, kind: str, lang: Language) -> str:
         return lang.gettext("{figure} in the weeks shown", figure=_say_in(value.value, kind, lang))
     if value is None:
         return "—"
-    if value in (FEWER, ALL_BUT_FEWER):
-        return lang.gettext(value)
+    if isinstance(value, str):  # the only words a figure holds: FEWER, ALL_BUT_FEWER, or a wait's LONGER
+        return lang.gettext("over a week") if value == LONGER else lang.gettext(value)
     if kind == "share":
         return lang.percent(value)
-    if kind == "wait":
-        return (
-            lang.gettext("over a week")
-            if value == LONGER
-            else lang.gettext("within {duration}", duration=_duration_in(value, lang))
-        )
+    if kind == "wait":  # a bucket's bound, in whole minutes
+        return lang.gettext("within {duration}", duration=_duration_in(int(value), lang))
     if kind == "hours":
         return lang.hours(value)
-    return lang.number(value)
+    return lang.number(int(value))  # a count
 
 
 def _duration_in(minutes: int, lang: Language) -> str:

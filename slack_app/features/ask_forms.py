@@ -71,7 +71,9 @@ class AskForms:
         if not link:  # Slack wouldn't say (a channel the app isn't in, or too slow): build it as Slack does
             domain = str(_object(payload.get("team")).get("domain") or "")
             link = fallback_permalink(domain, channel, ts, str(message.get("thread_ts") or ""))
-        text = message.get("text") if isinstance(message.get("text"), str) else ""
+        text = message.get("text")
+        if not isinstance(text, str):
+            text = ""
         return ask_modal(
             lang, first_sentence(text, ASK_MAX_LENGTH), channel, scope=f"{link}\n" if link else "", first_ask=first_ask
         )
@@ -115,7 +117,10 @@ class AskForms:
 
 
 def ask_from_draft(draft: Draft, team_id: str, asker: str, people: dict[str, Person]) -> Ask:
-    """The ask a valid form (or a workflow step's inputs) describes."""
+    """The ask a valid form (or a workflow step's inputs) describes: one that passed `validate`, which reports a
+    missing estimate or way to decline."""
+    if draft.estimate_minutes is None or draft.decline_line is None:
+        raise ValueError("an ask can only be built from a draft that passed validate()")
     # Everyone's language as it is now: each message about this ask is written in its reader's.
     languages = {uid: language_code(people[uid].locale) for uid in [asker, *draft.teammates] if uid in people}
     return Ask(

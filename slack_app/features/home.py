@@ -141,11 +141,11 @@ class Home:
 def _availability(setting: availability.Availability, received: int, now: datetime, tz: str, lang: Language) -> dict:
     """The person's own setting and how it reads to them, with this week's count in their time zone."""
     today = availability.local_today(now, tz)
-    on_break = setting.on_break(today)
-    choice = "" if on_break else f"weekly:{setting.weekly_limit}" if setting.weekly() else "open"
+    break_until = setting.until if setting.on_break(today) else None
+    choice = "" if break_until else f"weekly:{setting.weekly_limit}" if setting.weekly() else "open"
     return {
         "choice": choice,
-        "until": setting.until.isoformat() if on_break else "",
+        "until": break_until.isoformat() if break_until else "",
         "text": availability.describe(setting, today, received, lang),
     }
 

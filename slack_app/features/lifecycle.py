@@ -165,6 +165,8 @@ class Lifecycle:
         """After done or cancel: the ask's timer moves to when the ask is forgotten; a done one gets
         its thank-you reminders."""
         ask, outcome = snapshot.ask, snapshot.outcome
+        if ask is None:  # missing: nothing left to plan for
+            return
         if outcome == "cancelled":
             await self._retire(ask)
         elif outcome == "done":
@@ -282,10 +284,13 @@ class Lifecycle:
     async def _after_ending(self, snapshot: Snapshot, ending: str, now: datetime) -> None:
         """The timer after the timer tried to end an ask: set for forgetting it, or — if it changed just
         before (taken, reopened, done) — to look again, so a live ask never goes without one."""
+        ask = snapshot.ask
+        if ask is None:  # gone meanwhile: nothing left to time
+            return
         if snapshot.outcome == ending:
-            await self._retire(snapshot.ask)
-        elif snapshot.ask is not None:
-            await self.scheduler.schedule(_job("timer", snapshot.ask, now + OPEN_ASK_LOOKS_EVERY))
+            await self._retire(ask)
+        else:
+            await self.scheduler.schedule(_job("timer", ask, now + OPEN_ASK_LOOKS_EVERY))
 
     async def _backstop(self, job: Job) -> None:
         """Gives a timer, due now, to every ask sent longer ago than the retention window that has none:

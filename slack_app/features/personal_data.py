@@ -65,34 +65,30 @@ class PersonalData:
         """Everything kept about a person: their asks, their answers, the thank-you notes they wrote
         and received, and their settings. Of anyone else only the user ids their records name."""
         by_ids, for_ids = await self.store.all_ask_ids(team_id, user_id)
+        # All at once, in two groups: gather's result is typed for at most six awaitables.
         (
-            asks_by,
-            asks_for,
-            answers,
-            offers_made,
-            offers_received,
-            settings,
-            kudos,
-            balance,
-            profile,
-            viewer,
-            suggested,
+            (asks_by, asks_for, answers, offers_made, offers_received),
+            (settings, kudos, balance, profile, viewer, suggested),
         ) = await asyncio.gather(
-            self.store.load_asks(team_id, by_ids),
-            self.store.load_asks(team_id, for_ids),
-            self.store.answers_of(team_id, for_ids, user_id),
-            self.store.offers_of(team_id, for_ids, user_id),
-            self.store.offers_on(team_id, by_ids),
-            self.store.availabilities(team_id, [user_id]),
-            self._kudos(team_id, user_id),
-            self.store.balance(team_id, user_id),
-            self.store.directory_record(team_id, user_id),
-            self.store.is_home_viewer(team_id, user_id),
-            self._suggestions_of(team_id, user_id),
+            asyncio.gather(
+                self.store.load_asks(team_id, by_ids),
+                self.store.load_asks(team_id, for_ids),
+                self.store.answers_of(team_id, for_ids, user_id),
+                self.store.offers_of(team_id, for_ids, user_id),
+                self.store.offers_on(team_id, by_ids),
+            ),
+            asyncio.gather(
+                self.store.availabilities(team_id, [user_id]),
+                self._kudos(team_id, user_id),
+                self.store.balance(team_id, user_id),
+                self.store.directory_record(team_id, user_id),
+                self.store.is_home_viewer(team_id, user_id),
+                self._suggestions_of(team_id, user_id),
+            ),
         )
         answer_of, offer_of, offers_on = (
             dict(zip(for_ids, answers, strict=False)),
-            dict(zip(for_ids, offers_made, strict=False)),
+            {ask_id: offer for ask_id, offer in zip(for_ids, offers_made, strict=False) if offer},
             dict(zip(by_ids, offers_received, strict=False)),
         )
         return {
@@ -110,7 +106,7 @@ class PersonalData:
             "asks_sent_to_you": [
                 {
                     **_ask_for_you(ask, answer_of.get(ask.id)),
-                    "your_offer": _offer(offer_of[ask.id], mine=True) if offer_of.get(ask.id) else None,
+                    "your_offer": _offer(offer_of[ask.id], mine=True) if ask.id in offer_of else None,
                 }
                 for ask in asks_for
             ],

@@ -22,7 +22,7 @@ from ..slack.effects import RETRY_SECONDS, Carried, failure_kind, slack_error_co
 from ..slack.rate_budget import TurnLater
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.leases import Lease, Leases
-from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store, holder_key
+from ..store.store import PENDING, STEP_EFFECT, Snapshot, Store, holder_key, split_pair
 from ..text.i18n import Language
 from ..text.render import render
 
@@ -129,19 +129,23 @@ class Router:
             owed, snapshot = await self.store.owed(team_id, ask_id)
             if not owed:
                 return Carried(done=True)
-            done, left = await self._carry_out(snapshot, owed) if snapshot.ask else (owed, Carried(done=True))
+            # An ask that is gone is owed nothing more: its effects are settled unsent.
+            done, left = (
+                await self._carry_out(snapshot.ask, snapshot, owed) if snapshot.ask else (owed, Carried(done=True))
+            )
             still_owed = await self.store.settle(team_id, ask_id, done)
             if not left.done:
                 return left
             if not still_owed:
                 return Carried(done=True)
 
-    async def _carry_out(self, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], Carried]:
+    async def _carry_out(self, ask: Ask, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], Carried]:
         """(the effects done or given up, how the rest went)."""
-        ask, outcomes = snapshot.ask, {}
+        outcomes: dict[str, Carried] = {}
         if "route" in owed:
             outcomes["route"] = await _attempt(self.resume(snapshot), ask, "route")
-            snapshot = await self.store.snapshot(ask.team_id, ask.id)  # with the cards just sent
+            # With the cards just sent. Should the ask be gone meanwhile, each effect below finds nothing to do.
+            snapshot = await self.store.snapshot(ask.team_id, ask.id)
         cards: dict[tuple, dict] = {}  # once per state and language: ten covered cards in one language, one rendering
         work = {field: value for field, value in owed.items() if field != "route"}
         at_once = asyncio.Semaphore(EFFECTS_AT_ONCE)
@@ -155,7 +159,7 @@ class Router:
         done = {field: owed[field] for field, outcome in outcomes.items() if outcome.done}
         return done, _together(list(outcomes.values()))
 
-    def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]):
+    def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]) -> Awaitable[None]:
         kind, _, rest = field.partition(":")
         if kind == "card":
             return self._sync_card(snapshot, rest, value.endswith(" late"), cards)
@@ -164,7 +168,7 @@ class Router:
         if kind == "offer_notices":
             return self._sync_offer_notices(snapshot, rest, value.endswith(" moved"))
         if kind == "suggested":
-            return self._send_new_card(snapshot.ask, snapshot.offers[rest].suggested)
+            return self._send_suggested_card(snapshot, rest)
         if kind == "home":
             return self.home.refresh_for(snapshot)
         if kind == "post":
@@ -180,14 +184,14 @@ class Router:
         marked pending may have reached Slack before its sender died, so it is looked for in the DM
         (they carry their ask's id as message metadata) before it is sent again."""
         ask = snapshot.ask
-        if not ask.status.is_live:
+        if ask is None or not ask.status.is_live:
             return
         sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
         pending = await self.store.pending_cards(ask.team_id, ask.id)
         results = await asyncio.gather(
             self._send_summary_once(ask),
             *(
-                self._send_card_once(snapshot, teammate, teammate in pending, sending)
+                self._send_card_once(ask, snapshot, teammate, teammate in pending, sending)
                 for teammate in ask.teammates
                 if teammate not in snapshot.cards
             ),
@@ -216,9 +220,8 @@ class Router:
             await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
 
     async def _send_card_once(
-        self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore
+        self, ask: Ask, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore
     ) -> None:
-        ask = snapshot.ask
         async with sending:
             found = await self._find_message(ask, teammate, CARD_EVENT) if pending else None
             if found:
@@ -227,8 +230,12 @@ class Router:
                 offer = snapshot.offers.get(teammate)
                 await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
 
-    async def _send_new_card(self, ask: Ask, teammate: str) -> None:
-        """A card for someone added to the ask (a suggestion the asker accepted), sent once."""
+    async def _send_suggested_card(self, snapshot: Snapshot, helper: str) -> None:
+        """A card for the teammate `helper` suggested, whom the asker accepted, sent once."""
+        ask, offer = snapshot.ask, snapshot.offers.get(helper)
+        if ask is None or offer is None:  # the ask is gone
+            return
+        teammate = offer.suggested
         if await self.store.claim_card(ask.team_id, ask.id, teammate):
             await self._send_card(ask, teammate, "open")
 
@@ -243,7 +250,8 @@ class Router:
         client = await self.clients.for_team(ask.team_id)
         channel = (await client.conversations_open(users=user))["channel"]["id"]
         history = await client.conversations_history(channel=channel, limit=SEARCH_DEPTH, include_all_metadata=True)
-        for message in history.get("messages", []):
+        messages: list[dict[str, Any]] = history.get("messages", [])
+        for message in messages:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload", {})
             if (
@@ -257,9 +265,10 @@ class Router:
     # --- messages brought to the ask's current state ---
 
     async def _sync_card(self, snapshot: Snapshot, teammate: str, offered_late: bool, cards: dict[tuple, dict]) -> None:
-        if teammate not in snapshot.cards:  # not delivered yet: the fan-out sends it as the ask stands then
-            return
         ask = snapshot.ask
+        # Not delivered yet: the fan-out sends it as the ask stands then (one that is gone has no cards).
+        if ask is None or teammate not in snapshot.cards:
+            return
         offer = snapshot.offers.get(teammate)
         look = (
             card_state(ask, snapshot.answers.get(teammate), offer, offered_late=offered_late),
@@ -272,7 +281,7 @@ class Router:
 
     async def _sync_summary(self, snapshot: Snapshot) -> None:
         ask = snapshot.ask
-        if ask.summary_ts:
+        if ask is not None and ask.summary_ts:
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers=snapshot.offers)
             await self._update(ask.team_id, ask.summary_channel, ask.summary_ts, summary)
 
@@ -280,6 +289,8 @@ class Router:
         """The asker's DMs about offers that this change alters: always the answerer's own ("*": every
         one), and every waiting one when the ask's status moved (they become answerable, or lapse)."""
         ask = snapshot.ask
+        if ask is None:
+            return
         await asyncio.gather(
             *(
                 self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
@@ -302,7 +313,7 @@ class Router:
             readers.append((ask.asker, (ask.summary_channel, ask.summary_ts)))
         readers += [(ask.asker, (o.notice_channel, o.notice_ts)) for o in snapshot.offers.values() if o.notice_ts]
         readers += [
-            (ask.asker, tuple(where.split(" ", 1)))
+            (ask.asker, split_pair(where))
             for post_id, where in (await self.store.posts_of(team_id, ask_id)).items()
             if where != PENDING and ":thanks:" not in post_id
         ]
@@ -320,6 +331,8 @@ class Router:
 
     async def _post_owed(self, snapshot: Snapshot, post_id: str, payload: dict) -> None:
         ask = snapshot.ask
+        if ask is None:  # gone: nobody is told about it any more
+            return
         if payload["kind"] == "offer_notice":
             offer = snapshot.offers[payload["helper"]]
             found = await self._post_once(ask, ask.asker, post_id, render_offer_notice(ask, offer))

@@ -108,6 +108,8 @@ class WorkflowSteps:
     async def complete_if_ended(self, snapshot: Snapshot) -> None:
         """The owed `step` effect: tells Slack how the ask went once it has ended (or outlived Slack's patience)."""
         ask = snapshot.ask
+        if ask is None:  # gone, and its run with it: nothing left to tell
+            return
         run = await self.store.step(ask.team_id, ask.id)
         if not run or run.get("completed") == COMPLETED:
             return

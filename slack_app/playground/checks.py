@@ -196,7 +196,7 @@ def check_view(block_kit: BlockKit, view: Any, kind: str) -> list[str]:
 
 def _duplicate_ids(blocks: list, where: str) -> list[str]:
     block_ids = Counter(b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id"))
-    action_ids = Counter()
+    action_ids: Counter[tuple[object, object]] = Counter()  # (block_id, action_id), as the JSON has them
     for block in blocks:
         if not isinstance(block, dict):
             continue

@@ -105,7 +105,10 @@ class Playground(WebApi):
     team_id = "T0PLAYGROUND"
 
     def __init__(self, settings: Settings, checks: Checks):
+        if settings.bot_token is None:
+            raise ValueError("the playground is one workspace with a bot token, not OAuth")
         super().__init__(settings.bot_token, PEOPLE, checks)
+        self.checks: Checks = checks  # the page shows what is checked, so here something always is
         self.settings = settings
         self.url = settings.slack_api_url.removesuffix("api/")
         self.app_url = ""  # the app's address, once it listens
@@ -163,7 +166,8 @@ class Playground(WebApi):
 
     async def _close(self, _: web.Application) -> None:
         self._bump()  # answers every waiting page, so shutdown doesn't wait out their long polls
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
 
     def _bump(self) -> None:
         self._version += 1
@@ -442,9 +446,9 @@ class Playground(WebApi):
         s = self.settings
         return {
             **inherited,
-            "SLACK_BOT_TOKEN": s.bot_token,
+            "SLACK_BOT_TOKEN": s.bot_token or "",  # empty reads as unset
             "SLACK_SIGNING_SECRET": s.signing_secret,
-            "REDIS_URL": s.redis_url,
+            "REDIS_URL": s.redis_url or "",
             "SLACK_API_URL": s.slack_api_url,
             "DIGEST_CHANNEL": s.digest_channel,
             "DIGEST_DAY": str(s.digest_day),
@@ -463,6 +467,8 @@ class Playground(WebApi):
         if trigger_id:
             self._triggers[trigger_id] = (user, time.monotonic())
         headers = payloads.signed_headers(self.signer, body, content_type)
+        if self._session is None:
+            raise RuntimeError("the playground sends to the app only once its web app has started")
         try:
             async with self._session.post(
                 self.app_url + "/slack/events", data=body.encode(), headers=headers
@@ -486,7 +492,7 @@ class Playground(WebApi):
 
     def _show_reply(self, user: str, channel: str, ts: str, reply: Any) -> None:
         """A slash command's answer, or a message sent to a response_url, shown where Slack would show it."""
-        message = {"text": reply} if isinstance(reply, str) else reply
+        message: dict[str, Any] = {"text": reply} if isinstance(reply, str) else reply
         if not message:
             return
         problems = self.checks.content_problems("reply", message)
@@ -528,15 +534,19 @@ class Playground(WebApi):
     # --- Slack's side of the app's calls ---
 
     def _show_view(self, method: str, args: dict[str, Any]) -> dict:
-        owner = self._trigger_owner(args.get("trigger_id", "")) if method == "views.open" else None
-        if method == "views.open" and owner is None:
-            self.violations.append("views.open: trigger_id expired or unknown (they last 3 seconds and open one view)")
-            return {"ok": False, "error": "expired_trigger_id"}
-        answer = super()._show_view(method, args)
         if method == "views.open":
+            owner = self._trigger_owner(args.get("trigger_id", ""))
+            if owner is None:
+                self.violations.append(
+                    "views.open: trigger_id expired or unknown (they last 3 seconds and open one view)"
+                )
+                return {"ok": False, "error": "expired_trigger_id"}
+            answer = super()._show_view(method, args)
             self.modals[owner] = [answer["view"]]
             self.modal_errors.pop(owner, None)
-        elif method == "views.publish":
+            return answer
+        answer = super()._show_view(method, args)
+        if method == "views.publish":
             self.homes[args["user_id"]] = answer["view"]
         return answer
 

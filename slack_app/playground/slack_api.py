@@ -244,8 +244,9 @@ class WebApi:
     def _complete_upload(self, args: dict[str, Any]) -> dict:
         listed = as_json(args["files"])
         with self._lock:
-            uploads = [self.files.get(item.get("id")) for item in listed]
-        if not listed or any(upload is None or upload["content"] is None for upload in uploads):
+            found = [self.files.get(item.get("id")) for item in listed]
+        uploads = [upload for upload in found if upload is not None and upload["content"] is not None]
+        if not listed or len(uploads) < len(listed):
             return {"ok": False, "error": "file_not_found"}
         with self._lock:
             for upload in uploads:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -54,14 +55,16 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import RedisCluster
 from redis.exceptions import RedisError, ResponseError
+from redis.typing import KeyT, StreamIdT
 from slack_sdk.errors import SlackApiError
 
 from ..observability import EFFECTS, LOOP_FAILURES
 from ..store import lua
+from ..store.client import RedisClient, text_map
 from ..store.leases import Leases
 from ..store.store import (
     EFFECT_SHARDS,
@@ -187,7 +190,7 @@ def _as_carried(outcome: Carried | bool) -> Carried:
 class EffectQueue:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         carry_out: CarryOut,
         *,
         retry_seconds: float = RETRY_SECONDS,
@@ -276,7 +279,7 @@ class EffectQueue:
         found = await self.redis.xrange(effect_dead_key(shard), entry_id, entry_id)
         if not found:
             return False
-        fields = found[0][1]
+        fields = text_map(found[0][1] or {})  # (redis-py's type allows an entry without fields; XRANGE has none)
         await self.redis.delete(owed_key(fields["team"], fields["ask"]))  # first, so the sweep never queues it
         await self.redis.xdel(effect_dead_key(shard), entry_id)
         return True
@@ -297,14 +300,14 @@ class EffectQueue:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
         loops = [
-            self._loop(f"effects {shard}", lambda shard=shard: self._read(shard, stop), stop)
+            self._loop(f"effects {shard}", functools.partial(self._read, shard, stop), stop)
             for shard in range(EFFECT_SHARDS)
         ]
         self._requests = requests
         if requests is not None:
             with contextlib.suppress(RedisError):  # (the next look sees them)
                 await self._look_for_workers()
-            loops.append(self._loop("effects lag", lambda: self._watch_lag(stop), stop))
+            loops.append(self._loop("effects lag", lambda: self._watch_lag(requests, stop), stop))
             loops.append(self._every("effects workers", WORKER_BEAT_SECONDS, self._look_for_workers, stop))
         else:
             with contextlib.suppress(RedisError):  # (the next beat says it)
@@ -382,8 +385,8 @@ class EffectQueue:
                 if "BUSYGROUP" not in str(error):
                     raise
 
-    async def _watch_lag(self, stop: asyncio.Event) -> None:
-        requests, loop = self._requests, asyncio.get_running_loop()
+    async def _watch_lag(self, requests: Callable[[], float], stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             started = loop.time()
             await asyncio.sleep(LAG_CHECK_SECONDS)
@@ -425,16 +428,17 @@ class EffectQueue:
     async def _read(self, shard: int, stop: asyncio.Event) -> None:
         """Reads the shard's new entries and intents (one slot): starts the entries, leaves the intents
         pending until they are taken over."""
-        wanted = {effect_stream_key(shard): ">", effect_intent_key(shard): ">"}
+        wanted: dict[KeyT, StreamIdT] = {effect_stream_key(shard): ">", effect_intent_key(shard): ">"}
         while not stop.is_set():
             room, started = await self._room(), 0
             try:
                 reply = await self._mending(
-                    lambda room=room: self.redis.xreadgroup(
-                        GROUP, self.consumer, wanted, count=room, block=READ_BLOCK_MS
+                    functools.partial(
+                        self.redis.xreadgroup, GROUP, self.consumer, wanted, count=room, block=READ_BLOCK_MS
                     )
                 )
-                for stream, messages in reply or []:
+                # The client speaks RESP2 (redis-py's default), which answers [[stream, entries], ...] or nothing.
+                for stream, messages in cast(list[list[Any]] | None, reply) or []:
                     if stream not in INTENTS:
                         started += await self._start_all(stream, messages)
             finally:
@@ -515,7 +519,7 @@ class EffectQueue:
 
     async def _queued(self) -> set[tuple[str, str]]:
         """Every ask with an entry in a stream, an intent, later work or a dead letter (each shard in one step)."""
-        queued = set()
+        queued: set[tuple[str, str]] = set()
         for shard in range(EFFECT_SHARDS):
             async with self.redis.pipeline(transaction=not self._clustered) as pipe:
                 for stream in (effect_stream_key(shard), effect_intent_key(shard), effect_dead_key(shard)):

@@ -29,10 +29,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from ..observability import SLACK_BUDGET_WAIT
 from ..store import lua
+from ..store.client import RedisClient
 
 TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
 # The tier of each method the app calls, from Slack's method catalogue (methods.json's rate_limit;
@@ -129,7 +128,7 @@ class _Asked:
 
 
 class RateBudget:
-    def __init__(self, redis: Redis, window_seconds: float = 60.0):
+    def __init__(self, redis: RedisClient, window_seconds: float = 60.0):
         self.window_seconds = window_seconds  # Slack's minute; only tests shorten it
         self._script = redis.register_script(lua.source("take_turn"))
         self._asked: dict[str, list[_Asked]] = defaultdict(list)  # workspace → operations asked for in this pass

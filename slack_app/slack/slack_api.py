@@ -77,11 +77,12 @@ class MeteredWebClient(AsyncWebClient):
     async def api_call(self, api_method: str, **kwargs) -> AsyncSlackResponse:
         started = time.perf_counter()
         SLACK_CALLS.labels(api_method).inc()
-        spending = Budget(self.workspace, api_method, _channel(kwargs)) if self.budget and self.workspace else None
+        budget = self.budget
+        spending = Budget(self.workspace, api_method, _channel(kwargs)) if budget and self.workspace else None
         try:
             with setting(SPENDING, spending):
-                if spending is not None:
-                    await self.budget.wait_turn(spending)
+                if budget is not None and spending is not None:
+                    await budget.wait_turn(spending)
                 return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
             SLACK_ERRORS.labels(api_method, slack_error_code(error)).inc()  # (an HTML 503's body is no JSON)
@@ -178,7 +179,8 @@ def web_client(
     client = MeteredWebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=settings.slack_timeout,
+        # slack_sdk annotates the timeout as int but hands it to aiohttp.ClientTimeout, which takes seconds as a float.
+        timeout=settings.slack_timeout,  # type: ignore[arg-type]
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             BudgetRateLimitHandler(budget, max_retry_count=5),
@@ -205,15 +207,15 @@ class Clients:
         self.installations = installations
         self.budget = budget
         self.app_client = web_client(settings, settings.bot_token, budget)  # OAuth mode: no token, for oauth.v2.access
-        self._rotator = (
+        self._rotator = (  # without the app's credentials no token can be refreshed
             AsyncTokenRotator(
                 client_id=settings.client_id, client_secret=settings.client_secret, client=self.app_client
             )
-            if installations
+            if installations and settings.client_id and settings.client_secret
             else None
         )
         # (token, workspace) → its client; safe to lose: rebuilt from the installation (or the one token)
-        self._by_token: dict[tuple[str, str], AsyncWebClient] = {}
+        self._by_token: dict[tuple[str | None, str], AsyncWebClient] = {}
         self._by_team: dict[str, tuple[float, AsyncWebClient]] = {}  # team → (fresh until, its client)
         self._looking_up: dict[str, asyncio.Future] = {}  # team → its lookup in flight
         self._session: aiohttp.ClientSession | None = None
@@ -236,7 +238,8 @@ class Clients:
             await session.close()
 
     async def for_team(self, team_id: str) -> AsyncWebClient:
-        if self.installations is None:  # the one bot token: each workspace it serves spends its own budget
+        installations = self.installations
+        if installations is None:  # the one bot token: each workspace it serves spends its own budget
             return self._client(self.settings.bot_token, team_id)
         known = self._by_team.get(team_id)
         if known and known[0] > time.monotonic():  # a fan-out's many calls look the token up once
@@ -245,13 +248,13 @@ class Clients:
         # see the second refresh refused, as Slack refuses a refresh token already used.
         looking_up = self._looking_up.get(team_id)
         if looking_up is None:
-            looking_up = asyncio.ensure_future(self._look_up(team_id))
+            looking_up = asyncio.ensure_future(self._look_up(installations, team_id))
             self._looking_up[team_id] = looking_up
             looking_up.add_done_callback(lambda _: self._looking_up.pop(team_id, None))
         return await asyncio.shield(looking_up)
 
-    async def _look_up(self, team_id: str) -> AsyncWebClient:
-        bot = await self._bot(team_id)
+    async def _look_up(self, installations: RedisInstallationStore, team_id: str) -> AsyncWebClient:
+        bot = await self._bot(installations, team_id)
         if bot is None or not bot.bot_token:
             raise NotInstalled(team_id)
         # An org-wide install's token serves every workspace of the organisation, under one budget.
@@ -270,14 +273,14 @@ class Clients:
     def forget(self, team_id: str) -> None:
         self._by_team.pop(team_id, None)
 
-    async def _bot(self, team_id: str) -> Bot | None:
-        bot = await self.installations.find_workspace_bot(team_id)
-        if bot is None:
-            return None
+    async def _bot(self, installations: RedisInstallationStore, team_id: str) -> Bot | None:
+        bot = await installations.find_workspace_bot(team_id)
+        if bot is None or self._rotator is None:
+            return bot
         refreshed = await self._rotator.perform_bot_token_rotation(
             bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE
         )
         if refreshed is not None:
-            await self.installations.async_save_bot(refreshed)
+            await installations.async_save_bot(refreshed)
             return refreshed
         return bot

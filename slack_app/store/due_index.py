@@ -17,9 +17,10 @@ written just after them, which the lower-bound rule above makes safe.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from collections.abc import Sequence
 
 from . import lua
+from .client import RedisClient
 
 
 def next_key(name: str) -> str:
@@ -34,7 +35,7 @@ def changes_key(name: str) -> str:
 
 
 class DueIndex:
-    def __init__(self, redis: Redis, name: str):
+    def __init__(self, redis: RedisClient, name: str):
         self.redis = redis
         self.keys = [next_key(name), changes_key(name)]
         self._lower = redis.register_script(lua.source("index_lower"))
@@ -52,7 +53,7 @@ class DueIndex:
         flat = await self._take(keys=self.keys, args=[repr(float(now)), limit, repr(float(now + hold_seconds))])
         return list(zip(flat[::2], flat[1::2], strict=False))
 
-    async def settle(self, looked: list[tuple[str, str, float | None]]) -> None:
+    async def settle(self, looked: Sequence[tuple[str, str, float | None]]) -> None:
         """(workspace, change count seen, next moment or None for nothing left): sets each entry
         unless it was lowered since it was taken, in which case the lower value stands."""
         if looked:

@@ -12,9 +12,8 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
-from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import (
     AsyncInstallationStore,
@@ -22,9 +21,12 @@ from slack_sdk.oauth.installation_store.async_installation_store import (
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from . import lua
+from .client import RedisClient, optional_text, text
 from .sealing import Seal, Unreadable
 
 log = logging.getLogger(__name__)
+
+Record = TypeVar("Record", Bot, Installation)
 
 STATE_SECONDS = 600  # how long an "Add to Slack" link stays good
 RESEAL_TRIES = 5  # a record that changes under rotate-key this often in a row is left for the next run
@@ -70,7 +72,7 @@ class Resealed:
 
 
 class RedisInstallationStore(AsyncInstallationStore):
-    def __init__(self, redis: Redis, seal: Seal):
+    def __init__(self, redis: RedisClient, seal: Seal):
         self.redis = redis
         self.seal = seal
         self._reseal = redis.register_script(lua.source("reseal"))
@@ -79,11 +81,11 @@ class RedisInstallationStore(AsyncInstallationStore):
         fields = {key: value for key, value in vars(model).items() if not key.startswith("_")}
         return self.seal.seal(json.dumps(fields, default=str))
 
-    def _load(self, model: type[Bot] | type[Installation], raw: str | None) -> Any:
+    def _load(self, model: type[Record], raw: bytes | str | None) -> Record | None:
         """A record sealed or, written before sealing, plain: either reads; the next save seals it."""
         if not raw:
             return None
-        data = json.loads(self.seal.open(raw))
+        data = json.loads(self.seal.open(text(raw)))
         accepted = model.__init__.__code__.co_varnames
         return model(**{key: value for key, value in data.items() if key in accepted})
 
@@ -99,7 +101,7 @@ class RedisInstallationStore(AsyncInstallationStore):
 
     async def _reseal_one(self, key: str, outcome: Resealed) -> None:
         for _ in range(RESEAL_TRIES):
-            raw = await self.redis.get(key)
+            raw = optional_text(await self.redis.get(key))
             if not raw:
                 return  # uninstalled meanwhile: nothing left to re-seal
             try:
@@ -161,11 +163,12 @@ class RedisInstallationStore(AsyncInstallationStore):
         await self.redis.sadd(enterprise_teams_key(enterprise_id), team_id)
 
     async def enterprise_teams(self, enterprise_id: str) -> set[str]:
-        return set(await self.redis.smembers(enterprise_teams_key(enterprise_id)))
+        return {text(team_id) for team_id in await self.redis.smembers(enterprise_teams_key(enterprise_id))}
 
     async def find_workspace_bot(self, team_id: str) -> Bot | None:
         """The bot token for a workspace, installed there directly or through its organisation."""
-        return await self.async_find_bot(enterprise_id=await self.redis.get(enterprise_key(team_id)), team_id=team_id)
+        enterprise_id = optional_text(await self.redis.get(enterprise_key(team_id)))
+        return await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.redis.delete(bot_key(owner(enterprise_id, team_id)))
@@ -191,14 +194,14 @@ class RedisInstallationStore(AsyncInstallationStore):
 class RedisOAuthStateStore(AsyncOAuthStateStore):
     """One-time states for the OAuth redirect, so a forged callback is refused."""
 
-    def __init__(self, redis: Redis):
+    def __init__(self, redis: RedisClient):
         self.redis = redis
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
-    async def async_issue(self, *args, **kwargs) -> str:
+    async def async_issue(self, *args: object, **kwargs: object) -> str:
         state = secrets.token_urlsafe(24)
         await self.redis.set(state_key(state), "1", ex=STATE_SECONDS)
         return state

@@ -22,10 +22,10 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from . import lua
+from .client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Lease:
 
 
 class Leases:
-    def __init__(self, redis: Redis, seconds: float):
+    def __init__(self, redis: RedisClient, seconds: float):
         self.seconds = seconds
         self.hold = redis.register_script(lua.source("hold"))
         self.release = redis.register_script(lua.source("release"))

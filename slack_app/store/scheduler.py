@@ -25,10 +25,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from redis.asyncio import Redis
-
 from ..observability import JOBS, LOOP_FAILURES, SCHEDULER_LAG
 from . import lua
+from .client import RedisClient, RedisPipeline, text
 from .due_index import DueIndex
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ Handlers = dict[str, Callable[[Job], Awaitable[None]]]  # job kind → what runn
 
 
 class Scheduler:
-    def __init__(self, redis: Redis, lease_seconds: float = LEASE_SECONDS, batch: int = CLAIM_BATCH):
+    def __init__(self, redis: RedisClient, lease_seconds: float = LEASE_SECONDS, batch: int = CLAIM_BATCH):
         self.redis = redis
         self.lease_seconds = lease_seconds
         self.batch = batch
@@ -88,7 +87,7 @@ class Scheduler:
         self._claim = redis.register_script(lua.source("claim_jobs"))
         self._complete = redis.register_script(lua.source("complete_job"))
         self._running = asyncio.Semaphore(JOBS_AT_ONCE)
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task[bool]] = set()
 
     async def schedule(self, *jobs: Job) -> None:
         """Adds each job, or replaces the one with its id (due time, payload and all), in one
@@ -131,7 +130,7 @@ class Scheduler:
         return any(removed[2::3])
 
     @staticmethod
-    def _remove(pipe, team_id: str, job_id: str) -> None:
+    def _remove(pipe: RedisPipeline, team_id: str, job_id: str) -> None:
         pipe.zrem(due_key(team_id), job_id)
         pipe.zrem(leases_key(team_id), job_id)
         pipe.hdel(data_key(team_id), job_id)
@@ -171,7 +170,7 @@ class Scheduler:
         jobs = await self.claim_due(team_id, time.time(), self.lease_seconds, self.batch)
         return sum(await asyncio.gather(*(self._run(job, handlers) for job in jobs)))
 
-    async def _start_due(self, handlers: Handlers, now: float) -> list[asyncio.Task]:
+    async def _start_due(self, handlers: Handlers, now: float) -> list[asyncio.Task[bool]]:
         """Claims what is due and starts running it, without waiting for it: a slow handler (Slack
         making it wait) never holds up the next poll, so one job's delay is not every job's."""
         started = []
@@ -193,11 +192,11 @@ class Scheduler:
                     started.append(task)
         return started
 
-    async def adopt_legacy_workspaces(self, first: Callable[[str], Awaitable[None]] | None = None) -> int:
+    async def adopt_legacy_workspaces(self, first: Callable[[str], Awaitable[object]] | None = None) -> int:
         """Indexes the workspaces an older version listed in LEGACY_TEAMS_KEY, so no job they hold
         is missed after an upgrade; each is looked at once by the next poll. `first` runs for each
         before it leaves the list (so a crash part-way repeats it). Returns how many."""
-        teams = await self.redis.smembers(LEGACY_TEAMS_KEY)
+        teams = [text(team_id) for team_id in await self.redis.smembers(LEGACY_TEAMS_KEY)]
         for team_id in teams:
             if first is not None:
                 await first(team_id)

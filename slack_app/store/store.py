@@ -24,18 +24,21 @@ import json
 import secrets
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import RedisCluster
+from redis.commands.core import AsyncScript
+from redis.typing import EncodableT
 
 from ..domain.asks import MAX_TEAMMATES, Answer, Ask, Person, Status
 from ..domain.availability import Availability
 from ..domain.insights import keep_until, yes_bucket
 from ..domain.offers import Offer
 from . import lua
+from .client import Fields, RedisClient, members, optional_text, text, text_map, texts
 
 OFFER_ACCEPTED = {"offer_took", "offer_took_last", "suggestion_sent"}  # settle_offer outcomes of a yes to an offer
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
@@ -346,7 +349,7 @@ class CardRef:
 
 
 class Store:
-    def __init__(self, redis: Redis):
+    def __init__(self, redis: RedisClient):
         self.redis = redis
         self._clustered = isinstance(redis, RedisCluster)
         self._answer = redis.register_script(lua.source("answer"))
@@ -457,7 +460,9 @@ class Store:
     async def asks_sent_before(self, team_id: str, before: float, skip: int, limit: int) -> list[str]:
         """Up to `limit` of the workspace's asks sent before `before` (epoch seconds), oldest first,
         after the first `skip`."""
-        return await self.redis.zrangebyscore(asks_sent_key(team_id), "-inf", f"({before}", start=skip, num=limit)
+        return members(
+            await self.redis.zrangebyscore(asks_sent_key(team_id), "-inf", f"({before}", start=skip, num=limit)
+        )
 
     async def keeps_asks(self, team_id: str) -> bool:
         return bool(await self.redis.exists(asks_sent_key(team_id)))
@@ -469,7 +474,7 @@ class Store:
             await self.redis.zadd(asks_sent_key(batch[0].team_id), {ask.id: ask.created_at for ask in batch})
 
     async def workspace_setting(self, team_id: str, name: str) -> str | None:
-        return await self.redis.hget(workspace_settings_key(team_id), name)
+        return optional_text(await self.redis.hget(workspace_settings_key(team_id), name))
 
     async def _matching(self, pattern: str) -> AsyncIterator[list[str]]:
         """The keys matching `pattern`, SCAN_BATCH at a time: one call per batch, not one per key."""
@@ -613,24 +618,26 @@ class Store:
         return {team_id: [next(counters) for _ in names] for team_id, names in weeks.items()}
 
     async def insights_chart(self, team_id: str) -> tuple[str, str] | None:
-        raw = await self.redis.get(insights_chart_key(team_id))
-        return tuple(raw.split(" ", 1)) if raw else None
+        raw = optional_text(await self.redis.get(insights_chart_key(team_id)))
+        fingerprint, _, file_id = (raw or "").partition(" ")
+        return (fingerprint, file_id) if raw else None
 
     async def swap_insights_chart(self, team_id: str, fingerprint: str, file_id: str) -> str | None:
         """Keeps the new chart; returns the file id it replaced, whose Slack file can go."""
         old = await self.redis.set(
             insights_chart_key(team_id), f"{fingerprint} {file_id}", ex=INSIGHTS_CHART_SECONDS, get=True
         )
-        return old.split(" ", 1)[1] if old else None
+        # SET with GET answers the old value (None where there was none), not the True of a plain SET.
+        return text(old).split(" ", 1)[1] if isinstance(old, (str, bytes)) and old else None
 
     async def balance(self, team_id: str, user_id: str) -> dict[str, int]:
-        return _balance(await self.redis.hgetall(balance_key(team_id, user_id)))
+        return _balance(text_map(await self.redis.hgetall(balance_key(team_id, user_id))))
 
     async def thanks_received(self, team_id: str, user_id: str, limit: int) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in await self.redis.lrange(thanks_for_key(team_id, user_id), 0, limit - 1)]
 
     async def teams(self) -> list[str]:
-        return sorted(await self.redis.smembers(TEAMS_KEY))
+        return sorted(texts(await self.redis.smembers(TEAMS_KEY)))
 
     # --- the Home tab ---
 
@@ -638,7 +645,7 @@ class Store:
         await self.redis.sadd(home_viewers_key(team_id), user_id)
 
     async def home_viewers(self, team_id: str) -> set[str]:
-        return set(await self.redis.smembers(home_viewers_key(team_id)))
+        return set(texts(await self.redis.smembers(home_viewers_key(team_id))))
 
     async def forget_workspace(self, team_id: str) -> int:
         """Deletes everything kept for a workspace (it uninstalled the app); returns how many keys.
@@ -653,7 +660,7 @@ class Store:
     # --- workspace settings and the weekly digest ---
 
     async def workspace_settings(self, team_id: str) -> dict[str, str]:
-        return await self.redis.hgetall(workspace_settings_key(team_id))
+        return text_map(await self.redis.hgetall(workspace_settings_key(team_id)))
 
     async def every_workspace_settings(self, team_ids: list[str]) -> list[dict[str, str]]:
         """Each of these workspaces' settings, in one round trip."""
@@ -682,7 +689,7 @@ class Store:
             await pipe.execute()
 
     async def load_ask(self, team_id: str, ask_id: str) -> Ask | None:
-        fields = await self.redis.hgetall(ask_key(team_id, ask_id))
+        fields = text_map(await self.redis.hgetall(ask_key(team_id, ask_id)))
         return _ask_from_fields(fields) if fields else None
 
     async def answer(self, team_id: str, ask_id: str, user: str, verb: str) -> Snapshot:
@@ -700,7 +707,7 @@ class Store:
     async def _count_first_yes(self, team_id: str, snapshot: Snapshot, now: float, **also: int) -> None:
         """An ask's first yes (and whatever else this answer counts), in one step after the answer's."""
         amounts = {name: amount for name, amount in also.items() if amount}
-        if snapshot.first_yes:
+        if snapshot.first_yes and snapshot.ask:
             amounts.update({"found_help": 1, yes_bucket(now - snapshot.ask.created_at): 1})
         if amounts and snapshot.ask and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, amounts)
@@ -740,11 +747,11 @@ class Store:
     async def offer(self, team_id: str, ask_id: str, offer: Offer) -> Snapshot:
         """Outcomes: offered, already_covered, closed, unchanged (one already waits, or they took it),
         not_teammate, missing."""
-        args = [offer.helper, offer.to_json(), time.time()]
+        args = (offer.helper, offer.to_json(), time.time())
         snapshot = await self._committed(team_id, ask_id, await self._change(self._offer, team_id, ask_id, args))
         if snapshot.outcome == "offered" and offer.suggested:
             await self.note_suggested(team_id, ask_id, offer.suggested, time.time())
-        if snapshot.outcome == "offered" and snapshot.ask.week:
+        if snapshot.outcome == "offered" and snapshot.ask and snapshot.ask.week:
             await self._count_week(team_id, snapshot.ask.week, {"offers_made": 1})
         return snapshot
 
@@ -767,7 +774,7 @@ class Store:
         Outcomes: offer_took, offer_took_last, offer_declined, offer_lapsed, suggestion_sent,
         suggestion_refused, not_asker, unchanged (no waiting offer), missing."""
         now = time.time()
-        args = [user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language]
+        args = (user, verb, helper, now, refusal, MAX_TEAMMATES, if_already_asked, if_full, suggested_language)
         snapshot = await self._committed(team_id, ask_id, await self._change(self._settle_offer, team_id, ask_id, args))
         await self._count_first_yes(team_id, snapshot, now, offers_accepted=int(snapshot.outcome in OFFER_ACCEPTED))
         return snapshot
@@ -783,7 +790,7 @@ class Store:
 
     async def availabilities(self, team_id: str, user_ids: list[str]) -> dict[str, Availability]:
         found = await self.redis.hmget(availability_key(team_id), user_ids) if user_ids else []
-        return {uid: Availability.from_json(raw) for uid, raw in zip(user_ids, found, strict=False)}
+        return {uid: Availability.from_json(optional_text(raw)) for uid, raw in zip(user_ids, found, strict=False)}
 
     async def set_availability(self, team_id: str, user_id: str, availability: Availability) -> None:
         await self.redis.hset(availability_key(team_id), user_id, availability.to_json())
@@ -806,10 +813,10 @@ class Store:
 
     # --- effects a change owes ---
 
-    async def _change(self, script, team_id: str, ask_id: str, args: list) -> str:
+    async def _change(self, script: AsyncScript, team_id: str, ask_id: str, args: Sequence[EncodableT]) -> str:
         """Runs a script that commits a change to an ask and records what it owes, its intent first."""
         await self._intend(team_id, [ask_id])
-        return await script(keys=self._change_keys(team_id, ask_id), args=args)
+        return text(await script(keys=self._change_keys(team_id, ask_id), args=args))
 
     async def _intend(self, team_id: str, ask_ids: list[str]) -> None:
         """On a Cluster only: the intents of changes about to run, before them (see the module docstring)."""
@@ -830,19 +837,21 @@ class Store:
         await self._wake(team_id, ask_id, data)
         if data["outcome"] == "missing":
             return Snapshot("missing")
-        return _snapshot(
-            data["outcome"],
-            data["ask"],
-            *(_lua_map(data[name]) for name in ("answers", "cards", "offers")),
-            first_yes=bool(data.get("first_yes")),
-        )
+        answers, cards, offers = (_lua_map(data[name]) for name in ("answers", "cards", "offers"))
+        return _snapshot(data["outcome"], data["ask"], answers, cards, offers, first_yes=bool(data.get("first_yes")))
 
     async def _wake(self, team_id: str, ask_id: str, result: dict[str, Any]) -> None:
         if result.get("wake"):  # only on a Cluster: the script could not reach the stream's slot
             await self.redis.xadd(*_wake_entry(team_id, ask_id))
 
     async def owe(
-        self, team_id: str, ask_id: str, *, posts: dict[str, dict], counting: str = "", stamp: dict | None = None
+        self,
+        team_id: str,
+        ask_id: str,
+        *,
+        posts: dict[str, dict[str, Any]],
+        counting: str = "",
+        stamp: dict[str, Any] | None = None,
     ) -> int:
         """Owes posts about an ask (post id → what to post; '#' in an id becomes the new value of the
         ask's `counting` field, incremented in the same step; `stamp`: fields of the ask set in that step
@@ -890,7 +899,7 @@ class Store:
 
     async def posts_of(self, team_id: str, ask_id: str) -> dict[str, str]:
         """Post id → "channel ts" (or PENDING) of every post about the ask."""
-        return await self.redis.hgetall(posts_key(team_id, ask_id))
+        return text_map(await self.redis.hgetall(posts_key(team_id, ask_id)))
 
     async def unclaim_post(self, team_id: str, ask_id: str, post_id: str) -> None:
         """A pending claim taken back: nothing went out (unclaim.lua)."""
@@ -919,7 +928,7 @@ class Store:
 
     async def step(self, team_id: str, ask_id: str) -> dict[str, str]:
         """The step run's record (see step_key); empty for an ask no workflow sent."""
-        return await self.redis.hgetall(step_key(team_id, ask_id))
+        return text_map(await self.redis.hgetall(step_key(team_id, ask_id)))
 
     async def claim_step_completion(self, team_id: str, ask_id: str) -> str | None:
         """None for the one completer who may tell Slack; else what an earlier one left (PENDING: it may have)."""
@@ -961,7 +970,7 @@ class Store:
             notes_of_key(team_id, kudos["helper"]),
             *others,
         ]
-        args = [json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else "", iso_week]
+        args = (json.dumps(kudos), THANKS_KEPT_PER_PERSON, keep_until(week) if week else "", iso_week)
         return bool(await self._thanks(keys=keys, args=args))
 
     async def forget_kudos(self, team_id: str, iso_week: str) -> int:
@@ -999,7 +1008,7 @@ class Store:
         return bool(await self.redis.hsetnx(cards_key(team_id, ask_id), teammate, PENDING))
 
     async def pending_cards(self, team_id: str, ask_id: str) -> set[str]:
-        raw = await self.redis.hgetall(cards_key(team_id, ask_id))
+        raw = text_map(await self.redis.hgetall(cards_key(team_id, ask_id)))
         return {teammate for teammate, value in raw.items() if value == PENDING}
 
     async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str) -> None:
@@ -1038,7 +1047,7 @@ class Store:
     async def notes_of(self, team_id: str, user_id: str) -> list[dict[str, Any]]:
         """Every thank-you note a person wrote or received, from the weeks their index names: two round
         trips however large the workspace."""
-        weeks = sorted(await self.redis.smembers(notes_of_key(team_id, user_id)))
+        weeks = sorted(texts(await self.redis.smembers(notes_of_key(team_id, user_id))))
         async with self.redis.pipeline(transaction=False) as pipe:
             for week in weeks:
                 pipe.lrange(kudos_key(team_id, week), 0, -1)
@@ -1059,11 +1068,11 @@ class Store:
                     await pipe.execute()
 
     async def bot_identity(self, team_id: str) -> dict[str, str]:
-        found: dict[str, str] = await self.redis.hgetall(bot_identity_key(team_id))
-        return found
+        return text_map(await self.redis.hgetall(bot_identity_key(team_id)))
 
     async def remember_bot_identity(self, team_id: str, identity: dict[str, str]) -> None:
-        await self.redis.hset(bot_identity_key(team_id), mapping=identity)
+        fields: Fields = dict(identity.items())  # the same, typed as redis-py takes a mapping
+        await self.redis.hset(bot_identity_key(team_id), mapping=fields)
 
     async def directory_record(self, team_id: str, user_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hget(people_key(team_id), user_id)
@@ -1080,7 +1089,7 @@ class Store:
                 pipe.hset(ask_key(team_id, ask_id), mapping={"text": placeholder, "scope": placeholder})
             await pipe.execute()
 
-    async def redact_notes(self, team_id: str, author: str, placeholder: str) -> list[dict]:
+    async def redact_notes(self, team_id: str, author: str, placeholder: str) -> list[dict[str, Any]]:
         """The author's thank-you notes replaced wherever they are kept: the weeks their index names (the
         digest's lists) and the thanks lists of the helpers they thanked (their Home tabs), in one step
         (all in the workspace's slot), asks long forgotten included. Returns the notes as they were."""
@@ -1098,13 +1107,15 @@ class Store:
             self._redact_owed_thanks, [([owed_key(team_id, ask_id)], [placeholder]) for ask_id in ask_ids]
         )
 
-    async def record_thanks_dm(self, team_id: str, author: str, ask_id: str, helper: str, channel: str, ts: str):
+    async def record_thanks_dm(
+        self, team_id: str, author: str, ask_id: str, helper: str, channel: str, ts: str
+    ) -> None:
         await self.redis.hset(thanks_dms_key(team_id, author), f"{ask_id} {helper}", f"{channel} {ts}")
 
     async def thanks_dms(self, team_id: str, author: str) -> dict[tuple[str, str], tuple[str, str]]:
         """(ask id, helper) → (channel, ts) of each thank-you DM the author's words reached."""
-        found = await self.redis.hgetall(thanks_dms_key(team_id, author))
-        return {tuple(key.split(" ", 1)): tuple(value.split(" ", 1)) for key, value in found.items()}
+        found = text_map(await self.redis.hgetall(thanks_dms_key(team_id, author)))
+        return {split_pair(key): split_pair(value) for key, value in found.items()}
 
     async def record_digest_post(self, team_id: str, week: str, channel: str, ts: str) -> None:
         """Where a week's digest went, while its notes are kept (an unshared week has none to keep)."""
@@ -1113,13 +1124,13 @@ class Store:
 
     async def digest_posts(self, team_id: str, weeks: list[str]) -> dict[str, tuple[str, str]]:
         found = await self.redis.hmget(digest_posts_key(team_id), weeks) if weeks else []
-        return {week: tuple(value.split(" ", 1)) for week, value in zip(weeks, found, strict=True) if value}
+        return {week: split_pair(text(value)) for week, value in zip(weeks, found, strict=True) if value}
 
     async def note_suggested(self, team_id: str, ask_id: str, suggested: str, at: float) -> None:
         await self.redis.zadd(suggested_in_key(team_id, suggested), {ask_id: at})
 
     async def suggested_in(self, team_id: str, user_id: str) -> list[str]:
-        return await self.redis.zrange(suggested_in_key(team_id, user_id), 0, -1)
+        return members(await self.redis.zrange(suggested_in_key(team_id, user_id), 0, -1))
 
     async def redact_offer_notes(self, team_id: str, ask_ids: list[str], helper: str, placeholder: str) -> list[str]:
         """The helper's own lines on their offers replaced; returns the asks whose offer had one."""
@@ -1128,18 +1139,21 @@ class Store:
         )
         return [ask_id for ask_id, had in zip(ask_ids, had_line, strict=False) if had]
 
-    async def _each_slot(self, script, calls: list[tuple[list[str], list]]) -> list:
+    async def _each_slot(
+        self, script: AsyncScript, calls: Sequence[tuple[list[str], Sequence[EncodableT]]]
+    ) -> list[Any]:
         """One script run on many slots' keys (keys, args): in one pipeline on a single server; on a
         Cluster, whose pipelines run no scripts, CALLS_AT_ONCE at a time."""
-        if self._clustered:
+        redis = self.redis
+        if isinstance(redis, RedisCluster):  # as self._clustered
             room = asyncio.Semaphore(CALLS_AT_ONCE)  # the connection pool is everyone else's too
 
-            async def one(keys: list[str], args: list):
+            async def one(keys: list[str], args: Sequence[EncodableT]) -> Any:
                 async with room:
                     return await script(keys=keys, args=args)
 
             return await asyncio.gather(*(one(keys, args) for keys, args in calls))
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with redis.pipeline(transaction=False) as pipe:
             for keys, args in calls:
                 await script(keys=keys, args=args, client=pipe)
             return await pipe.execute()
@@ -1168,20 +1182,21 @@ class Store:
 
     async def claim_directory_refresh(self, team_id: str, holder: str, lease_seconds: float) -> bool:
         """True if `holder` now fills the directory afresh (nobody else is, or their lease lapsed)."""
-        args = ["claim", _ms(time.time()), holder, _ms(lease_seconds)]
+        args = ("claim", _ms(time.time()), holder, _ms(lease_seconds))
         return bool(await self._people(keys=_people_keys(team_id), args=args))
 
     async def add_directory_page(
         self, team_id: str, holder: str, people: list[tuple[Person, float]], lease_seconds: float
     ) -> bool:
         """One page of users.list into the directory being built; False if the refresh is no longer `holder`'s."""
-        args = ["page", _ms(time.time()), holder, _ms(lease_seconds), *(_record(*each) for each in people)]
+        records = [_record(*each) for each in people]
+        args: list[EncodableT] = ["page", _ms(time.time()), holder, _ms(lease_seconds), *records]
         return bool(await self._people(keys=_people_keys(team_id), args=args))
 
     async def finish_directory_refresh(self, team_id: str, holder: str) -> bool:
         """The directory built becomes the directory, filled now; False if the refresh was no longer `holder`'s."""
         now = time.time()
-        args = ["finish", _ms(now), holder, repr(now)]
+        args = ("finish", _ms(now), holder, repr(now))
         return bool(await self._people(keys=_people_keys(team_id), args=args))
 
     async def forget_from_directory(self, team_id: str, user_id: str) -> None:
@@ -1206,15 +1221,15 @@ def _record(person: Person, updated: float) -> str:
     return json.dumps({**fields, "updated": updated})
 
 
-def _person(record: dict) -> Person:
+def _person(record: dict[str, Any]) -> Person:
     return Person(**{name: record[name] for name in Person.__dataclass_fields__ if name in record})
 
 
-def _wake_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
+def _wake_entry(team_id: str, ask_id: str) -> tuple[str, Fields]:
     return effect_stream_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
 
 
-def _intent_entry(team_id: str, ask_id: str) -> tuple[str, dict[str, str]]:
+def _intent_entry(team_id: str, ask_id: str) -> tuple[str, Fields]:
     return effect_intent_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
 
 
@@ -1228,11 +1243,11 @@ def _ask_keys(team_id: str, ask_id: str) -> list[str]:
 
 
 # cjson encodes an empty Lua table as {}, whether it was meant as a list or a map.
-def _lua_list(value) -> list[str]:
+def _lua_list(value: object) -> list[str]:
     return list(value) if isinstance(value, list) else []
 
 
-def _lua_map(value) -> dict[str, str]:
+def _lua_map(value: object) -> dict[str, str]:
     return value if isinstance(value, dict) else {}
 
 
@@ -1264,10 +1279,16 @@ def _offers_from_fields(fields: dict[str, str]) -> dict[str, Offer]:
 
 def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:
     """Cards that reached Slack, as (channel, ts); pending ones are still on their way."""
-    return {user: tuple(value.split(" ", 1)) for user, value in fields.items() if value != PENDING}
+    return {user: split_pair(value) for user, value in fields.items() if value != PENDING}
 
 
-def _ask_fields(ask: Ask) -> dict[str, str]:
+def split_pair(value: str) -> tuple[str, str]:
+    """Two ids kept as one value, space-separated: a message's "channel ts", a thank-you's "ask_id helper"."""
+    first, _, second = value.partition(" ")
+    return first, second
+
+
+def _ask_fields(ask: Ask) -> Fields:
     return {
         "id": ask.id,
         "team_id": ask.team_id,

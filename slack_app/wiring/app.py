@@ -28,6 +28,7 @@ from ..settings import Settings
 from ..slack.effects import EffectQueue
 from ..slack.rate_budget import RateBudget
 from ..slack.slack_api import BOT_SCOPES, Clients
+from ..store.client import RedisClient
 from ..store.installations import RedisInstallationStore, RedisOAuthStateStore
 from ..store.scheduler import Scheduler
 from ..store.sealing import Seal
@@ -127,7 +128,7 @@ def create_app(settings: Settings) -> SlackAsk:
     return SlackAsk(bolt=bolt, asgi=asgi_app(bolt, express, services, redis), services=services)
 
 
-def _oauth(settings: Settings, installations: RedisInstallationStore | None, redis) -> dict:
+def _oauth(settings: Settings, installations: RedisInstallationStore | None, redis: RedisClient) -> dict:
     """With a client id and secret instead of a bot token: Bolt's OAuth flow, installations in Redis."""
     if installations is None:
         return {}
@@ -145,8 +146,11 @@ def _oauth(settings: Settings, installations: RedisInstallationStore | None, red
     }
 
 
-def connect_redis(settings: Settings) -> Redis | RedisCluster:
+def connect_redis(settings: Settings) -> RedisClient:
     """One client for the app's lifetime; every multi-key operation stays in one hash slot, so a Cluster works too."""
+    url = settings.redis_url
+    if not url:
+        raise ValueError("connect_redis needs settings.redis_url")
     # A restarted or failed-over server drops every pooled connection; retrying on a fresh one hides
     # that blip. The scripts are idempotent, so a repeat changes nothing; at worst a private
     # asked/helped counter counts once too often.
@@ -158,10 +162,10 @@ def connect_redis(settings: Settings) -> Redis | RedisCluster:
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
     if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, max_connections=REDIS_CONNECTIONS, **options)
+        return RedisCluster.from_url(url, max_connections=REDIS_CONNECTIONS, **options)
     # A burst beyond the pool waits briefly for a connection instead of failing as if Redis were down.
     pool = BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT_SECONDS, **options
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT_SECONDS, **options
     )
     return Redis(connection_pool=pool)
 

@@ -331,6 +331,8 @@ def rotate_key(settings: Settings) -> int:
     """`slack-ask rotate-key`: every installation re-sealed with the first SLACK_ASK_ENCRYPTION_KEY."""
 
     async def run(services: Services) -> int:
+        if services.installations is None:  # cli.py lets only OAuth settings, which have installations, here
+            raise ValueError("rotate-key needs OAuth settings: only installations are encrypted")
         outcome = await services.installations.reseal_all()
         count = outcome.resealed
         print(f"Re-encrypted {count} installation record{'s' if count != 1 else ''} with the first key.")

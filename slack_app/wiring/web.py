@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -29,6 +28,7 @@ from ..observability import (
     REQUEST_SECONDS,
     metrics_text,
 )
+from ..store.client import RedisClient
 from .edge import Edge
 from .express import Express
 from .services import Services
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def asgi_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis) -> Edge:
+def asgi_app(bolt: AsyncApp, express: Express, services: Services, redis: RedisClient) -> Edge:
     """The routes, behind the edge that refuses what cannot be Slack's before reading it."""
     settings = services.settings
     return Edge(
@@ -54,7 +54,7 @@ def asgi_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis)
     )
 
 
-def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redis) -> Starlette:
+def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: RedisClient) -> Starlette:
     slack = AsyncSlackRequestHandler(bolt)
 
     latest_request = 0.0  # event loop time: effects make way for requests while they come in

@@ -153,13 +153,19 @@ def register(app: AsyncApp, services: Services) -> None:
         team_id, user, value = _ids(body)
         ask_id, _, helper = value.partition(" ")
         snapshot = await store.snapshot(team_id, ask_id)
-        offer = snapshot.offers.get(helper)
+        ask, offer = snapshot.ask, snapshot.offers.get(helper)
         refusals = ("", "", "", "")
-        if verb == "accept" and offer is not None and offer.kind is Kind.SUGGEST and snapshot.ask.asker == user:
-            lang = snapshot.ask.language_of(user)
+        if (
+            verb == "accept"
+            and ask is not None
+            and offer is not None
+            and offer.kind is Kind.SUGGEST
+            and ask.asker == user
+        ):
+            lang = ask.language_of(user)
             try:
                 refusal, person = await asyncio.wait_for(
-                    services.availabilities.suggestion_refusal(snapshot.ask, offer, lang), LOOKUP_TIMEOUT_SECONDS
+                    services.availabilities.suggestion_refusal(ask, offer, lang), LOOKUP_TIMEOUT_SECONDS
                 )
             except (TimeoutError, SlackApiError, RedisError, OSError):
                 log.warning("could not look up a suggested teammate", exc_info=True)
@@ -178,8 +184,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 language_code(person.locale),
             )
         snapshot = await store.settle_offer(team_id, ask_id, user, verb, helper, *refusals)
-        if snapshot.outcome == "suggestion_sent":
-            await store.note_asked(team_id, ask_id, offer.suggested, datetime.now(UTC).timestamp())
+        accepted = snapshot.offers.get(helper)  # as the script found it: the suggestion it just sent
+        if snapshot.outcome == "suggestion_sent" and accepted is not None:
+            await store.note_asked(team_id, ask_id, accepted.suggested, datetime.now(UTC).timestamp())
         await ack()
         if snapshot.outcome == "not_asker":
             lang = await services.language_of(team_id, user)

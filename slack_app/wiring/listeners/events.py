@@ -30,9 +30,9 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event(EventType.TEAM_JOIN)
     async def user_changed(body: dict, event: dict) -> None:
         user = event.get("user") or {}
-        if not user.get("id"):
-            return
         team_id = body.get("team_id") or user.get("team_id")
+        if not user.get("id") or not team_id:  # no workspace: nowhere to find anything of theirs
+            return
         person = await services.people.changed(team_id, user)
         if person.deleted:
             # Every step is idempotent, so Slack's retries of this event change nothing more; each change

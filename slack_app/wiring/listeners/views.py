@@ -100,9 +100,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 errors={first_field: lang.gettext("This ask wasn't sent to you, so there's nothing to offer on it.")},
             )
             return
-        offer, errors = _offer_from(kind, draft, ask, helper, people, lang)
-        if errors:
-            await ack(response_action="errors", errors=errors)
+        offer = _offer_from(kind, draft, ask, helper, people, lang)
+        if not isinstance(offer, Offer):
+            await ack(response_action="errors", errors=offer)
             return
         snapshot = await services.store.offer(team_id, ask.id, offer)
         if (
@@ -194,29 +194,32 @@ async def _first_time_coached(services: Services, team_id: str, view: dict, *coa
 
 def _offer_from(
     kind: Kind, draft: OfferDraft, ask: Ask, helper: str, people: dict[str, Person], lang: Language
-) -> tuple[Offer | None, dict[str, str]]:
-    """The offer the modal describes, or the errors to show on its fields, in the helper's language."""
+) -> Offer | dict[str, str]:
+    """The offer the modal describes, or the errors to show on its fields, in the helper's language.
+    A field the offer needs is never missing without an error saying so: the checks report it."""
     if kind is Kind.LATER:
         now = datetime.now(zone(people[helper].tz))
         errors = offers.later_errors(draft.day, draft.at, now.date(), now.time(), lang)
-        if errors:
-            return None, errors
+        if errors or draft.day is None:
+            return errors
         return Offer(
             helper,
             kind,
             by=draft.day,
             at=draft.at.strftime("%H:%M") if draft.at else "",
             after_needed_by=offers.is_after_needed_by(ask, draft.day),
-        ), {}
+        )
     if kind is Kind.SMALLER:
         errors = offers.smaller_errors(ask, draft.minutes, draft.note, lang)
-        return (None, errors) if errors else (Offer(helper, kind, minutes=draft.minutes, note=draft.note), {})
+        if errors or draft.minutes is None:
+            return errors
+        return Offer(helper, kind, minutes=draft.minutes, note=draft.note)
     person = people.get(draft.suggested) if draft.suggested else None
     error = offers.suggestion_error(ask, draft.suggested, person, lang)
     errors = {**offers.note_errors(draft.note, lang), **({BlockId.PERSON: error} if error else {})}
-    if errors:
-        return None, errors
-    return Offer(helper, kind, suggested=draft.suggested, suggested_name=person.name, note=draft.note), {}
+    if errors or person is None or draft.suggested is None:
+        return errors
+    return Offer(helper, kind, suggested=draft.suggested, suggested_name=person.name, note=draft.note)
 
 
 async def _cached_language(services: Services, team_id: str, user_id: str) -> Language:
