@@ -91,16 +91,17 @@ class Processes:
         for target in list(self._running):
             self.stop(target)
 
-    def start_slack_ask(self, extra_env: dict[str, str]) -> Target:
-        """slack-ask exactly as `slack-ask serve` runs it."""
-        port = free_port()
+    def start_slack_ask(self, extra_env: dict[str, str], port: int = 0, name: str = "slack-ask") -> Target:
+        """slack-ask exactly as `slack-ask serve` runs it (on `port`, or a free one); restarted under the
+        same name, its log goes on in the same file."""
+        port = port or free_port()
         argv = ["-m", "slack_app.cli", "serve", "--port", str(port), "--host", "127.0.0.1"]
-        return self._start("slack-ask", argv, port, extra_env)
+        return self._start(name, argv, port, extra_env)
 
-    def start_worker(self, extra_env: dict[str, str]) -> Target:
+    def start_worker(self, extra_env: dict[str, str], name: str = "") -> Target:
         """`slack-ask worker`: no port; it carries out the effect queue and timed jobs."""
-        log = self.log_dir / f"worker-{len(self._running)}.log"
-        with open(log, "wb") as out:
+        log = self.log_dir / f"{name or f'worker-{len(self._running)}'}.log"
+        with open(log, "ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), "-m", "slack_app.cli", "worker"],
                 cwd=self.log_dir,
@@ -134,7 +135,7 @@ class Processes:
 
     def _start(self, name: str, argv: list[str], port: int, extra_env: dict[str, str]) -> Target:
         log = self.log_dir / f"{name.replace(' ', '-')}.log"
-        with open(log, "wb") as out:
+        with open(log, "ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv],
                 cwd=self.log_dir,  # not the repo: a developer's .env there must not leak in

@@ -52,6 +52,34 @@ _check_blocks = partial(checks.check_blocks, STRICT.block_kit)
 _check_view = partial(checks.check_view, STRICT.block_kit)
 
 
+# What an incident at Slack looks like from the app's side, one kind a stretch (FakeSlack.incident):
+INCIDENT_KINDS = (
+    "html_503",  # Slack's edge: 503 with an HTML page, no JSON at all
+    "json_5xx",  # a 500/502/504 with a JSON error body
+    "slack_error",  # HTTP 200, ok false: service_unavailable, internal_error, fatal_error or request_timeout
+    "timeout",  # carried out (or not), but answered only after the app's client gave up
+    "ratelimited",  # 429 with Retry-After, whatever the budget
+    "slow",  # answered, correctly, after 5 seconds
+)
+TEMPORARY_ERRORS = ("service_unavailable", "internal_error", "fatal_error", "request_timeout")
+
+
+@dataclass
+class Incident:
+    """Every call to `methods` (None: every method) answers the same way until `until` (time.monotonic)."""
+
+    kind: str
+    until: float
+    methods: frozenset[str] | None = None
+    error: str = "service_unavailable"  # slack_error's
+    status: int = 503  # json_5xx's
+    seconds: float = 5.0  # slow's latency, timeout's hold, ratelimited's Retry-After
+    carried_out: bool = True  # timeout: whether the call took effect before the late answer
+
+    def covers(self, method: str, now: float) -> bool:
+        return now < self.until and (self.methods is None or method in self.methods)
+
+
 @dataclass
 class Fault:
     status: int
@@ -117,6 +145,8 @@ class FakeSlack(WebApi):
         self.rate_window = rate_window
         self._buckets: dict[tuple, tuple[float, float]] = {}  # → (calls left, when last filled)
         self.rate_limited: Counter = Counter()  # method → 429s answered
+        self._incident: Incident | None = None
+        self.faulted: Counter = Counter()  # incident kind → calls answered with it
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -176,6 +206,14 @@ class FakeSlack(WebApi):
         body = {"ok": False, "error": "ratelimited"} if status == 429 else {"ok": False, "error": "internal_error"}
         self._faults[method].append(Fault(status=status, times=times, retry_after=retry_after, body=body))
 
+    def incident(self, incident: Incident) -> None:
+        """From now until `incident.until`, calls it covers are answered as in an incident at Slack (they
+        are still recorded, and a `timeout` call carried out still changes the conversation)."""
+        self._incident = incident
+
+    def calm(self) -> None:
+        self._incident = None
+
     def outage(
         self,
         *methods: str,
@@ -216,6 +254,11 @@ class FakeSlack(WebApi):
     # --- HTTP: faults and OAuth before the Web API's own answer ---
 
     async def _reply(self, method: str, args: dict[str, Any], token: str, request: web.Request) -> web.Response:
+        incident = self._incident
+        if incident is not None and incident.covers(method, time.monotonic()):
+            with self._lock:
+                self.faulted[incident.kind] += 1
+            return await self._incident_answer(incident, method, args, token, request)
         over_budget = self._over_budget(method, args, token)
         if over_budget:
             with self._lock:
@@ -241,6 +284,25 @@ class FakeSlack(WebApi):
             return web.json_response(fault.body, status=fault.status, headers=headers)
         if method == "oauth.v2.access":
             return web.json_response(self._oauth_access(args, request))
+        return await super()._reply(method, args, token, request)
+
+    async def _incident_answer(
+        self, incident: Incident, method: str, args: dict[str, Any], token: str, request: web.Request
+    ) -> web.Response:
+        if incident.kind == "html_503":
+            return web.Response(status=503, text=INCIDENT_PAGE, content_type="text/html")
+        if incident.kind == "json_5xx":
+            return web.json_response({"ok": False, "error": "internal_error"}, status=incident.status)
+        if incident.kind == "slack_error":
+            return web.json_response({"ok": False, "error": incident.error})
+        if incident.kind == "ratelimited":
+            headers = {"Retry-After": str(max(1, math.ceil(incident.seconds)))}
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+        if incident.kind == "timeout":
+            answer = await super()._reply(method, args, token, request) if incident.carried_out else None
+            await asyncio.sleep(incident.seconds)
+            return answer or web.json_response({"ok": False, "error": "request_timeout"}, status=504)
+        await asyncio.sleep(incident.seconds)  # slow
         return await super()._reply(method, args, token, request)
 
     def _authorised(self, method: str, token: str) -> bool:

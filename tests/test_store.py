@@ -3,6 +3,7 @@
 import asyncio
 
 from slack_app.domain.asks import Answer, Ask, Status
+from slack_app.store.store import ask_key
 
 TEAM = "T0TEAM"
 
@@ -131,3 +132,19 @@ def test_an_event_is_seen_once_and_finds_its_card(with_store):
     assert again[0] is False
     assert after_forget[0] is True
     assert stranger == (True, None)
+
+
+def test_a_summary_recorded_after_its_ask_was_forgotten_brings_nothing_back(with_store):
+    """A summary on its way while its ask is forgotten (or lost with Redis's data) must not leave a hash
+    holding only where the summary is: nothing could read it as an ask (found by bench/chaos.py)."""
+    ask = new_ask(["U1"])
+
+    async def work(store):
+        await store.save_ask(ask)
+        await store.record_summary(TEAM, ask.id, "D1", "1.000100")
+        kept = (await store.load_ask(TEAM, ask.id)).summary_ts
+        await store.forget_ask(TEAM, ask.id)
+        await store.record_summary(TEAM, ask.id, "D1", "1.000200")
+        return kept, await store.redis.exists(ask_key(TEAM, ask.id)), await store.load_ask(TEAM, ask.id)
+
+    assert with_store(work) == ("1.000100", 0, None)

@@ -353,6 +353,7 @@ class Store:
         self._first_sighting = redis.register_script(lua.source("first_sighting"))
         self._close = redis.register_script(lua.source("close"))
         self._owe = redis.register_script(lua.source("owe"))
+        self._record_summary = redis.register_script(lua.source("record_summary"))
         self._settle = redis.register_script(lua.source("settle"))
         self._thanks = redis.register_script(lua.source("record_thanks"))
         self._claim_digest = redis.register_script(lua.source("claim_digest"))
@@ -1002,7 +1003,7 @@ class Store:
         return {teammate for teammate, value in raw.items() if value == PENDING}
 
     async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str) -> None:
-        await self.redis.hset(ask_key(team_id, ask_id), mapping={"summary_channel": channel, "summary_ts": ts})
+        await self._record_summary(keys=[ask_key(team_id, ask_id)], args=[channel, ts])
 
     async def first_sighting_and_card(
         self, team_id: str, event_id: str, channel: str, ts: str
