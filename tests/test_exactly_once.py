@@ -490,3 +490,63 @@ def test_an_instance_killed_with_cards_on_their_way_is_followed_only_once_they_c
 
     assert [len(slow.dms(uid)) for uid in TEN] == [1] * 10
     assert len(slow.dms(ASKER)) == 1  # the summary, once
+
+
+# --- a claim left pending: a post answered late, or its sender killed right after it --------------------------
+
+QUICK_TIMEOUTS = {"slack_timeout": 0.5, "effect_retry_seconds": 0.5}  # a late answer, a lapsed lease: in a second
+
+
+async def carried_out_until_done(services, ask: Ask, ceiling: float = 30.0) -> None:
+    """As the effect queue would: the ask carried out again (once its lease lapsed) until it owes nothing."""
+    deadline = time.monotonic() + ceiling
+    while not (await services.router.carry_out(ask.team_id, ask.id)).done:
+        assert time.monotonic() < deadline, "the ask still owed something"
+        await asyncio.sleep(0.1)
+
+
+def test_a_summary_and_card_answered_late_then_the_ask_cancelled_show_it_cancelled_once_each(settings, fake_slack, run):
+    """The summary and card reach Slack but their answers come after the app gave up (their claims stay
+    pending), and the asker cancels meanwhile: the next holder finds both, records them and draws them
+    cancelled. (Before: an ask no longer live was not looked at, and both kept showing it open.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = replace(_ask(), teammates=[HAL])
+
+    async def late_then_cancelled() -> None:
+        await services.store.save_ask(ask)
+        fake_slack.fail("chat.postMessage", status=0, times=2, retry_after=1)  # carried out, answered late
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done
+        assert (await services.store.close(ask.team_id, ask.id, "cancelled", ASKER)).outcome == "cancelled"
+        await carried_out_until_done(services, ask)
+        await services.store.redis.aclose()
+
+    run(late_then_cancelled())
+    fake_slack.settle(quiet=0.5)
+
+    [summary], [card] = fake_slack.dms(ASKER), fake_slack.dms(HAL)
+    assert "Cancelled" in summary.all_text and "ask_cancel" not in summary.action_ids()
+    assert "No longer needed" in card.all_text and "ask_accept" not in card.action_ids()
+
+
+def test_cards_answered_late_are_redrawn_with_what_changed_while_they_were_on_their_way(settings, fake_slack, run):
+    """Both cards reach Slack unanswered; Hana takes the ask before either is recorded. Found in the DMs, each
+    is brought to the ask as it now stands. (Before: recorded as posted, Hal's card still offered the ask.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = _ask()
+
+    async def late_then_taken() -> None:
+        await services.store.save_ask(ask)
+        fake_slack.fail("chat.postMessage", status=0, times=3, retry_after=1)  # the summary and both cards
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done
+        await services.store.answer(ask.team_id, ask.id, HANA, "accept")
+        await carried_out_until_done(services, ask)
+        await services.store.redis.aclose()
+
+    run(late_then_taken())
+    fake_slack.settle(quiet=0.5)
+
+    [summary] = [m for m in fake_slack.dms(ASKER) if m.metadata["event_type"] == "slack_ask_summary"]
+    [hal], [hana] = fake_slack.dms(HAL), fake_slack.dms(HANA)
+    assert f"Covered by <@{HANA}>" in hal.all_text and "ask_accept" not in hal.action_ids()
+    assert "You're on it" in hana.all_text
+    assert f"<@{HANA}>" in summary.all_text

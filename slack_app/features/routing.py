@@ -164,7 +164,7 @@ class Router:
         if kind == "offer_notices":
             return self._sync_offer_notices(snapshot, rest, value.endswith(" moved"))
         if kind == "suggested":
-            return self._send_new_card(snapshot.ask, snapshot.offers[rest].suggested)
+            return self._send_new_card(snapshot, snapshot.offers[rest].suggested)
         if kind == "home":
             return self.home.refresh_for(snapshot)
         if kind == "post":
@@ -177,19 +177,19 @@ class Router:
 
     async def resume(self, snapshot: Snapshot) -> None:
         """DMs the asker a summary and each teammate a card, each exactly once: a card or summary
-        marked pending may have reached Slack before its sender died, so it is looked for in the DM
-        (they carry their ask's id as message metadata) before it is sent again."""
+        marked pending may have reached Slack before its sender died (or after its answer came too late),
+        so it is looked for in the DM (they carry their ask's id as message metadata) before it is sent
+        again, and one found is drawn as the ask now stands. An ask no longer live sends nothing new, but
+        its pending ones are still looked for: one that went out would otherwise show the ask open for good."""
         ask = snapshot.ask
-        if not ask.status.is_live:
-            return
         sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
         pending = await self.store.pending_cards(ask.team_id, ask.id)
         results = await asyncio.gather(
-            self._send_summary_once(ask),
+            self._send_summary_once(snapshot),
             *(
                 self._send_card_once(snapshot, teammate, teammate in pending, sending)
                 for teammate in ask.teammates
-                if teammate not in snapshot.cards
+                if teammate not in snapshot.cards and (ask.status.is_live or teammate in pending)
             ),
             return_exceptions=True,
         )
@@ -199,38 +199,65 @@ class Router:
         if failures:  # each one's kind counts: a card refused for good must not hide one to try again
             raise ExceptionGroup("sending an ask failed in part", failures)
 
-    async def _send_summary_once(self, ask: Ask) -> None:
+    async def _send_summary_once(self, snapshot: Snapshot) -> None:
+        ask = snapshot.ask
         if ask.summary_ts:
             return
-        earlier = await self.store.claim_post(ask.team_id, ask.id, SUMMARY_POST)
+        if ask.status.is_live:
+            earlier = await self.store.claim_post(ask.team_id, ask.id, SUMMARY_POST)
+        else:  # only one already on its way is looked for
+            earlier = (await self.store.posts_of(ask.team_id, ask.id)).get(SUMMARY_POST)
+            if earlier != PENDING:
+                return
         found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
-        if found is None and earlier in (None, PENDING):
+        if found:
+            await self.store.record_summary(ask.team_id, ask.id, *found)
+            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
+            await self.store.owe_redraws(ask.team_id, {ask.id: ["summary"]})
+        elif earlier in (None, PENDING) and ask.status.is_live:
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
             async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, SUMMARY_POST)):
                 sent = await self._post(
                     ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
                 )
-            found = sent["channel"], sent["ts"]
-        if found:
-            await self.store.record_summary(ask.team_id, ask.id, *found)
-            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
+            await self.store.record_summary(ask.team_id, ask.id, sent["channel"], sent["ts"])
+            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, sent["channel"], sent["ts"])
 
     async def _send_card_once(
         self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore
     ) -> None:
         ask = snapshot.ask
         async with sending:
-            found = await self._find_message(ask, teammate, CARD_EVENT) if pending else None
-            if found:
-                await self.store.record_card(ask.team_id, ask.id, teammate, *found)
-            elif pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
+            if pending and await self._found_card(snapshot, teammate):
+                return
+            if ask.status.is_live and (pending or await self.store.claim_card(ask.team_id, ask.id, teammate)):
                 offer = snapshot.offers.get(teammate)
                 await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
 
-    async def _send_new_card(self, ask: Ask, teammate: str) -> None:
-        """A card for someone added to the ask (a suggestion the asker accepted), sent once."""
-        if await self.store.claim_card(ask.team_id, ask.id, teammate):
-            await self._send_card(ask, teammate, "open")
+    async def _send_new_card(self, snapshot: Snapshot, teammate: str) -> None:
+        """A card for someone added to the ask (a suggestion the asker accepted), sent once: a claim left
+        pending (its post failed, or went out unanswered) is looked for, and sent only if not found."""
+        ask = snapshot.ask
+        if not await self.store.claim_card(ask.team_id, ask.id, teammate):
+            if teammate not in await self.store.pending_cards(ask.team_id, ask.id):
+                return  # it went out, and is recorded
+            if await self._found_card(snapshot, teammate):
+                return
+        if ask.status.is_live:  # someone never asked is not told of an ask already over
+            offer = snapshot.offers.get(teammate)
+            await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
+
+    async def _found_card(self, snapshot: Snapshot, teammate: str) -> bool:
+        """Whether a card whose claim was left pending is in the teammate's DM: if so it is recorded and owed a
+        redraw (it shows the ask as it stood when sent, and changes meanwhile passed it over, for it was not
+        yet recorded); owed, not drawn here, so a redraw that fails is tried again like any other."""
+        ask = snapshot.ask
+        found = await self._find_message(ask, teammate, CARD_EVENT)
+        if found is None:
+            return False
+        await self.store.record_card(ask.team_id, ask.id, teammate, *found)
+        await self.store.owe_redraws(ask.team_id, {ask.id: [f"card:{teammate}"]})
+        return True
 
     async def _send_card(self, ask: Ask, teammate: str, state: str, offer: Offer | None = None) -> None:
         card = render_card(ask, state, ask.language_of(teammate), offer)
@@ -322,7 +349,8 @@ class Router:
         ask = snapshot.ask
         if payload["kind"] == "offer_notice":
             offer = snapshot.offers[payload["helper"]]
-            found = await self._post_once(ask, ask.asker, post_id, render_offer_notice(ask, offer))
+            message = render_offer_notice(ask, offer)
+            found = await self._post_once(ask, ask.asker, post_id, message, redraws=(f"offer_notices:{offer.helper}",))
             await self.store.record_offer_notice(ask.team_id, ask.id, offer.helper, *found)
             return
         if payload["kind"] == "thanks":
@@ -362,10 +390,11 @@ class Router:
         await self._post_once(ask, ask.asker, post_id, message)
 
     async def _post_once(
-        self, ask: Ask, user: str, post_id: str, message: dict, *, redraw: bool = False
+        self, ask: Ask, user: str, post_id: str, message: dict, *, redraw: bool = False, redraws: tuple[str, ...] = ()
     ) -> tuple[str, str]:
-        """(channel, ts) of the post, sent now or found to have gone out before — then, with `redraw`,
-        brought to `message` (a thank-you an erasure reached while it was on its way)."""
+        """(channel, ts) of the post, sent now or found to have gone out before — then, with `redraw`, brought to
+        `message` (a thank-you an erasure reached while it was on its way). One found in the DM after its claim
+        was left pending is owed `redraws` (an offer's DM answered while it was on its way, not yet recorded)."""
         earlier = await self.store.claim_post(ask.team_id, ask.id, post_id)
         if earlier not in (None, PENDING):
             channel, ts = earlier.split(" ", 1)
@@ -377,8 +406,13 @@ class Router:
             async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, post_id)):
                 marked = {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)}
                 sent = await self._post(ask.team_id, user, marked)
-            found = sent["channel"], sent["ts"]
+            await self.store.record_post(ask.team_id, ask.id, post_id, sent["channel"], sent["ts"])
+            return sent["channel"], sent["ts"]
         await self.store.record_post(ask.team_id, ask.id, post_id, *found)
+        if redraw:
+            await self._update(ask.team_id, *found, message)
+        if redraws:
+            await self.store.owe_redraws(ask.team_id, {ask.id: list(redraws)})
         return found
 
     async def redraw_thanks(self, team_id: str, author: str, helper: str, where: tuple[str, str], placeholder: str):
