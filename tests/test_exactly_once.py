@@ -25,6 +25,7 @@ from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask, stored_ask
 from test_cli import clean_env, kill, start_instance
 from test_effects import TEN, _asks_sent, owed_nothing, told_someone_is_on_it
+from test_offer_flow import PRIYA, offer, offer_dm
 
 from slack_app.domain.asks import Ask
 from slack_app.features import digests as digests_module
@@ -550,3 +551,53 @@ def test_cards_answered_late_are_redrawn_with_what_changed_while_they_were_on_th
     assert f"Covered by <@{HANA}>" in hal.all_text and "ask_accept" not in hal.action_ids()
     assert "You're on it" in hana.all_text
     assert f"<@{HANA}>" in summary.all_text
+
+
+def test_an_offer_dm_answered_late_then_the_ask_cancelled_shows_the_offer_lapsed(settings, fake_slack, redis_sync):
+    """Hal's suggestion reaches the asker's DM but its answer comes too late; the asker cancels the ask before
+    the DM is recorded (its redraw passed over, for it was not yet known). Found in the DM, it is redrawn: no
+    "Ask Helper 4 too" button is left on a cancelled ask. (Before: recorded as posted, still answerable.)"""
+    server = ThreadedServer(create_app(replace(settings, **QUICK_TIMEOUTS))).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        cards = send_ask(slack, fake_slack, teammates=(HAL, HANA), decline="redirect")
+        fake_slack.settle(quiet=0.3)
+        fake_slack.fail("chat.postMessage", status=0, retry_after=2)  # the offer DM: carried out, answered late
+        offer(slack, fake_slack, HAL, cards[HAL], "suggest", person=PRIYA)
+        fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="the offer DM, unanswered")
+        summary = fake_slack.dms(ASKER)[0]
+        assert slack.click(ASKER, summary, "ask_cancel").status == 200
+        fake_slack.wait_for(lambda: "Cancelled" in fake_slack.dms(ASKER)[0].all_text, what="the ask cancelled")
+        fake_slack.wait_for(
+            lambda: "offer_accept" not in fake_slack.dms(ASKER)[1].action_ids(), timeout=30, what="the offer DM redrawn"
+        )
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="nothing owed")
+        fake_slack.settle(quiet=0.5)
+    finally:
+        server.stop()
+
+    assert len(fake_slack.dms(ASKER)) == 2  # the summary and the offer DM, each once
+    assert not fake_slack.dms(PRIYA)
+
+
+def test_a_suggested_teammates_card_whose_post_failed_is_sent_once_later(settings, fake_slack, redis_sync):
+    """The asker takes up Hal's suggestion while Slack refuses posts (503s past the client's retries): Priya's
+    card is claimed but never sent; once Slack is back it is looked for, not found, and sent, once. (Before:
+    the retry found its own pending claim and sent nothing: Priya was never asked.)"""
+    server = ThreadedServer(create_app(replace(settings, **QUICK_TIMEOUTS))).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        cards = send_ask(slack, fake_slack, teammates=(HAL, HANA), decline="redirect")
+        offer(slack, fake_slack, HAL, cards[HAL], "suggest", person=PRIYA)
+        dm = offer_dm(fake_slack)
+        fake_slack.fail("chat.postMessage", status=503, times=3)  # the first try and the client's two retries
+        assert slack.click(ASKER, dm, "offer_accept").status == 200
+        fake_slack.wait_for(lambda: fake_slack.dms(PRIYA), timeout=30, what="Priya's card, once Slack is back")
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="nothing owed")
+        fake_slack.settle(quiet=0.5)
+    finally:
+        server.stop()
+
+    [card] = fake_slack.dms(PRIYA)
+    assert "<@U0ASKER> is asking for a hand" in card.all_text and "ask_accept" in card.action_ids()
+    assert len(fake_slack.calls_to("chat.postMessage")) >= 5  # the three refused tries were made
