@@ -28,6 +28,7 @@ from test_effects import TEN, _asks_sent, owed_nothing, told_someone_is_on_it
 from test_offer_flow import PRIYA, offer, offer_dm
 
 from slack_app.domain.asks import Ask
+from slack_app.domain.offers import Kind, Offer
 from slack_app.features import digests as digests_module
 from slack_app.observability import REGISTRY
 from slack_app.slack.effects import GROUP, STREAMS, Carried, EffectQueue
@@ -553,31 +554,30 @@ def test_cards_answered_late_are_redrawn_with_what_changed_while_they_were_on_th
     assert f"<@{HANA}>" in summary.all_text
 
 
-def test_an_offer_dm_answered_late_then_the_ask_cancelled_shows_the_offer_lapsed(settings, fake_slack, redis_sync):
-    """Hal's suggestion reaches the asker's DM but its answer comes too late; the asker cancels the ask before
-    the DM is recorded (its redraw passed over, for it was not yet known). Found in the DM, it is redrawn: no
-    "Ask Helper 4 too" button is left on a cancelled ask. (Before: recorded as posted, still answerable.)"""
-    server = ThreadedServer(create_app(replace(settings, **QUICK_TIMEOUTS))).start()
-    try:
-        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
-        cards = send_ask(slack, fake_slack, teammates=(HAL, HANA), decline="redirect")
-        fake_slack.settle(quiet=0.3)
-        fake_slack.fail("chat.postMessage", status=0, retry_after=2)  # the offer DM: carried out, answered late
-        offer(slack, fake_slack, HAL, cards[HAL], "suggest", person=PRIYA)
-        fake_slack.wait_for(lambda: len(fake_slack.dms(ASKER)) == 2, what="the offer DM, unanswered")
-        summary = fake_slack.dms(ASKER)[0]
-        assert slack.click(ASKER, summary, "ask_cancel").status == 200
-        fake_slack.wait_for(lambda: "Cancelled" in fake_slack.dms(ASKER)[0].all_text, what="the ask cancelled")
-        fake_slack.wait_for(
-            lambda: "offer_accept" not in fake_slack.dms(ASKER)[1].action_ids(), timeout=30, what="the offer DM redrawn"
-        )
-        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="nothing owed")
-        fake_slack.settle(quiet=0.5)
-    finally:
-        server.stop()
+def test_an_offer_dm_answered_late_then_the_ask_cancelled_shows_the_offer_lapsed(settings, fake_slack, run):
+    """Hal's offer reaches the asker's DM but its answer comes too late; the asker cancels the ask before the
+    DM is recorded, so its redraw finds nothing to redraw. Found in the DM, it is redrawn: no answer buttons
+    are left on a cancelled ask. (Before: recorded as posted, and still answerable.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = _ask()
 
-    assert len(fake_slack.dms(ASKER)) == 2  # the summary and the offer DM, each once
-    assert not fake_slack.dms(PRIYA)
+    async def late_then_cancelled() -> None:
+        await services.store.save_ask(ask)
+        await carried_out_until_done(services, ask)
+        snapshot = await services.store.offer(ask.team_id, ask.id, Offer(HAL, Kind.SMALLER, minutes=5))
+        assert snapshot.outcome == "offered"
+        fake_slack.fail("chat.postMessage", status=0, retry_after=1)  # the offer DM: carried out, answered late
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done
+        assert (await services.store.close(ask.team_id, ask.id, "cancelled", ASKER)).outcome == "cancelled"
+        await carried_out_until_done(services, ask)
+        await services.store.redis.aclose()
+
+    run(late_then_cancelled())
+    fake_slack.settle(quiet=0.5)
+
+    summary, offer_dm = fake_slack.dms(ASKER)  # each once
+    assert "Cancelled" in summary.all_text
+    assert "offer_accept" not in offer_dm.action_ids(), offer_dm.all_text
 
 
 def test_a_suggested_teammates_card_whose_post_failed_is_sent_once_later(settings, fake_slack, redis_sync):
