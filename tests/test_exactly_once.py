@@ -25,8 +25,10 @@ from slack_requests import SlackRequests
 from test_ask_flow import ASKER, HAL, HANA, send_ask, stored_ask
 from test_cli import clean_env, kill, start_instance
 from test_effects import TEN, _asks_sent, owed_nothing, told_someone_is_on_it
+from test_offer_flow import PRIYA, offer, offer_dm
 
 from slack_app.domain.asks import Ask
+from slack_app.domain.offers import Kind, Offer
 from slack_app.features import digests as digests_module
 from slack_app.observability import REGISTRY
 from slack_app.slack.effects import GROUP, STREAMS, Carried, EffectQueue
@@ -490,3 +492,112 @@ def test_an_instance_killed_with_cards_on_their_way_is_followed_only_once_they_c
 
     assert [len(slow.dms(uid)) for uid in TEN] == [1] * 10
     assert len(slow.dms(ASKER)) == 1  # the summary, once
+
+
+# --- a claim left pending: a post answered late, or its sender killed right after it --------------------------
+
+QUICK_TIMEOUTS = {"slack_timeout": 0.5, "effect_retry_seconds": 0.5}  # a late answer, a lapsed lease: in a second
+
+
+async def carried_out_until_done(services, ask: Ask, ceiling: float = 30.0) -> None:
+    """As the effect queue would: the ask carried out again (once its lease lapsed) until it owes nothing."""
+    deadline = time.monotonic() + ceiling
+    while not (await services.router.carry_out(ask.team_id, ask.id)).done:
+        assert time.monotonic() < deadline, "the ask still owed something"
+        await asyncio.sleep(0.1)
+
+
+def test_a_summary_and_card_answered_late_then_the_ask_cancelled_show_it_cancelled_once_each(settings, fake_slack, run):
+    """The summary and card reach Slack but their answers come after the app gave up (their claims stay
+    pending), and the asker cancels meanwhile: the next holder finds both, records them and draws them
+    cancelled. (Before: an ask no longer live was not looked at, and both kept showing it open.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = replace(_ask(), teammates=[HAL])
+
+    async def late_then_cancelled() -> None:
+        await services.store.save_ask(ask)
+        fake_slack.fail("chat.postMessage", status=0, times=2, retry_after=1)  # carried out, answered late
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done
+        assert (await services.store.close(ask.team_id, ask.id, "cancelled", ASKER)).outcome == "cancelled"
+        await carried_out_until_done(services, ask)
+        await services.store.redis.aclose()
+
+    run(late_then_cancelled())
+    fake_slack.settle(quiet=0.5)
+
+    [summary], [card] = fake_slack.dms(ASKER), fake_slack.dms(HAL)
+    assert "Cancelled" in summary.all_text and "ask_cancel" not in summary.action_ids()
+    assert "No longer needed" in card.all_text and "ask_accept" not in card.action_ids()
+
+
+def test_cards_answered_late_are_redrawn_with_what_changed_while_they_were_on_their_way(settings, fake_slack, run):
+    """Both cards reach Slack unanswered; Hana takes the ask before either is recorded. Found in the DMs, each
+    is brought to the ask as it now stands. (Before: recorded as posted, Hal's card still offered the ask.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = _ask()
+
+    async def late_then_taken() -> None:
+        await services.store.save_ask(ask)
+        fake_slack.fail("chat.postMessage", status=0, times=3, retry_after=1)  # the summary and both cards
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done
+        await services.store.answer(ask.team_id, ask.id, HANA, "accept")
+        await carried_out_until_done(services, ask)
+        await services.store.redis.aclose()
+
+    run(late_then_taken())
+    fake_slack.settle(quiet=0.5)
+
+    [summary] = [m for m in fake_slack.dms(ASKER) if m.metadata["event_type"] == "slack_ask_summary"]
+    [hal], [hana] = fake_slack.dms(HAL), fake_slack.dms(HANA)
+    assert f"Covered by <@{HANA}>" in hal.all_text and "ask_accept" not in hal.action_ids()
+    assert "You're on it" in hana.all_text
+    assert f"<@{HANA}>" in summary.all_text
+
+
+def test_an_offer_dm_answered_late_then_the_ask_cancelled_shows_the_offer_lapsed(settings, fake_slack, run):
+    """Hal's offer reaches the asker's DM but its answer comes too late; the asker cancels the ask before the
+    DM is recorded, so its redraw finds nothing to redraw. Found in the DM, it is redrawn: no answer buttons
+    are left on a cancelled ask. (Before: recorded as posted, and still answerable.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = _ask()
+
+    async def late_then_cancelled() -> None:
+        await services.store.save_ask(ask)
+        await carried_out_until_done(services, ask)
+        snapshot = await services.store.offer(ask.team_id, ask.id, Offer(HAL, Kind.SMALLER, minutes=5))
+        assert snapshot.outcome == "offered"
+        fake_slack.fail("chat.postMessage", status=0, retry_after=1)  # the offer DM: carried out, answered late
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done
+        assert (await services.store.close(ask.team_id, ask.id, "cancelled", ASKER)).outcome == "cancelled"
+        await carried_out_until_done(services, ask)
+        await services.store.redis.aclose()
+
+    run(late_then_cancelled())
+    fake_slack.settle(quiet=0.5)
+
+    summary, offer_dm = fake_slack.dms(ASKER)  # each once
+    assert "Cancelled" in summary.all_text
+    assert "offer_accept" not in offer_dm.action_ids(), offer_dm.all_text
+
+
+def test_a_suggested_teammates_card_whose_post_failed_is_sent_once_later(settings, fake_slack, redis_sync):
+    """The asker takes up Hal's suggestion while Slack refuses posts (503s past the client's retries): Priya's
+    card is claimed but never sent; once Slack is back it is looked for, not found, and sent, once. (Before:
+    the retry found its own pending claim and sent nothing: Priya was never asked.)"""
+    server = ThreadedServer(create_app(replace(settings, **QUICK_TIMEOUTS))).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        cards = send_ask(slack, fake_slack, teammates=(HAL, HANA), decline="redirect")
+        offer(slack, fake_slack, HAL, cards[HAL], "suggest", person=PRIYA)
+        dm = offer_dm(fake_slack)
+        fake_slack.fail("chat.postMessage", status=503, times=3)  # the first try and the client's two retries
+        assert slack.click(ASKER, dm, "offer_accept").status == 200
+        fake_slack.wait_for(lambda: fake_slack.dms(PRIYA), timeout=30, what="Priya's card, once Slack is back")
+        fake_slack.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="nothing owed")
+        fake_slack.settle(quiet=0.5)
+    finally:
+        server.stop()
+
+    [card] = fake_slack.dms(PRIYA)
+    assert "<@U0ASKER> is asking for a hand" in card.all_text and "ask_accept" in card.action_ids()
+    assert len(fake_slack.calls_to("chat.postMessage")) >= 5  # the three refused tries were made

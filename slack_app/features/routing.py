@@ -129,23 +129,21 @@ class Router:
             owed, snapshot = await self.store.owed(team_id, ask_id)
             if not owed:
                 return Carried(done=True)
-            # An ask that is gone is owed nothing more: its effects are settled unsent.
-            done, left = (
-                await self._carry_out(snapshot.ask, snapshot, owed) if snapshot.ask else (owed, Carried(done=True))
-            )
+            done, left = await self._carry_out(snapshot, owed) if snapshot.ask else (owed, Carried(done=True))
             still_owed = await self.store.settle(team_id, ask_id, done)
             if not left.done:
                 return left
             if not still_owed:
                 return Carried(done=True)
 
-    async def _carry_out(self, ask: Ask, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], Carried]:
+    async def _carry_out(self, snapshot: Snapshot, owed: dict[str, str]) -> tuple[dict[str, str], Carried]:
         """(the effects done or given up, how the rest went)."""
-        outcomes: dict[str, Carried] = {}
+        ask, outcomes = snapshot.ask, {}
+        if ask is None:  # the ask is gone: what it owed goes with it
+            return owed, Carried(done=True)
         if "route" in owed:
             outcomes["route"] = await _attempt(self.resume(snapshot), ask, "route")
-            # With the cards just sent. Should the ask be gone meanwhile, each effect below finds nothing to do.
-            snapshot = await self.store.snapshot(ask.team_id, ask.id)
+            snapshot = await self.store.snapshot(ask.team_id, ask.id)  # with the cards just sent
         cards: dict[tuple, dict] = {}  # once per state and language: ten covered cards in one language, one rendering
         work = {field: value for field, value in owed.items() if field != "route"}
         at_once = asyncio.Semaphore(EFFECTS_AT_ONCE)
@@ -159,7 +157,7 @@ class Router:
         done = {field: owed[field] for field, outcome in outcomes.items() if outcome.done}
         return done, _together(list(outcomes.values()))
 
-    def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]) -> Awaitable[None]:
+    def _effect(self, snapshot: Snapshot, field: str, value: str, cards: dict[tuple, dict]):
         kind, _, rest = field.partition(":")
         if kind == "card":
             return self._sync_card(snapshot, rest, value.endswith(" late"), cards)
@@ -168,7 +166,7 @@ class Router:
         if kind == "offer_notices":
             return self._sync_offer_notices(snapshot, rest, value.endswith(" moved"))
         if kind == "suggested":
-            return self._send_suggested_card(snapshot, rest)
+            return self._send_new_card(snapshot, snapshot.offers[rest].suggested)
         if kind == "home":
             return self.home.refresh_for(snapshot)
         if kind == "post":
@@ -181,19 +179,21 @@ class Router:
 
     async def resume(self, snapshot: Snapshot) -> None:
         """DMs the asker a summary and each teammate a card, each exactly once: a card or summary
-        marked pending may have reached Slack before its sender died, so it is looked for in the DM
-        (they carry their ask's id as message metadata) before it is sent again."""
+        marked pending may have reached Slack before its sender died (or after its answer came too late),
+        so it is looked for in the DM (they carry their ask's id as message metadata) before it is sent
+        again, and one found is drawn as the ask now stands. An ask no longer live sends nothing new, but
+        its pending ones are still looked for: one that went out would otherwise show the ask open for good."""
         ask = snapshot.ask
-        if ask is None or not ask.status.is_live:
+        if ask is None:  # the ask is gone: nothing left to draw or send
             return
         sending = asyncio.Semaphore(FAN_OUT_AT_ONCE)
         pending = await self.store.pending_cards(ask.team_id, ask.id)
         results = await asyncio.gather(
-            self._send_summary_once(ask),
+            self._send_summary_once(snapshot),
             *(
-                self._send_card_once(ask, snapshot, teammate, teammate in pending, sending)
+                self._send_card_once(snapshot, teammate, teammate in pending, sending)
                 for teammate in ask.teammates
-                if teammate not in snapshot.cards
+                if teammate not in snapshot.cards and (ask.status.is_live or teammate in pending)
             ),
             return_exceptions=True,
         )
@@ -203,41 +203,73 @@ class Router:
         if failures:  # each one's kind counts: a card refused for good must not hide one to try again
             raise ExceptionGroup("sending an ask failed in part", failures)
 
-    async def _send_summary_once(self, ask: Ask) -> None:
+    async def _send_summary_once(self, snapshot: Snapshot) -> None:
+        ask = snapshot.ask
+        if ask is None:  # the ask is gone: nothing left to draw or send
+            return
         if ask.summary_ts:
             return
-        earlier = await self.store.claim_post(ask.team_id, ask.id, SUMMARY_POST)
+        if ask.status.is_live:
+            earlier = await self.store.claim_post(ask.team_id, ask.id, SUMMARY_POST)
+        else:  # only one already on its way is looked for
+            earlier = (await self.store.posts_of(ask.team_id, ask.id)).get(SUMMARY_POST)
+            if earlier != PENDING:
+                return
         found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
-        if found is None and earlier in (None, PENDING):
+        if found:
+            await self.store.record_summary(ask.team_id, ask.id, *found)
+            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
+            await self.store.owe_redraws(ask.team_id, {ask.id: ["summary"]})
+        elif earlier in (None, PENDING) and ask.status.is_live:
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
             async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, SUMMARY_POST)):
                 sent = await self._post(
                     ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
                 )
-            found = sent["channel"], sent["ts"]
-        if found:
-            await self.store.record_summary(ask.team_id, ask.id, *found)
-            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
+            await self.store.record_summary(ask.team_id, ask.id, sent["channel"], sent["ts"])
+            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, sent["channel"], sent["ts"])
 
     async def _send_card_once(
-        self, ask: Ask, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore
+        self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore
     ) -> None:
+        ask = snapshot.ask
+        if ask is None:  # the ask is gone: nothing left to draw or send
+            return
         async with sending:
-            found = await self._find_message(ask, teammate, CARD_EVENT) if pending else None
-            if found:
-                await self.store.record_card(ask.team_id, ask.id, teammate, *found)
-            elif pending or await self.store.claim_card(ask.team_id, ask.id, teammate):
+            if pending and await self._found_card(snapshot, teammate):
+                return
+            if ask.status.is_live and (pending or await self.store.claim_card(ask.team_id, ask.id, teammate)):
                 offer = snapshot.offers.get(teammate)
                 await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
 
-    async def _send_suggested_card(self, snapshot: Snapshot, helper: str) -> None:
-        """A card for the teammate `helper` suggested, whom the asker accepted, sent once."""
-        ask, offer = snapshot.ask, snapshot.offers.get(helper)
-        if ask is None or offer is None:  # the ask is gone
+    async def _send_new_card(self, snapshot: Snapshot, teammate: str) -> None:
+        """A card for someone added to the ask (a suggestion the asker accepted), sent once: a claim left
+        pending (its post failed, or went out unanswered) is looked for, and sent only if not found."""
+        ask = snapshot.ask
+        if ask is None:  # the ask is gone: nothing left to draw or send
             return
-        teammate = offer.suggested
-        if await self.store.claim_card(ask.team_id, ask.id, teammate):
-            await self._send_card(ask, teammate, "open")
+        if not await self.store.claim_card(ask.team_id, ask.id, teammate):
+            if teammate not in await self.store.pending_cards(ask.team_id, ask.id):
+                return  # it went out, and is recorded
+            if await self._found_card(snapshot, teammate):
+                return
+        if ask.status.is_live:  # someone never asked is not told of an ask already over
+            offer = snapshot.offers.get(teammate)
+            await self._send_card(ask, teammate, card_state(ask, snapshot.answers.get(teammate), offer), offer)
+
+    async def _found_card(self, snapshot: Snapshot, teammate: str) -> bool:
+        """Whether a card whose claim was left pending is in the teammate's DM: if so it is recorded and owed a
+        redraw (it shows the ask as it stood when sent, and changes meanwhile passed it over, for it was not
+        yet recorded); owed, not drawn here, so a redraw that fails is tried again like any other."""
+        ask = snapshot.ask
+        if ask is None:  # the ask is gone: nothing left to draw or send
+            return False
+        found = await self._find_message(ask, teammate, CARD_EVENT)
+        if found is None:
+            return False
+        await self.store.record_card(ask.team_id, ask.id, teammate, *found)
+        await self.store.owe_redraws(ask.team_id, {ask.id: [f"card:{teammate}"]})
+        return True
 
     async def _send_card(self, ask: Ask, teammate: str, state: str, offer: Offer | None = None) -> None:
         card = render_card(ask, state, ask.language_of(teammate), offer)
@@ -265,9 +297,10 @@ class Router:
     # --- messages brought to the ask's current state ---
 
     async def _sync_card(self, snapshot: Snapshot, teammate: str, offered_late: bool, cards: dict[tuple, dict]) -> None:
+        if teammate not in snapshot.cards:  # not delivered yet: the fan-out sends it as the ask stands then
+            return
         ask = snapshot.ask
-        # Not delivered yet: the fan-out sends it as the ask stands then (one that is gone has no cards).
-        if ask is None or teammate not in snapshot.cards:
+        if ask is None:  # the ask is gone: nothing left to draw or send
             return
         offer = snapshot.offers.get(teammate)
         look = (
@@ -281,7 +314,9 @@ class Router:
 
     async def _sync_summary(self, snapshot: Snapshot) -> None:
         ask = snapshot.ask
-        if ask is not None and ask.summary_ts:
+        if ask is None:  # the ask is gone: nothing left to draw or send
+            return
+        if ask.summary_ts:
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers=snapshot.offers)
             await self._update(ask.team_id, ask.summary_channel, ask.summary_ts, summary)
 
@@ -289,7 +324,7 @@ class Router:
         """The asker's DMs about offers that this change alters: always the answerer's own ("*": every
         one), and every waiting one when the ask's status moved (they become answerable, or lapse)."""
         ask = snapshot.ask
-        if ask is None:
+        if ask is None:  # the ask is gone: nothing left to draw or send
             return
         await asyncio.gather(
             *(
@@ -331,11 +366,12 @@ class Router:
 
     async def _post_owed(self, snapshot: Snapshot, post_id: str, payload: dict) -> None:
         ask = snapshot.ask
-        if ask is None:  # gone: nobody is told about it any more
+        if ask is None:  # the ask is gone: nothing left to draw or send
             return
         if payload["kind"] == "offer_notice":
             offer = snapshot.offers[payload["helper"]]
-            found = await self._post_once(ask, ask.asker, post_id, render_offer_notice(ask, offer))
+            message = render_offer_notice(ask, offer)
+            found = await self._post_once(ask, ask.asker, post_id, message, redraws=(f"offer_notices:{offer.helper}",))
             await self.store.record_offer_notice(ask.team_id, ask.id, offer.helper, *found)
             return
         if payload["kind"] == "thanks":
@@ -375,10 +411,11 @@ class Router:
         await self._post_once(ask, ask.asker, post_id, message)
 
     async def _post_once(
-        self, ask: Ask, user: str, post_id: str, message: dict, *, redraw: bool = False
+        self, ask: Ask, user: str, post_id: str, message: dict, *, redraw: bool = False, redraws: tuple[str, ...] = ()
     ) -> tuple[str, str]:
-        """(channel, ts) of the post, sent now or found to have gone out before — then, with `redraw`,
-        brought to `message` (a thank-you an erasure reached while it was on its way)."""
+        """(channel, ts) of the post, sent now or found to have gone out before — then, with `redraw`, brought to
+        `message` (a thank-you an erasure reached while it was on its way). One found in the DM after its claim
+        was left pending is owed `redraws` (an offer's DM answered while it was on its way, not yet recorded)."""
         earlier = await self.store.claim_post(ask.team_id, ask.id, post_id)
         if earlier not in (None, PENDING):
             channel, ts = earlier.split(" ", 1)
@@ -390,8 +427,13 @@ class Router:
             async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, post_id)):
                 marked = {**message, "metadata": _marker(POST_EVENT, ask, user, post_id)}
                 sent = await self._post(ask.team_id, user, marked)
-            found = sent["channel"], sent["ts"]
+            await self.store.record_post(ask.team_id, ask.id, post_id, sent["channel"], sent["ts"])
+            return sent["channel"], sent["ts"]
         await self.store.record_post(ask.team_id, ask.id, post_id, *found)
+        if redraw:
+            await self._update(ask.team_id, *found, message)
+        if redraws:
+            await self.store.owe_redraws(ask.team_id, {ask.id: list(redraws)})
         return found
 
     async def redraw_thanks(self, team_id: str, author: str, helper: str, where: tuple[str, str], placeholder: str):
