@@ -144,12 +144,14 @@ def test_under_the_opt_in_a_late_turn_is_given_back_and_turn_later_raised(redis_
         default = await _timed(first.wait_turn(cards))  # without the opt-in, it waits as before
         return later.value, again.value, put_back_in, on_time, default
 
-    later, again, put_back_in, on_time, default = _budgets(redis_url, run, scenario)
-    assert later.method == "chat.update" and 0.005 < later.retry_in <= 0.021
-    assert put_back_in < 0.015  # no sleeping
-    assert abs(again.retry_in - later.retry_in) < 0.005
-    assert on_time < 0.015
-    assert 0.005 < default < 0.05
+    # Slack's own minute: chat.update's turns are 1.2 s apart after a burst of 8, so what is measured here
+    # (a turn put back, not slept for) stands well clear of a busy machine's pauses.
+    later, again, put_back_in, on_time, default = _budgets(redis_url, run, scenario, window=60.0)
+    assert later.method == "chat.update" and 0.6 < later.retry_in <= 1.21
+    assert put_back_in < 0.6  # no sleeping
+    assert abs(again.retry_in - later.retry_in) < 0.3
+    assert on_time < 0.6
+    assert 0.6 < default < 2.4
 
 
 def test_a_429_on_a_post_holds_that_channels_budget_for_every_instance(redis_url, redis_sync, run, tmp_path):
