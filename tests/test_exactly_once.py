@@ -530,6 +530,35 @@ def test_a_summary_and_card_answered_late_then_the_ask_cancelled_show_it_cancell
     assert "No longer needed" in card.all_text and "ask_accept" not in card.action_ids()
 
 
+def test_a_card_answered_late_is_found_however_busy_its_dm_has_been_since(settings, fake_slack, run):
+    """The summary and card reach Slack unanswered, then 300 more messages land in each DM before the next
+    holder looks (a long Slack incident on a busy workspace): both are still found, by paging through the
+    DM since the ask was made, and drawn cancelled, never sent again. (Before: only the newest 50 messages
+    were searched, so both were sent a second time.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = replace(_ask(), teammates=[HAL], created_at=time.time())
+
+    async def late_then_buried() -> None:
+        await services.store.save_ask(ask)
+        fake_slack.fail("chat.postMessage", status=0, times=2, retry_after=1)  # carried out, answered late
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done
+        for n in range(300):
+            for user in (ASKER, HAL):
+                fake_slack.say("U0SLACKASK", fake_slack.dm_channel(user), f"another message {n}")
+        assert (await services.store.close(ask.team_id, ask.id, "cancelled", ASKER)).outcome == "cancelled"
+        await carried_out_until_done(services, ask)
+        await services.store.redis.aclose()
+
+    run(late_then_buried())
+    fake_slack.settle(quiet=0.5)
+
+    [summary] = [m for m in fake_slack.dms(ASKER) if m.metadata]
+    [card] = [m for m in fake_slack.dms(HAL) if m.metadata]
+    assert "Cancelled" in summary.all_text and "ask_cancel" not in summary.action_ids()
+    assert "No longer needed" in card.all_text and "ask_accept" not in card.action_ids()
+    assert len(fake_slack.calls_to("conversations.history")) >= 2 * 2  # two pages in each DM
+
+
 def test_cards_answered_late_are_redrawn_with_what_changed_while_they_were_on_their_way(settings, fake_slack, run):
     """Both cards reach Slack unanswered; Hana takes the ask before either is recorded. Found in the DMs, each
     is brought to the ask as it now stands. (Before: recorded as posted, Hal's card still offered the ask.)"""

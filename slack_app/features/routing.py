@@ -42,7 +42,11 @@ CARD_EVENT = "slack_ask_card"
 SUMMARY_EVENT = "slack_ask_summary"
 POST_EVENT = "slack_ask_post"
 SUMMARY_POST = "summary"
-SEARCH_DEPTH = 50
+# A message that may have gone out is looked for among everything in the DM since its ask was made
+# (its clock and Slack's a few minutes apart at worst), a page at a time: however busy the DM has been since.
+SEARCH_PAGE = 200
+SEARCH_PAGES = 25
+CLOCK_SKEW_SECONDS = 300.0
 # The lease of the carrier at work in this task (and the tasks it gathers): checked before each post and
 # update, so a carrier that lost it to another never acts beside it.
 HOLDING: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("slack_ask_holding", default=None)
@@ -281,17 +285,19 @@ class Router:
         """(channel, ts) of a message about this ask already in the app's DM with `user`, if any."""
         client = await self.clients.for_team(ask.team_id)
         channel = (await client.conversations_open(users=user))["channel"]["id"]
-        history = await client.conversations_history(channel=channel, limit=SEARCH_DEPTH, include_all_metadata=True)
-        messages: list[dict[str, Any]] = history.get("messages", [])
-        for message in messages:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload", {})
-            if (
-                metadata.get("event_type") == event_type
-                and payload.get("ask_id") == ask.id
-                and payload.get("post", "") == post_id
-            ):
-                return channel, message["ts"]
+        since = f"{max(0.0, ask.created_at - CLOCK_SKEW_SECONDS):.6f}"
+        cursor = None
+        for _ in range(SEARCH_PAGES):
+            history = await client.conversations_history(
+                channel=channel, oldest=since, limit=SEARCH_PAGE, cursor=cursor, include_all_metadata=True
+            )
+            messages: list[dict[str, Any]] = history.get("messages", [])
+            for message in messages:
+                if _is_marked(message, event_type, ask.id, post_id):
+                    return channel, message["ts"]
+            cursor = (history.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
         return None
 
     # --- messages brought to the ask's current state ---
@@ -469,6 +475,16 @@ class Router:
         async with _fenced():
             client = await self.clients.for_team(team_id)
             await client.chat_update(channel=channel, ts=ts, **message)
+
+
+def _is_marked(message: dict[str, Any], event_type: str, ask_id: str, post_id: str) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload", {})
+    return (
+        metadata.get("event_type") == event_type
+        and payload.get("ask_id") == ask_id
+        and payload.get("post", "") == post_id
+    )
 
 
 @contextlib.asynccontextmanager

@@ -433,12 +433,22 @@ class WebApi:
         }
 
     def _history(self, args: dict[str, Any]) -> dict:
-        found = self.conversation(args["channel"])[::-1]
+        """Newest first, between `oldest` and `latest` (exclusive unless `inclusive`), a page at a time."""
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        found = [
+            m
+            for m in self.conversation(args["channel"])[::-1]
+            if (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
+        ]
         limit = int(args.get("limit", 100))
+        start = int(args.get("cursor") or 0)
+        page = found[start : start + limit]
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        more = len(found) > start + limit
         return {
             "ok": True,
-            "has_more": len(found) > limit,
+            "has_more": more,
             "messages": [
                 {
                     "type": "message",
@@ -446,8 +456,9 @@ class WebApi:
                     "text": m.text,
                     **({"metadata": m.metadata} if with_metadata and m.metadata else {}),
                 }
-                for m in found[:limit]
+                for m in page
             ],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _update(self, args: dict[str, Any]) -> dict:
