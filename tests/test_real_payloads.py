@@ -202,12 +202,13 @@ def test_when_slack_cannot_be_reached_people_are_told_so_not_that_storage_is_dow
 
 
 def test_an_instance_started_while_slack_fails_auth_test_still_serves_people(settings, fake_slack):
-    """A restart during a Slack incident: who the bot is was said once and kept, so nobody is told to reinstall."""
+    """A restart during a Slack incident: who the bot is was said once and kept, so nobody is told to reinstall,
+    whichever of the workspaces its token serves sends the first request."""
     first = ThreadedServer(create_app(settings)).start()
     try:
-        assert (
-            SlackRequests(first.url, settings.signing_secret, fake_slack).slash_ask("U0ASKER", "PR 411").status == 200
-        )
+        requests = SlackRequests(first.url, settings.signing_secret, fake_slack)
+        assert requests.slash_ask("U0ASKER", "PR 411").status == 200
+        assert requests.slash_ask("U0ASKER", "PR 410", team="T0OTHER").status == 200
     finally:
         first.stop()
     asked_before = len(fake_slack.calls_to("auth.test"))
@@ -215,8 +216,9 @@ def test_an_instance_started_while_slack_fails_auth_test_still_serves_people(set
 
     restarted = ThreadedServer(create_app(settings)).start()
     try:
-        reply = SlackRequests(restarted.url, settings.signing_secret, fake_slack).slash_ask("U0ASKER", "Review PR 412")
-        fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.open")) == 2, what="the second modal")
+        requests = SlackRequests(restarted.url, settings.signing_secret, fake_slack)
+        reply = requests.slash_ask("U0ASKER", "Review PR 412", team="T0OTHER")
+        fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.open")) == 3, what="the third modal")
     finally:
         restarted.stop()
 

@@ -95,6 +95,7 @@ def remembered_identity(store: Store, client: AsyncWebClient) -> Callable[..., A
     token = client.token or ""
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]
     known: dict[str, str] = {}
+    noted: set[str] = set()  # workspaces whose record is known to be there
 
     async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
         if not known:
@@ -102,7 +103,14 @@ def remembered_identity(store: Store, client: AsyncWebClient) -> Callable[..., A
             if remembered.get("token_digest") != digest:
                 remembered = {**await _ask_slack_who(client), "token_digest": digest}
                 await store.remember_bot_identity(remembered["team_id"] or team_id or "", remembered)
+            else:
+                noted.add(team_id or "")
             known.update(remembered)
+        # One token may serve several workspaces (an organisation's): each keeps the record, so a process
+        # started while Slack fails finds it whichever workspace's request comes first.
+        if team_id and team_id not in noted:
+            await store.remember_bot_identity(team_id, known)
+            noted.add(team_id)
         return AuthorizeResult(
             enterprise_id=known["enterprise_id"] or enterprise_id,
             team_id=known["team_id"] or team_id,
