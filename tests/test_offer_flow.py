@@ -356,6 +356,32 @@ def test_an_unanswered_offer_lapses_with_the_ask_and_nobody_is_nagged(slack, fak
     assert stored_ask(redis_sync)["status"] == "cancelled"
 
 
+def test_an_offer_answered_after_the_ask_was_covered_follows_the_ask_to_its_end(slack, fake_slack, redis_sync):
+    """The asker says yes to an offer from a DM drawn before Hana took the ask: it lapses ("covered now by
+    Hana"); when the ask then ends, the DM says so too. (Before: only waiting offers were redrawn when the
+    ask moved, so it went on naming Hana as covering an ask that was cancelled.)"""
+    cards = send_ask(slack, fake_slack)
+    offer(slack, fake_slack, HAL, cards[HAL], "later", day=days_ahead(1))
+    dm = copy.deepcopy(offer_dm(fake_slack))  # as it was, buttons and all
+    slack.react(HANA, cards[HANA], "white_check_mark")
+    fake_slack.wait_for(lambda: "offer_accept" not in fake_slack.dms(ASKER)[1].action_ids(), what="covered")
+    fake_slack.settle()
+
+    slack.click(ASKER, dm, "offer_accept")
+    fake_slack.wait_for(lambda: stored_offer_state(redis_sync, HAL) == "lapsed", what="the offer lapsed")
+    fake_slack.settle()
+    assert f"It's covered now by <@{HANA}>" in fake_slack.dms(ASKER)[1].all_text
+
+    slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_cancel")
+    fake_slack.wait_for(lambda: "This ask has ended" in fake_slack.dms(ASKER)[1].all_text, what="offer DM ended")
+    assert stored_ask(redis_sync)["status"] == "cancelled"
+
+
+def stored_offer_state(redis_sync, helper: str) -> str:
+    [key] = redis_sync.keys("{T0TEAM:ask:*}:offers")
+    return json.loads(redis_sync.hget(key, helper))["state"]
+
+
 def test_taking_it_outright_while_an_offer_waits(slack, fake_slack, redis_sync):
     cards = send_ask(slack, fake_slack)
     offer(slack, fake_slack, HAL, cards[HAL], "later", day=days_ahead(3))

@@ -36,6 +36,8 @@ FAN_OUT_AT_ONCE = 4  # cards in flight per ask: kind to rate limits, quick for t
 # One ask's owed updates and posts in flight at once: all of an accept on a ten-person ask in one wave,
 # but never the thousand calls a storm of owed posts (✅ added and removed a thousand times) would open.
 EFFECTS_AT_ONCE = 16
+# Offers whose DM to the asker says how the ask stands, so is redrawn when it moves.
+SHOWS_THE_ASK = frozenset({State.WAITING, State.LAPSED})
 # Message metadata marking a card, a summary or any other post, so that one whose sender may have
 # died before recording it is found in the DM rather than sent again.
 CARD_EVENT = "slack_ask_card"
@@ -328,7 +330,8 @@ class Router:
 
     async def _sync_offer_notices(self, snapshot: Snapshot, user: str, moved: bool) -> None:
         """The asker's DMs about offers that this change alters: always the answerer's own ("*": every
-        one), and every waiting one when the ask's status moved (they become answerable, or lapse)."""
+        one), and, when the ask's status moved, every one that shows it: waiting (answerable now, or not)
+        or lapsed ("covered now by…", "this ask has ended")."""
         ask = snapshot.ask
         if ask is None:  # the ask is gone: nothing left to draw or send
             return
@@ -336,7 +339,7 @@ class Router:
             *(
                 self._update(ask.team_id, offer.notice_channel, offer.notice_ts, render_offer_notice(ask, offer))
                 for teammate, offer in snapshot.offers.items()
-                if offer.notice_ts and (user in ("*", teammate) or (moved and offer.waiting))
+                if offer.notice_ts and (user in ("*", teammate) or (moved and offer.state in SHOWS_THE_ASK))
             )
         )
 
