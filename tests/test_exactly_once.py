@@ -400,6 +400,44 @@ def test_a_busy_workspace_never_holds_up_another_and_a_turn_waited_for_holds_no_
     assert outcome["meanwhile_after"] < 0.4 <= outcome["retried_after"] < 2.0, outcome
 
 
+def test_a_carrier_stuck_on_what_never_answers_is_cut_off_logged_and_its_ask_carried_out_again(redis_url, run, caplog):
+    """A carrier awaiting something that will never answer (a cancel swallowed inside a library, a future
+    nobody resolves) would hold its ask, renewing its lease, for good: after 30 retry periods it is cut off,
+    where it was stuck is logged, and the ask is carried out on its next try."""
+
+    async def scenario() -> list[str]:
+        redis = AsyncRedis.from_url(redis_url, decode_responses=True)
+        tries: list[str] = []
+
+        async def never_answers() -> None:
+            await asyncio.Event().wait()
+
+        async def carry_out(team_id: str, ask_id: str) -> Carried:
+            tries.append(ask_id)
+            if len(tries) == 1:
+                await never_answers()
+            return Carried(done=True)
+
+        stop = asyncio.Event()
+        queue = EffectQueue(redis, carry_out, retry_seconds=0.05)
+        running = asyncio.create_task(queue.run(stop, 1.0, requests=None))
+        await redis.xadd(effect_stream_key(effect_shard("T0TEAM", "STUCK")), {"team": "T0TEAM", "ask": "STUCK"})
+        deadline = time.monotonic() + 20
+        while (len(tries) < 2 or (await queue.backlog())[0]) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await running
+        await redis.aclose()
+        return tries
+
+    with caplog.at_level("ERROR", logger="slack_app.slack.effects"):
+        tries = run(scenario())
+
+    assert tries == ["STUCK", "STUCK"]
+    [cut_off] = [r for r in caplog.records if "took far too long" in r.getMessage()]
+    assert cut_off.ask == "STUCK" and "never_answers" in cut_off.stack
+
+
 # --- a rolling deploy: an instance stopped mid-fan-out keeps its work through its grace period --------------
 
 

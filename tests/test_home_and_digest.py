@@ -292,6 +292,21 @@ def test_a_missed_slot_is_posted_once_later_that_week_but_not_the_week_after(dig
     assert len(posts_to(fake_slack, "C0KUDOS")) == 1
 
 
+def test_a_digest_slack_failed_to_take_during_an_incident_goes_out_once_soon_after(digest_world, fake_slack, run):
+    """Slack answers the post with 5xx: nothing went out, so the week is tried again within a minute (not only
+    once a two-minute claim has lapsed), and posted once."""
+    [digests] = digest_world(DigestSettings(channel="C0KUDOS"))
+    seed(run, digests, "2026-W47")
+    slot = datetime(2026, 11, 20, 16, tzinfo=UTC).timestamp()
+    fake_slack.fail("chat.postMessage", status=503, times=3)  # the client's try and its two retries
+
+    assert run(digests.post_due(now=slot)) == []
+    assert run(digests.post_due(now=slot + 5)) == []  # not yet: Slack is given a moment
+    assert run(digests.post_due(now=slot + 20)) == [("T0TEAM", "2026-W47")]
+    assert run(digests.post_due(now=slot + 200)) == []
+    assert len(posts_to(fake_slack, "C0KUDOS")) == 4 and len(fake_slack.conversation("C0KUDOS")) == 1
+
+
 def test_a_quiet_week_posts_a_warm_line_or_nothing(digest_world, fake_slack, run):
     [warm] = digest_world(DigestSettings(channel="C0WARM"))
     [silent] = digest_world(DigestSettings(channel="C0SILENT", skip_empty=True))

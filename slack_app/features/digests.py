@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from ..domain.digest import render_digest, summarise
 from ..domain.working_hours import zone
+from ..slack.effects import failure_kind
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.due_index import DueIndex
 from ..store.store import Store
@@ -35,6 +36,7 @@ from .lifecycle import iso_week
 log = logging.getLogger(__name__)
 
 POST_LEASE_SECONDS = 120.0  # one workspace's post: a claim is made just before it (a fresh clock)
+RETRY_SOON_SECONDS = 15.0  # after Slack failed for now (a 5xx, an incident): its answer says nothing went out
 WORKSPACES_PER_PASS = 100
 POSTS_AT_ONCE = 8
 COMMON_TIME_ZONES = [
@@ -193,12 +195,13 @@ class Digests:
     async def _post(
         self, team_id: str, week: str, now: float | None = None, settings: DigestSettings | None = None
     ) -> str:
-        """posted; taken (sent already, or no channel); failed (try again after a lease)."""
+        """posted; taken (sent already, or no channel); failed (try again after a lease); failed for now (soon)."""
         now = clock.time() if now is None else now
         settings = settings or await self.settings_for(team_id)
         if not settings.channel:
             return "taken"
-        if not await self.store.claim_digest(team_id, week, now, POST_LEASE_SECONDS):
+        claimed_until = await self.store.claim_digest(team_id, week, now, POST_LEASE_SECONDS)
+        if claimed_until is None:
             # Another poster holds it (say `slack-ask digest --post`): look again once its lease is up.
             return "taken" if await self.store.digest_was_sent(team_id, week) else "failed"
         message = await self.message(team_id, week, settings)
@@ -207,8 +210,13 @@ class Digests:
                 client = await self.clients.for_team(team_id)
                 sent = await client.chat_postMessage(channel=settings.channel, **message)
             except (SlackApiError, NotInstalled) as error:
-                # The claim lapses and a later poll tries again (e.g. once the bot is invited).
+                # The claim lapses and a later poll tries again (e.g. once the bot is invited); when Slack
+                # failed for now (its answer says nothing went out), soon.
                 log.warning("digest not posted", extra={"team": team_id, "week": week, "error": repr(error)})
+                if isinstance(error, SlackApiError) and failure_kind(error) == "temporary":
+                    retry_at = (clock.time() if now is None else now) + RETRY_SOON_SECONDS
+                    await self.store.retry_digest_soon(team_id, week, claimed_until, retry_at)
+                    return "failed for now"
                 return "failed"
             await self.store.record_digest_post(team_id, week, sent["channel"], sent["ts"])
         await self.store.digest_sent(team_id, week, now)
@@ -238,8 +246,9 @@ class Digests:
                     outcome = await self._post(team_id, week, now, settings)
                     if outcome == "posted":
                         posted.append((team_id, week))
-                    elif outcome == "failed":
-                        next_look = (clock.time() if now is None else now) + POST_LEASE_SECONDS
+                    elif outcome.startswith("failed"):
+                        wait = RETRY_SOON_SECONDS if outcome == "failed for now" else POST_LEASE_SECONDS
+                        next_look = (clock.time() if now is None else now) + wait
                 return team_id, seen, next_look
 
         while due := await self.index.take_due(

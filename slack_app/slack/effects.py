@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import json
 import logging
 import os
@@ -96,6 +97,10 @@ LATER_BATCH = 256
 SWEEP_SECONDS = 300.0  # how often one process (of all) looks for owed effects with no entry
 CONSUMER_GONE_RETRIES = 10  # a consumer silent this many retry_seconds, holding nothing, is deleted
 LOOP_RESTART_SECONDS = 1.0
+# Carrying out one ask never legitimately takes this many retry_seconds (each Slack call is bounded by its
+# timeout, and a turn far off is put back, not waited for): one that does is stuck on something that will
+# never answer, so it is cut off, its stack logged, and its entry tried again like any failure.
+CARRY_LIMIT_RETRIES = 30
 # Requests come first in a process that serves them. While requests are coming in it takes no new
 # work beyond what its watcher allows: none at all while a `slack-ask worker` is alive (the worker has
 # no requests to protect, and shares the machine); otherwise each time its event loop wakes a sleeper
@@ -562,7 +567,7 @@ class EffectQueue:
     async def _carry(self, entry: Entry) -> None:
         try:
             with late_turns_put_back():
-                carried = _as_carried(await self.carry_out(entry.team_id, entry.ask_id))
+                carried = await self._carry_within_limit(entry)
         except Exception as error:
             log.exception(
                 "carrying out effects failed; trying again later", extra={"team": entry.team_id, "ask": entry.ask_id}
@@ -578,6 +583,21 @@ class EffectQueue:
             self._per_team[entry.team_id] -= 1
             if not self._per_team[entry.team_id]:
                 del self._per_team[entry.team_id]
+
+    async def _carry_within_limit(self, entry: Entry) -> Carried:
+        carrying = asyncio.ensure_future(self.carry_out(entry.team_id, entry.ask_id))
+        done, _ = await asyncio.wait({carrying}, timeout=self.retry_seconds * CARRY_LIMIT_RETRIES)
+        if carrying in done:
+            return _as_carried(carrying.result())
+        stack = io.StringIO()
+        carrying.print_stack(limit=40, file=stack)
+        carrying.cancel()
+        LOOP_FAILURES.labels("effects carrier stuck").inc()
+        log.error(
+            "carrying out effects took far too long; cut off, to be tried again",
+            extra={"team": entry.team_id, "ask": entry.ask_id, "stack": stack.getvalue()[-4000:]},
+        )
+        return Carried(failure="cut off: stuck")
 
     async def _settle(self, entry: Entry, carried: Carried) -> None:
         if carried.done:

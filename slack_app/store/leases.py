@@ -45,6 +45,7 @@ class Lease:
         # A step's outcome unknown (a post timed out: it may still reach Slack): the lease is left to lapse
         # rather than let go, so a successor looks for what the step sent no sooner than a lease later.
         self.uncertain = False
+        self.ended = False  # the work is over: renew no more
         self._good_until = 0.0  # event loop time up to which the lease surely holds
 
     async def take(self, renewing: bool = False, seconds: float | None = None) -> bool:
@@ -75,9 +76,13 @@ class Lease:
             raise LeaseLost(self.key)
 
     async def keep(self) -> None:
-        """Renews the lease every third of its length until cancelled, or until it is lost."""
-        while not self.lost:
+        """Renews the lease every third of its length until the work ends (or it is cancelled), or until it is
+        lost. The flag as well as the cancel: a cancel that lands inside a Redis call can be swallowed there,
+        and a keeper that went on renewing would hold the work, and its holder's exit, for good."""
+        while not (self.lost or self.ended):
             await asyncio.sleep(self.leases.seconds / 3)
+            if self.ended:
+                return
             try:
                 await self.take(renewing=True)
             except RedisError:  # the holder stops by itself once its lease may have lapsed (check)
@@ -108,6 +113,7 @@ class Leases:
             lease.uncertain = True
             raise
         finally:
+            lease.ended = True
             keeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeping

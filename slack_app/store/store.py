@@ -360,6 +360,7 @@ class Store:
         self._settle = redis.register_script(lua.source("settle"))
         self._thanks = redis.register_script(lua.source("record_thanks"))
         self._claim_digest = redis.register_script(lua.source("claim_digest"))
+        self._retry_digest_soon = redis.register_script(lua.source("retry_digest_soon"))
         self._redact_notes = redis.register_script(lua.source("redact_notes"))
         self._forget_notes = redis.register_script(lua.source("forget_notes"))
         self._redact_owed_thanks = redis.register_script(lua.source("redact_owed_thanks"))
@@ -672,12 +673,16 @@ class Store:
     async def save_workspace_setting(self, team_id: str, name: str, value: str) -> None:
         await self.redis.hset(workspace_settings_key(team_id), name, value)
 
-    async def claim_digest(self, team_id: str, iso_week: str, now: float, lease_seconds: float) -> bool:
-        return bool(
-            await self._claim_digest(
-                keys=[digest_sent_key(team_id, iso_week)], args=[now, now + lease_seconds, DIGEST_MARKER_SECONDS]
-            )
+    async def claim_digest(self, team_id: str, iso_week: str, now: float, lease_seconds: float) -> float | None:
+        """The claim's lease_until if this poster now holds the week's digest, else None."""
+        until = repr(now + lease_seconds)
+        claimed = await self._claim_digest(
+            keys=[digest_sent_key(team_id, iso_week)], args=[now, until, DIGEST_MARKER_SECONDS]
         )
+        return float(until) if claimed else None
+
+    async def retry_digest_soon(self, team_id: str, iso_week: str, claimed_until: float, retry_at: float) -> None:
+        await self._retry_digest_soon(keys=[digest_sent_key(team_id, iso_week)], args=[repr(claimed_until), retry_at])
 
     async def digest_was_sent(self, team_id: str, iso_week: str) -> bool:
         return await self.redis.hget(digest_sent_key(team_id, iso_week), "state") == "sent"
