@@ -19,7 +19,7 @@ from ..domain.prefill import UNNAMED_GROUP, fallback_permalink, first_sentence, 
 from ..slack.slack_api import Clients
 from ..store.store import Store
 from ..text.i18n import Language, language_code
-from .modals import ask_modal
+from .modals import Draw, ask_modal
 
 log = logging.getLogger(__name__)
 
@@ -33,36 +33,46 @@ class AskForms:
         self.store = store
         self.clients = clients
 
-    async def blank(self, team_id: str, user: str, lang: Language) -> dict:
+    async def blank(self, team_id: str, user: str) -> Draw:
         """The lightning menu's New ask and the Home tab's button."""
-        return ask_modal(lang, first_ask=await self._first_ask(team_id, user))
+        first_ask = await self._first_ask(team_id, user)
+        return lambda lang: ask_modal(lang, first_ask=first_ask)
 
-    async def from_command(self, team_id: str, user: str, text: str, channel: str, lang: Language) -> dict:
+    async def from_command(self, team_id: str, user: str, text: str, channel: str) -> Draw:
         """/ask's text: people it mentions are chosen, a user group's members up to the cap, the rest is the ask."""
         parsed = parse_command(text)
-        handles = [
-            (gid, lang.gettext(UNNAMED_GROUP) if handle == UNNAMED_GROUP else handle)
-            for gid, handle in parsed.groups.items()
-        ]
-        groups = handles[:MAX_GROUPS_EXPANDED]
+        groups = list(parsed.groups.items())[:MAX_GROUPS_EXPANDED]
         members, first_ask = await asyncio.gather(
             self._members(team_id, [gid for gid, _ in groups]), self._first_ask(team_id, user)
         )
         chosen = list(parsed.users)
         cut: dict[str, int] = {}
         unlisted = [handle for gid, handle in groups if members.get(gid) is None]
-        unlisted += [handle for _, handle in handles[MAX_GROUPS_EXPANDED:]]
+        unlisted += [handle for _, handle in list(parsed.groups.items())[MAX_GROUPS_EXPANDED:]]
         for gid, handle in groups:
             fresh = [uid for uid in members.get(gid) or [] if uid != user and uid not in chosen]
             room = max(0, MAX_TEAMMATES - len(chosen))
             chosen += fresh[:room]
             if len(fresh) > room:
                 cut[handle] = len(fresh) - room
-        return ask_modal(
-            lang, parsed.text, channel, teammates=chosen, first_ask=first_ask, groups_cut=cut, groups_unlisted=unlisted
-        )
 
-    async def from_message(self, team_id: str, user: str, payload: dict, lang: Language) -> dict:
+        def draw(lang: Language) -> dict:
+            def named(handle: str) -> str:
+                return lang.gettext(UNNAMED_GROUP) if handle == UNNAMED_GROUP else handle
+
+            return ask_modal(
+                lang,
+                parsed.text,
+                channel,
+                teammates=chosen,
+                first_ask=first_ask,
+                groups_cut={named(handle): n for handle, n in cut.items()},
+                groups_unlisted=[named(handle) for handle in unlisted],
+            )
+
+        return draw
+
+    async def from_message(self, team_id: str, user: str, payload: dict) -> Draw:
         """A message shortcut: the ask line from the message's first sentence, the scope from its link."""
         message = _object(payload.get("message"))
         channel = str(_object(payload.get("channel")).get("id") or message.get("channel") or "")
@@ -72,11 +82,9 @@ class AskForms:
             domain = str(_object(payload.get("team")).get("domain") or "")
             link = fallback_permalink(domain, channel, ts, str(message.get("thread_ts") or ""))
         text = message.get("text")
-        if not isinstance(text, str):
-            text = ""
-        return ask_modal(
-            lang, first_sentence(text, ASK_MAX_LENGTH), channel, scope=f"{link}\n" if link else "", first_ask=first_ask
-        )
+        line = first_sentence(text if isinstance(text, str) else "", ASK_MAX_LENGTH)
+        scope = f"{link}\n" if link else ""
+        return lambda lang: ask_modal(lang, line, channel, scope=scope, first_ask=first_ask)
 
     async def _first_ask(self, team_id: str, user: str) -> bool:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
@@ -13,6 +14,20 @@ from ..domain.offers import Kind
 from ..ids import ActionId, BlockId
 from ..text.i18n import N_, Language
 from ..text.render import render
+
+# A modal in the making: what it needs is looked up first (the same in any language), then it is drawn in
+# the language of whoever opens it, which is looked up meanwhile.
+Draw = Callable[[Language], dict]
+Prepare = Callable[[], Awaitable[Draw]]
+
+
+def drawn(draw: Draw) -> Prepare:
+    """A modal with nothing to look up first."""
+
+    async def prepare() -> Draw:
+        return draw
+
+    return prepare
 
 
 def ask_modal(

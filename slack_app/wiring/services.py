@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.exceptions import OutOfMemoryError, RedisError
@@ -22,6 +20,7 @@ from ..features.digests import Digests
 from ..features.home import Home
 from ..features.insights_service import Insights
 from ..features.lifecycle import Lifecycle
+from ..features.modals import Draw, Prepare
 from ..features.people import People
 from ..features.personal_data import PersonalData
 from ..features.routing import Router
@@ -47,11 +46,6 @@ OUT_OF_MEMORY_SHOWN_SECONDS = 60.0
 OUT_OF_MEMORY = "out of memory: Redis refuses writes (maxmemory reached under noeviction)"
 
 log = logging.getLogger(__name__)
-
-
-async def _built(build: Callable[[Language], dict | Awaitable[dict]], lang: Language) -> dict:
-    view = build(lang)
-    return await view if inspect.isawaitable(view) else view
 
 
 class StoreHealth:
@@ -151,36 +145,25 @@ class Services:
             return ENGLISH
 
     def open_modal(
-        self,
-        team_id: str,
-        user_id: str,
-        trigger_id: str,
-        build: Callable[[Language], dict | Awaitable[dict]],
-        respond: AsyncRespond | None = None,
+        self, team_id: str, user_id: str, trigger_id: str, prepare: Prepare, respond: AsyncRespond | None = None
     ) -> None:
-        """Opens the modal `build` makes in the language of `user_id`, off the ack path; Slack's trigger_id
-        is good for 3 seconds, so this comes first.
-
-        `build` may return a view still in the making (an AskForms coroutine, whose lookups keep inside that time)."""
+        """Opens the modal `prepare` makes, in the language of `user_id`, off the ack path; Slack's trigger_id
+        is good for 3 seconds, so this comes first. What the modal needs looked up (`prepare`, within that time)
+        and the language it is drawn in are found at once, side by side."""
         self.background.spawn_now(
-            self._open_modal(team_id, user_id, trigger_id, build, respond), "views.open", for_a_person=True
+            self._open_modal(team_id, user_id, trigger_id, prepare, respond), "views.open", for_a_person=True
         )
 
     async def _open_modal(
-        self,
-        team_id: str,
-        user_id: str,
-        trigger_id: str,
-        build: Callable[[Language], dict | Awaitable[dict]],
-        respond: AsyncRespond | None,
+        self, team_id: str, user_id: str, trigger_id: str, prepare: Prepare, respond: AsyncRespond | None
     ) -> None:
         # Nothing is asked of Slack before views.open: the directory knows nearly everyone's language,
         # and someone it doesn't yet sees the form in English, then in theirs as soon as Slack says.
-        known = await self.people.known_language(team_id, user_id)
+        known, draw = await asyncio.gather(self.people.known_language(team_id, user_id), prepare())
         lang = known or ENGLISH
         try:
             client = await self.clients.for_team(team_id)
-            opened = await client.views_open(trigger_id=trigger_id, view=await _built(build, lang))
+            opened = await client.views_open(trigger_id=trigger_id, view=draw(lang))
         except SlackApiError as error:
             log.warning("views.open failed", extra={"error": error.response.get("error")})
             if respond:
@@ -191,17 +174,15 @@ class Services:
                 )
             return
         if known is None:
-            await self._in_their_language(team_id, user_id, build, opened.get("view") or {})
+            await self._in_their_language(team_id, user_id, draw, opened.get("view") or {})
 
-    async def _in_their_language(
-        self, team_id: str, user_id: str, build: Callable[[Language], dict | Awaitable[dict]], shown: dict
-    ) -> None:
+    async def _in_their_language(self, team_id: str, user_id: str, draw: Draw, shown: dict) -> None:
         lang = await self.people.language_of(team_id, user_id)
         if lang.code == ENGLISH.code or not shown.get("id"):
             return
         client = await self.clients.for_team(team_id)
         try:  # the hash: if they already changed the form, it stays as it is
-            await client.views_update(view_id=shown["id"], hash=shown.get("hash"), view=await _built(build, lang))
+            await client.views_update(view_id=shown["id"], hash=shown.get("hash"), view=draw(lang))
         except SlackApiError as error:
             log.info("form left in English", extra={"error": error.response.get("error")})
 

@@ -14,7 +14,7 @@ from ...domain import availability
 from ...domain.offers import Kind, already_asked, ask_full
 from ...features.answers import ANSWER_FOR_BUTTON
 from ...features.digests import valid_time, valid_time_zone
-from ...features.modals import ask_modal, erase_modal, offer_modal, thanks_modal
+from ...features.modals import ask_modal, drawn, erase_modal, offer_modal, thanks_modal
 from ...ids import ActionId, BlockId
 from ...text.i18n import LANGUAGES, N_, language_code
 from ..services import LOOKUP_TIMEOUT_SECONDS, Services
@@ -112,7 +112,7 @@ def register(app: AsyncApp, services: Services) -> None:
         container = body.get("container", {})
         channel, ts = container.get("channel_id", ""), container.get("message_ts", "")
         services.open_modal(
-            team_id, user, body["trigger_id"], lambda lang: thanks_modal(lang, ask, helper, channel, ts), respond
+            team_id, user, body["trigger_id"], drawn(lambda lang: thanks_modal(lang, ask, helper, channel, ts)), respond
         )
 
     @app.action(ActionId.ASK_AGAIN)
@@ -121,7 +121,9 @@ def register(app: AsyncApp, services: Services) -> None:
         ask = await store.load_ask(team_id, ask_id)
         await ack()
         again = ask if ask and ask.asker == user else None
-        services.open_modal(team_id, user, body["trigger_id"], lambda lang: ask_modal(lang, again=again), respond)
+        services.open_modal(
+            team_id, user, body["trigger_id"], drawn(lambda lang: ask_modal(lang, again=again)), respond
+        )
 
     # --- offers: the helper's answers between yes and no, and the asker's answers to them ---
 
@@ -135,7 +137,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 respond, response_type="ephemeral", replace_original=False, text=lang.gettext(REFUSALS["not_teammate"])
             )
             return
-        services.open_modal(team_id, user, body["trigger_id"], lambda lang: offer_modal(lang, ask, kind), respond)
+        services.open_modal(
+            team_id, user, body["trigger_id"], drawn(lambda lang: offer_modal(lang, ask, kind)), respond
+        )
 
     @app.action(ActionId.OFFER_LATER)
     async def offer_later(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -240,9 +244,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def new_ask_from_home(ack: AsyncAck, body: dict) -> None:
         await ack()
         team_id, user = body["team"]["id"], body["user"]["id"]
-        services.open_modal(
-            team_id, user, body["trigger_id"], lambda lang: services.ask_forms.blank(team_id, user, lang)
-        )
+        services.open_modal(team_id, user, body["trigger_id"], lambda: services.ask_forms.blank(team_id, user))
 
     @app.action(ActionId.HOME_EXPORT_DATA)
     async def export_data(ack: AsyncAck, body: dict) -> None:
@@ -254,7 +256,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(ActionId.HOME_ERASE_OPEN)
     async def open_erase(ack: AsyncAck, body: dict) -> None:
         await ack()
-        services.open_modal(body["team"]["id"], body["user"]["id"], body["trigger_id"], erase_modal)
+        services.open_modal(body["team"]["id"], body["user"]["id"], body["trigger_id"], drawn(erase_modal))
 
     async def save_digest_setting(ack: AsyncAck, body: dict, name: str, value: str | None) -> None:
         team_id, user = body["team"]["id"], body["user"]["id"]

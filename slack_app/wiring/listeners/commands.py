@@ -29,6 +29,6 @@ def register(app: AsyncApp, services: Services) -> None:
             team_id,
             user,
             trigger_id,
-            lambda lang: services.ask_forms.from_command(team_id, user, text, channel, lang),
+            lambda: services.ask_forms.from_command(team_id, user, text, channel),
             respond,
         )
