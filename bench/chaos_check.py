@@ -258,8 +258,12 @@ def _check_ask(
         if post_id == "summary":
             in_slack = [m for m in messages.get((SUMMARY_EVENT, ask.id, ask.asker, ""), []) if m.ts == ts]
         report.expect("every post recorded is in Slack", bool(in_slack), f"ask {ask.id} {post_id}")
+    # Check-ins are counted within a taking: one reopened and taken again numbers its own (lifecycle.py).
+    taking = f"{ask.taken_at:.0f}:" if ask.reopened_at else ""
     for n in range(1, ask.check_ins_sent + 1):
-        report.expect("every check-in counted was posted", f"post:check_in:{n}" in posts, f"ask {ask.id} check-in {n}")
+        report.expect(
+            "every check-in counted was posted", f"post:check_in:{taking}{n}" in posts, f"ask {ask.id} check-in {n}"
+        )
     for user, post in posts_in_slack.get(ask.id, []):
         report.expect("every post in Slack is recorded in Redis", post in posts, f"ask {ask.id} {post} to {user}")
 
