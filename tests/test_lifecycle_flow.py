@@ -151,6 +151,28 @@ def _utc(epoch):
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def test_done_before_it_was_fully_taken_ends_every_card_not_only_the_helpers(slack, fake_slack, redis_sync):
+    """Two helpers wanted, Hal alone took it, and the asker marks it done: Hana's and Hugo's cards no longer
+    offer it. (Before: a done redrew only its helpers' cards, so theirs kept their buttons on a done ask:
+    found by the ten-minute chaos run.)"""
+    cards = send_ask(slack, fake_slack, helpers_needed="2")
+    slack.react(HAL, cards[HAL], "white_check_mark")
+    fake_slack.wait_for(lambda: "You're on it" in card_text(fake_slack, HAL), what="Hal on it")
+    fake_slack.settle()
+    assert "ask_accept" in fake_slack.dms(HANA)[0].action_ids()  # still looking for one more
+
+    slack.click(ASKER, fake_slack.dms(ASKER)[0], "ask_done")
+    for teammate in (HANA, HUGO):
+        fake_slack.wait_for(
+            lambda teammate=teammate: "ask_accept" not in fake_slack.dms(teammate)[0].action_ids(),
+            what=f"{teammate}'s card ended",
+        )
+    fake_slack.settle()
+    assert load(redis_sync).status.value == "done"
+    assert "Done — thank you for helping" in card_text(fake_slack, HAL)
+    assert all(len(fake_slack.dms(teammate)) == 1 for teammate in (HAL, HANA, HUGO))
+
+
 def test_only_the_asker_or_helper_can_mark_done(slack, fake_slack, redis_sync):
     taken_by_hal(slack, fake_slack)
     summary = fake_slack.dms(ASKER)[0]

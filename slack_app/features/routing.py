@@ -223,8 +223,7 @@ class Router:
                 return
         found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
         if found:
-            await self.store.record_summary(ask.team_id, ask.id, *found)
-            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, *found)
+            await self.store.record_summary(ask.team_id, ask.id, *found, SUMMARY_POST)
             await self.store.owe_redraws(ask.team_id, {ask.id: ["summary"]})
         elif earlier in (None, PENDING) and ask.status.is_live:
             summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
@@ -232,8 +231,7 @@ class Router:
                 sent = await self._post(
                     ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
                 )
-            await self.store.record_summary(ask.team_id, ask.id, sent["channel"], sent["ts"])
-            await self.store.record_post(ask.team_id, ask.id, SUMMARY_POST, sent["channel"], sent["ts"])
+            await self.store.record_summary(ask.team_id, ask.id, sent["channel"], sent["ts"], SUMMARY_POST)
 
     async def _send_card_once(
         self, snapshot: Snapshot, teammate: str, pending: bool, sending: asyncio.Semaphore

@@ -1016,8 +1016,11 @@ class Store:
         raw = text_map(await self.redis.hgetall(cards_key(team_id, ask_id)))
         return {teammate for teammate, value in raw.items() if value == PENDING}
 
-    async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str) -> None:
-        await self._record_summary(keys=[ask_key(team_id, ask_id)], args=[channel, ts])
+    async def record_summary(self, team_id: str, ask_id: str, channel: str, ts: str, post_id: str) -> None:
+        """Where the summary is, on the ask and as its post (`post_id`) settled, in one step."""
+        await self._record_summary(
+            keys=[ask_key(team_id, ask_id), posts_key(team_id, ask_id)], args=[channel, ts, post_id]
+        )
 
     async def first_sighting_and_card(
         self, team_id: str, event_id: str, channel: str, ts: str

@@ -19,4 +19,9 @@ if ending == 'expired' and status ~= 'open' then return told('unchanged', user) 
 if ending == 'closed_quietly' and status ~= 'taken' then return told('unchanged', user) end
 redis.call('HSET', ask, 'status', ending, 'closed_at', now)
 if ending == 'done' then redis.call('HSET', ask, 'done_at', now, 'done_by', user) end
+if ending == 'done' and status == 'open' then
+  -- Done before it was fully taken: a done redraws only its helpers' cards (the others show it covered),
+  -- but here the others still offer it, so every card is drawn ended.
+  for _, teammate in ipairs(cjson.decode(redis.call('HGET', ask, 'teammates'))) do owe('card:' .. teammate) end
+end
 return told(ending, user)
