@@ -31,7 +31,15 @@ from slack_app.features.routing import (
     render_card,
     render_offer_notice,
 )
-from slack_app.store.store import EFFECT_SHARDS, PENDING, effect_intent_key, effect_stream_key, owed_key, posts_key
+from slack_app.store.store import (
+    EFFECT_SHARDS,
+    PENDING,
+    cards_key,
+    effect_intent_key,
+    effect_stream_key,
+    owed_key,
+    posts_key,
+)
 from slack_app.text.render import render
 from slack_app.wiring.app import create_app
 
@@ -112,7 +120,14 @@ async def check(*, redises, fake, settings, people, teams, emptied, digest_chann
         for (team, ask_id), snapshot in asks.items():
             posts = client.hgetall(posts_key(team, ask_id))
             _check_ask(
-                report, snapshot, messages, posts_in_slack, fake.messages, posts, client.hlen(owed_key(team, ask_id))
+                report,
+                snapshot,
+                messages,
+                posts_in_slack,
+                fake.messages,
+                posts,
+                client.hlen(owed_key(team, ask_id)),
+                client.hgetall(cards_key(team, ask_id)),
             )
         _check_thanks(report, people, messages, asks)
         _check_digests(report, fake, digest_channels)
@@ -196,7 +211,14 @@ def _check_messages_once(report: Report, messages: dict, asks: dict, people, los
 
 
 def _check_ask(
-    report: Report, snapshot, messages: dict, posts_in_slack: dict, fake_messages: dict, posts: dict, owed: int
+    report: Report,
+    snapshot,
+    messages: dict,
+    posts_in_slack: dict,
+    fake_messages: dict,
+    posts: dict,
+    owed: int,
+    cards_kept: dict,
 ) -> None:
     ask = snapshot.ask
     report.expect("nothing left owed", owed == 0, f"ask {ask.id}: {owed} effects owed")
@@ -219,7 +241,8 @@ def _check_ask(
             report.expect(
                 "every teammate of a live ask has exactly one card",
                 len(cards) == 1,
-                f"ask {ask.id} to {teammate}: {len(cards)}",
+                f"ask {ask.id} to {teammate}: {len(cards)} (Redis keeps {cards_kept.get(teammate)!r}; "
+                f"created {ask.created_at:.1f}, summary {ask.summary_ts or 'none'})",
             )
         for card in cards[:1]:
             offer = snapshot.offers.get(teammate)
