@@ -32,7 +32,7 @@ from slack_app.domain.offers import Kind, Offer
 from slack_app.features import digests as digests_module
 from slack_app.observability import REGISTRY
 from slack_app.slack.effects import GROUP, STREAMS, Carried, EffectQueue
-from slack_app.store.store import EFFECT_SHARDS, effect_shard, effect_stream_key, owed_key
+from slack_app.store.store import EFFECT_SHARDS, answers_key, effect_shard, effect_stream_key, owed_key
 from slack_app.wiring.app import create_app
 from slack_app.wiring.server import ThreadedServer
 
@@ -530,6 +530,40 @@ def test_an_instance_killed_with_cards_on_their_way_is_followed_only_once_they_c
 
     assert [len(slow.dms(uid)) for uid in TEN] == [1] * 10
     assert len(slow.dms(ASKER)) == 1  # the summary, once
+
+
+def test_an_update_on_its_way_when_its_sender_dies_is_never_drawn_over_by_an_older_state(
+    tmp_path, settings, redis_sync
+):
+    """Hal passes on the ask; Slack takes 6 s to act on the update of his card, and goes on with it when its
+    sender is killed. Hal then takes his pass back through another instance, whose own updates are quick: it
+    may draw the card only once the dead one's update could have landed, or that lands last and the card
+    shows the pass on an ask Hal can take again. (Before: an update's lease was not stretched, as a post's
+    was; found by the ten-minute chaos run.)"""
+    slow = FakeSlack(token="xoxb-test-token", latency=0.05).start()
+    first, slack = start_instance(tmp_path, settings.redis_url, slow, SLACK_API_TIMEOUT="6.5")
+    second = None
+    try:
+        cards = send_ask(slack, slow, teammates=[HAL, HANA])
+        slow.latency_of["chat.update"] = 6.0
+        slack.react(HAL, cards[HAL], "x")
+        slow.wait_for(lambda: slow.calls_to("chat.update"), what="the update on its way")
+        kill(first)
+        slow.latency_of["chat.update"] = 0.05
+        second = ThreadedServer(
+            create_app(replace(settings, slack_api_url=slow.api_url, effect_retry_seconds=1.0, slack_timeout=6.5))
+        ).start()
+        SlackRequests(second.url, settings.signing_secret, slow).react(HAL, cards[HAL], "x", removed=True)
+        slow.wait_for(lambda: not redis_sync.hgetall(answers_key("T0TEAM", stored_ask(redis_sync)["id"])), what="back")
+        slow.wait_for(lambda: owed_nothing(redis_sync), timeout=30, what="nothing owed")
+        slow.settle(quiet=7.0)  # past any update still on its way
+    finally:
+        first.kill()
+        if second is not None:
+            second.stop()
+        slow.stop()
+
+    assert "ask_accept" in slow.dms(HAL)[0].action_ids(), slow.dms(HAL)[0].all_text
 
 
 # --- a claim left pending: a post answered late, or its sender killed right after it --------------------------

@@ -112,10 +112,11 @@ class Router:
         self.home = home  # refresh_for(snapshot): keeps Home tabs current
         self.steps = steps  # complete_if_ended(snapshot): a workflow's step told how its ask ended
         self.leases = Leases(store.redis, lease_seconds)
-        # How long a post may take to reach Slack: the holder's lease is stretched that far before it sends, so
-        # a successor (should the holder die) looks for it only once it could have landed. (A retry of a 5xx by
-        # the client starts later; while the holder lives its renewals cover it, and a 5xx means not posted.)
-        self._post_seconds = clients.settings.slack_timeout + lease_seconds
+        # How long a post or an update may take to reach Slack: the holder's lease is stretched that far before
+        # it sends, so a successor (should the holder die) looks for a post, or draws a message again, only once
+        # what was on its way could have landed: a newer state is never overwritten by an older one still in
+        # flight. (A retry of a 5xx by the client starts later; while the holder lives its renewals cover it.)
+        self._landing_seconds = clients.settings.slack_timeout + lease_seconds
 
     async def carry_out(self, team_id: str, ask_id: str) -> Carried:
         """Everything the ask is owed, until nothing is, by the one holder of the ask's lease: busy when
@@ -467,13 +468,13 @@ class Router:
     # --- Web API ---
 
     async def _post(self, team_id: str, user_or_channel: str, message: dict) -> dict:
-        async with _fenced(self._post_seconds):
+        async with _fenced(self._landing_seconds):
             client = await self.clients.for_team(team_id)
             response = await client.chat_postMessage(channel=user_or_channel, **message)
         return {"channel": response["channel"], "ts": response["ts"]}
 
     async def _update(self, team_id: str, channel: str, ts: str, message: dict) -> None:
-        async with _fenced():
+        async with _fenced(self._landing_seconds):
             client = await self.clients.for_team(team_id)
             await client.chat_update(channel=channel, ts=ts, **message)
 
@@ -501,14 +502,14 @@ async def _unclaimed_if_put_back(unclaim: Callable[[], Awaitable[None]]):
 
 
 @contextlib.asynccontextmanager
-async def _fenced(stretch: float = 0.0):
-    """A post or an update by the ask's holder: only while its lease surely holds (LeaseLost otherwise), a post
-    with its lease stretched over the whole time it may take to reach Slack (`stretch`). One
-    whose outcome is unknown (no answer came: it may yet reach Slack) leaves the lease to lapse rather than
-    be let go, so the next holder, a lease later, finds the post it sent, and an update that lands late is
-    followed, not preceded, by the one drawing the newer state. That is how an older state never overwrites a
-    newer one: one holder at a time draws each message, each time from the ask as it stands; a version kept
-    in Redis could not order requests already on their way to Slack."""
+async def _fenced(stretch: float):
+    """A post or an update by the ask's holder: only while its lease surely holds (LeaseLost otherwise), with
+    its lease stretched over the whole time the call may take to reach Slack (`stretch`). One whose outcome
+    is unknown (no answer came: it may yet reach Slack) leaves the lease to lapse rather than be let go. So
+    the next holder, should this one die or give up, finds a post it sent, and draws a message only after an
+    update this one had on its way has landed: one holder at a time draws each message, each time from the
+    ask as it stands, and an older state never lands after a newer one. (A version kept in Redis could not
+    do this: Slack has no conditional update, and cannot order requests already on their way to it.)"""
     lease = HOLDING.get()
     if lease is not None:
         lease.check()

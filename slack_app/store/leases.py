@@ -47,6 +47,7 @@ class Lease:
         self.uncertain = False
         self.ended = False  # the work is over: renew no more
         self._good_until = 0.0  # event loop time up to which the lease surely holds
+        self._stretched_until = 0.0  # event loop time up to which it holds even if this holder dies now
 
     async def take(self, renewing: bool = False, seconds: float | None = None) -> bool:
         loop = asyncio.get_running_loop()
@@ -63,10 +64,16 @@ class Lease:
 
     async def stretch(self, seconds: float) -> None:
         """Makes the lease last at least `seconds` from now, for a step that may take that long to reach its end
-        even if this holder dies meanwhile (a post on its way to Slack): no successor looks for what the step
-        did before it could have happened. Raises LeaseLost if the lease is no longer this holder's."""
-        if not await self.take(renewing=True, seconds=seconds):
+        even if this holder dies meanwhile (a post or an update on its way to Slack): no successor looks for
+        what the step did, or draws over it, before it could have happened. One stretch covers the steps that
+        start within a lease of it (a wave of updates costs one round trip). Raises LeaseLost if the lease is no
+        longer this holder's."""
+        now = asyncio.get_running_loop().time()
+        if self._stretched_until >= now + seconds:
+            return
+        if not await self.take(renewing=True, seconds=seconds + self.leases.seconds):
             raise LeaseLost(self.key)
+        self._stretched_until = now + seconds + self.leases.seconds
 
     def check(self) -> None:
         """Raises LeaseLost unless the lease holds for at least a third of its length more: enough for the
