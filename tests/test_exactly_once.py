@@ -32,7 +32,14 @@ from slack_app.domain.offers import Kind, Offer
 from slack_app.features import digests as digests_module
 from slack_app.observability import REGISTRY
 from slack_app.slack.effects import GROUP, STREAMS, Carried, EffectQueue
-from slack_app.store.store import EFFECT_SHARDS, answers_key, effect_shard, effect_stream_key, owed_key
+from slack_app.store.store import (
+    EFFECT_SHARDS,
+    answers_key,
+    effect_shard,
+    effect_stream_key,
+    offers_key,
+    owed_key,
+)
 from slack_app.wiring.app import create_app
 from slack_app.wiring.server import ThreadedServer
 
@@ -674,6 +681,39 @@ def test_an_offer_dm_answered_late_then_the_ask_cancelled_shows_the_offer_lapsed
         await services.store.redis.aclose()
 
     run(late_then_cancelled())
+    fake_slack.settle(quiet=0.5)
+
+    summary, offer_dm = fake_slack.dms(ASKER)  # each once
+    assert "Cancelled" in summary.all_text
+    assert "offer_accept" not in offer_dm.action_ids(), offer_dm.all_text
+
+
+def test_an_offer_dm_recorded_as_posted_but_not_on_its_offer_is_redrawn_once_the_ask_moved_on(
+    settings, fake_slack, run
+):
+    """Hal's offer DM went out and its post was recorded, but its holder died before noting it on the offer; the
+    asker cancels meanwhile, so the cancel's redraw finds no DM to redraw. The next holder notes it and owes it a
+    redraw: no answer buttons are left on a cancelled ask. (Before: noted as it was sent, still answerable;
+    found by the ten-minute chaos run.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = _ask()
+
+    async def noted_late_then_cancelled() -> None:
+        store = services.store
+        await store.save_ask(ask)
+        await carried_out_until_done(services, ask)
+        assert (await store.offer(ask.team_id, ask.id, Offer(HAL, Kind.SMALLER, minutes=5))).outcome == "offered"
+        await carried_out_until_done(services, ask)
+        [post_id] = [post for post in await store.posts_of(ask.team_id, ask.id) if "offer_notice" in post]
+        await store.redis.hdel(offers_key(ask.team_id, ask.id), f"{HAL} notice")  # killed before noting it
+        await store.owe(
+            ask.team_id, ask.id, posts={post_id.removeprefix("post:"): {"kind": "offer_notice", "helper": HAL}}
+        )
+        assert (await store.close(ask.team_id, ask.id, "cancelled", ASKER)).outcome == "cancelled"
+        await carried_out_until_done(services, ask)
+        await store.redis.aclose()
+
+    run(noted_late_then_cancelled())
     fake_slack.settle(quiet=0.5)
 
     summary, offer_dm = fake_slack.dms(ASKER)  # each once

@@ -422,13 +422,16 @@ class Router:
         self, ask: Ask, user: str, post_id: str, message: dict, *, redraw: bool = False, redraws: tuple[str, ...] = ()
     ) -> tuple[str, str]:
         """(channel, ts) of the post, sent now or found to have gone out before — then, with `redraw`, brought to
-        `message` (a thank-you an erasure reached while it was on its way). One found in the DM after its claim
-        was left pending is owed `redraws` (an offer's DM answered while it was on its way, not yet recorded)."""
+        `message` (a thank-you an erasure reached while it was on its way). One that went out before (found in
+        the DM after its claim was left pending, or recorded by a holder that died before it was noted where it
+        is shown) is owed `redraws`: an offer's DM the ask moved past while it was on its way."""
         earlier = await self.store.claim_post(ask.team_id, ask.id, post_id)
         if earlier not in (None, PENDING):
             channel, ts = earlier.split(" ", 1)
             if redraw:
                 await self._update(ask.team_id, channel, ts, message)
+            if redraws:  # it went out in an earlier try, drawn as the ask stood then, and changes may have passed it by
+                await self.store.owe_redraws(ask.team_id, {ask.id: list(redraws)})
             return channel, ts  # it went out
         found = await self._find_message(ask, user, POST_EVENT, post_id) if earlier == PENDING else None
         if found is None:
