@@ -109,12 +109,17 @@ def test_taken_done_and_thanked_completes_the_step_once_with_its_outcome(slack, 
     assert not fake_slack.calls_to("functions.completeError")
 
 
-def test_done_but_not_yet_thanked_keeps_the_step_running_for_the_thank_you(slack, fake_slack, redis_sync):
+def step_ask_taken_by_hal(slack, fake_slack) -> None:
+    """The step sends its ask, and Hal takes it from his card."""
     run_step(slack, fake_slack)
     card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
     fake_slack.settle(quiet=0.5)  # the app has recorded where the card is, so a reaction to it finds its ask
     slack.react(HAL, card, "white_check_mark")
-    fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done")
+    fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="taken by Hal")
+
+
+def test_done_but_not_yet_thanked_keeps_the_step_running_for_the_thank_you(slack, fake_slack, redis_sync):
+    step_ask_taken_by_hal(slack, fake_slack)
     assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
     fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
     fake_slack.wait_for(lambda: not redis_sync.keys("{T0TEAM:ask:*}:owed"), what="the step looked at")
@@ -156,11 +161,7 @@ def test_everyone_passing_completes_the_step_at_once(slack, fake_slack):
 def test_an_ask_outliving_slacks_limit_completes_the_step_with_what_is_known(settings, slack, fake_slack, run):
     from slack_app.wiring.app import create_app
 
-    run_step(slack, fake_slack)
-    card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
-    fake_slack.settle(quiet=0.5)  # the app has recorded where the card is, so a reaction to it finds its ask
-    slack.react(HAL, card, "white_check_mark")
-    fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="taken")
+    step_ask_taken_by_hal(slack, fake_slack)
 
     # The limit's timer comes due (the tests run due jobs themselves, at the time they choose).
     app = create_app(settings)
@@ -285,11 +286,7 @@ def test_the_run_token_is_kept_beside_the_ask_and_forgotten_with_it(slack, fake_
 def test_a_done_ask_nobody_thanked_completes_the_step_once_the_asker_was_reminded(settings, slack, fake_slack, run):
     from slack_app.wiring.app import create_app
 
-    run_step(slack, fake_slack)
-    card = fake_slack.wait_for(lambda: fake_slack.dms(HAL), what="Hal's card")[0]
-    fake_slack.settle(quiet=0.5)  # the app has recorded where the card is, so a reaction to it finds its ask
-    slack.react(HAL, card, "white_check_mark")
-    fake_slack.wait_for(lambda: "ask_done" in fake_slack.dms(HAL)[0].action_ids(), what="Mark done")
+    step_ask_taken_by_hal(slack, fake_slack)
     assert slack.click(HAL, fake_slack.dms(HAL)[0], "ask_done").status == 200
     fake_slack.wait_for(lambda: any("thanks_open" in m.action_ids() for m in fake_slack.dms(ASKER)), what="prompt")
 
