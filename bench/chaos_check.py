@@ -232,7 +232,7 @@ def _check_ask(
         report.expect(
             "every summary shows its ask's final state",
             _same(summaries[-1], expected),
-            f"ask {ask.id} ({ask.status.value})",
+            f"ask {ask.id} ({ask.status.value}): {_difference(summaries[-1], expected)}",
         )
     # Cards: one per teammate while the ask is live; each shows the ask's final state.
     for teammate in ask.teammates:
@@ -268,7 +268,8 @@ def _check_ask(
             report.expect(
                 "every offer DM shows its offer's final state",
                 found is not None and _same(found, render_offer_notice(ask, offer)),
-                f"ask {ask.id} offer of {helper} ({offer.state.value})",
+                f"ask {ask.id} offer of {helper} ({offer.state.value})"
+                + (f": {_difference(found, render_offer_notice(ask, offer))}" if found else ": not in Slack"),
             )
     # Posts: every one Redis recorded is in Slack, once; none claimed and never sent.
     for post_id, where in posts.items():
@@ -313,6 +314,24 @@ def _dm_user(channel: str) -> str:
 
 def _same(message, expected: dict) -> bool:
     return message.blocks == expected.get("blocks", []) and message.text == expected.get("text", message.text)
+
+
+def _difference(message, expected: dict) -> str:
+    """The first text where a message and what it should show part, so a violation says what is stale."""
+    shown, wanted = _texts(message.blocks) + [message.text], _texts(expected.get("blocks", [])) + [expected.get("text")]
+    for index, (has, should) in enumerate(zip(shown, wanted, strict=False)):
+        if has != should:
+            return f"text {index} shows {str(has)[:160]!r}, should be {str(should)[:160]!r}"
+    return f"{len(shown)} texts shown, {len(wanted)} expected" if len(shown) != len(wanted) else "same texts"
+
+
+def _texts(node) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["text"]] if isinstance(node.get("text"), str) else []
+        return own + [text for key, value in node.items() if key != "text" or not own for text in _texts(value)]
+    if isinstance(node, list):
+        return [text for item in node for text in _texts(item)]
+    return []
 
 
 def _check_thanks(report: Report, people, messages: dict, asks: dict) -> None:

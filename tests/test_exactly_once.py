@@ -609,6 +609,33 @@ def test_a_summary_and_card_answered_late_then_the_ask_cancelled_show_it_cancell
     assert "No longer needed" in card.all_text and "ask_accept" not in card.action_ids()
 
 
+def test_a_summary_first_sent_after_an_offer_arrived_shows_the_offer(settings, fake_slack, run):
+    """Slack refuses every post while the ask is routed, and Hal offers a smaller yes before Slack is back (the
+    offer's own redraw of the summary finds none to redraw). The summary sent once Slack is back shows Hal's
+    offer waiting for an answer. (Before: a summary's first send drew no offers, so this one never showed it;
+    found by the ten-minute chaos run.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = replace(_ask(), teammates=[HAL])
+
+    async def offered_before_the_summary_went_out() -> None:
+        await services.store.save_ask(ask)
+        fake_slack.outage("chat.postMessage", seconds=60)
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done
+        assert (
+            await services.store.offer(ask.team_id, ask.id, Offer(HAL, Kind.SMALLER, minutes=5))
+        ).outcome == "offered"
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done  # the offer's effects, Slack still down
+        fake_slack.end_outages()
+        await carried_out_until_done(services, ask)
+        await services.store.redis.aclose()
+
+    run(offered_before_the_summary_went_out())
+    fake_slack.settle(quiet=0.5)
+
+    [summary] = [m for m in fake_slack.dms(ASKER) if m.metadata["event_type"] == "slack_ask_summary"]
+    assert f"<@{HAL}> can give 5 minutes" in summary.all_text and "waiting for your answer" in summary.all_text
+
+
 def test_a_card_answered_late_is_found_however_busy_its_dm_has_been_since(settings, fake_slack, run):
     """The summary and card reach Slack unanswered, then 300 more messages land in each DM before the next
     holder looks (a long Slack incident on a busy workspace): both are still found, by paging through the

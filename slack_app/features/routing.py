@@ -223,11 +223,12 @@ class Router:
             if earlier != PENDING:
                 return
         found = await self._find_message(ask, ask.asker, SUMMARY_EVENT) if earlier == PENDING else None
-        if found:
-            await self.store.record_summary(ask.team_id, ask.id, *found, SUMMARY_POST)
+        if found:  # owed before recorded: a kill between leaves the route owed, and the summary is found again
             await self.store.owe_redraws(ask.team_id, {ask.id: ["summary"]})
+            await self.store.record_summary(ask.team_id, ask.id, *found, SUMMARY_POST)
         elif earlier in (None, PENDING) and ask.status.is_live:
-            summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers={})
+            # offers too: a route Slack held up can go out after the first offers came (whose redraw found none)
+            summary = render("asker_summary.json.j2", lang=ask.language_of(ask.asker), ask=ask, offers=snapshot.offers)
             async with _unclaimed_if_put_back(lambda: self.store.unclaim_post(ask.team_id, ask.id, SUMMARY_POST)):
                 sent = await self._post(
                     ask.team_id, ask.asker, {**summary, "metadata": _marker(SUMMARY_EVENT, ask, ask.asker)}
@@ -272,8 +273,8 @@ class Router:
         found = await self._find_message(ask, teammate, CARD_EVENT)
         if found is None:
             return False
+        await self.store.owe_redraws(ask.team_id, {ask.id: [f"card:{teammate}"]})  # before it is recorded, as a summary
         await self.store.record_card(ask.team_id, ask.id, teammate, *found)
-        await self.store.owe_redraws(ask.team_id, {ask.id: [f"card:{teammate}"]})
         return True
 
     async def _send_card(self, ask: Ask, teammate: str, state: str, offer: Offer | None = None) -> None:
