@@ -13,7 +13,7 @@ from fake_slack import FakeSlack, person
 from slack_requests import TEAM, SlackRequests
 
 from slack_app.playground import payloads
-from slack_app.wiring.app import create_app
+from slack_app.wiring.app import REDIS_CONNECTIONS, create_app
 from slack_app.wiring.server import ThreadedServer
 
 pytestmark = pytest.mark.reliability
@@ -79,3 +79,28 @@ def test_forty_first_time_askers_naming_forty_first_time_teammates_at_once(setti
     assert all(len(fake.dms(uid)) == 1 and "ask_accept" in fake.dms(uid)[0].action_ids() for uid in teammates)
     assert not fake.calls_to("views.open") or not fake.rate_limited.get("views.open")
     assert not fake.violations, fake.violations
+
+
+def test_a_burst_right_after_a_start_finds_its_redis_connections_open(settings, fake_slack, redis_sync):
+    """A started app has opened its Redis connections before anyone asks, so the first burst after a deploy
+    waits for none to open (two hundred opened mid-burst put the last modal ~25 % later: BENCHMARKS.md):
+    forty /ask at once open forty modals and not one Redis connection."""
+
+    def connections_received() -> int:
+        return int(redis_sync.info("stats")["total_connections_received"])
+
+    before_start = connections_received()
+    server = ThreadedServer(create_app(settings)).start()
+    try:
+        slack = SlackRequests(server.url, settings.signing_secret, fake_slack)
+        started = connections_received()
+        with ThreadPoolExecutor(max_workers=PEOPLE) as pool:
+            replies = list(pool.map(lambda n: slack.slash_ask(f"U3ASK{n:03d}", f"Review PR {n}"), range(PEOPLE)))
+        fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.open")) == PEOPLE, timeout=10, what="every modal")
+        after_burst = connections_received()
+    finally:
+        server.stop()
+
+    assert [reply.status for reply in replies] == [200] * PEOPLE
+    assert started - before_start >= REDIS_CONNECTIONS
+    assert after_burst == started

@@ -8,12 +8,14 @@ one hash slot. The client decodes replies (decode_responses=True), but redis-py 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TypeAlias, cast
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterPipeline
+from redis.asyncio.connection import AbstractConnection
 from redis.typing import EncodableT, FieldT
 
 RedisClient: TypeAlias = Redis | RedisCluster
@@ -48,3 +50,20 @@ def members(reply: Iterable[object]) -> list[str]:
     """A sorted set's members, as ZRANGE and ZRANGEBYSCORE answer them without WITHSCORES."""
     # redis-py types the reply for WITHSCORES too, (member, score) pairs; without it each is a member.
     return [text(cast("bytes | str", member)) for member in reply]
+
+
+async def open_every_connection(redis: RedisClient) -> int:
+    """Opens all the connections a plain client's pool may hold, and returns how many it opened: a pool of
+    fixed size, as HikariCP advises for spiky loads, so the first burst of requests after a start finds them
+    ready (two hundred /ask at once opening their own put the last modal ~25 % later: BENCHMARKS.md). Those
+    Redis could not open now (it is down, or allows fewer clients) open when needed, as before; a Cluster
+    client's per-node pools always do."""
+    if isinstance(redis, RedisCluster):
+        return 0
+    pool = redis.connection_pool
+    connect: Callable[[], Awaitable[AbstractConnection]] = pool.get_connection  # (redis-py leaves it untyped)
+    opened = await asyncio.gather(*(connect() for _ in range(pool.max_connections)), return_exceptions=True)
+    connections = [connection for connection in opened if isinstance(connection, AbstractConnection)]
+    for connection in connections:
+        await pool.release(connection)
+    return len(connections)

@@ -28,7 +28,7 @@ from ..observability import (
     REQUEST_SECONDS,
     metrics_text,
 )
-from ..store.client import RedisClient
+from ..store.client import RedisClient, open_every_connection
 from .edge import Edge
 from .express import Express
 from .services import Services
@@ -108,6 +108,7 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
     async def lifespan(app: Starlette):
         async with contextlib.AsyncExitStack() as running:
             await running.enter_async_context(services.clients.sharing_connections())
+            await open_every_connection(redis)
             running.push_async_callback(services.background.drain, SHUTDOWN_GRACE_SECONDS)
 
             def requests() -> float:
