@@ -114,6 +114,7 @@ def test_once_filled_nobody_waits_for_slack_to_say_who_a_teammate_is(slack, fake
     fake_slack.users["U0HANA"] = person("U0HANA", "Hana Hoshino", tz="Asia/Tokyo", locale="ja-JP")
     assert slack.slash_ask("U0ASKER").status == 200
     fake_slack.wait_for(lambda: filled(redis_sync), what="the directory filled")
+    fake_slack.settle()  # (on a busy machine the asker's form may have asked Slack who they are before the fill)
     before = len(fake_slack.calls)
 
     assert slack.slash_ask("U0HANA", "review the retry logic").status == 200
@@ -123,7 +124,7 @@ def test_once_filled_nobody_waits_for_slack_to_say_who_a_teammate_is(slack, fake
     fake_slack.wait_for(lambda: all(fake_slack.dms(uid) for uid in ten), what="ten cards")
 
     assert [call.method for call in fake_slack.calls[before:]][0] == "views.open"  # nothing asked of Slack first
-    assert not fake_slack.calls_to("users.info")
+    assert "users.info" not in [call.method for call in fake_slack.calls[before:]]
     hana_modal = view_of(fake_slack.calls_to("views.open")[1])
     assert hana_modal["title"]["text"] != "Ask for a hand"  # Hana's Slack is in Japanese: so is her form
 
