@@ -31,7 +31,7 @@ import redis  # noqa: E402
 from fake import BenchSlack, running_fake  # noqa: E402
 from fake_slack import Message  # noqa: E402
 from first_time import first_time_asks  # noqa: E402
-from load import FromTheCardsWorkspace, Payloads, Sender, Timed, burst, sustained  # noqa: E402
+from load import FromTheCardsWorkspace, Payloads, Sender, Timed, burst, burst_from_a_process_of_its_own, sustained  # noqa: E402
 from overload import Overload, finish_rate, offer, seed_asks, wait_for_worker  # noqa: E402
 from procs import Processes, Target, child_env, listen_overflows, raise_open_files_limit  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
@@ -436,7 +436,7 @@ def slash_burst(target: Target, fake: BenchSlack, concurrency: int) -> tuple[lis
     ]
     triggers = [_trigger_id(request.body) for request in requests]
     fake.forget_calls()
-    acks = asyncio.run(burst(Sender(target.url, SIGNING_SECRET), requests))
+    acks = burst_from_a_process_of_its_own(Sender(target.url, SIGNING_SECRET), requests)
     opened = _wait_for_opens(fake, triggers)
     delays = [
         opened[trigger] - ack.started if trigger in opened else None
