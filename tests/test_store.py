@@ -2,8 +2,10 @@
 
 import asyncio
 
+from redis.exceptions import ResponseError
+
 from slack_app.domain.asks import Answer, Ask, Status
-from slack_app.store.store import ask_key
+from slack_app.store.store import ask_key, asked_of_key, owed_key
 
 TEAM = "T0TEAM"
 
@@ -152,3 +154,23 @@ def test_a_summary_recorded_after_its_ask_was_forgotten_brings_nothing_back(with
     # Recorded on the ask and its post claim settled in one step (a kill between the two left the claim
     # pending for good: the ten-minute chaos run's 6 "claimed and never sent").
     assert with_store(work) == (("1.000100", {"summary": "D1 1.000100"}), (0, {}), None)
+
+
+def test_an_ask_redis_refuses_part_way_is_never_there_to_be_sent(with_store):
+    """Redis refuses a write that saving needs after the ask's place in people's lists (here a teammate's list is
+    not a list; on a Cluster, that list's server is down): the ask itself, which owes its sending, was never
+    written, so nothing goes out to someone told it couldn't be saved. (Before: the ask and its sending were
+    written first; on a Cluster the take-back could not reach the other server, and the cards went out.)"""
+    ask = new_ask(["U1", "U2"])
+
+    async def work(store):
+        await store.redis.set(asked_of_key(TEAM, "U2"), "not a sorted set")
+        try:
+            await store.save_ask(ask)
+        except ResponseError:
+            pass
+        else:
+            raise AssertionError("saving succeeded where Redis refused a part of it")
+        return await store.load_ask(TEAM, ask.id), await store.redis.hgetall(owed_key(TEAM, ask.id))
+
+    assert with_store(work) == (None, {})

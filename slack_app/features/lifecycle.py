@@ -157,9 +157,12 @@ class Lifecycle:
         await self._set_timer(ask, datetime.now(UTC))
 
     async def unsent(self, ask: Ask) -> None:
-        """Takes back a new ask whose saving failed part-way: its timers, then the ask."""
-        await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"step_limit:{ask.id}")
-        await self.store.discard_ask(ask)
+        """Takes back a new ask whose saving failed part-way: the ask, then its timers, each tried whatever came
+        of the other (on a Cluster they live on different servers; a timer left finds no ask, and ends)."""
+        try:
+            await self.store.discard_ask(ask)
+        finally:
+            await self.scheduler.cancel(ask.team_id, f"timer:{ask.id}", f"step_limit:{ask.id}")
 
     async def ended(self, snapshot: Snapshot) -> None:
         """After done or cancel: the ask's timer moves to when the ask is forgotten; a done one gets

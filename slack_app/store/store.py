@@ -20,6 +20,7 @@ of one more round trip per change (the single server's changes stay one round tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -31,6 +32,7 @@ from typing import Any
 
 from redis.asyncio import RedisCluster
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 from redis.typing import EncodableT
 
 from ..domain.asks import MAX_TEAMMATES, Answer, Ask, Person, Status
@@ -379,20 +381,15 @@ class Store:
     # --- asks ---
 
     async def save_ask(self, ask: Ask) -> None:
-        """Stores the ask with its sending owed (one step; on a Cluster, its intent first), then the indexes
-        that lead people to it, each step all or nothing (a transaction), so a refused write leaves what
-        `discard_ask` can take back; then counts it (ask.week), last, so an ask taken back was never counted."""
+        """Stores the ask: first the indexes that lead people to it (nothing acts on an index alone), then, on a
+        Cluster, its intent, then the ask with its sending owed, in one step, the last that can fail: an ask Redis
+        refused part-way never goes out (`discard_ask` takes back what was written), and one saved is never
+        said to have failed. (A Cluster's slots live on different servers, one of which may be down: saved
+        first, the ask went out while its asker was told nothing was sent.) Its queue entry on a Cluster, and
+        its count (ask.week), come after and may be lost: the intent carries the ask out, and a count lost is
+        not an ask lost."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
-        await self._intend(team, [ask.id])
-        async with self.redis.pipeline(transaction=not self._clustered) as pipe:
-            pipe.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
-            pipe.hset(owed_key(team, ask.id), "route", "1")
-            if not self._clustered:
-                pipe.xadd(*_wake_entry(team, ask.id))
-            await pipe.execute()
-        if self._clustered:
-            await self.redis.xadd(*_wake_entry(team, ask.id))
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
             pipe.zadd(asked_by_key(team, ask.asker), {ask.id: ask.created_at})
             pipe.zadd(asks_sent_key(team), {ask.id: ask.created_at})
@@ -400,7 +397,17 @@ class Store:
                 pipe.zadd(asked_of_key(team, teammate), {ask.id: ask.created_at})
             await pipe.execute()
         await self.redis.sadd(TEAMS_KEY, team)
-        await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
+        await self._intend(team, [ask.id])
+        async with self.redis.pipeline(transaction=not self._clustered) as pipe:
+            pipe.hset(ask_key(team, ask.id), mapping=_ask_fields(ask))
+            pipe.hset(owed_key(team, ask.id), "route", "1")
+            if not self._clustered:
+                pipe.xadd(*_wake_entry(team, ask.id))
+            await pipe.execute()
+        with contextlib.suppress(RedisError, OSError):
+            if self._clustered:
+                await self.redis.xadd(*_wake_entry(team, ask.id))
+            await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
 
     async def forget_ask(self, team_id: str, ask_id: str) -> bool:
         """Deletes an ask and everything leading to it: its ids in people's lists, its card index
