@@ -5,7 +5,7 @@ import asyncio
 from redis.exceptions import ResponseError
 
 from slack_app.domain.asks import Answer, Ask, Status
-from slack_app.store.store import ask_key, asked_of_key, owed_key
+from slack_app.store.store import ask_key, asked_of_key, offers_key, owed_key
 
 TEAM = "T0TEAM"
 
@@ -174,3 +174,24 @@ def test_an_ask_redis_refuses_part_way_is_never_there_to_be_sent(with_store):
         return await store.load_ask(TEAM, ask.id), await store.redis.hgetall(owed_key(TEAM, ask.id))
 
     assert with_store(work) == (None, {})
+
+
+def test_offers_are_listed_in_the_order_they_were_made_whatever_order_redis_keeps(with_store):
+    """An offers hash holds long values, so Redis keeps it as a hash table, whose order a rehash or a restart
+    changes: every message listing the offers lists them in the order they were made. (Before: in the hash's
+    order, so a summary redrawn after a restart could shuffle them; found by the ten-minute chaos run.)"""
+    from slack_app.domain.offers import Kind, Offer
+
+    ask = new_ask(["U1", "U2", "U3"])
+
+    async def work(store):
+        await store.save_ask(ask)
+        for helper in ("U2", "U1", "U3"):
+            await store.offer(TEAM, ask.id, Offer(helper, Kind.SMALLER, minutes=5))
+        key = offers_key(TEAM, ask.id)
+        made = await store.redis.hgetall(key)
+        await store.redis.delete(key)
+        await store.redis.hset(key, mapping=dict(reversed(list(made.items()))))  # as a reload might order it
+        return list((await store.snapshot(TEAM, ask.id)).offers)
+
+    assert with_store(work) == ["U2", "U1", "U3"]

@@ -1284,12 +1284,13 @@ def _balance(raw: dict[str, str]) -> dict[str, int]:
 
 
 def _offers_from_fields(fields: dict[str, str]) -> dict[str, Offer]:
-    """Offers by teammate, each with where its DM to the asker is (the `<teammate> notice` fields)."""
-    return {
-        user: Offer.from_json(user, raw, fields.get(f"{user} notice", ""))
-        for user, raw in fields.items()
-        if " " not in user
-    }
+    """Offers by teammate, each with where its DM to the asker is (the `<teammate> notice` fields), in the order
+    they were made: a hash's own order is Redis's (one whose values are this long is a hash table, which a
+    rehash or a restart reorders), and every message listing the offers must list them alike, each time."""
+    offers = [
+        Offer.from_json(user, raw, fields.get(f"{user} notice", "")) for user, raw in fields.items() if " " not in user
+    ]
+    return {offer.helper: offer for offer in sorted(offers, key=lambda offer: (offer.made_at, offer.helper))}
 
 
 def _cards_from_fields(fields: dict[str, str]) -> dict[str, tuple[str, str]]:
