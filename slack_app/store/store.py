@@ -383,11 +383,11 @@ class Store:
     async def save_ask(self, ask: Ask) -> None:
         """Stores the ask: first the indexes that lead people to it (nothing acts on an index alone), then, on a
         Cluster, its intent, then the ask with its sending owed, in one step, the last that can fail: an ask Redis
-        refused part-way never goes out (`discard_ask` takes back what was written), and one saved is never
-        said to have failed. (A Cluster's slots live on different servers, one of which may be down: saved
-        first, the ask went out while its asker was told nothing was sent.) Its queue entry on a Cluster, and
-        its count (ask.week), come after and may be lost: the intent carries the ask out, and a count lost is
-        not an ask lost."""
+        refused part-way never goes out (`discard_ask` takes back what was written). (A Cluster's slots live on
+        different servers, one of which may be down: saved first, the ask went out while its asker was told
+        nothing was sent.) Its queue entry on a Cluster comes after and may be lost: the intent carries the ask
+        out. Its count (ask.week) comes last, so an ask taken back was never counted: a full Redis that refuses
+        the count refuses the sending's claims alike, and the ask is taken back with nothing sent."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot
@@ -404,10 +404,10 @@ class Store:
             if not self._clustered:
                 pipe.xadd(*_wake_entry(team, ask.id))
             await pipe.execute()
-        with contextlib.suppress(RedisError, OSError):
-            if self._clustered:
+        if self._clustered:
+            with contextlib.suppress(RedisError, OSError):  # its intent carries it out
                 await self.redis.xadd(*_wake_entry(team, ask.id))
-            await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
+        await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
 
     async def forget_ask(self, team_id: str, ask_id: str) -> bool:
         """Deletes an ask and everything leading to it: its ids in people's lists, its card index
