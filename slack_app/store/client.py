@@ -52,18 +52,16 @@ def members(reply: Iterable[object]) -> list[str]:
     return [text(cast("bytes | str", member)) for member in reply]
 
 
-async def open_every_connection(redis: RedisClient) -> int:
-    """Opens all the connections a plain client's pool may hold, and returns how many it opened: a pool of
-    fixed size, as HikariCP advises for spiky loads, so the first burst of requests after a start finds them
-    ready (two hundred /ask at once opening their own put the last modal ~25 % later: BENCHMARKS.md). Those
-    Redis could not open now (it is down, or allows fewer clients) open when needed, as before; a Cluster
-    client's per-node pools always do."""
+async def open_every_connection(redis: RedisClient) -> None:
+    """Opens all the connections a plain client's pool may hold: a pool of fixed size, as HikariCP advises for
+    spiky loads, so the first burst of requests after a start finds them ready (two hundred /ask at once
+    opening their own put the last modal ~25 % later: BENCHMARKS.md). Those Redis could not open now (it is
+    down, or allows fewer clients) open when needed, as before; a Cluster client's per-node pools always do."""
     if isinstance(redis, RedisCluster):
-        return 0
+        return
     pool = redis.connection_pool
     connect: Callable[[], Awaitable[AbstractConnection]] = pool.get_connection  # (redis-py leaves it untyped)
     opened = await asyncio.gather(*(connect() for _ in range(pool.max_connections)), return_exceptions=True)
-    connections = [connection for connection in opened if isinstance(connection, AbstractConnection)]
-    for connection in connections:
-        await pool.release(connection)
-    return len(connections)
+    for connection in opened:
+        if isinstance(connection, AbstractConnection):
+            await pool.release(connection)

@@ -382,12 +382,12 @@ class Store:
 
     async def save_ask(self, ask: Ask) -> None:
         """Stores the ask: first the indexes that lead people to it (nothing acts on an index alone), then, on a
-        Cluster, its intent, then the ask with its sending owed, in one step, the last that can fail: an ask Redis
-        refused part-way never goes out (`discard_ask` takes back what was written). (A Cluster's slots live on
-        different servers, one of which may be down: saved first, the ask went out while its asker was told
-        nothing was sent.) Its queue entry on a Cluster comes after and may be lost: the intent carries the ask
-        out. Its count (ask.week) comes last, so an ask taken back was never counted: a full Redis that refuses
-        the count refuses the sending's claims alike, and the ask is taken back with nothing sent."""
+        Cluster, its intent, then the ask with its sending owed, in one step: an ask Redis refused before that
+        step never goes out (`discard_ask` takes back what was written). (A Cluster's slots live on different
+        servers, one of which may be down: written first, the ask went out while its asker was told nothing was
+        sent.) Its queue entry on a Cluster comes after and may be lost: the intent carries the ask out. Its
+        count (ask.week) comes last, so an ask taken back was never counted; it goes to the workspace's slot,
+        just written to, and a full Redis that refuses it refuses the sending's claims alike."""
         ask.created_at = ask.created_at or time.time()
         team = ask.team_id
         async with self.redis.pipeline(transaction=True) as pipe:  # all in the workspace's slot

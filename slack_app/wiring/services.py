@@ -116,7 +116,7 @@ class Services:
             ask.created_at = ask.created_at or time.time()  # the timers count from it
             ask.week = await self.insights.this_week(ask.team_id)
             await self.digests.track(ask.team_id)
-            # Its timers first: the ask's own write is the last step of saving that can fail (store.save_ask).
+            # Its timers first: the ask's own write, which owes its sending, comes late in saving (store.save_ask).
             await self.lifecycle.sent(ask)
             await self.store.save_ask(ask)
         except (RedisError, OSError) as error:
