@@ -119,14 +119,19 @@ async def burst(sender: Sender, requests: list[Prepared]) -> list[Timed]:
             return list(await asyncio.gather(*(sender.send(session, request) for request in requests)))
 
 
-def burst_from_a_process_of_its_own(sender: Sender, requests: list[Prepared]) -> list[Timed]:
-    """`burst`, sent from a process of its own. In the benchmark's process the fake Slack's thread answers
-    the app's calls, and while it holds the interpreter lock an ack already in waits to be read: time the app
-    did not take, reported as its ack and as the wait for its modal. That cost falls on an app that acks
-    first and calls Slack just after (the calls land while the burst is still being read), not on one that
-    calls Slack before it acks."""
+def in_a_process_of_its_own(load: Callable[..., list[Timed]], *args) -> list[Timed]:
+    """`load(*args)`, run in a new process. In the benchmark's process the fake Slack's thread answers the
+    app's calls, and while it holds the interpreter lock an ack already in waits to be read: time the app
+    did not take, reported as its ack."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as elsewhere:
-        return elsewhere.submit(_burst_here, sender, requests).result()
+        return elsewhere.submit(load, *args).result()
+
+
+def burst_from_a_process_of_its_own(sender: Sender, requests: list[Prepared]) -> list[Timed]:
+    """`burst`, sent from a process of its own (`in_a_process_of_its_own`): the fake Slack's cost falls on an
+    app that acks first and calls Slack just after (its calls land while the burst is still being read, and
+    so does the wait for its modal), not on one that calls Slack before it acks."""
+    return in_a_process_of_its_own(_burst_here, sender, requests)
 
 
 def _burst_here(sender: Sender, requests: list[Prepared]) -> list[Timed]:

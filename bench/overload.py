@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import aiohttp
 import redis
 from fake import BenchSlack
 from fake_slack import Message
-from load import REQUEST_TIMEOUT_SECONDS, Payloads, Sender, Timed, sustained, without_collector_pauses
+from load import (
+    REQUEST_TIMEOUT_SECONDS,
+    Payloads,
+    Sender,
+    Timed,
+    in_a_process_of_its_own,
+    sustained,
+    without_collector_pauses,
+)
 from procs import cpu_seconds
 
 from slack_app.domain.asks import Ask
@@ -193,11 +199,9 @@ def _valkey_cpu(redis_url: str) -> Callable[[], float]:
 
 
 def _offered_elsewhere(url: str, secret: str, requests: list, rate: float) -> list[Timed]:
-    """The open-loop load from a process of its own. In this one the fake Slack is busy answering the
-    effect workers' calls, and while its thread holds the interpreter lock an ack already in would
-    wait to be read: time the app did not take, reported as ack time."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as elsewhere:
-        return elsewhere.submit(_send_offered, url, secret, requests, rate).result()
+    """The open-loop load from a process of its own: in this one the fake Slack is busy answering the
+    effect workers' calls."""
+    return in_a_process_of_its_own(_send_offered, url, secret, requests, rate)
 
 
 def _send_offered(url: str, secret: str, requests: list, rate: float) -> list[Timed]:
