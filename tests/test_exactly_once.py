@@ -22,7 +22,7 @@ import redis
 from fake_slack import FakeSlack
 from redis.asyncio import Redis as AsyncRedis
 from slack_requests import SlackRequests
-from test_ask_flow import ASKER, HAL, HANA, send_ask, stored_ask
+from test_ask_flow import ASKER, HAL, HANA, HUGO, send_ask, stored_ask
 from test_cli import clean_env, kill, start_instance
 from test_effects import TEN, _asks_sent, owed_nothing, told_someone_is_on_it
 from test_offer_flow import PRIYA, offer, offer_dm
@@ -746,6 +746,38 @@ def test_an_offer_dm_recorded_as_posted_but_not_on_its_offer_is_redrawn_once_the
     summary, offer_dm = fake_slack.dms(ASKER)  # each once
     assert "Cancelled" in summary.all_text
     assert "offer_accept" not in offer_dm.action_ids(), offer_dm.all_text
+
+
+def test_a_reopening_redraw_owed_through_an_incident_reaches_every_waiting_offer_dm(settings, fake_slack, run):
+    """Hal's suggestion waits; Hana takes the ask (its DM: "covered now"), then, while Slack refuses every
+    update, steps back and passes. Reopening owed every waiting offer's DM a redraw; her pass, owed before that
+    redraw could go out, must not narrow it to her own DMs. (Before: the pass's redraw replaced the reopening's,
+    and the DM said "It's covered now" on an open ask for good; seen once in the Cluster's ten minutes.)"""
+    services = create_app(replace(settings, **QUICK_TIMEOUTS)).services
+    ask = replace(_ask(), teammates=[HAL, HANA, HUGO])  # Hugo has not answered: Hana's pass is not the last
+
+    async def covered_reopened_then_passed() -> None:
+        store = services.store
+        await store.save_ask(ask)
+        await carried_out_until_done(services, ask)
+        suggestion = Offer(HAL, Kind.SUGGEST, suggested=PRIYA)
+        assert (await store.offer(ask.team_id, ask.id, suggestion)).outcome == "offered"
+        assert (await store.answer(ask.team_id, ask.id, HANA, "accept")).outcome == "took_last"
+        await carried_out_until_done(services, ask)
+        fake_slack.outage("chat.update", seconds=600)
+        assert (await store.answer(ask.team_id, ask.id, HANA, "withdraw_accept")).outcome == "reopened"
+        assert not (await services.router.carry_out(ask.team_id, ask.id)).done  # its redraws refused by Slack
+        assert (await store.answer(ask.team_id, ask.id, HANA, "decline")).outcome == "declined"
+        fake_slack.end_outages()
+        await carried_out_until_done(services, ask)
+        await store.redis.aclose()
+
+    run(covered_reopened_then_passed())
+    fake_slack.settle(quiet=0.5)
+
+    summary, offer_dm, *_ = fake_slack.dms(ASKER)
+    assert "covered now" not in offer_dm.all_text, offer_dm.all_text
+    assert "offer_accept" in offer_dm.action_ids()  # open again: the asker can take Hal's suggestion up
 
 
 def test_a_suggested_teammates_card_whose_post_failed_is_sent_once_later(settings, fake_slack, redis_sync):

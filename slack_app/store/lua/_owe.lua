@@ -12,8 +12,19 @@ local function seq()
   effect_seq = effect_seq or tostring(redis.call('HINCRBY', ask, 'effect_seq', 1))
   return effect_seq
 end
+-- A flag widens what a redraw covers (' moved': every offer DM showing the ask's status; ' late': a card
+-- answered once covered). Owed again before it was carried out, the redraw keeps the flag: a later change
+-- (a pass after a reopening, while Slack failed) must not narrow it to fewer messages than were owed.
+local flags = {' moved', ' late'}
 local function owe(field, value)
-  redis.call('HSET', owed, field, value or seq())
+  value = value or seq()
+  local before = redis.call('HGET', owed, field)
+  for _, flag in ipairs(flags) do
+    if before and string.sub(before, -#flag) == flag and string.sub(value, -#flag) ~= flag then
+      value = value .. flag
+    end
+  end
+  redis.call('HSET', owed, field, value)
 end
 local function owe_post(kind, payload)
   payload.kind = kind
