@@ -504,7 +504,9 @@ class EffectQueue:
     async def _sweep(self) -> None:
         """Once every `sweep_seconds` across all processes: queues every ask that owes effects and has no
         entry anywhere (its entry lost with Redis's data, or never added). Owed hashes are listed first and
-        the queue read after, so an entry added meanwhile is seen, never duplicated into a missed backoff."""
+        the queue read after, so an entry added meanwhile is seen, never duplicated into a missed backoff; and
+        each one found is looked at once more, for a carrier may have settled it and let its entry go between
+        the two reads (not lost: finished)."""
         async with self._sweeps.holding(effect_sweep_key(), let_go=False) as turn:
             if turn is None:
                 return
@@ -513,7 +515,7 @@ class EffectQueue:
                 owed.add(ask_of_owed_key(key))
             if not owed:
                 return
-            lost = owed - await self._queued()
+            lost = await self._still_owed(owed - await self._queued())
             for team_id, ask_id in sorted(lost):
                 await self.redis.xadd(
                     effect_stream_key(effect_shard(team_id, ask_id)), {"team": team_id, "ask": ask_id}
@@ -521,6 +523,15 @@ class EffectQueue:
             if lost:
                 EFFECTS.labels("swept").inc(len(lost))
                 log.warning("queued owed effects that had no queue entry", extra={"asks": len(lost)})
+
+    async def _still_owed(self, asks: set[tuple[str, str]]) -> list[tuple[str, str]]:
+        if not asks:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for team_id, ask_id in asks:
+                pipe.exists(owed_key(team_id, ask_id))
+            found = await pipe.execute()
+        return [ask for ask, exists in zip(asks, found, strict=True) if exists]
 
     async def _queued(self) -> set[tuple[str, str]]:
         """Every ask with an entry in a stream, an intent, later work or a dead letter (each shard in one step)."""
