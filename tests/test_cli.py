@@ -201,15 +201,16 @@ def start_serve(tmp_path, **env: str) -> tuple[subprocess.Popen, str, Path]:
 
 def start_instance(tmp_path, redis_url: str, fake, **env: str) -> tuple[subprocess.Popen, SlackRequests]:
     """One of several `slack-ask serve` instances on one Redis and one fake Slack, which a test may kill:
-    another takes over a dead one's effects after a second."""
+    another takes over a dead one's effects after a second, or, when it died with a call on its way to Slack,
+    once that call could have landed (SLACK_API_TIMEOUT later: 3 s, for a fake answering within a second)."""
+    quick = {"EFFECT_RETRY_SECONDS": "1", "SLACK_API_TIMEOUT": "3"}
     process, url, _ = start_serve(
         tmp_path,
         SLACK_BOT_TOKEN="xoxb-test-token",
         SLACK_SIGNING_SECRET="s",
         REDIS_URL=redis_url,
         SLACK_API_URL=fake.api_url,
-        EFFECT_RETRY_SECONDS="1",
-        **env,
+        **{**quick, **env},
     )
     return process, SlackRequests(url, "s", fake)
 
