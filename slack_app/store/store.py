@@ -20,8 +20,8 @@ of one more round trip per change (the single server's changes stay one round tr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 import secrets
 import time
 import zlib
@@ -41,6 +41,8 @@ from ..domain.insights import keep_until, yes_bucket
 from ..domain.offers import Offer
 from . import lua
 from .client import Fields, RedisClient, members, optional_text, text, text_map, texts
+
+log = logging.getLogger(__name__)
 
 OFFER_ACCEPTED = {"offer_took", "offer_took_last", "suggestion_sent"}  # settle_offer outcomes of a yes to an offer
 PENDING = "pending"  # a card claimed by a sender, not yet known to have reached Slack
@@ -405,8 +407,13 @@ class Store:
                 pipe.xadd(*_wake_entry(team, ask.id))
             await pipe.execute()
         if self._clustered:
-            with contextlib.suppress(RedisError, OSError):  # its intent carries it out
+            try:
                 await self.redis.xadd(*_wake_entry(team, ask.id))
+            except (RedisError, OSError) as error:  # saved: its intent carries it out
+                log.warning(
+                    "a new ask's queue entry was not added; its intent sends it",
+                    extra={"ask": ask.id, "error": repr(error)},
+                )
         await self._count_someone(team, ask.asker, "asked", ask.week, {"asks": 1})
 
     async def forget_ask(self, team_id: str, ask_id: str) -> bool:
