@@ -9,19 +9,24 @@ Redis call, however many workspaces there are.
 
 Exactly once with any number of instances and a pass of any length: each claim reads the clock
 afresh, so its lease (POST_LEASE_SECONDS, far longer than the one post it covers) starts when the
-claim is made, never at the start of a pass that has been running for minutes; and a pass posts at
-most POSTS_AT_ONCE digests at a time, so a pass over thousands of workspaces holds no more than that.
+claim is made, never at the start of a pass that has been running for minutes; it is renewed while
+its post is made, and a poster whose claim lapsed all the same (frozen, starved) posts nothing; and a
+pass posts at most POSTS_AT_ONCE digests at a time, so a pass over thousands of workspaces holds no
+more than that.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time as clock
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from ..domain.digest import render_digest, summarise
@@ -204,22 +209,32 @@ class Digests:
         if claimed_until is None:
             # Another poster holds it (say `slack-ask digest --post`): look again once its lease is up.
             return "taken" if await self.store.digest_was_sent(team_id, week) else "failed"
+        claim = _Claim(self.store, team_id, week, now, claimed_until)
+        async with claim.kept():
+            outcome = await self._send(team_id, week, settings, claim)
+        if outcome == "failed for now":  # Slack's answer says nothing went out: the next poll tries again soon
+            await claim.move_to(claim.moment() + RETRY_SOON_SECONDS)
+        elif outcome == "posted":
+            await self.store.digest_sent(team_id, week, now)
+        return outcome
+
+    async def _send(self, team_id: str, week: str, settings: DigestSettings, claim: _Claim) -> str:
         message = await self.message(team_id, week, settings)
-        if message is not None:
-            try:
-                client = await self.clients.for_team(team_id)
-                sent = await client.chat_postMessage(channel=settings.channel, **message)
-            except (SlackApiError, NotInstalled) as error:
-                # The claim lapses and a later poll tries again (e.g. once the bot is invited); when Slack
-                # failed for now (its answer says nothing went out), soon.
-                log.warning("digest not posted", extra={"team": team_id, "week": week, "error": repr(error)})
-                if isinstance(error, SlackApiError) and failure_kind(error) == "temporary":
-                    retry_at = (clock.time() if now is None else now) + RETRY_SOON_SECONDS
-                    await self.store.retry_digest_soon(team_id, week, claimed_until, retry_at)
-                    return "failed for now"
-                return "failed"
-            await self.store.record_digest_post(team_id, week, sent["channel"], sent["ts"])
-        await self.store.digest_sent(team_id, week, now)
+        if message is None:  # an empty week, and the workspace skips those: nothing to post, the week is done
+            return "posted"
+        if not claim.holds():
+            log.warning("digest claim lapsed before its post; left to its next holder", extra={"team": team_id})
+            return "failed"
+        try:
+            client = await self.clients.for_team(team_id)
+            sent = await client.chat_postMessage(channel=settings.channel, **message)
+        except (SlackApiError, NotInstalled) as error:
+            # The claim lapses and a later poll tries again (e.g. once the bot is invited); when Slack failed
+            # for now, soon.
+            log.warning("digest not posted", extra={"team": team_id, "week": week, "error": repr(error)})
+            temporary = isinstance(error, SlackApiError) and failure_kind(error) == "temporary"
+            return "failed for now" if temporary else "failed"
+        await self.store.record_digest_post(team_id, week, sent["channel"], sent["ts"])
         return "posted"
 
     async def redraw(self, team_id: str, weeks: list[str]) -> None:
@@ -263,3 +278,52 @@ class Digests:
             )
             await self.index.settle(list(looked))
         return posted
+
+
+class _Claim:
+    """A week's digest claim, renewed every third of its lease while its post is made, so it covers the post
+    however long that takes on a machine however busy; a poster whose claim lapsed meanwhile (frozen, starved
+    past a lease) posts nothing, for another may hold it now."""
+
+    def __init__(self, store: Store, team_id: str, week: str, now: float, until: float):
+        self.store, self.team_id, self.week = store, team_id, week
+        self.until = until
+        self.lost = False
+        self.ended = False  # the post is over: renew no more (a flag too, for a cancel inside a Redis call can be lost)
+        self._given, self._started = now, asyncio.get_running_loop().time()
+
+    def moment(self) -> float:
+        """The poster's clock: the moment it was given (a test's, or the clock's), moved on by the time since."""
+        return self._given + asyncio.get_running_loop().time() - self._started
+
+    def holds(self) -> bool:
+        """Whether the claim lasts a third of a lease more: enough for the post about to be made."""
+        return not self.lost and self.moment() < self.until - POST_LEASE_SECONDS / 3
+
+    async def move_to(self, until: float) -> None:
+        try:
+            moved = await self.store.move_digest_claim(self.team_id, self.week, self.until, until)
+        except RedisError:  # not renewed: holds() says no once it may have lapsed
+            log.warning("could not move a digest claim", extra={"team": self.team_id, "week": self.week})
+            return
+        if moved:
+            self.until = until
+        else:
+            self.lost = True
+
+    @contextlib.asynccontextmanager
+    async def kept(self) -> AsyncIterator[None]:
+        async def keep() -> None:
+            while not (self.lost or self.ended):
+                await asyncio.sleep(POST_LEASE_SECONDS / 3)
+                if not self.ended:
+                    await self.move_to(self.moment() + POST_LEASE_SECONDS)
+
+        keeping = asyncio.create_task(keep(), name="digest claim")
+        try:
+            yield
+        finally:
+            self.ended = True
+            keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeping

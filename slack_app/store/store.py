@@ -364,7 +364,7 @@ class Store:
         self._settle = redis.register_script(lua.source("settle"))
         self._thanks = redis.register_script(lua.source("record_thanks"))
         self._claim_digest = redis.register_script(lua.source("claim_digest"))
-        self._retry_digest_soon = redis.register_script(lua.source("retry_digest_soon"))
+        self._move_digest_claim = redis.register_script(lua.source("move_digest_claim"))
         self._redact_notes = redis.register_script(lua.source("redact_notes"))
         self._forget_notes = redis.register_script(lua.source("forget_notes"))
         self._redact_owed_thanks = redis.register_script(lua.source("redact_owed_thanks"))
@@ -695,8 +695,12 @@ class Store:
         )
         return float(until) if claimed else None
 
-    async def retry_digest_soon(self, team_id: str, iso_week: str, claimed_until: float, retry_at: float) -> None:
-        await self._retry_digest_soon(keys=[digest_sent_key(team_id, iso_week)], args=[repr(claimed_until), retry_at])
+    async def move_digest_claim(self, team_id: str, iso_week: str, claimed_until: float, until: float) -> bool:
+        """Whether the claim that lasted until `claimed_until` was still this poster's, and now lasts until `until`."""
+        moved = await self._move_digest_claim(
+            keys=[digest_sent_key(team_id, iso_week)], args=[repr(claimed_until), repr(until)]
+        )
+        return bool(moved)
 
     async def digest_was_sent(self, team_id: str, iso_week: str) -> bool:
         return await self.redis.hget(digest_sent_key(team_id, iso_week), "state") == "sent"
