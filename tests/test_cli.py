@@ -289,11 +289,13 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
         await redis.aclose()
 
     run(prepare())
+    metrics_port = free_port()
     env = clean_env(
         SLACK_BOT_TOKEN="xoxb-test-token",
         SLACK_SIGNING_SECRET="s",
         REDIS_URL=redis_url,
         SLACK_API_URL=fake_slack.api_url,
+        METRICS_PORT=str(metrics_port),
     )
     # started with the open-files soft limit many systems give a process (a shell sets it: a preexec_fn is not
     # safe beside this test process's threads)
@@ -311,6 +313,10 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
             timeout=15,
             what="the worker's reminder",
         )
+        # what it carried out is counted on its own /metrics (a `serve` beside it never saw that work)
+        metrics = fake_slack.wait_for(
+            lambda: scraped_effects_done(metrics_port), timeout=10, what="the reminder's effect counted"
+        )
         if hasattr(os, "SCHED_IDLE"):  # background work: any request to answer takes the CPU from it
             assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
         # its Slack and Redis pools need more sockets than the usual default of 1,024 open files
@@ -325,6 +331,18 @@ def test_worker_runs_due_jobs_on_its_own_and_stops_cleanly(tmp_path, fake_slack,
     assert process.returncode == 0, output
     assert "Traceback" not in output
     assert len(fake_slack.dms("U0ASKER")) == 1
+    assert f"worker: HTTP, one bot token; store: Redis at {redis_url}, /metrics on 127.0.0.1:{metrics_port}" in output
+    assert 'slack_ask_jobs_total{kind="thanks_reminder",outcome="done"} 1.0' in metrics
+
+
+def scraped_effects_done(port: int) -> str:
+    """The worker's /metrics once it counts an effect carried out ("" until then)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return ""
+    return text if 'slack_ask_effects_total{outcome="done"}' in text else ""
 
 
 def test_digest_in_oauth_mode_asks_which_workspace(tmp_path):

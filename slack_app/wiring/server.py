@@ -32,6 +32,7 @@ from ..slack.slack_api import SLACK_CONNECTIONS, NotInstalled
 from ..store.embedded import embedded_valkey
 from .app import REDIS_CONNECTIONS, SlackAsk, create_app
 from .services import Services
+from .web import serve_metrics
 from .worker import SHUTDOWN_GRACE_SECONDS, run_worker
 
 EXIT_USAGE = 2  # a command given what it cannot act on, as the command line's own errors
@@ -172,11 +173,17 @@ def work(settings: Settings) -> None:
     async def until_stopped() -> None:
         services = create_app(settings).services
         settle_the_collector()
-        announce_start(settings, "worker", embedded=embedded)
         stopped = asyncio.Event()
         for stop_signal in STOP_SIGNALS:
             asyncio.get_running_loop().add_signal_handler(stop_signal, stopped.set)
-        async with services.clients.sharing_connections(), run_worker(services, requests=None):
+        async with contextlib.AsyncExitStack() as running:
+            await running.enter_async_context(services.clients.sharing_connections())
+            await running.enter_async_context(run_worker(services, requests=None))
+            await serve_metrics(running, services)  # the effects it carries out are counted here, not in `serve`
+            metrics = services.metrics_port
+            announce_start(
+                settings, "worker", embedded=embedded, metrics=f"{settings.metrics_host}:{metrics}" if metrics else None
+            )
             await stopped.wait()
             await services.background.drain(SHUTDOWN_GRACE_SECONDS)
         await services.store.redis.aclose()
@@ -197,8 +204,7 @@ def announce_start(
     if embedded:
         store = f"embedded Valkey at {settings.redis_url}, data in {settings.data_dir / 'valkey'}"
     where = f", listening on {listening}" if listening else ""
-    if listening:
-        where += f", /metrics on {metrics}" if metrics else ", no /metrics"
+    where += f", /metrics on {metrics}" if metrics else ", no /metrics"
     log.info(
         "slack-ask %s %s: %s, %s; store: %s%s",
         VERSION,

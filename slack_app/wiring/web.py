@@ -90,20 +90,6 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
             body["effects"] = {"pending": pending, "oldest_seconds": round(oldest, 3), "dead_letters": dead}
         return JSONResponse(body)
 
-    async def scraped() -> bytes:
-        """The metrics, with the effect queue's backlog read for this scrape: one Redis round trip, however
-        many workspaces. The workspaces' insights (METRICS_INSIGHTS) are refreshed in the background."""
-        if services.settings.metrics_insights:
-            services.insights.refresh_gauges_soon()
-        try:
-            pending, oldest, dead = await services.effects.state()
-            EFFECTS_PENDING.set(pending)
-            EFFECTS_OLDEST_SECONDS.set(oldest)
-            EFFECTS_DEAD.set(dead)
-        except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
-            REDIS_ERRORS.labels("metrics").inc()
-        return metrics_text()
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         async with contextlib.AsyncExitStack() as running:
@@ -121,10 +107,7 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
                 await running.enter_async_context(run_worker(services, requests=requests))
             else:  # tests drive the timed jobs themselves; what changes owe is carried out all the same
                 await running.enter_async_context(run_effects(services, requests=requests))
-            if services.settings.metrics_port is not None:
-                services.metrics_port = await running.enter_async_context(
-                    metrics_listener(services.settings.metrics_host, services.settings.metrics_port, scraped)
-                )
+            await serve_metrics(running, services)
             yield
         await redis.aclose()
 
@@ -137,6 +120,31 @@ def routes_app(bolt: AsyncApp, express: Express, services: Services, redis: Redi
         routes.append(Route(INSTALL_PATH, slack_events, methods=["GET"]))
         routes.append(Route(REDIRECT_PATH, slack_events, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def serve_metrics(running: contextlib.AsyncExitStack, services: Services) -> None:
+    """/metrics on METRICS_PORT for as long as `running` lasts (`serve` and `worker` alike), unless it is off;
+    services.metrics_port says where it was bound."""
+    if services.settings.metrics_port is None:
+        return
+
+    async def scraped() -> bytes:
+        """The metrics, with the effect queue's backlog read for this scrape: one Redis round trip, however
+        many workspaces. The workspaces' insights (METRICS_INSIGHTS) are refreshed in the background."""
+        if services.settings.metrics_insights:
+            services.insights.refresh_gauges_soon()
+        try:
+            pending, oldest, dead = await services.effects.state()
+            EFFECTS_PENDING.set(pending)
+            EFFECTS_OLDEST_SECONDS.set(oldest)
+            EFFECTS_DEAD.set(dead)
+        except (RedisError, OSError):  # the process's own metrics still answer, Redis errors among them
+            REDIS_ERRORS.labels("metrics").inc()
+        return metrics_text()
+
+    services.metrics_port = await running.enter_async_context(
+        metrics_listener(services.settings.metrics_host, services.settings.metrics_port, scraped)
+    )
 
 
 @contextlib.asynccontextmanager
@@ -162,7 +170,7 @@ async def metrics_listener(host: str, port: int, scraped: Callable[[], Awaitable
         yield None
         return
     bound = runner.addresses[0][1]
-    log.debug("serving /metrics on %s:%s", host, bound)  # `serve`'s start line says where
+    log.debug("serving /metrics on %s:%s", host, bound)  # the start line says where
     try:
         yield bound
     finally:
