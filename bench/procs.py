@@ -171,14 +171,15 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 # A developer's own app settings (Socket Mode, OAuth, a Redis Cluster...) would change what is
 # measured; Bolt itself switches to OAuth when it sees SLACK_CLIENT_ID.
-_APP_SETTINGS = ("SLACK_", "REDIS_", "DIGEST_", "PORT")
+_APP_SETTINGS = ("SLACK_", "REDIS_", "DIGEST_", "PORT", "METRICS_")
 
 
 def child_env(**settings: str) -> dict[str, str]:
-    """The environment every target runs with: ours less any app settings, the repo importable, and `settings`."""
+    """The environment every target runs with: ours less any app settings, the repo importable, and `settings`.
+    Each process serves /metrics on a port of its own, as each pod does (on one host they cannot share 9090)."""
     inherited = {name: value for name, value in os.environ.items() if not name.startswith(_APP_SETTINGS)}
     pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    return {**inherited, "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1", **settings}
+    return {**inherited, "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1", "METRICS_PORT": "0", **settings}
 
 
 def listen_overflows() -> int:
