@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import time as clock
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +33,7 @@ from ..domain.working_hours import zone
 from ..slack.effects import failure_kind
 from ..slack.slack_api import Clients, NotInstalled
 from ..store.due_index import DueIndex
+from ..store.leases import renewed_beside
 from ..store.store import Store
 from ..text.i18n import LANGUAGES, language
 from .lifecycle import iso_week
@@ -289,7 +289,7 @@ class _Claim:
         self.store, self.team_id, self.week = store, team_id, week
         self.until = until
         self.lost = False
-        self.ended = False  # the post is over: renew no more (a flag too, for a cancel inside a Redis call can be lost)
+        self.ended = False  # the post is over: renew no more
         self._given, self._started = now, asyncio.get_running_loop().time()
 
     def moment(self) -> float:
@@ -311,19 +311,11 @@ class _Claim:
         else:
             self.lost = True
 
-    @contextlib.asynccontextmanager
-    async def kept(self) -> AsyncIterator[None]:
-        async def keep() -> None:
-            while not (self.lost or self.ended):
-                await asyncio.sleep(POST_LEASE_SECONDS / 3)
-                if not self.ended:
-                    await self.move_to(self.moment() + POST_LEASE_SECONDS)
+    def kept(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return renewed_beside(self._keep(), "digest claim", self)
 
-        keeping = asyncio.create_task(keep(), name="digest claim")
-        try:
-            yield
-        finally:
-            self.ended = True
-            keeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeping
+    async def _keep(self) -> None:
+        while not (self.lost or self.ended):
+            await asyncio.sleep(POST_LEASE_SECONDS / 3)
+            if not self.ended:
+                await self.move_to(self.moment() + POST_LEASE_SECONDS)

@@ -20,7 +20,8 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
@@ -84,8 +85,7 @@ class Lease:
 
     async def keep(self) -> None:
         """Renews the lease every third of its length until the work ends (or it is cancelled), or until it is
-        lost. The flag as well as the cancel: a cancel that lands inside a Redis call can be swallowed there,
-        and a keeper that went on renewing would hold the work, and its holder's exit, for good."""
+        lost (see renewed_beside)."""
         while not (self.lost or self.ended):
             await asyncio.sleep(self.leases.seconds / 3)
             if self.ended:
@@ -113,17 +113,33 @@ class Leases:
         if not await lease.take():
             yield None
             return
-        keeping = asyncio.create_task(lease.keep(), name="lease")
         try:
-            yield lease
-        except asyncio.CancelledError:  # cut off mid-step (a shutdown's grace ran out): left to lapse
-            lease.uncertain = True
-            raise
+            async with renewed_beside(lease.keep(), "lease", lease):
+                try:
+                    yield lease
+                except asyncio.CancelledError:  # cut off mid-step (a shutdown's grace ran out): left to lapse
+                    lease.uncertain = True
+                    raise
         finally:
-            lease.ended = True
-            keeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeping
             if let_go and not (lease.lost or lease.uncertain):
                 with contextlib.suppress(RedisError):  # it lapses by itself
                     await lease.release()
+
+
+class Renewed(Protocol):
+    ended: bool  # the work is over: its keeper renews no more
+
+
+@contextlib.asynccontextmanager
+async def renewed_beside(keep: Coroutine[Any, Any, None], name: str, held: Renewed) -> AsyncIterator[None]:
+    """Runs `keep` (a loop renewing what `held` holds) beside the block, and stops it after: by `held.ended`
+    as well as a cancel, for a cancel that lands inside a Redis call can be swallowed there, and a keeper
+    that went on renewing would hold the work, and its holder's exit, for good."""
+    keeping = asyncio.create_task(keep, name=name)
+    try:
+        yield
+    finally:
+        held.ended = True
+        keeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeping
